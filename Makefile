@@ -1,0 +1,32 @@
+# oflash - top-level convenience targets around CMake.
+#   make run    install what is missing, build, run the demo on the simulated chip
+#   make check  install what is missing, build, run every test
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build run check bench clean format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh --if-missing
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	bash scripts/demo.sh $(BUILD)
+
+check: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,136 @@
+/*
+ * oflash/device.h - device descriptions: memory map, flash banks, loaders,
+ * ID registers.
+ *
+ * Built-in parts are data tables, one file per chip family
+ * (src/device/stm32f4.c).  User parts come from device files (JLink XML,
+ * CMSIS-Pack) loaded into a device database.  A device and everything it
+ * points to is owned by the database it came from and lives as long as it.
+ */
+#ifndef OFLASH_DEVICE_H
+#define OFLASH_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum oflash_bank_kind {
+    OFLASH_BANK_FLASH = 0, /* erasable main flash, sector list */
+    OFLASH_BANK_OTP,       /* one-time programmable data, blocks, never erased */
+    OFLASH_BANK_OTP_LOCK   /* one lock byte per OTP block: only 0x00 or 0xFF */
+} oflash_bank_kind;
+
+typedef struct oflash_sector {
+    uint32_t addr; /* absolute address */
+    uint32_t size;
+    uint16_t number; /* the number the reference manual uses (F42x bank 2: 12..23) */
+} oflash_sector;
+
+typedef struct oflash_bank {
+    const char *name;          /* "flash", "otp", "otp-lock", or a user name */
+    oflash_bank_kind kind;
+    uint32_t base;
+    uint32_t size;
+    uint32_t page_size;        /* program unit the loader takes per ProgramPage */
+    uint8_t erased_value;      /* 0xFF on STM32 */
+    const oflash_sector *sectors; /* FLASH: erase units; OTP: blocks; OTP_LOCK: one per byte */
+    size_t sector_count;
+    /* Loader: an FLM ELF, either embedded in liboflash (loader_image) or a
+     * file (loader_path, absolute or relative to the device file). */
+    const char *loader_name;   /* "stm32f4" for the built-in one */
+    const void *loader_image;
+    size_t loader_size;
+    const char *loader_path;
+} oflash_bank;
+
+typedef enum oflash_region_kind {
+    OFLASH_REGION_RAM = 0,
+    OFLASH_REGION_SYSMEM,      /* system memory / boot ROM: read-only */
+    OFLASH_REGION_OPTION,      /* option bytes */
+    OFLASH_REGION_ID,          /* unique ID, flash size register */
+    OFLASH_REGION_PERIPH
+} oflash_region_kind;
+
+typedef struct oflash_region {
+    const char *name;
+    oflash_region_kind kind;
+    uint32_t base;
+    uint32_t size;
+} oflash_region;
+
+typedef struct oflash_device {
+    const char *name;          /* canonical: "STM32F401xE" */
+    const char *const *aliases;/* NULL-terminated: "STM32F401RE", ... (may be NULL) */
+    const char *vendor;        /* "STMicroelectronics" */
+    const char *family;        /* "stm32f4" */
+    const char *core;          /* "Cortex-M4" */
+    const char *source;        /* "built-in" or the file it came from */
+
+    uint32_t work_ram_start;   /* RAM the loader may use */
+    uint32_t work_ram_size;
+
+    /* ID check on connect (has_id false: skipped) */
+    bool has_id;
+    uint32_t idcode_addr;      /* DBGMCU_IDCODE 0xE0042000 */
+    uint16_t dev_id;           /* IDCODE bits 11:0 */
+    uint32_t flash_size_addr;  /* u16 in KiB at 0x1FFF7A22 */
+    uint16_t flash_size_kb;
+    uint32_t uid_addr;         /* 96-bit unique ID */
+
+    /* STM32F4 specifics the simulated chip and the loader need */
+    bool dual_bank;            /* 2 MB F42x/F43x: SNB bit 7 selects bank 2, MER1 */
+    uint32_t option_addr;      /* option bytes (0x1FFFC000) */
+
+    const oflash_bank *banks;
+    size_t bank_count;
+    const oflash_region *regions; /* non-flash regions: RAM, system memory, ... */
+    size_t region_count;
+
+    const char *extends;       /* device files: the built-in it extends, else NULL */
+} oflash_device;
+
+/* Find the bank holding addr, or NULL. */
+const oflash_bank *oflash_device_bank_at(const oflash_device *dev, uint32_t addr);
+/* Find a bank by name ("flash", "otp", "otp-lock"), or NULL. */
+const oflash_bank *oflash_device_bank(const oflash_device *dev, const char *name);
+/* Index of the sector of bank holding addr, or -1. */
+int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr);
+/* Human-readable memory map, for error messages ("flash 0x08000000-0x0807FFFF, ..."). */
+int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len);
+
+/*
+ * The device database: the built-in table plus device files.
+ * Search order: files added with oflash_devdb_add_file() (in order), then
+ * $OFLASH_DEVICES, then $XDG_CONFIG_HOME/oflash/devices/, then built-ins.
+ */
+typedef struct oflash_devdb oflash_devdb;
+
+typedef struct oflash_devdb_opts {
+    unsigned version;        /* OFLASH_DEVDB_OPTS_VERSION */
+    bool no_user_paths;      /* ignore $OFLASH_DEVICES and the config directory */
+} oflash_devdb_opts;
+#define OFLASH_DEVDB_OPTS_VERSION 1
+
+int oflash_devdb_open(oflash_devdb **out, const oflash_devdb_opts *opts);
+void oflash_devdb_free(oflash_devdb *db);
+/* Load a device file (JLink XML, .pdsc or .pack) with higher priority than
+ * anything loaded before. */
+int oflash_devdb_add_file(oflash_devdb *db, const char *path);
+/* Find by name or alias, case-insensitively. */
+int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out);
+size_t oflash_devdb_count(const oflash_devdb *db);
+const oflash_device *oflash_devdb_get(const oflash_devdb *db, size_t i);
+
+/* The built-in table alone (no database needed). */
+size_t oflash_builtin_device_count(void);
+const oflash_device *oflash_builtin_device(size_t i);
+const oflash_device *oflash_builtin_device_find(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages oflash needs to build, test,
+# fuzz and benchmark.  Uses sudo when not root.  With --if-missing it does
+# nothing when everything is already there (make calls it that way).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libunicorn-dev libxml2-dev libzip-dev
+  gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
+  qemu-system-arm gdb-multiarch
+  clang libclang-rt-14-dev
+  srecord binutils time python3 zip
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${1:-}" = "--if-missing" ] && [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

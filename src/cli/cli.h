@@ -1,0 +1,45 @@
+/*
+ * cli.h - shared helpers of the oflash command-line tool.
+ *
+ * Exit codes: 0 success, 1 operation failed, 2 usage error.  Errors go to
+ * stderr as "oflash: <message>".  Each subcommand lives in its own file
+ * src/cli/cmd_<name>.c and has the signature of cli_cmd_fn.
+ */
+#ifndef OFLASH_CLI_H
+#define OFLASH_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* argv[0] is the subcommand name. */
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* Print "oflash: " + message to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the library's last error and return EXIT_FAIL. */
+int cli_fail(void);
+/* Print "oflash: <what>: " + library error and return EXIT_FAIL. */
+int cli_fail_ctx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error: print message and hint, return EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse an unsigned number: decimal, 0x hex, with optional K/M suffix (KiB, MiB). */
+bool cli_parse_u32(const char *s, uint32_t *out);
+bool cli_parse_u64(const char *s, uint64_t *out);
+
+/* If argv[*i] is "--name VALUE" or "--name=VALUE", store VALUE, advance *i
+ * and return true.  A missing value is reported and *bad set. */
+bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value, bool *bad);
+
+/* Quiet / JSON flags shared by commands. */
+extern bool cli_quiet;
+
+/* JSON string escaping to f. */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

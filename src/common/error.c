@@ -1,0 +1,107 @@
+/*
+ * error.c - per-thread last error message and the log callback.
+ *
+ * Invariant: msg is always NUL terminated; code is 0 exactly when no error
+ * has been set since the last oflash_error_clear().
+ */
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define OFLASH_ERR_MAX 2048
+
+static _Thread_local char err_msg[OFLASH_ERR_MAX];
+static _Thread_local int err_code;
+
+static oflash_log_fn log_fn;
+static void *log_ctx;
+
+const char *oflash_error_last(void)
+{
+    return err_msg;
+}
+
+int oflash_error_last_code(void)
+{
+    return err_code;
+}
+
+int oflash_error_vset(int code, const char *fmt, va_list ap)
+{
+    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    err_code = code;
+    return code;
+}
+
+int oflash_error_set(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    oflash_error_vset(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int oflash_error_prefix(const char *fmt, ...)
+{
+    char pre[512], old[OFLASH_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, err_msg, sizeof old);
+    snprintf(err_msg, sizeof err_msg, "%s%s", pre, old);
+    if (err_code == 0)
+        err_code = OFLASH_ERROR;
+    return err_code;
+}
+
+void oflash_error_clear(void)
+{
+    err_msg[0] = '\0';
+    err_code = 0;
+}
+
+const char *oflash_error_name(int code)
+{
+    switch (code) {
+    case OFLASH_OK: return "ok";
+    case OFLASH_ENOMEM: return "out of memory";
+    case OFLASH_EINVAL: return "invalid argument";
+    case OFLASH_EIO: return "I/O error";
+    case OFLASH_EFORMAT: return "format error";
+    case OFLASH_EOVERLAP: return "overlap";
+    case OFLASH_ERANGE: return "address out of range";
+    case OFLASH_ETIMEOUT: return "timeout";
+    case OFLASH_ETARGET: return "target error";
+    case OFLASH_ECONFLICT: return "conflict";
+    case OFLASH_EVERIFY: return "verify failed";
+    case OFLASH_EPROTO: return "protocol error";
+    case OFLASH_ELINK: return "link lost";
+    case OFLASH_ENOTFOUND: return "not found";
+    case OFLASH_EUNSUPPORTED: return "unsupported";
+    case OFLASH_EPROTECTED: return "protected";
+    case OFLASH_EMISMATCH: return "device mismatch";
+    case OFLASH_EINTERRUPTED: return "interrupted";
+    default: return "error";
+    }
+}
+
+void oflash_log_set_handler(oflash_log_fn fn, void *ctx)
+{
+    log_fn = fn;
+    log_ctx = ctx;
+}
+
+void oflash_log(int level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    if (!log_fn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_fn(level, buf, log_ctx);
+}

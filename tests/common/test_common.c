@@ -1,0 +1,90 @@
+/* test_common.c - error messages, CRC-32, probe spec parsing, the built-in device table. */
+#include "harness.h"
+#include "oflash/device.h"
+#include "oflash/image.h"
+#include "oflash/probe.h"
+
+static void test_error(void)
+{
+    oflash_error_clear();
+    CHECK_EQ_U(oflash_error_last_code(), 0);
+    CHECK(oflash_error_set(OFLASH_EFORMAT, "f.hex:%d: bad", 3) == OFLASH_EFORMAT);
+    CHECK(strcmp(oflash_error_last(), "f.hex:3: bad") == 0);
+    oflash_error_prefix("while reading: ");
+    CHECK(strcmp(oflash_error_last(), "while reading: f.hex:3: bad") == 0);
+    CHECK(oflash_error_last_code() == OFLASH_EFORMAT);
+}
+
+static void test_crc(void)
+{
+    /* The CRC-32 check value of "123456789". */
+    CHECK_EQ_U(oflash_crc32(0, "123456789", 9), 0xCBF43926u);
+    /* Chaining equals one call. */
+    uint32_t c = oflash_crc32(0, "12345", 5);
+    CHECK_EQ_U(oflash_crc32(c, "6789", 4), 0xCBF43926u);
+    uint8_t big[1000];
+    for (int i = 0; i < 1000; i++)
+        big[i] = (uint8_t)(i * 7);
+    c = 0;
+    for (int i = 0; i < 1000; i++)
+        c = oflash_crc32(c, &big[i], 1);
+    CHECK_EQ_U(oflash_crc32(0, big, 1000), c);
+}
+
+static void test_devices(void)
+{
+    const oflash_device *d = oflash_builtin_device_find("stm32f401re");
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    CHECK(strcmp(d->name, "STM32F401xE") == 0);
+    CHECK_EQ_U(d->dev_id, 0x433);
+    const oflash_bank *fl = oflash_device_bank(d, "flash");
+    CHECK(fl && fl->sector_count == 8);
+    uint32_t total = 0;
+    for (size_t i = 0; fl && i < fl->sector_count; i++) {
+        CHECK_EQ_U(fl->sectors[i].addr, fl->base + total);
+        total += fl->sectors[i].size;
+    }
+    CHECK_EQ_U(total, 512 * 1024);
+    CHECK(oflash_device_bank_at(d, 0x1FFF7A0F) == oflash_device_bank(d, "otp-lock"));
+    CHECK(oflash_device_bank_at(d, 0x1FFF7A10) == NULL);
+    CHECK(oflash_bank_sector_at(fl, 0x08010000) == 4);
+    CHECK(oflash_bank_sector_at(fl, 0x08080000) == -1);
+    /* Every built-in part: sectors tile the flash bank exactly. */
+    for (size_t k = 0; k < oflash_builtin_device_count(); k++) {
+        const oflash_device *dv = oflash_builtin_device(k);
+        const oflash_bank *b = oflash_device_bank(dv, "flash");
+        uint32_t sum = 0;
+        for (size_t i = 0; i < b->sector_count; i++)
+            sum += b->sectors[i].size;
+        CHECK_EQ_U(sum, b->size);
+        CHECK_EQ_U(b->size, dv->flash_size_kb * 1024u);
+    }
+    oflash_devdb *db;
+    const oflash_device *found;
+    CHECK_OK(oflash_devdb_open(&db, NULL));
+    CHECK_OK(oflash_devdb_find(db, "STM32F429ZI", &found));
+    CHECK(found && found->dual_bank);
+    CHECK_ERR(oflash_devdb_find(db, "STM32F999", &found), OFLASH_ENOTFOUND, "STM32F999");
+    oflash_devdb_free(db);
+}
+
+static void test_probe_spec(void)
+{
+    oflash_probe *p;
+    CHECK_ERR(oflash_probe_open(&p, "nonsense", NULL), OFLASH_EINVAL, "expected sim:PATH");
+    CHECK_ERR(oflash_probe_open(&p, "usb:1234", NULL), OFLASH_EUNSUPPORTED, "unknown probe type");
+    CHECK(oflash_reg_from_name("xpsr") == OFLASH_REG_XPSR);
+    CHECK(oflash_reg_from_name("r13") == OFLASH_REG_SP);
+    CHECK(oflash_reg_from_name("r16") == -1);
+}
+
+int main(void)
+{
+    test_error();
+    test_crc();
+    test_devices();
+    test_probe_spec();
+    return test_summary();
+}
