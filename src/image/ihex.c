@@ -10,7 +10,7 @@
  * objcopy and srec_cat read them); the writer never lets a record cross a
  * 64 KiB boundary, so readers that wrap the offset agree.
  *
- * Speed: one pass per line, hex pairs decoded by table (oflash__hexval)
+ * Speed: one pass per line, hex pairs decoded by table (oflash__img_hexval)
  * with the validity of all digits folded into one OR; data goes straight
  * into the load builder's run.  Errors are diagnosed on a separate cold
  * path that re-examines the line.
@@ -47,14 +47,14 @@ static int ihex_diagnose(const struct ihex_ctx *c, const char *s, size_t n, uint
                          bool terminated)
 {
     char cb[32];
-    size_t bad = oflash__bad_digit(s, n);
+    size_t bad = oflash__img_bad_digit(s, n);
     if (bad < n)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
                                 c->name, line, show_char(s[bad], cb, sizeof cb), bad + 2);
-    unsigned len = n >= 2 ? (unsigned)(oflash__hexval[(uint8_t)s[0]] << 4 |
-                                       oflash__hexval[(uint8_t)s[1]])
+    unsigned len = n >= 2 ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 |
+                                       oflash__img_hexval[(uint8_t)s[1]])
                           : 0;
     size_t need = 10 + 2 * (size_t)len;
     if (!terminated && n < need)
@@ -103,14 +103,14 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     c->last_line = line;
     if (n < 10)
         return ihex_diagnose(c, s, n, line, terminated);
-    unsigned len = (unsigned)(oflash__hexval[(uint8_t)s[0]] << 4 | oflash__hexval[(uint8_t)s[1]]);
+    unsigned len = (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
     if (len > 255 || n != 10 + 2 * (size_t)len)
         return ihex_diagnose(c, s, n, line, terminated);
 
     /* Decode every pair; bad digits show as bit 7 in acc. */
     size_t nb = n / 2;
     unsigned acc = 0, sum = 0;
-    const uint8_t *t = oflash__hexval;
+    const uint8_t *t = oflash__img_hexval;
     for (size_t i = 0; i < nb; i++) {
         unsigned hi = t[(uint8_t)s[2 * i]], lo = t[(uint8_t)s[2 * i + 1]];
         acc |= hi | lo;
@@ -204,7 +204,7 @@ int oflash__ihex_read(const oflash__src *src, oflash__load *ld)
 
 static inline char *put_byte(char *q, unsigned b, unsigned *sum)
 {
-    memcpy(q, oflash__hexpair[b & 0xFF], 2);
+    memcpy(q, oflash__img_hexpair[b & 0xFF], 2);
     *sum += b & 0xFF;
     return q + 2;
 }
@@ -220,7 +220,7 @@ static void ihex_record(oflash__out *o, unsigned type, uint32_t off, const uint8
     q = put_byte(q, off, &sum);
     q = put_byte(q, type, &sum);
     for (size_t i = 0; i < n; i++) {
-        memcpy(q, oflash__hexpair[d[i]], 2);
+        memcpy(q, oflash__img_hexpair[d[i]], 2);
         sum += d[i];
         q += 2;
     }

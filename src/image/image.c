@@ -57,7 +57,7 @@ struct oflash_image {
 /* ---------------------------------------------------------------- hex tables */
 
 #define X 0x80
-const uint8_t oflash__hexval[256] = {
+const uint8_t oflash__img_hexval[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
     X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -72,16 +72,16 @@ const uint8_t oflash__hexval[256] = {
 #define P16(h) h "0", h "1", h "2", h "3", h "4", h "5", h "6", h "7", h "8", h "9", h "A", h "B", \
                h "C", h "D", h "E", h "F"
 /* Each entry is exactly two characters (no terminating NUL). */
-const char oflash__hexpair[256][2] = {
+const char oflash__img_hexpair[256][2] = {
     P16("0"), P16("1"), P16("2"), P16("3"), P16("4"), P16("5"), P16("6"), P16("7"),
     P16("8"), P16("9"), P16("A"), P16("B"), P16("C"), P16("D"), P16("E"), P16("F"),
 };
 #undef P16
 
-size_t oflash__bad_digit(const char *s, size_t n)
+size_t oflash__img_bad_digit(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (oflash__hexval[(uint8_t)s[i]] & 0x80)
+        if (oflash__img_hexval[(uint8_t)s[i]] & 0x80)
             return i;
     return n;
 }

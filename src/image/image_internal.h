@@ -110,12 +110,12 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld);
 int oflash__bin_read(const oflash__src *src, oflash__load *ld, uint32_t base);
 
 /* Hex digit values; 0x80 marks a character that is not a hex digit. */
-extern const uint8_t oflash__hexval[256];
+extern const uint8_t oflash__img_hexval[256];
 /* "00".."FF" as two characters each. */
-extern const char oflash__hexpair[256][2];
+extern const char oflash__img_hexpair[256][2];
 
 /* Column (1-based) and character of the first non-hex digit in s[0..n). */
-size_t oflash__bad_digit(const char *s, size_t n);
+size_t oflash__img_bad_digit(const char *s, size_t n);
 
 /* ---- output ---- */
 

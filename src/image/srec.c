@@ -46,15 +46,15 @@ static int srec_diagnose(const struct srec_ctx *c, const char *s, size_t n, unsi
                          uint32_t line, bool terminated)
 {
     char cb[32];
-    size_t bad = oflash__bad_digit(s, n);
+    size_t bad = oflash__img_bad_digit(s, n);
     size_t min = 2 + 2 * ((size_t)addr_len[type] + 1);
     if (bad < n)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
                                 c->name, line, show_char(s[bad], cb, sizeof cb), bad + 3);
-    unsigned cnt = n >= 2 ? (unsigned)(oflash__hexval[(uint8_t)s[0]] << 4 |
-                                       oflash__hexval[(uint8_t)s[1]])
+    unsigned cnt = n >= 2 ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 |
+                                       oflash__img_hexval[(uint8_t)s[1]])
                           : 0;
     size_t need = 2 + 2 * (size_t)cnt;
     if (!terminated && (n < min || n < need))
@@ -117,13 +117,13 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     n -= 2;
     if (n < 2 + 2 * ((size_t)al + 1))
         return srec_diagnose(c, s, n, type, line, terminated);
-    unsigned cnt = (unsigned)(oflash__hexval[(uint8_t)s[0]] << 4 | oflash__hexval[(uint8_t)s[1]]);
+    unsigned cnt = (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
     if (cnt > 255 || cnt < al + 1 || n != 2 + 2 * (size_t)cnt)
         return srec_diagnose(c, s, n, type, line, terminated);
 
     size_t nb = n / 2; /* count, address, data, checksum */
     unsigned acc = 0, sum = 0;
-    const uint8_t *t = oflash__hexval;
+    const uint8_t *t = oflash__img_hexval;
     for (size_t i = 0; i < nb; i++) {
         unsigned hi = t[(uint8_t)s[2 * i]], lo = t[(uint8_t)s[2 * i + 1]];
         acc |= hi | lo;
@@ -209,20 +209,20 @@ static void srec_record(oflash__out *o, unsigned t, unsigned al, uint32_t addr, 
     unsigned cnt = (unsigned)(al + n + 1), sum = cnt;
     *q++ = 'S';
     *q++ = (char)('0' + t);
-    memcpy(q, oflash__hexpair[cnt], 2);
+    memcpy(q, oflash__img_hexpair[cnt], 2);
     q += 2;
     for (unsigned i = al; i-- > 0;) {
         unsigned b = (addr >> (8 * i)) & 0xFF;
-        memcpy(q, oflash__hexpair[b], 2);
+        memcpy(q, oflash__img_hexpair[b], 2);
         sum += b;
         q += 2;
     }
     for (size_t i = 0; i < n; i++) {
-        memcpy(q, oflash__hexpair[d[i]], 2);
+        memcpy(q, oflash__img_hexpair[d[i]], 2);
         sum += d[i];
         q += 2;
     }
-    memcpy(q, oflash__hexpair[0xFF - (sum & 0xFF)], 2);
+    memcpy(q, oflash__img_hexpair[0xFF - (sum & 0xFF)], 2);
     q += 2;
     *q++ = '\n';
     o->len += (size_t)(q - start);
