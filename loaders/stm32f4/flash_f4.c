@@ -107,7 +107,7 @@ struct of4_state {
     uint32_t psize; /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
     uint32_t feed;  /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
 };
-__attribute__((section(".data.of4_state"), used)) struct of4_state of4_state = {2, 1};
+__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1};
 
 static inline struct of4_state *st(void)
 {

@@ -268,7 +268,7 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     }
     f->code_size = c->size;
     f->align = c->addralign > 4 ? c->addralign : 4;
-    if (f->align > 4096 || (f->align & (f->align - 1))) {
+    if (c->addralign > 4096 || (c->addralign & (c->addralign - 1))) {
         rc = fail(name, "PrgCode alignment %u is not a power of two up to 4096", c->addralign);
         goto out;
     }
