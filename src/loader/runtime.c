@@ -257,6 +257,11 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
     vals[7] = (l->lay.image + off) | 1u;
     vals[8] = XPSR_THUMB;
     ro.timeout_ms = timeout_ms ? timeout_ms : CALL_TIMEOUT_MS;
+    /* Also a breakpoint on the trampoline: where BKPT does not halt the core
+     * (QEMU without halting debug turns it into a HardFault), the probe
+     * still stops there before executing it. */
+    ro.have_break = true;
+    ro.break_addr = l->lay.trampoline;
     l->stats.calls++;
     rc = oflash_probe_write_regs(l->probe, regs, vals, 9);
     if (rc == 0)
@@ -268,7 +273,8 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
                                 "%s: %s did not return within %u ms (halted at pc 0x%08X)",
                                 l->flm->name, what, ro.timeout_ms, stop.pc);
     pc = stop.pc & ~1u;
-    if (stop.reason != OFLASH_STOP_BKPT || pc < l->lay.trampoline ||
+    if ((stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT) ||
+        pc < l->lay.trampoline ||
         pc >= l->lay.trampoline + TRAMP_SIZE) {
         static const char *const why[] = {"a BKPT", "a breakpoint", "a timeout", "a fault",
                                           "a halt"};
