@@ -425,9 +425,9 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
                                     "(sector run at offset 0x%X)",
                                     name, size, ssz, off);
     }
-    need = (uint64_t)oflash_flm_ram_needed(flm) + fd->page_size;
     if (ram_size == 0)
-        return oflash_error_set(OFLASH_ERANGE, "loader %s: the device declares no work RAM", name);
+        return 0; /* no work RAM given: the FLM alone is checked */
+    need = (uint64_t)oflash_flm_ram_needed(flm) + fd->page_size;
     if (need > ram_size)
         return oflash_error_set(OFLASH_ERANGE,
                                 "loader %s: needs %llu bytes of work RAM (%u for code, data, "
