@@ -389,8 +389,8 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
         if ((next - off) % ssz)
             return oflash_error_set(
                 OFLASH_EFORMAT,
-                "loader %s: sector run %zu (0x%X-byte sectors at offset 0x%X..0x%X) is not a "
-                "whole number of sectors",
+                "loader %s: sectors do not cover its declared size: sector run %zu (0x%X-byte "
+                "sectors at offset 0x%X..0x%X) is not a whole number of sectors",
                 name, i, ssz, off, next);
     }
     if (size == 0)
@@ -428,8 +428,7 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
             char why[512]; /* copied: error_set must not read the buffer it writes */
             snprintf(why, sizeof why, "%s", oflash_error_last());
             return oflash_error_set(OFLASH_ERANGE,
-                                    "loader %s: does not fit the device's work RAM: %s", name,
-                                    why);
+                                    "loader does not fit the device's work RAM: %s", why);
         }
     }
     if (ram_start < end && base < ram_end)
