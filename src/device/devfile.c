@@ -427,8 +427,8 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
         if (oflash_flm_layout(flm, &o, &lay) < 0) {
             char why[512]; /* copied: error_set must not read the buffer it writes */
             snprintf(why, sizeof why, "%s", oflash_error_last());
-            return oflash_error_set(OFLASH_ERANGE,
-                                    "loader does not fit the device's work RAM: %s", why);
+            return oflash_error_set(OFLASH_ERANGE, "loader does not fit the device's work RAM: %s",
+                                    why);
         }
     }
     if (ram_start < end && base < ram_end)

@@ -69,8 +69,7 @@ static void *read_file(const char *path, size_t *len)
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
     buf = malloc((size_t)n);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        exit(2);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) exit(2);
     fclose(f);
     *len = (size_t)n;
     return buf;
@@ -80,8 +79,7 @@ static oflash_devdb *open_db(void)
 {
     oflash_devdb *db = NULL;
     oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
-    if (oflash_devdb_open(&db, &o) < 0)
-        exit(2);
+    if (oflash_devdb_open(&db, &o) < 0) exit(2);
     return db;
 }
 
@@ -111,8 +109,7 @@ static oflash_loader *open_loader(oflash_probe *p, const oflash_device *d, const
         CHECK_OK(oflash_flm_load_file(flm, b->loader_path));
     else
         CHECK_OK(oflash_flm_parse(flm, b->loader_image, b->loader_size, b->loader_name));
-    if (!*flm)
-        return NULL;
+    if (!*flm) return NULL;
     CHECK_OK(oflash_loader_open(&l, p, *flm, &o));
     return l;
 }
@@ -128,14 +125,12 @@ static void test_example_otp(oflash_probe *p)
     /* The device file as the example ships it, next to the built FLM. */
     CHECK_OK(oflash_devdb_add_file(db, fpath("example/acme-serial.xml")));
     CHECK_OK(oflash_devdb_find(db, "ACME-SERIAL", &d));
-    if (!d)
-        goto out;
+    if (!d) goto out;
     CHECK(!d->has_id);
     CHECK_EQ_U(d->bank_count, 1);
     b = oflash_device_bank(d, "serial");
     CHECK(b != NULL);
-    if (!b)
-        goto out;
+    if (!b) goto out;
     CHECK_EQ_U(b->base, 0x1FFF7800u);
     CHECK_EQ_U(b->size, 512);
     CHECK_EQ_U(b->sector_count, 16);
@@ -144,8 +139,7 @@ static void test_example_otp(oflash_probe *p)
     CHECK(b->loader_path && strstr(b->loader_path, "/otp_loader.FLM"));
 
     l = open_loader(p, d, b, &flm);
-    if (!l)
-        goto out;
+    if (!l) goto out;
     for (size_t i = 0; i < sizeof serial; i++)
         serial[i] = (uint8_t)(0xA0 + i);
     serial[5] = 0xFF; /* an unprogrammed byte in the middle */
@@ -190,7 +184,8 @@ static const char tp_pdsc[] =
     "  <devices>\n"
     "    <family Dfamily=\"TP F4\" Dvendor=\"Third Party:1\">\n"
     "      <processor Dcore=\"Cortex-M4\"/>\n"
-    "      <memory id=\"IROM1\" start=\"0x08000000\" size=\"0x80000\" startup=\"1\" default=\"1\"/>\n"
+    "      <memory id=\"IROM1\" start=\"0x08000000\" size=\"0x80000\" startup=\"1\" "
+    "default=\"1\"/>\n"
     "      <memory id=\"IRAM1\" start=\"0x20000000\" size=\"0x18000\" init=\"0\" default=\"1\"/>\n"
     "      <device Dname=\"TP-F401RE\">\n"
     "        <algorithm name=\"Flash\\TP_512.FLM\" start=\"0x08000000\" size=\"0x80000\" "
@@ -219,8 +214,7 @@ static void test_thirdparty_pack(oflash_probe *p)
 
     CHECK_OK(oflash_devdb_add_file(db, tpath("Third.TP_DFP.1.0.0.pack")));
     CHECK_OK(oflash_devdb_find(db, "tp-f401re", &d));
-    if (!d)
-        goto out;
+    if (!d) goto out;
     CHECK(!strcmp(d->vendor, "Third Party"));
     CHECK_EQ_U(d->work_ram_start, 0x20000000u);
     CHECK_EQ_U(d->work_ram_size, 0x18000);
@@ -237,8 +231,7 @@ static void test_thirdparty_pack(oflash_probe *p)
     CHECK(strstr(b->loader_name, "Third.TP_DFP.1.0.0.pack:Flash/TP_512.FLM") != NULL);
 
     l = open_loader(p, d, b, &flm);
-    if (!l)
-        goto out;
+    if (!l) goto out;
     CHECK_EQ_U(oflash_flm_functions(flm) & (OFLASH_FLM_SEGGER_PROGRAM | OFLASH_FLM_SEGGER_ERASE |
                                             OFLASH_FLM_SEGGER_CRC | OFLASH_FLM_SEGGER_READ),
                0);
@@ -289,16 +282,13 @@ static void test_hang(oflash_probe *p)
     jlink_file("hang.xml", "Name=\"STM32F401RE\"", bank);
     CHECK_OK(oflash_devdb_add_file(db, tpath("hang.xml")));
     CHECK_OK(oflash_devdb_find(db, "STM32F401RE", &d));
-    if (!d)
-        goto out;
+    if (!d) goto out;
     b = oflash_device_bank(d, "flash");
     CHECK(b && b->loader_path && strstr(b->loader_path, "tp_HANG.flm"));
     CHECK_EQ_U(d->bank_count, 3); /* replaced, not added */
-    if (!b)
-        goto out;
+    if (!b) goto out;
     l = open_loader(p, d, b, &flm);
-    if (!l)
-        goto out;
+    if (!l) goto out;
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_ERASE));
     CHECK_ERR(oflash_loader_erase_sector(l, 0x08020000u), OFLASH_ETIMEOUT, "EraseSector");
     CHECK(strstr(oflash_error_last(), "tp_HANG.flm") != NULL);
@@ -380,8 +370,7 @@ int main(void)
     }
     snprintf(tmp, sizeof tmp, "%s/devfile-sim-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp))
-        return 2;
+    if (!mkdtemp(tmp)) return 2;
     test_refused_and_replaced();
     p = open_sim();
     test_example_otp(p);
@@ -391,8 +380,7 @@ int main(void)
     if (!t_fail) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmp);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
     }
     return test_summary();
 }
