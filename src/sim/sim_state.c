@@ -457,11 +457,26 @@ static int jreserve(sim_file *f, size_t more)
     return 0;
 }
 
+/* The last DATA record in jbuf stays open (its CRC slot not yet written)
+ * so that following adjacent writes can extend it; it is closed before any
+ * other record is appended and before the buffer is written. */
+static void jclose(sim_file *f)
+{
+    if (f->last_data_off != SIZE_MAX) {
+        uint8_t *p = f->jbuf + f->last_data_off;
+        uint32_t len = get32(p + 12);
+        put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
+        f->last_data_off = SIZE_MAX;
+    }
+}
+
 static int jappend(sim_file *f, uint32_t kind, uint32_t addr, uint32_t arg, const uint8_t *payload,
                    uint32_t len)
 {
     uint8_t *p;
-    int rc = jreserve(f, REC_HDR + len + 4);
+    int rc;
+    jclose(f);
+    rc = jreserve(f, REC_HDR + len + 4);
     if (rc < 0)
         return rc;
     p = f->jbuf + f->jlen;
@@ -472,8 +487,10 @@ static int jappend(sim_file *f, uint32_t kind, uint32_t addr, uint32_t arg, cons
     put32(p + 16, arg);
     if (len)
         memcpy(p + REC_HDR, payload, len);
-    put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
-    f->last_data_off = kind == REC_DATA ? f->jlen : SIZE_MAX;
+    if (kind == REC_DATA)
+        f->last_data_off = f->jlen; /* left open, see jclose() */
+    else
+        put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
     f->jlen += REC_HDR + len + 4;
     f->records++;
     f->dirty = true;
@@ -483,20 +500,18 @@ static int jappend(sim_file *f, uint32_t kind, uint32_t addr, uint32_t arg, cons
 
 int oflash__sim_journal_data(sim_file *f, uint32_t addr, const uint8_t *bytes, uint32_t len)
 {
-    /* Coalesce with the previous DATA record when this write continues it
-     * (a loader programming ascending words). */
+    /* Extend the open DATA record when this write continues it (a loader
+     * programming ascending addresses). */
     if (f->last_data_off != SIZE_MAX) {
         uint8_t *p = f->jbuf + f->last_data_off;
         uint32_t paddr = get32(p + 8), plen = get32(p + 12);
-        if (paddr + plen == addr && plen + len <= 65536 &&
-            f->last_data_off + REC_HDR + plen + 4 == f->jlen) {
+        if (paddr + plen == addr && plen + len <= 65536) {
             int rc = jreserve(f, len);
             if (rc < 0)
                 return rc;
             p = f->jbuf + f->last_data_off;
             memcpy(p + REC_HDR + plen, bytes, len);
             put32(p + 12, plen + len);
-            put32(p + REC_HDR + plen + len, oflash_crc32(0, p, REC_HDR + plen + len));
             f->jlen += len;
             return 0;
         }
@@ -523,6 +538,7 @@ int oflash__sim_journal_flush(sim_file *f)
     int rc;
     if (f->jlen == 0 || f->fd < 0)
         return 0;
+    jclose(f);
     rc = write_all(f->fd, f->jbuf, f->jlen, f->end, f->path);
     if (rc < 0)
         return rc;

@@ -154,15 +154,24 @@ static uint32_t fw_clock_pll84(void)
     return RCC_CFGR;
 }
 
+/* The benchmark loop, hand-written so that its cost per word is known:
+ * eor, str, then ldr/lsls/bmi polling BSY, subs, bne - about six cycles
+ * after BSY clears, 0.4% of tprog at 84 MHz. */
 static uint32_t fw_bench(uint32_t addr, uint32_t nwords, uint32_t pattern)
 {
     wait_bsy();
     FLASH_CR = (2u << 8) | CR_PG;
-    for (uint32_t i = 0; i < nwords; i++, addr += 4) {
-        *(volatile uint32_t *)addr = addr ^ pattern;
-        while (FLASH_SR & SR_BSY)
-            ;
-    }
+    __asm volatile("   ldr r3, =0x40023C0C\n"
+                   "1: eor r12, %[a], %[p]\n"
+                   "   str r12, [%[a]], #4\n"
+                   "2: ldr r12, [r3]\n"
+                   "   lsls r12, r12, #15\n"
+                   "   bmi 2b\n"
+                   "   subs %[n], %[n], #1\n"
+                   "   bne 1b\n"
+                   : [a] "+r"(addr), [n] "+r"(nwords)
+                   : [p] "r"(pattern)
+                   : "r3", "r12", "cc", "memory");
     FLASH_CR = 0;
     return FLASH_SR & SR_ERR;
 }
