@@ -54,8 +54,7 @@ int main(int argc, char **argv)
         return 1;
     }
     back = malloc(512 * 1024);
-    if (!back || oflash_probe_read_mem(p, 0x08000000u, back, 512 * 1024) < 0)
-        return 1;
+    if (!back || oflash_probe_read_mem(p, 0x08000000u, back, 512 * 1024) < 0) return 1;
     for (uint32_t i = 0; i < words; i++)
         if (back[i] != ((0x08000000u + 4 * i) ^ pattern)) {
             fprintf(stderr, "sim_bench: word %u reads 0x%08X\n", i, back[i]);

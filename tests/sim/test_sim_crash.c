@@ -37,22 +37,18 @@ static void child(void)
         oflash_probe *p;
         fw f;
         uint32_t i = 0, v;
-        if (oflash_probe_open(&p, "sim:" CHIP, NULL) < 0)
-            _exit(3);
-        if (fw_load(&f, p, 96 * 1024) < 0)
-            _exit(4);
+        if (oflash_probe_open(&p, "sim:" CHIP, NULL) < 0) _exit(3);
+        if (fw_load(&f, p, 96 * 1024) < 0) _exit(4);
         fw_call(&f, FW_UNLOCK, 0);
         while (i < WORDS && oflash_probe_read_u32(p, BASE + 4 * i, &v) == 0 && v != 0xFFFFFFFFu)
             i++;
         for (int k = 0; k < 150 && i < WORDS; k++, i++) {
             v = expect(i);
             oflash_probe_write_mem(p, BUF, &v, 4);
-            if (fw_call(&f, FW_PROGRAM, BASE + 4 * i, BUF, 4, 2) != 0)
-                _exit(5);
+            if (fw_call(&f, FW_PROGRAM, BASE + 4 * i, BUF, 4, 2) != 0) _exit(5);
         }
         oflash_probe_close(p); /* compaction: may be killed in the middle of it */
-        if (i >= WORDS)
-            _exit(0);
+        if (i >= WORDS) _exit(0);
     }
 }
 
@@ -68,8 +64,7 @@ static long check_prefix(void)
         free(w);
         return -1;
     }
-    if (oflash_probe_read_mem(p, BASE, w, 4 * WORDS) < 0)
-        n = -1;
+    if (oflash_probe_read_mem(p, BASE, w, 4 * WORDS) < 0) n = -1;
     while (n >= 0 && n < (long)WORDS && w[n] == expect((uint32_t)n))
         n++;
     for (long k = n; n >= 0 && k < (long)WORDS; k++)
@@ -96,23 +91,20 @@ int main(void)
         oflash_sim_info info;
         pid_t pid = fork();
         int status;
-        if (pid == 0)
-            child();
+        if (pid == 0) child();
         usleep(30000 + (useconds_t)(rand() % 250000));
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
         /* Reading replays the journal without changing the file. */
         CHECK_OK(oflash_sim_info_read(CHIP, &info));
-        if (info.journal_records > 0)
-            replayed++;
+        if (info.journal_records > 0) replayed++;
         n = check_prefix();
         CHECK(n >= 0);
         CHECK(n >= prev); /* flushed operations are never lost */
         printf("round %d: %ld words programmed, %llu journal records replayed\n", round, n,
                (unsigned long long)info.journal_records);
-        if (n > prev)
-            prev = n;
+        if (n > prev) prev = n;
     }
     CHECK(prev > 0);
     CHECK(replayed > 0); /* at least one kill left a journal to replay */
@@ -121,8 +113,8 @@ int main(void)
     CHECK_EQ_U(stat(CHIP, &st), 0);
     {
         int fd = open(CHIP, O_WRONLY | O_APPEND);
-        static const uint8_t torn[] = {0x4F, 0x53, 0x4A, 0x52, 1, 0, 0, 0, 0, 0, 0, 8,
-                                       4,    0,    0,    0,    0, 0, 0, 0, 0xAA};
+        static const uint8_t torn[] = {0x4F, 0x53, 0x4A, 0x52, 1, 0, 0, 0, 0, 0,   0,
+                                       8,    4,    0,    0,    0, 0, 0, 0, 0, 0xAA};
         CHECK(fd >= 0);
         CHECK(write(fd, torn, sizeof torn) == (ssize_t)sizeof torn);
         close(fd);
