@@ -21,7 +21,9 @@
  * PSIZE (program/erase parallelism) is x32 unless the host passes
  * OF4_INIT_MAGIC | psize in R3 to Init (psize 0 = x8, 1 = x16, 2 = x32,
  * 3 = x64 with external Vpp).  Other hosts leave R3 undefined; anything
- * without the magic in bits 31..8 keeps x32.
+ * without the magic in bits 31..8 keeps x32.  Init also raises the core
+ * clock from the reset HSI to 84 MHz with the PLL (UnInit restores it)
+ * unless R3 holds the magic with OF4_INIT_KEEP_CLOCK (0x4).
  *
  * Return codes (0 = OK): the FLASH_SR error bits that were set (OPERR 0x2,
  * WRPERR 0x10, PGAERR 0x20, PGPERR 0x40, PGSERR 0x80, RDERR 0x100), or one
@@ -69,6 +71,30 @@
 #define IWDG_KR (*(volatile uint32_t *)0x40003000u)
 #define IWDG_KEY_RELOAD 0xAAAAu
 
+#define RCC_CR (*(volatile uint32_t *)0x40023800u)
+#define RCC_PLLCFGR (*(volatile uint32_t *)0x40023804u)
+#define RCC_CFGR (*(volatile uint32_t *)0x40023808u)
+#define RCC_CR_PLLON (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+#define RCC_CFGR_SW_MASK 3u
+#define RCC_CFGR_SWS_MASK (3u << 2)
+#define RCC_CFGR_SW_PLL 2u
+#define RCC_CFGR_SWS_PLL (2u << 2)
+#define RCC_CFGR_HPRE_MASK (0xFu << 4)
+#define RCC_CFGR_PPRE1_MASK (7u << 10)
+#define RCC_CFGR_PPRE1_DIV2 (4u << 10)
+/* PLLM 5..0, PLLN 14..6, PLLP 17..16, PLLSRC 22 */
+#define RCC_PLLCFGR_MASK (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22))
+/* HSI 16 MHz / M 8 = 2 MHz VCO input (RM0368 §6.3.2: 1..2 MHz, 2 MHz
+ * recommended), x N 168 = 336 MHz VCO (192..432 MHz on F401, 100..432 on
+ * F405/F42x), / P 4 = 84 MHz: the F401's maximum, within every F2/F4's. */
+#define PLLCFGR_84MHZ_FROM_HSI (8u | (168u << 6) | (1u << 16))
+/* 5 wait states cover 84 MHz at any supply voltage (RM0368 Table 5: 1.7 V
+ * needs 5; RM0090 Table 10: 1.8 V needs 4). */
+#define ACR_LATENCY_MASK 0xFu
+#define ACR_LATENCY_84MHZ 5u
+#define CLOCK_POLL_LIMIT 100000u /* PLL lock is ~100 us typ; loop of ~6 cycles */
+
 #define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
 #define RCC_AHB1ENR_CRCEN (1u << 12)
 
@@ -93,6 +119,7 @@
 #define OF4_ENOERASE 0x1005u /* erase requested outside main flash (OTP) */
 
 #define OF4_INIT_MAGIC 0x4F463400u /* 'O' 'F' '4' in bits 31..8 of Init's R3 */
+#define OF4_INIT_KEEP_CLOCK 0x4u   /* with the magic: do not raise the clock */
 
 /* BSY poll bound: about 130 s at 16 MHz, above the longest datasheet
  * maximum (mass erase of 1 MB at x8: 32 s); the host's own timeout from
@@ -104,10 +131,14 @@
  * (the static base every FLM host sets), never through an absolute address
  * or a GOT entry.  The host loads its initial values with PrgData. */
 struct of4_state {
-    uint32_t psize; /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
-    uint32_t feed;  /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
+    uint32_t psize;   /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
+    uint32_t feed;    /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
+    uint32_t raised;  /* 1: Init switched SYSCLK to the PLL; UnInit restores: */
+    uint32_t acr;     /*   FLASH_ACR, */
+    uint32_t cfgr;    /*   RCC_CFGR and */
+    uint32_t pllcfgr; /*   RCC_PLLCFGR as they were */
 };
-__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1};
+__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1, 0, 0, 0, 0};
 
 static inline struct of4_state *st(void)
 {
@@ -174,6 +205,8 @@ static inline uint32_t rbit(uint32_t x)
     return r;
 }
 
+static void clock_down(void);
+
 static inline void iwdg_feed(void)
 {
     if (st()->feed)
@@ -214,23 +247,85 @@ static uint32_t unlock(void)
     return 0;
 }
 
+/* ---- core clock ----
+ * Init raises SYSCLK from the 16 MHz HSI to 84 MHz through the PLL, so the
+ * loader's own instructions between flash operations (and the CRC loop)
+ * cost a fifth; UnInit puts everything back.  Only when the core runs from
+ * the HSI with the PLL off (the state after reset): a clock the application
+ * set up is left alone.  Order (RM0368 §3.4.1): more wait states before a
+ * faster clock, fewer only after the slower clock is selected. */
+static void clock_up(void)
+{
+    struct of4_state *s = st();
+    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & RCC_CR_PLLON))
+        return;
+    s->acr = FLASH_ACR;
+    s->cfgr = RCC_CFGR;
+    s->pllcfgr = RCC_PLLCFGR;
+    RCC_PLLCFGR = (s->pllcfgr & ~RCC_PLLCFGR_MASK) | PLLCFGR_84MHZ_FROM_HSI;
+    RCC_CR |= RCC_CR_PLLON;
+    uint32_t n = CLOCK_POLL_LIMIT;
+    while (!(RCC_CR & RCC_CR_PLLRDY))
+        if (--n == 0)
+            goto undo;
+    FLASH_ACR = (s->acr & ~ACR_LATENCY_MASK) | ACR_LATENCY_84MHZ;
+    if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ)
+        goto undo;
+    /* AHB /1, APB1 /2 (42 MHz max), APB2 as it was (/1: 84 MHz max). */
+    RCC_CFGR = (s->cfgr & ~(RCC_CFGR_SW_MASK | RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE1_MASK)) |
+               RCC_CFGR_PPRE1_DIV2 | RCC_CFGR_SW_PLL;
+    n = CLOCK_POLL_LIMIT;
+    while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)
+        if (--n == 0)
+            goto undo;
+    s->raised = 1;
+    return;
+undo:
+    s->raised = 1;
+    clock_down();
+}
+
+static void clock_down(void)
+{
+    struct of4_state *s = st();
+    if (!s->raised)
+        return;
+    RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_MASK); /* back to the HSI */
+    uint32_t n = CLOCK_POLL_LIMIT;
+    while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 && --n)
+        ;
+    RCC_CFGR = s->cfgr;
+    RCC_CR &= ~RCC_CR_PLLON;
+    n = CLOCK_POLL_LIMIT;
+    while ((RCC_CR & RCC_CR_PLLRDY) && --n)
+        ;
+    RCC_PLLCFGR = s->pllcfgr;
+    FLASH_ACR = s->acr;
+    s->raised = 0;
+}
+
 /* ---- CMSIS FLM functions ---- */
 
-/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | psize]): unlock the flash
- * interface, clear stale error flags, pick up PSIZE and the watchdog mode. */
+/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | [OF4_INIT_KEEP_CLOCK] | psize]):
+ * unlock the flash interface, clear stale error flags, pick up PSIZE and
+ * the watchdog mode, raise the core clock to 84 MHz (see clock_up). */
 int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
 {
     (void)adr;
     (void)clk;
     (void)fnc;
-    st()->psize = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC ? (opt & 3u) : 2u;
+    int ours = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC;
+    st()->psize = ours ? (opt & 3u) : 2u;
     st()->feed = (FLASH_OPTCR & OPTCR_WDG_SW) == 0;
     iwdg_feed();
     uint32_t rc = wait_done(); /* an operation left running by the application */
     if (rc == OF4_ETIMEOUT)
         return (int)rc;
     FLASH_SR = SR_ERRORS | SR_EOP;
-    return (int)unlock();
+    rc = unlock();
+    if (rc == 0 && !(ours && (opt & OF4_INIT_KEEP_CLOCK)))
+        clock_up();
+    return (int)rc;
 }
 
 /* UnInit(fnc): clear the operation bits and lock the flash interface. */
@@ -238,6 +333,7 @@ int UnInit(uint32_t fnc)
 {
     (void)fnc;
     FLASH_CR = (FLASH_CR & ~(CR_PG | CR_SER | CR_MER | CR_MER1)) | CR_LOCK;
+    clock_down();
     return 0;
 }
 
