@@ -184,15 +184,16 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
     .valEmpty = 0xFF,
     .toProg = 200,
     .toErase = 4000,
-    .sectors = {
-        {0x4000, 0x000000},
-        {0x10000, 0x010000},
-        {0x20000, 0x020000},
-        {0x4000, 0x100000},
-        {0x10000, 0x110000},
-        {0x20000, 0x120000},
-        {0xFFFFFFFFu, 0xFFFFFFFFu},
-    },
+    .sectors =
+        {
+            {0x4000, 0x000000},
+            {0x10000, 0x010000},
+            {0x20000, 0x020000},
+            {0x4000, 0x100000},
+            {0x10000, 0x110000},
+            {0x20000, 0x120000},
+            {0xFFFFFFFFu, 0xFFFFFFFFu},
+        },
 };
 
 /* ---- helpers ---- */
@@ -209,8 +210,7 @@ static void clock_down(void);
 
 static inline void iwdg_feed(void)
 {
-    if (st()->feed)
-        IWDG_KR = IWDG_KEY_RELOAD;
+    if (st()->feed) IWDG_KR = IWDG_KEY_RELOAD;
 }
 
 static uint32_t flash_size(void)
@@ -225,14 +225,11 @@ static NOINLINE uint32_t wait_done(void)
     uint32_t n = BSY_POLL_LIMIT;
     while (FLASH_SR & SR_BSY) {
         iwdg_feed();
-        if (--n == 0)
-            return OF4_ETIMEOUT;
+        if (--n == 0) return OF4_ETIMEOUT;
     }
     uint32_t err = FLASH_SR & SR_ERRORS;
-    if (err)
-        FLASH_SR = err;
-    if (FLASH_SR & SR_EOP)
-        FLASH_SR = SR_EOP;
+    if (err) FLASH_SR = err;
+    if (FLASH_SR & SR_EOP) FLASH_SR = SR_EOP;
     return err;
 }
 
@@ -241,8 +238,7 @@ static uint32_t unlock(void)
     if (FLASH_CR & CR_LOCK) {
         FLASH_KEYR = FLASH_KEY1;
         FLASH_KEYR = FLASH_KEY2;
-        if (FLASH_CR & CR_LOCK)
-            return OF4_ELOCKED;
+        if (FLASH_CR & CR_LOCK) return OF4_ELOCKED;
     }
     return 0;
 }
@@ -257,8 +253,7 @@ static uint32_t unlock(void)
 static void clock_up(void)
 {
     struct of4_state *s = st();
-    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & RCC_CR_PLLON))
-        return;
+    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & RCC_CR_PLLON)) return;
     s->acr = FLASH_ACR;
     s->cfgr = RCC_CFGR;
     s->pllcfgr = RCC_PLLCFGR;
@@ -266,18 +261,15 @@ static void clock_up(void)
     RCC_CR |= RCC_CR_PLLON;
     uint32_t n = CLOCK_POLL_LIMIT;
     while (!(RCC_CR & RCC_CR_PLLRDY))
-        if (--n == 0)
-            goto undo;
+        if (--n == 0) goto undo;
     FLASH_ACR = (s->acr & ~ACR_LATENCY_MASK) | ACR_LATENCY_84MHZ;
-    if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ)
-        goto undo;
+    if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ) goto undo;
     /* AHB /1, APB1 /2 (42 MHz max), APB2 as it was (/1: 84 MHz max). */
     RCC_CFGR = (s->cfgr & ~(RCC_CFGR_SW_MASK | RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE1_MASK)) |
                RCC_CFGR_PPRE1_DIV2 | RCC_CFGR_SW_PLL;
     n = CLOCK_POLL_LIMIT;
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)
-        if (--n == 0)
-            goto undo;
+        if (--n == 0) goto undo;
     s->raised = 1;
     return;
 undo:
@@ -288,8 +280,7 @@ undo:
 static void clock_down(void)
 {
     struct of4_state *s = st();
-    if (!s->raised)
-        return;
+    if (!s->raised) return;
     RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_MASK); /* back to the HSI */
     uint32_t n = CLOCK_POLL_LIMIT;
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 && --n)
@@ -319,12 +310,10 @@ int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
     st()->feed = (FLASH_OPTCR & OPTCR_WDG_SW) == 0;
     iwdg_feed();
     uint32_t rc = wait_done(); /* an operation left running by the application */
-    if (rc == OF4_ETIMEOUT)
-        return (int)rc;
+    if (rc == OF4_ETIMEOUT) return (int)rc;
     FLASH_SR = SR_ERRORS | SR_EOP;
     rc = unlock();
-    if (rc == 0 && !(ours && (opt & OF4_INIT_KEEP_CLOCK)))
-        clock_up();
+    if (rc == 0 && !(ours && (opt & OF4_INIT_KEEP_CLOCK))) clock_up();
     return (int)rc;
 }
 
@@ -341,18 +330,15 @@ int UnInit(uint32_t fnc)
 static int sector_of(uint32_t adr)
 {
     uint32_t size = flash_size();
-    if (adr < MAIN_BASE || adr - MAIN_BASE >= size)
-        return -1;
+    if (adr < MAIN_BASE || adr - MAIN_BASE >= size) return -1;
     uint32_t off = adr - MAIN_BASE;
     int snb = 0;
     if (size > BANK2_OFFSET && off >= BANK2_OFFSET) {
         snb = 16; /* SNB bit 4: bank 2 (2 MB parts) */
         off -= BANK2_OFFSET;
     }
-    if (off < 0x10000u)
-        return snb + (int)(off >> 14);
-    if (off < 0x20000u)
-        return snb + 4;
+    if (off < 0x10000u) return snb + (int)(off >> 14);
+    if (off < 0x20000u) return snb + 4;
     return snb + 4 + (int)(off >> 17);
 }
 
@@ -365,8 +351,7 @@ static uint32_t sector_size(uint32_t adr)
 static uint32_t erase_one(uint32_t adr)
 {
     int snb = sector_of(adr);
-    if (snb < 0)
-        return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
+    if (snb < 0) return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
     FLASH_CR = (st()->psize << CR_PSIZE_SHIFT) | CR_SER | ((uint32_t)snb << CR_SNB_SHIFT);
     FLASH_CR |= CR_STRT;
     uint32_t rc = wait_done();
@@ -384,8 +369,7 @@ int EraseSector(uint32_t adr)
 int EraseChip(void)
 {
     uint32_t cr = (st()->psize << CR_PSIZE_SHIFT) | CR_MER;
-    if (flash_size() > BANK2_OFFSET)
-        cr |= CR_MER1;
+    if (flash_size() > BANK2_OFFSET) cr |= CR_MER1;
     FLASH_CR = cr;
     FLASH_CR |= CR_STRT;
     uint32_t rc = wait_done();
@@ -399,8 +383,7 @@ int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
     (void)index;
     while (n--) {
         uint32_t rc = erase_one(adr);
-        if (rc)
-            return (int)rc;
+        if (rc) return (int)rc;
         adr += sector_size(adr);
     }
     return 0;
@@ -411,12 +394,10 @@ static uint32_t program_x8_skip_ff(uint32_t adr, uint32_t sz, const uint8_t *buf
 {
     FLASH_CR = (0u << CR_PSIZE_SHIFT) | CR_PG;
     for (uint32_t i = 0; i < sz; i++) {
-        if (buf[i] == 0xFFu)
-            continue;
+        if (buf[i] == 0xFFu) continue;
         *(volatile uint8_t *)(adr + i) = buf[i];
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -433,16 +414,14 @@ static NOINLINE uint32_t program_x32(volatile uint32_t *dst, const uint32_t *src
             *dst = w;
             uint32_t n = BSY_POLL_LIMIT, sr;
             while ((sr = FLASH_SR) & SR_BSY) {
-                if (--n == 0)
-                    return OF4_ETIMEOUT;
+                if (--n == 0) return OF4_ETIMEOUT;
             }
             uint32_t err = sr & SR_ERRORS;
             if (err) {
                 FLASH_SR = err;
                 return err;
             }
-            if (feed)
-                IWDG_KR = IWDG_KEY_RELOAD;
+            if (feed) IWDG_KR = IWDG_KEY_RELOAD;
         }
         dst++;
     }
@@ -453,12 +432,10 @@ static uint32_t program_x16(volatile uint16_t *dst, const uint16_t *src, uint32_
 {
     FLASH_CR = (1u << CR_PSIZE_SHIFT) | CR_PG;
     for (; n--; dst++, src++) {
-        if (*src == 0xFFFFu)
-            continue;
+        if (*src == 0xFFFFu) continue;
         *dst = *src;
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -468,13 +445,11 @@ static uint32_t program_x64(volatile uint32_t *dst, const uint32_t *src, uint32_
 {
     FLASH_CR = (3u << CR_PSIZE_SHIFT) | CR_PG;
     for (; n--; dst += 2, src += 2) {
-        if ((src[0] & src[1]) == 0xFFFFFFFFu)
-            continue;
+        if ((src[0] & src[1]) == 0xFFFFFFFFu) continue;
         dst[0] = src[0];
         dst[1] = src[1];
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -483,18 +458,15 @@ static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
     uint32_t end = adr + sz;
     uint32_t rc;
-    if (end < adr)
-        return OF4_EADDR;
+    if (end < adr) return OF4_EADDR;
     if (adr >= LOCK_BASE && end <= LOCK_END) {
         rc = program_x8_skip_ff(adr, sz, buf);
     } else {
         int main = adr >= MAIN_BASE && end - MAIN_BASE <= flash_size();
         int otp = adr >= OTP_BASE && end <= OTP_END;
-        if (!main && !otp)
-            return OF4_EADDR;
+        if (!main && !otp) return OF4_EADDR;
         uint32_t unit = 1u << st()->psize;
-        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0)
-            return OF4_EALIGN;
+        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0) return OF4_EALIGN;
         switch (st()->psize) {
         case 0:
             rc = program_x8_skip_ff(adr, sz, buf);
@@ -531,8 +503,7 @@ uint32_t Verify(uint32_t adr, uint32_t sz, uint8_t *buf)
 {
     const volatile uint8_t *p = (const volatile uint8_t *)adr;
     for (uint32_t i = 0; i < sz; i++)
-        if (p[i] != buf[i])
-            return adr + i;
+        if (p[i] != buf[i]) return adr + i;
     return adr + sz;
 }
 
@@ -541,23 +512,19 @@ int BlankCheck(uint32_t adr, uint32_t sz, uint8_t pat)
 {
     uint32_t pat32 = pat * 0x01010101u;
     while (sz && (adr & 3u)) {
-        if (*(const volatile uint8_t *)adr != pat)
-            return 1;
+        if (*(const volatile uint8_t *)adr != pat) return 1;
         adr++;
         sz--;
     }
     uint32_t words = sz >> 2;
     const volatile uint32_t *w = (const volatile uint32_t *)adr;
     for (uint32_t i = 0; i < words; i++) {
-        if (w[i] != pat32)
-            return 1;
-        if ((i & 0x3FFFu) == 0)
-            iwdg_feed();
+        if (w[i] != pat32) return 1;
+        if ((i & 0x3FFFu) == 0) iwdg_feed();
     }
     adr += words << 2;
     for (sz &= 3u; sz; sz--, adr++)
-        if (*(const volatile uint8_t *)adr != pat)
-            return 1;
+        if (*(const volatile uint8_t *)adr != pat) return 1;
     return 0;
 }
 
@@ -602,11 +569,9 @@ static uint32_t crc_unit_preimage(uint32_t target)
  * Any other poly is computed in software. */
 uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
 {
-    if (poly != 0xEDB88320u)
-        return crc_sw(crc, adr, n, poly);
+    if (poly != 0xEDB88320u) return crc_sw(crc, adr, n, poly);
     uint32_t head = (4u - (adr & 3u)) & 3u;
-    if (head > n)
-        head = n;
+    if (head > n) head = n;
     crc = crc_sw(crc, adr, head, poly);
     adr += head;
     n -= head;
@@ -627,8 +592,7 @@ uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t po
             CRC_DR = rbit(p[3]);
             p += 4;
             i -= 4;
-            if ((i & 0x3FFCu) == 0)
-                iwdg_feed();
+            if ((i & 0x3FFCu) == 0) iwdg_feed();
         }
         while (i--)
             CRC_DR = rbit(*p++);

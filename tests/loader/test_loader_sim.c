@@ -68,8 +68,8 @@ static oflash_loader *open_loader(oflash_probe *p, const oflash_flm *f, const ch
                                   uint32_t init_arg)
 {
     const oflash_device *d = oflash_builtin_device_find(part);
-    oflash_loader_opts o = {OFLASH_LOADER_OPTS_VERSION, d->work_ram_start, d->work_ram_size,
-                            0, 0, init_arg, 0};
+    oflash_loader_opts o = {
+        OFLASH_LOADER_OPTS_VERSION, d->work_ram_start, d->work_ram_size, 0, 0, init_arg, 0};
     oflash_loader *l = NULL;
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
     return l;
@@ -108,11 +108,9 @@ static bool near_ns(uint64_t got, uint64_t want)
 static void test_erase_program(const oflash_flm *f)
 {
     oflash_probe *p = open_chip("f401a", "STM32F401RE");
-    if (!p)
-        return;
+    if (!p) return;
     oflash_loader *l = open_loader(p, f, "STM32F401RE", 0);
-    if (!l)
-        goto out;
+    if (!l) goto out;
     uint8_t d[1024], back[64];
     fill_random(d, sizeof d);
     bool blank;
@@ -137,8 +135,7 @@ static void test_erase_program(const oflash_flm *f)
     CHECK_EQ_U(rs.core_clock_hz, 16000000u);
     /* ... unless told to keep it. */
     l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(2) | OFLASH_STM32F4_KEEP_CLOCK);
-    if (!l)
-        goto out;
+    if (!l) goto out;
     CHECK_OK(oflash_loader_program(l, 0x0807FF10u, d, 16));
     CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
     CHECK_EQ_U(cfgr & 0xC, 0);
@@ -146,8 +143,7 @@ static void test_erase_program(const oflash_flm *f)
     CHECK(mem_is(p, 0x0807FF10u, d, 16));
     oflash_loader_close(l);
     l = open_loader(p, f, "STM32F401RE", 0);
-    if (!l)
-        goto out;
+    if (!l) goto out;
 
     /* Something in sectors 0, 1, 4, 5. */
     static const uint32_t at[] = {0x08000000u, 0x08004000u, 0x08010000u, 0x08020000u};
@@ -228,8 +224,7 @@ static void test_erase_program(const oflash_flm *f)
     fl.fail_addr = 0x08030010u;
     CHECK_OK(oflash_sim_set_faults(path, &fl));
     p = open_chip("f401a", "STM32F401RE");
-    if (!p)
-        return;
+    if (!p) return;
     l = open_loader(p, f, "STM32F401RE", 0);
     CHECK_ERR(oflash_loader_program(l, 0x08030000u, d, 64), OFLASH_ETARGET,
               "SEGGER_OPEN_Program(0x8030000, 0x40,");
@@ -242,13 +237,11 @@ out:
 static void test_psize(const oflash_flm *f)
 {
     oflash_probe *p = open_chip("f401b", "STM32F401RE");
-    if (!p)
-        return;
+    if (!p) return;
     uint8_t d[1024];
     for (unsigned ps = 0; ps < 3; ps++) {
         oflash_loader *l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(ps));
-        if (!l)
-            break;
+        if (!l) break;
         fill_random(d, sizeof d);
         d[0] = d[1] = d[2] = d[3] = d[4] = d[5] = d[6] = d[7] = 0xFF; /* skipped unit */
         uint32_t addr = 0x08000000u + 0x4000u * ps;
@@ -288,14 +281,12 @@ static void test_psize(const oflash_flm *f)
 static void test_otp(const oflash_flm *f)
 {
     oflash_probe *p = open_chip("f401c", "STM32F401RE");
-    if (!p)
-        return;
+    if (!p) return;
     uint8_t serial[32], lock[16], back[16];
     fill_random(serial, sizeof serial);
     for (unsigned ps = 0; ps < 3; ps++) {
         oflash_loader *l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(ps));
-        if (!l)
-            break;
+        if (!l) break;
         /* OTP block ps: program the 32 bytes at this PSIZE. */
         uint64_t ops = prog_ops(p);
         CHECK_OK(oflash_loader_program(l, OTP + 32 * ps, serial, 32));
@@ -341,8 +332,7 @@ static void test_otp(const oflash_flm *f)
 static void test_chip_erase(const oflash_flm *f, const char *part, uint32_t size)
 {
     oflash_probe *p = open_chip(part, part);
-    if (!p)
-        return;
+    if (!p) return;
     oflash_loader *l = open_loader(p, f, part, 0);
     uint8_t d[256];
     fill_random(d, sizeof d);
@@ -353,7 +343,7 @@ static void test_chip_erase(const oflash_flm *f, const char *part, uint32_t size
         CHECK_OK(oflash_loader_erase_chip(l));
         CHECK(mem_all(p, FLASH, 0xFF, sizeof d));
         CHECK(mem_all(p, FLASH + size - sizeof d, 0xFF, sizeof d)); /* bank 2 on 2 MB too */
-        CHECK(mem_is(p, OTP, d, 32)); /* OTP is never erased */
+        CHECK(mem_is(p, OTP, d, 32));                               /* OTP is never erased */
         if (size > 0x100000u) {
             /* Bank 2 sector erase: sector 12 at 0x08100000 (SNB 16). */
             CHECK_OK(oflash_loader_program(l, 0x08100000u, d, sizeof d));
@@ -375,8 +365,7 @@ static void test_hang(void)
     snprintf(path, sizeof path, "%s/tests/loader/test_plain.flm", getenv("OFLASH_BUILD"));
     CHECK_OK(oflash_flm_load_file(&t, path));
     oflash_probe *p = open_chip("f401d", "STM32F401RE");
-    if (!t || !p)
-        goto out;
+    if (!t || !p) goto out;
     oflash_loader_opts o = {OFLASH_LOADER_OPTS_VERSION, 0x20000000u, 0x10000, 0, 0, 0, 0};
     oflash_loader *l = NULL;
     CHECK_OK(oflash_loader_open(&l, p, t, &o));
@@ -405,8 +394,7 @@ out:
 static void test_full_f401(const oflash_flm *f)
 {
     oflash_probe *p = open_chip("f401e", "STM32F401RE");
-    if (!p)
-        return;
+    if (!p) return;
     oflash_loader *l = open_loader(p, f, "STM32F401RE", 0);
     size_t n = 512 * 1024;
     uint8_t *img = malloc(n);
@@ -428,7 +416,8 @@ static void test_full_f401(const oflash_flm *f)
         CHECK_EQ_U(prog_ops(p) - ops0, n / 4);
         oflash_loader_get_stats(l, &ls);
         double floor_ms = (4 * T_ERASE16K_X32_NS + T_ERASE64K_X32_NS + 3 * T_ERASE128K_X32_NS +
-                           (n / 4) * T_PROG_NS) / 1e6;
+                           (n / 4) * T_PROG_NS) /
+                          1e6;
         double got_ms = (t2 - t0) / 1e6;
         printf("F401xE 512 KiB via stm32f4 loader: erase %.1f ms + program %.1f ms = %.1f ms "
                "simulated; datasheet floor %.1f ms; ratio %.4f; %" PRIu64
@@ -448,15 +437,15 @@ static void cleanup(void)
 {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 int main(void)
 {
     oflash_flm *f = NULL;
     srand(12345);
-    snprintf(dir, sizeof dir, "%s/oflash-loader-sim-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, sizeof dir, "%s/oflash-loader-sim-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
