@@ -37,17 +37,15 @@ static oflash_probe *start(void)
     for (int attempt = 0; attempt < 6; attempt++) {
         int port = 20000 + rand() % 40000;
         char gdbarg[64], spec[64];
-        char *argv[] = {"qemu-system-arm", "-M", "netduinoplus2", "-S", "-gdb", gdbarg,
-                        "-nographic", "-monitor", "none", "-serial", "none", NULL};
+        char *argv[] = {"qemu-system-arm", "-M",       "netduinoplus2", "-S",      "-gdb", gdbarg,
+                        "-nographic",      "-monitor", "none",          "-serial", "none", NULL};
         oflash_probe *p = NULL;
         oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 3000, 0, NULL, NULL};
         snprintf(gdbarg, sizeof gdbarg, "tcp:127.0.0.1:%d", port);
         snprintf(spec, sizeof spec, "gdb:127.0.0.1:%d", port);
-        if (posix_spawnp(&qemu_pid, "qemu-system-arm", NULL, NULL, argv, environ) != 0)
-            return NULL;
+        if (posix_spawnp(&qemu_pid, "qemu-system-arm", NULL, NULL, argv, environ) != 0) return NULL;
         for (int i = 0; i < 100; i++) {
-            if (oflash_probe_open(&p, spec, &o) == 0)
-                return p;
+            if (oflash_probe_open(&p, spec, &o) == 0) return p;
             if (waitpid(qemu_pid, NULL, WNOHANG) == qemu_pid) { /* port taken */
                 qemu_pid = 0;
                 break;
@@ -70,6 +68,8 @@ int main(void)
     CHECK(p != NULL);
     if (!p) {
         fprintf(stderr, "cannot start QEMU: %s\n", oflash_error_last());
+        free(w);
+        free(r);
         return test_summary();
     }
     CHECK(strstr(oflash_gdb_features(p), "PacketSize=1000") != NULL);
@@ -82,8 +82,8 @@ int main(void)
     CHECK_OK(oflash_probe_write_mem(p, 0x20000003, w, n)); /* odd address on purpose */
     oflash_probe_get_stats(p, &st);
     CHECK_EQ_U(st.mem_write_bytes, n);
-    CHECK(st.bytes_tx > 2 * n);         /* M: two hex digits per byte */
-    CHECK(st.round_trips >= n / 2048);  /* split to QEMU's 4 KB packets */
+    CHECK(st.bytes_tx > 2 * n);        /* M: two hex digits per byte */
+    CHECK(st.round_trips >= n / 2048); /* split to QEMU's 4 KB packets */
     CHECK_OK(oflash_probe_read_mem(p, 0x20000003, r, n));
     CHECK(memcmp(w, r, n) == 0);
 
