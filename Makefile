@@ -25,7 +25,7 @@ check: build
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done
 
-lint:
+lint: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
 	  --inline-suppr -Iinclude -Isrc -D__GNUC__ src
 
