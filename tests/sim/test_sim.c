@@ -656,7 +656,6 @@ static void test_dual_bank(void)
     oflash_probe_close(p);
 }
 
-
 /* ---- core control: reset vector, breakpoints, budget, timeout ---- */
 
 static void test_core_control(void)
@@ -672,8 +671,7 @@ static void test_core_control(void)
     struct timespec w0, w1;
     long ms;
     oflash_probe *p = fresh("t_core.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0x45670123));
     CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0xCDEF89AB));
     CHECK_OK(oflash_probe_write_u32(p, FLASH_CR, 0x201));
@@ -736,7 +734,8 @@ static void test_core_control(void)
     ro.timeout_ms = 0;
     ro.max_insns = 20000000;
     CHECK_OK(oflash_probe_run(p, &ro, &st));
-    CHECK(st.reason == OFLASH_STOP_FAULT && strstr(st.detail, "watchdog reset: IWDG not reloaded within 512 ms"));
+    CHECK(st.reason == OFLASH_STOP_FAULT &&
+          strstr(st.detail, "watchdog reset: IWDG not reloaded within 512 ms"));
     CHECK_EQ_U(st.pc, 0x08000008u); /* back at the reset vector */
     oflash_probe_close(p);
 }
