@@ -363,8 +363,8 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
                 b->loader_name = a->path;
             }
             if (!key) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) return rc;
             if (c->check_loaders) {
-                if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) return rc;
                 if ((rc = df_bank_from_flm(c, a->line, b, key, img, len, true, d->work_ram_start,
                                            d->work_ram_size)) < 0)
                     return rc;
