@@ -152,7 +152,6 @@ const oflash_device *df_find(df_ctx *c, const char *name)
 int df_commit(df_ctx *c)
 {
     df_store *s = c->db->files;
-    int rc;
     if (!c->source) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     if (!s) {
         s = calloc(1, sizeof *s);
@@ -170,8 +169,10 @@ int df_commit(df_ctx *c)
         c->arena.head = NULL;
     }
     /* Push in reverse so the file's first device ends up in front. */
-    for (size_t i = c->ndev; i-- > 0;)
-        if ((rc = oflash__devdb_push_front(c->db, c->devs[i])) < 0) return rc;
+    for (size_t i = c->ndev; i-- > 0;) {
+        int rc = oflash__devdb_push_front(c->db, c->devs[i]);
+        if (rc < 0) return rc;
+    }
     return 0;
 }
 
