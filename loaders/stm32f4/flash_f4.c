@@ -81,13 +81,16 @@
 #define RCC_CFGR_SW_PLL 2u
 #define RCC_CFGR_SWS_PLL (2u << 2)
 #define RCC_CFGR_HPRE_MASK (0xFu << 4)
-#define RCC_CFGR_PPRE1_MASK (7u << 10)
-#define RCC_CFGR_PPRE1_DIV2 (4u << 10)
+#define RCC_CFGR_PPRE_MASK (0x3Fu << 10) /* PPRE1 12..10, PPRE2 15..13 */
+/* APB1 /4 = 21 MHz, APB2 /2 = 42 MHz: within every F2/F4 (F2: 30/60 MHz,
+ * F401: 42/84 MHz maximum). */
+#define RCC_CFGR_PPRE_84MHZ ((5u << 10) | (4u << 13))
 /* PLLM 5..0, PLLN 14..6, PLLP 17..16, PLLSRC 22 */
 #define RCC_PLLCFGR_MASK (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22))
 /* HSI 16 MHz / M 8 = 2 MHz VCO input (RM0368 §6.3.2: 1..2 MHz, 2 MHz
- * recommended), x N 168 = 336 MHz VCO (192..432 MHz on F401, 100..432 on
- * F405/F42x), / P 4 = 84 MHz: the F401's maximum, within every F2/F4's. */
+ * recommended), x N 168 = 336 MHz VCO (192..432 MHz on F401 and F2,
+ * 100..432 on F405/F42x), / P 4 = 84 MHz: the F401's maximum (at its reset
+ * voltage scale 2), within every F2/F4's. */
 #define PLLCFGR_84MHZ_FROM_HSI (8u | (168u << 6) | (1u << 16))
 /* 5 wait states cover 84 MHz at any supply voltage (RM0368 Table 5: 1.7 V
  * needs 5; RM0090 Table 10: 1.8 V needs 4). */
@@ -264,9 +267,9 @@ static void clock_up(void)
         if (--n == 0) goto undo;
     FLASH_ACR = (s->acr & ~ACR_LATENCY_MASK) | ACR_LATENCY_84MHZ;
     if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ) goto undo;
-    /* AHB /1, APB1 /2 (42 MHz max), APB2 as it was (/1: 84 MHz max). */
-    RCC_CFGR = (s->cfgr & ~(RCC_CFGR_SW_MASK | RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE1_MASK)) |
-               RCC_CFGR_PPRE1_DIV2 | RCC_CFGR_SW_PLL;
+    /* AHB /1 (84 MHz), APB prescalers first, then the switch. */
+    RCC_CFGR = (s->cfgr & ~(RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE_MASK)) | RCC_CFGR_PPRE_84MHZ;
+    RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_MASK) | RCC_CFGR_SW_PLL;
     n = CLOCK_POLL_LIMIT;
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)
         if (--n == 0) goto undo;
