@@ -259,6 +259,7 @@ static const char pdsc[] =
     "        </device>\n"
     "      </subFamily>\n"
     "      <device Dname=\"W200\"/>\n"
+    "      <device Dname=\"STM32F401RE\"/>\n"
     "    </family>\n"
     "  </devices>\n"
     "</package>\n";
@@ -300,6 +301,9 @@ static void check_pack_devices(oflash_devdb *db, const char *source)
         CHECK(!strcmp(d->core, "Cortex-M4")); /* not under the subFamily */
         CHECK(region(d, "IRAM1") == NULL);
     }
+    /* A pack does not take a built-in part's name. */
+    CHECK_OK(oflash_devdb_find(db, "STM32F401RE", &d));
+    CHECK(d && !strcmp(d->source, "built-in") && d->has_id);
 }
 
 static void test_pdsc(void)
