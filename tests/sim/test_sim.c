@@ -703,6 +703,23 @@ static void test_core_control(void)
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget"));
     oflash_sim_probe_stats(p, &ss);
     CHECK(ss.cpu_insns >= 1000 && ss.cpu_insns < 1100);
+    /* Single steps are exact: reset, then movs / nop / b . one at a time. */
+    CHECK_OK(oflash_probe_reset(p, true));
+    ro.max_insns = 1;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT);
+    CHECK_EQ_U(st.pc, 0x0800000Au);
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &v));
+    CHECK_EQ_U(v, 42);
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    ro.max_insns = 2; /* the budget ends the run before a breakpoint elsewhere */
+    ro.have_break = true;
+    ro.break_addr = 0x08000000;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget of 2"));
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    ro.have_break = false;
     /* Host timeout: the core is halted where it was. */
     ro.max_insns = 0;
     ro.timeout_ms = 50;
