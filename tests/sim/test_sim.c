@@ -757,6 +757,21 @@ static void test_core_control(void)
     oflash_probe_close(p);
 }
 
+/* RDP level 2 is irreversible: the debug port refuses every connection. */
+static void test_rdp2(void)
+{
+    fw f;
+    oflash_probe *p2 = NULL;
+    oflash_sim_info info;
+    oflash_probe *p = fresh("t_rdp2.sim", "STM32F401RE", &f, F401E_RAM);
+    if (!p) return;
+    CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFCCEC, 0) & SR_ERRS, 0);
+    oflash_probe_close(p);
+    CHECK_ERR(oflash_probe_open(&p2, "sim:t_rdp2.sim", NULL), OFLASH_EPROTECTED, "level 2");
+    CHECK_OK(oflash_sim_info_read("t_rdp2.sim", &info));
+    CHECK_EQ_U(oflash_sim_rdp_level(info.optcr), 2);
+}
+
 int main(void)
 {
     test_create_and_ids();
@@ -776,5 +791,6 @@ int main(void)
     test_link_drop();
     test_dual_bank();
     test_core_control();
+    test_rdp2();
     return test_summary();
 }
