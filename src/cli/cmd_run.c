@@ -1,0 +1,250 @@
+/*
+ * cmd_run.c - `oflash run`: load RAM code and data through any probe, set
+ * core registers, run until a BKPT or a breakpoint, print the registers.
+ *
+ * Exit codes: 0 stopped on a BKPT or the breakpoint, 1 timeout (the core is
+ * halted and its registers are still printed), fault or probe error, 2 usage.
+ */
+#include "cli.h"
+#include "oflash/error.h"
+#include "oflash/probe.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOADS 32
+#define MAX_REGSET 32
+
+static const int shown[] = {
+    OFLASH_REG_R0,  OFLASH_REG_R1, OFLASH_REG_R2, OFLASH_REG_R3, OFLASH_REG_R4,  OFLASH_REG_R5,
+    OFLASH_REG_R6,  OFLASH_REG_R7, OFLASH_REG_R8, OFLASH_REG_R9, OFLASH_REG_R10, OFLASH_REG_R11,
+    OFLASH_REG_R12, OFLASH_REG_SP, OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_XPSR};
+#define NSHOWN (sizeof shown / sizeof shown[0])
+
+static void help(void)
+{
+    printf("usage: oflash run --probe P [--device D] --load FILE@ADDR [--load FILE@ADDR]...\n"
+           "                  --pc ADDR --sp ADDR [--reg NAME=V]... [--break ADDR]\n"
+           "                  [--timeout SEC] [--reset-cmd CMD] [--json]\n\n"
+           "Loads raw binary files into target memory, sets the registers (r0-r12, sp,\n"
+           "lr, pc, xpsr; xpsr defaults to 0x01000000, the Thumb bit), runs until the\n"
+           "core executes a BKPT or reaches --break, and prints the registers.\n"
+           "A timeout (default 10 s) halts the core and reports where it was (exit 1).\n"
+           "--json prints {\"stopped\": \"bkpt\"|\"breakpoint\"|\"timeout\", \"pc\": N,\n"
+           "\"registers\": {\"r0\": N, ..., \"xpsr\": N}}.\n");
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!f) return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    for (;;) {
+        size_t got;
+        if (n == cap) {
+            uint8_t *nb;
+            cap = cap ? cap * 2 : 4096;
+            nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return oflash_error_set(OFLASH_ENOMEM, "out of memory reading %s", path);
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        fclose(f);
+        return oflash_error_set(OFLASH_EIO, "%s: read error", path);
+    }
+    fclose(f);
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *v;
+    const char *load_file[MAX_LOADS];
+    uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0;
+    int set_regs[MAX_REGSET];
+    uint32_t set_vals[MAX_REGSET];
+    size_t nloads = 0, nset = 0;
+    bool have_pc = false, have_sp = false, have_break = false, json = false, bad = false,
+         have_xpsr = false;
+    double timeout_s = 10.0;
+    oflash_probe *p = NULL;
+    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_stop_info stop;
+    uint32_t vals[NSHOWN];
+    int rc, ret = EXIT_FAIL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            help();
+            return EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--reset-cmd", &reset_cmd, &bad)) {
+        } else if (cli_opt_value(argc, argv, &i, "--load", &v, &bad)) {
+            const char *at;
+            if (bad) return EXIT_USAGE;
+            at = strrchr(v, '@');
+            if (!at || at == v || !cli_parse_u32(at + 1, &load_addr[nloads]))
+                return cli_usage("run", "--load '%s': expected FILE@ADDR", v);
+            if (nloads >= MAX_LOADS)
+                return cli_usage("run", "at most %d --load options", MAX_LOADS);
+            load_file[nloads++] = v;
+        } else if (cli_opt_value(argc, argv, &i, "--pc", &v, &bad)) {
+            if (bad || !cli_parse_u32(v, &pc))
+                return bad ? EXIT_USAGE : cli_usage("run", "--pc '%s': expected an address", v);
+            have_pc = true;
+        } else if (cli_opt_value(argc, argv, &i, "--sp", &v, &bad)) {
+            if (bad || !cli_parse_u32(v, &sp))
+                return bad ? EXIT_USAGE : cli_usage("run", "--sp '%s': expected an address", v);
+            have_sp = true;
+        } else if (cli_opt_value(argc, argv, &i, "--break", &v, &bad)) {
+            if (bad || !cli_parse_u32(v, &brk))
+                return bad ? EXIT_USAGE : cli_usage("run", "--break '%s': expected an address", v);
+            have_break = true;
+        } else if (cli_opt_value(argc, argv, &i, "--timeout", &v, &bad)) {
+            char *end;
+            if (bad) return EXIT_USAGE;
+            errno = 0;
+            timeout_s = strtod(v, &end);
+            if (errno || *end || end == v || !(timeout_s > 0) || timeout_s > 86400)
+                return cli_usage("run", "--timeout '%s': expected seconds (0 < SEC <= 86400)", v);
+        } else if (cli_opt_value(argc, argv, &i, "--reg", &v, &bad)) {
+            char name[16];
+            const char *eq;
+            int r;
+            if (bad) return EXIT_USAGE;
+            eq = strchr(v, '=');
+            if (!eq || (size_t)(eq - v) >= sizeof name)
+                return cli_usage("run", "--reg '%s': expected NAME=VALUE", v);
+            memcpy(name, v, (size_t)(eq - v));
+            name[eq - v] = '\0';
+            r = oflash_reg_from_name(name);
+            if (r < 0 || r > OFLASH_REG_XPSR)
+                return cli_usage("run",
+                                 "--reg '%s': unknown register '%s' (expected r0-r12, sp, "
+                                 "lr, pc, xpsr)",
+                                 v, name);
+            if (nset >= MAX_REGSET) return cli_usage("run", "too many --reg options");
+            if (!cli_parse_u32(eq + 1, &set_vals[nset]))
+                return cli_usage("run", "--reg '%s': value '%s' is not a 32-bit number", v, eq + 1);
+            if (r == OFLASH_REG_XPSR) have_xpsr = true;
+            set_regs[nset++] = r;
+        } else {
+            return cli_usage("run", "unknown option '%s'", a);
+        }
+        if (bad) return EXIT_USAGE;
+    }
+    if (!probe_spec)
+        return cli_usage("run", "--probe is required (sim:PATH, gdb:HOST:PORT, gdb:/dev/ttyX)");
+    if (!nloads) return cli_usage("run", "at least one --load FILE@ADDR is required");
+    if (!have_pc || !have_sp) return cli_usage("run", "--pc and --sp are required");
+    /* --pc/--sp win over --reg pc=/sp= (they are applied last). */
+    if (nset + 3 > MAX_REGSET) return cli_usage("run", "too many --reg options");
+    if (!have_xpsr) {
+        set_regs[nset] = OFLASH_REG_XPSR;
+        set_vals[nset++] = 0x01000000u;
+    }
+    set_regs[nset] = OFLASH_REG_SP;
+    set_vals[nset++] = sp;
+    set_regs[nset] = OFLASH_REG_PC;
+    set_vals[nset++] = pc;
+
+    po.device = device;
+    po.reset_cmd = reset_cmd;
+    if (oflash_probe_open(&p, probe_spec, &po) < 0) return cli_fail();
+    if (oflash_probe_halt(p) < 0) {
+        cli_fail_ctx("halting the core");
+        goto out;
+    }
+    for (size_t i = 0; i < nloads; i++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char path[4096];
+        size_t pl = (size_t)(strrchr(load_file[i], '@') - load_file[i]);
+        if (pl >= sizeof path) {
+            cli_error("--load: path too long");
+            goto out;
+        }
+        memcpy(path, load_file[i], pl);
+        path[pl] = '\0';
+        if (read_file(path, &data, &len) < 0) {
+            cli_fail();
+            goto out;
+        }
+        if (len == 0) {
+            free(data);
+            cli_error("%s: file is empty (expected code or data to load)", path);
+            goto out;
+        }
+        rc = oflash_probe_write_mem(p, load_addr[i], data, len);
+        free(data);
+        if (rc < 0) {
+            cli_fail_ctx("loading %s at 0x%08X", path, load_addr[i]);
+            goto out;
+        }
+    }
+    if (oflash_probe_write_regs(p, set_regs, set_vals, nset) < 0) {
+        cli_fail_ctx("setting registers");
+        goto out;
+    }
+    ro.have_break = have_break;
+    ro.break_addr = brk;
+    ro.timeout_ms = (unsigned)(timeout_s * 1000.0 + 0.5);
+    if (ro.timeout_ms == 0) ro.timeout_ms = 1;
+    if (oflash_probe_run(p, &ro, &stop) < 0) {
+        cli_fail_ctx("running the code");
+        goto out;
+    }
+    if (stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT &&
+        stop.reason != OFLASH_STOP_TIMEOUT) {
+        cli_error("the core stopped at 0x%08X without reaching a BKPT or the breakpoint: %s",
+                  stop.pc, stop.detail[0] ? stop.detail : "fault");
+        goto out;
+    }
+    if (oflash_probe_read_regs(p, shown, vals, NSHOWN) < 0) {
+        cli_fail_ctx("reading registers");
+        goto out;
+    }
+    {
+        const char *why = stop.reason == OFLASH_STOP_BKPT         ? "bkpt"
+                          : stop.reason == OFLASH_STOP_BREAKPOINT ? "breakpoint"
+                                                                  : "timeout";
+        if (json) {
+            printf("{\"stopped\": \"%s\", \"pc\": %u, \"registers\": {", why, stop.pc);
+            for (size_t i = 0; i < NSHOWN; i++)
+                printf("%s\"%s\": %u", i ? ", " : "", oflash_reg_name(shown[i]), vals[i]);
+            printf("}}\n");
+        } else {
+            printf("stopped: %s at 0x%08X (%s)\n", why, stop.pc, stop.detail);
+            for (size_t i = 0; i < NSHOWN; i++)
+                printf("%-4s 0x%08X%s", oflash_reg_name(shown[i]), vals[i],
+                       (i % 4 == 3 || i + 1 == NSHOWN) ? "\n" : "   ");
+        }
+        if (stop.reason == OFLASH_STOP_TIMEOUT)
+            cli_error("timeout: the code did not reach a BKPT or the breakpoint within %g s; "
+                      "halted at 0x%08X",
+                      timeout_s, stop.pc);
+        else
+            ret = EXIT_OK;
+    }
+out:
+    oflash_probe_close(p);
+    return ret;
+}

@@ -1,0 +1,60 @@
+# lib.sh - helpers for the GDB tests: free ports, starting QEMU and
+# oflash gdbserver, and killing exactly what we started (by PID).
+set -euo pipefail
+: "${OFLASH:?OFLASH must point at the oflash CLI}"
+: "${ARM_CC:=arm-none-eabi-gcc}"
+: "${ARM_OBJCOPY:=arm-none-eabi-objcopy}"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+FAILS=0
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_port PORT PID: until the port accepts (5 s) or PID died
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_qemu: sets QPORT and QPID (QEMU halted, gdb stub on QPORT)
+start_qemu() {
+    for _ in 1 2 3 4 5 6 7 8; do
+        QPORT=$((20000 + RANDOM % 40000))
+        port_free "$QPORT" || continue
+        qemu-system-arm -M netduinoplus2 -S -gdb "tcp:127.0.0.1:$QPORT" -nographic \
+            -monitor none -serial none >"$WORK/qemu.log" 2>&1 &
+        QPID=$!
+        PIDS+=("$QPID")
+        wait_port "$QPORT" "$QPID" && return 0
+    done
+    echo "cannot start QEMU" >&2
+    return 1
+}
+
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# json_get JSON KEY: integer or string value of "KEY" (first match)
+json_get() {
+    local re="\"$2\": (\"[a-z]*\"|[0-9]+)"
+    [[ $1 =~ $re ]] && { local v=${BASH_REMATCH[1]}; echo "${v//\"/}"; }
+}
+
+# sym ELF NAME: symbol value as a decimal number
+sym() { printf '%d' "0x$("${ARM_CC%gcc}nm" "$1" | awk -v n="$2" '$3 == n {print $1}')"; }
+
+finish() {
+    if [ "$FAILS" -ne 0 ]; then echo "$FAILS failed" >&2; exit 1; fi
+    echo "all passed"
+}
