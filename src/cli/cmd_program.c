@@ -10,9 +10,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Optional: main flash through the GDB server's own flash commands
- * (src/gdb), linked in when present. */
-int oflash__gdb_server_flash(oflash_probe *probe, oflash_server_flash *sf) __attribute__((weak));
+#include "oflash/gdb.h"
+
+/* --use-server-flash: main flash through the GDB server's vFlash commands. */
+static int sf_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    return oflash_gdb_flash_erase(ctx, addr, len);
+}
+static int sf_write(void *ctx, uint32_t addr, const void *data, uint32_t len)
+{
+    return oflash_gdb_flash_write(ctx, addr, data, len);
+}
+static int sf_done(void *ctx)
+{
+    return oflash_gdb_flash_done(ctx);
+}
+
+/* Every sector the plan writes must lie in a flash region of the server's
+ * memory map. */
+static int check_server_map(oflash_probe *probe, const oflash_plan *plan)
+{
+    const oflash_gdb_mem_region *r;
+    size_t n;
+    if (oflash_gdb_memory_map(probe, &r, &n) < 0) return cli_fail();
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        const oflash_sector *s = plan->sectors[i].sector;
+        bool ok = false;
+        if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) continue;
+        for (size_t k = 0; k < n && !ok; k++)
+            ok = r[k].kind == OFLASH_GDB_MEM_FLASH && s->addr >= r[k].start &&
+                 (r[k].length == 0 ||
+                  (uint64_t)s->addr + s->size <= (uint64_t)r[k].start + r[k].length);
+        if (!ok) {
+            cli_error("--use-server-flash: the server's memory map has no flash region for sector "
+                      "%u (0x%08X-0x%08X)%s",
+                      s->number, s->addr, s->addr + s->size - 1,
+                      n ? "" : " (the server sent no memory map)");
+            return EXIT_FAIL;
+        }
+    }
+    return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -212,15 +250,14 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     if (server_flash) {
-        if (!oflash__gdb_server_flash ||
-            strcmp(oflash_probe_backend(oflash_target_probe(t)), "gdb")) {
+        if (strcmp(oflash_probe_backend(oflash_target_probe(t)), "gdb") != 0) {
             ret = cli_usage("program", "--use-server-flash needs a gdb: probe");
             goto out;
         }
-        if (oflash__gdb_server_flash(oflash_target_probe(t), &sf) < 0) {
-            ret = cli_fail();
-            goto out;
-        }
+        sf.erase = sf_erase;
+        sf.write = sf_write;
+        sf.done = sf_done;
+        sf.ctx = oflash_target_probe(t);
         fo.server_flash = &sf;
     }
 
@@ -236,6 +273,10 @@ int cmd_program(int argc, char **argv)
     }
     if (rc < 0) {
         ret = cli_fail();
+        goto out;
+    }
+    if (fo.server_flash && check_server_map(oflash_target_probe(t), plan) < 0) {
+        if (oflash_error_last()[0]) cli_fail();
         goto out;
     }
     if (plan_only) {
