@@ -355,10 +355,7 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
     stats->verify = opts->verify == OFLASH_VERIFY_NONE ? 0 : 1;
 out:
     /* Leave the loader initialised state clean for the next operation. */
-    if (t->loader && t->inited_fnc) {
-        oflash_loader_uninit(t->loader, t->inited_fnc);
-        t->inited_fnc = 0;
-    }
+    oflash__target_loader_release(t);
     oflash_target_stats(t, stats);
     return rc;
 }
@@ -401,10 +398,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
             if (prog && !rc) prog(OFLASH_PHASE_VERIFY, done, total, ctx);
         }
     }
-    if (t->loader && t->inited_fnc) {
-        oflash_loader_uninit(t->loader, t->inited_fnc);
-        t->inited_fnc = 0;
-    }
+    oflash__target_loader_release(t);
     return rc;
 }
 
@@ -477,10 +471,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
     }
 out:
-    if (t->loader && t->inited_fnc) {
-        oflash_loader_uninit(t->loader, t->inited_fnc);
-        t->inited_fnc = 0;
-    }
+    oflash__target_loader_release(t);
     if (erased) *erased = count;
     free(pick);
     return rc;

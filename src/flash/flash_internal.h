@@ -5,11 +5,14 @@
 #include "oflash/flash.h"
 #include "oflash/loader.h"
 
+#ifndef OFLASH_STM32F4_PSIZE /* include/oflash/loader.h of the loader engineer */
+#define OFLASH_STM32F4_PSIZE(p) (0x4F463400u | ((uint32_t)(p)&3u))
+#endif
+
 /*
  * Invariants: probe and device are valid from open to close; at most one
  * loader is downloaded at a time (loader, for the FLM flm, opened for
- * loader_bank); inited_fnc is the FLM function code Init was last called with
- * (0: not initialised).
+ * loader_bank).  Init/UnInit are the loader runtime's business.
  */
 struct oflash_target {
     oflash_probe *probe;
@@ -20,10 +23,9 @@ struct oflash_target {
     oflash_flm *flm;
     oflash_loader *loader;
     const oflash_bank *loader_bank; /* the bank the loader was opened for */
-    uint32_t inited_fnc;
 };
 
-/* Make the loader of bank current and Init it for fnc (OFLASH_FNC_*).
+/* Make the loader of bank current (fnc, OFLASH_FNC_*, says what for).
  * bank NULL: the loader of the device's first flash bank. */
 int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fnc,
                           oflash_loader **out);

@@ -107,7 +107,9 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     t->lopts.ram_start = t->device->work_ram_start;
     t->lopts.ram_size = t->device->work_ram_size;
     t->lopts.clock_hz = opts->clock_hz;
-    t->lopts.init_arg = opts->have_psize ? opts->psize : 2; /* x32: 2.7-3.6 V */
+    /* The built-in stm32f4 loader takes PSIZE in Init's R3 with a magic
+     * (include/oflash/loader.h); without it, it programs x32 (2.7-3.6 V). */
+    t->lopts.init_arg = opts->have_psize ? OFLASH_STM32F4_PSIZE(opts->psize) : 0;
     *out = t;
     return 0;
 fail:
@@ -117,15 +119,12 @@ fail:
 
 void oflash__target_loader_release(oflash_target *t)
 {
-    if (t->loader) {
-        if (t->inited_fnc) oflash_loader_uninit(t->loader, t->inited_fnc);
-        oflash_loader_close(t->loader);
-    }
+    /* Closing UnInits the active operation (locks the flash interface). */
+    oflash_loader_close(t->loader);
     oflash_flm_free(t->flm);
     t->loader = NULL;
     t->flm = NULL;
     t->loader_bank = NULL;
-    t->inited_fnc = 0;
 }
 
 void oflash_target_close(oflash_target *t)
@@ -194,14 +193,8 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
         }
         t->loader_bank = bank;
-        t->inited_fnc = 0;
     }
-    if (t->inited_fnc != fnc) {
-        if (t->inited_fnc && (rc = oflash_loader_uninit(t->loader, t->inited_fnc)) < 0) return rc;
-        t->inited_fnc = 0;
-        if ((rc = oflash_loader_init(t->loader, fnc)) < 0) return rc;
-        t->inited_fnc = fnc;
-    }
+    (void)fnc; /* the loader runtime calls Init/UnInit for each operation itself */
     *out = t->loader;
     return 0;
 }
