@@ -1,0 +1,173 @@
+/*
+ * cmd_convert.c - "oflash convert IMAGE... -o OUT": read and merge images
+ * and write them as Intel HEX, S-record or raw binary.  The output is
+ * written to a temporary file and renamed, so OUT is untouched on error.
+ */
+#include "cli.h"
+#include "cli_image.h"
+#include "oflash/error.h"
+#include "oflash/image.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void convert_help(FILE *f)
+{
+    fprintf(f,
+            "usage: oflash convert [options] IMAGE... -o OUT\n"
+            "\n"
+            "Read and merge Intel HEX, S-record, ELF or binary (FILE@ADDRESS) images and\n"
+            "write them as one Intel HEX, S-record or binary file.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output OUT           output file (written atomically)\n"
+            "  --format ihex|srec|bin     output format (default: from OUT's extension)\n"
+            "  --record-size N            data bytes per record (ihex 1-255, default 16;\n"
+            "                             srec default 32)\n"
+            "  --srec-type 1|2|3          force S1/S2/S3 records (default: by highest address)\n"
+            "  --fill BYTE                bin: fill gaps with BYTE (needs --range)\n"
+            "  --range START:END          bin: write [START, END) (END exclusive), or START+SIZE\n"
+            "  --input-format F           read inputs as F (ihex, srec, elf, bin)\n"
+            "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
+            "  -q, --quiet                no warnings about missing end records\n");
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    oflash_image_write_opts wo = {.version = OFLASH_IMAGE_WRITE_OPTS_VERSION};
+    const char *out = NULL;
+    bool bad = false, have_fill = false, have_rs = false, have_type = false;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nf = 0;
+    oflash_image *img = NULL;
+    int rc = EXIT_OK;
+    if (!files)
+        return EXIT_FAIL;
+    for (int i = 1; i < argc && rc == EXIT_OK; i++) {
+        const char *v;
+        const char *a = argv[i];
+        uint32_t u;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            convert_help(stdout);
+            free(files);
+            return EXIT_OK;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            cli_quiet = true;
+        } else if (!strcmp(a, "--allow-identical-overlap")) {
+            lo.allow_identical_overlap = true;
+        } else if (cli_opt_value(argc, argv, &i, "-o", &v, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--output", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else
+                out = v;
+        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_format(v, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
+                rc = cli_usage("convert", "unknown output format '%s' (expected ihex, srec or "
+                               "bin)", v);
+        } else if (cli_opt_value(argc, argv, &i, "--input-format", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_format(v, &lo.format))
+                rc = cli_usage("convert", "unknown input format '%s' (expected ihex, srec, elf "
+                               "or bin)", v);
+        } else if (cli_opt_value(argc, argv, &i, "--record-size", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_u32(v, &u) || u < 1 || u > 255)
+                rc = cli_usage("convert", "bad record size '%s' (expected 1-255, e.g. 16 or 32)",
+                               v);
+            else {
+                wo.record_size = u;
+                have_rs = true;
+            }
+        } else if (cli_opt_value(argc, argv, &i, "--srec-type", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_u32(v, &u) || u < 1 || u > 3)
+                rc = cli_usage("convert", "bad S-record type '%s' (expected 1, 2 or 3)", v);
+            else {
+                wo.srec_type = (int)u;
+                have_type = true;
+            }
+        } else if (cli_opt_value(argc, argv, &i, "--fill", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_u32(v, &u) || u > 0xFF)
+                rc = cli_usage("convert", "bad fill byte '%s' (expected 0-255, e.g. 0xFF)", v);
+            else {
+                wo.fill = true;
+                wo.fill_byte = (uint8_t)u;
+                have_fill = true;
+            }
+        } else if (cli_opt_value(argc, argv, &i, "--range", &v, &bad)) {
+            if (bad)
+                rc = EXIT_USAGE;
+            else if (!cli_parse_range(v, &wo.range_start, &wo.range_end))
+                rc = cli_usage("convert", "bad range '%s' (expected START:END with END above "
+                               "START, or START+SIZE)", v);
+            else
+                wo.have_range = true;
+        } else if (a[0] == '-' && a[1]) {
+            rc = cli_usage("convert", "unknown option '%s'", a);
+        } else {
+            files[nf++] = argv[i];
+        }
+    }
+    if (rc == EXIT_OK && nf == 0)
+        rc = cli_usage("convert", "no input image given (expected oflash convert IMAGE... -o "
+                       "OUT)");
+    if (rc == EXIT_OK && !out)
+        rc = cli_usage("convert", "no output file given (expected -o OUT)");
+    if (rc != EXIT_OK) {
+        free(files);
+        return rc;
+    }
+    /* Options that do not fit the output format are usage errors. */
+    oflash_image_format of = wo.format;
+    if (of == OFLASH_FORMAT_AUTO) {
+        const char *dot = strrchr(out, '.');
+        oflash_image_format g = OFLASH_FORMAT_AUTO;
+        if (dot && (!strcmp(dot, ".bin") || !strcmp(dot, ".BIN")))
+            g = OFLASH_FORMAT_BIN;
+        else if (dot && (!strcasecmp(dot, ".hex") || !strcasecmp(dot, ".ihex") ||
+                         !strcasecmp(dot, ".ihx")))
+            g = OFLASH_FORMAT_IHEX;
+        else if (dot && (!strcasecmp(dot, ".srec") || !strcasecmp(dot, ".s19") ||
+                         !strcasecmp(dot, ".s28") || !strcasecmp(dot, ".s37") ||
+                         !strcasecmp(dot, ".mot")))
+            g = OFLASH_FORMAT_SREC;
+        if (g == OFLASH_FORMAT_AUTO) {
+            free(files);
+            return cli_usage("convert", "cannot tell the output format from '%s' (expected "
+                             "--format ihex|srec|bin)", out);
+        }
+        of = g;
+    }
+    if ((have_fill || wo.have_range) && of != OFLASH_FORMAT_BIN)
+        rc = cli_usage("convert", "--fill and --range are for binary output only");
+    else if (have_fill && !wo.have_range)
+        rc = cli_usage("convert", "--fill needs an explicit --range START:END");
+    else if (have_rs && of == OFLASH_FORMAT_BIN)
+        rc = cli_usage("convert", "--record-size is for ihex and srec output only");
+    else if (have_type && of != OFLASH_FORMAT_SREC)
+        rc = cli_usage("convert", "--srec-type is for srec output only");
+    if (rc != EXIT_OK) {
+        free(files);
+        return rc;
+    }
+    wo.format = of;
+
+    rc = cli_load_images(&img, files, nf, &lo);
+    free(files);
+    if (rc)
+        return rc;
+    if (oflash_image_write(img, out, &wo))
+        rc = cli_fail();
+    oflash_image_free(img);
+    return rc;
+}

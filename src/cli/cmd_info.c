@@ -1,0 +1,116 @@
+/*
+ * cmd_info.c - "oflash info IMAGE...": read and merge images, then list
+ * the segments (start, end, size, CRC-32, source), the totals and the
+ * entry point, as a table or as JSON (--json).  "end" is the last address
+ * of a segment (inclusive).
+ */
+#include "cli.h"
+#include "cli_image.h"
+#include "oflash/error.h"
+#include "oflash/image.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void info_help(FILE *f)
+{
+    fprintf(f,
+            "usage: oflash info [options] IMAGE...\n"
+            "\n"
+            "Read Intel HEX, S-record, ELF or binary (FILE@ADDRESS) images, merge them,\n"
+            "and list the segments with start, end (inclusive), size and CRC-32.\n"
+            "\n"
+            "options:\n"
+            "  --json                     machine-readable output\n"
+            "  --format F                 read inputs as F (ihex, srec, elf, bin) instead of\n"
+            "                             recognising the format from the content\n"
+            "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
+            "  -q, --quiet                no warnings about missing end records\n");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    bool json = false, bad = false;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nf = 0;
+    oflash_image *img = NULL;
+    int rc;
+    if (!files)
+        return EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            info_help(stdout);
+            free(files);
+            return EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            cli_quiet = true;
+        } else if (!strcmp(a, "--allow-identical-overlap")) {
+            lo.allow_identical_overlap = true;
+        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--input-format", &v, &bad)) {
+            if (bad || !cli_parse_format(v, &lo.format)) {
+                free(files);
+                return cli_usage("info", "unknown format '%s' (expected ihex, srec, elf or bin)",
+                                 bad ? "" : v);
+            }
+        } else if (a[0] == '-' && a[1]) {
+            free(files);
+            return cli_usage("info", "unknown option '%s'", a);
+        } else {
+            files[nf++] = argv[i];
+        }
+    }
+    if (nf == 0) {
+        free(files);
+        return cli_usage("info", "no image given (expected oflash info IMAGE...)");
+    }
+    rc = cli_load_images(&img, files, nf, &lo);
+    free(files);
+    if (rc)
+        return rc;
+
+    size_t n = oflash_image_segment_count(img);
+    uint32_t entry;
+    bool have_entry = oflash_image_entry(img, &entry);
+    if (json) {
+        printf("{\"segments\": [");
+        for (size_t i = 0; i < n; i++) {
+            const oflash_segment *s = oflash_image_segment(img, i);
+            printf("%s\n  {\"start\": %" PRIu32 ", \"end\": %" PRIu32 ", \"size\": %" PRIu32
+                   ", \"crc32\": %" PRIu32 ", \"source\": ",
+                   i ? "," : "", s->addr, (uint32_t)(s->addr + s->size - 1), s->size,
+                   oflash_crc32(0, s->data, s->size));
+            cli_json_string(stdout, s->source);
+            printf("}");
+        }
+        printf("\n], \"segment_count\": %zu, \"total_size\": %" PRIu64 ", \"entry\": ", n,
+               oflash_image_size(img));
+        if (have_entry)
+            printf("%" PRIu32 "}\n", entry);
+        else
+            printf("null}\n");
+    } else {
+        printf("%4s  %-10s  %-10s  %10s  %-10s  %s\n", "#", "start", "end", "size", "crc32",
+               "source");
+        for (size_t i = 0; i < n; i++) {
+            const oflash_segment *s = oflash_image_segment(img, i);
+            printf("%4zu  0x%08" PRIX32 "  0x%08" PRIX32 "  %10" PRIu32 "  0x%08" PRIX32 "  %s\n",
+                   i, s->addr, (uint32_t)(s->addr + s->size - 1), s->size,
+                   oflash_crc32(0, s->data, s->size), s->source);
+        }
+        printf("total: %zu segment%s, %" PRIu64 " bytes\n", n, n == 1 ? "" : "s",
+               oflash_image_size(img));
+        if (have_entry)
+            printf("entry: 0x%08" PRIX32 "\n", entry);
+        else
+            printf("entry: none\n");
+    }
+    oflash_image_free(img);
+    return EXIT_OK;
+}

@@ -1,0 +1,147 @@
+/*
+ * image_internal.h - what the files of src/image/ share: the input source
+ * (a file read in fixed-size chunks, or a memory buffer), the load builder
+ * that readers decode records into, and the output buffer of the writers.
+ *
+ * Readers never hold a whole input file in memory.  Text readers get one
+ * line at a time from oflash__src_lines() (a 64 KiB window over the file);
+ * the ELF reader reads headers and then each segment's bytes straight into
+ * the builder with oflash__src_pread().
+ *
+ * The builder collects a load as "runs": maximal stretches of contiguous
+ * data in file order.  A record that continues the current run is appended
+ * to it (the hot path, inline below); any other record starts a new run.
+ * Runs are checked against each other and against the image only when the
+ * load is complete, so an image is never changed by a load that fails.
+ */
+#ifndef OFLASH_IMAGE_INTERNAL_H
+#define OFLASH_IMAGE_INTERNAL_H
+
+#include "oflash/error.h"
+#include "oflash/image.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- input source ---- */
+
+typedef struct oflash__src {
+    const char *name;   /* for messages: the path as the user gave it */
+    int fd;             /* -1 for memory sources */
+    const uint8_t *mem; /* memory source, or NULL */
+    uint64_t size;      /* bytes in the file / buffer */
+} oflash__src;
+
+/* How a location inside an input is named in messages. */
+enum oflash__where_kind {
+    OFLASH__WHERE_LINE,    /* "fw.hex:12" */
+    OFLASH__WHERE_SEGMENT, /* "fw.elf:segment 1" (ELF program header index) */
+    OFLASH__WHERE_NONE     /* "fw.bin" */
+};
+
+/* Called for each line (without its "\n"; a "\r" before it is kept).
+ * terminated is false only for a last line that has no "\n".  Returns 0 or
+ * a negative error code (which stops the scan). */
+typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line,
+                               bool terminated);
+int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, void *ctx);
+/* Read exactly n bytes at offset off (within src->size). */
+int oflash__src_pread(const oflash__src *src, void *buf, size_t n, uint64_t off);
+
+/* ---- load builder ---- */
+
+typedef struct oflash__run {
+    uint32_t addr;
+    uint64_t size; /* bytes used; addr + size <= 2^32 */
+    uint64_t cap;  /* bytes allocated */
+    uint8_t *data;
+    uint32_t line; /* line (or ELF segment index) of the first record */
+    uint32_t seq;  /* order of creation, for stable sorting */
+} oflash__run;
+
+typedef struct oflash__load {
+    const char *name;
+    enum oflash__where_kind kind;
+    oflash__run *runs; /* closed runs */
+    size_t nruns, caprun;
+    oflash__run cur; /* the open run; cur.data == NULL when none */
+    uint64_t cur_end;      /* cur.addr + cur.size */
+    uint64_t estimate;     /* upper bound of data bytes still to come (reservation hint) */
+    bool have_entry;
+    uint32_t entry;
+    /* Locate mode (error path only): nothing is stored; the lines of the
+     * first two records that cover loc_addr are noted. */
+    bool locate;
+    uint32_t loc_addr;
+    unsigned loc_hits;
+    uint32_t loc_line[2];
+    uint8_t scratch[256];
+} oflash__load;
+
+/* Slow path of oflash__load_reserve(). */
+uint8_t *oflash__load_reserve_slow(oflash__load *ld, uint32_t addr, uint64_t n, uint32_t line);
+
+/* Return where n bytes of data for addr go, or NULL with the error set
+ * (address wrap, out of memory).  The caller must fill all n bytes. */
+static inline uint8_t *oflash__load_reserve(oflash__load *ld, uint32_t addr, uint64_t n,
+                                            uint32_t line)
+{
+    if (ld->cur.data && addr == ld->cur_end && n <= ld->cur.cap - ld->cur.size &&
+        (uint64_t)addr + n <= 0x100000000ull && !ld->locate) {
+        uint8_t *p = ld->cur.data + ld->cur.size;
+        ld->cur.size += n;
+        ld->cur_end += n;
+        return p;
+    }
+    return oflash__load_reserve_slow(ld, addr, n, line);
+}
+
+/* "fw.hex:12", "fw.elf:segment 1" or "fw.bin" into buf. */
+const char *oflash__where(const oflash__load *ld, uint32_t line, char *buf, size_t size);
+
+/* Set an entry point from the input (a second, different one is a warning). */
+void oflash__load_entry(oflash__load *ld, uint32_t entry, uint32_t line);
+
+/* ---- readers: parse src into ld; return 0 or a negative code ---- */
+int oflash__ihex_read(const oflash__src *src, oflash__load *ld);
+int oflash__srec_read(const oflash__src *src, oflash__load *ld);
+int oflash__elf_read(const oflash__src *src, oflash__load *ld);
+int oflash__bin_read(const oflash__src *src, oflash__load *ld, uint32_t base);
+
+/* Hex digit values; 0x80 marks a character that is not a hex digit. */
+extern const uint8_t oflash__img_hexval[256];
+/* "00".."FF" as two characters each. */
+extern const char oflash__img_hexpair[256][2];
+
+/* Column (1-based) and character of the first non-hex digit in s[0..n). */
+size_t oflash__img_bad_digit(const char *s, size_t n);
+
+/* ---- output ---- */
+
+typedef struct oflash__out {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    const char *path; /* for messages */
+    int err;          /* first error; later writes are dropped */
+} oflash__out;
+
+/* Make room for n bytes (n <= cap); flushes when needed.  Returns a pointer
+ * where n bytes may be written, then the caller adds n to out->len. */
+static inline char *oflash__out_room(oflash__out *o, size_t n);
+int oflash__out_flush(oflash__out *o);
+static inline char *oflash__out_room(oflash__out *o, size_t n)
+{
+    if (o->cap - o->len < n)
+        oflash__out_flush(o);
+    return o->buf + o->len;
+}
+/* Write n bytes that may be larger than the buffer. */
+int oflash__out_write(oflash__out *o, const void *p, size_t n);
+
+int oflash__ihex_write(const oflash_image *img, oflash__out *o, const oflash_image_write_opts *w);
+int oflash__srec_write(const oflash_image *img, oflash__out *o, const oflash_image_write_opts *w);
+int oflash__bin_write(const oflash_image *img, oflash__out *o, const oflash_image_write_opts *w);
+
+#endif
