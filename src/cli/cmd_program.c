@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_image.h"
 #include "oflash/error.h"
 
 #include <stdlib.h>
@@ -243,7 +244,14 @@ int cmd_program(int argc, char **argv)
         ret = cli_usage("program", "--probe is required (sim:PATH or gdb:HOST:PORT)");
         goto out;
     }
-    if ((ret = cli_load_images("program", specs, nspecs, &img)) != 0) goto out;
+    if (!nspecs) {
+        ret = cli_usage("program", "no image given");
+        goto out;
+    }
+    {
+        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    }
     ret = EXIT_FAIL;
     if ((rc = cli_target_open("program", &ct, &t)) != 0) {
         ret = rc;

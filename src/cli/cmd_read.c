@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_image.h"
 #include "oflash/error.h"
 
 #include <stdlib.h>
@@ -72,13 +73,7 @@ int cmd_read(int argc, char **argv)
     wo.version = OFLASH_IMAGE_WRITE_OPTS_VERSION;
     wo.format = OFLASH_FORMAT_AUTO;
     if (fmt) {
-        if (!strcasecmp(fmt, "ihex") || !strcasecmp(fmt, "hex"))
-            wo.format = OFLASH_FORMAT_IHEX;
-        else if (!strcasecmp(fmt, "srec"))
-            wo.format = OFLASH_FORMAT_SREC;
-        else if (!strcasecmp(fmt, "bin") || !strcasecmp(fmt, "binary"))
-            wo.format = OFLASH_FORMAT_BIN;
-        else
+        if (!cli_parse_format(fmt, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
             return cli_usage("read", "--format '%s': expected ihex, srec or bin", fmt);
     }
     buf = malloc(len);

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_image.h"
 #include "oflash/error.h"
 
 #include <stdlib.h>
@@ -67,7 +68,14 @@ int cmd_verify(int argc, char **argv)
         ret = cli_usage("verify", "--probe is required (sim:PATH or gdb:HOST:PORT)");
         goto out;
     }
-    if ((ret = cli_load_images("verify", specs, nspecs, &img)) != 0) goto out;
+    if (!nspecs) {
+        ret = cli_usage("verify", "no image given");
+        goto out;
+    }
+    {
+        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    }
     if ((ret = cli_target_open("verify", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet && !json);
     rc = oflash_flash_verify_image(t, img, mode, cli_progress_cb, &prog, &diff);

@@ -135,22 +135,6 @@ bool cli_parse_verify(const char *s, oflash_verify_mode *mode)
     return true;
 }
 
-int cli_load_images(const char *cmd, char **specs, size_t n, oflash_image **out)
-{
-    oflash_image *img;
-    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
-    *out = NULL;
-    if (!n) return cli_usage(cmd, "no image given");
-    if (oflash_image_new(&img) < 0) return cli_fail();
-    for (size_t i = 0; i < n; i++)
-        if (oflash_image_load(img, specs[i], &lo) < 0) {
-            oflash_image_free(img);
-            return cli_fail();
-        }
-    *out = img;
-    return 0;
-}
-
 void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed)
 {
     fprintf(f, "\"round_trips\": %llu, \"wire_bytes\": %llu, \"elapsed_s\": %.6f, ",

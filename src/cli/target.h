@@ -56,9 +56,6 @@ double cli_now(void);
 /* Parse --verify crc|readback|none. */
 bool cli_parse_verify(const char *s, oflash_verify_mode *mode);
 
-/* Load every image spec into one image; print errors. */
-int cli_load_images(const char *cmd, char **specs, size_t n, oflash_image **out);
-
 /* Print the stats object fields shared by program/verify JSON. */
 void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
 
