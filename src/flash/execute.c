@@ -106,6 +106,63 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
     return verify_fail(t, addr, want, len, what);
 }
 
+/* ---- write protection (STM32F4 option bytes) ---- */
+
+/* FLASH_OPTCR and FLASH_OPTCR1 (RM0368 rev 5 §3.8.6, RM0090 rev 19 §3.9.10
+ * and §3.9.11): nWRPi at bit 16 + i (0 = sector i write-protected; with
+ * SPRMOD, bit 31, set the bits select PCROP and 1 = protected).  OPTCR1
+ * holds sectors 12..23 of 2 MiB parts. */
+#define F4_FLASH_OPTCR 0x40023C14u
+#define F4_FLASH_OPTCR1 0x40023C18u
+#define F4_OPTCR_SPRMOD (1u << 31)
+
+typedef struct wp_state {
+    bool have;
+    uint32_t optcr, optcr1;
+} wp_state;
+
+/* Refuse, before anything is written, to erase or program sector s when
+ * the option bytes protect it. */
+static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
+{
+    unsigned n = s->number, bit;
+    uint32_t reg;
+    bool prot;
+    int rc;
+    if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
+    if (!w->have) {
+        w->optcr1 = 0xFFFFFFFFu;
+        if ((rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr)) < 0)
+            return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
+        if (t->device->dual_bank &&
+            (rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1)) < 0)
+            return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
+        w->have = true;
+    }
+    reg = n < 12 ? w->optcr : w->optcr1;
+    bit = 16 + (n % 12);
+    prot = (w->optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
+    if (!prot) return 0;
+    return oflash_error_set(OFLASH_EPROTECTED,
+                            "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
+                            "(%s 0x%08X: nWRP%u %s); nothing was written: remove the protection "
+                            "first",
+                            n, s->addr, s->addr + s->size - 1,
+                            n < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, n % 12,
+                            (w->optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+}
+
+static int check_write_protection(oflash_target *t, const oflash_plan *plan)
+{
+    wp_state w = {0};
+    int rc;
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
+            (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
+            return rc;
+    return 0;
+}
+
 /* ---- main flash ---- */
 
 static int erase_sectors(run *r, const oflash_plan *plan)
@@ -338,6 +395,7 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
                               plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
         goto out;
     }
+    if ((rc = check_write_protection(t, plan)) < 0) goto out;
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
     if ((rc = verify_sectors(&r, plan)) < 0) {
         stats->verify = -1;
