@@ -22,7 +22,9 @@
  *    either the planner fails before reading the chip and names the blocks;
  *  - lock bytes in the image must be 0x00 or 0xFF;
  *  - per OTP byte: equal -> nothing; chip 0xFF -> program; else conflict;
- *    a locked block whose bytes differ -> conflict.  Any conflict makes the
+ *    a locked block whose bytes differ -> conflict.  One exception, only on
+ *    request (otp_resume): a byte whose chip value has every 0 bit of the
+ *    image value (a program cut short by a power loss) is programmed again.  Any conflict makes the
  *    whole plan refused (the executor writes nothing).
  *
  * Ownership: a plan owns its buffers and keeps pointers to the device (and
@@ -92,7 +94,10 @@ typedef struct oflash_plan_otp_byte {
 typedef enum oflash_conflict_kind {
     OFLASH_CONFLICT_OTP_VALUE = 0, /* chip byte is neither the image's nor 0xFF */
     OFLASH_CONFLICT_OTP_LOCKED,    /* the block is locked and the bytes differ */
-    OFLASH_CONFLICT_LOCK_BYTE      /* chip lock byte 0x00 (locked), image says 0xFF */
+    OFLASH_CONFLICT_LOCK_BYTE,     /* chip lock byte 0x00 (locked), image says 0xFF */
+    OFLASH_CONFLICT_OTP_PARTIAL    /* chip byte has every 0 bit of the image byte and more
+                                    * 1 bits: a program interrupted by a power loss; only
+                                    * otp_resume completes it */
 } oflash_conflict_kind;
 
 typedef struct oflash_plan_conflict {
@@ -132,11 +137,14 @@ typedef struct oflash_plan_opts {
     bool skip_otp;        /* --skip-otp: drop OTP data and lock bytes */
     bool erase_untouched; /* bytes of touched sectors the image does not
                            * cover become erased_value instead of kept */
+    bool otp_resume;      /* --otp-resume: program OTP and lock bytes that an
+                           * interrupted run left partly programmed (chip & image
+                           * == image) instead of reporting a conflict */
 } oflash_plan_opts;
 #define OFLASH_PLAN_OPTS_VERSION 1
 #define OFLASH_PLAN_OPTS_INIT                                                                      \
     {                                                                                              \
-        OFLASH_PLAN_OPTS_VERSION, false, false, false                                              \
+        OFLASH_PLAN_OPTS_VERSION, false, false, false, false                                       \
     }
 
 /*

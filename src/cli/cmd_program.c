@@ -62,6 +62,7 @@ static void usage(FILE *f)
             "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP
             "  --otp                program the image's OTP bytes and lock bytes (irreversible)\n"
             "  --skip-otp           leave the image's OTP bytes out\n"
+            "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
             "  --plan               print the plan and touch nothing\n"
             "  --erase-untouched    bytes of touched sectors outside the image become 0xFF\n"
             "                       (default: they keep their contents)\n"
@@ -94,6 +95,8 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
                 c->kind == OFLASH_CONFLICT_OTP_LOCKED ? "block is locked"
                 : c->kind == OFLASH_CONFLICT_LOCK_BYTE
                     ? "lock byte: a locked block cannot be unlocked"
+                : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
+                    ? "partly programmed (interrupted run?): --otp-resume finishes it"
                     : "OTP byte already programmed to another value");
     }
 }
@@ -210,6 +213,8 @@ int cmd_program(int argc, char **argv)
             goto out;
         } else if (!strcmp(argv[i], "--otp")) {
             po.allow_otp = true;
+        } else if (!strcmp(argv[i], "--otp-resume")) {
+            po.otp_resume = true;
         } else if (!strcmp(argv[i], "--skip-otp")) {
             po.skip_otp = true;
         } else if (!strcmp(argv[i], "--plan")) {

@@ -507,6 +507,17 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
                 if (all || pick[idx]) total += b->sectors[si].size;
         }
     }
+    {
+        size_t idx = 0;
+        wp_state w = {0};
+        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+            const oflash_bank *b = &d->banks[bi];
+            if (b->kind != OFLASH_BANK_FLASH) continue;
+            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++)
+                if (all || pick[idx]) rc = check_wp(t, &b->sectors[si], &w);
+        }
+        if (rc < 0) goto out;
+    }
     if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);
     {
         size_t idx = 0;

@@ -340,7 +340,13 @@ static uint32_t otp_block_mask(const otp_state *s, uint32_t *data_mask, uint32_t
 }
 
 /* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
-static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view)
+/* chip can become img by clearing bits only: a program cut short. */
+static bool partial_of(uint8_t chip, uint8_t img)
+{
+    return chip != 0xFF && chip != img && (chip & img) == img;
+}
+
+static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume)
 {
     uint8_t *chip_otp = NULL, *chip_lock = NULL;
     size_t ccap = 0, wn = 0, ln = 0;
@@ -377,8 +383,11 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         } else if (locked) {
             rc =
                 push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_LOCKED, (uint16_t)blk, addr, chip, img);
-        } else if (chip == 0xFF) {
+        } else if (chip == 0xFF || (resume && partial_of(chip, img))) {
             p->otp_writes[wn++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
+        } else if (partial_of(chip, img)) {
+            rc = push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_PARTIAL, (uint16_t)blk, addr, chip,
+                               img);
         } else {
             rc = push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_VALUE, (uint16_t)blk, addr, chip, img);
         }
@@ -391,10 +400,12 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         uint8_t chip = chip_lock[i], img = s->lock_val[i];
         if (chip == img)
             p->locks_equal++;
-        else if (chip == 0xFF)
+        else if (chip == 0xFF || (resume && partial_of(chip, img)))
             p->locks[ln++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
-        else if ((rc = push_conflict(p, &ccap, OFLASH_CONFLICT_LOCK_BYTE, (uint16_t)blk, addr, chip,
-                                     img)) < 0)
+        else if ((rc = push_conflict(p, &ccap,
+                                     partial_of(chip, img) ? OFLASH_CONFLICT_OTP_PARTIAL
+                                                           : OFLASH_CONFLICT_LOCK_BYTE,
+                                     (uint16_t)blk, addr, chip, img)) < 0)
             goto out;
     }
     p->otp_write_count = wn;
@@ -593,7 +604,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
 
     if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts->otp_resume)) < 0) goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);
@@ -609,6 +620,9 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                                 c->kind == OFLASH_CONFLICT_OTP_LOCKED ? " (block locked)"
                                 : c->kind == OFLASH_CONFLICT_LOCK_BYTE
                                     ? " (lock byte: a locked block cannot be unlocked)"
+                                : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
+                                    ? " (partly programmed, as by an interrupted run: "
+                                      "--otp-resume finishes it)"
                                     : "");
     }
     return 0;
