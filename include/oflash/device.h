@@ -125,6 +125,42 @@ int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **
 size_t oflash_devdb_count(const oflash_devdb *db);
 const oflash_device *oflash_devdb_get(const oflash_devdb *db, size_t i);
 
+/* Where the database looked, highest priority first (for `oflash devices
+ * --paths`).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
+ * "config" ($XDG_CONFIG_HOME/oflash/devices/) or "built-in" (path NULL).
+ * Valid until oflash_devdb_free(). */
+typedef struct oflash_devdb_path {
+    const char *path;
+    const char *origin;
+    bool exists;
+    size_t devices;          /* devices it added */
+} oflash_devdb_path;
+size_t oflash_devdb_path_count(const oflash_devdb *db);
+const oflash_devdb_path *oflash_devdb_path_get(const oflash_devdb *db, size_t i);
+
+/* The user's device store: $XDG_CONFIG_HOME/oflash/devices, or
+ * $HOME/.config/oflash/devices.  Writes the path to buf. */
+int oflash_devstore_dir(char *buf, size_t len);
+/* Import a CMSIS-Pack (.pack) or device file into the store, atomically
+ * (checked completely first, then written to a temporary file and renamed;
+ * the store directory is created if needed).  The stored path is written
+ * to dest (may be NULL). */
+int oflash_devstore_import(const char *path, char *dest, size_t dest_len);
+
+/*
+ * Check that an FLM can serve the bank [base, base+size) of a device whose
+ * loaders run in work RAM [ram_start, ram_start+ram_size): its FlashDevice
+ * is sane (page size, sector runs ascending from offset 0, each run a whole
+ * number of sectors) and its sectors cover the whole bank; code, data, BSS,
+ * trampoline and stack plus one page buffer fit the work RAM; and the work
+ * RAM does not overlap the flash the loader programs (it would overwrite
+ * its own code and buffers).  name is used in messages.  Returns 0, or
+ * OFLASH_EFORMAT / OFLASH_ERANGE with a message naming the loader.
+ */
+struct oflash_flm;
+int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, uint32_t base,
+                               uint32_t size, uint32_t ram_start, uint32_t ram_size);
+
 /* The built-in table alone (no database needed). */
 size_t oflash_builtin_device_count(void);
 const oflash_device *oflash_builtin_device(size_t i);

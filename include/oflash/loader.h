@@ -112,6 +112,91 @@ int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, siz
 int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t *crc);
 int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, bool *blank);
 
+/* ---- additions (loader engineer) ---- */
+
+/* Name the FLM was parsed under (file path or "builtin:stm32f4"). */
+const char *oflash_flm_name(const oflash_flm *flm);
+
+/* Offset of a function symbol from the start of PrgCode (Thumb bit
+ * cleared); OFLASH_ENOTFOUND if the FLM has no such function. */
+int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t *offset);
+
+/* Sizes of what is loaded into target RAM.  The image is PrgCode, the gap
+ * up to PrgData, PrgData and its zero-initialised part, in link layout;
+ * static_base is where R9 points, as an offset from the image start. */
+typedef struct oflash_flm_sizes {
+    uint32_t code_size;      /* PrgCode */
+    uint32_t data_size;      /* PrgData with file contents */
+    uint32_t bss_size;       /* PrgData without file contents (NOBITS) */
+    uint32_t image_size;     /* bytes written to RAM from the image start */
+    uint32_t static_base;    /* R9 - image start */
+    uint32_t align;          /* alignment the image needs in RAM */
+} oflash_flm_sizes;
+void oflash_flm_get_sizes(const oflash_flm *flm, oflash_flm_sizes *sizes);
+
+/* Where oflash_loader_open() puts everything in work RAM (all absolute):
+ *   ram_start: trampoline (BKPT; LR of every call)
+ *   image      PrgCode | PrgData | BSS  (static_base = R9)
+ *   stack      [stack_bottom, stack_top), 16-byte canary at stack_bottom
+ *   buffer     [buffer, buffer + buffer_size): page buffers, a whole number
+ *              of pages, up to the end of work RAM                      */
+typedef struct oflash_loader_layout {
+    uint32_t trampoline;
+    uint32_t image;
+    uint32_t image_size;
+    uint32_t static_base;
+    uint32_t stack_bottom;
+    uint32_t stack_top;      /* initial SP */
+    uint32_t buffer;
+    uint32_t buffer_size;
+    uint32_t page_size;      /* FlashDevice szPage */
+    uint32_t page_buffers;   /* buffer_size / page_size */
+} oflash_loader_layout;
+
+/* Compute the layout for work RAM in opts without touching a target;
+ * OFLASH_ERANGE (with what is missing) if the loader and one page buffer
+ * do not fit. */
+int oflash_flm_layout(const oflash_flm *flm, const oflash_loader_opts *opts,
+                      oflash_loader_layout *layout);
+const oflash_loader_layout *oflash_loader_get_layout(const oflash_loader *l);
+
+/* Progress of long operations: op is "erase", "program", "crc" or "blank";
+ * called after each loader call with the bytes done so far of total. */
+typedef void (*oflash_loader_progress_fn)(void *ctx, const char *op, uint32_t addr,
+                                          uint64_t done, uint64_t total);
+void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, void *ctx);
+
+/* Read target memory, through SEGGER_OPEN_Read when the FLM has it (for
+ * memory the debugger cannot read directly), else with the probe. */
+int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len);
+
+/* Statistics of this loader's calls (for benchmarks). */
+typedef struct oflash_loader_stats {
+    uint64_t calls;          /* FLM function calls */
+    uint64_t program_calls;  /* ProgramPage / SEGGER_OPEN_Program calls */
+    uint64_t erase_calls;
+    uint64_t bytes_programmed;
+} oflash_loader_stats;
+void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats);
+
+/*
+ * The built-in "stm32f4" loader (loaders/stm32f4/, see docs/loaders.md).
+ * Program/erase parallelism: put OFLASH_STM32F4_PSIZE(p) in
+ * oflash_loader_opts.init_arg (it reaches Init in R3); without it the loader
+ * programs x32.  The reference manual's voltage-range table:
+ *   1.8-2.1 V x8 (0), 2.1-2.7 V x16 (1), 2.7-3.6 V x32 (2), 2.7-3.6 V with
+ *   external Vpp x64 (3).
+ * OTP lock bytes are always programmed x8, one byte at a time.
+ */
+#define OFLASH_STM32F4_INIT_MAGIC 0x4F463400u
+#define OFLASH_STM32F4_PSIZE(p) (OFLASH_STM32F4_INIT_MAGIC | ((uint32_t)(p)&3u))
+/* Its non-zero results: FLASH_SR error bits, or these. */
+#define OFLASH_STM32F4_EADDR 0x1001u    /* address outside main flash / OTP / lock bytes */
+#define OFLASH_STM32F4_EALIGN 0x1002u   /* not aligned to the PSIZE unit */
+#define OFLASH_STM32F4_ETIMEOUT 0x1003u /* BSY never cleared */
+#define OFLASH_STM32F4_ELOCKED 0x1004u  /* FLASH_CR stayed locked after the keys */
+#define OFLASH_STM32F4_ENOERASE 0x1005u /* erase outside main flash (OTP is never erased) */
+
 #ifdef __cplusplus
 }
 #endif

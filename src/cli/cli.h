@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define EXIT_OK 0
@@ -41,5 +42,12 @@ extern bool cli_quiet;
 
 /* JSON string escaping to f. */
 void cli_json_string(FILE *f, const char *s);
+
+/* The device database of commands taking --device: the --devices files
+ * (the first one given wins), then $OFLASH_DEVICES, the user's store and
+ * the built-in table (see src/cli/cmd_devices.c).  Free with
+ * oflash_devdb_free(). */
+struct oflash_devdb;
+int cli_devdb_open(const char *const *files, size_t nfiles, struct oflash_devdb **out);
 
 #endif

@@ -326,7 +326,7 @@ int oflash__rsp_send(oflash__rsp *r, const char *payload, size_t len, unsigned t
     int rc = 0;
     uint64_t deadline = now_ms() + timeout_ms;
 
-    frame = malloc(len + 4);
+    frame = malloc(len + 5); /* $ payload # c c NUL */
     if (!frame) return oflash_error_set(OFLASH_ENOMEM, "out of memory for a %zu-byte packet", len);
     frame[0] = '$';
     memcpy(frame + 1, payload, len);

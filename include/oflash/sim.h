@@ -1,0 +1,111 @@
+/*
+ * oflash/sim.h - the simulated STM32F4 chip: state files, faults, statistics.
+ *
+ * A simulated chip is a file.  It holds the part (fixed when the chip is
+ * created), the 96-bit unique ID, main flash, OTP data and lock bytes, the
+ * option bytes, SRAM, the faults armed for later commands and the statistics
+ * of the last run.  The chip is driven through the probe interface with the
+ * spec "sim:PATH" (oflash/probe.h); this header is for creating and
+ * inspecting chips and arming faults without running them.
+ *
+ * Crash safety: every completed flash operation is appended to a journal
+ * inside the file (one checksummed record per operation or run of adjacent
+ * programming accesses); opening replays the journal and drops a torn tail;
+ * closing compacts.  A kill -9 at any moment therefore leaves each
+ * operation either fully done or not done.  One process at a time may hold
+ * a chip open (flock); a second open fails with OFLASH_EIO and says so.
+ *
+ * Model details and the manuals followed: docs/sim.md.
+ */
+#ifndef OFLASH_SIM_H
+#define OFLASH_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oflash/probe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OFLASH_SIM_UID_LEN 12 /* bytes at 0x1FFF7A10 */
+#define OFLASH_SIM_OTP_BLOCKS 16
+
+/* Create a new chip file at path for the built-in part named device (any
+ * name or alias oflash_builtin_device_find() knows).  uid_hex: 24 hex digits
+ * giving the unique ID bytes in address order (byte at 0x1FFF7A10 first), or
+ * NULL for a random one.  Flash, OTP and lock bytes start erased (0xFF), the
+ * option bytes at their factory value (OPTCR 0x0FFFAAED: RDP level 0, no
+ * write protection, software watchdog).  Fails with OFLASH_EINVAL if path
+ * already exists (a chip is never silently replaced), OFLASH_ENOTFOUND for an
+ * unknown part. */
+int oflash_sim_create(const char *path, const char *device, const char *uid_hex);
+
+/* Faults stored in the chip file; the next command that opens the chip hits
+ * them.  One-shot faults (power loss, link drop) disarm themselves when they
+ * fire; fail_at stays until cleared (a bad cell stays bad). */
+typedef struct oflash_sim_faults {
+    bool power_loss;            /* armed: power fails during flash operation power_loss_after+1 */
+    uint64_t power_loss_after;  /* flash operations (program accesses, erases, option
+                                   programming) that still complete before the loss */
+    bool fail_at;               /* armed: any program/erase touching fail_addr fails (OPERR) */
+    uint32_t fail_addr;
+    bool link_drop;             /* armed: the probe link drops after link_drop_after transactions */
+    uint64_t link_drop_after;
+} oflash_sim_faults;
+
+/* Statistics of the last session that had the chip open (kept in the file). */
+typedef struct oflash_sim_run_stats {
+    uint64_t sim_time_ns;       /* simulated target time of the session */
+    uint64_t cpu_insns;         /* Thumb instructions executed */
+    uint64_t program_ops;       /* program accesses started */
+    uint64_t erase_ops;         /* sector/mass erases started */
+    uint64_t option_ops;        /* option byte programming started */
+    uint64_t flash_busy_ns;     /* sum of BSY durations */
+    uint64_t unknown_accesses;  /* reads/writes of unmodelled peripheral addresses */
+    uint32_t unknown_first;     /* address of the first such access (valid if count > 0) */
+    uint64_t core_clock_hz;     /* core clock at the end of the session */
+} oflash_sim_run_stats;
+
+/* Everything `oflash sim show` prints.  Filled by oflash_sim_info(). */
+typedef struct oflash_sim_info {
+    char part[32];                          /* canonical built-in name, "STM32F401xE" */
+    uint8_t uid[OFLASH_SIM_UID_LEN];
+    uint32_t flash_size;                    /* bytes */
+    uint32_t ram_size;
+    size_t sector_count;
+    bool sector_blank[24];                  /* per sector, all 0xFF */
+    uint8_t otp[OFLASH_SIM_OTP_BLOCKS * 32];
+    uint8_t otp_lock[OFLASH_SIM_OTP_BLOCKS]; /* 0xFF open, 0x00 locked, else invalid */
+    uint32_t optcr;                         /* option bytes as FLASH_OPTCR shows them */
+    uint32_t optcr1;                        /* F42x/F43x: nWRP of bank 2 (FLASH_OPTCR1) */
+    oflash_sim_faults faults;
+    oflash_sim_run_stats last_run;
+    uint64_t journal_records;               /* records not yet compacted (0 after a clean close) */
+} oflash_sim_info;
+
+/* Read a chip file (takes the lock briefly; replays the journal in memory,
+ * does not modify the file). */
+int oflash_sim_info_read(const char *path, oflash_sim_info *info);
+
+/* Store faults in the chip file (replaces what was armed).  The chip must
+ * not be open elsewhere. */
+int oflash_sim_set_faults(const char *path, const oflash_sim_faults *faults);
+
+/* RDP level from an OPTCR value: 0, 1 or 2. */
+int oflash_sim_rdp_level(uint32_t optcr);
+
+/* Parse 24 hex digits into a unique ID. */
+int oflash_sim_parse_uid(const char *hex, uint8_t uid[OFLASH_SIM_UID_LEN]);
+
+/* Statistics of the session of an open "sim:" probe so far (the same figures
+ * that are stored as last_run when it closes).  OFLASH_EINVAL if p is not a
+ * sim: probe. */
+int oflash_sim_probe_stats(oflash_probe *p, oflash_sim_run_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

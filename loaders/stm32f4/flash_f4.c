@@ -1,0 +1,544 @@
+/*
+ * flash_f4.c - oflash's own flash loader for STM32F2/F4 (target code), a
+ * standard CMSIS FLM with SEGGER's open flash loader extensions.
+ *
+ * Follows RM0368 rev 5 (STM32F401xB/C/D/E) §3 "Embedded Flash memory
+ * interface", RM0090 rev 19 (STM32F405/407/427/429) §3 and §4 (CRC unit),
+ * RM0033 rev 9 (STM32F2): the flash interface registers at 0x40023C00, the
+ * OTP area (16 blocks x 32 bytes at 0x1FFF7800) and its lock bytes
+ * (0x1FFF7A00..0x1FFF7A0F).
+ *
+ * One loader serves three address ranges; the address decides:
+ *  - main flash 0x08000000 + flash size (read from 0x1FFF7A22): sector and
+ *    chip erase, programming at the selected parallelism (PSIZE);
+ *  - OTP data 0x1FFF7800..0x1FFF79FF: programming at the selected PSIZE,
+ *    never erased;
+ *  - OTP lock bytes 0x1FFF7A00..0x1FFF7A0F: ALWAYS programmed one byte at a
+ *    time (x8), whatever PSIZE says; bytes equal to 0xFF are skipped, so a
+ *    lock byte is only ever written with the value the host gave (RM0090
+ *    §3.8: lock bytes hold 0x00 or 0xFF only).
+ *
+ * PSIZE (program/erase parallelism) is x32 unless the host passes
+ * OF4_INIT_MAGIC | psize in R3 to Init (psize 0 = x8, 1 = x16, 2 = x32,
+ * 3 = x64 with external Vpp).  Other hosts leave R3 undefined; anything
+ * without the magic in bits 31..8 keeps x32.
+ *
+ * Return codes (0 = OK): the FLASH_SR error bits that were set (OPERR 0x2,
+ * WRPERR 0x10, PGAERR 0x20, PGPERR 0x40, PGSERR 0x80, RDERR 0x100), or one
+ * of the OF4_E* codes below (0x1000 and up).  Verify returns adr+sz on
+ * success, the first differing address otherwise.
+ *
+ * Built position independent: code reaches its RW data only R9-relative
+ * (GOTOFF, no GOT entries), has no absolute relocations and no startup
+ * code; see loaders/CMakeLists.txt for the check.
+ */
+#include <stdint.h>
+
+/* ---- registers ---- */
+#define FLASH_BASE 0x40023C00u
+#define FLASH_ACR (*(volatile uint32_t *)(FLASH_BASE + 0x00))
+#define FLASH_KEYR (*(volatile uint32_t *)(FLASH_BASE + 0x04))
+#define FLASH_SR (*(volatile uint32_t *)(FLASH_BASE + 0x0C))
+#define FLASH_CR (*(volatile uint32_t *)(FLASH_BASE + 0x10))
+#define FLASH_OPTCR (*(volatile uint32_t *)(FLASH_BASE + 0x14))
+
+#define FLASH_KEY1 0x45670123u
+#define FLASH_KEY2 0xCDEF89ABu
+
+#define CR_PG (1u << 0)
+#define CR_SER (1u << 1)
+#define CR_MER (1u << 2)
+#define CR_SNB_SHIFT 3
+#define CR_PSIZE_SHIFT 8
+#define CR_MER1 (1u << 15)
+#define CR_STRT (1u << 16)
+#define CR_LOCK (1u << 31)
+
+#define SR_EOP (1u << 0)
+#define SR_OPERR (1u << 1)
+#define SR_WRPERR (1u << 4)
+#define SR_PGAERR (1u << 5)
+#define SR_PGPERR (1u << 6)
+#define SR_PGSERR (1u << 7)
+#define SR_RDERR (1u << 8)
+#define SR_BSY (1u << 16)
+#define SR_ERRORS (SR_OPERR | SR_WRPERR | SR_PGAERR | SR_PGPERR | SR_PGSERR | SR_RDERR)
+
+#define OPTCR_WDG_SW (1u << 5)
+
+#define IWDG_KR (*(volatile uint32_t *)0x40003000u)
+#define IWDG_KEY_RELOAD 0xAAAAu
+
+#define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
+#define RCC_AHB1ENR_CRCEN (1u << 12)
+
+#define CRC_DR (*(volatile uint32_t *)0x40023000u)
+#define CRC_CR (*(volatile uint32_t *)0x40023008u)
+#define CRC_CR_RESET 1u
+
+/* ---- memory map ---- */
+#define MAIN_BASE 0x08000000u
+#define FLASH_SIZE_KB (*(volatile const uint16_t *)0x1FFF7A22u)
+#define BANK2_OFFSET 0x100000u /* 2 MB parts: second bank, SNB bit 4 */
+#define OTP_BASE 0x1FFF7800u
+#define OTP_END 0x1FFF7A00u
+#define LOCK_BASE 0x1FFF7A00u
+#define LOCK_END 0x1FFF7A10u
+
+/* ---- our return codes ---- */
+#define OF4_EADDR 0x1001u    /* address/range outside main flash, OTP, lock bytes */
+#define OF4_EALIGN 0x1002u   /* address or size not aligned to the PSIZE unit */
+#define OF4_ETIMEOUT 0x1003u /* BSY did not clear within the loop bound */
+#define OF4_ELOCKED 0x1004u  /* FLASH_CR stayed locked after the key sequence */
+#define OF4_ENOERASE 0x1005u /* erase requested outside main flash (OTP) */
+
+#define OF4_INIT_MAGIC 0x4F463400u /* 'O' 'F' '4' in bits 31..8 of Init's R3 */
+
+/* BSY poll bound: about 130 s at 16 MHz, above the longest datasheet
+ * maximum (mass erase of 1 MB at x8: 32 s); the host's own timeout from
+ * toErase normally fires first. */
+#define BSY_POLL_LIMIT 0x10000000u
+
+/* ---- state (PrgData, R9-relative) ----
+ * The only RW data: one struct at offset 0 of PrgData, reached through R9
+ * (the static base every FLM host sets), never through an absolute address
+ * or a GOT entry.  The host loads its initial values with PrgData. */
+struct of4_state {
+    uint32_t psize; /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
+    uint32_t feed;  /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
+};
+__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1};
+
+static inline struct of4_state *st(void)
+{
+    struct of4_state *s;
+    __asm__("mov %0, r9" : "=r"(s));
+    return s;
+}
+
+/* ---- the FlashDevice description (DevDscr) ---- */
+struct FlashSectors {
+    uint32_t szSector;
+    uint32_t AddrSector;
+};
+
+struct FlashDevice {
+    uint16_t Vers;
+    char DevName[128];
+    uint16_t DevType;
+    uint32_t DevAdr;
+    uint32_t szDev;
+    uint32_t szPage;
+    uint32_t Res;
+    uint8_t valEmpty;
+    uint8_t pad[3];
+    uint32_t toProg;
+    uint32_t toErase;
+    struct FlashSectors sectors[7];
+};
+
+/* Main flash of the largest part (2 MB, dual bank); smaller parts use a
+ * prefix (the loader checks addresses against the flash size register).
+ * toProg: one 1 KiB page at x8 is 1024 x 100 us worst case; toErase: one
+ * 128 KiB sector at x8 is 4 s worst case (datasheets, "Flash memory
+ * programming" tables). */
+__attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice = {
+    .Vers = 0x0101,
+    .DevName = "STM32F2/F4 main flash, OTP and OTP lock (oflash)",
+    .DevType = 1, /* on-chip flash */
+    .DevAdr = MAIN_BASE,
+    .szDev = 0x200000,
+    .szPage = 1024,
+    .Res = 0,
+    .valEmpty = 0xFF,
+    .toProg = 200,
+    .toErase = 4000,
+    .sectors = {
+        {0x4000, 0x000000},
+        {0x10000, 0x010000},
+        {0x20000, 0x020000},
+        {0x4000, 0x100000},
+        {0x10000, 0x110000},
+        {0x20000, 0x120000},
+        {0xFFFFFFFFu, 0xFFFFFFFFu},
+    },
+};
+
+/* ---- helpers ---- */
+#define NOINLINE __attribute__((noinline))
+
+static inline uint32_t rbit(uint32_t x)
+{
+    uint32_t r;
+    __asm__("rbit %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline void iwdg_feed(void)
+{
+    if (st()->feed)
+        IWDG_KR = IWDG_KEY_RELOAD;
+}
+
+static uint32_t flash_size(void)
+{
+    return (uint32_t)FLASH_SIZE_KB << 10;
+}
+
+/* Wait for BSY to clear, feeding the watchdog; returns and clears the SR
+ * error bits (0 = OK) or OF4_ETIMEOUT. */
+static NOINLINE uint32_t wait_done(void)
+{
+    uint32_t n = BSY_POLL_LIMIT;
+    while (FLASH_SR & SR_BSY) {
+        iwdg_feed();
+        if (--n == 0)
+            return OF4_ETIMEOUT;
+    }
+    uint32_t err = FLASH_SR & SR_ERRORS;
+    if (err)
+        FLASH_SR = err;
+    if (FLASH_SR & SR_EOP)
+        FLASH_SR = SR_EOP;
+    return err;
+}
+
+static uint32_t unlock(void)
+{
+    if (FLASH_CR & CR_LOCK) {
+        FLASH_KEYR = FLASH_KEY1;
+        FLASH_KEYR = FLASH_KEY2;
+        if (FLASH_CR & CR_LOCK)
+            return OF4_ELOCKED;
+    }
+    return 0;
+}
+
+/* ---- CMSIS FLM functions ---- */
+
+/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | psize]): unlock the flash
+ * interface, clear stale error flags, pick up PSIZE and the watchdog mode. */
+int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
+{
+    (void)adr;
+    (void)clk;
+    (void)fnc;
+    st()->psize = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC ? (opt & 3u) : 2u;
+    st()->feed = (FLASH_OPTCR & OPTCR_WDG_SW) == 0;
+    iwdg_feed();
+    uint32_t rc = wait_done(); /* an operation left running by the application */
+    if (rc == OF4_ETIMEOUT)
+        return (int)rc;
+    FLASH_SR = SR_ERRORS | SR_EOP;
+    return (int)unlock();
+}
+
+/* UnInit(fnc): clear the operation bits and lock the flash interface. */
+int UnInit(uint32_t fnc)
+{
+    (void)fnc;
+    FLASH_CR = (FLASH_CR & ~(CR_PG | CR_SER | CR_MER | CR_MER1)) | CR_LOCK;
+    return 0;
+}
+
+/* Sector number as CR.SNB encodes it for the sector holding adr, or -1. */
+static int sector_of(uint32_t adr)
+{
+    uint32_t size = flash_size();
+    if (adr < MAIN_BASE || adr - MAIN_BASE >= size)
+        return -1;
+    uint32_t off = adr - MAIN_BASE;
+    int snb = 0;
+    if (size > BANK2_OFFSET && off >= BANK2_OFFSET) {
+        snb = 16; /* SNB bit 4: bank 2 (2 MB parts) */
+        off -= BANK2_OFFSET;
+    }
+    if (off < 0x10000u)
+        return snb + (int)(off >> 14);
+    if (off < 0x20000u)
+        return snb + 4;
+    return snb + 4 + (int)(off >> 17);
+}
+
+static uint32_t sector_size(uint32_t adr)
+{
+    uint32_t off = (adr - MAIN_BASE) & (BANK2_OFFSET - 1u);
+    return off < 0x10000u ? 0x4000u : off < 0x20000u ? 0x10000u : 0x20000u;
+}
+
+static uint32_t erase_one(uint32_t adr)
+{
+    int snb = sector_of(adr);
+    if (snb < 0)
+        return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
+    FLASH_CR = (st()->psize << CR_PSIZE_SHIFT) | CR_SER | ((uint32_t)snb << CR_SNB_SHIFT);
+    FLASH_CR |= CR_STRT;
+    uint32_t rc = wait_done();
+    FLASH_CR &= ~(CR_SER | (0x1Fu << CR_SNB_SHIFT));
+    return rc;
+}
+
+/* EraseSector(adr): erase the main-flash sector holding adr. */
+int EraseSector(uint32_t adr)
+{
+    return (int)erase_one(adr);
+}
+
+/* EraseChip(): mass erase (both banks on 2 MB parts). */
+int EraseChip(void)
+{
+    uint32_t cr = (st()->psize << CR_PSIZE_SHIFT) | CR_MER;
+    if (flash_size() > BANK2_OFFSET)
+        cr |= CR_MER1;
+    FLASH_CR = cr;
+    FLASH_CR |= CR_STRT;
+    uint32_t rc = wait_done();
+    FLASH_CR &= ~(CR_MER | CR_MER1);
+    return (int)rc;
+}
+
+/* SEGGER_OPEN_Erase(adr, index, n): erase n consecutive sectors from adr. */
+int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
+{
+    (void)index;
+    while (n--) {
+        uint32_t rc = erase_one(adr);
+        if (rc)
+            return (int)rc;
+        adr += sector_size(adr);
+    }
+    return 0;
+}
+
+/* Program lock bytes one at a time (x8); 0xFF bytes are left alone. */
+static uint32_t program_x8_skip_ff(uint32_t adr, uint32_t sz, const uint8_t *buf)
+{
+    FLASH_CR = (0u << CR_PSIZE_SHIFT) | CR_PG;
+    for (uint32_t i = 0; i < sz; i++) {
+        if (buf[i] == 0xFFu)
+            continue;
+        *(volatile uint8_t *)(adr + i) = buf[i];
+        uint32_t rc = wait_done();
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The tight x32 loop: one word per program access, all-ones words skipped
+ * (programming 0xFFFFFFFF changes nothing: writes only clear bits). */
+static NOINLINE uint32_t program_x32(volatile uint32_t *dst, const uint32_t *src, uint32_t words)
+{
+    uint32_t feed = st()->feed;
+    FLASH_CR = (2u << CR_PSIZE_SHIFT) | CR_PG;
+    while (words--) {
+        uint32_t w = *src++;
+        if (w != 0xFFFFFFFFu) {
+            *dst = w;
+            uint32_t n = BSY_POLL_LIMIT, sr;
+            while ((sr = FLASH_SR) & SR_BSY) {
+                if (--n == 0)
+                    return OF4_ETIMEOUT;
+            }
+            uint32_t err = sr & SR_ERRORS;
+            if (err) {
+                FLASH_SR = err;
+                return err;
+            }
+            if (feed)
+                IWDG_KR = IWDG_KEY_RELOAD;
+        }
+        dst++;
+    }
+    return 0;
+}
+
+static uint32_t program_x16(volatile uint16_t *dst, const uint16_t *src, uint32_t n)
+{
+    FLASH_CR = (1u << CR_PSIZE_SHIFT) | CR_PG;
+    for (; n--; dst++, src++) {
+        if (*src == 0xFFFFu)
+            continue;
+        *dst = *src;
+        uint32_t rc = wait_done();
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* x64 (external Vpp): one double word as two consecutive word writes. */
+static uint32_t program_x64(volatile uint32_t *dst, const uint32_t *src, uint32_t n)
+{
+    FLASH_CR = (3u << CR_PSIZE_SHIFT) | CR_PG;
+    for (; n--; dst += 2, src += 2) {
+        if ((src[0] & src[1]) == 0xFFFFFFFFu)
+            continue;
+        dst[0] = src[0];
+        dst[1] = src[1];
+        uint32_t rc = wait_done();
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
+{
+    uint32_t end = adr + sz;
+    uint32_t rc;
+    if (end < adr)
+        return OF4_EADDR;
+    if (adr >= LOCK_BASE && end <= LOCK_END) {
+        rc = program_x8_skip_ff(adr, sz, buf);
+    } else {
+        int main = adr >= MAIN_BASE && end - MAIN_BASE <= flash_size();
+        int otp = adr >= OTP_BASE && end <= OTP_END;
+        if (!main && !otp)
+            return OF4_EADDR;
+        uint32_t unit = 1u << st()->psize;
+        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0)
+            return OF4_EALIGN;
+        switch (st()->psize) {
+        case 0:
+            rc = program_x8_skip_ff(adr, sz, buf);
+            break;
+        case 1:
+            rc = program_x16((volatile uint16_t *)adr, (const uint16_t *)buf, sz >> 1);
+            break;
+        case 3:
+            rc = program_x64((volatile uint32_t *)adr, (const uint32_t *)buf, sz >> 3);
+            break;
+        default:
+            rc = program_x32((volatile uint32_t *)adr, (const uint32_t *)buf, sz >> 2);
+            break;
+        }
+    }
+    FLASH_CR &= ~CR_PG;
+    return rc;
+}
+
+/* ProgramPage(adr, sz, buf): program sz bytes (a page or less). */
+int ProgramPage(uint32_t adr, uint32_t sz, uint8_t *buf)
+{
+    return (int)program(adr, sz, buf);
+}
+
+/* SEGGER_OPEN_Program(adr, sz, buf): program many pages in one call. */
+int SEGGER_OPEN_Program(uint32_t adr, uint32_t sz, uint8_t *buf)
+{
+    return (int)program(adr, sz, buf);
+}
+
+/* Verify(adr, sz, buf): adr+sz when equal, else the first differing address. */
+uint32_t Verify(uint32_t adr, uint32_t sz, uint8_t *buf)
+{
+    const volatile uint8_t *p = (const volatile uint8_t *)adr;
+    for (uint32_t i = 0; i < sz; i++)
+        if (p[i] != buf[i])
+            return adr + i;
+    return adr + sz;
+}
+
+/* BlankCheck(adr, sz, pat): 0 when every byte equals pat, 1 otherwise. */
+int BlankCheck(uint32_t adr, uint32_t sz, uint8_t pat)
+{
+    uint32_t pat32 = pat * 0x01010101u;
+    while (sz && (adr & 3u)) {
+        if (*(const volatile uint8_t *)adr != pat)
+            return 1;
+        adr++;
+        sz--;
+    }
+    uint32_t words = sz >> 2;
+    const volatile uint32_t *w = (const volatile uint32_t *)adr;
+    for (uint32_t i = 0; i < words; i++) {
+        if (w[i] != pat32)
+            return 1;
+        if ((i & 0x3FFFu) == 0)
+            iwdg_feed();
+    }
+    adr += words << 2;
+    for (sz &= 3u; sz; sz--, adr++)
+        if (*(const volatile uint8_t *)adr != pat)
+            return 1;
+    return 0;
+}
+
+/* SEGGER_OPEN_Read(adr, sz, buf): copy target memory to buf. */
+int SEGGER_OPEN_Read(uint32_t adr, uint32_t sz, uint8_t *buf)
+{
+    const volatile uint8_t *p = (const volatile uint8_t *)adr;
+    for (uint32_t i = 0; i < sz; i++)
+        buf[i] = p[i];
+    return (int)sz;
+}
+
+/* ---- CRC-32 ---- */
+
+/* Byte-wise reflected CRC in software (zlib: poly 0xEDB88320). */
+static uint32_t crc_sw(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
+{
+    crc = ~crc;
+    for (; n; n--, adr++) {
+        crc ^= *(const volatile uint8_t *)adr;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* Run the CRC unit's step (poly 0x04C11DB7, MSB first, 32 bits) backwards:
+ * the word w with crc_unit(state, w) == target for state 0xFFFFFFFF. */
+static uint32_t crc_unit_preimage(uint32_t target)
+{
+    uint32_t s = target;
+    for (int k = 0; k < 32; k++)
+        s = (s & 1u) ? ((s ^ 0x04C11DB7u) >> 1) | 0x80000000u : s >> 1;
+    return s ^ 0xFFFFFFFFu;
+}
+
+/* SEGGER_OPEN_CalcCRC(crc, adr, n, poly): zlib-compatible chaining CRC-32:
+ * returns crc32(crc, bytes at adr..adr+n) for poly 0xEDB88320 (reflected
+ * IEEE 802.3), using the CRC unit for the aligned words (it computes the
+ * non-reflected CRC of poly 0x04C11DB7 over 32-bit words, so each word is
+ * fed bit-reversed and the state is read back bit-reversed and inverted).
+ * Any other poly is computed in software. */
+uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
+{
+    if (poly != 0xEDB88320u)
+        return crc_sw(crc, adr, n, poly);
+    uint32_t head = (4u - (adr & 3u)) & 3u;
+    if (head > n)
+        head = n;
+    crc = crc_sw(crc, adr, head, poly);
+    adr += head;
+    n -= head;
+    uint32_t words = n >> 2;
+    if (words) {
+        uint32_t enr = RCC_AHB1ENR;
+        RCC_AHB1ENR = enr | RCC_AHB1ENR_CRCEN;
+        (void)RCC_AHB1ENR; /* the clock is on after this read-back */
+        CRC_CR = CRC_CR_RESET;
+        if (crc != 0) /* continue from crc: steer the unit's state there */
+            CRC_DR = crc_unit_preimage(rbit(~crc));
+        const volatile uint32_t *p = (const volatile uint32_t *)adr;
+        uint32_t i = words;
+        while (i >= 4) {
+            CRC_DR = rbit(p[0]);
+            CRC_DR = rbit(p[1]);
+            CRC_DR = rbit(p[2]);
+            CRC_DR = rbit(p[3]);
+            p += 4;
+            i -= 4;
+            if ((i & 0x3FFCu) == 0)
+                iwdg_feed();
+        }
+        while (i--)
+            CRC_DR = rbit(*p++);
+        crc = ~rbit(CRC_DR);
+        RCC_AHB1ENR = enr;
+        adr += words << 2;
+    }
+    return crc_sw(crc, adr, n & 3u, poly);
+}

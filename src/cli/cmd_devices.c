@@ -1,0 +1,371 @@
+/*
+ * cmd_devices.c - `oflash devices`: list known devices, show one device's
+ * memory map, and show where devices are searched for.
+ *
+ *   oflash devices [PATTERN] [--devices FILE]... [--json]
+ *   oflash devices show NAME [--devices FILE]... [--json]
+ *   oflash devices --paths [--devices FILE]...
+ *
+ * Also cli_devdb_open(), the device database every command with --device
+ * uses: --devices files first (the first one given wins), then
+ * $OFLASH_DEVICES, then $XDG_CONFIG_HOME/oflash/devices/, then built-ins.
+ */
+#include "cli.h"
+#include "oflash/device.h"
+#include "oflash/error.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int cli_devdb_open(const char *const *files, size_t nfiles, oflash_devdb **out)
+{
+    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION};
+    oflash_devdb *db;
+    int rc = oflash_devdb_open(&db, &o);
+    *out = NULL;
+    if (rc < 0) return rc;
+    /* Each file loaded outranks the ones before: load right to left. */
+    for (size_t i = nfiles; i-- > 0;)
+        if ((rc = oflash_devdb_add_file(db, files[i])) < 0) {
+            oflash_devdb_free(db);
+            return rc;
+        }
+    *out = db;
+    return 0;
+}
+
+static const char *kind_name(oflash_bank_kind k)
+{
+    switch (k) {
+    case OFLASH_BANK_OTP:
+        return "otp";
+    case OFLASH_BANK_OTP_LOCK:
+        return "otp-lock";
+    default:
+        return "flash";
+    }
+}
+
+static const char *region_kind(oflash_region_kind k)
+{
+    switch (k) {
+    case OFLASH_REGION_RAM:
+        return "ram";
+    case OFLASH_REGION_SYSMEM:
+        return "system memory (read-only)";
+    case OFLASH_REGION_OPTION:
+        return "option bytes";
+    case OFLASH_REGION_ID:
+        return "id registers";
+    default:
+        return "peripherals";
+    }
+}
+
+static void fmt_size(char *buf, size_t len, uint64_t n)
+{
+    if (n >= (1u << 20) && n % (1u << 20) == 0)
+        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+    else
+        snprintf(buf, len, "%llu B", (unsigned long long)n);
+}
+
+static uint64_t flash_size(const oflash_device *d)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < d->bank_count; i++)
+        if (d->banks[i].kind == OFLASH_BANK_FLASH) n += d->banks[i].size;
+    return n;
+}
+
+static bool matches(const oflash_device *d, const char *pat)
+{
+    bool glob = strpbrk(pat, "*?[") != NULL;
+    const char *names[2] = {d->name, NULL};
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *list = pass ? d->aliases : names;
+        for (const char *const *a = list; a && *a; a++) {
+            if (glob ? fnmatch(pat, *a, FNM_CASEFOLD) == 0 : strcasestr(*a, pat) != NULL)
+                return true;
+        }
+    }
+    return false;
+}
+
+static const char *loader_desc(const oflash_bank *b, char *buf, size_t len)
+{
+    if (b->loader_path)
+        snprintf(buf, len, "%s", b->loader_path);
+    else if (b->loader_image && b->loader_name)
+        snprintf(buf, len, "%s", b->loader_name);
+    else if (b->loader_name)
+        snprintf(buf, len, "%s (built-in)", b->loader_name);
+    else
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+/* Runs of equal, contiguous sectors: "4 x 16 KiB at 0x08000000 (0-3)". */
+static void print_sector_runs(FILE *f, const oflash_bank *b, const char *indent)
+{
+    size_t i = 0;
+    while (i < b->sector_count) {
+        size_t j = i + 1;
+        char sz[32];
+        while (j < b->sector_count && b->sectors[j].size == b->sectors[i].size &&
+               b->sectors[j].addr == b->sectors[j - 1].addr + b->sectors[j - 1].size)
+            j++;
+        fmt_size(sz, sizeof sz, b->sectors[i].size);
+        if (j - i == 1)
+            fprintf(f, "%s%s at 0x%08X (%s %u)\n", indent, sz, b->sectors[i].addr,
+                    b->kind == OFLASH_BANK_FLASH ? "sector" : "block", b->sectors[i].number);
+        else
+            fprintf(f, "%s%zu x %s at 0x%08X (%s %u-%u)\n", indent, j - i, sz, b->sectors[i].addr,
+                    b->kind == OFLASH_BANK_FLASH ? "sectors" : "blocks", b->sectors[i].number,
+                    b->sectors[j - 1].number);
+        i = j;
+    }
+}
+
+static void show_text(const oflash_device *d)
+{
+    char sz[32], ld[512];
+    printf("%s", d->name);
+    if (d->vendor || d->core)
+        printf(" (%s%s%s)", d->vendor ? d->vendor : "", d->vendor && d->core ? ", " : "",
+               d->core ? d->core : "");
+    printf("\nsource:   %s", d->source ? d->source : "?");
+    if (d->extends) printf(" (extends %s)", d->extends);
+    printf("\n");
+    if (d->aliases && d->aliases[0]) {
+        printf("aliases: ");
+        for (const char *const *a = d->aliases; *a; a++)
+            printf(" %s", *a);
+        printf("\n");
+    }
+    if (d->has_id)
+        printf("id check: DBGMCU_IDCODE at 0x%08X DEV_ID 0x%03X, flash size %u KiB at 0x%08X, "
+               "unique id at 0x%08X\n",
+               d->idcode_addr, d->dev_id, d->flash_size_kb, d->flash_size_addr, d->uid_addr);
+    else
+        printf("id check: none declared (skipped on connect)\n");
+    fmt_size(sz, sizeof sz, d->work_ram_size);
+    if (d->work_ram_size)
+        printf("work RAM: 0x%08X-0x%08X (%s)\n", d->work_ram_start,
+               (uint32_t)(d->work_ram_start + d->work_ram_size - 1), sz);
+    else
+        printf("work RAM: none\n");
+    printf("banks:\n");
+    for (size_t i = 0; i < d->bank_count; i++) {
+        const oflash_bank *b = &d->banks[i];
+        fmt_size(sz, sizeof sz, b->size);
+        printf("  %-10s 0x%08X-0x%08X %8s  %-8s page %u, erased 0x%02X, loader %s\n", b->name,
+               b->base, (uint32_t)(b->base + b->size - 1), sz, kind_name(b->kind), b->page_size,
+               b->erased_value, loader_desc(b, ld, sizeof ld));
+        print_sector_runs(stdout, b, "      ");
+    }
+    if (d->region_count) printf("regions:\n");
+    for (size_t i = 0; i < d->region_count; i++) {
+        const oflash_region *r = &d->regions[i];
+        fmt_size(sz, sizeof sz, r->size);
+        printf("  %-22s 0x%08X-0x%08X %8s  %s\n", r->name, r->base,
+               (uint32_t)(r->base + r->size - 1), sz, region_kind(r->kind));
+    }
+}
+
+static void json_str_or_null(const char *s)
+{
+    if (s)
+        cli_json_string(stdout, s);
+    else
+        fputs("null", stdout);
+}
+
+static void show_json(const oflash_device *d, bool full)
+{
+    printf("{\"name\":");
+    cli_json_string(stdout, d->name);
+    printf(",\"aliases\":[");
+    for (const char *const *a = d->aliases; a && *a; a++) {
+        if (a != d->aliases) putchar(',');
+        cli_json_string(stdout, *a);
+    }
+    printf("],\"vendor\":");
+    json_str_or_null(d->vendor);
+    printf(",\"core\":");
+    json_str_or_null(d->core);
+    printf(",\"source\":");
+    json_str_or_null(d->source);
+    printf(",\"extends\":");
+    json_str_or_null(d->extends);
+    printf(",\"flash_size\":%llu,\"work_ram_start\":%u,\"work_ram_size\":%u,\"has_id\":%s",
+           (unsigned long long)flash_size(d), d->work_ram_start, d->work_ram_size,
+           d->has_id ? "true" : "false");
+    if (full) {
+        printf(",\"banks\":[");
+        for (size_t i = 0; i < d->bank_count; i++) {
+            const oflash_bank *b = &d->banks[i];
+            char ld[512];
+            printf("%s{\"name\":", i ? "," : "");
+            cli_json_string(stdout, b->name);
+            printf(",\"kind\":\"%s\",\"base\":%u,\"size\":%u,\"page_size\":%u,\"erased_value\":%u,"
+                   "\"loader\":",
+                   kind_name(b->kind), b->base, b->size, b->page_size, b->erased_value);
+            cli_json_string(stdout, loader_desc(b, ld, sizeof ld));
+            printf(",\"sectors\":[");
+            for (size_t s = 0; s < b->sector_count; s++)
+                printf("%s[%u,%u]", s ? "," : "", b->sectors[s].addr, b->sectors[s].size);
+            printf("]}");
+        }
+        printf("],\"regions\":[");
+        for (size_t i = 0; i < d->region_count; i++) {
+            printf("%s{\"name\":", i ? "," : "");
+            cli_json_string(stdout, d->regions[i].name);
+            printf(",\"kind\":\"%s\",\"base\":%u,\"size\":%u}", region_kind(d->regions[i].kind),
+                   d->regions[i].base, d->regions[i].size);
+        }
+        printf("]");
+    }
+    printf("}");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oflash devices [PATTERN] [--devices FILE]... [--json]\n"
+               "       oflash devices show NAME [--devices FILE]... [--json]\n"
+               "       oflash devices --paths [--devices FILE]...\n\n"
+               "Lists the known devices (PATTERN: a substring, or a glob with * ? [...],\n"
+               "matched case-insensitively against names and aliases), prints one device's\n"
+               "memory map, or the device-file search path.  Search order: --devices files\n"
+               "(JLinkDevices.xml, .pdsc or .pack; the first one given wins), $OFLASH_DEVICES\n"
+               "(colon-separated files or directories), $XDG_CONFIG_HOME/oflash/devices/\n"
+               "(default ~/.config; see 'oflash pack add'), then the built-in table.\n");
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    const char *pattern = NULL, *show = NULL, *v;
+    size_t nfiles = 0;
+    bool json = false, paths = false, bad = false, is_show = false;
+    oflash_devdb *db = NULL;
+    int rc = EXIT_OK;
+    if (!files) return cli_error("out of memory"), EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            free(files);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--paths")) {
+            paths = true;
+        } else if (cli_opt_value(argc, argv, &i, "--devices", &v, &bad)) {
+            if (!bad) files[nfiles++] = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(files);
+            return cli_usage("devices", "unknown option '%s'", argv[i]);
+        } else if (!is_show && !pattern && !strcmp(argv[i], "show")) {
+            is_show = true;
+        } else if (is_show && !show) {
+            show = argv[i];
+        } else if (!is_show && !pattern) {
+            pattern = argv[i];
+        } else {
+            free(files);
+            return cli_usage("devices", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (bad) {
+        free(files);
+        return EXIT_USAGE;
+    }
+    if (is_show && !show) {
+        free(files);
+        return cli_usage("devices", "'devices show' needs a device name");
+    }
+    if (paths && (is_show || pattern)) {
+        free(files);
+        return cli_usage("devices", "--paths takes no other arguments");
+    }
+    if (cli_devdb_open(files, nfiles, &db) < 0) {
+        free(files);
+        return cli_fail();
+    }
+    if (paths) {
+        size_t n = oflash_devdb_path_count(db);
+        if (json) printf("[");
+        for (size_t i = 0; i < n; i++) {
+            const oflash_devdb_path *p = oflash_devdb_path_get(db, i);
+            const char *origin = !strcmp(p->origin, "file") ? "--devices" : p->origin;
+            if (json) {
+                printf("%s{\"origin\":", i ? "," : "");
+                cli_json_string(stdout, origin);
+                printf(",\"path\":");
+                json_str_or_null(p->path);
+                printf(",\"exists\":%s,\"devices\":%zu}", p->exists ? "true" : "false", p->devices);
+            } else {
+                printf("%zu. %-16s %s%s (%zu device%s)\n", i + 1, origin,
+                       p->path ? p->path : "(compiled in)", p->exists ? "" : " [missing]",
+                       p->devices, p->devices == 1 ? "" : "s");
+            }
+        }
+        if (json) printf("]\n");
+    } else if (is_show) {
+        const oflash_device *d;
+        if (oflash_devdb_find(db, show, &d) < 0) {
+            rc = cli_fail();
+        } else if (json) {
+            show_json(d, true);
+            printf("\n");
+        } else {
+            show_text(d);
+        }
+    } else {
+        size_t n = oflash_devdb_count(db), shown = 0;
+        if (json)
+            printf("[");
+        else
+            printf("%-16s %-10s %-9s %-40s %s\n", "NAME", "FLASH", "RAM", "ALIASES", "SOURCE");
+        for (size_t i = 0; i < n; i++) {
+            const oflash_device *d = oflash_devdb_get(db, i);
+            bool hidden = false;
+            /* A device shadowed by a higher-priority one with the same name
+             * is listed once, as the one that wins. */
+            for (size_t j = 0; j < i && !hidden; j++)
+                hidden = !strcasecmp(oflash_devdb_get(db, j)->name, d->name);
+            if (hidden || (pattern && !matches(d, pattern))) continue;
+            if (json) {
+                if (shown) putchar(',');
+                show_json(d, false);
+            } else {
+                char fs[32], rs[32], al[256] = "";
+                size_t off = 0;
+                fmt_size(fs, sizeof fs, flash_size(d));
+                fmt_size(rs, sizeof rs, d->work_ram_size);
+                for (const char *const *a = d->aliases; a && *a && off < sizeof al; a++) {
+                    int k = snprintf(al + off, sizeof al - off, "%s%s", off ? "," : "", *a);
+                    if (k < 0) break;
+                    off += (size_t)k;
+                }
+                printf("%-16s %-10s %-9s %-40s %s%s%s\n", d->name, fs, rs, al,
+                       d->source ? d->source : "?", d->extends ? " extends " : "",
+                       d->extends ? d->extends : "");
+            }
+            shown++;
+        }
+        if (json)
+            printf("]\n");
+        else if (!shown && pattern) {
+            cli_error("no device matches '%s'", pattern);
+            rc = EXIT_FAIL;
+        }
+    }
+    oflash_devdb_free(db);
+    free(files);
+    return rc;
+}

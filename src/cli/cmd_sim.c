@@ -1,0 +1,326 @@
+/*
+ * cmd_sim.c - `oflash sim`: create and inspect simulated chips, arm faults.
+ *
+ *   oflash sim create PATH --device PART [--uid HEX24]
+ *   oflash sim show PATH [--json]
+ *   oflash sim fault PATH (--power-loss-after N | --fail-at ADDR |
+ *                          --link-drop-after N)... | --clear
+ *
+ * The chip file itself is the library's business (include/oflash/sim.h);
+ * this file parses, calls and prints.
+ */
+#include "cli.h"
+#include "oflash/device.h"
+#include "oflash/error.h"
+#include "oflash/sim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: oflash sim create PATH --device PART [--uid HEX24]\n"
+            "       oflash sim show PATH [--json]\n"
+            "       oflash sim fault PATH [--power-loss-after N] [--fail-at ADDR]\n"
+            "                             [--link-drop-after N] | --clear\n"
+            "\n"
+            "A simulated STM32F4 lives in file PATH; use it as probe sim:PATH.\n"
+            "  create  new chip of a built-in part (STM32F401xB/C/D/E, F411xC/E, F405xG,\n"
+            "          F407xG, F427xI, F429xI or an alias such as STM32F401RE); --uid sets\n"
+            "          the 96-bit unique ID (24 hex digits, byte at 0x1FFF7A10 first),\n"
+            "          random otherwise.  An existing file is never replaced.\n"
+            "  show    part, unique ID, blank sectors, OTP blocks and lock state, option\n"
+            "          bytes, armed faults, the last session's simulated time.\n"
+            "  fault   arm faults that the next command to open the chip hits:\n"
+            "          --power-loss-after N  power fails during flash operation N+1\n"
+            "                                (an erase leaves the sector partly erased)\n"
+            "          --fail-at ADDR        program/erase touching ADDR fails (OPERR)\n"
+            "          --link-drop-after N   probe link drops after N transactions\n"
+            "          --clear               disarm everything\n");
+}
+
+static int sim_create(int argc, char **argv)
+{
+    const char *path = NULL, *device = NULL, *uid = NULL;
+    bool bad = false;
+    for (int i = 2; i < argc; i++) {
+        if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
+            cli_opt_value(argc, argv, &i, "--uid", &uid, &bad))
+            continue;
+        if (bad)
+            return EXIT_USAGE;
+        if (argv[i][0] == '-')
+            return cli_usage("sim", "sim create: unknown option '%s'", argv[i]);
+        if (path)
+            return cli_usage("sim", "sim create: more than one PATH ('%s', '%s')", path, argv[i]);
+        path = argv[i];
+    }
+    if (bad)
+        return EXIT_USAGE;
+    if (!path)
+        return cli_usage("sim", "sim create: expected PATH");
+    if (!device)
+        return cli_usage("sim", "sim create: expected --device PART (e.g. STM32F401RE)");
+    if (oflash_sim_create(path, device, uid) < 0)
+        return cli_fail();
+    if (!cli_quiet) {
+        oflash_sim_info info;
+        if (oflash_sim_info_read(path, &info) == 0) {
+            printf("created %s: %s, unique ID ", path, info.part);
+            for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
+                printf("%02x", info.uid[i]);
+            printf("\n");
+        }
+    }
+    return EXIT_OK;
+}
+
+static const char *lock_state(uint8_t v)
+{
+    return v == 0xFF ? "open" : v == 0x00 ? "locked" : "INVALID";
+}
+
+static bool block_blank(const oflash_sim_info *info, int b)
+{
+    for (int i = 0; i < 32; i++)
+        if (info->otp[32 * b + i] != 0xFF)
+            return false;
+    return true;
+}
+
+static void print_time(double ns)
+{
+    if (ns >= 1e9)
+        printf("%.6f s", ns / 1e9);
+    else if (ns >= 1e6)
+        printf("%.3f ms", ns / 1e6);
+    else
+        printf("%.3f us", ns / 1e3);
+}
+
+static void show_text(const char *path, const oflash_sim_info *in)
+{
+    const oflash_device *dev = oflash_builtin_device_find(in->part);
+    const oflash_bank *bank = dev ? oflash_device_bank(dev, "flash") : NULL;
+    int rdp = oflash_sim_rdp_level(in->optcr);
+    unsigned nwrp = (in->optcr >> 16) & 0xFFF;
+
+    printf("chip:         %s\n", path);
+    printf("part:         %s (DEV_ID 0x%03X, flash %u KiB, SRAM %u KiB)\n", in->part,
+           dev ? dev->dev_id : 0, in->flash_size / 1024, in->ram_size / 1024);
+    printf("unique ID:    ");
+    for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
+        printf("%02x", in->uid[i]);
+    printf("\n");
+    printf("sectors:\n");
+    for (size_t i = 0; bank && i < in->sector_count; i++)
+        printf("  %2u  0x%08X  %4u KiB  %s\n", bank->sectors[i].number, bank->sectors[i].addr,
+               bank->sectors[i].size / 1024, in->sector_blank[i] ? "blank" : "programmed");
+    printf("OTP blocks:\n");
+    for (int b = 0; b < OFLASH_SIM_OTP_BLOCKS; b++) {
+        printf("  %2d  0x%08X  %-8s %s", b, 0x1FFF7800u + 32u * (unsigned)b,
+               block_blank(in, b) ? "blank" : "data", lock_state(in->otp_lock[b]));
+        if (in->otp_lock[b] != 0xFF && in->otp_lock[b] != 0x00)
+            printf(" (lock byte 0x%02X)", in->otp_lock[b]);
+        printf("\n");
+    }
+    printf("option bytes: OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X (%s), "
+           "%s watchdog, BOR_LEV %u\n",
+           in->optcr, rdp, (in->optcr >> 8) & 0xFF, nwrp,
+           nwrp == 0xFFF ? "no sector write-protected" : "some sectors write-protected",
+           (in->optcr & 0x20) ? "software" : "hardware", (in->optcr >> 2) & 3);
+    if (dev && dev->dual_bank)
+        printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
+               (in->optcr1 >> 16) & 0xFFF);
+    printf("faults:       ");
+    if (!in->faults.power_loss && !in->faults.fail_at && !in->faults.link_drop)
+        printf("none");
+    if (in->faults.power_loss)
+        printf("power loss after %llu flash operations; ",
+               (unsigned long long)in->faults.power_loss_after);
+    if (in->faults.fail_at)
+        printf("program/erase fails at 0x%08X; ", in->faults.fail_addr);
+    if (in->faults.link_drop)
+        printf("link drop after %llu transactions", (unsigned long long)in->faults.link_drop_after);
+    printf("\n");
+    printf("last session: simulated time ");
+    print_time((double)in->last_run.sim_time_ns);
+    printf(", %llu instructions, %llu program / %llu erase / %llu option operations, "
+           "flash busy ",
+           (unsigned long long)in->last_run.cpu_insns,
+           (unsigned long long)in->last_run.program_ops,
+           (unsigned long long)in->last_run.erase_ops,
+           (unsigned long long)in->last_run.option_ops);
+    print_time((double)in->last_run.flash_busy_ns);
+    printf(", core clock %.1f MHz, %llu unknown peripheral accesses",
+           (double)in->last_run.core_clock_hz / 1e6,
+           (unsigned long long)in->last_run.unknown_accesses);
+    if (in->last_run.unknown_accesses)
+        printf(" (first at 0x%08X)", in->last_run.unknown_first);
+    printf("\n");
+}
+
+static void show_json(const char *path, const oflash_sim_info *in)
+{
+    printf("{\"chip\":");
+    cli_json_string(stdout, path);
+    printf(",\"part\":");
+    cli_json_string(stdout, in->part);
+    printf(",\"uid\":\"");
+    for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
+        printf("%02x", in->uid[i]);
+    printf("\",\"flash_size\":%u,\"ram_size\":%u,\"blank_sectors\":[", in->flash_size,
+           in->ram_size);
+    for (size_t i = 0, n = 0; i < in->sector_count; i++)
+        if (in->sector_blank[i])
+            printf("%s%zu", n++ ? "," : "", i);
+    printf("],\"otp\":[");
+    for (int b = 0; b < OFLASH_SIM_OTP_BLOCKS; b++)
+        printf("%s{\"block\":%d,\"blank\":%s,\"lock\":\"%s\"}", b ? "," : "", b,
+               block_blank(in, b) ? "true" : "false", lock_state(in->otp_lock[b]));
+    printf("],\"optcr\":%u,\"optcr1\":%u,\"rdp_level\":%d", in->optcr, in->optcr1,
+           oflash_sim_rdp_level(in->optcr));
+    printf(",\"faults\":{\"power_loss_after\":");
+    if (in->faults.power_loss)
+        printf("%llu", (unsigned long long)in->faults.power_loss_after);
+    else
+        printf("null");
+    printf(",\"fail_at\":");
+    if (in->faults.fail_at)
+        printf("%u", in->faults.fail_addr);
+    else
+        printf("null");
+    printf(",\"link_drop_after\":");
+    if (in->faults.link_drop)
+        printf("%llu", (unsigned long long)in->faults.link_drop_after);
+    else
+        printf("null");
+    printf("},\"last_run\":{\"sim_time_ns\":%llu,\"cpu_insns\":%llu,\"program_ops\":%llu,"
+           "\"erase_ops\":%llu,\"option_ops\":%llu,\"flash_busy_ns\":%llu,"
+           "\"unknown_accesses\":%llu,\"core_clock_hz\":%llu}}\n",
+           (unsigned long long)in->last_run.sim_time_ns,
+           (unsigned long long)in->last_run.cpu_insns,
+           (unsigned long long)in->last_run.program_ops,
+           (unsigned long long)in->last_run.erase_ops,
+           (unsigned long long)in->last_run.option_ops,
+           (unsigned long long)in->last_run.flash_busy_ns,
+           (unsigned long long)in->last_run.unknown_accesses,
+           (unsigned long long)in->last_run.core_clock_hz);
+}
+
+static int sim_show(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    oflash_sim_info info;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (argv[i][0] == '-')
+            return cli_usage("sim", "sim show: unknown option '%s'", argv[i]);
+        else if (path)
+            return cli_usage("sim", "sim show: more than one PATH");
+        else
+            path = argv[i];
+    }
+    if (!path)
+        return cli_usage("sim", "sim show: expected PATH");
+    if (oflash_sim_info_read(path, &info) < 0)
+        return cli_fail();
+    if (json)
+        show_json(path, &info);
+    else
+        show_text(path, &info);
+    return EXIT_OK;
+}
+
+static int sim_fault(int argc, char **argv)
+{
+    const char *path = NULL, *v;
+    bool bad = false, clear = false, any = false;
+    oflash_sim_info info;
+    oflash_sim_faults f;
+    uint64_t n;
+    uint32_t a;
+    int which;
+
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--clear")) {
+            clear = true;
+            continue;
+        }
+        which = 0;
+        if (cli_opt_value(argc, argv, &i, "--power-loss-after", &v, &bad))
+            which = 1;
+        else if (!bad && cli_opt_value(argc, argv, &i, "--fail-at", &v, &bad))
+            which = 2;
+        else if (!bad && cli_opt_value(argc, argv, &i, "--link-drop-after", &v, &bad))
+            which = 3;
+        if (bad)
+            return EXIT_USAGE;
+        if (which == 0) {
+            if (argv[i][0] == '-')
+                return cli_usage("sim", "sim fault: unknown option '%s'", argv[i]);
+            if (path)
+                return cli_usage("sim", "sim fault: more than one PATH");
+            path = argv[i];
+            continue;
+        }
+        any = true;
+        if (which == 2 ? !cli_parse_u32(v, &a) : !cli_parse_u64(v, &n))
+            return cli_usage("sim", "sim fault: '%s': expected %s", v,
+                             which == 2 ? "an address" : "a count");
+    }
+    if (!path)
+        return cli_usage("sim", "sim fault: expected PATH");
+    if (clear && any)
+        return cli_usage("sim", "sim fault: --clear cannot be combined with other faults");
+    if (!clear && !any)
+        return cli_usage("sim", "sim fault: expected --power-loss-after, --fail-at, "
+                                "--link-drop-after or --clear");
+    /* Start from what is armed, then apply the options in order. */
+    if (oflash_sim_info_read(path, &info) < 0)
+        return cli_fail();
+    f = info.faults;
+    if (clear) {
+        memset(&f, 0, sizeof f);
+    } else {
+        for (int i = 2; i < argc; i++) {
+            if (cli_opt_value(argc, argv, &i, "--power-loss-after", &v, &bad)) {
+                cli_parse_u64(v, &n);
+                f.power_loss = true;
+                f.power_loss_after = n;
+            } else if (cli_opt_value(argc, argv, &i, "--fail-at", &v, &bad)) {
+                cli_parse_u32(v, &a);
+                f.fail_at = true;
+                f.fail_addr = a;
+            } else if (cli_opt_value(argc, argv, &i, "--link-drop-after", &v, &bad)) {
+                cli_parse_u64(v, &n);
+                f.link_drop = true;
+                f.link_drop_after = n;
+            }
+        }
+    }
+    if (oflash_sim_set_faults(path, &f) < 0)
+        return cli_fail();
+    if (!cli_quiet)
+        printf("%s: faults %s\n", path, clear ? "cleared" : "armed");
+    return EXIT_OK;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "create"))
+        return sim_create(argc, argv);
+    if (!strcmp(argv[1], "show"))
+        return sim_show(argc, argv);
+    if (!strcmp(argv[1], "fault"))
+        return sim_fault(argc, argv);
+    return cli_usage("sim", "sim: unknown subcommand '%s' (expected create, show or fault)",
+                     argv[1]);
+}

@@ -1,0 +1,782 @@
+/*
+ * devfile.c - device files: the entry point oflash__devfile_load() that
+ * src/device/device.c calls, what the JLink XML and CMSIS-Pack readers
+ * share, the FLM checks, and the user's device store.
+ *
+ * Formats (the type comes from the contents, never from the file name):
+ *  - "PK\3\4": a CMSIS-Pack (.pack, a zip; devfile_pack.c);
+ *  - XML whose root is <DataBase>: a J-Link device file (devfile_jlink.c,
+ *    after SEGGER's wiki "J-Link Device Support Kit" / "Open Flashloader");
+ *  - XML whose root is <package>: a CMSIS-Pack description (.pdsc,
+ *    devfile_pack.c, after the CMSIS-Pack specification 1.7).
+ *
+ * All input is untrusted: libxml2 reads it with XML_PARSE_NONET and without
+ * XML_PARSE_NOENT/DTDLOAD, a DOCTYPE stops the parser, the file size and the
+ * number of elements are bounded, and every error names file:line.
+ *
+ * Invariant: a file's devices reach the database only if the whole file
+ * (every bank, every loader) was read and checked (see df_commit()).
+ */
+#include "devfile_internal.h"
+#include "oflash/error.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <zip.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Elements per XML file: a real STM32F4 .pdsc has ~15 000. */
+#define DF_MAX_XML_ELEMENTS 1000000u
+/* Loaders run with at least this much stack (architecture.md, CMSIS convention). */
+#define DF_MIN_STACK 512u
+
+/* ---- arena and context ---- */
+
+typedef struct df_store {
+    df_block *blocks;
+} df_store;
+
+static void df_blocks_free(df_block *b)
+{
+    while (b) {
+        df_block *n = b->next;
+        free(b);
+        b = n;
+    }
+}
+
+static void df_store_free(oflash_devdb *db)
+{
+    df_store *s = db->files;
+    if (!s) return;
+    df_blocks_free(s->blocks);
+    free(s);
+    db->files = NULL;
+}
+
+void *df_alloc(df_ctx *c, size_t n)
+{
+    df_block *b;
+    if (n > SIZE_MAX - sizeof *b) return NULL;
+    b = calloc(1, sizeof *b + n);
+    if (!b) return NULL;
+    b->size = n;
+    b->next = c->arena.head;
+    c->arena.head = b;
+    return b->data;
+}
+
+char *df_strndup(df_ctx *c, const char *s, size_t n)
+{
+    char *d = df_alloc(c, n + 1);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+char *df_strdup(df_ctx *c, const char *s)
+{
+    return s ? df_strndup(c, s, strlen(s)) : NULL;
+}
+
+void df_ctx_init(df_ctx *c, oflash_devdb *db, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    c->db = db;
+    c->path = path;
+    /* device->source outlives the caller's string: the arena owns a copy
+     * (NULL only on out-of-memory, checked in df_commit()). */
+    c->source = df_strdup(c, path);
+    c->check_loaders = true;
+}
+
+static void df_flms_free(df_ctx *c)
+{
+    df_flm_cache *f = c->flms;
+    while (f) {
+        df_flm_cache *n = f->next;
+        if (f->flm) oflash_flm_free(f->flm);
+        free(f->key);
+        free(f);
+        f = n;
+    }
+    c->flms = NULL;
+}
+
+void df_ctx_free(df_ctx *c)
+{
+    df_flms_free(c);
+    df_blocks_free(c->arena.head);
+    c->arena.head = NULL;
+    free(c->devs);
+    c->devs = NULL;
+    c->ndev = c->capdev = 0;
+}
+
+int df_add_device(df_ctx *c, oflash_device *d)
+{
+    if (c->ndev >= DF_MAX_DEVICES)
+        return oflash_error_set(OFLASH_EFORMAT, "%s: more than %u devices in one file", c->path,
+                                DF_MAX_DEVICES);
+    if (c->ndev == c->capdev) {
+        size_t cap = c->capdev ? c->capdev * 2 : 16;
+        oflash_device **n = realloc(c->devs, cap * sizeof *n);
+        if (!n) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        c->devs = n;
+        c->capdev = cap;
+    }
+    c->devs[c->ndev++] = d;
+    return 0;
+}
+
+const oflash_device *df_find(df_ctx *c, const char *name)
+{
+    const oflash_device *d = NULL;
+    for (size_t i = c->ndev; i-- > 0;)
+        if (oflash__device_matches(c->devs[i], name)) return c->devs[i];
+    if (c->db && oflash_devdb_find(c->db, name, &d) == 0) return d;
+    oflash_error_clear();
+    return NULL;
+}
+
+int df_commit(df_ctx *c)
+{
+    df_store *s = c->db->files;
+    int rc;
+    if (!c->source) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        c->db->files = s;
+        c->db->free_files = df_store_free;
+    }
+    /* Hand over the arena first: from here on the db owns the devices. */
+    if (c->arena.head) {
+        df_block *last = c->arena.head;
+        while (last->next)
+            last = last->next;
+        last->next = s->blocks;
+        s->blocks = c->arena.head;
+        c->arena.head = NULL;
+    }
+    /* Push in reverse so the file's first device ends up in front. */
+    for (size_t i = c->ndev; i-- > 0;)
+        if ((rc = oflash__devdb_push_front(c->db, c->devs[i])) < 0) return rc;
+    return 0;
+}
+
+int df_err(df_ctx *c, long line, int code, const char *fmt, ...)
+{
+    char msg[768], where[64] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0) snprintf(where, sizeof where, ":%ld", line);
+    if (c->cur_dev)
+        return oflash_error_set(code, "%s%s: device '%s': %s", c->path, where, c->cur_dev, msg);
+    return oflash_error_set(code, "%s%s: %s", c->path, where, msg);
+}
+
+/* Prefix the current error with "path:line: device 'X': " and return its code. */
+static int df_err_prefix(df_ctx *c, long line)
+{
+    if (c->cur_dev) return oflash_error_prefix("%s:%ld: device '%s': ", c->path, line, c->cur_dev);
+    return oflash_error_prefix("%s:%ld: ", c->path, line);
+}
+
+/* ---- numbers and XML ---- */
+
+bool df_parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s) return false;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s || *s == '-' || *s == '+') return false;
+    errno = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        if (!s[2] || s[2] == '-' || s[2] == '+' || s[2] == ' ') return false;
+        v = strtoull(s + 2, &end, 16);
+    } else {
+        v = strtoull(s, &end, 10);
+    }
+    if (errno || v > 0xFFFFFFFFull) return false;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool df_name_is(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcasecmp((const char *)n->name, name) == 0;
+}
+
+const char *df_attr(df_ctx *c, xmlNode *n, const char *name)
+{
+    for (xmlAttr *a = n->properties; a; a = a->next) {
+        if (strcasecmp((const char *)a->name, name) != 0) continue;
+        xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+        const char *s = v ? (const char *)v : "";
+        size_t len;
+        char *r;
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        len = strlen(s);
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
+                       s[len - 1] == '\r'))
+            len--;
+        r = df_strndup(c, s, len);
+        xmlFree(v);
+        return r;
+    }
+    return NULL;
+}
+
+int df_attr_u32(df_ctx *c, xmlNode *n, const char *name, uint32_t *val, bool required)
+{
+    const char *s = df_attr(c, n, name);
+    if (!s) {
+        if (required)
+            return df_err(c, xmlGetLineNo(n), OFLASH_EFORMAT,
+                          "<%s> has no %s attribute (expected a number such as 0x08000000)",
+                          (const char *)n->name, name);
+        return 1;
+    }
+    if (!df_parse_u32(s, val))
+        return df_err(c, xmlGetLineNo(n), OFLASH_EFORMAT,
+                      "<%s %s=\"%s\">: expected a 32-bit number (decimal or 0x hex)",
+                      (const char *)n->name, name, s);
+    return 0;
+}
+
+const char *df_child_text(df_ctx *c, xmlNode *n, const char *name)
+{
+    for (xmlNode *ch = n->children; ch; ch = ch->next)
+        if (df_name_is(ch, name)) {
+            xmlChar *v = xmlNodeGetContent(ch);
+            char *r = df_strdup(c, v ? (const char *)v : "");
+            xmlFree(v);
+            return r;
+        }
+    return NULL;
+}
+
+typedef struct df_sax_state {
+    bool saw_dtd;
+    bool too_many;
+    unsigned long elements;
+    startElementNsSAX2Func start;
+} df_sax_state;
+
+static void df_reject_subset(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+    xmlParserCtxtPtr p = ctx;
+    df_sax_state *st = p->_private;
+    (void)name, (void)ext, (void)sys;
+    st->saw_dtd = true;
+    xmlStopParser(p);
+}
+
+static void df_count_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                           const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
+                           int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr p = ctx;
+    df_sax_state *st = p->_private;
+    if (++st->elements > DF_MAX_XML_ELEMENTS) {
+        st->too_many = true;
+        xmlStopParser(p);
+        return;
+    }
+    st->start(ctx, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
+              attributes);
+}
+
+int df_xml_parse(df_ctx *c, const void *buf, size_t len, xmlDoc **out)
+{
+    xmlParserCtxtPtr p;
+    df_sax_state st = {0};
+    xmlDoc *doc;
+    int rc = 0;
+    *out = NULL;
+    if (len > DF_MAX_XML_BYTES)
+        return df_err(c, 0, OFLASH_EFORMAT, "XML file of %zu bytes is larger than the limit of %u",
+                      len, DF_MAX_XML_BYTES);
+    xmlInitParser();
+    p = xmlNewParserCtxt();
+    if (!p) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    /* No DTD of any kind: stop at the DOCTYPE, before entities exist. */
+    p->sax->internalSubset = df_reject_subset;
+    p->sax->externalSubset = df_reject_subset;
+    st.start = p->sax->startElementNs ? p->sax->startElementNs : xmlSAX2StartElementNs;
+    p->sax->startElementNs = df_count_start;
+    p->_private = &st;
+    doc = xmlCtxtReadMemory(p, buf, (int)len, c->path, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (st.saw_dtd) {
+        rc = df_err(c, p->input ? p->input->line : 0, OFLASH_EFORMAT,
+                    "DOCTYPE declarations are not accepted (DTDs and entities are disabled for "
+                    "untrusted device files)");
+    } else if (st.too_many) {
+        rc = df_err(c, p->input ? p->input->line : 0, OFLASH_EFORMAT, "more than %u XML elements",
+                    DF_MAX_XML_ELEMENTS);
+    } else if (!doc || !p->wellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(p);
+        char msg[256] = "malformed XML";
+        long line = 0;
+        if (e && e->message) {
+            snprintf(msg, sizeof msg, "%s", e->message);
+            msg[strcspn(msg, "\n")] = '\0';
+            line = e->line;
+        }
+        rc = df_err(c, line, OFLASH_EFORMAT, "XML: %s", msg);
+    } else if (!xmlDocGetRootElement(doc)) {
+        rc = df_err(c, 0, OFLASH_EFORMAT, "empty XML document");
+    }
+    if (rc < 0) {
+        if (doc) xmlFreeDoc(doc);
+    } else {
+        *out = doc;
+    }
+    xmlFreeParserCtxt(p);
+    return rc;
+}
+
+/* ---- FLM loaders ---- */
+
+/* The FLM reader is src/loader/ (weak until linked in: device files need it
+ * only for banks, and report its absence as an error). */
+#pragma weak oflash_flm_parse
+#pragma weak oflash_flm_load_file
+#pragma weak oflash_flm_free
+#pragma weak oflash_flm_device
+#pragma weak oflash_flm_ram_needed
+
+int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, uint32_t base,
+                               uint32_t size, uint32_t ram_start, uint32_t ram_size)
+{
+    const oflash_flash_device *fd;
+    uint64_t end = (uint64_t)base + size, need, ram_end = (uint64_t)ram_start + ram_size;
+    if (!oflash_flm_device || !oflash_flm_ram_needed)
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "loader %s: no FLM reader in this build",
+                                name);
+    fd = oflash_flm_device(flm);
+    if (fd->page_size == 0)
+        return oflash_error_set(OFLASH_EFORMAT, "loader %s: FlashDevice page size (szPage) is 0",
+                                name);
+    if (fd->run_count == 0)
+        return oflash_error_set(OFLASH_EFORMAT, "loader %s: FlashDevice lists no sectors", name);
+    if (fd->runs[0].offset != 0)
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "loader %s: first sector run starts at offset 0x%X (expected 0)",
+                                name, fd->runs[0].offset);
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        if (ssz == 0)
+            return oflash_error_set(OFLASH_EFORMAT,
+                                    "loader %s: sector run %zu at offset 0x%X has sector size 0",
+                                    name, i, off);
+        if (next <= off)
+            return oflash_error_set(
+                OFLASH_EFORMAT,
+                "loader %s: sector run %zu at offset 0x%X does not end before 0x%X (sector "
+                "runs must ascend and stay inside szDev 0x%X)",
+                name, i, off, next, fd->size);
+        if ((next - off) % ssz)
+            return oflash_error_set(
+                OFLASH_EFORMAT,
+                "loader %s: sector run %zu (0x%X-byte sectors at offset 0x%X..0x%X) is not a "
+                "whole number of sectors",
+                name, i, ssz, off, next);
+    }
+    if (size == 0)
+        return oflash_error_set(OFLASH_ERANGE, "loader %s: bank at 0x%08X has size 0", name, base);
+    if (end > 0x100000000ull)
+        return oflash_error_set(OFLASH_ERANGE,
+                                "loader %s: bank 0x%08X + 0x%X runs past the 4 GiB address space",
+                                name, base, size);
+    if (size > fd->size)
+        return oflash_error_set(OFLASH_ERANGE,
+                                "loader %s: its sectors cover 0x%X bytes (szDev) but the bank "
+                                "0x%08X-0x%08X needs 0x%X",
+                                name, fd->size, base, (uint32_t)(end - 1), size);
+    /* The bank must end on a sector boundary. */
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        if (size > off && size <= next && (size - off) % ssz)
+            return oflash_error_set(OFLASH_ERANGE,
+                                    "loader %s: bank size 0x%X ends inside a 0x%X-byte sector "
+                                    "(sector run at offset 0x%X)",
+                                    name, size, ssz, off);
+    }
+    need = (uint64_t)oflash_flm_ram_needed(flm) + fd->page_size;
+    if (ram_size == 0)
+        return oflash_error_set(OFLASH_ERANGE, "loader %s: the device declares no work RAM", name);
+    if (need > ram_size)
+        return oflash_error_set(OFLASH_ERANGE,
+                                "loader %s: needs %llu bytes of work RAM (%u for code, data, "
+                                "trampoline and stack + one %u-byte page buffer) but the device "
+                                "has %u at 0x%08X",
+                                name, (unsigned long long)need, oflash_flm_ram_needed(flm),
+                                fd->page_size, ram_size, ram_start);
+    if (ram_end > 0x100000000ull)
+        return oflash_error_set(OFLASH_ERANGE, "loader %s: work RAM 0x%08X + 0x%X runs past 4 GiB",
+                                name, ram_start, ram_size);
+    if (ram_start < end && base < ram_end)
+        return oflash_error_set(OFLASH_ERANGE,
+                                "loader %s: work RAM 0x%08X-0x%08X overlaps the flash it "
+                                "programs 0x%08X-0x%08X (it would overwrite its own code and "
+                                "buffers)",
+                                name, ram_start, (uint32_t)(ram_end - 1), base,
+                                (uint32_t)(end - 1));
+    return 0;
+}
+
+static df_flm_cache *df_flm_get(df_ctx *c, long line, const char *key, const void *image,
+                                size_t image_size, int *rc)
+{
+    df_flm_cache *f;
+    *rc = 0;
+    for (f = c->flms; f; f = f->next)
+        if (!strcmp(f->key, key)) break;
+    if (!f) {
+        f = calloc(1, sizeof *f);
+        if (!f || !(f->key = strdup(key))) {
+            free(f);
+            *rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            return NULL;
+        }
+        f->image = image;
+        f->image_size = image_size;
+        f->next = c->flms;
+        c->flms = f;
+        if (!oflash_flm_parse || !oflash_flm_load_file)
+            *rc = oflash_error_set(OFLASH_EUNSUPPORTED, "no FLM reader in this build");
+        else if (image)
+            *rc = oflash_flm_parse(&f->flm, image, image_size, key);
+        else
+            *rc = oflash_flm_load_file(&f->flm, key);
+        if (*rc < 0) {
+            f->flm = NULL;
+            df_err_prefix(c, line);
+            return NULL;
+        }
+    }
+    if (!f->flm)
+        *rc = df_err(c, line, OFLASH_EFORMAT, "loader %s could not be read (see above)", key);
+    return f->flm ? f : NULL;
+}
+
+int df_bank_from_flm(df_ctx *c, long line, oflash_bank *b, const char *key, const void *image,
+                     size_t image_size, bool have_size, uint32_t ram_start, uint32_t ram_size)
+{
+    const oflash_flash_device *fd;
+    oflash_sector *sec;
+    size_t n = 0;
+    int rc;
+    df_flm_cache *f = df_flm_get(c, line, key, image, image_size, &rc);
+    if (!f) return rc;
+    fd = oflash_flm_device(f->flm);
+    if (!have_size) b->size = fd->size;
+    if ((rc = oflash_device_check_loader(f->flm, key, b->base, b->size, ram_start, ram_size)) < 0) {
+        oflash_error_prefix("bank '%s': ", b->name);
+        return df_err_prefix(c, line);
+    }
+    b->page_size = fd->page_size;
+    b->erased_value = fd->erased_value;
+    /* Count, then fill: sectors of every run up to the bank's size.  The
+     * check above guarantees whole sectors and full coverage. */
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        if (off >= b->size) break;
+        if (next > b->size) next = b->size;
+        n += (next - off) / ssz;
+        if (n > DF_MAX_SECTORS)
+            return df_err(c, line, OFLASH_ERANGE,
+                          "bank '%s': loader %s describes more than %u sectors", b->name, key,
+                          DF_MAX_SECTORS);
+    }
+    sec = df_alloc(c, n * sizeof *sec);
+    if (!sec) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    n = 0;
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        if (off >= b->size) break;
+        if (next > b->size) next = b->size;
+        for (uint32_t a = off; a < next; a += ssz) {
+            sec[n].addr = b->base + a;
+            sec[n].size = ssz;
+            sec[n].number = (uint16_t)n;
+            n++;
+        }
+    }
+    b->sectors = sec;
+    b->sector_count = n;
+    if (image) {
+        b->loader_image = image;
+        b->loader_size = image_size;
+    } else {
+        b->loader_path = df_strdup(c, key);
+    }
+    if (!b->loader_name) {
+        b->loader_name = df_strdup(c, key);
+    }
+    return (b->sectors || n == 0) ? 0 : oflash_error_set(OFLASH_ENOMEM, "out of memory");
+}
+
+/* ---- loading files ---- */
+
+int oflash__devfile_load_mem(oflash_devdb *db, const char *path, const void *buf, size_t len,
+                             bool check_loaders)
+{
+    df_ctx c;
+    xmlDoc *doc = NULL;
+    char *dir = NULL;
+    int rc;
+    df_ctx_init(&c, db, path);
+    c.check_loaders = check_loaders;
+    {
+        const char *slash = strrchr(path, '/');
+        dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+        if (!dir) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        c.dir = dir;
+    }
+    if (len >= 4 && !memcmp(buf, "PK\3\4", 4)) {
+        rc = oflash__devfile_pack(&c, buf, len);
+    } else if ((rc = df_xml_parse(&c, buf, len, &doc)) == 0) {
+        xmlNode *root = xmlDocGetRootElement(doc);
+        if (df_name_is(root, "DataBase"))
+            rc = oflash__devfile_jlink(&c, doc);
+        else if (df_name_is(root, "package"))
+            rc = oflash__devfile_pdsc(&c, doc, NULL, "");
+        else
+            rc = df_err(&c, xmlGetLineNo(root), OFLASH_EFORMAT,
+                        "root element <%s>: expected <DataBase> (J-Link device file) or "
+                        "<package> (CMSIS-Pack .pdsc)",
+                        (const char *)root->name);
+        xmlFreeDoc(doc);
+    }
+    if (rc == 0) rc = df_commit(&c);
+    df_ctx_free(&c);
+    free(dir);
+    return rc;
+}
+
+/* Read a whole file of at most max bytes. */
+static int df_read_file(const char *path, size_t max, void **out, size_t *len)
+{
+    struct stat st;
+    void *buf;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *out = NULL;
+    *len = 0;
+    if (fd < 0)
+        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
+                                strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return oflash_error_set(OFLASH_EIO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return oflash_error_set(OFLASH_EFORMAT, "%s: %lld bytes is larger than the limit of %zu",
+                                path, (long long)st.st_size, max);
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, (char *)buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return oflash_error_set(OFLASH_EIO, "%s: read failed: %s", path,
+                                    r < 0 ? strerror(e) : "file shrank");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+static int df_load_pack_file(oflash_devdb *db, const char *path);
+
+int oflash__devfile_load(oflash_devdb *db, const char *path)
+{
+    char magic[4] = {0};
+    void *buf;
+    size_t len;
+    int rc;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
+                                strerror(errno));
+    len = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    /* Packs are read through libzip from the file: only the entries needed
+     * are decompressed, so a large pack costs no more than its .pdsc. */
+    if (len == 4 && !memcmp(magic, "PK\3\4", 4)) return df_load_pack_file(db, path);
+    if ((rc = df_read_file(path, DF_MAX_XML_BYTES, &buf, &len)) < 0) return rc;
+    rc = oflash__devfile_load_mem(db, path, buf, len, true);
+    free(buf);
+    return rc;
+}
+
+static int df_load_pack_file(oflash_devdb *db, const char *path)
+{
+    df_ctx c;
+    int zerr = 0, rc;
+    zip_t *z = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    if (!z) {
+        zip_error_t e;
+        zip_error_init_with_code(&e, zerr);
+        rc = oflash_error_set(OFLASH_EFORMAT, "%s: not a readable CMSIS-Pack (zip): %s", path,
+                              zip_error_strerror(&e));
+        zip_error_fini(&e);
+        return rc;
+    }
+    df_ctx_init(&c, db, path);
+    c.dir = ".";
+    rc = oflash__devfile_pack_zip(&c, z);
+    zip_discard(z);
+    if (rc == 0) rc = df_commit(&c);
+    df_ctx_free(&c);
+    return rc;
+}
+
+/* ---- the user's device store ---- */
+
+int oflash_devstore_dir(char *buf, size_t len)
+{
+    const char *x = getenv("XDG_CONFIG_HOME");
+    const char *h = getenv("HOME");
+    int n;
+    if (x && x[0] == '/')
+        n = snprintf(buf, len, "%s/oflash/devices", x);
+    else if (h && h[0])
+        n = snprintf(buf, len, "%s/.config/oflash/devices", h);
+    else
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "no device store: neither $XDG_CONFIG_HOME nor $HOME is set");
+    if (n < 0 || (size_t)n >= len)
+        return oflash_error_set(OFLASH_EINVAL, "device store path too long");
+    return 0;
+}
+
+static int df_mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            int e = errno;
+            *p = '/';
+            return oflash_error_set(OFLASH_EIO, "cannot create %s: %s", path, strerror(e));
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return oflash_error_set(OFLASH_EIO, "cannot create %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int oflash_devstore_import(const char *path, char *dest, size_t dest_len)
+{
+    char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX];
+    const char *base = strrchr(path, '/');
+    oflash_devdb *db = NULL;
+    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
+    int rc, in = -1, out = -1;
+    char chunk[65536];
+    FILE *f;
+    char magic[4] = {0};
+    base = base ? base + 1 : path;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return oflash_error_set(OFLASH_EINVAL, "%s: not a file name", path);
+    if (!(f = fopen(path, "rb")))
+        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
+                                strerror(errno));
+    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "PK\3\4", 4)) {
+        fclose(f);
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: only .pack files (zip) can be imported: a device file names "
+                                "its loaders by path, use it with --devices or $OFLASH_DEVICES",
+                                path);
+    }
+    fclose(f);
+    /* Check everything before the store is touched. */
+    if ((rc = oflash_devdb_open(&db, &o)) < 0) return rc;
+    rc = oflash_devdb_add_file(db, path);
+    oflash_devdb_free(db);
+    if (rc < 0) return rc;
+    if ((rc = oflash_devstore_dir(dir, sizeof dir)) < 0 || (rc = df_mkdirs(dir)) < 0) return rc;
+    if (snprintf(final, sizeof final, "%s/%s", dir, base) >= (int)sizeof final ||
+        snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, base, (long)getpid()) >= (int)sizeof tmp)
+        return oflash_error_set(OFLASH_EINVAL, "%s: path too long", path);
+    in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return oflash_error_set(OFLASH_EIO, "%s: %s", path, strerror(errno));
+    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
+        close(in);
+        return rc;
+    }
+    for (;;) {
+        ssize_t r = read(in, chunk, sizeof chunk), w = 0;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = oflash_error_set(OFLASH_EIO, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        while (w < r) {
+            ssize_t k = write(out, chunk + w, (size_t)(r - w));
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) {
+                rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
+                break;
+            }
+            w += k;
+        }
+        if (rc < 0) break;
+    }
+    close(in);
+    if (rc == 0 && fsync(out) < 0)
+        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
+    if (close(out) < 0 && rc == 0)
+        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
+    if (rc == 0 && rename(tmp, final) < 0)
+        rc =
+            oflash_error_set(OFLASH_EIO, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
+    if (rc < 0) {
+        unlink(tmp);
+        return rc;
+    }
+    if (dest && dest_len) snprintf(dest, dest_len, "%s", final);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* loader_internal.h - the parsed FLM, shared by flm.c and runtime.c. */
+#ifndef OFLASH_LOADER_INTERNAL_H
+#define OFLASH_LOADER_INTERNAL_H
+
+#include "oflash/loader.h"
+
+#define OFLASH__FLM_MAX_SYMS 256
+#define OFLASH__FLM_SYM_LEN 64
+
+/* Invariants after a successful parse:
+ *  - image holds image_size bytes: PrgCode at 0, PrgData at data_off,
+ *    BSS zeroed; code_size <= data_off <= image_size <= OFLASH__FLM_MAX_IMAGE;
+ *  - every syms[i].offset < code_size (Thumb bit cleared);
+ *  - dev.run_count >= 1, runs strictly increasing in offset, each < size;
+ *  - fn[k] is valid exactly when bit k of funcs is set. */
+#define OFLASH__FLM_MAX_IMAGE (1u << 20)
+#define OFLASH__FLM_NFUNCS 11
+
+struct oflash_flm {
+    char *name;
+    oflash_flash_device dev;
+    uint8_t *image;
+    uint32_t image_size;
+    uint32_t code_size;
+    uint32_t data_size;
+    uint32_t bss_size;
+    uint32_t data_off; /* static base - image start */
+    uint32_t align;
+    unsigned funcs;
+    uint32_t fn[OFLASH__FLM_NFUNCS];
+    struct {
+        char name[OFLASH__FLM_SYM_LEN];
+        uint32_t offset;
+    } syms[OFLASH__FLM_MAX_SYMS];
+    size_t nsyms;
+    int ours; /* our stm32f4 loader: its result codes are decoded */
+};
+
+/* Names of the functions behind OFLASH_FLM_* bit k. */
+extern const char *const oflash__flm_func_names[OFLASH__FLM_NFUNCS];
+
+#endif

@@ -1,0 +1,766 @@
+/*
+ * sim_chip.c - the simulated STM32F4: Unicorn 2.0.1 Cortex-M4 glue, memory
+ * map, hooks, run/stop, core registers, reset, and the debugger's view of
+ * memory (what a probe's read_mem/write_mem sees).
+ *
+ * Unicorn facts this relies on (measured, docs/architecture.md):
+ *  - UC_MODE_THUMB + uc_ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M4) before any
+ *    other call (UC_MODE_MCLASS would give a Cortex-M33);
+ *  - uc_emu_start(begin|1, until, timeout_us, 0): until without the Thumb
+ *    bit; a timeout returns UC_ERR_OK, check UC_QUERY_TIMEOUT;
+ *  - BKPT raises UC_HOOK_INTR intno 7 with PC on the BKPT: stop there;
+ *  - flash is uc_mem_map_ptr'd UC_PROT_ALL then protected READ|EXEC, and a
+ *    UC_HOOK_MEM_WRITE_PROT hook applies CPU writes through the flash
+ *    interface model (AND semantics) - Unicorn does not store them itself;
+ *  - code cannot run from MMIO; PC is imprecise inside memory hooks;
+ *  - after bytes under translated code change, uc_ctl_remove_cache.
+ * Core reset (PM0214 §2.3.2/§2.1.3): MSP from 0x00000000, PC from
+ * 0x00000004, xPSR 0x01000000 (Thumb), LR 0xFFFFFFFF.  CPU time is
+ * counted as one core clock cycle per instruction (flash wait states and
+ * multi-cycle instructions are not modelled).
+ */
+#include "sim_internal.h"
+
+#include "oflash/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_RUN_TIMEOUT_MS 10000u
+
+void oflash__sim_stop(sim_chip *c, sim_stop_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->stop != SIM_STOP_NONE && c->stop != SIM_STOP_BUDGET)
+        return; /* keep the first cause */
+    c->stop = kind;
+    va_start(ap, fmt);
+    vsnprintf(c->stop_detail, sizeof c->stop_detail, fmt, ap);
+    va_end(ap);
+    if (c->in_run)
+        uc_emu_stop(c->uc);
+}
+
+void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len)
+{
+    if (c->dirty_hi <= c->dirty_lo) {
+        c->dirty_lo = off;
+        c->dirty_hi = off + len;
+        return;
+    }
+    if (off < c->dirty_lo)
+        c->dirty_lo = off;
+    if (off + len > c->dirty_hi)
+        c->dirty_hi = off + len;
+}
+
+/* Drop translated code over flash bytes that changed. */
+static void flush_code_cache(sim_chip *c)
+{
+    if (c->dirty_hi > c->dirty_lo) {
+        uc_ctl_remove_cache(c->uc, SIM_FLASH_BASE + c->dirty_lo, SIM_FLASH_BASE + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, SIM_ALIAS_BASE + c->dirty_lo, SIM_ALIAS_BASE + c->dirty_hi);
+    }
+    c->dirty_lo = c->dirty_hi = 0;
+}
+
+void oflash__sim_fill_stats(const sim_chip *c, oflash_sim_run_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->sim_time_ns = c->now_ps / 1000;
+    st->cpu_insns = c->insns;
+    st->program_ops = c->program_ops;
+    st->erase_ops = c->erase_ops;
+    st->option_ops = c->option_ops;
+    st->flash_busy_ns = c->busy_ps_total / 1000;
+    st->unknown_accesses = c->unknown;
+    st->unknown_first = c->unknown_first;
+    st->core_clock_hz = c->core_hz;
+}
+
+void oflash__sim_power_loss(sim_chip *c)
+{
+    c->power_lost = true;
+    c->nv.faults.power_loss = false; /* one-shot: the next command powers up normally */
+    memset(c->nv.ram, 0, c->nv.ram_size); /* SRAM does not survive a power cycle */
+    oflash__sim_fill_stats(c, &c->nv.last_run);
+    oflash__sim_file_compact(&c->file, &c->nv);
+    oflash__sim_stop(c, SIM_STOP_POWER,
+                     "target power lost (simulated fault after %llu flash operations)",
+                     (unsigned long long)c->flash_ops);
+}
+
+void oflash__sim_update_protection(sim_chip *c)
+{
+    bool blocked = oflash__sim_rdp(c) != 0;
+    uint32_t prot = blocked ? UC_PROT_NONE : (UC_PROT_READ | UC_PROT_EXEC);
+    if (blocked == c->rdp_blocked)
+        return;
+    uc_mem_protect(c->uc, SIM_FLASH_BASE, c->nv.flash_size, prot);
+    uc_mem_protect(c->uc, SIM_ALIAS_BASE, c->nv.flash_size, prot);
+    c->rdp_blocked = blocked;
+}
+
+/* ---- hooks ---- */
+
+/* Host pointer to code at addr, or NULL (for instruction counting). */
+static const uint8_t *code_ptr(sim_chip *c, uint32_t addr, uint32_t size)
+{
+    if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE + (uint64_t)size <= c->nv.flash_size)
+        return c->nv.flash + (addr - SIM_FLASH_BASE);
+    if ((uint64_t)addr + size <= c->nv.flash_size)
+        return c->nv.flash + addr;
+    if (addr >= SIM_SRAM_BASE && addr - SIM_SRAM_BASE + (uint64_t)size <= c->nv.ram_size)
+        return c->nv.ram + (addr - SIM_SRAM_BASE);
+    if (addr >= SIM_SYSMEM_BASE && addr - SIM_SYSMEM_BASE + (uint64_t)size <= SIM_SYSMEM_SIZE)
+        return c->sysmem + (addr - SIM_SYSMEM_BASE);
+    return NULL;
+}
+
+/* Thumb-2: a halfword whose top five bits are 0b11101, 0b11110 or 0b11111
+ * starts a 32-bit instruction. */
+static uint32_t count_insns(const uint8_t *p, uint32_t size)
+{
+    uint32_t n = 0, i = 0;
+    while (i + 1 < size) {
+        unsigned top = p[i + 1] >> 3;
+        i += top >= 0x1D ? 4 : 2;
+        n++;
+    }
+    return n ? n : 1;
+}
+
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
+{
+    sim_chip *c = ud;
+    const uint8_t *p = code_ptr(c, (uint32_t)address, size);
+    uint32_t n = p ? count_insns(p, size) : (size + 1) / 2;
+    (void)uc;
+    c->insns += n;
+    c->run_insns += n;
+    oflash__sim_advance(c, (uint64_t)n * c->cycle_ps);
+    if (c->iwdg_running)
+        oflash__sim_iwdg_check(c);
+    if (c->run_budget && c->run_insns >= c->run_budget && c->stop == SIM_STOP_NONE)
+        oflash__sim_stop(c, SIM_STOP_BUDGET, "instruction budget of %llu exhausted",
+                         (unsigned long long)c->run_budget);
+}
+
+static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                            int64_t value, void *ud)
+{
+    sim_chip *c = ud;
+    uint32_t a = (uint32_t)address;
+    (void)uc;
+    (void)type;
+    if (a < c->nv.flash_size)
+        a += SIM_FLASH_BASE; /* boot alias */
+    if (a >= SIM_FLASH_BASE && a - SIM_FLASH_BASE < c->nv.flash_size) {
+        if (c->rdp_blocked) {
+            oflash__sim_stop(c, SIM_STOP_FAULT,
+                             "bus fault: write to flash at 0x%08X while read protection level 1 "
+                             "is active and the debugger is connected",
+                             a);
+            return false;
+        }
+        oflash__sim_flash_program(c, a, (uint64_t)value, (unsigned)size);
+        return true;
+    }
+    oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: write to read-only system memory at 0x%08X",
+                     a);
+    return false;
+}
+
+static bool hook_read_prot(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                           int64_t value, void *ud)
+{
+    sim_chip *c = ud;
+    (void)uc;
+    (void)size;
+    (void)value;
+    oflash__sim_stop(c, SIM_STOP_FAULT,
+                     "bus fault: %s flash at 0x%08X while read protection level 1 is active "
+                     "and the debugger is connected",
+                     type == UC_MEM_FETCH_PROT ? "instruction fetch from" : "read of",
+                     (uint32_t)address);
+    return false;
+}
+
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                          int64_t value, void *ud)
+{
+    sim_chip *c = ud;
+    (void)uc;
+    (void)size;
+    (void)value;
+    oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: %s unmapped address 0x%08X",
+                     type == UC_MEM_FETCH_UNMAPPED  ? "instruction fetch from"
+                     : type == UC_MEM_WRITE_UNMAPPED ? "write to"
+                                                     : "read of",
+                     (uint32_t)address);
+    return false;
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
+{
+    sim_chip *c = ud;
+    uint32_t pc = 0;
+    uc_reg_read(uc, UC_ARM_REG_PC, &pc);
+    if (intno == 7) {
+        if (c->stop == SIM_STOP_NONE || c->stop == SIM_STOP_BUDGET) {
+            c->stop = SIM_STOP_BKPT;
+            snprintf(c->stop_detail, sizeof c->stop_detail, "BKPT at 0x%08X", pc);
+        }
+        uc_emu_stop(uc);
+        return;
+    }
+    oflash__sim_stop(c, SIM_STOP_FAULT, "%s at 0x%08X (exception %u)",
+                     intno == 1   ? "usage fault: undefined instruction"
+                     : intno == 2 ? "SVC instruction (no handler)"
+                     : intno == 3 ? "bus fault on instruction fetch"
+                     : intno == 4 ? "bus fault on data access"
+                     : intno == 18 ? "usage fault: invalid state (Thumb bit clear)"
+                                   : "fault",
+                     pc, intno);
+}
+
+/* MMIO callbacks: user data is the chip; the region base is added back. */
+static uint64_t mmio_periph_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    return oflash__sim_mmio_read(ud, SIM_PERIPH_BASE + (uint32_t)off, size, false);
+}
+
+static void mmio_periph_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
+{
+    (void)uc;
+    oflash__sim_mmio_write(ud, SIM_PERIPH_BASE + (uint32_t)off, size, v, false);
+}
+
+static uint64_t mmio_ppb_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    return oflash__sim_mmio_read(ud, SIM_PPB_BASE + (uint32_t)off, size, false);
+}
+
+static void mmio_ppb_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
+{
+    (void)uc;
+    oflash__sim_mmio_write(ud, SIM_PPB_BASE + (uint32_t)off, size, v, false);
+}
+
+static uint64_t mmio_info_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    return oflash__sim_info_read(ud, SIM_INFO_BASE + (uint32_t)off, size);
+}
+
+static void mmio_info_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
+{
+    (void)uc;
+    /* OTP and lock bytes are programmed like flash (RM0368 §3.7). */
+    oflash__sim_flash_program(ud, SIM_INFO_BASE + (uint32_t)off, v, size);
+}
+
+static uint64_t mmio_opt_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    return oflash__sim_opt_read(ud, SIM_OPT_BASE + (uint32_t)off, size);
+}
+
+static uint64_t mmio_opt2_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    (void)uc;
+    return oflash__sim_opt_read(ud, SIM_OPT2_BASE + (uint32_t)off, size);
+}
+
+static void mmio_opt_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
+{
+    (void)uc;
+    (void)off;
+    (void)size;
+    (void)v;
+    /* Option bytes change only through FLASH_OPTCR + OPTSTRT: a direct write
+     * is a programming sequence error. */
+    ((sim_chip *)ud)->sr |= SR_PGSERR;
+}
+
+/* ---- reset ---- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void oflash__sim_chip_reset(sim_chip *c)
+{
+    static const int gpr[] = {UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2,  UC_ARM_REG_R3,
+                              UC_ARM_REG_R4, UC_ARM_REG_R5, UC_ARM_REG_R6,  UC_ARM_REG_R7,
+                              UC_ARM_REG_R8, UC_ARM_REG_R9, UC_ARM_REG_R10, UC_ARM_REG_R11,
+                              UC_ARM_REG_R12};
+    uint32_t zero = 0, lr = 0xFFFFFFFFu, xpsr = 0x01000000u;
+    uint32_t sp = le32(c->nv.flash), pc = le32(c->nv.flash + 4) & ~1u;
+    oflash__sim_flash_update(c);
+    oflash__sim_flash_reset(c);
+    oflash__sim_periph_reset(c);
+    for (size_t i = 0; i < sizeof gpr / sizeof gpr[0]; i++)
+        uc_reg_write(c->uc, gpr[i], &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_PSP, &zero);
+    uc_reg_write(c->uc, UC_ARM_REG_MSP, &sp);
+    uc_reg_write(c->uc, UC_ARM_REG_SP, &sp);
+    uc_reg_write(c->uc, UC_ARM_REG_LR, &lr);
+    uc_reg_write(c->uc, UC_ARM_REG_XPSR, &xpsr);
+    uc_reg_write(c->uc, UC_ARM_REG_PC, &pc);
+    c->wdg_reset_pending = false;
+}
+
+/* ---- open / close ---- */
+
+static int uc_fail(sim_chip *c, uc_err e, const char *what)
+{
+    return oflash_error_set(OFLASH_ERROR, "%s: unicorn %s failed: %s", c->file.path, what,
+                            uc_strerror(e));
+}
+
+static int setup_unicorn(sim_chip *c)
+{
+    uc_err e;
+    uc_hook h;
+    uint32_t fs = c->nv.flash_size;
+
+    if ((e = uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &c->uc)) != UC_ERR_OK)
+        return uc_fail(c, e, "uc_open");
+    if ((e = uc_ctl_set_cpu_model(c->uc, UC_CPU_ARM_CORTEX_M4)) != UC_ERR_OK)
+        return uc_fail(c, e, "set_cpu_model");
+    /* Flash and its boot alias share one host buffer. */
+    if ((e = uc_mem_map_ptr(c->uc, SIM_FLASH_BASE, fs, UC_PROT_ALL, c->nv.flash)) ||
+        (e = uc_mem_protect(c->uc, SIM_FLASH_BASE, fs, UC_PROT_READ | UC_PROT_EXEC)) ||
+        (e = uc_mem_map_ptr(c->uc, SIM_ALIAS_BASE, fs, UC_PROT_ALL, c->nv.flash)) ||
+        (e = uc_mem_protect(c->uc, SIM_ALIAS_BASE, fs, UC_PROT_READ | UC_PROT_EXEC)))
+        return uc_fail(c, e, "flash map");
+    if ((e = uc_mem_map_ptr(c->uc, SIM_SRAM_BASE, c->nv.ram_size, UC_PROT_ALL, c->nv.ram)))
+        return uc_fail(c, e, "SRAM map");
+    if ((e = uc_mem_map_ptr(c->uc, SIM_SYSMEM_BASE, SIM_SYSMEM_SIZE, UC_PROT_ALL, c->sysmem)) ||
+        (e = uc_mem_protect(c->uc, SIM_SYSMEM_BASE, SIM_SYSMEM_SIZE, UC_PROT_READ | UC_PROT_EXEC)))
+        return uc_fail(c, e, "system memory map");
+    if ((e = uc_mmio_map(c->uc, SIM_INFO_BASE, SIM_INFO_SIZE, mmio_info_read, c, mmio_info_write,
+                         c)) ||
+        (e = uc_mmio_map(c->uc, SIM_OPT_BASE, SIM_OPT_SIZE, mmio_opt_read, c, mmio_opt_write, c)))
+        return uc_fail(c, e, "OTP/option map");
+    if (c->dev->dual_bank &&
+        (e = uc_mmio_map(c->uc, SIM_OPT2_BASE, SIM_OPT_SIZE, mmio_opt2_read, c, mmio_opt_write, c)))
+        return uc_fail(c, e, "option bank 2 map");
+    if ((e = uc_mmio_map(c->uc, SIM_PERIPH_BASE, SIM_PERIPH_SIZE, mmio_periph_read, c,
+                         mmio_periph_write, c)) ||
+        (e = uc_mmio_map(c->uc, SIM_PPB_BASE, SIM_PPB_SIZE, mmio_ppb_read, c, mmio_ppb_write, c)))
+        return uc_fail(c, e, "peripheral map");
+    if ((e = uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)hook_block, c, 1, 0)) ||
+        (e = uc_hook_add(c->uc, &h, UC_HOOK_MEM_WRITE_PROT, (void *)hook_write_prot, c, 1, 0)) ||
+        (e = uc_hook_add(c->uc, &h, UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_FETCH_PROT,
+                         (void *)hook_read_prot, c, 1, 0)) ||
+        (e = uc_hook_add(c->uc, &h, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, c, 1, 0)) ||
+        (e = uc_hook_add(c->uc, &h, UC_HOOK_INTR, (void *)hook_intr, c, 1, 0)))
+        return uc_fail(c, e, "hook");
+    return 0;
+}
+
+int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_opts *opts)
+{
+    sim_chip *c;
+    struct stat st;
+    int rc;
+
+    *out = NULL;
+    if (!path || !*path)
+        return oflash_error_set(OFLASH_EINVAL, "sim: expected sim:PATH (a chip file)");
+    if (stat(path, &st) != 0) {
+        if (!opts || !opts->device)
+            return oflash_error_set(OFLASH_ENOTFOUND,
+                                    "%s: no such simulated chip (create it with 'oflash sim "
+                                    "create %s --device PART' or pass --device)",
+                                    path, path);
+        rc = oflash_sim_create(path, opts->device, opts->sim_uid);
+        if (rc < 0)
+            return rc;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    c->file.fd = -1;
+    rc = oflash__sim_file_open(&c->file, &c->nv, path, false);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    c->dev = oflash__sim_part_device(c->nv.part);
+    if (oflash_sim_rdp_level(c->nv.optcr) == 2) {
+        rc = oflash_error_set(OFLASH_EPROTECTED,
+                              "%s: read protection level 2: the debug port of this chip is "
+                              "permanently disabled (as on silicon)",
+                              path);
+        goto fail;
+    }
+    /* System memory holds ST's boot loader on silicon; here BKPT
+     * instructions, so a jump into it halts at once. */
+    for (size_t i = 0; i < SIM_SYSMEM_SIZE; i += 2) {
+        c->sysmem[i] = 0x00;
+        c->sysmem[i + 1] = 0xBE;
+    }
+    rc = setup_unicorn(c);
+    if (rc < 0)
+        goto fail;
+    c->rdp_blocked = false;
+    oflash__sim_update_protection(c);
+    oflash__sim_chip_reset(c);
+    *out = c;
+    return 0;
+fail:
+    oflash__sim_chip_close(c);
+    return rc;
+}
+
+void oflash__sim_chip_close(sim_chip *c)
+{
+    if (!c)
+        return;
+    if (c->file.fd >= 0) {
+        if (!c->power_lost)
+            oflash__sim_fill_stats(c, &c->nv.last_run);
+        oflash__sim_file_compact(&c->file, &c->nv);
+    }
+    if (c->uc)
+        uc_close(c->uc);
+    oflash__sim_file_close(&c->file);
+    oflash__sim_nv_free(&c->nv);
+    free(c);
+}
+
+/* ---- run ---- */
+
+int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *stop)
+{
+    uint32_t pc = 0;
+    uint64_t until = 0xFFFFFFFFu; /* odd: never matches a Thumb PC */
+    unsigned timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_RUN_TIMEOUT_MS;
+    size_t timed_out = 0;
+    uc_err e = UC_ERR_OK;
+
+    c->stop = SIM_STOP_NONE;
+    c->stop_detail[0] = '\0';
+    c->run_budget = opts->max_insns;
+    c->run_insns = 0;
+    flush_code_cache(c);
+    uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+    if (opts->have_break)
+        until = opts->break_addr & ~1u;
+    c->in_run = true;
+    if (opts->have_break && (pc & ~1u) == until) {
+        /* Resuming from the breakpoint address: step over it first. */
+        e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, (uint64_t)timeout_ms * 1000, 1);
+        uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+    }
+    if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE)
+        e = uc_emu_start(c->uc, pc | 1u, until, (uint64_t)timeout_ms * 1000, 0);
+    c->in_run = false;
+    uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
+    oflash__sim_journal_flush(&c->file);
+    flush_code_cache(c);
+    uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+
+    stop->pc = pc;
+    stop->detail[0] = '\0';
+    if (c->stop == SIM_STOP_POWER) {
+        return oflash_error_set(OFLASH_ELINK, "%s: %s", c->file.path, c->stop_detail);
+    } else if (c->stop == SIM_STOP_BKPT) {
+        stop->reason = OFLASH_STOP_BKPT;
+    } else if (c->stop == SIM_STOP_FAULT) {
+        stop->reason = OFLASH_STOP_FAULT;
+        snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);
+    } else if (e != UC_ERR_OK) {
+        stop->reason = OFLASH_STOP_FAULT;
+        snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_strerror(e), pc);
+    } else if (timed_out) {
+        stop->reason = OFLASH_STOP_TIMEOUT;
+        snprintf(stop->detail, sizeof stop->detail, "host timeout of %u ms", timeout_ms);
+    } else if (c->stop == SIM_STOP_BUDGET) {
+        stop->reason = OFLASH_STOP_TIMEOUT;
+        snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);
+    } else if (opts->have_break && (pc & ~1u) == until) {
+        stop->reason = OFLASH_STOP_BREAKPOINT;
+    } else {
+        stop->reason = OFLASH_STOP_HALT;
+    }
+    if (c->wdg_reset_pending) {
+        oflash__sim_chip_reset(c);
+        uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+        stop->pc = pc;
+    }
+    c->stop = SIM_STOP_NONE;
+    return 0;
+}
+
+/* ---- the debugger's view of memory ---- */
+
+typedef enum { R_NONE, R_FLASH, R_RAM, R_SYSMEM, R_INFO, R_OPT, R_MMIO } region_kind;
+
+/* Region of addr and the bytes left in it from addr. */
+static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
+{
+    uint32_t fs = c->nv.flash_size;
+    if (addr < fs) {
+        *left = fs - addr;
+        return R_FLASH;
+    }
+    if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE < fs) {
+        *left = fs - (addr - SIM_FLASH_BASE);
+        return R_FLASH;
+    }
+    if (addr >= SIM_SRAM_BASE && addr - SIM_SRAM_BASE < c->nv.ram_size) {
+        *left = c->nv.ram_size - (addr - SIM_SRAM_BASE);
+        return R_RAM;
+    }
+    if (addr >= SIM_SYSMEM_BASE && addr - SIM_SYSMEM_BASE < SIM_SYSMEM_SIZE) {
+        *left = SIM_SYSMEM_SIZE - (addr - SIM_SYSMEM_BASE);
+        return R_SYSMEM;
+    }
+    if (addr >= SIM_INFO_BASE && addr - SIM_INFO_BASE < SIM_INFO_SIZE) {
+        *left = SIM_INFO_SIZE - (addr - SIM_INFO_BASE);
+        return R_INFO;
+    }
+    if (addr >= SIM_OPT_BASE && addr - SIM_OPT_BASE < SIM_OPT_SIZE) {
+        *left = SIM_OPT_SIZE - (addr - SIM_OPT_BASE);
+        return R_OPT;
+    }
+    if (c->dev->dual_bank && addr >= SIM_OPT2_BASE && addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
+        *left = SIM_OPT_SIZE - (addr - SIM_OPT2_BASE);
+        return R_OPT;
+    }
+    if (addr >= SIM_PERIPH_BASE && addr - SIM_PERIPH_BASE < SIM_PERIPH_SIZE) {
+        *left = SIM_PERIPH_SIZE - (addr - SIM_PERIPH_BASE);
+        return R_MMIO;
+    }
+    if (addr >= SIM_PPB_BASE && addr - SIM_PPB_BASE < SIM_PPB_SIZE) {
+        *left = SIM_PPB_SIZE - (addr - SIM_PPB_BASE);
+        return R_MMIO;
+    }
+    return R_NONE;
+}
+
+static int no_memory(const sim_chip *c, const char *what, uint32_t addr)
+{
+    char map[512];
+    oflash_device_describe_map(c->dev, map, sizeof map);
+    return oflash_error_set(OFLASH_ERANGE, "%s: %s at 0x%08X: no memory there on %s (%s)",
+                            c->file.path, what, addr, c->nv.part, map);
+}
+
+static uint32_t flash_abs(const sim_chip *c, uint32_t addr)
+{
+    return addr < c->nv.flash_size ? addr + SIM_FLASH_BASE : addr;
+}
+
+int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
+{
+    while (len) {
+        uint32_t left;
+        region_kind k = region_at(c, addr, &left);
+        size_t n = len < left ? len : left;
+        switch (k) {
+        case R_FLASH:
+            if (oflash__sim_rdp(c) != 0)
+                return oflash_error_set(
+                    OFLASH_EPROTECTED,
+                    "%s: flash read at 0x%08X refused: read protection level 1 is active "
+                    "(RDP=0x%02X); the debugger cannot read flash, as on silicon; lowering RDP "
+                    "to level 0 (0xAA) mass-erases the flash",
+                    c->file.path, flash_abs(c, addr), (c->nv.optcr >> 8) & 0xFF);
+            /* A flash read while BSY stalls the bus until the operation ends. */
+            oflash__sim_flash_update(c);
+            if (c->busy)
+                oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
+            memcpy(buf, c->nv.flash + (flash_abs(c, addr) - SIM_FLASH_BASE), n);
+            break;
+        case R_RAM:
+            memcpy(buf, c->nv.ram + (addr - SIM_SRAM_BASE), n);
+            break;
+        case R_SYSMEM:
+            memcpy(buf, c->sysmem + (addr - SIM_SYSMEM_BASE), n);
+            break;
+        case R_INFO:
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (uint8_t)oflash__sim_info_read(c, addr + (uint32_t)i, 1);
+            break;
+        case R_OPT:
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (uint8_t)oflash__sim_opt_read(c, addr + (uint32_t)i, 1);
+            break;
+        case R_MMIO: {
+            /* Aligned words as word accesses (register side effects such as
+             * the SR fast-forward happen once per word), the rest bytewise. */
+            size_t i = 0;
+            while (i < n) {
+                uint32_t a = addr + (uint32_t)i;
+                if (!(a & 3) && n - i >= 4) {
+                    uint32_t v = (uint32_t)oflash__sim_mmio_read(c, a, 4, true);
+                    buf[i] = (uint8_t)v;
+                    buf[i + 1] = (uint8_t)(v >> 8);
+                    buf[i + 2] = (uint8_t)(v >> 16);
+                    buf[i + 3] = (uint8_t)(v >> 24);
+                    i += 4;
+                } else {
+                    buf[i] = (uint8_t)oflash__sim_mmio_read(c, a, 1, true);
+                    i++;
+                }
+            }
+            break;
+        }
+        default:
+            return no_memory(c, "read", addr);
+        }
+        buf += n;
+        addr += (uint32_t)n;
+        len -= n;
+    }
+    return 0;
+}
+
+static const char *sr_names(uint32_t sr, char *buf, size_t len)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"}, {SR_PGAERR, "PGAERR"},
+                 {SR_WRPERR, "WRPERR"}, {SR_OPERR, "OPERR"},   {SR_RDERR, "RDERR"}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (sr & names[i].bit)
+            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+                                     used ? "|" : "", names[i].name);
+    return buf;
+}
+
+/* A debugger write into flash, OTP or lock bytes: a bus write through the
+ * flash interface, as OpenOCD does without a work area.  Static conditions
+ * are checked first so that a refused write changes nothing. */
+static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
+{
+    unsigned w = 1u << ((c->cr >> CR_PSIZE_SHIFT) & 3);
+    const char *path = c->file.path;
+    char names[64];
+    bool in_flash = addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE < c->nv.flash_size;
+
+    if (in_flash && oflash__sim_rdp(c) != 0)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: flash write at 0x%08X refused: read protection level 1 is "
+                                "active",
+                                path, addr);
+    if ((c->cr & CR_LOCK) || !(c->cr & CR_PG) || (c->cr & (CR_SER | CR_MER | CR_MER1))) {
+        c->sr |= SR_PGSERR; /* what the bus write does on silicon */
+        return oflash_error_set(
+            OFLASH_EPROTECTED,
+            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
+            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.PGSERR set)",
+            path, in_flash ? "flash" : "OTP", addr,
+            (c->cr & CR_LOCK) ? "FLASH_CR is locked" : !(c->cr & CR_PG) ? "FLASH_CR.PG is not set"
+                                                                       : "an erase is selected in FLASH_CR");
+    }
+    if ((addr % w) || (n % w))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
+                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
+                                path, n, addr, w, 8 * w);
+    for (size_t i = 0; i < n; i += w) {
+        uint64_t v = 0;
+        uint32_t err;
+        for (unsigned k = 0; k < w; k++)
+            v |= (uint64_t)buf[i + k] << (8 * k);
+        err = oflash__sim_flash_program(c, addr + (uint32_t)i, v, w);
+        if (c->power_lost)
+            return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
+        if (err)
+            return oflash_error_set(OFLASH_ETARGET,
+                                    "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s",
+                                    path, w, addr + (uint32_t)i, sr_names(err, names, sizeof names),
+                                    err & SR_WRPERR ? " (write-protected sector or locked OTP block)"
+                                                    : "");
+    }
+    return 0;
+}
+
+int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len)
+{
+    int rc = 0;
+    c->stop = SIM_STOP_NONE;
+    while (len && rc == 0) {
+        uint32_t left;
+        region_kind k = region_at(c, addr, &left);
+        size_t n = len < left ? len : left;
+        switch (k) {
+        case R_FLASH:
+            rc = debugger_program(c, flash_abs(c, addr), buf, n);
+            break;
+        case R_INFO:
+            if (addr - SIM_INFO_BASE + n > SIM_OTP_TOTAL)
+                rc = oflash_error_set(OFLASH_EPROTECTED,
+                                      "%s: write at 0x%08X refused: the unique ID and flash size "
+                                      "registers (0x1FFF7A10-0x1FFF7A23) are read-only",
+                                      c->file.path,
+                                      addr < SIM_UID_BASE ? SIM_UID_BASE : addr);
+            else
+                rc = debugger_program(c, addr, buf, n);
+            break;
+        case R_RAM:
+            memcpy(c->nv.ram + (addr - SIM_SRAM_BASE), buf, n);
+            uc_ctl_remove_cache(c->uc, addr, addr + n);
+            break;
+        case R_SYSMEM:
+            rc = oflash_error_set(OFLASH_EPROTECTED,
+                                  "%s: write at 0x%08X refused: system memory "
+                                  "(0x1FFF0000-0x1FFF77FF) is read-only",
+                                  c->file.path, addr);
+            break;
+        case R_OPT:
+            rc = oflash_error_set(OFLASH_EPROTECTED,
+                                  "%s: write at 0x%08X refused: option bytes change only through "
+                                  "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
+                                  c->file.path, addr);
+            break;
+        case R_MMIO: {
+            size_t i = 0;
+            while (i < n) {
+                uint32_t a = addr + (uint32_t)i;
+                if (!(a & 3) && n - i >= 4) {
+                    uint32_t v = (uint32_t)buf[i] | (uint32_t)buf[i + 1] << 8 |
+                                 (uint32_t)buf[i + 2] << 16 | (uint32_t)buf[i + 3] << 24;
+                    oflash__sim_mmio_write(c, a, 4, v, true);
+                    i += 4;
+                } else {
+                    oflash__sim_mmio_write(c, a, 1, buf[i], true);
+                    i++;
+                }
+                if (c->stop == SIM_STOP_FAULT) {
+                    rc = oflash_error_set(OFLASH_ETARGET, "%s: debugger write at 0x%08X: %s",
+                                          c->file.path, a, c->stop_detail);
+                    c->stop = SIM_STOP_NONE;
+                    break;
+                }
+                if (c->wdg_reset_pending)
+                    oflash__sim_chip_reset(c);
+            }
+            break;
+        }
+        default:
+            rc = no_memory(c, "write", addr);
+            break;
+        }
+        buf += n;
+        addr += (uint32_t)n;
+        len -= n;
+    }
+    oflash__sim_journal_flush(&c->file);
+    return rc;
+}

@@ -1,0 +1,199 @@
+/*
+ * sim_probe.c - the "sim" probe backend: oflash_probe_sim_ops drives a
+ * simulated chip file (spec "sim:PATH") in process.
+ *
+ * Every call is one transaction (round trip) for the statistics and for the
+ * --link-drop-after fault.  Simulated time advanced by a call is added to
+ * p->stats.sim_time_ns.  The core is halted between calls: run() is the
+ * only time the simulated CPU executes, so halt() has nothing to do and a
+ * reset without halt leaves the core at the reset vector for the next run().
+ */
+#include "sim_internal.h"
+
+#include "oflash/error.h"
+
+#include <string.h>
+
+static sim_chip *chip(const oflash_probe *p)
+{
+    return p->priv;
+}
+
+/* Count a transaction; fail once the link has dropped or the power is gone. */
+static int begin(oflash_probe *p)
+{
+    sim_chip *c = chip(p);
+    if (c->power_lost)
+        return oflash_error_set(OFLASH_ELINK,
+                                "%s: target power lost (simulated fault); reconnect to power up",
+                                c->file.path);
+    if (c->link_dropped)
+        return oflash_error_set(OFLASH_ELINK, "%s: link to the probe dropped (simulated fault)",
+                                c->file.path);
+    if (c->nv.faults.link_drop && c->transactions >= c->nv.faults.link_drop_after) {
+        c->link_dropped = true;
+        c->nv.faults.link_drop = false; /* one-shot, disarmed in the file at once */
+        oflash__sim_fill_stats(c, &c->nv.last_run);
+        oflash__sim_file_compact(&c->file, &c->nv);
+        return oflash_error_set(OFLASH_ELINK,
+                                "%s: link to the probe dropped after %llu transactions "
+                                "(simulated fault)",
+                                c->file.path, (unsigned long long)c->transactions);
+    }
+    c->transactions++;
+    p->stats.round_trips++;
+    return 0;
+}
+
+static void end(oflash_probe *p)
+{
+    sim_chip *c = chip(p);
+    uint64_t delta = c->now_ps - c->reported_ps;
+    p->stats.sim_time_ns += delta / 1000;
+    c->reported_ps += delta / 1000 * 1000;
+}
+
+/* Contract: create the chip file if it does not exist and opts->device is
+ * set; fails if another process has it open. */
+static int sim_open(oflash_probe *p, const char *arg, const oflash_probe_opts *opts)
+{
+    sim_chip *c;
+    int rc = oflash__sim_chip_open(&c, arg, opts);
+    if (rc < 0)
+        return rc;
+    p->priv = c;
+    p->stats.has_sim_time = true;
+    return 0;
+}
+
+/* Contract: persist the chip (compacting its journal) and release the lock. */
+static void sim_close(oflash_probe *p)
+{
+    oflash__sim_chip_close(chip(p));
+    p->priv = NULL;
+}
+
+static int sim_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len)
+{
+    int rc = begin(p);
+    if (rc < 0)
+        return rc;
+    rc = oflash__sim_read(chip(p), addr, buf, len);
+    if (rc == 0) {
+        p->stats.mem_read_bytes += len;
+        p->stats.bytes_rx += len;
+    }
+    end(p);
+    return rc;
+}
+
+static int sim_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t len)
+{
+    int rc = begin(p);
+    if (rc < 0)
+        return rc;
+    rc = oflash__sim_write(chip(p), addr, buf, len);
+    if (rc == 0) {
+        p->stats.mem_write_bytes += len;
+        p->stats.bytes_tx += len;
+    }
+    end(p);
+    return rc;
+}
+
+static int uc_reg_of(int reg)
+{
+    static const int map[OFLASH_REG_COUNT] = {
+        UC_ARM_REG_R0,  UC_ARM_REG_R1,  UC_ARM_REG_R2,  UC_ARM_REG_R3, UC_ARM_REG_R4,
+        UC_ARM_REG_R5,  UC_ARM_REG_R6,  UC_ARM_REG_R7,  UC_ARM_REG_R8, UC_ARM_REG_R9,
+        UC_ARM_REG_R10, UC_ARM_REG_R11, UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,
+        UC_ARM_REG_PC,  UC_ARM_REG_XPSR, UC_ARM_REG_MSP, UC_ARM_REG_PSP};
+    return map[reg];
+}
+
+static int sim_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_t n)
+{
+    int rc = begin(p);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = 0;
+        uc_reg_read(chip(p)->uc, uc_reg_of(regs[i]), &vals[i]);
+    }
+    p->stats.bytes_rx += 4 * n;
+    end(p);
+    return 0;
+}
+
+static int sim_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals, size_t n)
+{
+    int rc = begin(p);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = vals[i];
+        if (regs[i] == OFLASH_REG_PC)
+            v &= ~1u; /* the Thumb bit lives in xPSR, not in PC */
+        uc_reg_write(chip(p)->uc, uc_reg_of(regs[i]), &v);
+    }
+    p->stats.bytes_tx += 4 * n;
+    end(p);
+    return 0;
+}
+
+static int sim_halt(oflash_probe *p)
+{
+    int rc = begin(p);
+    end(p);
+    return rc; /* the core is always halted between calls */
+}
+
+static int sim_reset(oflash_probe *p, bool halt)
+{
+    int rc = begin(p);
+    (void)halt; /* without halt the core starts at the reset vector on the next run() */
+    if (rc < 0)
+        return rc;
+    oflash__sim_chip_reset(chip(p));
+    end(p);
+    return 0;
+}
+
+static int sim_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_info *stop)
+{
+    int rc = begin(p);
+    if (rc < 0)
+        return rc;
+    rc = oflash__sim_run(chip(p), opts, stop);
+    end(p);
+    return rc;
+}
+
+static const char *sim_part(const oflash_probe *p)
+{
+    return chip(p)->nv.part;
+}
+
+int oflash_sim_probe_stats(oflash_probe *p, oflash_sim_run_stats *out)
+{
+    if (!p || p->ops != &oflash_probe_sim_ops)
+        return oflash_error_set(OFLASH_EINVAL, "not a sim: probe");
+    oflash__sim_fill_stats(chip(p), out);
+    return 0;
+}
+
+const oflash_probe_ops oflash_probe_sim_ops = {
+    .version = OFLASH_PROBE_OPS_VERSION,
+    .name = "sim",
+    .open = sim_open,         /* arg: chip file path; creates it with opts->device */
+    .close = sim_close,       /* persists and unlocks */
+    .read_mem = sim_read_mem, /* debugger view; flash read fails under RDP level 1 */
+    .write_mem = sim_write_mem, /* RAM, registers; flash/OTP only through the flash interface */
+    .read_regs = sim_read_regs,
+    .write_regs = sim_write_regs,
+    .halt = sim_halt,   /* no-op: halted between calls */
+    .reset = sim_reset, /* core + peripherals; SP/PC from the vector table */
+    .run = sim_run,     /* until BKPT, breakpoint, fault, budget or timeout */
+    .command = NULL,
+    .part = sim_part, /* the part fixed in the chip file */
+};
