@@ -441,6 +441,10 @@ static int parse_memory_map(gdb_client *c, const char *doc)
     c->map_count = 0;
     for (const char *s = doc; (s = strstr(s, "<memory")) != NULL;) {
         const char *end = strchr(s, '>'), *close_tag;
+        if (s[7] != ' ' && s[7] != '\t' && s[7] != '\n' && s[7] != '\r') {
+            s += 7; /* <memory-map> */
+            continue;
+        }
         char v[64];
         unsigned long long start, length;
         char *e;
@@ -1050,7 +1054,8 @@ static int gdb_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_inf
     rc = ensure_halted(c);
     if (rc < 0) return rc;
     if (opts->have_break && (rc = set_break(c, opts->break_addr, true, &btype)) < 0) return rc;
-    rc = oflash__rsp_send(&c->rsp, "c", 1, c->timeout_ms);
+    /* An instruction budget of 1 is a single step. */
+    rc = oflash__rsp_send(&c->rsp, opts->max_insns == 1 ? "s" : "c", 1, c->timeout_ms);
     if (rc < 0) return rc;
     p->stats.round_trips++;
     c->running = true;

@@ -45,7 +45,14 @@ enum oflash__where_kind {
  * a negative error code (which stops the scan). */
 typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line,
                                bool terminated);
-int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, void *ctx);
+/* Optional fast path: consume as many complete, well-formed lines from
+ * [p, end) as it can and return the bytes consumed (adding to *line); stop
+ * before anything unusual (the slow line function then sees that line).
+ * Sets *rc and returns on a hard error. */
+typedef size_t (*oflash__fast_fn)(void *ctx, const char *p, const char *end, uint32_t *line,
+                                  int *rc);
+int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_fn fast,
+                      void *ctx);
 /* Read exactly n bytes at offset off (within src->size). */
 int oflash__src_pread(const oflash__src *src, void *buf, size_t n, uint64_t off);
 
@@ -67,6 +74,8 @@ typedef struct oflash__load {
     size_t nruns, caprun;
     oflash__run cur; /* the open run; cur.data == NULL when none */
     uint64_t cur_end;      /* cur.addr + cur.size */
+    uint64_t cur_ready;    /* cur.data[0..cur_ready) may be written without page faults
+                            * (prefaulted in steps, see reserve_slow); <= cur.cap */
     uint64_t estimate;     /* upper bound of data bytes still to come (reservation hint) */
     bool have_entry;
     uint32_t entry;
@@ -87,7 +96,7 @@ uint8_t *oflash__load_reserve_slow(oflash__load *ld, uint32_t addr, uint64_t n, 
 static inline uint8_t *oflash__load_reserve(oflash__load *ld, uint32_t addr, uint64_t n,
                                             uint32_t line)
 {
-    if (ld->cur.data && addr == ld->cur_end && n <= ld->cur.cap - ld->cur.size &&
+    if (ld->cur.data && addr == ld->cur_end && n <= ld->cur_ready - ld->cur.size &&
         (uint64_t)addr + n <= 0x100000000ull && !ld->locate) {
         uint8_t *p = ld->cur.data + ld->cur.size;
         ld->cur.size += n;
@@ -108,6 +117,15 @@ int oflash__ihex_read(const oflash__src *src, oflash__load *ld);
 int oflash__srec_read(const oflash__src *src, oflash__load *ld);
 int oflash__elf_read(const oflash__src *src, oflash__load *ld);
 int oflash__bin_read(const oflash__src *src, oflash__load *ld, uint32_t base);
+
+/* Two hex digits at p (p[0] high) -> byte value, or 0x100 when either is
+ * not a hex digit.  The table is built once (oflash__img_pairs_init). */
+extern uint16_t oflash__img_pairval[65536];
+void oflash__img_pairs_init(void);
+static inline unsigned oflash__img_pair(const char *p)
+{
+    return oflash__img_pairval[(uint8_t)p[0] | (unsigned)(uint8_t)p[1] << 8];
+}
 
 /* Hex digit values; 0x80 marks a character that is not a hex digit. */
 extern const uint8_t oflash__img_hexval[256];

@@ -185,10 +185,63 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     }
 }
 
+/* The hot path: runs of well-formed S1/S2/S3 records ending in LF or CRLF,
+ * decoded by pairs straight into the load.  Anything else stops here and
+ * goes through srec_line(), which diagnoses it (see ihex_fast). */
+static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *line, int *rc)
+{
+    struct srec_ctx *c = vctx;
+    const char *start = p;
+    if (c->end || c->ld->locate)
+        return 0;
+    while (end - p >= 12 && (p[0] == 'S' || p[0] == 's') && p[1] >= '1' && p[1] <= '3') {
+        unsigned al = (unsigned)(p[1] - '0') + 1;
+        unsigned cnt = oflash__img_pair(p + 2);
+        size_t need = 4 + 2 * (size_t)cnt; /* "Sn" + count + rest */
+        if (cnt > 255 || cnt <= al + 1 || (size_t)(end - p) <= need)
+            break;
+        const char *q = p + need;
+        size_t eol = q[0] == '\n' ? 1 : (q[0] == '\r' && q + 1 < end && q[1] == '\n') ? 2 : 0;
+        if (!eol)
+            break;
+        unsigned acc = 0, sum = cnt;
+        uint32_t addr = 0;
+        for (unsigned i = 0; i < al; i++) {
+            unsigned v = oflash__img_pair(p + 4 + 2 * i);
+            acc |= v;
+            sum += v;
+            addr = addr << 8 | (v & 0xFF);
+        }
+        unsigned len = cnt - al - 1;
+        if ((acc & 0x100) || (uint64_t)addr + len > 0x100000000ull)
+            break;
+        uint8_t *d = oflash__load_reserve(c->ld, addr, len, *line + 1);
+        if (!d) {
+            *rc = oflash_error_last_code();
+            break;
+        }
+        const char *h = p + 4 + 2 * al;
+        for (unsigned i = 0; i < len; i++) {
+            unsigned v = oflash__img_pair(h + 2 * i);
+            acc |= v;
+            sum += v;
+            d[i] = (uint8_t)v;
+        }
+        unsigned cs = oflash__img_pair(h + 2 * len);
+        if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF) != 0xFF)
+            break; /* srec_line() reports it */
+        c->ndata++;
+        c->last_line = ++*line;
+        p = q + eol;
+    }
+    return (size_t)(p - start);
+}
+
 int oflash__srec_read(const oflash__src *src, oflash__load *ld)
 {
     struct srec_ctx c = {.name = src->name, .ld = ld};
-    int rc = oflash__src_lines(src, srec_line, &c);
+    oflash__img_pairs_init();
+    int rc = oflash__src_lines(src, srec_line, srec_fast, &c);
     if (rc)
         return rc;
     if (!c.end && !ld->locate)
@@ -236,8 +289,10 @@ int oflash__srec_write(const oflash_image *img, oflash__out *o, const oflash_ima
     uint32_t entry = 0;
     bool have_entry = oflash_image_entry(img, &entry);
     int t = w->srec_type;
-    if (t == 0)
-        t = top <= 0xFFFF ? 1 : top <= 0xFFFFFF ? 2 : 3;
+    if (t == 0) { /* the smallest type that holds every address and the entry */
+        uint32_t hi = have_entry && entry > top ? entry : top;
+        t = hi <= 0xFFFF ? 1 : hi <= 0xFFFFFF ? 2 : 3;
+    }
     if (t < 1 || t > 3)
         return oflash_error_set(OFLASH_EINVAL, "S-record type S%d (expected S1, S2 or S3)", t);
     unsigned al = (unsigned)t + 1;

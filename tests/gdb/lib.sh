@@ -58,3 +58,22 @@ finish() {
     if [ "$FAILS" -ne 0 ]; then echo "$FAILS failed" >&2; exit 1; fi
     echo "all passed"
 }
+
+# start_server ARGS...: oflash gdbserver on a free port; sets SPORT, SPID, SLOG
+start_server() {
+    SLOG="$WORK/server.$RANDOM.log"
+    "$OFLASH" gdbserver --listen 127.0.0.1:0 "$@" 2>"$SLOG" &
+    SPID=$!
+    PIDS+=("$SPID")
+    for _ in $(seq 100); do
+        SPORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$SLOG" | head -1 | cut -d: -f2) || true
+        [ -n "$SPORT" ] && return 0
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "cannot start oflash gdbserver:" >&2; cat "$SLOG" >&2
+    return 1
+}
+
+# gdbx ARGS...: gdb-multiarch in batch mode with a time limit
+gdbx() { timeout 60 gdb-multiarch -batch -nx "$@" 2>&1; }

@@ -1,0 +1,141 @@
+/*
+ * cmd_gdbserver.c - `oflash gdbserver`: serve a probe + device to GDB.
+ *
+ *   oflash gdbserver --device D --probe sim:PATH [--listen 127.0.0.1:3333]
+ *                    [--otp] [--once]
+ *
+ * Prints "oflash: listening on HOST:PORT ..." on stderr once the socket
+ * listens (port 0 picks a free one), serves one client at a time, and stops
+ * cleanly on SIGINT/SIGTERM (exit 0).
+ */
+#include "cli.h"
+#include "oflash/device.h"
+#include "oflash/error.h"
+#include "oflash/gdb.h"
+#include "oflash/probe.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void on_event(int level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level <= OFLASH_LOG_WARN)
+        fprintf(stderr, "oflash: gdbserver: %s%s\n", level == OFLASH_LOG_WARN ? "warning: " : "",
+                msg);
+    else if (level == OFLASH_LOG_INFO && !cli_quiet)
+        fprintf(stderr, "oflash: gdbserver: %s\n", msg);
+    fflush(stderr);
+}
+
+static void help(void)
+{
+    printf("usage: oflash gdbserver --device D --probe P [--listen HOST:PORT] [--otp] [--once]\n\n"
+           "Serves probe P (sim:PATH, gdb:HOST:PORT, ...) as device D over the GDB remote\n"
+           "protocol: registers, memory, breakpoints, run control, monitor reset/halt, and\n"
+           "flash programming (GDB 'load') through the chip's flash interface.\n"
+           "  --listen HOST:PORT  default 127.0.0.1:3333; port 0 picks a free port\n"
+           "  --otp               allow GDB to write the OTP area and its lock bytes\n"
+           "  --once              exit after the first client disconnects\n"
+           "  --quiet             only warnings\n");
+}
+
+int cmd_gdbserver(int argc, char **argv)
+{
+    const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333";
+    bool allow_otp = false, once = false, bad = false;
+    oflash_probe *p = NULL;
+    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_gdbserver_opts so = {
+        OFLASH_GDBSERVER_OPTS_VERSION, NULL, false, false, NULL, NULL, NULL, NULL, NULL};
+    oflash_gdbserver_stats stats;
+    oflash_devdb *db = NULL;
+    const oflash_device *dev = NULL;
+    const char *part;
+    struct sigaction sa;
+    int ret = EXIT_FAIL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            help();
+            return EXIT_OK;
+        } else if (!strcmp(a, "--otp")) {
+            allow_otp = true;
+        } else if (!strcmp(a, "--once")) {
+            once = true;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            cli_quiet = true;
+        } else if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--listen", &listen_at, &bad)) {
+            if (bad) return EXIT_USAGE;
+        } else {
+            return cli_usage("gdbserver", "unknown option '%s'", a);
+        }
+    }
+    if (!probe_spec)
+        return cli_usage("gdbserver", "--probe is required (for example sim:chip.sim)");
+    if (!strrchr(listen_at, ':'))
+        return cli_usage("gdbserver", "--listen '%s': expected HOST:PORT", listen_at);
+
+    if (oflash_devdb_open(&db, NULL) < 0) return cli_fail();
+    if (device && oflash_devdb_find(db, device, &dev) < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    po.device = dev ? dev->name : NULL;
+    if (oflash_probe_open(&p, probe_spec, &po) < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    part = oflash_probe_part(p);
+    if (!dev) {
+        if (!part) {
+            ret = cli_usage("gdbserver", "--device is required: probe %s cannot tell the part",
+                            probe_spec);
+            goto out;
+        }
+        if (oflash_devdb_find(db, part, &dev) < 0) {
+            ret = cli_fail();
+            goto out;
+        }
+    }
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    so.listen = listen_at;
+    so.allow_otp = allow_otp;
+    so.once = once;
+    so.stop = &stop_flag;
+    so.event = on_event;
+    so.stats = &stats;
+    if (oflash_gdbserver_run(p, dev, &so) < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    fprintf(stderr,
+            "oflash: gdbserver: stopped; %llu clients, %llu packets, %llu bytes received, %llu "
+            "bytes sent\n",
+            (unsigned long long)stats.clients, (unsigned long long)stats.packets,
+            (unsigned long long)stats.bytes_rx, (unsigned long long)stats.bytes_tx);
+    ret = EXIT_OK;
+out:
+    oflash_probe_close(p);
+    oflash_devdb_free(db);
+    return ret;
+}
