@@ -18,7 +18,7 @@ build_fw badlock -DLOCK0=0x5A
 
 if [ "$MODE" = gdb ]; then
     # Create the chip, then serve it.
-    timeout 30 "$OFLASH" otp --probe "sim:$CHIP" --device $DEV >/dev/null
+    timeout 30 "$OFLASH" sim create "$CHIP" --device $DEV >/dev/null
     start_gdbserver "$CHIP" $DEV
     P="gdb:127.0.0.1:$GPORT"
 else
@@ -33,14 +33,14 @@ run_oflash out rc program "$WORK/fw.elf" "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"block 0"* ]] && [[ $out == *"--otp"* ]] &&
     [[ $out == *"lock bytes of block 0"* ]] && pass "OTP without --otp refused" ||
     fail "OTP without --otp: rc $rc: $out"
-dump "$P" "$WORK/d1"
+dump "$WORK/d1"
 check "nothing written without --otp" cmp -s "$WORK/d1" "$WORK/blank.bin"
 
 # 2. --plan shows the work and touches nothing.
 run_oflash out rc program "$WORK/fw.elf" "${T[@]}" --otp --plan
 [ "$rc" = 0 ] && [[ $out == *"sector  0"* ]] && [[ $out == *"lock: OTP block 0"* ]] &&
     [[ $out == *"otp: 12 bytes to program"* ]] && pass "--plan" || fail "--plan: rc $rc: $out"
-dump "$P" "$WORK/d2"
+dump "$WORK/d2"
 check "--plan wrote nothing" cmp -s "$WORK/d2" "$WORK/blank.bin"
 
 # 3. The ELF with --otp: code and serial in one pass.
@@ -67,7 +67,7 @@ timeout 30 "$OFLASH" read 0x1FFF7800 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
 timeout 30 "$OFLASH" read 0x1FFF7A00 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
 [ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffffffffffffffffffffffffffffff" ] &&
     pass "lock byte 0 set, the others untouched" || fail "locks: $(od -An -tx1 "$WORK/locks.bin")"
-dump "$P" "$WORK/after1"
+dump "$WORK/after1"
 
 # 4. Second run (ELF, HEX, S-record): nothing changes.
 for f in fw.elf fw.hex fw.srec; do
@@ -79,7 +79,7 @@ for f in fw.elf fw.hex fw.srec; do
         [ "$(jget "$out" sectors_skipped)" = 2 ] && pass "second run with $f changes nothing" ||
         fail "second run with $f: rc $rc: $out"
 done
-dump "$P" "$WORK/after2"
+dump "$WORK/after2"
 check "contents unchanged by the reruns" cmp -s "$WORK/after1" "$WORK/after2"
 
 # 5. oflash otp: the table and JSON.
@@ -96,14 +96,14 @@ run_oflash out rc program "$WORK/fw2.elf" "${T[@]}" --otp
 [ "$rc" = 1 ] && [[ $out == *"block"*"address"*"chip"*"image"* ]] &&
     [[ $out == *"0x1FFF7808  0x31  0x39"* ]] && pass "conflicting serial refused with a table" ||
     fail "conflict: rc $rc: $out"
-dump "$P" "$WORK/after3"
+dump "$WORK/after3"
 check "nothing written on conflict" cmp -s "$WORK/after1" "$WORK/after3"
 
 # 7. A lock byte of 0x5A: refused, nothing written.
 run_oflash out rc program "$WORK/badlock.elf" "${T[@]}" --otp
 [ "$rc" = 1 ] && [[ $out == *"0x1FFF7A00"*"0x5A"* ]] && pass "bad lock byte value refused" ||
     fail "bad lock byte: rc $rc: $out"
-dump "$P" "$WORK/after4"
+dump "$WORK/after4"
 check "nothing written on a bad lock byte" cmp -s "$WORK/after1" "$WORK/after4"
 
 # 8. A byte outside the memory map: refused with the map, nothing written.
@@ -114,7 +114,7 @@ run_oflash out rc program "$WORK/patch64.bin@0x20000000" "$WORK/fw.hex" "${T[@]}
 run_oflash out rc program "$WORK/patch64.bin@0x08080000" "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"0x08080000-0x0808003F"* ]] && pass "byte past the end of flash refused" ||
     fail "past end: rc $rc: $out"
-dump "$P" "$WORK/after5"
+dump "$WORK/after5"
 check "nothing written on range errors" cmp -s "$WORK/after1" "$WORK/after5"
 
 # 9. A partially covered sector keeps its other bytes.
@@ -124,7 +124,7 @@ run_oflash out rc program "$WORK/patch.bin@0x08000100" "${T[@]}" --json
     fail "patch: rc $rc: $out"
 cp "$WORK/after1" "$WORK/expect"
 dd if="$WORK/patch.bin" of="$WORK/expect" bs=1 seek=256 conv=notrunc status=none
-dump "$P" "$WORK/after6"
+dump "$WORK/after6"
 check "partially covered sector keeps its other bytes" cmp -s "$WORK/expect" "$WORK/after6"
 
 # 10. --erase-untouched: the rest of the sector becomes 0xFF.
@@ -133,7 +133,7 @@ run_oflash out rc program "$WORK/patch.bin@0x08004100" "${T[@]}" --erase-untouch
 head -c 16384 /dev/zero | tr '\0' '\377' >"$WORK/s1"
 dd if="$WORK/patch.bin" of="$WORK/s1" bs=1 seek=256 conv=notrunc status=none
 dd if="$WORK/s1" of="$WORK/expect" bs=1 seek=16384 conv=notrunc status=none
-dump "$P" "$WORK/after7"
+dump "$WORK/after7"
 check "--erase-untouched erases the rest of the sector" cmp -s "$WORK/expect" "$WORK/after7"
 
 # 11. verify names the first differing address.

@@ -49,11 +49,12 @@ run_oflash() {
     printf -v "$__rc" '%s' "$r"
 }
 
-# dump PROBE FILE: the whole flash + OTP + lock bytes of an F401xE to FILE
+# dump FILE: the whole flash + OTP + lock bytes of an F401xE to FILE,
+# through the target options in the array T (--probe, --device)
 dump() {
-    timeout 60 "$OFLASH" read 0x08000000 0x80000 -o "$2.flash.bin" --probe "$1" --quiet &&
-        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$2.otp.bin" --probe "$1" --quiet &&
-        cat "$2.flash.bin" "$2.otp.bin" >"$2"
+    timeout 60 "$OFLASH" read 0x08000000 0x80000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
+        cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
