@@ -46,10 +46,24 @@ head -c $((512 * 1024)) /dev/urandom >"$work/new.bin"
 head -c $((512 * 1024)) /dev/urandom >"$work/old.bin"
 printf 'SN-BENCH-00000001' >"$work/serial.bin"
 printf '\000' >"$work/lock.bin"
-"$oflash" convert "$work/new.bin@0x08000000" "$work/serial.bin@0x1FFF7800" \
-    "$work/lock.bin@0x1FFF7A00" -o "$work/new.hex" >/dev/null
-# The same content as an ELF (for gdb's load): objcopy from the HEX.
-"$ARM_OBJCOPY" -I ihex -O elf32-littlearm "$work/new.hex" "$work/new.elf"
+# One linked ELF (for gdb's load as well) with the three parts as sections,
+# and the same content as Intel HEX.
+ARM_LD=${ARM_LD:-${ARM_OBJCOPY%objcopy}ld}
+for part in new:.flash serial:.otp lock:.otp_lock; do
+    (cd "$work" && "$ARM_OBJCOPY" -I binary -O elf32-littlearm -B arm \
+        --rename-section ".data=${part#*:},alloc,load,readonly,data,contents" \
+        "${part%%:*}.bin" "${part%%:*}.o")
+done
+cat >"$work/bench.ld" <<'LD'
+SECTIONS
+{
+    .flash 0x08000000 : { *(.flash) }
+    .otp 0x1FFF7800 : { *(.otp) }
+    .otp_lock 0x1FFF7A00 : { *(.otp_lock) }
+}
+LD
+"$ARM_LD" -T "$work/bench.ld" -o "$work/new.elf" "$work/new.o" "$work/serial.o" "$work/lock.o"
+"$ARM_OBJCOPY" -O ihex "$work/new.elf" "$work/new.hex"
 img_bytes=$(( 512 * 1024 + 17 + 1 ))
 
 chip="$work/chip.sim"
@@ -86,27 +100,23 @@ echo "   $out3"
 verdict "wire bytes / image size" "$(ratio "$(jget "$out3" wire_bytes)" "$img_bytes")" 0.01
 
 echo "== (4) over gdb: to oflash gdbserver: oflash program vs gdb-multiarch load"
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-serve() { # serve CHIP LOG: one client, then the server prints its statistics
-    for _ in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + RANDOM % 40000))
-        port_free "$port" || continue
-        "$oflash" gdbserver --probe "sim:$1" --device $dev --listen "127.0.0.1:$port" \
-            --otp --once >"$2" 2>&1 &
-        spid=$!
-        pids+=("$spid")
-        for _ in $(seq 100); do
-            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-            kill -0 "$spid" 2>/dev/null || break
-            sleep 0.05
-        done
+serve() { # serve CHIP LOG: sets port and spid once the server listens (port 0: any free)
+    "$oflash" gdbserver --probe "sim:$1" --device $dev --listen 127.0.0.1:0 --otp >"$2" 2>&1 &
+    spid=$!
+    pids+=("$spid")
+    port=
+    for _ in $(seq 200); do
+        port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$2" | head -1)
+        [ -n "$port" ] && return 0
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.05
     done
+    cat "$2"
     return 1
 }
-# The probe connection counts as the server's one client: serve with --once
-# and read the statistics line it prints when it stops.
+# The server prints its statistics when it stops (SIGTERM).
+stop_server() { kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
 stats() { grep -o '[0-9]* packets, [0-9]* bytes received, [0-9]* bytes sent' "$1" || echo "?"; }
-wait_server() { for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; }
 
 "$oflash" sim create "$work/g1.sim" --device $dev >/dev/null
 "$oflash" sim create "$work/g2.sim" --device $dev >/dev/null
@@ -116,16 +126,22 @@ if ! "$oflash" gdbserver --help >/dev/null 2>&1; then
 fi
 serve "$work/g1.sim" "$work/s1.log" || { echo "   cannot start oflash gdbserver"; exit 1; }
 outg=$("$oflash" program "$work/new.elf" --device $dev --probe "gdb:127.0.0.1:$port" --otp --json)
-wait_server "$spid"
+stop_server
 echo "   oflash program:     $(stats "$work/s1.log")  (client: round_trips $(jget "$outg" round_trips), wire_bytes $(jget "$outg" wire_bytes))"
 serve "$work/g2.sim" "$work/s2.log" || { echo "   cannot start oflash gdbserver"; exit 1; }
 timeout 300 gdb-multiarch -nx -batch -ex "set confirm off" -ex "set pagination off" \
     -ex "target extended-remote 127.0.0.1:$port" -ex "load" -ex "disconnect" \
     "$work/new.elf" >"$work/gdb.log" 2>&1 || { echo "gdb load failed:"; tail -5 "$work/gdb.log"; }
-wait_server "$spid"
+stop_server
 echo "   gdb-multiarch load: $(stats "$work/s2.log")"
+"$oflash" sim create "$work/g3.sim" --device $dev >/dev/null
+serve "$work/g3.sim" "$work/s3.log" || { echo "   cannot start oflash gdbserver"; exit 1; }
+outs=$("$oflash" program "$work/new.elf" --device $dev --probe "gdb:127.0.0.1:$port" --otp \
+    --use-server-flash --json)
+stop_server
+echo "   oflash program --use-server-flash: $(stats "$work/s3.log")  (verify $(jget "$outs" verify))"
 p1=$(stats "$work/s1.log" | awk '{print $1}'); p2=$(stats "$work/s2.log" | awk '{print $1}')
-b1=$(stats "$work/s1.log" | awk '{print $4 + $7}'); b2=$(stats "$work/s2.log" | awk '{print $4 + $7}')
+b1=$(stats "$work/s1.log" | awk '{print $3 + $6}'); b2=$(stats "$work/s2.log" | awk '{print $3 + $6}')
 echo "   packets: oflash $p1 vs gdb $p2; bytes both ways: oflash $b1 vs gdb $b2"
 "$oflash" verify "$work/new.hex" --device $dev --probe "sim:$work/g1.sim" --quiet &&
     echo "   oflash-programmed chip verifies" || { echo "   oflash-programmed chip differs"; status=1; }

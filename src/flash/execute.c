@@ -18,7 +18,7 @@
 
 /* Main-flash programming is handed to the loader in pieces of this size so
  * that progress moves; the loader fills its RAM buffers from each piece. */
-#define PROGRAM_CHUNK (32u * 1024u)
+#define PROGRAM_CHUNK (128u * 1024u)
 
 const char *oflash_phase_name(oflash_phase phase)
 {
@@ -267,6 +267,37 @@ static int verify_sectors(run *r, const oflash_plan *plan)
         if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) total += plan->sectors[i].sector->size;
     if (!total) return 0;
     progress(r, OFLASH_PHASE_VERIFY, 0, total);
+    /* CRC mode: one CRC over each run of consecutive written sectors (the
+     * CRC of a concatenation is the chained CRC of its parts); only when a
+     * run differs is it checked sector by sector to name the address. */
+    for (size_t i = 0; r->o->verify == OFLASH_VERIFY_CRC && i < plan->sector_count;) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        size_t j = i + 1;
+        uint32_t want, crc, len;
+        oflash_loader *l;
+        if (s->action == OFLASH_SECTOR_SKIP) {
+            i++;
+            continue;
+        }
+        want = oflash_crc32(0, s->data, s->sector->size);
+        len = s->sector->size;
+        while (j < plan->sector_count && plan->sectors[j].action != OFLASH_SECTOR_SKIP &&
+               plan->sectors[j].bank == s->bank &&
+               plan->sectors[j].sector->addr == s->sector->addr + len) {
+            want = oflash_crc32(want, plan->sectors[j].data, plan->sectors[j].sector->size);
+            len += plan->sectors[j].sector->size;
+            j++;
+        }
+        if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
+            (rc = oflash_loader_crc32(l, s->sector->addr, len, &crc)) < 0)
+            return rc;
+        if (crc != want) break; /* find it sector by sector below */
+        done += len;
+        progress(r, OFLASH_PHASE_VERIFY, done, total);
+        i = j;
+    }
+    if (done == total) return 0;
+    done = 0;
     for (size_t i = 0; i < plan->sector_count; i++) {
         const oflash_plan_sector *s = &plan->sectors[i];
         if (s->action == OFLASH_SECTOR_SKIP) continue;
@@ -435,15 +466,11 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
         for (uint32_t off = 0; off < s->size && !rc;) {
             uint32_t addr = s->addr + off, len = s->size - off;
             const oflash_bank *b = oflash_device_bank_at(t->device, addr);
-            /* Split at sector (or block) ends, and at most 128 KiB per CRC. */
-            if (b) {
-                int si = oflash_bank_sector_at(b, addr);
-                if (si >= 0) {
-                    uint32_t send = b->sectors[si].addr + b->sectors[si].size - addr;
-                    if (len > send) len = send;
-                }
-            }
-            if (len > 128u * 1024u) len = 128u * 1024u;
+            /* One CRC per bank part of a segment (a segment may run from OTP
+             * data into the lock bytes), at most 2 MiB per call. */
+            if (b && (uint64_t)b->base + b->size - addr < len)
+                len = (uint32_t)((uint64_t)b->base + b->size - addr);
+            if (len > 2u * 1024u * 1024u) len = 2u * 1024u * 1024u;
             rc = verify_range(t, b, addr, s->data + off, len, oflash_crc32(0, s->data + off, len),
                               mode, b ? b->name : "memory");
             if (rc == OFLASH_EVERIFY && first_diff) {

@@ -418,15 +418,18 @@ out:
 
 /* ---- main flash ---- */
 
+/* known: the chip's CRC of the whole sector when the caller already knows
+ * it (NULL: ask the view). */
 static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
-                       const oflash_target_view *view, const oflash_plan_opts *opts)
+                       const oflash_target_view *view, const oflash_plan_opts *opts,
+                       const uint32_t *known)
 {
     const oflash_bank *b = ps->bank;
     const oflash_sector *sec = ps->sector;
     range_list cov = {0};
     uint32_t chip_crc, blank_crc = crc_of_fill(b->erased_value, sec->size);
     bool full, match = false;
-    int rc;
+    int rc = 0;
 
     ps->data = malloc(sec->size);
     if (!ps->data) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
@@ -434,7 +437,10 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
         (uint32_t)oflash_image_read(img, sec->addr, ps->data, sec->size, b->erased_value);
     full = ps->image_bytes == sec->size;
 
-    if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0) goto out;
+    if (known)
+        chip_crc = *known;
+    else if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0)
+        goto out;
     ps->blank = chip_crc == blank_crc;
 
     if (full || opts->erase_untouched) {
@@ -495,42 +501,131 @@ out:
     return rc;
 }
 
+/* CRC-32 of [addr, addr+len) of the image with the gaps erased; *whole
+ * tells whether the image covers every byte. */
+static int image_crc(const oflash_image *img, uint32_t addr, uint32_t len, uint8_t fill,
+                     uint32_t *crc, bool *whole)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    *whole = oflash_image_read(img, addr, buf, len, fill) == len;
+    *crc = oflash_crc32(0, buf, len);
+    free(buf);
+    return 0;
+}
+
+/*
+ * Two CRCs often settle a whole run of consecutive touched sectors: the
+ * first sector, then the rest of the run in one call.  If the first sector
+ * is blank and so is the rest (a new chip), or the first already holds the
+ * image and so does the rest (a rerun; only when the image covers the run
+ * fully or erase_untouched is set), no per-sector CRC is asked for.  When
+ * the first sector settles nothing, no run CRC is spent.
+ * Out: *kind 0 unknown, 1 all blank, 2 all equal to the image; *first_crc
+ * the chip's CRC of the first sector when *have_first.
+ */
+static int span_check(const oflash_image *img, const oflash_bank *b, const size_t *idx, size_t n,
+                      const oflash_target_view *view, const oflash_plan_opts *opts, int *kind,
+                      uint32_t *first_crc, bool *have_first)
+{
+    const oflash_sector *s0 = &b->sectors[idx[0]];
+    uint32_t rest = s0->addr + s0->size, len = 0, chip, want, blank;
+    bool whole, whole_rest;
+    int rc, cand;
+    *kind = 0;
+    *have_first = false;
+    for (size_t i = 1; i < n; i++) {
+        const oflash_sector *s = &b->sectors[idx[i]];
+        if (idx[i] != idx[i - 1] + 1 || s->addr != rest + len) return 0;
+        len += s->size;
+    }
+    if (n < 2) return 0;
+    if ((rc = view->crc32(view->ctx, s0->addr, s0->size, first_crc)) < 0) return rc;
+    *have_first = true;
+    if ((rc = image_crc(img, s0->addr, s0->size, b->erased_value, &want, &whole)) < 0) return rc;
+    whole = whole || opts->erase_untouched;
+    if (*first_crc == crc_of_fill(b->erased_value, s0->size))
+        cand = 1;
+    else if (whole && *first_crc == want)
+        cand = 2;
+    else
+        return 0;
+    if ((rc = image_crc(img, rest, len, b->erased_value, &want, &whole_rest)) < 0) return rc;
+    whole_rest = whole_rest || opts->erase_untouched;
+    blank = crc_of_fill(b->erased_value, len);
+    if ((rc = view->crc32(view->ctx, rest, len, &chip)) < 0) return rc;
+    if (cand == 1 && chip == blank)
+        *kind = 1;
+    else if (cand == 2 && whole_rest && chip == want)
+        *kind = 2;
+    return 0;
+}
+
 static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_device *dev,
                       const oflash_target_view *view, const oflash_plan_opts *opts)
 {
-    size_t cap = 0;
+    size_t cap = 0, *idx = NULL;
     range_list rl = {0};
     int rc = 0;
 
     for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
         const oflash_bank *b = &dev->banks[bi];
+        size_t n = 0;
+        int kind = 0;
+        uint32_t first_crc = 0;
+        bool have_first = false;
         if (b->kind != OFLASH_BANK_FLASH) continue;
+        free(idx);
+        if ((idx = malloc((b->sector_count ? b->sector_count : 1) * sizeof *idx)) == NULL) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            break;
+        }
+        /* The touched sectors of this bank. */
         for (size_t si = 0; si < b->sector_count && !rc; si++) {
             const oflash_sector *sec = &b->sectors[si];
             if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &rl)) < 0)
                 break;
-            if (!rl.n) continue;
-            if (p->sector_count == cap) {
-                size_t c = cap ? cap * 2 : 16;
-                oflash_plan_sector *n = realloc(p->sectors, c * sizeof *n);
-                if (!n) {
-                    rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-                    break;
-                }
-                p->sectors = n;
-                cap = c;
+            if (rl.n) idx[n++] = si;
+        }
+        if (rc || !n) continue;
+        if ((rc = span_check(img, b, idx, n, view, opts, &kind, &first_crc, &have_first)) < 0) {
+            oflash_error_prefix("bank '%s': ", b->name);
+            break;
+        }
+        if (p->sector_count + n > cap) {
+            size_t c = cap * 2 > p->sector_count + n ? cap * 2 : p->sector_count + n + 16;
+            oflash_plan_sector *ns = realloc(p->sectors, c * sizeof *ns);
+            if (!ns) {
+                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                break;
             }
+            p->sectors = ns;
+            cap = c;
+        }
+        for (size_t k = 0; k < n && !rc; k++) {
+            const oflash_sector *sec = &b->sectors[idx[k]];
             oflash_plan_sector *ps = &p->sectors[p->sector_count++];
+            uint32_t known = 0;
             memset(ps, 0, sizeof *ps);
             ps->bank = b;
             ps->sector = sec;
-            rc = plan_sector(ps, img, view, opts);
+            bool whole;
+            if (k == 0 && have_first) {
+                known = first_crc;
+            } else if (kind == 1) {
+                known = crc_of_fill(b->erased_value, sec->size);
+            } else if (kind == 2 && (rc = image_crc(img, sec->addr, sec->size, b->erased_value,
+                                                    &known, &whole)) < 0) {
+                break;
+            }
+            rc = plan_sector(ps, img, view, opts, (kind || (k == 0 && have_first)) ? &known : NULL);
             if (rc)
                 oflash_error_prefix("sector %u at 0x%08X: ", sec->number, sec->addr);
             else
                 p->image_bytes += ps->image_bytes;
         }
     }
+    free(idx);
     free(rl.r);
     return rc;
 }

@@ -366,9 +366,46 @@ static void test_misc(const oflash_device *dev)
         oflash_target_view_from_image(&cv.inner, full);
         CHECK_OK(oflash_plan_create(&p, full, dev, &cview, &o));
         CHECK(p && oflash_plan_is_noop(p));
-        CHECK_EQ_U(cv.crcs, 8);
+        CHECK_EQ_U(cv.crcs, 2); /* sector 0, then the rest of the run in one CRC */
         CHECK_EQ_U(cv.reads, 0);
         oflash_plan_free(p);
+
+        /* On a blank chip: two CRCs, every sector programmed without erase. */
+        oflash_image *blank = mk((frag[MAXF]){{0}});
+        counting bv = {0};
+        oflash_target_view bview = {c_crc, c_read, &bv};
+        oflash_plan_summary bs;
+        oflash_target_view_from_image(&bv.inner, blank);
+        CHECK_OK(oflash_plan_create(&p, full, dev, &bview, &o));
+        oflash_plan_summarize(p, &bs);
+        CHECK_EQ_U(bv.crcs, 2);
+        CHECK_EQ_U(bs.sectors_program, 8);
+        CHECK_EQ_U(bs.sectors_erase, 0);
+        CHECK_EQ_U(bs.program_bytes, 512 * 1024);
+        oflash_plan_free(p);
+
+        /* One sector differs: sector 0 and the run, then one per other sector, and
+         * only that sector is erased. */
+        /* the chip: the image everywhere except one byte in sector 6 */
+        oflash_image *chip2;
+        uint8_t *all = malloc(512 * 1024);
+        oflash_image_read(full, FLASH0, all, 512 * 1024, 0xFF);
+        all[0x40000 + 5] ^= 0x10;
+        oflash_image_new(&chip2);
+        oflash_image_add(chip2, FLASH0, all, 512 * 1024, "chip");
+        free(all);
+        counting dv = {0};
+        oflash_target_view dview = {c_crc, c_read, &dv};
+        oflash_target_view_from_image(&dv.inner, chip2);
+        CHECK_OK(oflash_plan_create(&p, full, dev, &dview, &o));
+        oflash_plan_summarize(p, &bs);
+        CHECK_EQ_U(dv.crcs, 9);
+        CHECK_EQ_U(bs.sectors_erase, 1);
+        CHECK_EQ_U(bs.sectors_skip, 7);
+        CHECK_EQ_U(p->sectors[6].action, OFLASH_SECTOR_ERASE_PROGRAM);
+        oflash_plan_free(p);
+        oflash_image_free(chip2);
+        oflash_image_free(blank);
         oflash_image_free(full);
     }
     oflash_image_free(chip);
