@@ -16,8 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     oflash_flm *f = NULL;
     int rc = oflash_flm_parse(&f, data, size, "fuzz.flm");
     if (rc < 0) {
-        if (f || (rc != OFLASH_EFORMAT && rc != OFLASH_ENOMEM))
-            abort();
+        if (f || (rc != OFLASH_EFORMAT && rc != OFLASH_ENOMEM)) abort();
         return 0;
     }
     const oflash_flash_device *d = oflash_flm_device(f);
@@ -25,14 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     oflash_flm_sizes s;
     oflash_flm_get_sizes(f, &s);
-    if (s.code_size == 0 || s.image_size < s.code_size || s.static_base > s.image_size)
-        abort();
-    static const char *const fn[] = {"Init", "UnInit", "EraseSector", "ProgramPage",
-                                     "SEGGER_OPEN_CalcCRC", "Nope"};
+    if (s.code_size == 0 || s.image_size < s.code_size || s.static_base > s.image_size) abort();
+    static const char *const fn[] = {
+        "Init", "UnInit", "EraseSector", "ProgramPage", "SEGGER_OPEN_CalcCRC", "Nope"};
     for (size_t i = 0; i < sizeof fn / sizeof fn[0]; i++) {
         uint32_t off;
-        if (oflash_flm_function_offset(f, fn[i], &off) == 0 && off >= s.code_size)
-            abort();
+        if (oflash_flm_function_offset(f, fn[i], &off) == 0 && off >= s.code_size) abort();
     }
     (void)oflash_flm_functions(f);
     (void)oflash_flm_ram_needed(f);

@@ -4,6 +4,5 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    return fuzz_roundtrip(data, size, OFLASH_FORMAT_IHEX, oflash__ihex_write,
-                          size % 2 ? 32 : 16);
+    return fuzz_roundtrip(data, size, OFLASH_FORMAT_IHEX, oflash__ihex_write, size % 2 ? 32 : 16);
 }

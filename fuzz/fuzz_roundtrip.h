@@ -21,17 +21,14 @@ typedef int (*fuzz_writer)(const oflash_image *, oflash__out *, const oflash_ima
 static void fuzz_same(const oflash_image *a, const oflash_image *b)
 {
     uint32_t ea = 0, eb = 0;
-    if (oflash_image_segment_count(a) != oflash_image_segment_count(b))
-        abort();
+    if (oflash_image_segment_count(a) != oflash_image_segment_count(b)) abort();
     for (size_t i = 0; i < oflash_image_segment_count(a); i++) {
         const oflash_segment *x = oflash_image_segment(a, i), *y = oflash_image_segment(b, i);
-        if (x->addr != y->addr || x->size != y->size || memcmp(x->data, y->data, x->size))
-            abort();
+        if (x->addr != y->addr || x->size != y->size || memcmp(x->data, y->data, x->size)) abort();
     }
     /* S-records always end with a start address; "none" is written as 0. */
     bool ha = oflash_image_entry(a, &ea), hb = oflash_image_entry(b, &eb);
-    if (ha ? (!hb || ea != eb) : (hb && eb != 0))
-        abort();
+    if (ha ? (!hb || ea != eb) : (hb && eb != 0)) abort();
 }
 
 static int fuzz_roundtrip(const uint8_t *data, size_t size, oflash_image_format fmt,
@@ -43,8 +40,7 @@ static int fuzz_roundtrip(const uint8_t *data, size_t size, oflash_image_format 
                                   .record_size = record_size};
     lo.format = fmt;
     lo.allow_identical_overlap = size & 1; /* exercise both overlap policies */
-    if (oflash_image_new(&img))
-        return 0;
+    if (oflash_image_new(&img)) return 0;
     if (oflash_image_load_mem(img, data, size, "fuzz", &lo) == 0 && writer) {
         /* Only images of modest size: the writer's output is ~3x the data. */
         if (oflash_image_size(img) <= (1u << 20)) {
@@ -55,11 +51,10 @@ static int fuzz_roundtrip(const uint8_t *data, size_t size, oflash_image_format 
                 struct stat st;
                 if (fstat(fd, &st) == 0 && st.st_size > 0) {
                     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                    if (m == MAP_FAILED)
-                        abort();
+                    if (m == MAP_FAILED) abort();
                     oflash_image_load_opts l2 = OFLASH_IMAGE_LOAD_OPTS_INIT;
-                    if (oflash_image_new(&back) || oflash_image_load_mem(back, m, (size_t)st.st_size,
-                                                                         "back", &l2))
+                    if (oflash_image_new(&back) ||
+                        oflash_image_load_mem(back, m, (size_t)st.st_size, "back", &l2))
                         abort(); /* what we write, we must read */
                     fuzz_same(img, back);
                     oflash_image_free(back);
@@ -67,8 +62,7 @@ static int fuzz_roundtrip(const uint8_t *data, size_t size, oflash_image_format 
                 }
             }
             free(buf);
-            if (fd >= 0)
-                close(fd);
+            if (fd >= 0) close(fd);
         }
     }
     oflash_image_free(img);

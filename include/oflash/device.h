@@ -154,7 +154,8 @@ int oflash_devstore_import(const char *path, char *dest, size_t dest_len);
  * number of sectors) and its sectors cover the whole bank; code, data, BSS,
  * trampoline and stack plus one page buffer fit the work RAM; and the work
  * RAM does not overlap the flash the loader programs (it would overwrite
- * its own code and buffers).  name is used in messages.  Returns 0, or
+ * its own code and buffers).  ram_size 0: only the FLM and the bank are
+ * checked.  name is used in messages.  Returns 0, or
  * OFLASH_EFORMAT / OFLASH_ERANGE with a message naming the loader.
  */
 struct oflash_flm;

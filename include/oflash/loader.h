@@ -190,6 +190,9 @@ void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats)
  */
 #define OFLASH_STM32F4_INIT_MAGIC 0x4F463400u
 #define OFLASH_STM32F4_PSIZE(p) (OFLASH_STM32F4_INIT_MAGIC | ((uint32_t)(p)&3u))
+/* OR into init_arg: leave the core clock alone (by default Init switches a
+ * core running from the reset HSI to 84 MHz through the PLL, UnInit restores). */
+#define OFLASH_STM32F4_KEEP_CLOCK 0x4u
 /* Its non-zero results: FLASH_SR error bits, or these. */
 #define OFLASH_STM32F4_EADDR 0x1001u    /* address outside main flash / OTP / lock bytes */
 #define OFLASH_STM32F4_EALIGN 0x1002u   /* not aligned to the PSIZE unit */

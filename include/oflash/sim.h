@@ -47,43 +47,43 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
  * them.  One-shot faults (power loss, link drop) disarm themselves when they
  * fire; fail_at stays until cleared (a bad cell stays bad). */
 typedef struct oflash_sim_faults {
-    bool power_loss;            /* armed: power fails during flash operation power_loss_after+1 */
-    uint64_t power_loss_after;  /* flash operations (program accesses, erases, option
-                                   programming) that still complete before the loss */
-    bool fail_at;               /* armed: any program/erase touching fail_addr fails (OPERR) */
+    bool power_loss;           /* armed: power fails during flash operation power_loss_after+1 */
+    uint64_t power_loss_after; /* flash operations (program accesses, erases, option
+                                  programming) that still complete before the loss */
+    bool fail_at;              /* armed: any program/erase touching fail_addr fails (OPERR) */
     uint32_t fail_addr;
-    bool link_drop;             /* armed: the probe link drops after link_drop_after transactions */
+    bool link_drop; /* armed: the probe link drops after link_drop_after transactions */
     uint64_t link_drop_after;
 } oflash_sim_faults;
 
 /* Statistics of the last session that had the chip open (kept in the file). */
 typedef struct oflash_sim_run_stats {
-    uint64_t sim_time_ns;       /* simulated target time of the session */
-    uint64_t cpu_insns;         /* Thumb instructions executed */
-    uint64_t program_ops;       /* program accesses started */
-    uint64_t erase_ops;         /* sector/mass erases started */
-    uint64_t option_ops;        /* option byte programming started */
-    uint64_t flash_busy_ns;     /* sum of BSY durations */
-    uint64_t unknown_accesses;  /* reads/writes of unmodelled peripheral addresses */
-    uint32_t unknown_first;     /* address of the first such access (valid if count > 0) */
-    uint64_t core_clock_hz;     /* core clock at the end of the session */
+    uint64_t sim_time_ns;      /* simulated target time of the session */
+    uint64_t cpu_insns;        /* Thumb instructions executed */
+    uint64_t program_ops;      /* program accesses started */
+    uint64_t erase_ops;        /* sector/mass erases started */
+    uint64_t option_ops;       /* option byte programming started */
+    uint64_t flash_busy_ns;    /* sum of BSY durations */
+    uint64_t unknown_accesses; /* reads/writes of unmodelled peripheral addresses */
+    uint32_t unknown_first;    /* address of the first such access (valid if count > 0) */
+    uint64_t core_clock_hz;    /* core clock at the end of the session */
 } oflash_sim_run_stats;
 
 /* Everything `oflash sim show` prints.  Filled by oflash_sim_info(). */
 typedef struct oflash_sim_info {
-    char part[32];                          /* canonical built-in name, "STM32F401xE" */
+    char part[32]; /* canonical built-in name, "STM32F401xE" */
     uint8_t uid[OFLASH_SIM_UID_LEN];
-    uint32_t flash_size;                    /* bytes */
+    uint32_t flash_size; /* bytes */
     uint32_t ram_size;
     size_t sector_count;
-    bool sector_blank[24];                  /* per sector, all 0xFF */
+    bool sector_blank[24]; /* per sector, all 0xFF */
     uint8_t otp[OFLASH_SIM_OTP_BLOCKS * 32];
     uint8_t otp_lock[OFLASH_SIM_OTP_BLOCKS]; /* 0xFF open, 0x00 locked, else invalid */
-    uint32_t optcr;                         /* option bytes as FLASH_OPTCR shows them */
-    uint32_t optcr1;                        /* F42x/F43x: nWRP of bank 2 (FLASH_OPTCR1) */
+    uint32_t optcr;                          /* option bytes as FLASH_OPTCR shows them */
+    uint32_t optcr1;                         /* F42x/F43x: nWRP of bank 2 (FLASH_OPTCR1) */
     oflash_sim_faults faults;
     oflash_sim_run_stats last_run;
-    uint64_t journal_records;               /* records not yet compacted (0 after a clean close) */
+    uint64_t journal_records; /* records not yet compacted (0 after a clean close) */
 } oflash_sim_info;
 
 /* Read a chip file (takes the lock briefly; replays the journal in memory,

@@ -21,7 +21,9 @@
  * PSIZE (program/erase parallelism) is x32 unless the host passes
  * OF4_INIT_MAGIC | psize in R3 to Init (psize 0 = x8, 1 = x16, 2 = x32,
  * 3 = x64 with external Vpp).  Other hosts leave R3 undefined; anything
- * without the magic in bits 31..8 keeps x32.
+ * without the magic in bits 31..8 keeps x32.  Init also raises the core
+ * clock from the reset HSI to 84 MHz with the PLL (UnInit restores it)
+ * unless R3 holds the magic with OF4_INIT_KEEP_CLOCK (0x4).
  *
  * Return codes (0 = OK): the FLASH_SR error bits that were set (OPERR 0x2,
  * WRPERR 0x10, PGAERR 0x20, PGPERR 0x40, PGSERR 0x80, RDERR 0x100), or one
@@ -69,6 +71,33 @@
 #define IWDG_KR (*(volatile uint32_t *)0x40003000u)
 #define IWDG_KEY_RELOAD 0xAAAAu
 
+#define RCC_CR (*(volatile uint32_t *)0x40023800u)
+#define RCC_PLLCFGR (*(volatile uint32_t *)0x40023804u)
+#define RCC_CFGR (*(volatile uint32_t *)0x40023808u)
+#define RCC_CR_PLLON (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+#define RCC_CFGR_SW_MASK 3u
+#define RCC_CFGR_SWS_MASK (3u << 2)
+#define RCC_CFGR_SW_PLL 2u
+#define RCC_CFGR_SWS_PLL (2u << 2)
+#define RCC_CFGR_HPRE_MASK (0xFu << 4)
+#define RCC_CFGR_PPRE_MASK (0x3Fu << 10) /* PPRE1 12..10, PPRE2 15..13 */
+/* APB1 /4 = 21 MHz, APB2 /2 = 42 MHz: within every F2/F4 (F2: 30/60 MHz,
+ * F401: 42/84 MHz maximum). */
+#define RCC_CFGR_PPRE_84MHZ ((5u << 10) | (4u << 13))
+/* PLLM 5..0, PLLN 14..6, PLLP 17..16, PLLSRC 22 */
+#define RCC_PLLCFGR_MASK (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22))
+/* HSI 16 MHz / M 8 = 2 MHz VCO input (RM0368 §6.3.2: 1..2 MHz, 2 MHz
+ * recommended), x N 168 = 336 MHz VCO (192..432 MHz on F401 and F2,
+ * 100..432 on F405/F42x), / P 4 = 84 MHz: the F401's maximum (at its reset
+ * voltage scale 2), within every F2/F4's. */
+#define PLLCFGR_84MHZ_FROM_HSI (8u | (168u << 6) | (1u << 16))
+/* 5 wait states cover 84 MHz at any supply voltage (RM0368 Table 5: 1.7 V
+ * needs 5; RM0090 Table 10: 1.8 V needs 4). */
+#define ACR_LATENCY_MASK 0xFu
+#define ACR_LATENCY_84MHZ 5u
+#define CLOCK_POLL_LIMIT 100000u /* PLL lock is ~100 us typ; loop of ~6 cycles */
+
 #define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
 #define RCC_AHB1ENR_CRCEN (1u << 12)
 
@@ -93,6 +122,7 @@
 #define OF4_ENOERASE 0x1005u /* erase requested outside main flash (OTP) */
 
 #define OF4_INIT_MAGIC 0x4F463400u /* 'O' 'F' '4' in bits 31..8 of Init's R3 */
+#define OF4_INIT_KEEP_CLOCK 0x4u   /* with the magic: do not raise the clock */
 
 /* BSY poll bound: about 130 s at 16 MHz, above the longest datasheet
  * maximum (mass erase of 1 MB at x8: 32 s); the host's own timeout from
@@ -104,10 +134,14 @@
  * (the static base every FLM host sets), never through an absolute address
  * or a GOT entry.  The host loads its initial values with PrgData. */
 struct of4_state {
-    uint32_t psize; /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
-    uint32_t feed;  /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
+    uint32_t psize;   /* CR.PSIZE for main flash and OTP data: 0 x8 .. 3 x64 */
+    uint32_t feed;    /* 1: hardware watchdog (OPTCR.WDG_SW = 0), feed it while waiting */
+    uint32_t raised;  /* 1: Init switched SYSCLK to the PLL; UnInit restores: */
+    uint32_t acr;     /*   FLASH_ACR, */
+    uint32_t cfgr;    /*   RCC_CFGR and */
+    uint32_t pllcfgr; /*   RCC_PLLCFGR as they were */
 };
-__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1};
+__attribute__((section(".data.static_base"), used)) struct of4_state of4_state = {2, 1, 0, 0, 0, 0};
 
 static inline struct of4_state *st(void)
 {
@@ -153,15 +187,16 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
     .valEmpty = 0xFF,
     .toProg = 200,
     .toErase = 4000,
-    .sectors = {
-        {0x4000, 0x000000},
-        {0x10000, 0x010000},
-        {0x20000, 0x020000},
-        {0x4000, 0x100000},
-        {0x10000, 0x110000},
-        {0x20000, 0x120000},
-        {0xFFFFFFFFu, 0xFFFFFFFFu},
-    },
+    .sectors =
+        {
+            {0x4000, 0x000000},
+            {0x10000, 0x010000},
+            {0x20000, 0x020000},
+            {0x4000, 0x100000},
+            {0x10000, 0x110000},
+            {0x20000, 0x120000},
+            {0xFFFFFFFFu, 0xFFFFFFFFu},
+        },
 };
 
 /* ---- helpers ---- */
@@ -174,10 +209,11 @@ static inline uint32_t rbit(uint32_t x)
     return r;
 }
 
+static void clock_down(void);
+
 static inline void iwdg_feed(void)
 {
-    if (st()->feed)
-        IWDG_KR = IWDG_KEY_RELOAD;
+    if (st()->feed) IWDG_KR = IWDG_KEY_RELOAD;
 }
 
 static uint32_t flash_size(void)
@@ -192,14 +228,11 @@ static NOINLINE uint32_t wait_done(void)
     uint32_t n = BSY_POLL_LIMIT;
     while (FLASH_SR & SR_BSY) {
         iwdg_feed();
-        if (--n == 0)
-            return OF4_ETIMEOUT;
+        if (--n == 0) return OF4_ETIMEOUT;
     }
     uint32_t err = FLASH_SR & SR_ERRORS;
-    if (err)
-        FLASH_SR = err;
-    if (FLASH_SR & SR_EOP)
-        FLASH_SR = SR_EOP;
+    if (err) FLASH_SR = err;
+    if (FLASH_SR & SR_EOP) FLASH_SR = SR_EOP;
     return err;
 }
 
@@ -208,29 +241,83 @@ static uint32_t unlock(void)
     if (FLASH_CR & CR_LOCK) {
         FLASH_KEYR = FLASH_KEY1;
         FLASH_KEYR = FLASH_KEY2;
-        if (FLASH_CR & CR_LOCK)
-            return OF4_ELOCKED;
+        if (FLASH_CR & CR_LOCK) return OF4_ELOCKED;
     }
     return 0;
 }
 
+/* ---- core clock ----
+ * Init raises SYSCLK from the 16 MHz HSI to 84 MHz through the PLL, so the
+ * loader's own instructions between flash operations (and the CRC loop)
+ * cost a fifth; UnInit puts everything back.  Only when the core runs from
+ * the HSI with the PLL off (the state after reset): a clock the application
+ * set up is left alone.  Order (RM0368 §3.4.1): more wait states before a
+ * faster clock, fewer only after the slower clock is selected. */
+static void clock_up(void)
+{
+    struct of4_state *s = st();
+    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & RCC_CR_PLLON)) return;
+    s->acr = FLASH_ACR;
+    s->cfgr = RCC_CFGR;
+    s->pllcfgr = RCC_PLLCFGR;
+    RCC_PLLCFGR = (s->pllcfgr & ~RCC_PLLCFGR_MASK) | PLLCFGR_84MHZ_FROM_HSI;
+    RCC_CR |= RCC_CR_PLLON;
+    uint32_t n = CLOCK_POLL_LIMIT;
+    while (!(RCC_CR & RCC_CR_PLLRDY))
+        if (--n == 0) goto undo;
+    FLASH_ACR = (s->acr & ~ACR_LATENCY_MASK) | ACR_LATENCY_84MHZ;
+    if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ) goto undo;
+    /* AHB /1 (84 MHz), APB prescalers first, then the switch. */
+    RCC_CFGR = (s->cfgr & ~(RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE_MASK)) | RCC_CFGR_PPRE_84MHZ;
+    RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_MASK) | RCC_CFGR_SW_PLL;
+    n = CLOCK_POLL_LIMIT;
+    while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL)
+        if (--n == 0) goto undo;
+    s->raised = 1;
+    return;
+undo:
+    s->raised = 1;
+    clock_down();
+}
+
+static void clock_down(void)
+{
+    struct of4_state *s = st();
+    if (!s->raised) return;
+    RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_SW_MASK); /* back to the HSI */
+    uint32_t n = CLOCK_POLL_LIMIT;
+    while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 && --n)
+        ;
+    RCC_CFGR = s->cfgr;
+    RCC_CR &= ~RCC_CR_PLLON;
+    n = CLOCK_POLL_LIMIT;
+    while ((RCC_CR & RCC_CR_PLLRDY) && --n)
+        ;
+    RCC_PLLCFGR = s->pllcfgr;
+    FLASH_ACR = s->acr;
+    s->raised = 0;
+}
+
 /* ---- CMSIS FLM functions ---- */
 
-/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | psize]): unlock the flash
- * interface, clear stale error flags, pick up PSIZE and the watchdog mode. */
+/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | [OF4_INIT_KEEP_CLOCK] | psize]):
+ * unlock the flash interface, clear stale error flags, pick up PSIZE and
+ * the watchdog mode, raise the core clock to 84 MHz (see clock_up). */
 int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
 {
     (void)adr;
     (void)clk;
     (void)fnc;
-    st()->psize = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC ? (opt & 3u) : 2u;
+    int ours = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC;
+    st()->psize = ours ? (opt & 3u) : 2u;
     st()->feed = (FLASH_OPTCR & OPTCR_WDG_SW) == 0;
     iwdg_feed();
     uint32_t rc = wait_done(); /* an operation left running by the application */
-    if (rc == OF4_ETIMEOUT)
-        return (int)rc;
+    if (rc == OF4_ETIMEOUT) return (int)rc;
     FLASH_SR = SR_ERRORS | SR_EOP;
-    return (int)unlock();
+    rc = unlock();
+    if (rc == 0 && !(ours && (opt & OF4_INIT_KEEP_CLOCK))) clock_up();
+    return (int)rc;
 }
 
 /* UnInit(fnc): clear the operation bits and lock the flash interface. */
@@ -238,6 +325,7 @@ int UnInit(uint32_t fnc)
 {
     (void)fnc;
     FLASH_CR = (FLASH_CR & ~(CR_PG | CR_SER | CR_MER | CR_MER1)) | CR_LOCK;
+    clock_down();
     return 0;
 }
 
@@ -245,18 +333,15 @@ int UnInit(uint32_t fnc)
 static int sector_of(uint32_t adr)
 {
     uint32_t size = flash_size();
-    if (adr < MAIN_BASE || adr - MAIN_BASE >= size)
-        return -1;
+    if (adr < MAIN_BASE || adr - MAIN_BASE >= size) return -1;
     uint32_t off = adr - MAIN_BASE;
     int snb = 0;
     if (size > BANK2_OFFSET && off >= BANK2_OFFSET) {
         snb = 16; /* SNB bit 4: bank 2 (2 MB parts) */
         off -= BANK2_OFFSET;
     }
-    if (off < 0x10000u)
-        return snb + (int)(off >> 14);
-    if (off < 0x20000u)
-        return snb + 4;
+    if (off < 0x10000u) return snb + (int)(off >> 14);
+    if (off < 0x20000u) return snb + 4;
     return snb + 4 + (int)(off >> 17);
 }
 
@@ -269,8 +354,7 @@ static uint32_t sector_size(uint32_t adr)
 static uint32_t erase_one(uint32_t adr)
 {
     int snb = sector_of(adr);
-    if (snb < 0)
-        return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
+    if (snb < 0) return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
     FLASH_CR = (st()->psize << CR_PSIZE_SHIFT) | CR_SER | ((uint32_t)snb << CR_SNB_SHIFT);
     FLASH_CR |= CR_STRT;
     uint32_t rc = wait_done();
@@ -288,8 +372,7 @@ int EraseSector(uint32_t adr)
 int EraseChip(void)
 {
     uint32_t cr = (st()->psize << CR_PSIZE_SHIFT) | CR_MER;
-    if (flash_size() > BANK2_OFFSET)
-        cr |= CR_MER1;
+    if (flash_size() > BANK2_OFFSET) cr |= CR_MER1;
     FLASH_CR = cr;
     FLASH_CR |= CR_STRT;
     uint32_t rc = wait_done();
@@ -303,8 +386,7 @@ int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
     (void)index;
     while (n--) {
         uint32_t rc = erase_one(adr);
-        if (rc)
-            return (int)rc;
+        if (rc) return (int)rc;
         adr += sector_size(adr);
     }
     return 0;
@@ -315,12 +397,10 @@ static uint32_t program_x8_skip_ff(uint32_t adr, uint32_t sz, const uint8_t *buf
 {
     FLASH_CR = (0u << CR_PSIZE_SHIFT) | CR_PG;
     for (uint32_t i = 0; i < sz; i++) {
-        if (buf[i] == 0xFFu)
-            continue;
+        if (buf[i] == 0xFFu) continue;
         *(volatile uint8_t *)(adr + i) = buf[i];
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -337,16 +417,14 @@ static NOINLINE uint32_t program_x32(volatile uint32_t *dst, const uint32_t *src
             *dst = w;
             uint32_t n = BSY_POLL_LIMIT, sr;
             while ((sr = FLASH_SR) & SR_BSY) {
-                if (--n == 0)
-                    return OF4_ETIMEOUT;
+                if (--n == 0) return OF4_ETIMEOUT;
             }
             uint32_t err = sr & SR_ERRORS;
             if (err) {
                 FLASH_SR = err;
                 return err;
             }
-            if (feed)
-                IWDG_KR = IWDG_KEY_RELOAD;
+            if (feed) IWDG_KR = IWDG_KEY_RELOAD;
         }
         dst++;
     }
@@ -357,12 +435,10 @@ static uint32_t program_x16(volatile uint16_t *dst, const uint16_t *src, uint32_
 {
     FLASH_CR = (1u << CR_PSIZE_SHIFT) | CR_PG;
     for (; n--; dst++, src++) {
-        if (*src == 0xFFFFu)
-            continue;
+        if (*src == 0xFFFFu) continue;
         *dst = *src;
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -372,13 +448,11 @@ static uint32_t program_x64(volatile uint32_t *dst, const uint32_t *src, uint32_
 {
     FLASH_CR = (3u << CR_PSIZE_SHIFT) | CR_PG;
     for (; n--; dst += 2, src += 2) {
-        if ((src[0] & src[1]) == 0xFFFFFFFFu)
-            continue;
+        if ((src[0] & src[1]) == 0xFFFFFFFFu) continue;
         dst[0] = src[0];
         dst[1] = src[1];
         uint32_t rc = wait_done();
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -387,18 +461,15 @@ static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
     uint32_t end = adr + sz;
     uint32_t rc;
-    if (end < adr)
-        return OF4_EADDR;
+    if (end < adr) return OF4_EADDR;
     if (adr >= LOCK_BASE && end <= LOCK_END) {
         rc = program_x8_skip_ff(adr, sz, buf);
     } else {
         int main = adr >= MAIN_BASE && end - MAIN_BASE <= flash_size();
         int otp = adr >= OTP_BASE && end <= OTP_END;
-        if (!main && !otp)
-            return OF4_EADDR;
+        if (!main && !otp) return OF4_EADDR;
         uint32_t unit = 1u << st()->psize;
-        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0)
-            return OF4_EALIGN;
+        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0) return OF4_EALIGN;
         switch (st()->psize) {
         case 0:
             rc = program_x8_skip_ff(adr, sz, buf);
@@ -435,8 +506,7 @@ uint32_t Verify(uint32_t adr, uint32_t sz, uint8_t *buf)
 {
     const volatile uint8_t *p = (const volatile uint8_t *)adr;
     for (uint32_t i = 0; i < sz; i++)
-        if (p[i] != buf[i])
-            return adr + i;
+        if (p[i] != buf[i]) return adr + i;
     return adr + sz;
 }
 
@@ -445,23 +515,19 @@ int BlankCheck(uint32_t adr, uint32_t sz, uint8_t pat)
 {
     uint32_t pat32 = pat * 0x01010101u;
     while (sz && (adr & 3u)) {
-        if (*(const volatile uint8_t *)adr != pat)
-            return 1;
+        if (*(const volatile uint8_t *)adr != pat) return 1;
         adr++;
         sz--;
     }
     uint32_t words = sz >> 2;
     const volatile uint32_t *w = (const volatile uint32_t *)adr;
     for (uint32_t i = 0; i < words; i++) {
-        if (w[i] != pat32)
-            return 1;
-        if ((i & 0x3FFFu) == 0)
-            iwdg_feed();
+        if (w[i] != pat32) return 1;
+        if ((i & 0x3FFFu) == 0) iwdg_feed();
     }
     adr += words << 2;
     for (sz &= 3u; sz; sz--, adr++)
-        if (*(const volatile uint8_t *)adr != pat)
-            return 1;
+        if (*(const volatile uint8_t *)adr != pat) return 1;
     return 0;
 }
 
@@ -506,11 +572,9 @@ static uint32_t crc_unit_preimage(uint32_t target)
  * Any other poly is computed in software. */
 uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
 {
-    if (poly != 0xEDB88320u)
-        return crc_sw(crc, adr, n, poly);
+    if (poly != 0xEDB88320u) return crc_sw(crc, adr, n, poly);
     uint32_t head = (4u - (adr & 3u)) & 3u;
-    if (head > n)
-        head = n;
+    if (head > n) head = n;
     crc = crc_sw(crc, adr, head, poly);
     adr += head;
     n -= head;
@@ -531,8 +595,7 @@ uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t po
             CRC_DR = rbit(p[3]);
             p += 4;
             i -= 4;
-            if ((i & 0x3FFCu) == 0)
-                iwdg_feed();
+            if ((i & 0x3FFCu) == 0) iwdg_feed();
         }
         while (i--)
             CRC_DR = rbit(*p++);

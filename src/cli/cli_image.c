@@ -13,8 +13,8 @@ bool cli_parse_format(const char *s, oflash_image_format *out)
         const char *name;
         oflash_image_format fmt;
     } names[] = {
-        {"ihex", OFLASH_FORMAT_IHEX}, {"hex", OFLASH_FORMAT_IHEX},    {"srec", OFLASH_FORMAT_SREC},
-        {"s19", OFLASH_FORMAT_SREC},  {"elf", OFLASH_FORMAT_ELF},     {"bin", OFLASH_FORMAT_BIN},
+        {"ihex", OFLASH_FORMAT_IHEX},  {"hex", OFLASH_FORMAT_IHEX},  {"srec", OFLASH_FORMAT_SREC},
+        {"s19", OFLASH_FORMAT_SREC},   {"elf", OFLASH_FORMAT_ELF},   {"bin", OFLASH_FORMAT_BIN},
         {"binary", OFLASH_FORMAT_BIN}, {"auto", OFLASH_FORMAT_AUTO},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -29,8 +29,7 @@ int cli_load_images(oflash_image **out, char **files, size_t n, const oflash_ima
 {
     oflash_image *img;
     *out = NULL;
-    if (oflash_image_new(&img))
-        return cli_fail();
+    if (oflash_image_new(&img)) return cli_fail();
     for (size_t i = 0; i < n; i++) {
         if (oflash_image_load(img, files[i], o)) {
             oflash_image_free(img);
@@ -46,16 +45,13 @@ bool cli_parse_range(const char *s, uint32_t *start, uint32_t *end)
     const char *sep = strpbrk(s, ":+");
     char buf[64];
     uint32_t a, b;
-    if (!sep || (size_t)(sep - s) >= sizeof buf)
-        return false;
+    if (!sep || (size_t)(sep - s) >= sizeof buf) return false;
     memcpy(buf, s, (size_t)(sep - s));
     buf[sep - s] = '\0';
-    if (!cli_parse_u32(buf, &a))
-        return false;
+    if (!cli_parse_u32(buf, &a)) return false;
     if (*sep == ':') {
         uint64_t e;
-        if (!cli_parse_u64(sep + 1, &e) || e > 0x100000000ull || e <= a)
-            return false;
+        if (!cli_parse_u64(sep + 1, &e) || e > 0x100000000ull || e <= a) return false;
         b = (uint32_t)e; /* 0x100000000 becomes 0: "up to 4 GiB" */
     } else {
         uint64_t sz;

@@ -43,8 +43,7 @@ int cmd_convert(int argc, char **argv)
     size_t nf = 0;
     oflash_image *img = NULL;
     int rc = EXIT_OK;
-    if (!files)
-        return EXIT_FAIL;
+    if (!files) return EXIT_FAIL;
     for (int i = 1; i < argc && rc == EXIT_OK; i++) {
         const char *v;
         const char *a = argv[i];
@@ -67,20 +66,24 @@ int cmd_convert(int argc, char **argv)
             if (bad)
                 rc = EXIT_USAGE;
             else if (!cli_parse_format(v, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
-                rc = cli_usage("convert", "unknown output format '%s' (expected ihex, srec or "
-                               "bin)", v);
+                rc = cli_usage("convert",
+                               "unknown output format '%s' (expected ihex, srec or "
+                               "bin)",
+                               v);
         } else if (cli_opt_value(argc, argv, &i, "--input-format", &v, &bad)) {
             if (bad)
                 rc = EXIT_USAGE;
             else if (!cli_parse_format(v, &lo.format))
-                rc = cli_usage("convert", "unknown input format '%s' (expected ihex, srec, elf "
-                               "or bin)", v);
+                rc = cli_usage("convert",
+                               "unknown input format '%s' (expected ihex, srec, elf "
+                               "or bin)",
+                               v);
         } else if (cli_opt_value(argc, argv, &i, "--record-size", &v, &bad)) {
             if (bad)
                 rc = EXIT_USAGE;
             else if (!cli_parse_u32(v, &u) || u < 1 || u > 255)
-                rc = cli_usage("convert", "bad record size '%s' (expected 1-255, e.g. 16 or 32)",
-                               v);
+                rc =
+                    cli_usage("convert", "bad record size '%s' (expected 1-255, e.g. 16 or 32)", v);
             else {
                 wo.record_size = u;
                 have_rs = true;
@@ -108,8 +111,10 @@ int cmd_convert(int argc, char **argv)
             if (bad)
                 rc = EXIT_USAGE;
             else if (!cli_parse_range(v, &wo.range_start, &wo.range_end))
-                rc = cli_usage("convert", "bad range '%s' (expected START:END with END above "
-                               "START, or START+SIZE)", v);
+                rc = cli_usage("convert",
+                               "bad range '%s' (expected START:END with END above "
+                               "START, or START+SIZE)",
+                               v);
             else
                 wo.have_range = true;
         } else if (a[0] == '-' && a[1]) {
@@ -120,9 +125,8 @@ int cmd_convert(int argc, char **argv)
     }
     if (rc == EXIT_OK && nf == 0)
         rc = cli_usage("convert", "no input image given (expected oflash convert IMAGE... -o "
-                       "OUT)");
-    if (rc == EXIT_OK && !out)
-        rc = cli_usage("convert", "no output file given (expected -o OUT)");
+                                  "OUT)");
+    if (rc == EXIT_OK && !out) rc = cli_usage("convert", "no output file given (expected -o OUT)");
     if (rc != EXIT_OK) {
         free(files);
         return rc;
@@ -137,14 +141,16 @@ int cmd_convert(int argc, char **argv)
         else if (dot && (!strcasecmp(dot, ".hex") || !strcasecmp(dot, ".ihex") ||
                          !strcasecmp(dot, ".ihx")))
             g = OFLASH_FORMAT_IHEX;
-        else if (dot && (!strcasecmp(dot, ".srec") || !strcasecmp(dot, ".s19") ||
-                         !strcasecmp(dot, ".s28") || !strcasecmp(dot, ".s37") ||
-                         !strcasecmp(dot, ".mot")))
+        else if (dot &&
+                 (!strcasecmp(dot, ".srec") || !strcasecmp(dot, ".s19") ||
+                  !strcasecmp(dot, ".s28") || !strcasecmp(dot, ".s37") || !strcasecmp(dot, ".mot")))
             g = OFLASH_FORMAT_SREC;
         if (g == OFLASH_FORMAT_AUTO) {
             free(files);
-            return cli_usage("convert", "cannot tell the output format from '%s' (expected "
-                             "--format ihex|srec|bin)", out);
+            return cli_usage("convert",
+                             "cannot tell the output format from '%s' (expected "
+                             "--format ihex|srec|bin)",
+                             out);
         }
         of = g;
     }
@@ -164,10 +170,8 @@ int cmd_convert(int argc, char **argv)
 
     rc = cli_load_images(&img, files, nf, &lo);
     free(files);
-    if (rc)
-        return rc;
-    if (oflash_image_write(img, out, &wo))
-        rc = cli_fail();
+    if (rc) return rc;
+    if (oflash_image_write(img, out, &wo)) rc = cli_fail();
     oflash_image_free(img);
     return rc;
 }

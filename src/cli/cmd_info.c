@@ -15,18 +15,17 @@
 
 static void info_help(FILE *f)
 {
-    fprintf(f,
-            "usage: oflash info [options] IMAGE...\n"
-            "\n"
-            "Read Intel HEX, S-record, ELF or binary (FILE@ADDRESS) images, merge them,\n"
-            "and list the segments with start, end (inclusive), size and CRC-32.\n"
-            "\n"
-            "options:\n"
-            "  --json                     machine-readable output\n"
-            "  --format F                 read inputs as F (ihex, srec, elf, bin) instead of\n"
-            "                             recognising the format from the content\n"
-            "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
-            "  -q, --quiet                no warnings about missing end records\n");
+    fprintf(f, "usage: oflash info [options] IMAGE...\n"
+               "\n"
+               "Read Intel HEX, S-record, ELF or binary (FILE@ADDRESS) images, merge them,\n"
+               "and list the segments with start, end (inclusive), size and CRC-32.\n"
+               "\n"
+               "options:\n"
+               "  --json                     machine-readable output\n"
+               "  --format F                 read inputs as F (ihex, srec, elf, bin) instead of\n"
+               "                             recognising the format from the content\n"
+               "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
+               "  -q, --quiet                no warnings about missing end records\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -37,8 +36,7 @@ int cmd_info(int argc, char **argv)
     size_t nf = 0;
     oflash_image *img = NULL;
     int rc;
-    if (!files)
-        return EXIT_FAIL;
+    if (!files) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *a = argv[i];
@@ -72,8 +70,7 @@ int cmd_info(int argc, char **argv)
     }
     rc = cli_load_images(&img, files, nf, &lo);
     free(files);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     size_t n = oflash_image_segment_count(img);
     uint32_t entry;

@@ -19,25 +19,24 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: oflash sim create PATH --device PART [--uid HEX24]\n"
-            "       oflash sim show PATH [--json]\n"
-            "       oflash sim fault PATH [--power-loss-after N] [--fail-at ADDR]\n"
-            "                             [--link-drop-after N] | --clear\n"
-            "\n"
-            "A simulated STM32F4 lives in file PATH; use it as probe sim:PATH.\n"
-            "  create  new chip of a built-in part (STM32F401xB/C/D/E, F411xC/E, F405xG,\n"
-            "          F407xG, F427xI, F429xI or an alias such as STM32F401RE); --uid sets\n"
-            "          the 96-bit unique ID (24 hex digits, byte at 0x1FFF7A10 first),\n"
-            "          random otherwise.  An existing file is never replaced.\n"
-            "  show    part, unique ID, blank sectors, OTP blocks and lock state, option\n"
-            "          bytes, armed faults, the last session's simulated time.\n"
-            "  fault   arm faults that the next command to open the chip hits:\n"
-            "          --power-loss-after N  power fails during flash operation N+1\n"
-            "                                (an erase leaves the sector partly erased)\n"
-            "          --fail-at ADDR        program/erase touching ADDR fails (OPERR)\n"
-            "          --link-drop-after N   probe link drops after N transactions\n"
-            "          --clear               disarm everything\n");
+    fprintf(f, "usage: oflash sim create PATH --device PART [--uid HEX24]\n"
+               "       oflash sim show PATH [--json]\n"
+               "       oflash sim fault PATH [--power-loss-after N] [--fail-at ADDR]\n"
+               "                             [--link-drop-after N] | --clear\n"
+               "\n"
+               "A simulated STM32F4 lives in file PATH; use it as probe sim:PATH.\n"
+               "  create  new chip of a built-in part (STM32F401xB/C/D/E, F411xC/E, F405xG,\n"
+               "          F407xG, F427xI, F429xI or an alias such as STM32F401RE); --uid sets\n"
+               "          the 96-bit unique ID (24 hex digits, byte at 0x1FFF7A10 first),\n"
+               "          random otherwise.  An existing file is never replaced.\n"
+               "  show    part, unique ID, blank sectors, OTP blocks and lock state, option\n"
+               "          bytes, armed faults, the last session's simulated time.\n"
+               "  fault   arm faults that the next command to open the chip hits:\n"
+               "          --power-loss-after N  power fails during flash operation N+1\n"
+               "                                (an erase leaves the sector partly erased)\n"
+               "          --fail-at ADDR        program/erase touching ADDR fails (OPERR)\n"
+               "          --link-drop-after N   probe link drops after N transactions\n"
+               "          --clear               disarm everything\n");
 }
 
 static int sim_create(int argc, char **argv)
@@ -48,22 +47,16 @@ static int sim_create(int argc, char **argv)
         if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
             cli_opt_value(argc, argv, &i, "--uid", &uid, &bad))
             continue;
-        if (bad)
-            return EXIT_USAGE;
-        if (argv[i][0] == '-')
-            return cli_usage("sim", "sim create: unknown option '%s'", argv[i]);
+        if (bad) return EXIT_USAGE;
+        if (argv[i][0] == '-') return cli_usage("sim", "sim create: unknown option '%s'", argv[i]);
         if (path)
             return cli_usage("sim", "sim create: more than one PATH ('%s', '%s')", path, argv[i]);
         path = argv[i];
     }
-    if (bad)
-        return EXIT_USAGE;
-    if (!path)
-        return cli_usage("sim", "sim create: expected PATH");
-    if (!device)
-        return cli_usage("sim", "sim create: expected --device PART (e.g. STM32F401RE)");
-    if (oflash_sim_create(path, device, uid) < 0)
-        return cli_fail();
+    if (bad) return EXIT_USAGE;
+    if (!path) return cli_usage("sim", "sim create: expected PATH");
+    if (!device) return cli_usage("sim", "sim create: expected --device PART (e.g. STM32F401RE)");
+    if (oflash_sim_create(path, device, uid) < 0) return cli_fail();
     if (!cli_quiet) {
         oflash_sim_info info;
         if (oflash_sim_info_read(path, &info) == 0) {
@@ -84,8 +77,7 @@ static const char *lock_state(uint8_t v)
 static bool block_blank(const oflash_sim_info *info, int b)
 {
     for (int i = 0; i < 32; i++)
-        if (info->otp[32 * b + i] != 0xFF)
-            return false;
+        if (info->otp[32 * b + i] != 0xFF) return false;
     return true;
 }
 
@@ -134,13 +126,11 @@ static void show_text(const char *path, const oflash_sim_info *in)
         printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
                (in->optcr1 >> 16) & 0xFFF);
     printf("faults:       ");
-    if (!in->faults.power_loss && !in->faults.fail_at && !in->faults.link_drop)
-        printf("none");
+    if (!in->faults.power_loss && !in->faults.fail_at && !in->faults.link_drop) printf("none");
     if (in->faults.power_loss)
         printf("power loss after %llu flash operations; ",
                (unsigned long long)in->faults.power_loss_after);
-    if (in->faults.fail_at)
-        printf("program/erase fails at 0x%08X; ", in->faults.fail_addr);
+    if (in->faults.fail_at) printf("program/erase fails at 0x%08X; ", in->faults.fail_addr);
     if (in->faults.link_drop)
         printf("link drop after %llu transactions", (unsigned long long)in->faults.link_drop_after);
     printf("\n");
@@ -148,16 +138,13 @@ static void show_text(const char *path, const oflash_sim_info *in)
     print_time((double)in->last_run.sim_time_ns);
     printf(", %llu instructions, %llu program / %llu erase / %llu option operations, "
            "flash busy ",
-           (unsigned long long)in->last_run.cpu_insns,
-           (unsigned long long)in->last_run.program_ops,
-           (unsigned long long)in->last_run.erase_ops,
-           (unsigned long long)in->last_run.option_ops);
+           (unsigned long long)in->last_run.cpu_insns, (unsigned long long)in->last_run.program_ops,
+           (unsigned long long)in->last_run.erase_ops, (unsigned long long)in->last_run.option_ops);
     print_time((double)in->last_run.flash_busy_ns);
     printf(", core clock %.1f MHz, %llu unknown peripheral accesses",
            (double)in->last_run.core_clock_hz / 1e6,
            (unsigned long long)in->last_run.unknown_accesses);
-    if (in->last_run.unknown_accesses)
-        printf(" (first at 0x%08X)", in->last_run.unknown_first);
+    if (in->last_run.unknown_accesses) printf(" (first at 0x%08X)", in->last_run.unknown_first);
     printf("\n");
 }
 
@@ -173,8 +160,7 @@ static void show_json(const char *path, const oflash_sim_info *in)
     printf("\",\"flash_size\":%u,\"ram_size\":%u,\"blank_sectors\":[", in->flash_size,
            in->ram_size);
     for (size_t i = 0, n = 0; i < in->sector_count; i++)
-        if (in->sector_blank[i])
-            printf("%s%zu", n++ ? "," : "", i);
+        if (in->sector_blank[i]) printf("%s%zu", n++ ? "," : "", i);
     printf("],\"otp\":[");
     for (int b = 0; b < OFLASH_SIM_OTP_BLOCKS; b++)
         printf("%s{\"block\":%d,\"blank\":%s,\"lock\":\"%s\"}", b ? "," : "", b,
@@ -199,10 +185,8 @@ static void show_json(const char *path, const oflash_sim_info *in)
     printf("},\"last_run\":{\"sim_time_ns\":%llu,\"cpu_insns\":%llu,\"program_ops\":%llu,"
            "\"erase_ops\":%llu,\"option_ops\":%llu,\"flash_busy_ns\":%llu,"
            "\"unknown_accesses\":%llu,\"core_clock_hz\":%llu}}\n",
-           (unsigned long long)in->last_run.sim_time_ns,
-           (unsigned long long)in->last_run.cpu_insns,
-           (unsigned long long)in->last_run.program_ops,
-           (unsigned long long)in->last_run.erase_ops,
+           (unsigned long long)in->last_run.sim_time_ns, (unsigned long long)in->last_run.cpu_insns,
+           (unsigned long long)in->last_run.program_ops, (unsigned long long)in->last_run.erase_ops,
            (unsigned long long)in->last_run.option_ops,
            (unsigned long long)in->last_run.flash_busy_ns,
            (unsigned long long)in->last_run.unknown_accesses,
@@ -224,10 +208,8 @@ static int sim_show(int argc, char **argv)
         else
             path = argv[i];
     }
-    if (!path)
-        return cli_usage("sim", "sim show: expected PATH");
-    if (oflash_sim_info_read(path, &info) < 0)
-        return cli_fail();
+    if (!path) return cli_usage("sim", "sim show: expected PATH");
+    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
     if (json)
         show_json(path, &info);
     else
@@ -257,13 +239,11 @@ static int sim_fault(int argc, char **argv)
             which = 2;
         else if (!bad && cli_opt_value(argc, argv, &i, "--link-drop-after", &v, &bad))
             which = 3;
-        if (bad)
-            return EXIT_USAGE;
+        if (bad) return EXIT_USAGE;
         if (which == 0) {
             if (argv[i][0] == '-')
                 return cli_usage("sim", "sim fault: unknown option '%s'", argv[i]);
-            if (path)
-                return cli_usage("sim", "sim fault: more than one PATH");
+            if (path) return cli_usage("sim", "sim fault: more than one PATH");
             path = argv[i];
             continue;
         }
@@ -272,16 +252,14 @@ static int sim_fault(int argc, char **argv)
             return cli_usage("sim", "sim fault: '%s': expected %s", v,
                              which == 2 ? "an address" : "a count");
     }
-    if (!path)
-        return cli_usage("sim", "sim fault: expected PATH");
+    if (!path) return cli_usage("sim", "sim fault: expected PATH");
     if (clear && any)
         return cli_usage("sim", "sim fault: --clear cannot be combined with other faults");
     if (!clear && !any)
         return cli_usage("sim", "sim fault: expected --power-loss-after, --fail-at, "
                                 "--link-drop-after or --clear");
     /* Start from what is armed, then apply the options in order. */
-    if (oflash_sim_info_read(path, &info) < 0)
-        return cli_fail();
+    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
     f = info.faults;
     if (clear) {
         memset(&f, 0, sizeof f);
@@ -302,10 +280,8 @@ static int sim_fault(int argc, char **argv)
             }
         }
     }
-    if (oflash_sim_set_faults(path, &f) < 0)
-        return cli_fail();
-    if (!cli_quiet)
-        printf("%s: faults %s\n", path, clear ? "cleared" : "armed");
+    if (oflash_sim_set_faults(path, &f) < 0) return cli_fail();
+    if (!cli_quiet) printf("%s: faults %s\n", path, clear ? "cleared" : "armed");
     return EXIT_OK;
 }
 
@@ -315,12 +291,9 @@ int cmd_sim(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    if (!strcmp(argv[1], "create"))
-        return sim_create(argc, argv);
-    if (!strcmp(argv[1], "show"))
-        return sim_show(argc, argv);
-    if (!strcmp(argv[1], "fault"))
-        return sim_fault(argc, argv);
+    if (!strcmp(argv[1], "create")) return sim_create(argc, argv);
+    if (!strcmp(argv[1], "show")) return sim_show(argc, argv);
+    if (!strcmp(argv[1], "fault")) return sim_fault(argc, argv);
     return cli_usage("sim", "sim: unknown subcommand '%s' (expected create, show or fault)",
                      argv[1]);
 }

@@ -50,8 +50,16 @@ int oflash_error_prefix(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
-    memcpy(old, err_msg, sizeof old);
-    snprintf(err_msg, sizeof err_msg, "%s%s", pre, old);
+    /* pre + old, truncated to fit; memcpy keeps gcc's truncation check quiet */
+    size_t np = strlen(pre), no = strlen(err_msg);
+    if (np > sizeof old - 1)
+        np = sizeof old - 1;
+    if (no > sizeof old - 1 - np)
+        no = sizeof old - 1 - np;
+    memcpy(old, pre, np);
+    memcpy(old + np, err_msg, no);
+    old[np + no] = '\0';
+    memcpy(err_msg, old, np + no + 1);
     if (err_code == 0)
         err_code = OFLASH_ERROR;
     return err_code;

@@ -152,7 +152,6 @@ const oflash_device *df_find(df_ctx *c, const char *name)
 int df_commit(df_ctx *c)
 {
     df_store *s = c->db->files;
-    int rc;
     if (!c->source) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     if (!s) {
         s = calloc(1, sizeof *s);
@@ -170,8 +169,10 @@ int df_commit(df_ctx *c)
         c->arena.head = NULL;
     }
     /* Push in reverse so the file's first device ends up in front. */
-    for (size_t i = c->ndev; i-- > 0;)
-        if ((rc = oflash__devdb_push_front(c->db, c->devs[i])) < 0) return rc;
+    for (size_t i = c->ndev; i-- > 0;) {
+        int rc = oflash__devdb_push_front(c->db, c->devs[i]);
+        if (rc < 0) return rc;
+    }
     return 0;
 }
 
@@ -358,22 +359,11 @@ int df_xml_parse(df_ctx *c, const void *buf, size_t len, xmlDoc **out)
 
 /* ---- FLM loaders ---- */
 
-/* The FLM reader is src/loader/ (weak until linked in: device files need it
- * only for banks, and report its absence as an error). */
-#pragma weak oflash_flm_parse
-#pragma weak oflash_flm_load_file
-#pragma weak oflash_flm_free
-#pragma weak oflash_flm_device
-#pragma weak oflash_flm_ram_needed
-
 int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, uint32_t base,
                                uint32_t size, uint32_t ram_start, uint32_t ram_size)
 {
     const oflash_flash_device *fd;
-    uint64_t end = (uint64_t)base + size, need, ram_end = (uint64_t)ram_start + ram_size;
-    if (!oflash_flm_device || !oflash_flm_ram_needed)
-        return oflash_error_set(OFLASH_EUNSUPPORTED, "loader %s: no FLM reader in this build",
-                                name);
+    uint64_t end = (uint64_t)base + size, ram_end = (uint64_t)ram_start + ram_size;
     fd = oflash_flm_device(flm);
     if (fd->page_size == 0)
         return oflash_error_set(OFLASH_EFORMAT, "loader %s: FlashDevice page size (szPage) is 0",
@@ -400,8 +390,8 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
         if ((next - off) % ssz)
             return oflash_error_set(
                 OFLASH_EFORMAT,
-                "loader %s: sector run %zu (0x%X-byte sectors at offset 0x%X..0x%X) is not a "
-                "whole number of sectors",
+                "loader %s: sectors do not cover its declared size: sector run %zu (0x%X-byte "
+                "sectors at offset 0x%X..0x%X) is not a whole number of sectors",
                 name, i, ssz, off, next);
     }
     if (size == 0)
@@ -425,19 +415,23 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
                                     "(sector run at offset 0x%X)",
                                     name, size, ssz, off);
     }
-    need = (uint64_t)oflash_flm_ram_needed(flm) + fd->page_size;
-    if (ram_size == 0)
-        return oflash_error_set(OFLASH_ERANGE, "loader %s: the device declares no work RAM", name);
-    if (need > ram_size)
-        return oflash_error_set(OFLASH_ERANGE,
-                                "loader %s: needs %llu bytes of work RAM (%u for code, data, "
-                                "trampoline and stack + one %u-byte page buffer) but the device "
-                                "has %u at 0x%08X",
-                                name, (unsigned long long)need, oflash_flm_ram_needed(flm),
-                                fd->page_size, ram_size, ram_start);
+    if (ram_size == 0) return 0; /* no work RAM given: the FLM alone is checked */
     if (ram_end > 0x100000000ull)
         return oflash_error_set(OFLASH_ERANGE, "loader %s: work RAM 0x%08X + 0x%X runs past 4 GiB",
                                 name, ram_start, ram_size);
+    /* The runtime's own placement (trampoline, image, stack, page buffer):
+     * what fits here is exactly what oflash_loader_open() accepts. */
+    {
+        oflash_loader_opts o = {
+            .version = OFLASH_LOADER_OPTS_VERSION, .ram_start = ram_start, .ram_size = ram_size};
+        oflash_loader_layout lay;
+        if (oflash_flm_layout(flm, &o, &lay) < 0) {
+            char why[512]; /* copied: error_set must not read the buffer it writes */
+            snprintf(why, sizeof why, "%s", oflash_error_last());
+            return oflash_error_set(OFLASH_ERANGE, "loader does not fit the device's work RAM: %s",
+                                    why);
+        }
+    }
     if (ram_start < end && base < ram_end)
         return oflash_error_set(OFLASH_ERANGE,
                                 "loader %s: work RAM 0x%08X-0x%08X overlaps the flash it "
@@ -466,9 +460,7 @@ static df_flm_cache *df_flm_get(df_ctx *c, long line, const char *key, const voi
         f->image_size = image_size;
         f->next = c->flms;
         c->flms = f;
-        if (!oflash_flm_parse || !oflash_flm_load_file)
-            *rc = oflash_error_set(OFLASH_EUNSUPPORTED, "no FLM reader in this build");
-        else if (image)
+        if (image)
             *rc = oflash_flm_parse(&f->flm, image, image_size, key);
         else
             *rc = oflash_flm_load_file(&f->flm, key);

@@ -41,7 +41,6 @@ typedef struct pk_mem {
     const char *name;
     uint32_t start, size;
     bool writable, is_default;
-    long line;
 } pk_mem;
 
 typedef struct pk_algo {
@@ -176,7 +175,7 @@ static int pk_apply(df_ctx *c, xmlNode *n, pk_props *p)
             const char *core = df_attr(c, ch, "Dcore");
             if (core && core[0]) p->core = core;
         } else if (df_name_is(ch, "memory")) {
-            pk_mem m = {.line = line};
+            pk_mem m = {0};
             const char *acc = df_attr(c, ch, "access"), *id = df_attr(c, ch, "id");
             const char *def = df_attr(c, ch, "default");
             m.name = df_attr(c, ch, "name");
@@ -248,14 +247,15 @@ static bool pk_overlap(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
 static const char *pk_bank_name(df_ctx *c, const pk_props *p, const pk_algo *a,
                                 const oflash_bank *banks, size_t nb)
 {
-    const char *nm = NULL, *slash, *dot;
+    const char *nm = NULL;
     char buf[160];
     for (size_t i = 0; i < p->nmem && !nm; i++)
         if (a->start >= p->mem[i].start && a->start - p->mem[i].start < p->mem[i].size)
             nm = p->mem[i].name;
     if (!nm) {
-        slash = strrchr(a->path, '/');
-        slash = slash ? slash + 1 : a->path;
+        const char *slash = a->path, *dot;
+        for (const char *q = a->path; *q; q++)
+            if (*q == '/' || *q == '\\') slash = q + 1;
         dot = strrchr(slash, '.');
         snprintf(buf, sizeof buf, "%.*s", (int)(dot ? (size_t)(dot - slash) : strlen(slash)),
                  slash);
@@ -363,8 +363,8 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
                 b->loader_name = a->path;
             }
             if (!key) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) return rc;
             if (c->check_loaders) {
-                if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) return rc;
                 if ((rc = df_bank_from_flm(c, a->line, b, key, img, len, true, d->work_ram_start,
                                            d->work_ram_size)) < 0)
                     return rc;

@@ -196,11 +196,10 @@ static int load_entry(oflash_devdb *db, const char *path, const char *origin)
 {
     struct stat st;
     size_t before = db->count;
-    int rc;
     if (stat(path, &st) < 0)
         return oflash_error_set(OFLASH_ENOTFOUND, "%s: %s: %s", origin, path, strerror(errno));
     if (S_ISDIR(st.st_mode)) return load_dir(db, path, origin);
-    if ((rc = oflash__devfile_load(db, path)) < 0) return oflash_error_prefix("%s: ", origin);
+    if (oflash__devfile_load(db, path) < 0) return oflash_error_prefix("%s: ", origin);
     return oflash__devdb_note_path(db, path, origin, true, db->count - before);
 }
 

@@ -17,9 +17,18 @@
 
 #define KB 1024u
 
-#define S16(n, a) {0x08000000u + (a), 16 * KB, n}
-#define S64(n, a) {0x08000000u + (a), 64 * KB, n}
-#define S128(n, a) {0x08000000u + (a), 128 * KB, n}
+#define S16(n, a)                                                                                  \
+    {                                                                                              \
+        0x08000000u + (a), 16 * KB, n                                                              \
+    }
+#define S64(n, a)                                                                                  \
+    {                                                                                              \
+        0x08000000u + (a), 64 * KB, n                                                              \
+    }
+#define S128(n, a)                                                                                 \
+    {                                                                                              \
+        0x08000000u + (a), 128 * KB, n                                                             \
+    }
 
 /* One table for the largest layout; smaller parts use a prefix of it. */
 static const oflash_sector f4_sectors[] = {
@@ -31,25 +40,41 @@ static const oflash_sector f4_sectors[] = {
     S128(20, 0x180000), S128(21, 0x1A0000), S128(22, 0x1C0000), S128(23, 0x1E0000),
 };
 
-#define B(n) {0x1FFF7800u + 32u * (n), 32, n}
+#define B(n)                                                                                       \
+    {                                                                                              \
+        0x1FFF7800u + 32u * (n), 32, n                                                             \
+    }
 static const oflash_sector f4_otp_blocks[16] = {
-    B(0), B(1), B(2), B(3), B(4), B(5), B(6), B(7),
+    B(0), B(1), B(2),  B(3),  B(4),  B(5),  B(6),  B(7),
     B(8), B(9), B(10), B(11), B(12), B(13), B(14), B(15),
 };
-#define L(n) {0x1FFF7A00u + (n), 1, n}
+#define L(n)                                                                                       \
+    {                                                                                              \
+        0x1FFF7A00u + (n), 1, n                                                                    \
+    }
 static const oflash_sector f4_lock_bytes[16] = {
-    L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7),
+    L(0), L(1), L(2),  L(3),  L(4),  L(5),  L(6),  L(7),
     L(8), L(9), L(10), L(11), L(12), L(13), L(14), L(15),
 };
 
-#define F4_BANKS(nsect, kb)                                                                \
-    {                                                                                      \
-        {"flash", OFLASH_BANK_FLASH, 0x08000000u, (kb) * KB, 1024, 0xFF, f4_sectors,       \
-         (nsect), "stm32f4", 0, 0, 0},                                                     \
-        {"otp", OFLASH_BANK_OTP, 0x1FFF7800u, 512, 32, 0xFF, f4_otp_blocks, 16, "stm32f4", \
-         0, 0, 0},                                                                         \
-        {"otp-lock", OFLASH_BANK_OTP_LOCK, 0x1FFF7A00u, 16, 1, 0xFF, f4_lock_bytes, 16,    \
-         "stm32f4", 0, 0, 0},                                                              \
+#define F4_BANKS(nsect, kb)                                                                        \
+    {                                                                                              \
+        {"flash",    OFLASH_BANK_FLASH, 0x08000000u, (kb)*KB, 1024, 0xFF,                          \
+         f4_sectors, (nsect),           "stm32f4",   0,       0,    0},                            \
+            {"otp", OFLASH_BANK_OTP, 0x1FFF7800u, 512, 32, 0xFF, f4_otp_blocks,                    \
+             16,    "stm32f4",       0,           0,   0},                                         \
+            {"otp-lock",                                                                           \
+             OFLASH_BANK_OTP_LOCK,                                                                 \
+             0x1FFF7A00u,                                                                          \
+             16,                                                                                   \
+             1,                                                                                    \
+             0xFF,                                                                                 \
+             f4_lock_bytes,                                                                        \
+             16,                                                                                   \
+             "stm32f4",                                                                            \
+             0,                                                                                    \
+             0,                                                                                    \
+             0},                                                                                   \
     }
 
 static const oflash_bank banks_128k[] = F4_BANKS(5, 128);
@@ -59,13 +84,13 @@ static const oflash_bank banks_512k[] = F4_BANKS(8, 512);
 static const oflash_bank banks_1m[] = F4_BANKS(12, 1024);
 static const oflash_bank banks_2m[] = F4_BANKS(24, 2048);
 
-#define F4_REGIONS(ramkb)                                                        \
-    {                                                                            \
-        {"sram", OFLASH_REGION_RAM, 0x20000000u, (ramkb) * KB},                  \
-        {"system memory", OFLASH_REGION_SYSMEM, 0x1FFF0000u, 0x7800},            \
-        {"unique id / flash size", OFLASH_REGION_ID, 0x1FFF7A10u, 0x14},         \
-        {"option bytes", OFLASH_REGION_OPTION, 0x1FFFC000u, 0x10},               \
-        {"peripherals", OFLASH_REGION_PERIPH, 0x40000000u, 0x20000000u},         \
+#define F4_REGIONS(ramkb)                                                                          \
+    {                                                                                              \
+        {"sram", OFLASH_REGION_RAM, 0x20000000u, (ramkb)*KB},                                      \
+            {"system memory", OFLASH_REGION_SYSMEM, 0x1FFF0000u, 0x7800},                          \
+            {"unique id / flash size", OFLASH_REGION_ID, 0x1FFF7A10u, 0x14},                       \
+            {"option bytes", OFLASH_REGION_OPTION, 0x1FFFC000u, 0x10},                             \
+            {"peripherals", OFLASH_REGION_PERIPH, 0x40000000u, 0x20000000u},                       \
     }
 static const oflash_region regions_64k[] = F4_REGIONS(64);
 static const oflash_region regions_96k[] = F4_REGIONS(96);
@@ -74,15 +99,14 @@ static const oflash_region regions_192k[] = F4_REGIONS(192);
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-#define F4_DEVICE(nm, al, id, kb, bk, ramkb, rg, dual)                                     \
-    {                                                                                      \
-        .name = nm, .aliases = al, .vendor = "STMicroelectronics", .family = "stm32f4",    \
-        .core = "Cortex-M4", .source = "built-in", .work_ram_start = 0x20000000u,          \
-        .work_ram_size = (ramkb) * KB, .has_id = 1, .idcode_addr = 0xE0042000u,            \
-        .dev_id = id, .flash_size_addr = 0x1FFF7A22u, .flash_size_kb = kb,                 \
-        .uid_addr = 0x1FFF7A10u, .dual_bank = dual, .option_addr = 0x1FFFC000u,            \
-        .banks = bk, .bank_count = N(bk), .regions = rg, .region_count = N(rg),            \
-        .extends = 0                                                                       \
+#define F4_DEVICE(nm, al, id, kb, bk, ramkb, rg, dual)                                             \
+    {                                                                                              \
+        .name = nm, .aliases = al, .vendor = "STMicroelectronics", .family = "stm32f4",            \
+        .core = "Cortex-M4", .source = "built-in", .work_ram_start = 0x20000000u,                  \
+        .work_ram_size = (ramkb)*KB, .has_id = 1, .idcode_addr = 0xE0042000u, .dev_id = id,        \
+        .flash_size_addr = 0x1FFF7A22u, .flash_size_kb = kb, .uid_addr = 0x1FFF7A10u,              \
+        .dual_bank = dual, .option_addr = 0x1FFFC000u, .banks = bk, .bank_count = N(bk),           \
+        .regions = rg, .region_count = N(rg), .extends = 0                                         \
     }
 
 static const char *const al_401b[] = {"STM32F401CB", "STM32F401RB", "STM32F401VB", 0};

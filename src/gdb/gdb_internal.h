@@ -34,4 +34,9 @@ int oflash__f4fi_program_words(oflash_probe *p, uint32_t addr, const uint8_t *bu
 /* Program single bytes with PSIZE x8 (OTP lock bytes). */
 int oflash__f4fi_program_bytes(oflash_probe *p, uint32_t addr, const uint8_t *buf, size_t len);
 
+/* The address the instruction at PC continues to (Thumb-2, ARMv7-M),
+ * computed from the registers, flags, IT state and memory it reads.
+ * OFLASH_EUNSUPPORTED for an exception return or a switch to ARM state. */
+int oflash__thumb_next_pc(oflash_probe *p, uint32_t *next);
+
 #endif

@@ -71,7 +71,8 @@ typedef struct srv {
     pending *pend;
     size_t npend;
     bool end_session;
-    int nregs; /* registers served: 17 (r0-r15, xpsr) or 19 (+ msp, psp) */
+    uint64_t replies; /* packets sent (erase_range tells whether it replied) */
+    int nregs;        /* registers served: 17 (r0-r15, xpsr) or 19 (+ msp, psp) */
     oflash_gdbserver_stats local;
     oflash_gdbserver_stats *st;
 } srv;
@@ -251,6 +252,7 @@ out:
 
 static int reply_n(srv *s, const char *data, size_t len)
 {
+    s->replies++;
     return oflash__rsp_send(&s->rsp, data, len, SRV_PACKET_TIMEOUT_MS);
 }
 
@@ -566,7 +568,25 @@ static int resume(srv *s, bool step)
     ro.have_break = s->hw_used;
     ro.break_addr = s->hw_addr;
     ro.timeout_ms = SRV_RUN_SLICE_MS;
-    if (step) ro.max_insns = 1;
+    if (step) {
+        /* One instruction.  A gdb: probe steps itself (max_insns 1 is 's');
+         * the simulated chip runs to the next PC computed from the
+         * instruction (its budget stops at block boundaries). */
+        uint32_t next;
+        ro.max_insns = 1;
+        if (!strcmp(oflash_probe_backend(s->p), "sim")) {
+            if (oflash__thumb_next_pc(s->p, &next) == 0) {
+                ro.max_insns = 0;
+                ro.have_break = true;
+                ro.break_addr = next;
+            } else {
+                logf_(s, OFLASH_LOG_WARN, "cannot single-step: %s; continuing instead",
+                      oflash_error_last());
+                ro.max_insns = 0;
+                step = false;
+            }
+        }
+    }
     for (;;) {
         int rc = oflash_probe_run(s->p, &ro, &st);
         if (rc < 0) {
@@ -643,13 +663,6 @@ static int handle_rcmd(srv *s, const char *hex)
 
 /* ---------------------------------------------------------------- flash */
 
-static const oflash_bank *bank_for(srv *s, uint32_t addr, uint32_t len)
-{
-    const oflash_bank *b = oflash_device_bank_at(s->dev, addr);
-    if (!b || (uint64_t)addr + len > (uint64_t)b->base + b->size) return NULL;
-    return b;
-}
-
 static int otp_refused(srv *s, const char *what, uint32_t addr)
 {
     logf_(s, OFLASH_LOG_WARN,
@@ -659,22 +672,12 @@ static int otp_refused(srv *s, const char *what, uint32_t addr)
     return reply(s, "E05");
 }
 
-static int handle_flash_erase(srv *s, const char *args)
+static int erase_in_bank(srv *s, const oflash_bank *b, uint32_t addr, uint32_t len)
 {
-    uint32_t addr, len;
-    const char *e;
-    const oflash_bank *b;
-    if (parse_addr_len(args, &addr, &len, &e) < 0 || *e || len == 0) return reply(s, "E01");
-    b = bank_for(s, addr, len);
-    if (!b) {
-        logf_(s, OFLASH_LOG_WARN, "vFlashErase 0x%08X+0x%X is not inside one flash bank", addr,
-              len);
-        return reply(s, "E01");
-    }
     if (b->kind != OFLASH_BANK_FLASH) {
         if (!s->o->allow_otp) return otp_refused(s, "erase of OTP", addr);
         /* OTP is never erased: what is written later is checked instead. */
-        return reply(s, "OK");
+        return 0;
     }
     for (size_t i = 0; i < b->sector_count; i++) {
         const oflash_sector *sec = &b->sectors[i];
@@ -691,6 +694,47 @@ static int handle_flash_erase(srv *s, const char *args)
         logf_(s, OFLASH_LOG_INFO, "erased sector %u (0x%08X, %u KiB)", sec->number, sec->addr,
               sec->size / 1024);
     }
+    return 0;
+}
+
+/* Returns 1 when a reply (an error) was sent, 0 to go on, <0 link error. */
+static int erase_range(srv *s, uint32_t addr, uint32_t len)
+{
+    uint64_t a = addr, end = (uint64_t)addr + len;
+    while (a < end) {
+        const oflash_bank *b = oflash_device_bank_at(s->dev, (uint32_t)a);
+        uint64_t bend;
+        int rc;
+        if (!b) {
+            logf_(s, OFLASH_LOG_WARN, "vFlashErase 0x%08X+0x%X: 0x%08X is in no flash bank", addr,
+                  len, (uint32_t)a);
+            rc = reply(s, "E01");
+            return rc < 0 ? rc : 1;
+        }
+        bend = (uint64_t)b->base + b->size;
+        if (bend > end) bend = end;
+        /* erase_in_bank replies only on failure. */
+        {
+            uint64_t before = s->replies;
+            rc = erase_in_bank(s, b, (uint32_t)a, (uint32_t)(bend - a));
+            if (rc < 0) return rc;
+            if (s->replies != before) return 1;
+        }
+        a = bend;
+    }
+    return 0;
+}
+
+static int handle_flash_erase(srv *s, const char *args)
+{
+    uint32_t addr, len;
+    const char *e;
+    int rc;
+    if (parse_addr_len(args, &addr, &len, &e) < 0 || *e || len == 0 ||
+        (uint64_t)addr + len > 0x100000000ull)
+        return reply(s, "E01");
+    rc = erase_range(s, addr, len);
+    if (rc != 0) return rc < 0 ? rc : 0;
     return reply(s, "OK");
 }
 
@@ -700,48 +744,54 @@ static int handle_flash_write(srv *s, const char *pkt, size_t plen)
     uint32_t addr;
     const uint8_t *data;
     size_t dlen;
-    const oflash_bank *b;
-    pending *pd;
     if (oflash__hex_u32(a, &e, &addr) < 0 || *e != ':') return reply(s, "E01");
     data = (const uint8_t *)e + 1;
     dlen = plen - (size_t)((const char *)data - pkt);
-    if (dlen == 0) return reply(s, "OK");
-    b = bank_for(s, addr, (uint32_t)dlen);
-    if (!b) {
-        logf_(s, OFLASH_LOG_WARN, "vFlashWrite 0x%08X+0x%zX is not inside one flash bank", addr,
-              dlen);
-        return reply(s, "E01");
+    if ((uint64_t)addr + dlen > 0x100000000ull) return reply(s, "E01");
+    /* Split at bank boundaries (gdb merges neighbouring regions). */
+    while (dlen) {
+        const oflash_bank *b = oflash_device_bank_at(s->dev, addr);
+        size_t n = dlen;
+        pending *pd;
+        if (!b) {
+            logf_(s, OFLASH_LOG_WARN, "vFlashWrite at 0x%08X: not in a flash bank", addr);
+            return reply(s, "E01");
+        }
+        if ((uint64_t)addr + n > (uint64_t)b->base + b->size) n = b->base + b->size - addr;
+        if (b->kind != OFLASH_BANK_FLASH && !s->o->allow_otp)
+            return otp_refused(s, "write to OTP", addr);
+        if (b->kind == OFLASH_BANK_OTP_LOCK)
+            for (size_t i = 0; i < n; i++)
+                if (data[i] != 0x00 && data[i] != 0xFF) {
+                    logf_(s, OFLASH_LOG_WARN,
+                          "OTP lock byte 0x%08X: value 0x%02X refused (expected 0x00 to lock or "
+                          "0xFF to leave open)",
+                          addr + (uint32_t)i, data[i]);
+                    return reply(s, "E01");
+                }
+        /* Append to the last pending run when contiguous, else start one. */
+        pd = s->npend ? &s->pend[s->npend - 1] : NULL;
+        if (!pd || pd->addr + pd->len != addr || oflash_device_bank_at(s->dev, pd->addr) != b) {
+            pending *np = realloc(s->pend, (s->npend + 1) * sizeof *np);
+            if (!np) return reply(s, "E0c");
+            s->pend = np;
+            pd = &s->pend[s->npend++];
+            memset(pd, 0, sizeof *pd);
+            pd->addr = addr;
+        }
+        if (pd->len + n > pd->cap) {
+            size_t nc = (pd->len + n) * 2;
+            uint8_t *nd = realloc(pd->data, nc);
+            if (!nd) return reply(s, "E0c");
+            pd->data = nd;
+            pd->cap = nc;
+        }
+        memcpy(pd->data + pd->len, data, n);
+        pd->len += n;
+        addr += (uint32_t)n;
+        data += n;
+        dlen -= n;
     }
-    if (b->kind != OFLASH_BANK_FLASH && !s->o->allow_otp)
-        return otp_refused(s, "write to OTP", addr);
-    if (b->kind == OFLASH_BANK_OTP_LOCK)
-        for (size_t i = 0; i < dlen; i++)
-            if (data[i] != 0x00 && data[i] != 0xFF) {
-                logf_(s, OFLASH_LOG_WARN,
-                      "OTP lock byte 0x%08X: value 0x%02X refused (expected 0x00 to lock or "
-                      "0xFF to leave open)",
-                      addr + (uint32_t)i, data[i]);
-                return reply(s, "E01");
-            }
-    /* Append to the last pending run when contiguous, else start one. */
-    pd = s->npend ? &s->pend[s->npend - 1] : NULL;
-    if (!pd || pd->addr + pd->len != addr || oflash_device_bank_at(s->dev, pd->addr) != b) {
-        pending *np = realloc(s->pend, (s->npend + 1) * sizeof *np);
-        if (!np) return reply(s, "E0c");
-        s->pend = np;
-        pd = &s->pend[s->npend++];
-        memset(pd, 0, sizeof *pd);
-        pd->addr = addr;
-    }
-    if (pd->len + dlen > pd->cap) {
-        size_t nc = (pd->len + dlen) * 2;
-        uint8_t *nd = realloc(pd->data, nc);
-        if (!nd) return reply(s, "E0c");
-        pd->data = nd;
-        pd->cap = nc;
-    }
-    memcpy(pd->data + pd->len, data, dlen);
-    pd->len += dlen;
     return reply(s, "OK");
 }
 
@@ -816,8 +866,31 @@ static int program_run(srv *s, const pending *pd)
         }
         memset(img, 0xFF, end - start);
         memcpy(img + (pd->addr - start), pd->data, pd->len);
-        rc = oflash__f4fi_program_words(s->p, start, img, end - start);
-        if (rc < 0) goto out;
+        /* Only words that change are programmed: a word that already holds
+         * its value (0xFF after an erase, OTP written before, a locked OTP
+         * block loaded again) needs no program access. */
+        {
+            uint8_t *now = malloc(end - start);
+            size_t w = 0, nw = (end - start) / 4;
+            if (!now) {
+                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                goto out;
+            }
+            rc = oflash_probe_read_mem(s->p, start, now, end - start);
+            while (rc == 0 && w < nw) {
+                size_t w0;
+                while (w < nw && !memcmp(now + 4 * w, img + 4 * w, 4))
+                    w++;
+                w0 = w;
+                while (w < nw && memcmp(now + 4 * w, img + 4 * w, 4))
+                    w++;
+                if (w > w0)
+                    rc = oflash__f4fi_program_words(s->p, start + 4 * (uint32_t)w0, img + 4 * w0,
+                                                    4 * (w - w0));
+            }
+            free(now);
+            if (rc < 0) goto out;
+        }
     }
     /* Verify. */
     rc = oflash_probe_read_mem(s->p, pd->addr, cur, pd->len);

@@ -13,11 +13,9 @@
 
 int oflash__bin_read(const oflash__src *src, oflash__load *ld, uint32_t base)
 {
-    if (ld->locate)
-        return 0;
+    if (ld->locate) return 0;
     uint8_t *p = oflash__load_reserve(ld, base, src->size, 0);
-    if (!p)
-        return oflash_error_last_code();
+    if (!p) return oflash_error_last_code();
     return oflash__src_pread(src, p, (size_t)src->size, 0);
 }
 
@@ -42,8 +40,7 @@ int oflash__bin_write(const oflash_image *img, oflash__out *o, const oflash_imag
         start = oflash_image_segment(img, 0)->addr;
         end = start + oflash_image_segment(img, 0)->size;
     } else if (n == 0) {
-        return oflash_error_set(OFLASH_EINVAL, "%s: the image is empty; nothing to write",
-                                o->path);
+        return oflash_error_set(OFLASH_EINVAL, "%s: the image is empty; nothing to write", o->path);
     } else {
         const oflash_segment *a = oflash_image_segment(img, 0);
         const oflash_segment *z = oflash_image_segment(img, n - 1);

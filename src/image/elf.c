@@ -42,11 +42,12 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
                                 "%s:ELF header: file has %" PRIu64 " bytes (expected at least %d "
                                 "for an ELF32 header)",
                                 f, src->size, EHDR_SIZE);
-    if ((rc = oflash__src_pread(src, eh, EHDR_SIZE, 0)))
-        return rc;
+    if ((rc = oflash__src_pread(src, eh, EHDR_SIZE, 0))) return rc;
     if (memcmp(eh, "\177ELF", 4))
-        return oflash_error_set(OFLASH_EFORMAT, "%s:ELF header: no ELF magic (expected 7F 45 4C "
-                                "46)", f);
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s:ELF header: no ELF magic (expected 7F 45 4C "
+                                "46)",
+                                f);
     if (eh[4] != 1)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:ELF header: class %u is not 32-bit (expected ELFCLASS32 for "
@@ -66,8 +67,10 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
     uint32_t entry = le32(eh + 24), phoff = le32(eh + 28);
     uint16_t phentsize = le16(eh + 42), phnum = le16(eh + 44);
     if (phnum == 0)
-        return oflash_error_set(OFLASH_EFORMAT, "%s:ELF header: no program headers (expected "
-                                "PT_LOAD segments of a linked executable)", f);
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s:ELF header: no program headers (expected "
+                                "PT_LOAD segments of a linked executable)",
+                                f);
     if (phentsize < PHDR_SIZE)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:ELF header: program header size %u (expected at least %d)", f,
@@ -81,8 +84,7 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
                                 f, phoff, phend - 1, src->size);
     size_t phlen = (size_t)phnum * phentsize;
     uint8_t *ph = malloc(phlen);
-    if (!ph)
-        return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", f);
+    if (!ph) return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", f);
     if ((rc = oflash__src_pread(src, ph, phlen, phoff))) {
         free(ph);
         return rc;
@@ -90,8 +92,7 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
     for (unsigned i = 0; i < phnum && !rc; i++) {
         const uint8_t *p = ph + (size_t)i * phentsize;
         uint32_t type = le32(p), off = le32(p + 4), paddr = le32(p + 12), filesz = le32(p + 16);
-        if (type != PT_LOAD || filesz == 0)
-            continue;
+        if (type != PT_LOAD || filesz == 0) continue;
         if ((uint64_t)off + filesz > src->size) {
             rc = oflash_error_set(OFLASH_EFORMAT,
                                   "%s:segment %u: file bytes 0x%" PRIX32 "-0x%" PRIX64 " beyond "
@@ -100,8 +101,7 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
                                   f, i, off, (uint64_t)off + filesz - 1, src->size);
             break;
         }
-        if (ld->locate)
-            continue;
+        if (ld->locate) continue;
         uint8_t *d = oflash__load_reserve(ld, paddr, filesz, i);
         if (!d) {
             rc = oflash_error_last_code();
@@ -110,7 +110,6 @@ int oflash__elf_read(const oflash__src *src, oflash__load *ld)
         rc = oflash__src_pread(src, d, filesz, off);
     }
     free(ph);
-    if (!rc)
-        oflash__load_entry(ld, entry, 0);
+    if (!rc) oflash__load_entry(ld, entry, 0);
     return rc;
 }

@@ -24,8 +24,8 @@
 struct ihex_ctx {
     const char *name;
     oflash__load *ld;
-    uint32_t base;     /* from record 02 or 04 */
-    bool eof;          /* record 01 seen */
+    uint32_t base; /* from record 02 or 04 */
+    bool eof;      /* record 01 seen */
     uint32_t eof_line;
     uint32_t last_line; /* last non-blank line */
 };
@@ -53,9 +53,10 @@ static int ihex_diagnose(const struct ihex_ctx *c, const char *s, size_t n, uint
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
                                 c->name, line, show_char(s[bad], cb, sizeof cb), bad + 2);
-    unsigned len = n >= 2 ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 |
-                                       oflash__img_hexval[(uint8_t)s[1]])
-                          : 0;
+    unsigned len =
+        n >= 2
+            ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]])
+            : 0;
     size_t need = 10 + 2 * (size_t)len;
     if (!terminated && n < need)
         return oflash_error_set(OFLASH_EFORMAT,
@@ -86,8 +87,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
 
     while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0)
-        return 0; /* blank lines are allowed */
+    if (n == 0) return 0; /* blank lines are allowed */
     if (c->eof)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": data after the end-of-file record of line %" PRIu32
@@ -101,11 +101,10 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     s++;
     n--;
     c->last_line = line;
-    if (n < 10)
-        return ihex_diagnose(c, s, n, line, terminated);
-    unsigned len = (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
-    if (len > 255 || n != 10 + 2 * (size_t)len)
-        return ihex_diagnose(c, s, n, line, terminated);
+    if (n < 10) return ihex_diagnose(c, s, n, line, terminated);
+    unsigned len =
+        (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
+    if (len > 255 || n != 10 + 2 * (size_t)len) return ihex_diagnose(c, s, n, line, terminated);
 
     /* Decode every pair; bad digits show as bit 7 in acc. */
     size_t nb = n / 2;
@@ -117,8 +116,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
         rec[i] = (uint8_t)(hi << 4 | lo);
         sum += rec[i];
     }
-    if (acc & 0x80)
-        return ihex_diagnose(c, s, n, line, terminated);
+    if (acc & 0x80) return ihex_diagnose(c, s, n, line, terminated);
     if (sum & 0xFF) {
         unsigned want = (0x100 - ((sum - rec[nb - 1]) & 0xFF)) & 0xFF;
         return oflash_error_set(OFLASH_EFORMAT,
@@ -129,8 +127,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     const uint8_t *d = rec + 4;
     switch (rec[3]) {
     case 0x00: {
-        if (len == 0)
-            return 0;
+        if (len == 0) return 0;
         uint32_t a = c->base + off;
         if (a < c->base) { /* 32-bit wrap of base + offset */
             return oflash_error_set(OFLASH_ERANGE,
@@ -139,8 +136,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
                                     c->name, line, c->base, off);
         }
         uint8_t *p = oflash__load_reserve(c->ld, a, len, line);
-        if (!p)
-            return oflash_error_last_code();
+        if (!p) return oflash_error_last_code();
         memcpy(p, d, len);
         return 0;
     }
@@ -170,14 +166,12 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
                                     "(expected 4)",
                                     c->name, line, rec[3] == 3 ? "segment" : "linear", len);
         if (rec[3] == 3) /* CS:IP */
-            oflash__load_entry(c->ld,
-                               (((uint32_t)d[0] << 8 | d[1]) << 4) + ((uint32_t)d[2] << 8 | d[3]),
-                               line);
+            oflash__load_entry(
+                c->ld, (((uint32_t)d[0] << 8 | d[1]) << 4) + ((uint32_t)d[2] << 8 | d[3]), line);
         else
-            oflash__load_entry(c->ld,
-                               (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 |
-                                   d[3],
-                               line);
+            oflash__load_entry(
+                c->ld, (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3],
+                line);
         return 0;
     default:
         return oflash_error_set(OFLASH_EFORMAT,
@@ -196,22 +190,18 @@ static size_t ihex_fast(void *vctx, const char *p, const char *end, uint32_t *li
 {
     struct ihex_ctx *c = vctx;
     const char *start = p;
-    if (c->eof || c->ld->locate)
-        return 0;
+    if (c->eof || c->ld->locate) return 0;
     while (end - p >= 14 && p[0] == ':') {
         unsigned len = oflash__img_pair(p + 1);
         size_t need = 11 + 2 * (size_t)len; /* ':' + digits */
-        if (len > 255 || (size_t)(end - p) <= need)
-            break;
+        if (len > 255 || (size_t)(end - p) <= need) break;
         const char *q = p + need;
         size_t eol = q[0] == '\n' ? 1 : (q[0] == '\r' && q + 1 < end && q[1] == '\n') ? 2 : 0;
         unsigned a1 = oflash__img_pair(p + 3), a0 = oflash__img_pair(p + 5);
         unsigned type = oflash__img_pair(p + 7);
-        if (!eol || type != 0 || len == 0 || ((a1 | a0) & 0x100))
-            break;
+        if (!eol || type != 0 || len == 0 || ((a1 | a0) & 0x100)) break;
         uint32_t a = c->base + (a1 << 8 | a0);
-        if (a < c->base || (uint64_t)a + len > 0x100000000ull)
-            break;
+        if (a < c->base || (uint64_t)a + len > 0x100000000ull) break;
         uint8_t *d = oflash__load_reserve(c->ld, a, len, *line + 1);
         if (!d) {
             *rc = oflash_error_last_code();
@@ -226,8 +216,7 @@ static size_t ihex_fast(void *vctx, const char *p, const char *end, uint32_t *li
             d[i] = (uint8_t)v;
         }
         unsigned cs = oflash__img_pair(h + 2 * len);
-        if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF))
-            break; /* ihex_line() reports it */
+        if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF)) break; /* ihex_line() reports it */
         c->last_line = ++*line;
         p = q + eol;
     }
@@ -239,8 +228,7 @@ int oflash__ihex_read(const oflash__src *src, oflash__load *ld)
     struct ihex_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, ihex_line, ihex_fast, &c);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (!c.eof && !ld->locate)
         oflash_log(OFLASH_LOG_WARN,
                    "%s:%" PRIu32 ": no end-of-file record (expected ':00000001FF' as the last "
@@ -296,8 +284,7 @@ int oflash__ihex_write(const oflash_image *img, oflash__out *o, const oflash_ima
                 ihex_record(o, 0x04, 0, ext, 2);
             }
             uint64_t n = rs;
-            if (n > end - a)
-                n = end - a;
+            if (n > end - a) n = end - a;
             if (n > 0x10000 - (a & 0xFFFF)) /* records stay inside one 64 KiB block */
                 n = 0x10000 - (a & 0xFFFF);
             ihex_record(o, 0x00, (uint32_t)(a & 0xFFFF), p, (size_t)n);

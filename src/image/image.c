@@ -30,11 +30,11 @@
 #define SRC_CHUNK (64 * 1024) /* read window of the text readers */
 
 struct input {
-    char *name;                    /* as given by the user, for messages */
-    char *path;                    /* file to re-read for exact lines, or NULL */
-    enum oflash__where_kind kind;  /* how locations are named */
-    oflash_image_format format;    /* format that was read */
-    uint32_t base;                 /* binaries */
+    char *name;                   /* as given by the user, for messages */
+    char *path;                   /* file to re-read for exact lines, or NULL */
+    enum oflash__where_kind kind; /* how locations are named */
+    oflash_image_format format;   /* format that was read */
+    uint32_t base;                /* binaries */
 };
 
 struct piece {
@@ -58,6 +58,7 @@ struct oflash_image {
 
 /* ---------------------------------------------------------------- hex tables */
 
+/* clang-format off */
 #define X 0x80
 const uint8_t oflash__img_hexval[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -79,6 +80,7 @@ const char oflash__img_hexpair[256][2] = {
     P16("8"), P16("9"), P16("A"), P16("B"), P16("C"), P16("D"), P16("E"), P16("F"),
 };
 #undef P16
+/* clang-format on */
 
 uint16_t oflash__img_pairval[65536];
 
@@ -99,8 +101,7 @@ void oflash__img_pairs_init(void)
 size_t oflash__img_bad_digit(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (oflash__img_hexval[(uint8_t)s[i]] & 0x80)
-            return i;
+        if (oflash__img_hexval[(uint8_t)s[i]] & 0x80) return i;
     return n;
 }
 
@@ -109,7 +110,8 @@ size_t oflash__img_bad_digit(const char *s, size_t n)
 int oflash__src_pread(const oflash__src *src, void *buf, size_t n, uint64_t off)
 {
     if (off > src->size || n > src->size - off)
-        return oflash_error_set(OFLASH_EFORMAT, "%s: read of %zu bytes at offset 0x%" PRIx64
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s: read of %zu bytes at offset 0x%" PRIx64
                                 " beyond the end of the file (%" PRIu64 " bytes)",
                                 src->name, n, off, src->size);
     if (src->mem) {
@@ -119,11 +121,9 @@ int oflash__src_pread(const oflash__src *src, void *buf, size_t n, uint64_t off)
     uint8_t *p = buf;
     while (n) {
         ssize_t r = pread(src->fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0)
-            return oflash_error_set(OFLASH_EIO, "%s: read failed: %s", src->name,
-                                    strerror(errno));
+            return oflash_error_set(OFLASH_EIO, "%s: read failed: %s", src->name, strerror(errno));
         if (r == 0)
             return oflash_error_set(OFLASH_EIO, "%s: file shrank while reading it", src->name);
         p += r;
@@ -143,38 +143,32 @@ static int feed_lines(const char *p, const char *end, bool final, uint32_t *line
         if (fast) {
             int rc = 0;
             p += fast(ctx, p, end, line, &rc);
-            if (rc)
-                return rc;
-            if (p >= end)
-                break;
+            if (rc) return rc;
+            if (p >= end) break;
         }
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            if (!final)
-                break;
+            if (!final) break;
             int rc = fn(ctx, p, (size_t)(end - p), ++*line, false);
-            if (rc)
-                return rc;
+            if (rc) return rc;
             p = end;
             break;
         }
         int rc = fn(ctx, p, (size_t)(nl - p), ++*line, true);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         p = nl + 1;
     }
     *used = (size_t)(p - start);
     return 0;
 }
 
-int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_fn fast,
-                      void *ctx)
+int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_fn fast, void *ctx)
 {
     uint32_t line = 0;
     size_t used;
     if (src->mem)
-        return feed_lines((const char *)src->mem, (const char *)src->mem + src->size, true,
-                          &line, fn, fast, ctx, &used);
+        return feed_lines((const char *)src->mem, (const char *)src->mem + src->size, true, &line,
+                          fn, fast, ctx, &used);
 
     /* A window of SRC_CHUNK bytes; the unfinished tail of one read moves to
      * the front before the next.  A line longer than the window is an error
@@ -182,12 +176,10 @@ int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_f
     char *buf = malloc(SRC_CHUNK);
     size_t have = 0;
     int rc = 0;
-    if (!buf)
-        return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", src->name);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", src->name);
     for (;;) {
         ssize_t r = read(src->fd, buf + have, SRC_CHUNK - have);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             rc = oflash_error_set(OFLASH_EIO, "%s: read failed: %s", src->name, strerror(errno));
             break;
@@ -195,8 +187,7 @@ int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_f
         have += (size_t)r;
         bool final = r == 0;
         rc = feed_lines(buf, buf + have, final, &line, fn, fast, ctx, &used);
-        if (rc || final)
-            break;
+        if (rc || final) break;
         if (used == 0 && have == SRC_CHUNK) {
             rc = oflash_error_set(OFLASH_EFORMAT,
                                   "%s:%" PRIu32 ": line longer than %d bytes (expected records "
@@ -216,22 +207,26 @@ int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_f
 const char *oflash__where(const oflash__load *ld, uint32_t line, char *buf, size_t size)
 {
     switch (ld->kind) {
-    case OFLASH__WHERE_LINE: snprintf(buf, size, "%s:%" PRIu32, ld->name, line); break;
-    case OFLASH__WHERE_SEGMENT: snprintf(buf, size, "%s:segment %" PRIu32, ld->name, line); break;
-    default: snprintf(buf, size, "%s", ld->name); break;
+    case OFLASH__WHERE_LINE:
+        snprintf(buf, size, "%s:%" PRIu32, ld->name, line);
+        break;
+    case OFLASH__WHERE_SEGMENT:
+        snprintf(buf, size, "%s:segment %" PRIu32, ld->name, line);
+        break;
+    default:
+        snprintf(buf, size, "%s", ld->name);
+        break;
     }
     return buf;
 }
 
 static int close_run(oflash__load *ld)
 {
-    if (!ld->cur.data)
-        return 0;
+    if (!ld->cur.data) return 0;
     if (ld->nruns == ld->caprun) {
         size_t nc = ld->caprun ? ld->caprun * 2 : 8;
         oflash__run *r = realloc(ld->runs, nc * sizeof *r);
-        if (!r)
-            return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", ld->name);
+        if (!r) return oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", ld->name);
         ld->runs = r;
         ld->caprun = nc;
     }
@@ -259,11 +254,9 @@ static int close_run(oflash__load *ld)
 #define PREFAULT_STEP (256u << 10)
 static void prefault(oflash__load *ld, uint64_t need)
 {
-    if (need <= ld->cur_ready)
-        return;
+    if (need <= ld->cur_ready) return;
     uint64_t to = need + PREFAULT_STEP;
-    if (to > ld->cur.cap)
-        to = ld->cur.cap;
+    if (to > ld->cur.cap) to = ld->cur.cap;
 #ifdef MADV_POPULATE_WRITE
     long pg = sysconf(_SC_PAGESIZE);
     uintptr_t a = (uintptr_t)ld->cur.data + ld->cur_ready, b = (uintptr_t)ld->cur.data + to;
@@ -308,21 +301,16 @@ uint8_t *oflash__load_reserve_slow(oflash__load *ld, uint32_t addr, uint64_t n, 
         ld->cur.cap = nc;
         ld->cur_ready = nc;
     } else {
-        if (close_run(ld))
-            return NULL;
+        if (close_run(ld)) return NULL;
         /* Reserve what the rest of the input could still hold: untouched
          * pages cost no memory, and one big run then needs no copies. */
         uint64_t cap = ld->estimate > n ? ld->estimate : n;
-        if (cap < 256)
-            cap = 256;
-        if (cap > 0x100000000ull - addr)
-            cap = 0x100000000ull - addr;
-        if (cap < n)
-            cap = n;
+        if (cap < 256) cap = 256;
+        if (cap > 0x100000000ull - addr) cap = 0x100000000ull - addr;
+        if (cap < n) cap = n;
         ld->cur.data = malloc((size_t)cap);
         if (!ld->cur.data) {
-            oflash_error_set(OFLASH_ENOMEM, "%s: out of memory (%" PRIu64 " bytes)", ld->name,
-                             cap);
+            oflash_error_set(OFLASH_ENOMEM, "%s: out of memory (%" PRIu64 " bytes)", ld->name, cap);
             return NULL;
         }
         ld->cur.addr = addr;
@@ -342,8 +330,7 @@ uint8_t *oflash__load_reserve_slow(oflash__load *ld, uint32_t addr, uint64_t n, 
 void oflash__load_entry(oflash__load *ld, uint32_t entry, uint32_t line)
 {
     char w[600];
-    if (ld->locate)
-        return;
+    if (ld->locate) return;
     if (ld->have_entry && ld->entry != entry)
         oflash_log(OFLASH_LOG_WARN,
                    "%s: second start address 0x%08" PRIX32 " differs from 0x%08" PRIX32
@@ -369,15 +356,13 @@ static void load_free(oflash__load *ld)
 int oflash_image_new(oflash_image **out)
 {
     *out = calloc(1, sizeof **out);
-    if (!*out)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!*out) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     return 0;
 }
 
 void oflash_image_free(oflash_image *img)
 {
-    if (!img)
-        return;
+    if (!img) return;
     for (size_t i = 0; i < img->nseg; i++) {
         free(img->seg[i].data);
         free((char *)img->seg[i].source);
@@ -413,8 +398,7 @@ uint64_t oflash_image_size(const oflash_image *img)
 
 bool oflash_image_entry(const oflash_image *img, uint32_t *entry)
 {
-    if (img->have_entry && entry)
-        *entry = img->entry;
+    if (img->have_entry && entry) *entry = img->entry;
     return img->have_entry;
 }
 
@@ -449,8 +433,7 @@ size_t oflash_image_read(const oflash_image *img, uint32_t addr, void *buf, size
         const oflash_segment *s = &img->seg[i];
         uint64_t a = s->addr > addr ? s->addr : addr;
         uint64_t b = (uint64_t)s->addr + s->size;
-        if (b > end)
-            b = end;
+        if (b > end) b = end;
         memcpy(out + (a - addr), s->data + (a - s->addr), (size_t)(b - a));
         held += (size_t)(b - a);
     }
@@ -475,16 +458,14 @@ static int read_input(const oflash__src *src, oflash_image_format fmt, uint32_t 
 static uint32_t locate_line(const struct input *in, const oflash__src *cur_src, uint32_t addr,
                             bool second, uint32_t line)
 {
-    if (in->kind != OFLASH__WHERE_LINE)
-        return line;
+    if (in->kind != OFLASH__WHERE_LINE) return line;
     oflash__src src = {.name = in->name, .fd = -1};
     int fd = -1;
     if (cur_src) {
         src = *cur_src;
     } else {
         struct stat st;
-        if (!in->path || (fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0)
-            return line;
+        if (!in->path || (fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) return line;
         if (fstat(fd, &st) < 0) {
             close(fd);
             return line;
@@ -493,8 +474,7 @@ static uint32_t locate_line(const struct input *in, const oflash__src *cur_src, 
         src.size = (uint64_t)st.st_size;
     }
     if (src.fd >= 0 && lseek(src.fd, 0, SEEK_SET) < 0) {
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return line;
     }
     oflash__load ld = {.name = in->name, .kind = in->kind, .locate = true, .loc_addr = addr};
@@ -504,10 +484,8 @@ static uint32_t locate_line(const struct input *in, const oflash__src *cur_src, 
     read_input(&src, in->format, in->base, &ld);
     oflash_error_set(code, "%s", saved); /* the re-read must not change the error */
     load_free(&ld);
-    if (fd >= 0)
-        close(fd);
-    if (ld.loc_hits > (second ? 1u : 0u))
-        return ld.loc_line[second ? 1 : 0];
+    if (fd >= 0) close(fd);
+    if (ld.loc_hits > (second ? 1u : 0u)) return ld.loc_line[second ? 1 : 0];
     return line;
 }
 
@@ -546,8 +524,7 @@ static int overlap_error(const char *what, const char *other, uint32_t a, uint64
 static int run_cmp(const void *pa, const void *pb)
 {
     const oflash__run *a = pa, *b = pb;
-    if (a->addr != b->addr)
-        return a->addr < b->addr ? -1 : 1;
+    if (a->addr != b->addr) return a->addr < b->addr ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -577,8 +554,7 @@ static int check_load(const oflash_image *img, oflash__load *ld, const struct in
                 return overlap_error(w2, w1, r->addr, e - r->addr, same);
             }
         }
-        if (r->addr + r->size > mend)
-            far = i;
+        if (r->addr + r->size > mend) far = i;
     }
     /* Against the image. */
     for (size_t i = 0; i < ld->nruns; i++) {
@@ -589,8 +565,7 @@ static int check_load(const oflash_image *img, oflash__load *ld, const struct in
             uint64_t a = s->addr > r->addr ? s->addr : r->addr;
             uint64_t b = (uint64_t)s->addr + s->size < rend ? (uint64_t)s->addr + s->size : rend;
             bool same = !memcmp(r->data + (a - r->addr), s->data + (a - s->addr), (size_t)(b - a));
-            if (same && allow_identical)
-                continue;
+            if (same && allow_identical) continue;
             const struct piece *p = piece_at(img, (uint32_t)a);
             uint32_t l2 = locate_line(in, src, (uint32_t)a, false, r->line);
             oflash__where(ld, l2, w2, sizeof w2);
@@ -608,14 +583,12 @@ static int check_load(const oflash_image *img, oflash__load *ld, const struct in
 
 static int reserve(void **arr, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 8;
     while (nc < need)
         nc *= 2;
     void *p = realloc(*arr, nc * elem);
-    if (!p)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!p) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     *arr = p;
     *cap = nc;
     return 0;
@@ -638,14 +611,11 @@ static int merge_load(oflash_image *img, oflash__load *ld, uint32_t input)
     struct piece *np = NULL;
     size_t nn = 0, capp = 0, npc = 0;
     int rc = 0;
-    if (!ns || !origin)
-        goto nomem;
+    if (!ns || !origin) goto nomem;
     /* New pieces: the old ones plus one per run (minus identical overlaps,
      * which keep the old attribution). */
-    if (reserve((void **)&np, &capp, img->npiece + ld->nruns + 1, sizeof *np))
-        goto nomem;
-    if (img->npiece)
-        memcpy(np, img->piece, img->npiece * sizeof *np);
+    if (reserve((void **)&np, &capp, img->npiece + ld->nruns + 1, sizeof *np)) goto nomem;
+    if (img->npiece) memcpy(np, img->piece, img->npiece * sizeof *np);
     npc = img->npiece;
 
     /* Pass 1: plan the merged segment list without touching the image.
@@ -674,8 +644,7 @@ static int merge_load(oflash_image *img, oflash__load *ld, uint32_t input)
             /* Touches or overlaps the segment being built: extend it. */
             oflash_segment *o = &ns[nn - 1];
             uint64_t oend = (uint64_t)o->addr + o->size, end = a + sz;
-            if (end > oend)
-                o->size = (uint32_t)(end - o->addr);
+            if (end > oend) o->size = (uint32_t)(end - o->addr);
         } else {
             ns[nn].addr = a;
             ns[nn].size = (uint32_t)sz;
@@ -737,8 +706,8 @@ static int merge_load(oflash_image *img, oflash__load *ld, uint32_t input)
         i = 0;
         j = 0;
         while (i < img->nseg || j < ld->nruns) {
-            bool take_old = j >= ld->nruns ||
-                            (i < img->nseg && img->seg[i].addr <= ld->runs[j].addr);
+            bool take_old =
+                j >= ld->nruns || (i < img->nseg && img->seg[i].addr <= ld->runs[j].addr);
             uint32_t a = take_old ? img->seg[i].addr : ld->runs[j].addr;
             uint64_t sz = take_old ? img->seg[i].size : ld->runs[j].size;
             uint8_t *d = take_old ? img->seg[i].data : ld->runs[j].data;
@@ -750,8 +719,7 @@ static int merge_load(oflash_image *img, oflash__load *ld, uint32_t input)
                 uint64_t off = a - ns[si].addr;
                 memmove(bufs[si] + off, d, (size_t)sz);
                 free(d);
-                if (take_old)
-                    free((char *)img->seg[i].source);
+                if (take_old) free((char *)img->seg[i].source);
             }
             if (take_old)
                 i++;
@@ -760,8 +728,7 @@ static int merge_load(oflash_image *img, oflash__load *ld, uint32_t input)
         }
         for (size_t k = 0; k < nn; k++) {
             ns[k].data = bufs[k];
-            if (!ns[k].source)
-                ns[k].source = srcs[k];
+            if (!ns[k].source) ns[k].source = srcs[k];
         }
         free(srcs);
         free(bufs);
@@ -817,14 +784,14 @@ static int finish_load(oflash_image *img, oflash__load *ld, const char *path,
 {
     int rc = close_run(ld);
     if (!rc && ld->nruns == 0)
-        rc = oflash_error_set(OFLASH_EFORMAT, "%s: no data in the file (expected at least one "
-                              "data record or loadable segment)", ld->name);
-    if (!rc)
-        rc = add_input(img, ld->name, path, ld->kind, fmt, base);
+        rc = oflash_error_set(OFLASH_EFORMAT,
+                              "%s: no data in the file (expected at least one "
+                              "data record or loadable segment)",
+                              ld->name);
+    if (!rc) rc = add_input(img, ld->name, path, ld->kind, fmt, base);
     if (!rc) {
         rc = check_load(img, ld, &img->in[img->nin - 1], src, allow_identical);
-        if (!rc)
-            rc = merge_load(img, ld, (uint32_t)(img->nin - 1));
+        if (!rc) rc = merge_load(img, ld, (uint32_t)(img->nin - 1));
         if (rc) {
             img->nin--;
             free(img->in[img->nin].name);
@@ -853,8 +820,7 @@ int oflash_image_add(oflash_image *img, uint32_t addr, const void *data, size_t 
                      const char *source)
 {
     oflash__load ld = {.name = source ? source : "data", .kind = OFLASH__WHERE_NONE};
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     ld.estimate = len;
     uint8_t *p = oflash__load_reserve(&ld, addr, len, 0);
     if (!p) {
@@ -870,11 +836,16 @@ int oflash_image_add(oflash_image *img, uint32_t addr, const void *data, size_t 
 static const char *format_name(oflash_image_format f)
 {
     switch (f) {
-    case OFLASH_FORMAT_IHEX: return "Intel HEX";
-    case OFLASH_FORMAT_SREC: return "S-record";
-    case OFLASH_FORMAT_ELF: return "ELF";
-    case OFLASH_FORMAT_BIN: return "binary";
-    default: return "auto";
+    case OFLASH_FORMAT_IHEX:
+        return "Intel HEX";
+    case OFLASH_FORMAT_SREC:
+        return "S-record";
+    case OFLASH_FORMAT_ELF:
+        return "ELF";
+    case OFLASH_FORMAT_BIN:
+        return "binary";
+    default:
+        return "auto";
     }
 }
 
@@ -886,8 +857,7 @@ static oflash_image_format sniff(const uint8_t *p, size_t n)
     size_t i = 0;
     while (i < n && (p[i] == '\n' || p[i] == '\r' || p[i] == ' ' || p[i] == '\t'))
         i++;
-    if (i < n && p[i] == ':')
-        return OFLASH_FORMAT_IHEX;
+    if (i < n && p[i] == ':') return OFLASH_FORMAT_IHEX;
     if (i + 1 < n && (p[i] == 'S' || p[i] == 's') && p[i + 1] >= '0' && p[i + 1] <= '9')
         return OFLASH_FORMAT_SREC;
     return OFLASH_FORMAT_AUTO;
@@ -897,11 +867,16 @@ static int read_input(const oflash__src *src, oflash_image_format fmt, uint32_t 
                       oflash__load *ld)
 {
     switch (fmt) {
-    case OFLASH_FORMAT_IHEX: return oflash__ihex_read(src, ld);
-    case OFLASH_FORMAT_SREC: return oflash__srec_read(src, ld);
-    case OFLASH_FORMAT_ELF: return oflash__elf_read(src, ld);
-    case OFLASH_FORMAT_BIN: return oflash__bin_read(src, ld, base);
-    default: return oflash_error_set(OFLASH_EINVAL, "%s: no format", src->name);
+    case OFLASH_FORMAT_IHEX:
+        return oflash__ihex_read(src, ld);
+    case OFLASH_FORMAT_SREC:
+        return oflash__srec_read(src, ld);
+    case OFLASH_FORMAT_ELF:
+        return oflash__elf_read(src, ld);
+    case OFLASH_FORMAT_BIN:
+        return oflash__bin_read(src, ld, base);
+    default:
+        return oflash_error_set(OFLASH_EINVAL, "%s: no format", src->name);
     }
 }
 
@@ -917,8 +892,7 @@ static int load_src(oflash_image *img, const oflash__src *src, const char *path,
     uint32_t base = at;
     int rc;
 
-    if (!opts)
-        opts = &def;
+    if (!opts) opts = &def;
     if (opts->version != OFLASH_IMAGE_LOAD_OPTS_VERSION)
         return oflash_error_set(OFLASH_EINVAL, "image load options: version %u (expected %u)",
                                 opts->version, OFLASH_IMAGE_LOAD_OPTS_VERSION);
@@ -927,13 +901,13 @@ static int load_src(oflash_image *img, const oflash__src *src, const char *path,
         base = opts->base;
     }
     if (src->size == 0)
-        return oflash_error_set(OFLASH_EFORMAT, "%s: empty file (expected Intel HEX, S-record, "
-                                "ELF or binary data)", src->name);
-    if ((rc = oflash__src_pread(src, head, nh, 0)))
-        return rc;
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s: empty file (expected Intel HEX, S-record, "
+                                "ELF or binary data)",
+                                src->name);
+    if ((rc = oflash__src_pread(src, head, nh, 0))) return rc;
     fmt = opts->format;
-    if (fmt == OFLASH_FORMAT_AUTO)
-        fmt = have_at ? OFLASH_FORMAT_BIN : sniff(head, nh);
+    if (fmt == OFLASH_FORMAT_AUTO) fmt = have_at ? OFLASH_FORMAT_BIN : sniff(head, nh);
     if (fmt == OFLASH_FORMAT_AUTO) {
         if (!have_base)
             return oflash_error_set(OFLASH_EFORMAT,
@@ -943,12 +917,15 @@ static int load_src(oflash_image *img, const oflash__src *src, const char *path,
         fmt = OFLASH_FORMAT_BIN;
     }
     if (fmt == OFLASH_FORMAT_BIN && !have_base)
-        return oflash_error_set(OFLASH_EINVAL, "%s: binary without an address (expected "
-                                "%s@ADDRESS, e.g. %s@0x08000000)", src->name, src->name,
-                                src->name);
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: binary without an address (expected "
+                                "%s@ADDRESS, e.g. %s@0x08000000)",
+                                src->name, src->name, src->name);
     if (fmt != OFLASH_FORMAT_BIN && have_at)
-        return oflash_error_set(OFLASH_EINVAL, "%s: an @ADDRESS is only for raw binaries, but "
-                                "the format is %s", src->name, format_name(fmt));
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: an @ADDRESS is only for raw binaries, but "
+                                "the format is %s",
+                                src->name, format_name(fmt));
     if (fmt < OFLASH_FORMAT_IHEX || fmt > OFLASH_FORMAT_BIN)
         return oflash_error_set(OFLASH_EINVAL, "%s: unknown format %d", src->name, (int)fmt);
 
@@ -972,15 +949,12 @@ static bool split_at(const char *spec, char **path, uint32_t *addr)
 {
     const char *at = strrchr(spec, '@');
     struct stat st;
-    if (!at || at == spec || !at[1])
-        return false;
-    if (stat(spec, &st) == 0)
-        return false;
+    if (!at || at == spec || !at[1]) return false;
+    if (stat(spec, &st) == 0) return false;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(at + 1, &end, 0);
-    if (errno || *end || at[1] == '-' || v > 0xFFFFFFFFull)
-        return false;
+    if (errno || *end || at[1] == '-' || v > 0xFFFFFFFFull) return false;
     *path = strndup(spec, (size_t)(at - spec));
     *addr = (uint32_t)v;
     return *path != NULL;
@@ -1019,7 +993,6 @@ int oflash_image_load_mem(oflash_image *img, const void *buf, size_t len, const 
 {
     oflash__src src = {.name = name ? name : "<memory>", .fd = -1, .mem = buf, .size = len};
     static const uint8_t empty[1];
-    if (!buf)
-        src.mem = empty;
+    if (!buf) src.mem = empty;
     return load_src(img, &src, NULL, opts, false, 0);
 }

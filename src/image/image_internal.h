@@ -43,16 +43,14 @@ enum oflash__where_kind {
 /* Called for each line (without its "\n"; a "\r" before it is kept).
  * terminated is false only for a last line that has no "\n".  Returns 0 or
  * a negative error code (which stops the scan). */
-typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line,
-                               bool terminated);
+typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line, bool terminated);
 /* Optional fast path: consume as many complete, well-formed lines from
  * [p, end) as it can and return the bytes consumed (adding to *line); stop
  * before anything unusual (the slow line function then sees that line).
  * Sets *rc and returns on a hard error. */
 typedef size_t (*oflash__fast_fn)(void *ctx, const char *p, const char *end, uint32_t *line,
                                   int *rc);
-int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_fn fast,
-                      void *ctx);
+int oflash__src_lines(const oflash__src *src, oflash__line_fn fn, oflash__fast_fn fast, void *ctx);
 /* Read exactly n bytes at offset off (within src->size). */
 int oflash__src_pread(const oflash__src *src, void *buf, size_t n, uint64_t off);
 
@@ -72,11 +70,11 @@ typedef struct oflash__load {
     enum oflash__where_kind kind;
     oflash__run *runs; /* closed runs */
     size_t nruns, caprun;
-    oflash__run cur; /* the open run; cur.data == NULL when none */
-    uint64_t cur_end;      /* cur.addr + cur.size */
-    uint64_t cur_ready;    /* cur.data[0..cur_ready) may be written without page faults
-                            * (prefaulted in steps, see reserve_slow); <= cur.cap */
-    uint64_t estimate;     /* upper bound of data bytes still to come (reservation hint) */
+    oflash__run cur;    /* the open run; cur.data == NULL when none */
+    uint64_t cur_end;   /* cur.addr + cur.size */
+    uint64_t cur_ready; /* cur.data[0..cur_ready) may be written without page faults
+                         * (prefaulted in steps, see reserve_slow); <= cur.cap */
+    uint64_t estimate;  /* upper bound of data bytes still to come (reservation hint) */
     bool have_entry;
     uint32_t entry;
     /* Locate mode (error path only): nothing is stored; the lines of the
@@ -151,8 +149,7 @@ static inline char *oflash__out_room(oflash__out *o, size_t n);
 int oflash__out_flush(oflash__out *o);
 static inline char *oflash__out_room(oflash__out *o, size_t n)
 {
-    if (o->cap - o->len < n)
-        oflash__out_flush(o);
+    if (o->cap - o->len < n) oflash__out_flush(o);
     return o->buf + o->len;
 }
 /* Write n bytes that may be larger than the buffer. */

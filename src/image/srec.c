@@ -53,9 +53,10 @@ static int srec_diagnose(const struct srec_ctx *c, const char *s, size_t n, unsi
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
                                 c->name, line, show_char(s[bad], cb, sizeof cb), bad + 3);
-    unsigned cnt = n >= 2 ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 |
-                                       oflash__img_hexval[(uint8_t)s[1]])
-                          : 0;
+    unsigned cnt =
+        n >= 2
+            ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]])
+            : 0;
     size_t need = 2 + 2 * (size_t)cnt;
     if (!terminated && (n < min || n < need))
         return oflash_error_set(OFLASH_EFORMAT,
@@ -92,8 +93,7 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
 
     while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     if (c->end)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": data after the termination record of line "
@@ -108,16 +108,15 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": unknown record type %s (expected S0-S3 or "
                                 "S5-S9)",
-                                c->name, line,
-                                n < 2 ? "(none)" : show_char(s[1], cb, sizeof cb));
+                                c->name, line, n < 2 ? "(none)" : show_char(s[1], cb, sizeof cb));
     unsigned type = (unsigned)(s[1] - '0');
     unsigned al = addr_len[type];
     c->last_line = line;
     s += 2;
     n -= 2;
-    if (n < 2 + 2 * ((size_t)al + 1))
-        return srec_diagnose(c, s, n, type, line, terminated);
-    unsigned cnt = (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
+    if (n < 2 + 2 * ((size_t)al + 1)) return srec_diagnose(c, s, n, type, line, terminated);
+    unsigned cnt =
+        (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]]);
     if (cnt > 255 || cnt < al + 1 || n != 2 + 2 * (size_t)cnt)
         return srec_diagnose(c, s, n, type, line, terminated);
 
@@ -130,8 +129,7 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
         rec[i] = (uint8_t)(hi << 4 | lo);
         sum += rec[i];
     }
-    if (acc & 0x80)
-        return srec_diagnose(c, s, n, type, line, terminated);
+    if (acc & 0x80) return srec_diagnose(c, s, n, type, line, terminated);
     if ((sum & 0xFF) != 0xFF) {
         unsigned want = 0xFF - ((sum - rec[nb - 1]) & 0xFF);
         return oflash_error_set(OFLASH_EFORMAT,
@@ -150,11 +148,9 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     case 2:
     case 3: {
         c->ndata++;
-        if (dlen == 0)
-            return 0;
+        if (dlen == 0) return 0;
         uint8_t *p = oflash__load_reserve(c->ld, addr, dlen, line);
-        if (!p)
-            return oflash_error_last_code();
+        if (!p) return oflash_error_last_code();
         memcpy(p, d, dlen);
         return 0;
     }
@@ -192,18 +188,15 @@ static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *li
 {
     struct srec_ctx *c = vctx;
     const char *start = p;
-    if (c->end || c->ld->locate)
-        return 0;
+    if (c->end || c->ld->locate) return 0;
     while (end - p >= 12 && (p[0] == 'S' || p[0] == 's') && p[1] >= '1' && p[1] <= '3') {
         unsigned al = (unsigned)(p[1] - '0') + 1;
         unsigned cnt = oflash__img_pair(p + 2);
         size_t need = 4 + 2 * (size_t)cnt; /* "Sn" + count + rest */
-        if (cnt > 255 || cnt <= al + 1 || (size_t)(end - p) <= need)
-            break;
+        if (cnt > 255 || cnt <= al + 1 || (size_t)(end - p) <= need) break;
         const char *q = p + need;
         size_t eol = q[0] == '\n' ? 1 : (q[0] == '\r' && q + 1 < end && q[1] == '\n') ? 2 : 0;
-        if (!eol)
-            break;
+        if (!eol) break;
         unsigned acc = 0, sum = cnt;
         uint32_t addr = 0;
         for (unsigned i = 0; i < al; i++) {
@@ -213,8 +206,7 @@ static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *li
             addr = addr << 8 | (v & 0xFF);
         }
         unsigned len = cnt - al - 1;
-        if ((acc & 0x100) || (uint64_t)addr + len > 0x100000000ull)
-            break;
+        if ((acc & 0x100) || (uint64_t)addr + len > 0x100000000ull) break;
         uint8_t *d = oflash__load_reserve(c->ld, addr, len, *line + 1);
         if (!d) {
             *rc = oflash_error_last_code();
@@ -228,8 +220,7 @@ static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *li
             d[i] = (uint8_t)v;
         }
         unsigned cs = oflash__img_pair(h + 2 * len);
-        if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF) != 0xFF)
-            break; /* srec_line() reports it */
+        if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF) != 0xFF) break; /* srec_line() reports it */
         c->ndata++;
         c->last_line = ++*line;
         p = q + eol;
@@ -242,8 +233,7 @@ int oflash__srec_read(const oflash__src *src, oflash__load *ld)
     struct srec_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, srec_line, srec_fast, &c);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (!c.end && !ld->locate)
         oflash_log(OFLASH_LOG_WARN,
                    "%s:%" PRIu32 ": no termination record (expected S7, S8 or S9 as the last "

@@ -27,11 +27,9 @@ static int write_all(oflash__out *o, const void *p, size_t n)
     const char *c = p;
     while (n) {
         ssize_t r = write(o->fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            o->err = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", o->path,
-                                      strerror(errno));
+            o->err = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", o->path, strerror(errno));
             return o->err;
         }
         c += r;
@@ -42,8 +40,7 @@ static int write_all(oflash__out *o, const void *p, size_t n)
 
 int oflash__out_flush(oflash__out *o)
 {
-    if (o->len && !o->err)
-        write_all(o, o->buf, o->len);
+    if (o->len && !o->err) write_all(o, o->buf, o->len);
     o->len = 0;
     return o->err;
 }
@@ -55,10 +52,8 @@ int oflash__out_write(oflash__out *o, const void *p, size_t n)
         o->len += n;
         return o->err;
     }
-    if (oflash__out_flush(o))
-        return o->err;
-    if (o->err)
-        return o->err;
+    if (oflash__out_flush(o)) return o->err;
+    if (o->err) return o->err;
     return write_all(o, p, n);
 }
 
@@ -74,11 +69,9 @@ static oflash_image_format format_from_name(const char *path)
         {".s37", OFLASH_FORMAT_SREC},  {".mot", OFLASH_FORMAT_SREC},  {".bin", OFLASH_FORMAT_BIN},
     };
     const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/'))
-        return OFLASH_FORMAT_AUTO;
+    if (!dot || strchr(dot, '/')) return OFLASH_FORMAT_AUTO;
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot, ext[i].ext))
-            return ext[i].fmt;
+        if (!strcasecmp(dot, ext[i].ext)) return ext[i].fmt;
     return OFLASH_FORMAT_AUTO;
 }
 
@@ -94,8 +87,7 @@ int oflash_image_write(const oflash_image *img, const char *path,
     if (opts->version != OFLASH_IMAGE_WRITE_OPTS_VERSION)
         return oflash_error_set(OFLASH_EINVAL, "image write options: version %u (expected %u)",
                                 opts->version, OFLASH_IMAGE_WRITE_OPTS_VERSION);
-    if (w.format == OFLASH_FORMAT_AUTO)
-        w.format = format_from_name(path);
+    if (w.format == OFLASH_FORMAT_AUTO) w.format = format_from_name(path);
     if (w.format == OFLASH_FORMAT_AUTO)
         return oflash_error_set(OFLASH_EINVAL,
                                 "%s: cannot tell the output format from the name (expected .hex, "
@@ -120,8 +112,8 @@ int oflash_image_write(const oflash_image *img, const char *path,
     memcpy(tmp + pl, ".XXXXXX", 8);
     o.fd = mkstemp(tmp);
     if (o.fd < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "%s: cannot create a temporary file next to it: %s",
-                              path, strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO, "%s: cannot create a temporary file next to it: %s", path,
+                              strerror(errno));
         goto out;
     }
     created = true;
@@ -132,12 +124,17 @@ int oflash_image_write(const oflash_image *img, const char *path,
         goto out;
     }
     switch (w.format) {
-    case OFLASH_FORMAT_IHEX: rc = oflash__ihex_write(img, &o, &w); break;
-    case OFLASH_FORMAT_SREC: rc = oflash__srec_write(img, &o, &w); break;
-    default: rc = oflash__bin_write(img, &o, &w); break;
+    case OFLASH_FORMAT_IHEX:
+        rc = oflash__ihex_write(img, &o, &w);
+        break;
+    case OFLASH_FORMAT_SREC:
+        rc = oflash__srec_write(img, &o, &w);
+        break;
+    default:
+        rc = oflash__bin_write(img, &o, &w);
+        break;
     }
-    if (!rc)
-        rc = oflash__out_flush(&o);
+    if (!rc) rc = oflash__out_flush(&o);
     if (!rc && close(o.fd) < 0)
         rc = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", path, strerror(errno));
     o.fd = -1;
@@ -145,10 +142,8 @@ int oflash_image_write(const oflash_image *img, const char *path,
         rc = oflash_error_set(OFLASH_EIO, "%s: cannot rename the temporary file to it: %s", path,
                               strerror(errno));
 out:
-    if (o.fd >= 0)
-        close(o.fd);
-    if (rc && created)
-        unlink(tmp);
+    if (o.fd >= 0) close(o.fd);
+    if (rc && created) unlink(tmp);
     free(tmp);
     free(o.buf);
     return rc;

@@ -27,14 +27,22 @@
 
 /* Indexed by bit number of OFLASH_FLM_*. */
 const char *const oflash__flm_func_names[OFLASH__FLM_NFUNCS] = {
-    "Init",        "UnInit",         "EraseSector",         "ProgramPage",
-    "EraseChip",   "BlankCheck",     "Verify",              "SEGGER_OPEN_Program",
-    "SEGGER_OPEN_Erase", "SEGGER_OPEN_Read", "SEGGER_OPEN_CalcCRC",
+    "Init",
+    "UnInit",
+    "EraseSector",
+    "ProgramPage",
+    "EraseChip",
+    "BlankCheck",
+    "Verify",
+    "SEGGER_OPEN_Program",
+    "SEGGER_OPEN_Erase",
+    "SEGGER_OPEN_Read",
+    "SEGGER_OPEN_CalcCRC",
 };
 
 /* The functions every FLM must have. */
-#define FLM_REQUIRED (OFLASH_FLM_INIT | OFLASH_FLM_UNINIT | OFLASH_FLM_ERASE_SECTOR | \
-                      OFLASH_FLM_PROGRAM_PAGE)
+#define FLM_REQUIRED                                                                               \
+    (OFLASH_FLM_INIT | OFLASH_FLM_UNINIT | OFLASH_FLM_ERASE_SECTOR | OFLASH_FLM_PROGRAM_PAGE)
 
 #define EHDR_SIZE 52u
 #define SHDR_SIZE 40u
@@ -51,8 +59,9 @@ const char *const oflash__flm_func_names[OFLASH__FLM_NFUNCS] = {
 #define FLASHDEV_HDR 160u
 #define MAX_SECTIONS 4096u
 
+/* The fields of an Elf32_Shdr the parser uses. */
 typedef struct shdr {
-    uint32_t name, type, flags, addr, offset, size, link, info, addralign, entsize;
+    uint32_t name, type, addr, offset, size, link, addralign, entsize;
 } shdr;
 
 static uint16_t rd16(const uint8_t *p)
@@ -68,16 +77,13 @@ static uint32_t rd32(const uint8_t *p)
 /* A NUL-terminated string at off inside section s, or NULL. */
 static const char *sec_str(const uint8_t *elf, size_t len, const shdr *s, uint32_t off)
 {
-    if (s->type != SHT_STRTAB || (uint64_t)s->offset + s->size > len || off >= s->size)
-        return NULL;
+    if (s->type != SHT_STRTAB || (uint64_t)s->offset + s->size > len || off >= s->size) return NULL;
     const char *p = (const char *)elf + s->offset + off;
-    if (!memchr(p, '\0', s->size - off))
-        return NULL;
+    if (!memchr(p, '\0', s->size - off)) return NULL;
     return p;
 }
 
-static int fail(const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(const char *name, const char *fmt, ...)
 {
@@ -86,16 +92,16 @@ static int fail(const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return oflash_error_set(OFLASH_EFORMAT, "%s: %s (expected a CMSIS FLM: ELF32 ARM with "
-                                            "PrgCode, PrgData and DevDscr)",
+    return oflash_error_set(OFLASH_EFORMAT,
+                            "%s: %s (expected a CMSIS FLM: ELF32 ARM with "
+                            "PrgCode, PrgData and DevDscr)",
                             name, msg);
 }
 
 static int func_bit(const char *sym)
 {
     for (int k = 0; k < OFLASH__FLM_NFUNCS; k++)
-        if (strcmp(sym, oflash__flm_func_names[k]) == 0)
-            return k;
+        if (strcmp(sym, oflash__flm_func_names[k]) == 0) return k;
     return -1;
 }
 
@@ -108,8 +114,7 @@ static int parse_device(oflash_flm *f, const uint8_t *d, uint32_t size)
     dev->vers = rd16(d);
     for (int i = 0; i < 128; i++) {
         char c = (char)d[2 + i];
-        if (c == '\0')
-            break;
+        if (c == '\0') break;
         dev->name[i] = (c >= 0x20 && c < 0x7F) ? c : '?';
     }
     dev->type = rd16(d + 130);
@@ -119,8 +124,7 @@ static int parse_device(oflash_flm *f, const uint8_t *d, uint32_t size)
     dev->erased_value = d[148];
     dev->prog_timeout_ms = rd32(d + 152);
     dev->erase_timeout_ms = rd32(d + 156);
-    if (dev->size == 0)
-        return fail(f->name, "FlashDevice szDev is 0");
+    if (dev->size == 0) return fail(f->name, "FlashDevice szDev is 0");
     if ((uint64_t)dev->addr + dev->size > 0x100000000ull)
         return fail(f->name, "FlashDevice 0x%08X + szDev 0x%X wraps past 4 GiB", dev->addr,
                     dev->size);
@@ -130,19 +134,18 @@ static int parse_device(oflash_flm *f, const uint8_t *d, uint32_t size)
     uint32_t off = FLASHDEV_HDR;
     for (;;) {
         if ((uint64_t)off + 8 > size)
-            return fail(f->name, "FlashDevice sector list not ended by 0xFFFFFFFF,0xFFFFFFFF "
-                                 "within DevDscr (%u bytes)",
+            return fail(f->name,
+                        "FlashDevice sector list not ended by 0xFFFFFFFF,0xFFFFFFFF "
+                        "within DevDscr (%u bytes)",
                         size);
         uint32_t ssz = rd32(d + off), soff = rd32(d + off + 4);
         off += 8;
-        if (ssz == 0xFFFFFFFFu && soff == 0xFFFFFFFFu)
-            break;
+        if (ssz == 0xFFFFFFFFu && soff == 0xFFFFFFFFu) break;
         size_t n = dev->run_count;
         if (n == OFLASH_FLM_MAX_SECTOR_RUNS)
             return fail(f->name, "FlashDevice has more than %d sector runs",
                         OFLASH_FLM_MAX_SECTOR_RUNS);
-        if (ssz == 0)
-            return fail(f->name, "FlashDevice sector run %zu has size 0", n);
+        if (ssz == 0) return fail(f->name, "FlashDevice sector run %zu has size 0", n);
         if (soff >= dev->size)
             return fail(f->name,
                         "FlashDevice sector run %zu starts at offset 0x%X, beyond szDev 0x%X", n,
@@ -155,8 +158,7 @@ static int parse_device(oflash_flm *f, const uint8_t *d, uint32_t size)
         dev->runs[n].offset = soff;
         dev->run_count = n + 1;
     }
-    if (dev->run_count == 0)
-        return fail(f->name, "FlashDevice has no sectors");
+    if (dev->run_count == 0) return fail(f->name, "FlashDevice has no sectors");
     return 0;
 }
 
@@ -168,8 +170,7 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     int rc = OFLASH_EFORMAT;
 
     *out = NULL;
-    if (!name)
-        name = "FLM";
+    if (!name) name = "FLM";
     f = calloc(1, sizeof *f);
     if (!f || !(f->name = strdup(name))) {
         free(f);
@@ -177,7 +178,11 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     }
     name = f->name;
 
-    if (!elf || len < EHDR_SIZE || memcmp(elf, "\x7F" "ELF", 4) != 0) {
+    if (!elf || len < EHDR_SIZE ||
+        memcmp(elf,
+               "\x7F"
+               "ELF",
+               4) != 0) {
         rc = fail(name, "not an ELF file");
         goto out;
     }
@@ -194,8 +199,9 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     uint16_t shentsize = rd16(elf + 46), shnum = rd16(elf + 48), shstrndx = rd16(elf + 50);
     if (shentsize != SHDR_SIZE || shnum == 0 || shnum > MAX_SECTIONS ||
         (uint64_t)shoff + (uint64_t)shnum * SHDR_SIZE > len) {
-        rc = fail(name, "section header table (offset 0x%X, %u entries of %u bytes) outside the "
-                        "%zu-byte file",
+        rc = fail(name,
+                  "section header table (offset 0x%X, %u entries of %u bytes) outside the "
+                  "%zu-byte file",
                   shoff, shnum, shentsize, len);
         goto out;
     }
@@ -210,12 +216,17 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     }
     for (unsigned i = 0; i < shnum; i++) {
         const uint8_t *p = elf + shoff + (size_t)i * SHDR_SIZE;
-        uint32_t *v = &sh[i].name;
-        for (int k = 0; k < 10; k++)
-            v[k] = rd32(p + 4 * k);
+        sh[i].name = rd32(p + 0);
+        sh[i].type = rd32(p + 4);
+        sh[i].addr = rd32(p + 12);
+        sh[i].offset = rd32(p + 16);
+        sh[i].size = rd32(p + 20);
+        sh[i].link = rd32(p + 24);
+        sh[i].addralign = rd32(p + 32);
+        sh[i].entsize = rd32(p + 36);
         if (sh[i].type != SHT_NOBITS && i != 0 && (uint64_t)sh[i].offset + sh[i].size > len) {
-            rc = fail(name, "section %u (offset 0x%X, size 0x%X) extends past the %zu-byte file",
-                      i, sh[i].offset, sh[i].size, len);
+            rc = fail(name, "section %u (offset 0x%X, size 0x%X) extends past the %zu-byte file", i,
+                      sh[i].offset, sh[i].size, len);
             goto out;
         }
     }
@@ -230,8 +241,7 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
             rc = fail(name, "section %u has no valid name in the section name table", i);
             goto out;
         }
-        if (sh[i].type == SHT_SYMTAB && symtab < 0)
-            symtab = (int)i;
+        if (sh[i].type == SHT_SYMTAB && symtab < 0) symtab = (int)i;
         if (strcmp(sn, "PrgCode") == 0) {
             if (code >= 0) {
                 rc = fail(name, "two PrgCode sections");
@@ -293,10 +303,8 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
                       (unsigned long long)hi);
             goto out;
         }
-        if (lo < data_lo)
-            data_lo = lo;
-        if (hi > end)
-            end = hi;
+        if (lo < data_lo) data_lo = lo;
+        if (hi > end) end = hi;
         if (d->type == SHT_NOBITS)
             f->bss_size += d->size;
         else
@@ -305,8 +313,7 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     /* No PrgData: the static base is just past the code. */
     f->data_off = ndata ? (uint32_t)data_lo : (uint32_t)((c->size + 7u) & ~7u);
     f->image_size = (uint32_t)end;
-    if (f->data_off > f->image_size)
-        f->image_size = f->data_off;
+    if (f->data_off > f->image_size) f->image_size = f->data_off;
     f->image = calloc(1, f->image_size ? f->image_size : 1);
     if (!f->image) {
         rc = oflash_error_set(OFLASH_ENOMEM, "%s: out of memory", name);
@@ -351,8 +358,8 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
             rc = fail(name, "symbol %u has no valid name", off / SYM_SIZE);
             goto out;
         }
-        if (shndx == (unsigned)dscr && strcmp(sn, "FlashDevice") == 0 &&
-            value >= sh[dscr].addr && value - sh[dscr].addr < sh[dscr].size)
+        if (shndx == (unsigned)dscr && strcmp(sn, "FlashDevice") == 0 && value >= sh[dscr].addr &&
+            value - sh[dscr].addr < sh[dscr].size)
             dev_off = value - sh[dscr].addr;
         if (shndx != (unsigned)code || (type != STT_FUNC && type != STT_NOTYPE) || !sn[0] ||
             (s[12] >> 4) == 0 /* local */)
@@ -381,16 +388,16 @@ int oflash_flm_parse(oflash_flm **out, const void *data, size_t len, const char 
     if ((f->funcs & FLM_REQUIRED) != FLM_REQUIRED) {
         for (int k = 0; k < 4; k++)
             if (!(f->funcs & (1u << k))) {
-                rc = fail(name, "function %s missing (an FLM needs Init, UnInit, EraseSector, "
-                                "ProgramPage)",
+                rc = fail(name,
+                          "function %s missing (an FLM needs Init, UnInit, EraseSector, "
+                          "ProgramPage)",
                           oflash__flm_func_names[k]);
                 goto out;
             }
     }
 
     rc = parse_device(f, elf + sh[dscr].offset + dev_off, sh[dscr].size - dev_off);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     f->ours = strstr(f->dev.name, "(oflash)") != NULL;
     *out = f;
     f = NULL;
@@ -410,8 +417,7 @@ int oflash_flm_load_file(oflash_flm **out, const char *path)
 
     *out = NULL;
     fp = fopen(path, "rb");
-    if (!fp)
-        return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         rc = oflash_error_set(OFLASH_EIO, "%s: cannot determine size: %s", path, strerror(errno));
         goto out;
@@ -441,15 +447,23 @@ out:
 extern const unsigned char oflash__loader_stm32f4[] __attribute__((weak));
 extern const size_t oflash__loader_stm32f4_size __attribute__((weak));
 
+static const struct {
+    const char *name;
+    const unsigned char *data; /* NULL when not linked in */
+    const size_t *size;
+} builtins[] = {
+    {"stm32f4", oflash__loader_stm32f4, &oflash__loader_stm32f4_size},
+};
+
 int oflash_flm_builtin(oflash_flm **out, const char *name)
 {
     *out = NULL;
-    if (name && strcmp(name, "stm32f4") == 0 && oflash__loader_stm32f4 &&
-        &oflash__loader_stm32f4_size) {
-        int rc = oflash_flm_parse(out, oflash__loader_stm32f4, oflash__loader_stm32f4_size,
-                                  "builtin:stm32f4");
-        if (rc == 0)
-            (*out)->ours = 1;
+    for (size_t i = 0; name && i < sizeof builtins / sizeof builtins[0]; i++) {
+        if (strcmp(name, builtins[i].name) != 0 || !builtins[i].data || !builtins[i].size) continue;
+        char what[64];
+        snprintf(what, sizeof what, "builtin:%s", name);
+        int rc = oflash_flm_parse(out, builtins[i].data, *builtins[i].size, what);
+        if (rc == 0) (*out)->ours = 1;
         return rc;
     }
     return oflash_error_set(OFLASH_ENOTFOUND, "no built-in flash loader '%s' (built-in: stm32f4)",
@@ -458,8 +472,7 @@ int oflash_flm_builtin(oflash_flm **out, const char *name)
 
 void oflash_flm_free(oflash_flm *flm)
 {
-    if (!flm)
-        return;
+    if (!flm) return;
     free(flm->image);
     free(flm->name);
     free(flm);

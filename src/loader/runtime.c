@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRAMP_SIZE 16u         /* BKPT #0 x 8; LR points at the first */
-#define CANARY_SIZE 16u        /* bottom of the stack, checked after each call */
+#define TRAMP_SIZE 16u  /* BKPT #0 x 8; LR points at the first */
+#define CANARY_SIZE 16u /* bottom of the stack, checked after each call */
 #define DEFAULT_STACK 1024u
 #define MIN_STACK 512u
 #define DEFAULT_CLOCK 16000000u /* HSI after reset */
@@ -35,7 +35,7 @@
 #define MIN_TIMEOUT_MS 100u
 #define DEFAULT_PROG_MS 1000u
 #define DEFAULT_ERASE_MS 5000u
-#define CALL_TIMEOUT_MS 2000u  /* Init/UnInit-like calls without flash work */
+#define CALL_TIMEOUT_MS 2000u /* Init/UnInit-like calls without flash work */
 /* CRC / blank check / read: 1 ms per KiB is ~60x slower than our loader at
  * 16 MHz, plus a fixed allowance. */
 #define SCAN_TIMEOUT_MS(len) (1000u + (uint32_t)((len) >> 10))
@@ -105,10 +105,9 @@ int oflash_flm_layout(const oflash_flm *flm, const oflash_loader_opts *opts,
         return oflash_error_set(OFLASH_ERANGE,
                                 "%s: needs %llu bytes of work RAM (trampoline %u, code+data %u, "
                                 "stack %llu, one %u-byte page buffer), work RAM 0x%08X has %u",
-                                flm->name,
-                                (unsigned long long)(p + page - opts->ram_start), TRAMP_SIZE,
-                                flm->image_size, (unsigned long long)stack, page, opts->ram_start,
-                                opts->ram_size);
+                                flm->name, (unsigned long long)(p + page - opts->ram_start),
+                                TRAMP_SIZE, flm->image_size, (unsigned long long)stack, page,
+                                opts->ram_start, opts->ram_size);
     lay->page_buffers = (uint32_t)((ram_end - p) / page);
     lay->buffer_size = lay->page_buffers * page;
     return 0;
@@ -139,11 +138,9 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
 
     *out = NULL;
     l = calloc(1, sizeof *l);
-    if (!l)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!l) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     rc = oflash_flm_layout(flm, opts, &l->lay);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     l->probe = probe;
     l->flm = flm;
     l->clock_hz = opts->clock_hz ? opts->clock_hz : DEFAULT_CLOCK;
@@ -165,11 +162,9 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
     memcpy(blob + (l->lay.image - l->lay.trampoline), flm->image, flm->image_size);
     memcpy(blob + (l->lay.stack_bottom - l->lay.trampoline), canary, CANARY_SIZE);
     rc = oflash_probe_write_mem(probe, l->lay.trampoline, blob, blob_len);
-    if (rc == 0)
-        rc = oflash_probe_read_mem(probe, l->lay.trampoline, back, blob_len);
+    if (rc == 0) rc = oflash_probe_read_mem(probe, l->lay.trampoline, back, blob_len);
     if (rc < 0) {
-        oflash_error_prefix("%s: loading into work RAM at 0x%08X: ", flm->name,
-                            l->lay.trampoline);
+        oflash_error_prefix("%s: loading into work RAM at 0x%08X: ", flm->name, l->lay.trampoline);
         goto fail;
     }
     for (uint32_t i = 0; i < blob_len; i++)
@@ -194,8 +189,7 @@ fail:
 
 void oflash_loader_close(oflash_loader *l)
 {
-    if (!l)
-        return;
+    if (!l) return;
     if (l->active) {
         /* Best effort (e.g. lock the flash again); the error is not reported
          * because close cannot fail, but it must not clobber an earlier one. */
@@ -218,14 +212,12 @@ static void describe_call(char *buf, size_t len, const char *func, const uint32_
     int n = snprintf(buf, len, "%s(", func);
     for (size_t i = 0; i < nargs && n > 0 && (size_t)n < len; i++)
         n += snprintf(buf + n, len - (size_t)n, "%s0x%X", i ? ", " : "", args[i]);
-    if (n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, ")");
+    if (n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, ")");
 }
 
 static uint32_t clamp_timeout(uint64_t ms)
 {
-    if (ms < MIN_TIMEOUT_MS)
-        return MIN_TIMEOUT_MS;
+    if (ms < MIN_TIMEOUT_MS) return MIN_TIMEOUT_MS;
     return ms > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)ms;
 }
 
@@ -247,8 +239,7 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
                                 l->flm->name, func, nargs);
     describe_call(what, sizeof what, func, args, nargs);
     rc = oflash_flm_function_offset(l->flm, func, &off);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (size_t i = 0; i < nargs; i++)
         vals[i] = args[i];
     vals[4] = l->lay.static_base;
@@ -264,18 +255,15 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
     ro.break_addr = l->lay.trampoline;
     l->stats.calls++;
     rc = oflash_probe_write_regs(l->probe, regs, vals, 9);
-    if (rc == 0)
-        rc = oflash_probe_run(l->probe, &ro, &stop);
-    if (rc < 0)
-        return oflash_error_prefix("%s: %s: ", l->flm->name, what);
+    if (rc == 0) rc = oflash_probe_run(l->probe, &ro, &stop);
+    if (rc < 0) return oflash_error_prefix("%s: %s: ", l->flm->name, what);
     if (stop.reason == OFLASH_STOP_TIMEOUT)
         return oflash_error_set(OFLASH_ETIMEOUT,
                                 "%s: %s did not return within %u ms (halted at pc 0x%08X)",
                                 l->flm->name, what, ro.timeout_ms, stop.pc);
     pc = stop.pc & ~1u;
     if ((stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT) ||
-        pc < l->lay.trampoline ||
-        pc >= l->lay.trampoline + TRAMP_SIZE) {
+        pc < l->lay.trampoline || pc >= l->lay.trampoline + TRAMP_SIZE) {
         static const char *const why[] = {"a BKPT", "a breakpoint", "a timeout", "a fault",
                                           "a halt"};
         return oflash_error_set(OFLASH_ETARGET, "%s: %s stopped by %s at pc 0x%08X%s%s",
@@ -284,10 +272,8 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
                                 stop.detail[0] ? ": " : "", stop.detail);
     }
     rc = oflash_probe_read_reg(l->probe, OFLASH_REG_R0, r0);
-    if (rc == 0)
-        rc = oflash_probe_read_mem(l->probe, l->lay.stack_bottom, back, CANARY_SIZE);
-    if (rc < 0)
-        return oflash_error_prefix("%s: after %s: ", l->flm->name, what);
+    if (rc == 0) rc = oflash_probe_read_mem(l->probe, l->lay.stack_bottom, back, CANARY_SIZE);
+    if (rc < 0) return oflash_error_prefix("%s: after %s: ", l->flm->name, what);
     if (memcmp(back, canary, CANARY_SIZE) != 0)
         return oflash_error_set(OFLASH_ETARGET,
                                 "%s: %s overflowed its %u-byte stack (canary at 0x%08X "
@@ -301,18 +287,30 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
 static const char *ours_reason(uint32_t r)
 {
     switch (r) {
-    case 0x2: return "OPERR: operation error";
-    case 0x10: return "WRPERR: write protection error (sector write protected or OTP block locked)";
-    case 0x20: return "PGAERR: programming alignment error";
-    case 0x40: return "PGPERR: programming parallelism error";
-    case 0x80: return "PGSERR: programming sequence error";
-    case 0x100: return "RDERR: read protection error";
-    case OFLASH_STM32F4_EADDR: return "address outside main flash, OTP and OTP lock bytes";
-    case OFLASH_STM32F4_EALIGN: return "address or length not aligned to the program size";
-    case OFLASH_STM32F4_ETIMEOUT: return "flash stayed busy (BSY) past the loader's limit";
-    case OFLASH_STM32F4_ELOCKED: return "FLASH_CR stayed locked after the unlock keys";
-    case OFLASH_STM32F4_ENOERASE: return "OTP cannot be erased";
-    default: return (r & ~0x1F2u) == 0 ? "several FLASH_SR error bits" : "unknown code";
+    case 0x2:
+        return "OPERR: operation error";
+    case 0x10:
+        return "WRPERR: write protection error (sector write protected or OTP block locked)";
+    case 0x20:
+        return "PGAERR: programming alignment error";
+    case 0x40:
+        return "PGPERR: programming parallelism error";
+    case 0x80:
+        return "PGSERR: programming sequence error";
+    case 0x100:
+        return "RDERR: read protection error";
+    case OFLASH_STM32F4_EADDR:
+        return "address outside main flash, OTP and OTP lock bytes";
+    case OFLASH_STM32F4_EALIGN:
+        return "address or length not aligned to the program size";
+    case OFLASH_STM32F4_ETIMEOUT:
+        return "flash stayed busy (BSY) past the loader's limit";
+    case OFLASH_STM32F4_ELOCKED:
+        return "FLASH_CR stayed locked after the unlock keys";
+    case OFLASH_STM32F4_ENOERASE:
+        return "OTP cannot be erased";
+    default:
+        return (r & ~0x1F2u) == 0 ? "several FLASH_SR error bits" : "unknown code";
     }
 }
 
@@ -322,8 +320,7 @@ static int call_ok(oflash_loader *l, int k, const uint32_t *args, size_t nargs, 
     const char *func = oflash__flm_func_names[k];
     uint32_t r0 = 0;
     int rc = oflash_loader_call(l, func, args, nargs, clamp_timeout(tmo), &r0);
-    if (rc < 0 || r0 == 0)
-        return rc;
+    if (rc < 0 || r0 == 0) return rc;
     char what[160];
     describe_call(what, sizeof what, func, args, nargs);
     int code = OFLASH_ETARGET;
@@ -358,8 +355,7 @@ int oflash_loader_init(oflash_loader *l, uint32_t fnc)
     uint32_t a[4] = {l->flm->dev.addr, l->clock_hz, fnc, l->init_arg};
     /* Init may wait for an operation left running: allow an erase. */
     int rc = call_ok(l, 0, a, l->init_arg ? 4 : 3, erase_ms(l));
-    if (rc == 0)
-        l->active = fnc;
+    if (rc == 0) l->active = fnc;
     return rc;
 }
 
@@ -374,26 +370,21 @@ int oflash_loader_uninit(oflash_loader *l, uint32_t fnc)
 static int ensure_op(oflash_loader *l, uint32_t fnc)
 {
     int rc;
-    if (l->active == fnc)
-        return 0;
-    if (l->active && (rc = oflash_loader_uninit(l, l->active)) < 0)
-        return rc;
+    if (l->active == fnc) return 0;
+    if (l->active && (rc = oflash_loader_uninit(l, l->active)) < 0) return rc;
     return oflash_loader_init(l, fnc);
 }
 
-static void progress(oflash_loader *l, const char *op, uint32_t addr, uint64_t done,
-                     uint64_t total)
+static void progress(oflash_loader *l, const char *op, uint32_t addr, uint64_t done, uint64_t total)
 {
-    if (l->progress)
-        l->progress(l->progress_ctx, op, addr, done, total);
+    if (l->progress) l->progress(l->progress_ctx, op, addr, done, total);
 }
 
 int oflash_loader_erase_sector(oflash_loader *l, uint32_t addr)
 {
     uint32_t a[1] = {addr};
     int rc = ensure_op(l, OFLASH_FNC_ERASE);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     l->stats.erase_calls++;
     return call_ok(l, 2, a, 1, erase_ms(l));
 }
@@ -401,26 +392,22 @@ int oflash_loader_erase_sector(oflash_loader *l, uint32_t addr)
 /* Size of the FlashDevice sector holding addr, or 0 outside the device. */
 static uint32_t sector_size_at(const oflash_flash_device *d, uint32_t addr)
 {
-    if (addr < d->addr || addr - d->addr >= d->size)
-        return 0;
+    if (addr < d->addr || addr - d->addr >= d->size) return 0;
     uint32_t off = addr - d->addr, size = 0;
     for (size_t i = 0; i < d->run_count && d->runs[i].offset <= off; i++)
         size = d->runs[i].size;
     return size;
 }
 
-int oflash_loader_erase_sectors(oflash_loader *l, uint32_t addr, uint32_t sector_index,
-                                uint32_t n)
+int oflash_loader_erase_sectors(oflash_loader *l, uint32_t addr, uint32_t sector_index, uint32_t n)
 {
     int rc = ensure_op(l, OFLASH_FNC_ERASE);
-    if (rc < 0 || n == 0)
-        return rc;
+    if (rc < 0 || n == 0) return rc;
     if (l->flm->funcs & OFLASH_FLM_SEGGER_ERASE) {
         uint32_t a[3] = {addr, sector_index, n};
         l->stats.erase_calls++;
         rc = call_ok(l, 8, a, 3, erase_ms(l) * n);
-        if (rc == 0)
-            progress(l, "erase", addr, n, n);
+        if (rc == 0) progress(l, "erase", addr, n, n);
         return rc;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -432,8 +419,7 @@ int oflash_loader_erase_sectors(oflash_loader *l, uint32_t addr, uint32_t sector
                                     l->flm->name, i, n, addr, l->flm->dev.addr,
                                     l->flm->dev.addr + l->flm->dev.size - 1);
         rc = oflash_loader_erase_sector(l, addr);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         progress(l, "erase", addr, i + 1, n);
         addr += size;
     }
@@ -448,8 +434,7 @@ int oflash_loader_erase_chip(oflash_loader *l)
         return oflash_error_set(OFLASH_EUNSUPPORTED, "%s: the loader has no EraseChip",
                                 l->flm->name);
     int rc = ensure_op(l, OFLASH_FNC_ERASE);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     /* A mass erase takes about as long as erasing every sector. */
     for (size_t i = 0; i < d->run_count; i++) {
         uint64_t end = i + 1 < d->run_count ? d->runs[i + 1].offset : d->size;
@@ -471,14 +456,12 @@ int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, siz
     uint8_t *buf;
     int rc;
 
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     if ((uint64_t)addr + len > 0x100000000ull)
         return oflash_error_set(OFLASH_ERANGE, "%s: program of %zu bytes at 0x%08X wraps",
                                 l->flm->name, len, addr);
     rc = ensure_op(l, OFLASH_FNC_PROGRAM);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
 
     /* Pad head and tail to PAD_UNIT with the erased value. */
     uint32_t start = addr & ~(PAD_UNIT - 1u);
@@ -490,23 +473,20 @@ int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, siz
         uint64_t pe = d->addr + align_up(end - d->addr, page);
         end = pe < dev_end ? pe : dev_end;
     }
-    if (end > 0x100000000ull)
-        end = 0x100000000ull;
+    if (end > 0x100000000ull) end = 0x100000000ull;
     uint64_t total = end - start;
     buf = malloc(l->lay.buffer_size);
-    if (!buf)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
 
     uint64_t done = 0;
     while (done < total) {
         uint32_t pos = (uint32_t)(start + done);
-        uint32_t n = total - done < l->lay.buffer_size ? (uint32_t)(total - done)
-                                                       : l->lay.buffer_size;
+        uint32_t n =
+            total - done < l->lay.buffer_size ? (uint32_t)(total - done) : l->lay.buffer_size;
         /* Fill: the caller's bytes where they are, the erased value elsewhere. */
         memset(buf, d->erased_value, n);
         uint64_t lo = pos > addr ? pos : addr, hi = (uint64_t)pos + n;
-        if (hi > (uint64_t)addr + len)
-            hi = (uint64_t)addr + len;
+        if (hi > (uint64_t)addr + len) hi = (uint64_t)addr + len;
         if (lo < hi)
             memcpy(buf + (lo - pos), (const uint8_t *)data + (lo - addr), (size_t)(hi - lo));
         rc = oflash_probe_write_mem(l->probe, l->lay.buffer, buf, n);
@@ -519,8 +499,7 @@ int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, siz
             uint32_t a[3] = {pos, n, l->lay.buffer};
             l->stats.program_calls++;
             rc = call_ok(l, 7, a, 3, prog_ms(l) * ((n + page - 1) / page));
-            if (rc < 0)
-                goto out;
+            if (rc < 0) goto out;
         } else {
             /* One ProgramPage per page (split at page boundaries). */
             uint32_t o = 0;
@@ -528,13 +507,11 @@ int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, siz
                 uint32_t p = pos + o;
                 uint32_t rel = p - (p >= d->addr ? d->addr : 0);
                 uint32_t sz = page - rel % page;
-                if (sz > n - o)
-                    sz = n - o;
+                if (sz > n - o) sz = n - o;
                 uint32_t a[3] = {p, sz, l->lay.buffer + o};
                 l->stats.program_calls++;
                 rc = call_ok(l, 3, a, 3, prog_ms(l));
-                if (rc < 0)
-                    goto out;
+                if (rc < 0) goto out;
                 o += sz;
             }
         }
@@ -556,12 +533,12 @@ static int crc_selftest(oflash_loader *l)
     uint32_t r0;
     for (unsigned i = 0; i < sizeof t; i++)
         t[i] = (uint8_t)(i * 37 + 11);
-    uint32_t a[4] = {0, l->lay.buffer + 1, sizeof t - 3, CRC_POLY_ZLIB};
     int rc = oflash_probe_write_mem(l->probe, l->lay.buffer, t, sizeof t);
-    if (rc == 0)
+    if (rc == 0) {
+        uint32_t a[4] = {0, l->lay.buffer + 1, sizeof t - 3, CRC_POLY_ZLIB};
         rc = oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4, CALL_TIMEOUT_MS, &r0);
-    if (rc < 0)
-        return rc;
+    }
+    if (rc < 0) return rc;
     l->crc_state = r0 == oflash_crc32(0, t + 1, sizeof t - 3) ? 1 : -1;
     if (l->crc_state < 0)
         oflash_log(OFLASH_LOG_WARN,
@@ -578,20 +555,17 @@ static int crc_readback(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
     uint8_t *b = malloc(READ_CHUNK);
     uint32_t c = 0, done = 0;
     int rc = 0;
-    if (!b)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!b) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     while (done < len) {
         uint32_t n = len - done < READ_CHUNK ? len - done : READ_CHUNK;
         rc = oflash_probe_read_mem(l->probe, addr + done, b, n);
-        if (rc < 0)
-            break;
+        if (rc < 0) break;
         c = oflash_crc32(c, b, n);
         done += n;
         progress(l, "crc", addr, done, len);
     }
     free(b);
-    if (rc == 0)
-        *crc = c;
+    if (rc == 0) *crc = c;
     return rc;
 }
 
@@ -600,30 +574,32 @@ int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
     uint32_t r0;
     int rc;
     if ((uint64_t)addr + len > 0x100000000ull)
-        return oflash_error_set(OFLASH_ERANGE, "%s: CRC of %u bytes at 0x%08X wraps",
-                                l->flm->name, len, addr);
+        return oflash_error_set(OFLASH_ERANGE, "%s: CRC of %u bytes at 0x%08X wraps", l->flm->name,
+                                len, addr);
     if (len == 0) {
         *crc = 0;
         return 0;
     }
-    if (!(l->flm->funcs & OFLASH_FLM_SEGGER_CRC))
-        return crc_readback(l, addr, len, crc);
+    if (!(l->flm->funcs & OFLASH_FLM_SEGGER_CRC)) return crc_readback(l, addr, len, crc);
     if (!l->flm->ours) {
-        if ((rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0)
-            return rc;
-        if (l->crc_state == 0 && (rc = crc_selftest(l)) < 0)
-            return rc;
-        if (l->crc_state < 0)
-            return crc_readback(l, addr, len, crc);
+        if ((rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
+        if (l->crc_state == 0 && (rc = crc_selftest(l)) < 0) return rc;
+        if (l->crc_state < 0) return crc_readback(l, addr, len, crc);
     }
     uint32_t a[4] = {0, addr, len, CRC_POLY_ZLIB};
     rc = oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4,
                             clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale), &r0);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     *crc = r0;
     progress(l, "crc", addr, len, len);
     return 0;
+}
+
+static bool all_equal(const uint8_t *b, size_t n, uint8_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != v) return false;
+    return true;
 }
 
 int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, bool *blank)
@@ -635,23 +611,19 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
         return oflash_error_set(OFLASH_ERANGE, "%s: blank check of %u bytes at 0x%08X wraps",
                                 l->flm->name, len, addr);
     *blank = true;
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     if (l->flm->funcs & OFLASH_FLM_BLANK_CHECK) {
-        if (!l->flm->ours && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0)
-            return rc;
+        if (!l->flm->ours && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
         uint32_t a[3] = {addr, len, ev};
         rc = oflash_loader_call(l, "BlankCheck", a, 3,
                                 clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale), &r0);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         *blank = r0 == 0;
         progress(l, "blank", addr, len, len);
         return 0;
     }
     uint8_t *b = malloc(READ_CHUNK);
-    if (!b)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!b) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     for (uint32_t done = 0; done < len && *blank;) {
         uint32_t n = len - done < READ_CHUNK ? len - done : READ_CHUNK;
         rc = oflash_probe_read_mem(l->probe, addr + done, b, n);
@@ -659,11 +631,7 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
             free(b);
             return rc;
         }
-        for (uint32_t i = 0; i < n; i++)
-            if (b[i] != ev) {
-                *blank = false;
-                break;
-            }
+        *blank = all_equal(b, n, ev);
         done += n;
         progress(l, "blank", addr, done, len);
     }
@@ -680,21 +648,18 @@ int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len)
                                 l->flm->name, len, addr);
     size_t done = 0;
     while (done < len) {
-        uint32_t n = len - done < l->lay.buffer_size ? (uint32_t)(len - done)
-                                                     : l->lay.buffer_size;
+        uint32_t n = len - done < l->lay.buffer_size ? (uint32_t)(len - done) : l->lay.buffer_size;
         uint32_t a[3] = {addr + (uint32_t)done, n, l->lay.buffer}, r0;
         int rc = oflash_loader_call(l, "SEGGER_OPEN_Read", a, 3,
                                     clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(n) * l->scale), &r0);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (r0 != n)
             return oflash_error_set(OFLASH_ETARGET,
                                     "%s: SEGGER_OPEN_Read(0x%X, 0x%X, 0x%X) returned %d, "
                                     "expected %u",
                                     l->flm->name, a[0], a[1], a[2], (int32_t)r0, n);
         rc = oflash_probe_read_mem(l->probe, l->lay.buffer, (uint8_t *)buf + done, n);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         done += n;
     }
     return 0;

@@ -34,14 +34,12 @@
 void oflash__sim_stop(sim_chip *c, sim_stop_kind kind, const char *fmt, ...)
 {
     va_list ap;
-    if (c->stop != SIM_STOP_NONE && c->stop != SIM_STOP_BUDGET)
-        return; /* keep the first cause */
+    if (c->stop != SIM_STOP_NONE && c->stop != SIM_STOP_BUDGET) return; /* keep the first cause */
     c->stop = kind;
     va_start(ap, fmt);
     vsnprintf(c->stop_detail, sizeof c->stop_detail, fmt, ap);
     va_end(ap);
-    if (c->in_run)
-        uc_emu_stop(c->uc);
+    if (c->in_run) uc_emu_stop(c->uc);
 }
 
 void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len)
@@ -51,10 +49,8 @@ void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len)
         c->dirty_hi = off + len;
         return;
     }
-    if (off < c->dirty_lo)
-        c->dirty_lo = off;
-    if (off + len > c->dirty_hi)
-        c->dirty_hi = off + len;
+    if (off < c->dirty_lo) c->dirty_lo = off;
+    if (off + len > c->dirty_hi) c->dirty_hi = off + len;
 }
 
 /* Drop translated code over flash bytes that changed. */
@@ -84,7 +80,7 @@ void oflash__sim_fill_stats(const sim_chip *c, oflash_sim_run_stats *st)
 void oflash__sim_power_loss(sim_chip *c)
 {
     c->power_lost = true;
-    c->nv.faults.power_loss = false; /* one-shot: the next command powers up normally */
+    c->nv.faults.power_loss = false;      /* one-shot: the next command powers up normally */
     memset(c->nv.ram, 0, c->nv.ram_size); /* SRAM does not survive a power cycle */
     oflash__sim_fill_stats(c, &c->nv.last_run);
     oflash__sim_file_compact(&c->file, &c->nv);
@@ -97,8 +93,7 @@ void oflash__sim_update_protection(sim_chip *c)
 {
     bool blocked = oflash__sim_rdp(c) != 0;
     uint32_t prot = blocked ? UC_PROT_NONE : (UC_PROT_READ | UC_PROT_EXEC);
-    if (blocked == c->rdp_blocked)
-        return;
+    if (blocked == c->rdp_blocked) return;
     uc_mem_protect(c->uc, SIM_FLASH_BASE, c->nv.flash_size, prot);
     uc_mem_protect(c->uc, SIM_ALIAS_BASE, c->nv.flash_size, prot);
     c->rdp_blocked = blocked;
@@ -111,8 +106,7 @@ static const uint8_t *code_ptr(sim_chip *c, uint32_t addr, uint32_t size)
 {
     if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE + (uint64_t)size <= c->nv.flash_size)
         return c->nv.flash + (addr - SIM_FLASH_BASE);
-    if ((uint64_t)addr + size <= c->nv.flash_size)
-        return c->nv.flash + addr;
+    if ((uint64_t)addr + size <= c->nv.flash_size) return c->nv.flash + addr;
     if (addr >= SIM_SRAM_BASE && addr - SIM_SRAM_BASE + (uint64_t)size <= c->nv.ram_size)
         return c->nv.ram + (addr - SIM_SRAM_BASE);
     if (addr >= SIM_SYSMEM_BASE && addr - SIM_SYSMEM_BASE + (uint64_t)size <= SIM_SYSMEM_SIZE)
@@ -142,8 +136,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
     c->insns += n;
     c->run_insns += n;
     oflash__sim_advance(c, (uint64_t)n * c->cycle_ps);
-    if (c->iwdg_running)
-        oflash__sim_iwdg_check(c);
+    if (c->iwdg_running) oflash__sim_iwdg_check(c);
     if (c->run_budget && c->run_insns >= c->run_budget && c->stop == SIM_STOP_NONE)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "instruction budget of %llu exhausted",
                          (unsigned long long)c->run_budget);
@@ -156,8 +149,7 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
     uint32_t a = (uint32_t)address;
     (void)uc;
     (void)type;
-    if (a < c->nv.flash_size)
-        a += SIM_FLASH_BASE; /* boot alias */
+    if (a < c->nv.flash_size) a += SIM_FLASH_BASE; /* boot alias */
     if (a >= SIM_FLASH_BASE && a - SIM_FLASH_BASE < c->nv.flash_size) {
         if (c->rdp_blocked) {
             oflash__sim_stop(c, SIM_STOP_FAULT,
@@ -169,8 +161,7 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
         oflash__sim_flash_program(c, a, (uint64_t)value, (unsigned)size);
         return true;
     }
-    oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: write to read-only system memory at 0x%08X",
-                     a);
+    oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: write to read-only system memory at 0x%08X", a);
     return false;
 }
 
@@ -197,7 +188,7 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
     (void)size;
     (void)value;
     oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: %s unmapped address 0x%08X",
-                     type == UC_MEM_FETCH_UNMAPPED  ? "instruction fetch from"
+                     type == UC_MEM_FETCH_UNMAPPED   ? "instruction fetch from"
                      : type == UC_MEM_WRITE_UNMAPPED ? "write to"
                                                      : "read of",
                      (uint32_t)address);
@@ -218,10 +209,10 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         return;
     }
     oflash__sim_stop(c, SIM_STOP_FAULT, "%s at 0x%08X (exception %u)",
-                     intno == 1   ? "usage fault: undefined instruction"
-                     : intno == 2 ? "SVC instruction (no handler)"
-                     : intno == 3 ? "bus fault on instruction fetch"
-                     : intno == 4 ? "bus fault on data access"
+                     intno == 1    ? "usage fault: undefined instruction"
+                     : intno == 2  ? "SVC instruction (no handler)"
+                     : intno == 3  ? "bus fault on instruction fetch"
+                     : intno == 4  ? "bus fault on data access"
                      : intno == 18 ? "usage fault: invalid state (Thumb bit clear)"
                                    : "fault",
                      pc, intno);
@@ -383,12 +374,10 @@ int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_o
                                     "create %s --device PART' or pass --device)",
                                     path, path);
         rc = oflash_sim_create(path, opts->device, opts->sim_uid);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
     }
     c = calloc(1, sizeof *c);
-    if (!c)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!c) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     c->file.fd = -1;
     rc = oflash__sim_file_open(&c->file, &c->nv, path, false);
     if (rc < 0) {
@@ -410,8 +399,7 @@ int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_o
         c->sysmem[i + 1] = 0xBE;
     }
     rc = setup_unicorn(c);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     c->rdp_blocked = false;
     oflash__sim_update_protection(c);
     oflash__sim_chip_reset(c);
@@ -424,15 +412,12 @@ fail:
 
 void oflash__sim_chip_close(sim_chip *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     if (c->file.fd >= 0) {
-        if (!c->power_lost)
-            oflash__sim_fill_stats(c, &c->nv.last_run);
+        if (!c->power_lost) oflash__sim_fill_stats(c, &c->nv.last_run);
         oflash__sim_file_compact(&c->file, &c->nv);
     }
-    if (c->uc)
-        uc_close(c->uc);
+    if (c->uc) uc_close(c->uc);
     oflash__sim_file_close(&c->file);
     oflash__sim_nv_free(&c->nv);
     free(c);
@@ -454,8 +439,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->run_insns = 0;
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
-    if (opts->have_break)
-        until = opts->break_addr & ~1u;
+    if (opts->have_break) until = opts->break_addr & ~1u;
     c->in_run = true;
     if (opts->have_break && (pc & ~1u) == until) {
         /* Resuming from the breakpoint address: step over it first. */
@@ -579,8 +563,7 @@ int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
                     c->file.path, flash_abs(c, addr), (c->nv.optcr >> 8) & 0xFF);
             /* A flash read while BSY stalls the bus until the operation ends. */
             oflash__sim_flash_update(c);
-            if (c->busy)
-                oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
+            if (c->busy) oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
             memcpy(buf, c->nv.flash + (flash_abs(c, addr) - SIM_FLASH_BASE), n);
             break;
         case R_RAM:
@@ -665,8 +648,9 @@ static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size
             "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
             "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.PGSERR set)",
             path, in_flash ? "flash" : "OTP", addr,
-            (c->cr & CR_LOCK) ? "FLASH_CR is locked" : !(c->cr & CR_PG) ? "FLASH_CR.PG is not set"
-                                                                       : "an erase is selected in FLASH_CR");
+            (c->cr & CR_LOCK)  ? "FLASH_CR is locked"
+            : !(c->cr & CR_PG) ? "FLASH_CR.PG is not set"
+                               : "an erase is selected in FLASH_CR");
     }
     if ((addr % w) || (n % w))
         return oflash_error_set(OFLASH_EINVAL,
@@ -679,14 +663,12 @@ static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size
         for (unsigned k = 0; k < w; k++)
             v |= (uint64_t)buf[i + k] << (8 * k);
         err = oflash__sim_flash_program(c, addr + (uint32_t)i, v, w);
-        if (c->power_lost)
-            return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
+        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
         if (err)
-            return oflash_error_set(OFLASH_ETARGET,
-                                    "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s",
-                                    path, w, addr + (uint32_t)i, sr_names(err, names, sizeof names),
-                                    err & SR_WRPERR ? " (write-protected sector or locked OTP block)"
-                                                    : "");
+            return oflash_error_set(
+                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
+                addr + (uint32_t)i, sr_names(err, names, sizeof names),
+                err & SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
     }
     return 0;
 }
@@ -708,8 +690,7 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
                 rc = oflash_error_set(OFLASH_EPROTECTED,
                                       "%s: write at 0x%08X refused: the unique ID and flash size "
                                       "registers (0x1FFF7A10-0x1FFF7A23) are read-only",
-                                      c->file.path,
-                                      addr < SIM_UID_BASE ? SIM_UID_BASE : addr);
+                                      c->file.path, addr < SIM_UID_BASE ? SIM_UID_BASE : addr);
             else
                 rc = debugger_program(c, addr, buf, n);
             break;
@@ -748,8 +729,7 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
                     c->stop = SIM_STOP_NONE;
                     break;
                 }
-                if (c->wdg_reset_pending)
-                    oflash__sim_chip_reset(c);
+                if (c->wdg_reset_pending) oflash__sim_chip_reset(c);
             }
             break;
         }

@@ -57,7 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MS(x) ((uint64_t)(x) * SIM_PS_PER_MS)
+#define MS(x) ((uint64_t)(x)*SIM_PS_PER_MS)
 
 /* Erase time of one sector, indexed [size class][PSIZE]. */
 static const uint64_t erase_ps_table[3][4] = {
@@ -78,7 +78,9 @@ uint64_t oflash__sim_mass_erase_ps(uint32_t flash_size, unsigned psize)
     static const uint64_t upto512k[4] = {MS(8000), MS(5500), MS(4000), MS(4000)};
     static const uint64_t mb1[4] = {MS(16000), MS(11000), MS(8000), MS(8000)};
     static const uint64_t mb2[4] = {MS(32000), MS(22000), MS(16000), MS(16000)};
-    const uint64_t *t = flash_size <= 512u * 1024u ? upto512k : flash_size <= 1024u * 1024u ? mb1 : mb2;
+    const uint64_t *t = flash_size <= 512u * 1024u    ? upto512k
+                        : flash_size <= 1024u * 1024u ? mb1
+                                                      : mb2;
     return t[psize & 3];
 }
 
@@ -91,8 +93,7 @@ int oflash__sim_rdp(const sim_chip *c)
 
 bool oflash__sim_sector_wrp(const sim_chip *c, int index)
 {
-    if (index < 12)
-        return !(c->nv.optcr & (1u << (OPTCR_NWRP_SHIFT + index)));
+    if (index < 12) return !(c->nv.optcr & (1u << (OPTCR_NWRP_SHIFT + index)));
     return !(c->nv.optcr1 & (1u << (OPTCR_NWRP_SHIFT + index - 12)));
 }
 
@@ -107,8 +108,7 @@ void oflash__sim_flash_update(sim_chip *c)
         c->busy = false;
         c->strt_busy = false;
         c->opt_busy = false;
-        if (c->eop_pending && (c->cr & CR_EOPIE))
-            c->sr |= SR_EOP;
+        if (c->eop_pending && (c->cr & CR_EOPIE)) c->sr |= SR_EOP;
         c->eop_pending = false;
     }
 }
@@ -123,8 +123,7 @@ void oflash__sim_advance(sim_chip *c, uint64_t ps)
 static void stall(sim_chip *c)
 {
     oflash__sim_flash_update(c);
-    if (c->busy)
-        oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
+    if (c->busy) oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
 }
 
 static void start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
@@ -170,8 +169,7 @@ static uint8_t *nv_ptr(sim_chip *c, uint32_t addr)
 static void journal_data(sim_chip *c, uint32_t addr, uint32_t len)
 {
     oflash__sim_journal_data(&c->file, addr, nv_ptr(c, addr), len);
-    if (addr >= SIM_FLASH_BASE)
-        oflash__sim_mark_dirty(c, addr - SIM_FLASH_BASE, len);
+    if (addr >= SIM_FLASH_BASE) oflash__sim_mark_dirty(c, addr - SIM_FLASH_BASE, len);
 }
 
 uint32_t oflash__sim_flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
@@ -275,8 +273,7 @@ static void start_erase(sim_chip *c)
     unsigned ps = psize(c);
     uint32_t err = 0;
 
-    if (!ser && !mer && !mer1)
-        return; /* STRT without an erase selected: nothing to start */
+    if (!ser && !mer && !mer1) return; /* STRT without an erase selected: nothing to start */
     stall(c);
     if (ser && (mer || mer1)) {
         c->sr |= SR_PGSERR;
@@ -300,8 +297,7 @@ static void start_erase(sim_chip *c)
             return;
         }
         err = erase_range(c, s->addr - SIM_FLASH_BASE, s->size);
-        if (c->power_lost)
-            return;
+        if (c->power_lost) return;
         c->erase_ops++;
         c->flash_ops++;
         c->sr |= err;
@@ -320,8 +316,7 @@ static void start_erase(sim_chip *c)
             }
         }
         err = erase_range(c, lo, hi - lo);
-        if (c->power_lost)
-            return;
+        if (c->power_lost) return;
         c->erase_ops++;
         c->flash_ops++;
         c->sr |= err;
@@ -373,8 +368,8 @@ uint32_t oflash__sim_flash_reg_read(sim_chip *c, uint32_t off, bool debugger)
             /* Polling BSY: fast-forward.  With a running watchdog, in steps
              * of 100 us so that a loop that feeds it while it waits works. */
             uint64_t left = c->busy_until_ps - c->now_ps;
-            uint64_t step = c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US
-                                                                          : left;
+            uint64_t step =
+                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
             oflash__sim_advance(c, step);
         }
         return v;
@@ -445,10 +440,8 @@ void oflash__sim_flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsign
         uint32_t writable = CR_PG | CR_SER | CR_MER | (0x0Fu << CR_SNB_SHIFT) |
                             (3u << CR_PSIZE_SHIFT) | CR_STRT | CR_EOPIE | CR_ERRIE | CR_LOCK;
         uint32_t nv;
-        if (c->dev->dual_bank)
-            writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
-        if (c->cr & CR_LOCK)
-            break; /* locked: writes ignored */
+        if (c->dev->dual_bank) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
+        if (c->cr & CR_LOCK) break; /* locked: writes ignored */
         nv = ((c->cr & ~mask) | v) & writable;
         c->cr = nv & ~CR_STRT;
         if (nv & CR_LOCK) {
@@ -456,18 +449,15 @@ void oflash__sim_flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsign
             c->key_state = 0;
             break;
         }
-        if (nv & CR_STRT)
-            start_erase(c);
+        if (nv & CR_STRT) start_erase(c);
         break;
     }
     case FLASH_OPTCR: {
         uint32_t nv;
-        if (c->optcr_reg & OPTCR_OPTLOCK)
-            break;
+        if (c->optcr_reg & OPTCR_OPTLOCK) break;
         nv = (c->optcr_reg & ~mask) | v;
         c->optcr_reg = (c->optcr_reg & ~OPTCR_WRITABLE) | (nv & OPTCR_WRITABLE);
-        if (nv & OPTCR_OPTSTRT)
-            start_option_program(c);
+        if (nv & OPTCR_OPTSTRT) start_option_program(c);
         if (nv & OPTCR_OPTLOCK) {
             c->optcr_reg |= OPTCR_OPTLOCK;
             c->optkey_state = 0;

@@ -48,7 +48,7 @@
 #define SIM_LOCK_SIZE 16u
 #define SIM_UID_BASE 0x1FFF7A10u
 #define SIM_FSIZE_ADDR 0x1FFF7A22u
-#define SIM_OPT_BASE 0x1FFFC000u /* option bytes (bank 1) */
+#define SIM_OPT_BASE 0x1FFFC000u  /* option bytes (bank 1) */
 #define SIM_OPT2_BASE 0x1FFEC000u /* F42x/F43x: option bytes of bank 2 */
 #define SIM_OPT_SIZE 0x400u
 #define SIM_PERIPH_BASE 0x40000000u
@@ -103,8 +103,8 @@
 #define OPTCR_WDG_SW (1u << 5)
 #define OPTCR_RDP_SHIFT 8
 #define OPTCR_NWRP_SHIFT 16
-#define OPTCR_RESET 0x0FFFAAEDu  /* factory value (RM0368 §3.8.6) */
-#define OPTCR1_RESET 0x0FFF0000u /* RM0090 §3.9.8 */
+#define OPTCR_RESET 0x0FFFAAEDu    /* factory value (RM0368 §3.8.6) */
+#define OPTCR1_RESET 0x0FFF0000u   /* RM0090 §3.9.8 */
 #define OPTCR_WRITABLE 0x0FFFFFECu /* BOR_LEV, USER, RDP, nWRP */
 #define OPTCR1_WRITABLE 0x0FFF0000u
 
@@ -116,34 +116,34 @@ typedef struct sim_nv {
     uint8_t uid[OFLASH_SIM_UID_LEN];
     uint32_t flash_size;
     uint32_t ram_size;
-    uint32_t optcr;  /* option bytes as OPTCR shows them (OPTLOCK/OPTSTRT bits 0) */
+    uint32_t optcr; /* option bytes as OPTCR shows them (OPTLOCK/OPTSTRT bits 0) */
     uint32_t optcr1;
     oflash_sim_faults faults;
     oflash_sim_run_stats last_run;
-    uint8_t *flash;  /* flash_size bytes */
+    uint8_t *flash; /* flash_size bytes */
     uint8_t otp[SIM_OTP_TOTAL];
-    uint8_t *ram;    /* ram_size bytes: SRAM survives between commands like a powered chip */
+    uint8_t *ram; /* ram_size bytes: SRAM survives between commands like a powered chip */
 } sim_nv;
 
 /* The open chip file. */
 typedef struct sim_file {
     int fd;
     char *path;
-    uint64_t base_size;     /* header + flash + otp + ram */
-    uint64_t end;           /* file offset where the next record goes */
-    uint8_t *jbuf;          /* records not yet written */
+    uint64_t base_size; /* header + flash + otp + ram */
+    uint64_t end;       /* file offset where the next record goes */
+    uint8_t *jbuf;      /* records not yet written */
     size_t jlen, jcap;
-    size_t last_data_off;   /* offset in jbuf of the last DATA record (coalescing), or SIZE_MAX */
-    uint64_t records;       /* records in the file after the base */
-    bool dirty;             /* something to compact at close */
+    size_t last_data_off; /* offset in jbuf of the last DATA record (coalescing), or SIZE_MAX */
+    uint64_t records;     /* records in the file after the base */
+    bool dirty;           /* something to compact at close */
 } sim_file;
 
 typedef enum sim_stop_kind {
     SIM_STOP_NONE = 0,
     SIM_STOP_BKPT,
-    SIM_STOP_FAULT,   /* bus fault, lockup, watchdog reset: detail says which */
+    SIM_STOP_FAULT, /* bus fault, lockup, watchdog reset: detail says which */
     SIM_STOP_BUDGET,
-    SIM_STOP_POWER    /* simulated power loss */
+    SIM_STOP_POWER /* simulated power loss */
 } sim_stop_kind;
 
 typedef struct sim_chip {
@@ -154,22 +154,22 @@ typedef struct sim_chip {
     uint8_t sysmem[SIM_SYSMEM_SIZE];
 
     /* time */
-    uint64_t now_ps;          /* simulated time since open, picoseconds */
-    uint64_t cycle_ps;        /* one core clock cycle */
+    uint64_t now_ps;   /* simulated time since open, picoseconds */
+    uint64_t cycle_ps; /* one core clock cycle */
     uint64_t core_hz;
-    uint64_t insns;           /* instructions executed since open */
+    uint64_t insns; /* instructions executed since open */
     uint64_t busy_until_ps;
     uint64_t busy_ps_total;
 
     /* flash interface */
     uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
-    int key_state;            /* 0: expect KEY1, 1: expect KEY2 */
+    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
     int optkey_state;
-    bool cr_dead;             /* wrong key: CR locked until reset */
+    bool cr_dead; /* wrong key: CR locked until reset */
     bool optcr_dead;
     bool busy, strt_busy, opt_busy, eop_pending;
     uint64_t program_ops, erase_ops, option_ops;
-    uint64_t flash_ops;       /* all three, for the power-loss fault */
+    uint64_t flash_ops;          /* all three, for the power-loss fault */
     uint32_t dirty_lo, dirty_hi; /* flash offsets changed since the last cache flush */
 
     /* RCC (RM0368 §6.3) */
@@ -194,15 +194,15 @@ typedef struct sim_chip {
     /* run state */
     sim_stop_kind stop;
     char stop_detail[128];
-    uint64_t run_budget;      /* instruction budget of this run, 0 = none */
+    uint64_t run_budget; /* instruction budget of this run, 0 = none */
     uint64_t run_insns;
     bool in_run;
-    bool wdg_reset_pending;   /* watchdog or SYSRESETREQ: reset when the access completes */
-    uint64_t reported_ps;     /* simulated time already added to probe stats */
+    bool wdg_reset_pending; /* watchdog or SYSRESETREQ: reset when the access completes */
+    uint64_t reported_ps;   /* simulated time already added to probe stats */
     bool power_lost;
     bool link_dropped;
     uint64_t transactions;
-    bool rdp_blocked;         /* flash mapped without access (RDP level 1) */
+    bool rdp_blocked; /* flash mapped without access (RDP level 1) */
 } sim_chip;
 
 /* sim_state.c */
@@ -256,8 +256,7 @@ uint64_t oflash__sim_mass_erase_ps(uint32_t flash_size, unsigned psize);
 /* sim_periph.c */
 void oflash__sim_periph_reset(sim_chip *c);
 uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger);
-void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t val,
-                            bool debugger);
+void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t val, bool debugger);
 void oflash__sim_set_clock(sim_chip *c);
 void oflash__sim_iwdg_check(sim_chip *c);
 uint64_t oflash__sim_info_read(sim_chip *c, uint32_t addr, unsigned size);

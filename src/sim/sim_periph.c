@@ -39,8 +39,7 @@
 
 static void count_unknown(sim_chip *c, uint32_t addr)
 {
-    if (c->unknown++ == 0)
-        c->unknown_first = addr;
+    if (c->unknown++ == 0) c->unknown_first = addr;
 }
 
 /* ---- RCC ---- */
@@ -48,8 +47,7 @@ static void count_unknown(sim_chip *c, uint32_t addr)
 static uint64_t sysclk_hz(const sim_chip *c)
 {
     uint32_t sws = (c->rcc[RCC_CFGR / 4] >> 2) & 3;
-    if (sws == 1)
-        return c->hse_hz;
+    if (sws == 1) return c->hse_hz;
     if (sws == 2) {
         uint32_t pll = c->rcc[RCC_PLLCFGR / 4];
         uint64_t src = (pll & (1u << 22)) ? c->hse_hz : HSI_HZ;
@@ -66,8 +64,7 @@ void oflash__sim_set_clock(sim_chip *c)
     static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
     uint32_t hpre = (c->rcc[RCC_CFGR / 4] >> 4) & 0xF;
     uint64_t hz = sysclk_hz(c) / (hpre & 8 ? hpre_div[hpre & 7] : 1);
-    if (hz == 0)
-        hz = HSI_HZ;
+    if (hz == 0) hz = HSI_HZ;
     c->core_hz = hz;
     c->cycle_ps = (SIM_PS_PER_S + hz / 2) / hz;
 }
@@ -81,21 +78,16 @@ static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
         uint32_t cr = v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 18) | (1u << 19) |
                            RCC_CR_PLLON | RCC_CR_PLLI2SON);
         /* A clock in use as SYSCLK cannot be switched off (RM0368 §6.3.1). */
-        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22))))
-            cr |= RCC_CR_HSION;
-        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22))))
-            cr |= RCC_CR_HSEON;
-        if (sws == 2)
-            cr |= RCC_CR_PLLON;
+        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSION;
+        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSEON;
+        if (sws == 2) cr |= RCC_CR_PLLON;
         /* Oscillators and PLL are ready at once: start-up time is not modelled. */
-        if (cr & RCC_CR_HSION)
-            cr |= RCC_CR_HSIRDY;
-        if (cr & RCC_CR_HSEON)
-            cr |= RCC_CR_HSERDY;
-        if ((cr & RCC_CR_PLLON) && (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
+        if (cr & RCC_CR_HSION) cr |= RCC_CR_HSIRDY;
+        if (cr & RCC_CR_HSEON) cr |= RCC_CR_HSERDY;
+        if ((cr & RCC_CR_PLLON) &&
+            (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
             cr |= RCC_CR_PLLRDY;
-        if (cr & RCC_CR_PLLI2SON)
-            cr |= RCC_CR_PLLI2SRDY;
+        if (cr & RCC_CR_PLLI2SON) cr |= RCC_CR_PLLI2SRDY;
         r[0] = cr;
         break;
     }
@@ -105,8 +97,10 @@ static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
         break;
     case RCC_CFGR: {
         uint32_t sw = v & 3, ready;
-        ready = sw == 0 ? (r[0] & RCC_CR_HSIRDY) : sw == 1 ? (r[0] & RCC_CR_HSERDY)
-                : sw == 2 ? (r[0] & RCC_CR_PLLRDY) : 0;
+        ready = sw == 0   ? (r[0] & RCC_CR_HSIRDY)
+                : sw == 1 ? (r[0] & RCC_CR_HSERDY)
+                : sw == 2 ? (r[0] & RCC_CR_PLLRDY)
+                          : 0;
         /* SWS follows SW only when the selected clock is ready. */
         r[2] = (v & ~0xCu) | ((ready ? sw : sws) << 2);
         oflash__sim_set_clock(c);
@@ -146,22 +140,18 @@ static void iwdg_write(sim_chip *c, uint32_t off, uint32_t v)
     case 0x0: /* KR */
         v &= 0xFFFF;
         if (v == 0xCCCC) {
-            if (!c->iwdg_running)
-                c->iwdg_running = true;
+            if (!c->iwdg_running) c->iwdg_running = true;
             iwdg_reload(c);
         } else if (v == 0xAAAA) {
-            if (c->iwdg_running)
-                iwdg_reload(c);
+            if (c->iwdg_running) iwdg_reload(c);
         }
         c->iwdg_access = v == 0x5555;
         break;
     case 0x4:
-        if (c->iwdg_access)
-            c->iwdg_pr = v & 7;
+        if (c->iwdg_access) c->iwdg_pr = v & 7;
         break;
     case 0x8:
-        if (c->iwdg_access)
-            c->iwdg_rlr = v & 0xFFF;
+        if (c->iwdg_access) c->iwdg_rlr = v & 0xFFF;
         break;
     default:
         break;
@@ -183,16 +173,14 @@ void oflash__sim_periph_reset(sim_chip *c)
     memset(c->rcc, 0, sizeof c->rcc);
     c->rcc[0] = 0x00000083u;
     c->rcc[1] = 0x24003010u;
-    if (!c->hse_hz)
-        c->hse_hz = 8000000ull;
+    if (!c->hse_hz) c->hse_hz = 8000000ull;
     oflash__sim_set_clock(c);
     c->iwdg_access = false;
     c->iwdg_pr = 0;
     c->iwdg_rlr = 0xFFF;
     /* WDG_SW = 0: hardware watchdog, running from reset (RM0368 §15.3.2). */
     c->iwdg_running = !(c->nv.optcr & OPTCR_WDG_SW);
-    if (c->iwdg_running)
-        iwdg_reload(c);
+    if (c->iwdg_running) iwdg_reload(c);
     c->crc_dr = 0xFFFFFFFFu;
     c->crc_idr = 0;
     c->dbgmcu_cr = c->dbgmcu_apb1 = c->dbgmcu_apb2 = 0;
@@ -203,14 +191,10 @@ void oflash__sim_periph_reset(sim_chip *c)
 static uint8_t info_byte(sim_chip *c, uint32_t addr)
 {
     uint32_t off = addr - SIM_INFO_BASE;
-    if (off < SIM_OTP_TOTAL)
-        return c->nv.otp[off];
-    if (addr >= SIM_UID_BASE && addr < SIM_UID_BASE + 12)
-        return c->nv.uid[addr - SIM_UID_BASE];
-    if (addr == SIM_FSIZE_ADDR)
-        return (uint8_t)c->dev->flash_size_kb;
-    if (addr == SIM_FSIZE_ADDR + 1)
-        return (uint8_t)(c->dev->flash_size_kb >> 8);
+    if (off < SIM_OTP_TOTAL) return c->nv.otp[off];
+    if (addr >= SIM_UID_BASE && addr < SIM_UID_BASE + 12) return c->nv.uid[addr - SIM_UID_BASE];
+    if (addr == SIM_FSIZE_ADDR) return (uint8_t)c->dev->flash_size_kb;
+    if (addr == SIM_FSIZE_ADDR + 1) return (uint8_t)(c->dev->flash_size_kb >> 8);
     return 0xFF;
 }
 
@@ -271,8 +255,7 @@ uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool d
     } else if (addr >= SIM_CRC_BASE && addr < SIM_CRC_BASE + 0x400) {
         off = (addr - SIM_CRC_BASE) & ~3u;
         word = off == 0 ? c->crc_dr : off == 4 ? c->crc_idr : 0;
-        if (off > 8)
-            count_unknown(c, addr);
+        if (off > 8) count_unknown(c, addr);
     } else if (addr >= SIM_IWDG_BASE && addr < SIM_IWDG_BASE + 0x400) {
         off = (addr - SIM_IWDG_BASE) & ~3u;
         word = off == 4 ? c->iwdg_pr : off == 8 ? c->iwdg_rlr : 0;

@@ -59,8 +59,7 @@ static int sim_open(oflash_probe *p, const char *arg, const oflash_probe_opts *o
 {
     sim_chip *c;
     int rc = oflash__sim_chip_open(&c, arg, opts);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     p->priv = c;
     p->stats.has_sim_time = true;
     return 0;
@@ -76,8 +75,7 @@ static void sim_close(oflash_probe *p)
 static int sim_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len)
 {
     int rc = begin(p);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = oflash__sim_read(chip(p), addr, buf, len);
     if (rc == 0) {
         p->stats.mem_read_bytes += len;
@@ -90,8 +88,7 @@ static int sim_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len)
 static int sim_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t len)
 {
     int rc = begin(p);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = oflash__sim_write(chip(p), addr, buf, len);
     if (rc == 0) {
         p->stats.mem_write_bytes += len;
@@ -104,9 +101,9 @@ static int sim_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t
 static int uc_reg_of(int reg)
 {
     static const int map[OFLASH_REG_COUNT] = {
-        UC_ARM_REG_R0,  UC_ARM_REG_R1,  UC_ARM_REG_R2,  UC_ARM_REG_R3, UC_ARM_REG_R4,
-        UC_ARM_REG_R5,  UC_ARM_REG_R6,  UC_ARM_REG_R7,  UC_ARM_REG_R8, UC_ARM_REG_R9,
-        UC_ARM_REG_R10, UC_ARM_REG_R11, UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,
+        UC_ARM_REG_R0,  UC_ARM_REG_R1,   UC_ARM_REG_R2,  UC_ARM_REG_R3, UC_ARM_REG_R4,
+        UC_ARM_REG_R5,  UC_ARM_REG_R6,   UC_ARM_REG_R7,  UC_ARM_REG_R8, UC_ARM_REG_R9,
+        UC_ARM_REG_R10, UC_ARM_REG_R11,  UC_ARM_REG_R12, UC_ARM_REG_SP, UC_ARM_REG_LR,
         UC_ARM_REG_PC,  UC_ARM_REG_XPSR, UC_ARM_REG_MSP, UC_ARM_REG_PSP};
     return map[reg];
 }
@@ -114,8 +111,7 @@ static int uc_reg_of(int reg)
 static int sim_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_t n)
 {
     int rc = begin(p);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (size_t i = 0; i < n; i++) {
         vals[i] = 0;
         uc_reg_read(chip(p)->uc, uc_reg_of(regs[i]), &vals[i]);
@@ -128,12 +124,10 @@ static int sim_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_
 static int sim_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals, size_t n)
 {
     int rc = begin(p);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (size_t i = 0; i < n; i++) {
         uint32_t v = vals[i];
-        if (regs[i] == OFLASH_REG_PC)
-            v &= ~1u; /* the Thumb bit lives in xPSR, not in PC */
+        if (regs[i] == OFLASH_REG_PC) v &= ~1u; /* the Thumb bit lives in xPSR, not in PC */
         uc_reg_write(chip(p)->uc, uc_reg_of(regs[i]), &v);
     }
     p->stats.bytes_tx += 4 * n;
@@ -152,8 +146,7 @@ static int sim_reset(oflash_probe *p, bool halt)
 {
     int rc = begin(p);
     (void)halt; /* without halt the core starts at the reset vector on the next run() */
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     oflash__sim_chip_reset(chip(p));
     end(p);
     return 0;
@@ -162,8 +155,7 @@ static int sim_reset(oflash_probe *p, bool halt)
 static int sim_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_info *stop)
 {
     int rc = begin(p);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = oflash__sim_run(chip(p), opts, stop);
     end(p);
     return rc;
@@ -185,9 +177,9 @@ int oflash_sim_probe_stats(oflash_probe *p, oflash_sim_run_stats *out)
 const oflash_probe_ops oflash_probe_sim_ops = {
     .version = OFLASH_PROBE_OPS_VERSION,
     .name = "sim",
-    .open = sim_open,         /* arg: chip file path; creates it with opts->device */
-    .close = sim_close,       /* persists and unlocks */
-    .read_mem = sim_read_mem, /* debugger view; flash read fails under RDP level 1 */
+    .open = sim_open,           /* arg: chip file path; creates it with opts->device */
+    .close = sim_close,         /* persists and unlocks */
+    .read_mem = sim_read_mem,   /* debugger view; flash read fails under RDP level 1 */
     .write_mem = sim_write_mem, /* RAM, registers; flash/OTP only through the flash interface */
     .read_regs = sim_read_regs,
     .write_regs = sim_write_regs,

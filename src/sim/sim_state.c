@@ -78,8 +78,7 @@ const oflash_device *oflash__sim_part_device(const char *part)
 static uint32_t ram_size_of(const oflash_device *dev)
 {
     for (size_t i = 0; i < dev->region_count; i++)
-        if (dev->regions[i].kind == OFLASH_REGION_RAM)
-            return dev->regions[i].size;
+        if (dev->regions[i].kind == OFLASH_REGION_RAM) return dev->regions[i].size;
     return dev->work_ram_size;
 }
 
@@ -126,9 +125,8 @@ static int decode_header(const uint8_t *h, sim_nv *nv, const char *path)
     if (memcmp(h, HDR_MAGIC, sizeof HDR_MAGIC) != 0)
         return oflash_error_set(OFLASH_EFORMAT, "%s: not a simulated chip file (bad magic)", path);
     if (get32(h + 16) != HDR_VERSION || get32(h + 20) != HDR_SIZE)
-        return oflash_error_set(OFLASH_EFORMAT,
-                                "%s: simulated chip file format %u (expected %u)", path,
-                                get32(h + 16), HDR_VERSION);
+        return oflash_error_set(OFLASH_EFORMAT, "%s: simulated chip file format %u (expected %u)",
+                                path, get32(h + 16), HDR_VERSION);
     if (get32(h + 252) != oflash_crc32(0, h, 252))
         return oflash_error_set(OFLASH_EFORMAT, "%s: header checksum mismatch", path);
     memcpy(nv->part, h + 24, 31);
@@ -141,9 +139,8 @@ static int decode_header(const uint8_t *h, sim_nv *nv, const char *path)
     nv->flash_size = get32(h + 68);
     nv->ram_size = get32(h + 72);
     if (nv->flash_size != (uint32_t)dev->flash_size_kb * 1024u || nv->ram_size != ram_size_of(dev))
-        return oflash_error_set(OFLASH_EFORMAT,
-                                "%s: sizes (flash %u, RAM %u) do not match part %s", path,
-                                nv->flash_size, nv->ram_size, nv->part);
+        return oflash_error_set(OFLASH_EFORMAT, "%s: sizes (flash %u, RAM %u) do not match part %s",
+                                path, nv->flash_size, nv->ram_size, nv->part);
     nv->optcr = get32(h + 76);
     nv->optcr1 = get32(h + 80);
     flags = get32(h + 84);
@@ -162,12 +159,9 @@ static int decode_header(const uint8_t *h, sim_nv *nv, const char *path)
     nv->last_run.unknown_accesses = get64(h + 156);
     nv->last_run.unknown_first = get32(h + 164);
     nv->last_run.core_clock_hz = get64(h + 168);
-    if (!nv->flash)
-        nv->flash = malloc(nv->flash_size);
-    if (!nv->ram)
-        nv->ram = malloc(nv->ram_size);
-    if (!nv->flash || !nv->ram)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!nv->flash) nv->flash = malloc(nv->flash_size);
+    if (!nv->ram) nv->ram = malloc(nv->ram_size);
+    if (!nv->flash || !nv->ram) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -194,8 +188,7 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off, const ch
     while (len) {
         ssize_t n = pwrite(fd, p, len, (off_t)off);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return oflash_error_set(OFLASH_EIO, "%s: write failed: %s", path, strerror(errno));
         }
         p += n;
@@ -212,12 +205,10 @@ static int read_all(int fd, void *buf, size_t len, uint64_t off, size_t *got)
     while (len) {
         ssize_t n = pread(fd, p, len, (off_t)off);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         p += n;
         len -= (size_t)n;
         off += (uint64_t)n;
@@ -283,8 +274,8 @@ int oflash__sim_file_create(const char *path, const oflash_device *dev, const ui
         rc = oflash_error_set(OFLASH_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
     close(fd);
     if (rc == 0 && link(tmp, path) != 0)
-        rc = oflash_error_set(errno == EEXIST ? OFLASH_EINVAL : OFLASH_EIO,
-                              "%s: cannot create: %s", path, strerror(errno));
+        rc = oflash_error_set(errno == EEXIST ? OFLASH_EINVAL : OFLASH_EIO, "%s: cannot create: %s",
+                              path, strerror(errno));
     unlink(tmp);
 out:
     free(tmp);
@@ -315,17 +306,14 @@ static int apply_record(sim_nv *nv, uint32_t kind, uint32_t addr, uint32_t len, 
         return 0;
     }
     case REC_OPTIONS:
-        if (len != 8)
-            return -1;
+        if (len != 8) return -1;
         nv->optcr = get32(payload);
         nv->optcr1 = get32(payload + 4);
         return 0;
     case REC_FULL: {
         sim_nv tmp = *nv;
-        if (len != bsize)
-            return -1;
-        if (decode_header(payload, &tmp, "journal") < 0)
-            return -1;
+        if (len != bsize) return -1;
+        if (decode_header(payload, &tmp, "journal") < 0) return -1;
         *nv = tmp;
         return decode_body(payload + HDR_SIZE, nv);
     }
@@ -348,8 +336,7 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     f->fd = -1;
     f->last_data_off = SIZE_MAX;
     f->path = strdup(path);
-    if (!f->path)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!f->path) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     f->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (f->fd < 0) {
         rc = oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO,
@@ -368,13 +355,12 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
         goto fail;
     }
     if (got != HDR_SIZE) {
-        rc = oflash_error_set(OFLASH_EFORMAT, "%s: truncated simulated chip file (%zu bytes)",
-                              path, got);
+        rc = oflash_error_set(OFLASH_EFORMAT, "%s: truncated simulated chip file (%zu bytes)", path,
+                              got);
         goto fail;
     }
     rc = decode_header(hdr, nv, path);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     f->base_size = base_size(nv->flash_size, nv->ram_size);
     body = malloc(f->base_size);
     if (!body) {
@@ -393,16 +379,13 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     for (;;) {
         uint8_t rh[REC_HDR];
         uint32_t kind, addr, len, arg;
-        if (read_all(f->fd, rh, REC_HDR, off, &got) != 0 || got != REC_HDR)
-            break;
-        if (get32(rh) != REC_MAGIC)
-            break;
+        if (read_all(f->fd, rh, REC_HDR, off, &got) != 0 || got != REC_HDR) break;
+        if (get32(rh) != REC_MAGIC) break;
         kind = get32(rh + 4);
         addr = get32(rh + 8);
         len = get32(rh + 12);
         arg = get32(rh + 16);
-        if ((uint64_t)len > f->base_size || off + REC_HDR + len + 4 > (uint64_t)st.st_size)
-            break;
+        if ((uint64_t)len > f->base_size || off + REC_HDR + len + 4 > (uint64_t)st.st_size) break;
         if (len + REC_HDR + 4 > rec_cap) {
             uint8_t *n = realloc(rec, len + REC_HDR + 4);
             if (!n) {
@@ -414,10 +397,8 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
         }
         if (read_all(f->fd, rec, REC_HDR + len + 4, off, &got) != 0 || got != REC_HDR + len + 4)
             break;
-        if (get32(rec + REC_HDR + len) != oflash_crc32(0, rec, REC_HDR + len))
-            break;
-        if (apply_record(nv, kind, addr, len, arg, rec + REC_HDR, f->base_size) != 0)
-            break;
+        if (get32(rec + REC_HDR + len) != oflash_crc32(0, rec, REC_HDR + len)) break;
+        if (apply_record(nv, kind, addr, len, arg, rec + REC_HDR, f->base_size) != 0) break;
         off += REC_HDR + len + 4;
         f->records++;
     }
@@ -449,31 +430,45 @@ static int jreserve(sim_file *f, size_t more)
         while (cap < f->jlen + more)
             cap *= 2;
         n = realloc(f->jbuf, cap);
-        if (!n)
-            return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        if (!n) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
         f->jbuf = n;
         f->jcap = cap;
     }
     return 0;
 }
 
+/* The last DATA record in jbuf stays open (its CRC slot not yet written)
+ * so that following adjacent writes can extend it; it is closed before any
+ * other record is appended and before the buffer is written. */
+static void jclose(sim_file *f)
+{
+    if (f->last_data_off != SIZE_MAX) {
+        uint8_t *p = f->jbuf + f->last_data_off;
+        uint32_t len = get32(p + 12);
+        put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
+        f->last_data_off = SIZE_MAX;
+    }
+}
+
 static int jappend(sim_file *f, uint32_t kind, uint32_t addr, uint32_t arg, const uint8_t *payload,
                    uint32_t len)
 {
     uint8_t *p;
-    int rc = jreserve(f, REC_HDR + len + 4);
-    if (rc < 0)
-        return rc;
+    int rc;
+    jclose(f);
+    rc = jreserve(f, REC_HDR + len + 4);
+    if (rc < 0) return rc;
     p = f->jbuf + f->jlen;
     put32(p, REC_MAGIC);
     put32(p + 4, kind);
     put32(p + 8, addr);
     put32(p + 12, len);
     put32(p + 16, arg);
-    if (len)
-        memcpy(p + REC_HDR, payload, len);
-    put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
-    f->last_data_off = kind == REC_DATA ? f->jlen : SIZE_MAX;
+    if (len) memcpy(p + REC_HDR, payload, len);
+    if (kind == REC_DATA)
+        f->last_data_off = f->jlen; /* left open, see jclose() */
+    else
+        put32(p + REC_HDR + len, oflash_crc32(0, p, REC_HDR + len));
     f->jlen += REC_HDR + len + 4;
     f->records++;
     f->dirty = true;
@@ -483,20 +478,17 @@ static int jappend(sim_file *f, uint32_t kind, uint32_t addr, uint32_t arg, cons
 
 int oflash__sim_journal_data(sim_file *f, uint32_t addr, const uint8_t *bytes, uint32_t len)
 {
-    /* Coalesce with the previous DATA record when this write continues it
-     * (a loader programming ascending words). */
+    /* Extend the open DATA record when this write continues it (a loader
+     * programming ascending addresses). */
     if (f->last_data_off != SIZE_MAX) {
         uint8_t *p = f->jbuf + f->last_data_off;
         uint32_t paddr = get32(p + 8), plen = get32(p + 12);
-        if (paddr + plen == addr && plen + len <= 65536 &&
-            f->last_data_off + REC_HDR + plen + 4 == f->jlen) {
+        if (paddr + plen == addr && plen + len <= 65536) {
             int rc = jreserve(f, len);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
             p = f->jbuf + f->last_data_off;
             memcpy(p + REC_HDR + plen, bytes, len);
             put32(p + 12, plen + len);
-            put32(p + REC_HDR + plen + len, oflash_crc32(0, p, REC_HDR + plen + len));
             f->jlen += len;
             return 0;
         }
@@ -521,11 +513,10 @@ int oflash__sim_journal_options(sim_file *f, uint32_t optcr, uint32_t optcr1)
 int oflash__sim_journal_flush(sim_file *f)
 {
     int rc;
-    if (f->jlen == 0 || f->fd < 0)
-        return 0;
+    if (f->jlen == 0 || f->fd < 0) return 0;
+    jclose(f);
     rc = write_all(f->fd, f->jbuf, f->jlen, f->end, f->path);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     f->end += f->jlen;
     f->jlen = 0;
     f->last_data_off = SIZE_MAX;
@@ -537,23 +528,18 @@ int oflash__sim_file_compact(sim_file *f, const sim_nv *nv)
     uint8_t *buf;
     int rc;
     rc = oflash__sim_journal_flush(f);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     buf = malloc(f->base_size);
-    if (!buf)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     encode_base(buf, nv);
     /* 1: the FULL record makes the new state durable on its own. */
     rc = jappend(f, REC_FULL, 0, 0, buf, (uint32_t)f->base_size);
-    if (rc == 0)
-        rc = oflash__sim_journal_flush(f);
+    if (rc == 0) rc = oflash__sim_journal_flush(f);
     if (rc == 0 && fdatasync(f->fd) != 0)
         rc = oflash_error_set(OFLASH_EIO, "%s: fsync failed: %s", f->path, strerror(errno));
     /* 2: rewrite the base: body first, header last. */
-    if (rc == 0)
-        rc = write_all(f->fd, buf + HDR_SIZE, f->base_size - HDR_SIZE, HDR_SIZE, f->path);
-    if (rc == 0)
-        rc = write_all(f->fd, buf, HDR_SIZE, 0, f->path);
+    if (rc == 0) rc = write_all(f->fd, buf + HDR_SIZE, f->base_size - HDR_SIZE, HDR_SIZE, f->path);
+    if (rc == 0) rc = write_all(f->fd, buf, HDR_SIZE, 0, f->path);
     if (rc == 0 && fdatasync(f->fd) != 0)
         rc = oflash_error_set(OFLASH_EIO, "%s: fsync failed: %s", f->path, strerror(errno));
     /* 3: drop the journal. */
@@ -570,8 +556,7 @@ int oflash__sim_file_compact(sim_file *f, const sim_nv *nv)
 
 void oflash__sim_file_close(sim_file *f)
 {
-    if (f->fd >= 0)
-        close(f->fd); /* releases the flock */
+    if (f->fd >= 0) close(f->fd); /* releases the flock */
     f->fd = -1;
     free(f->path);
     free(f->jbuf);
@@ -619,12 +604,10 @@ static int random_uid(uint8_t uid[12])
 {
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     size_t got = 0;
-    if (fd < 0)
-        return oflash_error_set(OFLASH_EIO, "/dev/urandom: %s", strerror(errno));
+    if (fd < 0) return oflash_error_set(OFLASH_EIO, "/dev/urandom: %s", strerror(errno));
     read_all(fd, uid, 12, 0, &got);
     close(fd);
-    if (got != 12)
-        return oflash_error_set(OFLASH_EIO, "/dev/urandom: short read");
+    if (got != 12) return oflash_error_set(OFLASH_EIO, "/dev/urandom: short read");
     return 0;
 }
 
@@ -633,8 +616,7 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
     const oflash_device *dev;
     uint8_t uid[12];
     int rc;
-    if (!path || !*path)
-        return oflash_error_set(OFLASH_EINVAL, "sim: expected a chip file path");
+    if (!path || !*path) return oflash_error_set(OFLASH_EINVAL, "sim: expected a chip file path");
     if (!device || !*device)
         return oflash_error_set(OFLASH_EINVAL,
                                 "%s: a new simulated chip needs a part (--device, e.g. "
@@ -648,8 +630,7 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
                                 "and their aliases)",
                                 device);
     rc = uid_hex ? oflash_sim_parse_uid(uid_hex, uid) : random_uid(uid);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return oflash__sim_file_create(path, dev, uid);
 }
 
@@ -660,8 +641,7 @@ int oflash_sim_info_read(const char *path, oflash_sim_info *info)
     const oflash_device *dev;
     const oflash_bank *bank;
     int rc = oflash__sim_file_open(&f, &nv, path, true);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     memset(info, 0, sizeof *info);
     dev = oflash__sim_part_device(nv.part);
     snprintf(info->part, sizeof info->part, "%s", nv.part);
@@ -695,8 +675,7 @@ int oflash_sim_set_faults(const char *path, const oflash_sim_faults *faults)
     sim_file f;
     sim_nv nv;
     int rc = oflash__sim_file_open(&f, &nv, path, false);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     nv.faults = *faults;
     rc = oflash__sim_file_compact(&f, &nv);
     oflash__sim_nv_free(&nv);

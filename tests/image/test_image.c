@@ -27,8 +27,7 @@ static int load_str(oflash_image *img, const char *text, const char *name)
 static oflash_image *img_of(const char *text)
 {
     oflash_image *img;
-    if (oflash_image_new(&img))
-        return NULL;
+    if (oflash_image_new(&img)) return NULL;
     if (load_str(img, text, "t.hex")) {
         oflash_image_free(img);
         return NULL;

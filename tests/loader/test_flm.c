@@ -28,8 +28,7 @@ static void wr32(uint8_t *p, uint32_t v)
 static uint8_t *load(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -51,8 +50,7 @@ static uint8_t *shdr(uint8_t *e, const char *name)
     uint8_t *strs = e + shoff + 40 * shstrndx;
     for (unsigned i = 0; i < shnum; i++) {
         uint8_t *s = e + shoff + 40 * i;
-        if (strcmp((char *)e + rd32(strs + 16) + rd32(s), name) == 0)
-            return s;
+        if (strcmp((char *)e + rd32(strs + 16) + rd32(s), name) == 0) return s;
     }
     return NULL;
 }
@@ -64,13 +62,11 @@ static uint8_t *sym(uint8_t *e, const char *name)
     unsigned shnum = e[48] | e[49] << 8;
     for (unsigned i = 0; i < shnum; i++) {
         uint8_t *s = e + shoff + 40 * i;
-        if (rd32(s + 4) != 2)
-            continue;
+        if (rd32(s + 4) != 2) continue;
         uint8_t *strtab = e + shoff + 40 * rd32(s + 24);
         for (uint32_t o = 0; o < rd32(s + 20); o += 16) {
             uint8_t *y = e + rd32(s + 16) + o;
-            if (strcmp((char *)e + rd32(strtab + 16) + rd32(y), name) == 0)
-                return y;
+            if (strcmp((char *)e + rd32(strtab + 16) + rd32(y), name) == 0) return y;
         }
     }
     return NULL;
@@ -105,9 +101,9 @@ static void test_builtin(void)
 {
     oflash_flm *b = NULL, *f = NULL;
     CHECK_OK(oflash_flm_builtin(&b, "stm32f4"));
-    CHECK_ERR(oflash_flm_builtin(&f, "stm32l4"), OFLASH_ENOTFOUND, "no built-in flash loader 'stm32l4'");
-    if (!b)
-        return;
+    CHECK_ERR(oflash_flm_builtin(&f, "stm32l4"), OFLASH_ENOTFOUND,
+              "no built-in flash loader 'stm32l4'");
+    if (!b) return;
     const oflash_flash_device *d = oflash_flm_device(b);
     CHECK_EQ_U(d->vers, 0x0101);
     CHECK(strstr(d->name, "STM32F2/F4") != NULL);
@@ -132,9 +128,9 @@ static void test_builtin(void)
     oflash_flm_sizes s;
     oflash_flm_get_sizes(b, &s);
     CHECK(s.code_size > 256 && s.code_size < 4096);
-    CHECK_EQ_U(s.data_size, 8);
+    CHECK_EQ_U(s.data_size, 24); /* struct of4_state */
     CHECK(s.static_base >= s.code_size);
-    CHECK_EQ_U(s.image_size, s.static_base + 8);
+    CHECK_EQ_U(s.image_size, s.static_base + 24);
     CHECK(oflash_flm_ram_needed(b) >= s.image_size + 1024);
     CHECK(strcmp(oflash_flm_name(b), "builtin:stm32f4") == 0);
 
@@ -184,12 +180,12 @@ static void test_builtin(void)
 static void test_broken(void)
 {
     uint8_t *c;
-#define BROKEN(patch, substr)                                                              \
-    do {                                                                                   \
-        c = copy();                                                                        \
-        patch;                                                                             \
-        CHECK_ERR(parse(c, orig_len), OFLASH_EFORMAT, substr);                             \
-        free(c);                                                                           \
+#define BROKEN(patch, substr)                                                                      \
+    do {                                                                                           \
+        c = copy();                                                                                \
+        patch;                                                                                     \
+        CHECK_ERR(parse(c, orig_len), OFLASH_EFORMAT, substr);                                     \
+        free(c);                                                                                   \
     } while (0)
 
     CHECK_OK(parse(orig, orig_len));
@@ -205,11 +201,14 @@ static void test_broken(void)
     BROKEN(wr32(shdr(c, "PrgData") + 16, 0x7FFFFFF0u), "extends past");
     BROKEN(wr32(shdr(c, "DevDscr") + 20, 0xFFFFFFF0u), "extends past");
     BROKEN(wr32(shdr(c, "PrgCode") + 0, 0xFFFFFF), "no valid name");
-    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "PrgCode")), "PrgCodX", 7),
+    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "PrgCode")), "PrgCodX",
+                  7),
            "no PrgCode section");
-    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "DevDscr")), "DevDscX", 7),
+    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "DevDscr")), "DevDscX",
+                  7),
            "no DevDscr section");
-    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "DevDscr")), "PrgCode", 7),
+    BROKEN(memcpy((char *)c + rd32(shdr(c, ".shstrtab") + 16) + rd32(shdr(c, "DevDscr")), "PrgCode",
+                  7),
            "two PrgCode sections");
     BROKEN(wr32(shdr(c, "PrgCode") + 4, 8), "is not code");
     BROKEN(wr32(shdr(c, "PrgCode") + 20, 0), "is not code");
@@ -224,7 +223,8 @@ static void test_broken(void)
     BROKEN(wr32(shdr(c, ".symtab") + 24, 99), "malformed symbol table");
     BROKEN(wr32(sym(c, "Init"), 0x7FFFFFFF), "no valid name");
     BROKEN(wr32(sym(c, "ProgramPage") + 4, 0x10001), "outside PrgCode");
-    BROKEN(memcpy((char *)c + rd32(shdr(c, ".strtab") + 16) + rd32(sym(c, "EraseSector")), "EraseSectoX", 11),
+    BROKEN(memcpy((char *)c + rd32(shdr(c, ".strtab") + 16) + rd32(sym(c, "EraseSector")),
+                  "EraseSectoX", 11),
            "function EraseSector missing");
     BROKEN(memcpy((char *)c + rd32(shdr(c, ".strtab") + 16) + rd32(sym(c, "Verify")), "UnInit", 6),
            "defined twice");
@@ -239,14 +239,17 @@ static void test_broken(void)
     BROKEN(wr32(flashdev(c) + 160 + 8 + 4, 0), "not above the previous");
     BROKEN(wr32(flashdev(c) + 160 + 4, 0x300000), "beyond szDev");
     BROKEN(memset(flashdev(c) + 160 + 6 * 8, 0, 8), "sector run 6 has size 0");
-    BROKEN(wr32(flashdev(c) + 160, 0xFFFFFFFFu) ; wr32(flashdev(c) + 164, 0xFFFFFFFFu),
-           "has no sectors");
+    BROKEN(wr32(flashdev(c) + 160, 0xFFFFFFFFu);
+           wr32(flashdev(c) + 164, 0xFFFFFFFFu), "has no sectors");
     /* Sector list runs off the end of DevDscr: cut DevDscr before the terminator. */
     BROKEN(wr32(shdr(c, "DevDscr") + 20, 160 + 6 * 8 + 4), "not ended");
 #undef BROKEN
     /* Not even data. */
     CHECK_ERR(parse(NULL, 0), OFLASH_EFORMAT, "not an ELF file");
-    CHECK_ERR(parse((const uint8_t *)"\x7F" "ELF", 4), OFLASH_EFORMAT, "not an ELF file");
+    CHECK_ERR(parse((const uint8_t *)"\x7F"
+                                     "ELF",
+                    4),
+              OFLASH_EFORMAT, "not an ELF file");
 
     /* Every truncation fails cleanly (and ASan sees no read past the end). */
     int ok = 1;
@@ -272,14 +275,14 @@ static void test_bss(void)
 {
     uint8_t *c = copy();
     uint8_t *pd = shdr(c, "PrgData");
-    /* Turn PrgData into NOBITS: the whole 8 bytes become BSS. */
+    /* Turn PrgData into NOBITS: all of it becomes BSS. */
     wr32(pd + 4, 8);
     oflash_flm *f = NULL;
     CHECK_OK(oflash_flm_parse(&f, c, orig_len, "bss.flm"));
     if (f) {
         oflash_flm_sizes s;
         oflash_flm_get_sizes(f, &s);
-        CHECK_EQ_U(s.bss_size, 8);
+        CHECK_EQ_U(s.bss_size, 24);
         CHECK_EQ_U(s.data_size, 0);
         oflash_flm_free(f);
     }
@@ -292,8 +295,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/loaders/stm32f4.flm", getenv("OFLASH_BUILD"));
     orig = load(path, &orig_len);
     CHECK(orig != NULL);
-    if (!orig)
-        return test_summary();
+    if (!orig) return test_summary();
     test_builtin();
     test_broken();
     test_bss();

@@ -18,6 +18,7 @@
 #include "oflash/probe.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,24 +51,24 @@ static int start_qemu(void)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (int attempt = 0; attempt < 8; attempt++) {
         int port = 20000 + rand() % 40000;
-        if (port_open(port))
-            continue;
+        if (port_open(port)) continue;
         char gdb[64];
         snprintf(gdb, sizeof gdb, "tcp:127.0.0.1:%d", port);
         pid_t pid = fork();
         if (pid == 0) {
-            freopen("/dev/null", "w", stdout);
-            freopen("/dev/null", "w", stderr);
+            int nul = open("/dev/null", O_WRONLY);
+            if (nul >= 0) {
+                dup2(nul, 1);
+                dup2(nul, 2);
+            }
             execlp("qemu-system-arm", "qemu-system-arm", "-M", "netduinoplus2", "-S", "-gdb", gdb,
                    "-nographic", "-monitor", "none", "-serial", "none", (char *)NULL);
             _exit(127);
         }
         qemu_pid = pid;
         for (int i = 0; i < 100; i++) {
-            if (port_open(port))
-                return port;
-            if (waitpid(pid, NULL, WNOHANG) == pid)
-                break;
+            if (port_open(port)) return port;
+            if (waitpid(pid, NULL, WNOHANG) == pid) break;
             usleep(50000);
         }
         kill(pid, SIGKILL);
@@ -118,8 +119,7 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     oflash_loader_opts o = opts;
     o.init_arg = 0xA5A50003u;
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
-    if (!l)
-        return;
+    if (!l) return;
     const oflash_loader_layout *L = oflash_loader_get_layout(l);
     uint32_t a[4] = {0x11111111u, 0x02020202u, 0x00300030u, 0x40000004u};
     CHECK_OK(oflash_loader_call(l, "Echo", a, 4, 0, &r0));
@@ -207,8 +207,7 @@ static void test_flash_ops(oflash_probe *p, oflash_flm *f, int segger)
     oflash_loader_opts o = opts;
     o.ram_size = 0x1000; /* a few page buffers only: programs in several rounds */
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
-    if (!l)
-        return;
+    if (!l) return;
     const oflash_loader_layout *L = oflash_loader_get_layout(l);
     CHECK(L->page_buffers >= 2 && L->page_buffers < 32);
     struct prog pr = {0, 0, 0};
@@ -270,8 +269,7 @@ int main(void)
     alarm(80);
     oflash_flm *plain = load_flm("test_plain.flm"), *segger = load_flm("test_segger.flm"),
                *badcrc = load_flm("test_badcrc.flm");
-    if (!plain || !segger || !badcrc)
-        return test_summary();
+    if (!plain || !segger || !badcrc) return test_summary();
     CHECK_EQ_U(oflash_flm_functions(plain) & OFLASH_FLM_SEGGER_PROGRAM, 0);
     CHECK(oflash_flm_functions(segger) & OFLASH_FLM_SEGGER_CRC);
 

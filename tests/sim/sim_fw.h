@@ -38,8 +38,7 @@ static int fw_load(fw *f, oflash_probe *p, uint32_t ram_size)
     n = fread(buf, 1, sizeof buf, fp);
     fclose(fp);
     rc = oflash_probe_write_mem(p, FW_LOAD_ADDR, buf, n);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (int i = 0; i < FW_COUNT; i++)
         f->table[i] = (uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 |
                       (uint32_t)buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24;
@@ -51,21 +50,20 @@ static uint32_t fw_call4(fw *f, int idx, uint32_t a0, uint32_t a1, uint32_t a2, 
 {
     static const int regs[] = {OFLASH_REG_R0, OFLASH_REG_R1, OFLASH_REG_R2, OFLASH_REG_R3,
                                OFLASH_REG_SP, OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_XPSR};
-    uint32_t vals[] = {a0, a1, a2, a3, f->sp, f->table[FW_BKPT] | 1u, f->table[idx] & ~1u,
+    uint32_t vals[] = {a0,         a1, a2, a3, f->sp, f->table[FW_BKPT] | 1u, f->table[idx] & ~1u,
                        0x01000000u};
     oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 20000, 0};
     uint32_t r0 = 0xDEADDEADu;
     f->rc = oflash_probe_write_regs(f->p, regs, vals, 8);
-    if (f->rc < 0)
-        return r0;
+    if (f->rc < 0) return r0;
     f->rc = oflash_probe_run(f->p, &ro, &f->stop);
-    if (f->rc < 0 || f->stop.reason != OFLASH_STOP_BKPT)
-        return r0;
+    if (f->rc < 0 || f->stop.reason != OFLASH_STOP_BKPT) return r0;
     oflash_probe_read_reg(f->p, OFLASH_REG_R0, &r0);
     return r0;
 }
 
 #define fw_call(f, idx, ...) fw_call_(f, idx, __VA_ARGS__, 0, 0, 0, 0)
-#define fw_call_(f, idx, a, b, c, d, ...) fw_call4(f, idx, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c), (uint32_t)(d))
+#define fw_call_(f, idx, a, b, c, d, ...)                                                          \
+    fw_call4(f, idx, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c), (uint32_t)(d))
 
 #endif

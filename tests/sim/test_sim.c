@@ -51,8 +51,7 @@ static oflash_probe *fresh(const char *path, const char *device, fw *f, uint32_t
     oflash_probe *p;
     unlink(path);
     p = open_chip(path, device);
-    if (p)
-        CHECK_OK(fw_load(f, p, ram));
+    if (p) CHECK_OK(fw_load(f, p, ram));
     return p;
 }
 
@@ -100,8 +99,7 @@ static void test_create_and_ids(void)
     oflash_probe *p2 = NULL;
     oflash_sim_info info;
     oflash_probe *p = fresh("t_ids.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     CHECK(strcmp(oflash_probe_part(p), "STM32F401xE") == 0);
     CHECK_EQ_U(fw_call(&f, FW_READ_IDS, BUF + 0x100), 0x10000433u);
     CHECK_OK(oflash_probe_read_mem(p, BUF + 0x100, ids, sizeof ids));
@@ -114,8 +112,7 @@ static void test_create_and_ids(void)
     /* A second connection to the same chip is refused. */
     CHECK_ERR(oflash_probe_open(&p2, "sim:t_ids.sim", NULL), OFLASH_EIO, "in use");
     oflash_probe_close(p);
-    CHECK_ERR(oflash_sim_create("t_ids.sim", "STM32F401RE", NULL), OFLASH_EINVAL,
-              "already exists");
+    CHECK_ERR(oflash_sim_create("t_ids.sim", "STM32F401RE", NULL), OFLASH_EINVAL, "already exists");
     CHECK_ERR(oflash_sim_create("t_x.sim", "STM32F999", NULL), OFLASH_ENOTFOUND, "STM32F999");
     CHECK_ERR(oflash_sim_create("t_x.sim", "STM32F401RE", "12zz"), OFLASH_EINVAL, "24 hex");
     CHECK_ERR(oflash_probe_open(&p2, "sim:t_nonexistent.sim", NULL), OFLASH_ENOTFOUND,
@@ -144,8 +141,7 @@ static void test_unlock_lock(void)
 {
     fw f;
     oflash_probe *p = fresh("t_lock.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     CHECK_EQ_U(rd32(p, FLASH_CR), CR_LOCK);
     /* Locked: a CR write is ignored. */
     CHECK_EQ_U(fw_call(&f, FW_WRITE32, FLASH_CR, 0x201), 0);
@@ -163,8 +159,7 @@ static void test_wrong_key(void)
 {
     fw f;
     oflash_probe *p = fresh("t_key.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     fw_call(&f, FW_WRITE32, FLASH_KEYR, 0x12345678);
     CHECK(f.rc == 0 && f.stop.reason == OFLASH_STOP_FAULT);
     CHECK(strstr(f.stop.detail, "wrong key 0x12345678") != NULL);
@@ -195,8 +190,7 @@ static void test_program_psize_and(void)
     uint8_t back[16];
     uint64_t t0;
     oflash_probe *p = fresh("t_prog.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     put_buf(p, data, 16);
     /* Without unlock: PGSERR, nothing written. */
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x08000000, BUF, 16, X32), SR_PGSERR);
@@ -265,8 +259,7 @@ static void test_debugger_flash_write(void)
     fw f;
     uint8_t d[64], b[64];
     oflash_probe *p = fresh("t_dbg.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     for (int i = 0; i < 64; i++)
         d[i] = (uint8_t)(i * 7);
     CHECK_ERR(oflash_probe_write_mem(p, 0x08000100, d, 64), OFLASH_EPROTECTED, "0x08000100");
@@ -311,8 +304,7 @@ static void test_erase_sizes(void)
     uint32_t zero = 0;
     struct timespec w0, w1;
     oflash_probe *p = fresh("t_erase.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     put_buf(p, &zero, 4);
     fw_call(&f, FW_UNLOCK, 0);
     clock_gettime(CLOCK_MONOTONIC, &w0);
@@ -325,12 +317,12 @@ static void test_erase_sizes(void)
         if (!last)
             CHECK_EQ_U(fw_call(&f, FW_PROGRAM, cases[i].addr + cases[i].size, BUF, 4, X32), 0);
         t0 = sim_ns(p);
-        CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, cases[i].snb, cases[i].psize) & (SR_ERRS | (1u << 16)), 0);
+        CHECK_EQ_U(
+            fw_call(&f, FW_ERASE_SECTOR, cases[i].snb, cases[i].psize) & (SR_ERRS | (1u << 16)), 0);
         dt = sim_ns(p) - t0;
         CHECK(dt >= cases[i].ms * 1000000u && dt < cases[i].ms * 1000000u + 100000u);
         CHECK(all_ff(p, cases[i].addr, cases[i].size));
-        if (!last)
-            CHECK_EQ_U(rd32(p, cases[i].addr + cases[i].size), 0);
+        if (!last) CHECK_EQ_U(rd32(p, cases[i].addr + cases[i].size), 0);
     }
     clock_gettime(CLOCK_MONOTONIC, &w1);
     /* 3.75 s of simulated erase time, and the host never sleeps */
@@ -360,8 +352,7 @@ static void test_otp(void)
     fw f;
     uint8_t blk[32], back[32], zero = 0;
     oflash_probe *p = fresh("t_otp.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     for (int i = 0; i < 32; i++)
         blk[i] = (uint8_t)(0xA0 + i);
     fw_call(&f, FW_UNLOCK, 0);
@@ -412,8 +403,7 @@ static void test_wrp(void)
     fw f;
     uint32_t z = 0;
     oflash_probe *p = fresh("t_wrp.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     put_buf(p, &z, 4);
     fw_call(&f, FW_UNLOCK, 0);
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x08004000, BUF, 4, X32), 0);
@@ -448,8 +438,7 @@ static void test_rdp(void)
     uint32_t z = 0x11223344, v;
     uint8_t b[4];
     oflash_probe *p = fresh("t_rdp.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     put_buf(p, &z, 4);
     fw_call(&f, FW_UNLOCK, 0);
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x08000000, BUF, 4, X32), 0);
@@ -482,8 +471,7 @@ static void test_iwdg(void)
 {
     fw f;
     oflash_probe *p = fresh("t_iwdg.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     fw_call(&f, FW_UNLOCK, 0);
     /* 1 s erase of sector 5 with a 512 ms watchdog, fed while BSY: fine. */
     CHECK_EQ_U(fw_call(&f, FW_IWDG_ERASE, 5, 1) & SR_ERRS, 0);
@@ -503,8 +491,7 @@ static void test_crc_unit(void)
     uint8_t data[4096];
     uint32_t seed = 12345;
     oflash_probe *p = fresh("t_crc.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     for (size_t i = 0; i < sizeof data; i++) {
         seed = seed * 1103515245u + 12345u;
         data[i] = (uint8_t)(seed >> 16);
@@ -526,8 +513,7 @@ static void test_clock_and_unknown(void)
     uint64_t t0, t16, t84;
     oflash_sim_run_stats st;
     oflash_probe *p = fresh("t_clk.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p)
-        return;
+    if (!p) return;
     t0 = sim_ns(p);
     fw_call(&f, FW_DELAY, 100000);
     t16 = sim_ns(p) - t0;
@@ -585,8 +571,7 @@ static void test_power_loss(void)
     uint8_t *b = malloc(0x20000);
     size_t ff = 0;
     oflash_probe *p = fresh("t_pwr.sim", "STM32F401RE", &f, F401E_RAM);
-    if (!p || !b)
-        return;
+    if (!p || !b) return;
     fw_call(&f, FW_UNLOCK, 0);
     CHECK_EQ_U(fw_call(&f, FW_BENCH, 0x08020000, 0x8000, 0xFFFFFFFF), 0); /* fill sector 5 */
     oflash_probe_close(p);
@@ -650,8 +635,7 @@ static void test_dual_bank(void)
     fw f;
     uint32_t z = 0;
     oflash_probe *p = fresh("t_f429.sim", "STM32F429ZI", &f, 192 * 1024);
-    if (!p)
-        return;
+    if (!p) return;
     CHECK_EQ_U(rd32(p, 0xE0042000) & 0xFFF, 0x419);
     put_buf(p, &z, 4);
     fw_call(&f, FW_UNLOCK, 0);

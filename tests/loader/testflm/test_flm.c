@@ -60,8 +60,7 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
 int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
 {
     (void)clk;
-    if (adr != DEV_ADR)
-        return 3;
+    if (adr != DEV_ADR) return 3;
     st()->inits++;
     st()->fnc = fnc;
     st()->opt = opt;
@@ -83,10 +82,8 @@ int EraseSector(uint32_t adr)
     if (adr == 0xDEAD0000u)
         for (;;)
             __asm__ volatile("");
-    if (adr == 0xBAD00000u)
-        return 0x55;
-    if (!in_dev(adr, 1) || (adr & (SECT - 1)))
-        return 1;
+    if (adr == 0xBAD00000u) return 0x55;
+    if (!in_dev(adr, 1) || (adr & (SECT - 1))) return 1;
     for (uint32_t i = 0; i < SECT; i += 4)
         *(volatile uint32_t *)(adr + i) = 0xFFFFFFFFu;
     return 0;
@@ -101,8 +98,7 @@ int EraseChip(void)
 
 static int program(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
-    if (!in_dev(adr, sz))
-        return 2;
+    if (!in_dev(adr, sz)) return 2;
     for (uint32_t i = 0; i < sz; i++)
         *(volatile uint8_t *)(adr + i) &= buf[i]; /* NOR: bits only go 1 -> 0 */
     return 0;
@@ -118,8 +114,7 @@ int ProgramPage(uint32_t adr, uint32_t sz, uint8_t *buf)
 int BlankCheck(uint32_t adr, uint32_t sz, uint8_t pat)
 {
     for (uint32_t i = 0; i < sz; i++)
-        if (*(volatile uint8_t *)(adr + i) != pat)
-            return 1;
+        if (*(volatile uint8_t *)(adr + i) != pat) return 1;
     return 0;
 }
 
@@ -134,8 +129,7 @@ int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
     (void)index;
     for (; n; n--, adr += SECT) {
         int rc = EraseSector(adr);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }

@@ -47,10 +47,25 @@ static uint32_t fw_lock(void)
     return FLASH_CR;
 }
 
-static uint32_t fw_read32(uint32_t a) { return REG(a); }
-static uint32_t fw_write32(uint32_t a, uint32_t v) { REG(a) = v; return 0; }
-static uint32_t fw_write16(uint32_t a, uint32_t v) { *(volatile uint16_t *)a = (uint16_t)v; return 0; }
-static uint32_t fw_write8(uint32_t a, uint32_t v) { *(volatile uint8_t *)a = (uint8_t)v; return 0; }
+static uint32_t fw_read32(uint32_t a)
+{
+    return REG(a);
+}
+static uint32_t fw_write32(uint32_t a, uint32_t v)
+{
+    REG(a) = v;
+    return 0;
+}
+static uint32_t fw_write16(uint32_t a, uint32_t v)
+{
+    *(volatile uint16_t *)a = (uint16_t)v;
+    return 0;
+}
+static uint32_t fw_write8(uint32_t a, uint32_t v)
+{
+    *(volatile uint8_t *)a = (uint8_t)v;
+    return 0;
+}
 
 static void wait_bsy(void)
 {
@@ -70,11 +85,11 @@ static uint32_t fw_program(uint32_t addr, const uint8_t *src, uint32_t len, uint
             *(volatile uint16_t *)(addr + i) = (uint16_t)(src[i] | src[i + 1] << 8);
         else
             *(volatile uint32_t *)(addr + i) = (uint32_t)src[i] | (uint32_t)src[i + 1] << 8 |
-                                               (uint32_t)src[i + 2] << 16 | (uint32_t)src[i + 3] << 24;
+                                               (uint32_t)src[i + 2] << 16 |
+                                               (uint32_t)src[i + 3] << 24;
         wait_bsy();
         err = FLASH_SR & SR_ERR;
-        if (err)
-            break;
+        if (err) break;
     }
     FLASH_CR = 0;
     return err;
@@ -135,8 +150,7 @@ static uint32_t fw_iwdg_erase(uint32_t snb, uint32_t feed)
     FLASH_CR = (2u << 8) | (snb << 3) | CR_SER;
     FLASH_CR |= CR_STRT;
     while (FLASH_SR & SR_BSY)
-        if (feed)
-            IWDG_KR = 0xAAAA;
+        if (feed) IWDG_KR = 0xAAAA;
     FLASH_CR = 0;
     return FLASH_SR;
 }
@@ -154,15 +168,24 @@ static uint32_t fw_clock_pll84(void)
     return RCC_CFGR;
 }
 
+/* The benchmark loop, hand-written so that its cost per word is known:
+ * eor, str, then ldr/lsls/bmi polling BSY, subs, bne - about six cycles
+ * after BSY clears, 0.4% of tprog at 84 MHz. */
 static uint32_t fw_bench(uint32_t addr, uint32_t nwords, uint32_t pattern)
 {
     wait_bsy();
     FLASH_CR = (2u << 8) | CR_PG;
-    for (uint32_t i = 0; i < nwords; i++, addr += 4) {
-        *(volatile uint32_t *)addr = addr ^ pattern;
-        while (FLASH_SR & SR_BSY)
-            ;
-    }
+    __asm volatile("   ldr r3, =0x40023C0C\n"
+                   "1: eor r12, %[a], %[p]\n"
+                   "   str r12, [%[a]], #4\n"
+                   "2: ldr r12, [r3]\n"
+                   "   lsls r12, r12, #15\n"
+                   "   bmi 2b\n"
+                   "   subs %[n], %[n], #1\n"
+                   "   bne 1b\n"
+                   : [a] "+r"(addr), [n] "+r"(nwords)
+                   : [p] "r"(pattern)
+                   : "r3", "r12", "cc", "memory");
     FLASH_CR = 0;
     return FLASH_SR & SR_ERR;
 }

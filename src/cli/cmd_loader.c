@@ -1,0 +1,252 @@
+/*
+ * cmd_loader.c - `oflash loader check FILE.FLM [--device D] [--bank B]`:
+ * what a CMSIS flash loader says about itself and whether oflash would run
+ * it, before it ever touches a target.
+ *
+ * Prints the FlashDevice description (name, address, size, page size,
+ * sector runs, timeouts), the functions present (CMSIS ones and SEGGER's
+ * open flash loader extensions), and the RAM it needs (code, data, BSS,
+ * trampoline, stack, page buffers).  Then refuses (exit 1) a loader whose
+ * sectors do not cover its declared size (or the bank it serves), that
+ * does not fit the device's work RAM with its stack and a page buffer, or
+ * whose work RAM overlaps the flash it programs (it would overwrite its own
+ * code and buffers).  The same checks run on every loader a device file
+ * names (oflash_device_check_loader), so a refused loader never runs.
+ */
+#include "cli.h"
+#include "oflash/device.h"
+#include "oflash/error.h"
+#include "oflash/loader.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    unsigned bit;
+    const char *name;
+    bool segger;
+} funcs[] = {
+    {OFLASH_FLM_INIT, "Init", false},
+    {OFLASH_FLM_UNINIT, "UnInit", false},
+    {OFLASH_FLM_ERASE_SECTOR, "EraseSector", false},
+    {OFLASH_FLM_PROGRAM_PAGE, "ProgramPage", false},
+    {OFLASH_FLM_ERASE_CHIP, "EraseChip", false},
+    {OFLASH_FLM_BLANK_CHECK, "BlankCheck", false},
+    {OFLASH_FLM_VERIFY, "Verify", false},
+    {OFLASH_FLM_SEGGER_PROGRAM, "SEGGER_OPEN_Program", true},
+    {OFLASH_FLM_SEGGER_ERASE, "SEGGER_OPEN_Erase", true},
+    {OFLASH_FLM_SEGGER_READ, "SEGGER_OPEN_Read", true},
+    {OFLASH_FLM_SEGGER_CRC, "SEGGER_OPEN_CalcCRC", true},
+};
+
+static void fmt_size(char *buf, size_t len, uint64_t n)
+{
+    if (n >= (1u << 20) && n % (1u << 20) == 0)
+        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+    else
+        snprintf(buf, len, "%llu B", (unsigned long long)n);
+}
+
+static const char *dev_type(uint16_t t)
+{
+    /* FlashOS.h DevType values */
+    switch (t) {
+    case 1:
+        return "on-chip";
+    case 2:
+        return "external 8-bit";
+    case 3:
+        return "external 16-bit";
+    case 4:
+        return "external 32-bit";
+    case 5:
+        return "external SPI";
+    default:
+        return "unknown";
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: oflash loader check FILE.FLM [--device NAME [--bank BANK]] [--devices FILE]...\n\n"
+        "Prints what a CMSIS FLM flash loader declares (FlashDevice, functions,\n"
+        "RAM needed) and refuses it (exit 1) when its sectors do not cover its\n"
+        "size or the bank, it does not fit the device's work RAM with a stack and\n"
+        "a page buffer, or that RAM overlaps the flash it programs.  Without\n"
+        "--device only the FLM itself is checked.  The bank is BANK, else the\n"
+        "device's bank that names this file as its loader, else the one at the\n"
+        "loader's DevAdr.\n");
+}
+
+/* The bank of d this loader serves: by name, by loader path, by DevAdr. */
+static const oflash_bank *pick_bank(const oflash_device *d, const char *bank, const char *file,
+                                    uint32_t dev_adr)
+{
+    char real[PATH_MAX];
+    if (bank) return oflash_device_bank(d, bank);
+    if (realpath(file, real))
+        for (size_t i = 0; i < d->bank_count; i++)
+            if (d->banks[i].loader_path && !strcmp(d->banks[i].loader_path, real))
+                return &d->banks[i];
+    return oflash_device_bank_at(d, dev_adr);
+}
+
+int cmd_loader(int argc, char **argv)
+{
+    const char *file = NULL, *device = NULL, *bank = NULL, *v;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    bool bad = false;
+    oflash_flm *flm = NULL;
+    oflash_devdb *db = NULL;
+    const oflash_device *d = NULL;
+    const oflash_bank *b = NULL;
+    const oflash_flash_device *fd;
+    oflash_flm_sizes sz;
+    unsigned fn;
+    char s1[32], s2[32];
+    uint32_t base, size, ram_start = 0, ram_size = 0;
+    int rc = EXIT_OK;
+
+    if (!files) return cli_error("out of memory"), EXIT_FAIL;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        free(files);
+        return EXIT_OK;
+    }
+    if (argc < 2 || strcmp(argv[1], "check")) {
+        free(files);
+        return cli_usage("loader", "expected 'oflash loader check FILE.FLM'");
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            free(files);
+            return EXIT_OK;
+        } else if (cli_opt_value(argc, argv, &i, "--device", &v, &bad)) {
+            device = v;
+        } else if (cli_opt_value(argc, argv, &i, "--bank", &v, &bad)) {
+            bank = v;
+        } else if (cli_opt_value(argc, argv, &i, "--devices", &v, &bad)) {
+            if (!bad) files[nfiles++] = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(files);
+            return cli_usage("loader", "unknown option '%s'", argv[i]);
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            free(files);
+            return cli_usage("loader", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (bad || !file) {
+        free(files);
+        return bad ? EXIT_USAGE : cli_usage("loader", "'loader check' needs an FLM file");
+    }
+    if (bank && !device) {
+        free(files);
+        return cli_usage("loader", "--bank needs --device");
+    }
+    if (oflash_flm_load_file(&flm, file) < 0) {
+        free(files);
+        return cli_fail();
+    }
+    if (device) {
+        if (cli_devdb_open(files, nfiles, &db) < 0 || oflash_devdb_find(db, device, &d) < 0) {
+            rc = cli_fail();
+            goto out;
+        }
+    }
+
+    fd = oflash_flm_device(flm);
+    fn = oflash_flm_functions(flm);
+    oflash_flm_get_sizes(flm, &sz);
+    printf("loader:    %s\n", file);
+    printf("device:    \"%s\" (FlashDevice version 0x%04X, type %u %s)\n", fd->name, fd->vers,
+           fd->type, dev_type(fd->type));
+    fmt_size(s1, sizeof s1, fd->size);
+    printf("address:   0x%08X-0x%08X (%s)\n", fd->addr, (uint32_t)(fd->addr + fd->size - 1), s1);
+    fmt_size(s1, sizeof s1, fd->page_size);
+    printf("page:      %s, erased value 0x%02X\n", s1, fd->erased_value);
+    printf("timeouts:  program %u ms, erase %u ms\n", fd->prog_timeout_ms, fd->erase_timeout_ms);
+    printf("sectors:  ");
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        fmt_size(s1, sizeof s1, fd->runs[i].size);
+        if (fd->runs[i].size && next > fd->runs[i].offset)
+            printf("%s %u x %s at +0x%X", i ? "," : "",
+                   (next - fd->runs[i].offset) / fd->runs[i].size, s1, fd->runs[i].offset);
+        else
+            printf("%s %s at +0x%X", i ? "," : "", s1, fd->runs[i].offset);
+    }
+    printf("\nfunctions:");
+    for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
+        if (!funcs[i].segger && (fn & funcs[i].bit)) printf(" %s", funcs[i].name);
+    printf("\nSEGGER:   ");
+    {
+        bool any = false;
+        for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
+            if (funcs[i].segger && (fn & funcs[i].bit)) {
+                printf(" %s", funcs[i].name);
+                any = true;
+            }
+        if (!any) printf(" none (one page and one sector per call)");
+    }
+    printf("\nRAM:       code %u B, data %u B, BSS %u B; %u B with the trampoline and stack, "
+           "plus one %u B page buffer or more\n",
+           sz.code_size, sz.data_size, sz.bss_size, oflash_flm_ram_needed(flm), fd->page_size);
+
+    base = fd->addr;
+    size = fd->size;
+    if (d) {
+        b = pick_bank(d, bank, file, fd->addr);
+        if (bank && !b) {
+            cli_error("device %s has no bank '%s'", d->name, bank);
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        if (b) {
+            base = b->base;
+            size = b->size;
+        }
+        ram_start = d->work_ram_start;
+        ram_size = d->work_ram_size;
+        fmt_size(s1, sizeof s1, ram_size);
+        fmt_size(s2, sizeof s2, size);
+        printf("target:    %s %s 0x%08X-0x%08X (%s), work RAM 0x%08X (%s)\n", d->name,
+               b ? b->name : "(no bank: the loader's own range)", base, (uint32_t)(base + size - 1),
+               s2, ram_start, s1);
+        if (ram_size) {
+            oflash_loader_opts o = {.version = OFLASH_LOADER_OPTS_VERSION,
+                                    .ram_start = ram_start,
+                                    .ram_size = ram_size};
+            oflash_loader_layout lay;
+            if (oflash_flm_layout(flm, &o, &lay) == 0)
+                printf("layout:    trampoline 0x%08X, image 0x%08X (R9 0x%08X), stack "
+                       "0x%08X-0x%08X, %u page buffer%s at 0x%08X\n",
+                       lay.trampoline, lay.image, lay.static_base, lay.stack_bottom, lay.stack_top,
+                       lay.page_buffers, lay.page_buffers == 1 ? "" : "s", lay.buffer);
+        }
+    }
+    if (oflash_device_check_loader(flm, file, base, size, ram_start, ram_size) < 0) {
+        printf("check:     REFUSED\n");
+        rc = cli_fail();
+    } else if (d && !ram_size) {
+        printf("check:     REFUSED\n");
+        cli_error("loader %s: device %s declares no work RAM", file, d->name);
+        rc = EXIT_FAIL;
+    } else {
+        printf("check:     ok%s\n", d ? "" : " (FLM only; --device also checks RAM and bank)");
+    }
+out:
+    oflash_devdb_free(db);
+    oflash_flm_free(flm);
+    free(files);
+    return rc;
+}
