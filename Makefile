@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run check bench clean format
+.PHONY: all deps build run check bench clean format lint
 
 all: build
 
@@ -24,6 +24,10 @@ check: build
 
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done
+
+lint: deps
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+	  --inline-suppr -Iinclude -Isrc -D__GNUC__ src
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

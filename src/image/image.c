@@ -483,10 +483,11 @@ static uint32_t locate_line(const struct input *in, const oflash__src *cur_src, 
     snprintf(saved, sizeof saved, "%s", oflash_error_last());
     read_input(&src, in->format, in->base, &ld);
     oflash_error_set(code, "%s", saved); /* the re-read must not change the error */
+    unsigned hits = ld.loc_hits;
+    uint32_t found = ld.loc_line[second ? 1 : 0];
     load_free(&ld);
     if (fd >= 0) close(fd);
-    if (ld.loc_hits > (second ? 1u : 0u)) return ld.loc_line[second ? 1 : 0];
-    return line;
+    return hits > (second ? 1u : 0u) ? found : line;
 }
 
 /* The piece of the image holding addr. */

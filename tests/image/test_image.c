@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "oflash/image.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -180,6 +181,11 @@ static void test_overlap_lines(void)
     CHECK_OK(oflash_image_new(&img));
     CHECK_ERR(load_str(img, t, "t.hex"), OFLASH_EOVERLAP,
               "t.hex:4: data at 0x00000012-0x00000013 overlaps different data from t.hex:2");
+    /* the overlapped record is in the middle of a run: its own line is named */
+    const char *mid = ":0400000001020304F2\n:0400040005060708DE\n:04000800090A0B0CCA\n"
+                      ":02000600EEEE1C\n";
+    CHECK_ERR(load_str(img, mid, "m.hex"), OFLASH_EOVERLAP,
+              "m.hex:4: data at 0x00000006-0x00000007 overlaps different data from m.hex:2 ");
     const char *same = ":0400000001020304F2\n:0400020003040506E8\n";
     CHECK_ERR(load_str(img, same, "s.hex"), OFLASH_EOVERLAP,
               "s.hex:2: data at 0x00000002-0x00000003 overlaps s.hex:1 (same bytes");
@@ -197,6 +203,253 @@ static void test_overlap_lines(void)
     oflash_image_free(img);
 }
 
+static void test_srec_records(void)
+{
+    /* S0 header, S1/S2/S3 data, S5 count, S7 entry; lower-case digits */
+    const char *t = "S00600004844521B\n"
+                    "S107010001020304ED\n"
+                    "S20801000005060708DC\n"
+                    "s30908000000090a0b0cc4\n"
+                    "S5030003F9\n"
+                    "S70508000101F0\n";
+    oflash_image *img;
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_OK(load_str(img, t, "t.srec"));
+    CHECK_EQ_U(oflash_image_segment_count(img), 3);
+    CHECK_EQ_U(oflash_image_segment(img, 1)->addr, 0x10000);
+    CHECK_EQ_U(oflash_image_segment(img, 2)->addr, 0x08000000);
+    CHECK_EQ_U(oflash_image_segment(img, 2)->data[3], 0x0C);
+    CHECK(strcmp(oflash_image_segment(img, 2)->source, "t.srec:4") == 0);
+    uint32_t e = 0;
+    CHECK(oflash_image_entry(img, &e));
+    CHECK_EQ_U(e, 0x08000101);
+    oflash_image_free(img);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_ERR(load_str(img, "S107010001020304ED\nS5030002FA\n", "c.srec"), OFLASH_EFORMAT,
+              "c.srec:2: record count mismatch: S5 says 2 data records, the file has 1");
+    CHECK_ERR(load_str(img, "S107010001020304ED\nS9030000FC\nS107010001020304ED\n", "d.srec"),
+              OFLASH_EFORMAT, "d.srec:3: data after the termination record of line 2");
+    CHECK_ERR(load_str(img, "S107010001020304EE\n", "k.srec"), OFLASH_EFORMAT,
+              "k.srec:1: bad checksum 0xEE (expected 0xED)");
+    CHECK_EQ_U(oflash_image_segment_count(img), 0);
+    oflash_image_free(img);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* A minimal ELF32 ARM LE: header, 3 program headers, data. */
+static size_t make_elf(uint8_t *e, size_t cap)
+{
+    memset(e, 0, cap);
+    memcpy(e, "\177ELF\1\1\1", 7);
+    e[16] = 2;  /* ET_EXEC */
+    e[18] = 40; /* EM_ARM */
+    e[20] = 1;
+    put32(e + 24, 0x08000009); /* entry */
+    put32(e + 28, 52);         /* phoff */
+    e[40] = 52;                /* ehsize */
+    e[42] = 32;                /* phentsize */
+    e[44] = 3;                 /* phnum */
+    uint8_t *ph = e + 52;
+    /* 0: .text at 0x08000000, 8 bytes from offset 160 */
+    put32(ph + 0, 1);
+    put32(ph + 4, 160);
+    put32(ph + 8, 0x08000000);
+    put32(ph + 12, 0x08000000);
+    put32(ph + 16, 8);
+    put32(ph + 20, 8);
+    /* 1: .data: runs at 0x20000000, loaded at 0x08000008 (p_paddr); memsz > filesz */
+    ph += 32;
+    put32(ph + 0, 1);
+    put32(ph + 4, 168);
+    put32(ph + 8, 0x20000000);
+    put32(ph + 12, 0x08000008);
+    put32(ph + 16, 4);
+    put32(ph + 20, 0x100);
+    /* 2: a PT_NOTE: ignored */
+    ph += 32;
+    put32(ph + 0, 4);
+    put32(ph + 4, 160);
+    put32(ph + 16, 4);
+    for (int i = 0; i < 12; i++)
+        e[160 + i] = (uint8_t)(0xA0 + i);
+    return 172;
+}
+
+static void test_elf(void)
+{
+    uint8_t e[256];
+    size_t n = make_elf(e, sizeof e);
+    oflash_image *img;
+    oflash_image_load_opts o = opts(OFLASH_FORMAT_AUTO, false);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_OK(oflash_image_load_mem(img, e, n, "t.elf", &o));
+    CHECK_EQ_U(oflash_image_segment_count(img), 1); /* .data's load address follows .text */
+    CHECK_EQ_U(oflash_image_segment(img, 0)->addr, 0x08000000);
+    CHECK_EQ_U(oflash_image_segment(img, 0)->size, 12); /* file bytes only, no .bss */
+    CHECK_EQ_U(oflash_image_segment(img, 0)->data[11], 0xAB);
+    CHECK(strcmp(oflash_image_segment(img, 0)->source, "t.elf:segment 0") == 0);
+    uint32_t entry = 0;
+    CHECK(oflash_image_entry(img, &entry) && entry == 0x08000009);
+    oflash_image_free(img);
+
+    /* segment 1 reaches past the end of the file */
+    put32(e + 52 + 32 + 16, 8);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_ERR(oflash_image_load_mem(img, e, n, "p.elf", &o), OFLASH_EFORMAT,
+              "p.elf:segment 1: file bytes 0xA8-0xAF beyond the end of the file (172 bytes");
+    put32(e + 52 + 32 + 16, 4);
+    /* overlapping segments name both */
+    put32(e + 52 + 32 + 12, 0x08000004);
+    CHECK_ERR(oflash_image_load_mem(img, e, n, "o.elf", &o), OFLASH_EOVERLAP,
+              "o.elf:segment 1: data at 0x08000004-0x08000007 overlaps different data from "
+              "o.elf:segment 0");
+    put32(e + 52 + 32 + 12, 0x08000008);
+    e[4] = 2;
+    CHECK_ERR(oflash_image_load_mem(img, e, n, "c.elf", &o), OFLASH_EFORMAT,
+              "c.elf:ELF header: class 2 is not 32-bit");
+    e[4] = 1;
+    e[18] = 3;
+    CHECK_ERR(oflash_image_load_mem(img, e, n, "m.elf", &o), OFLASH_EFORMAT,
+              "m.elf:ELF header: machine 3 is not ARM");
+    e[18] = 40;
+    e[44] = 200; /* program headers beyond the end */
+    CHECK_ERR(oflash_image_load_mem(img, e, n, "h.elf", &o), OFLASH_EFORMAT,
+              "h.elf:ELF header: program headers at 0x34-");
+    CHECK_EQ_U(oflash_image_segment_count(img), 0);
+    oflash_image_free(img);
+}
+
+static void test_bin_and_format(void)
+{
+    oflash_image *img;
+    oflash_image_load_opts o = opts(OFLASH_FORMAT_BIN, false);
+    const char *text = ":0400000001020304F2\n";
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_ERR(oflash_image_load_mem(img, text, strlen(text), "x.bin", &o), OFLASH_EINVAL,
+              "x.bin: binary without an address (expected x.bin@ADDRESS");
+    o.have_base = true;
+    o.base = 0x1000;
+    CHECK_OK(oflash_image_load_mem(img, text, strlen(text), "x.bin", &o)); /* --format wins */
+    CHECK_EQ_U(oflash_image_segment(img, 0)->addr, 0x1000);
+    CHECK_EQ_U(oflash_image_segment(img, 0)->size, strlen(text));
+    CHECK(strcmp(oflash_image_segment(img, 0)->source, "x.bin") == 0);
+    oflash_image_free(img);
+}
+
+static int file_eq(const char *path, const char *text)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_writers(void)
+{
+    oflash_image *img, *back;
+    uint8_t d[40];
+    for (int i = 0; i < 40; i++)
+        d[i] = (uint8_t)(i * 3);
+    CHECK_OK(oflash_image_new(&img));
+    /* crosses a 64 KiB boundary: no record may cross it */
+    CHECK_OK(oflash_image_add(img, 0x0800FFF8, d, 20, "a"));
+    CHECK_OK(oflash_image_add(img, 0x1FFF7800, d, 4, "b"));
+    oflash_image_set_entry(img, 0x08000189);
+    oflash_image_write_opts w = {.version = OFLASH_IMAGE_WRITE_OPTS_VERSION};
+    CHECK_OK(oflash_image_write(img, "w.hex", &w));
+    /* objcopy reads this file to the same bytes (tests/image/test_image_cli.sh) */
+    CHECK(file_eq("w.hex", ":020000040800F2\n"
+                           ":08FFF800000306090C0F1215AD\n"
+                           ":020000040801F1\n"
+                           ":0C000000181B1E2124272A2D303336390E\n"
+                           ":020000041FFFDC\n"
+                           ":047800000003060972\n"
+                           ":040000050800018965\n"
+                           ":00000001FF\n"));
+    CHECK_OK(oflash_image_new(&back));
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    CHECK_OK(oflash_image_load(back, "w.hex", &lo));
+    CHECK_EQ_U(oflash_image_segment_count(back), 2);
+    CHECK_EQ_U(oflash_image_segment(back, 0)->size, 20);
+    CHECK(memcmp(oflash_image_segment(back, 0)->data, d, 20) == 0);
+    CHECK(strcmp(oflash_image_segment(back, 1)->source, "w.hex:6") == 0);
+    uint32_t e = 0;
+    CHECK(oflash_image_entry(back, &e) && e == 0x08000189);
+    oflash_image_free(back);
+
+    /* S-records: S3 for 0x1FFF7800; srec_type 1 cannot hold it */
+    CHECK_OK(oflash_image_write(img, "w.srec", &w));
+    CHECK_OK(oflash_image_new(&back));
+    CHECK_OK(oflash_image_load(back, "w.srec", &lo));
+    CHECK_EQ_U(oflash_image_size(back), 24);
+    oflash_image_free(back);
+    CHECK(file_eq("w.srec", "S00900006F666C61736879\n"
+                            "S3190800FFF8000306090C0F1215181B1E2124272A2D30333639AD\n"
+                            "S3091FFF7800000306094E\n"
+                            "S5030002FA\n"
+                            "S7050800018968\n"));
+    w.srec_type = 1;
+    CHECK_ERR(oflash_image_write(img, "w1.srec", &w), OFLASH_ERANGE, "does not fit S1 records");
+    CHECK(access("w1.srec", F_OK) != 0);
+    w.srec_type = 0;
+
+    /* bin: a sparse image is refused; the existing file stays as it was */
+    write_file("w.bin", "keep");
+    CHECK_ERR(oflash_image_write(img, "w.bin", &w), OFLASH_EINVAL, "the image is sparse");
+    CHECK(file_eq("w.bin", "keep"));
+    w.fill = true;
+    w.fill_byte = 0xFF;
+    w.have_range = true;
+    w.range_start = 0x1FFF77FE;
+    w.range_end = 0x1FFF7806;
+    CHECK_ERR(oflash_image_write(img, "w.bin", &w), OFLASH_ERANGE,
+              "data at 0x0800FFF8-0x0801000B (from a) is outside the range");
+    oflash_image_free(img);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_OK(oflash_image_add(img, 0x1FFF7800, "\x01\x02\x03\x04", 4, "b"));
+    CHECK_OK(oflash_image_write(img, "w.bin", &w));
+    CHECK(file_eq("w.bin", "\xFF\xFF\x01\x02\x03\x04\xFF\xFF"));
+    oflash_image_free(img);
+}
+
+/* Overlap with an earlier input read from disk: the exact line is found by
+ * re-reading that file. */
+static void test_overlap_files(void)
+{
+    write_file("a.hex", ":0400000001020304F2\n"
+                        ":0400040005060708DE\n"
+                        ":0400080009000000EB\n"
+                        ":00000001FF\n");
+    write_file("b.hex", ":01002000558A\n:01000A00777E\n:00000001FF\n");
+    oflash_image *img;
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_OK(oflash_image_load(img, "a.hex", &lo));
+    CHECK_ERR(oflash_image_load(img, "b.hex", &lo), OFLASH_EOVERLAP,
+              "b.hex:2: data at 0x0000000A-0x0000000A overlaps different data from a.hex:3");
+    CHECK_EQ_U(oflash_image_size(img), 12);
+    CHECK_ERR(oflash_image_load(img, "nope.hex", &lo), OFLASH_ENOTFOUND, "nope.hex: cannot open");
+    oflash_image_free(img);
+}
+
 int main(void)
 {
     test_add_merge();
@@ -204,5 +457,10 @@ int main(void)
     test_ihex_bad();
     test_missing_eof();
     test_overlap_lines();
+    test_srec_records();
+    test_elf();
+    test_bin_and_format();
+    test_writers();
+    test_overlap_files();
     return test_summary();
 }
