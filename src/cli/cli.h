@@ -44,7 +44,7 @@ extern bool cli_quiet;
 void cli_json_string(FILE *f, const char *s);
 
 /* The device database of commands taking --device: the --devices files
- * (the first one given wins), then $OFLASH_DEVICES, the user's store and
+ * (the last one given wins), then $OFLASH_DEVICES, the user's store and
  * the built-in table (see src/cli/cmd_devices.c).  Free with
  * oflash_devdb_free(). */
 struct oflash_devdb;

@@ -7,7 +7,7 @@
  *   oflash devices --paths [--devices FILE]...
  *
  * Also cli_devdb_open(), the device database every command with --device
- * uses: --devices files first (the first one given wins), then
+ * uses: --devices files first (the last one given wins), then
  * $OFLASH_DEVICES, then $XDG_CONFIG_HOME/oflash/devices/, then built-ins.
  */
 #include "cli.h"
@@ -26,8 +26,9 @@ int cli_devdb_open(const char *const *files, size_t nfiles, oflash_devdb **out)
     int rc = oflash_devdb_open(&db, &o);
     *out = NULL;
     if (rc < 0) return rc;
-    /* Each file loaded outranks the ones before: load right to left. */
-    for (size_t i = nfiles; i-- > 0;)
+    /* Each file loaded outranks the ones before: the last one given wins
+     * (as for the --devices of program, verify, erase...). */
+    for (size_t i = 0; i < nfiles; i++)
         if ((rc = oflash_devdb_add_file(db, files[i])) < 0) {
             oflash_devdb_free(db);
             return rc;
@@ -241,7 +242,7 @@ static void usage(FILE *f)
                "Lists the known devices (PATTERN: a substring, or a glob with * ? [...],\n"
                "matched case-insensitively against names and aliases), prints one device's\n"
                "memory map, or the device-file search path.  Search order: --devices files\n"
-               "(JLinkDevices.xml, .pdsc or .pack; the first one given wins), $OFLASH_DEVICES\n"
+               "(JLinkDevices.xml, .pdsc or .pack; the last one given wins), $OFLASH_DEVICES\n"
                "(colon-separated files or directories), $XDG_CONFIG_HOME/oflash/devices/\n"
                "(default ~/.config; see 'oflash pack add'), then the built-in table.\n");
 }

@@ -528,7 +528,7 @@ static int handshake(gdb_client *c)
     }
     rc = request(c, "?", &n);
     if (rc < 0) return rc;
-    if (n && (rc = parse_stop(c, c->buf, n, &sig)) < 0)
+    if (n && parse_stop(c, c->buf, n, &sig) < 0)
         return oflash_error_prefix("asking why the target stopped: ");
     if (has_feature(c->features, "qXfer:features:read+")) {
         int next = 0;

@@ -1118,11 +1118,15 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
         if (fd < 0) continue;
         snprintf(s.peer, sizeof s.peer, "#%llu", (unsigned long long)s.st->clients + 1);
         logf_(&s, OFLASH_LOG_INFO, "client %s connected", s.peer);
-        serve_client(&s, fd);
-        logf_(&s, OFLASH_LOG_INFO,
-              "served %llu packets; wire bytes so far: %llu received, %llu sent",
-              (unsigned long long)s.st->packets, (unsigned long long)s.st->bytes_rx,
-              (unsigned long long)s.st->bytes_tx);
+        {
+            oflash_gdbserver_stats b = *s.st;
+            serve_client(&s, fd);
+            logf_(&s, OFLASH_LOG_INFO,
+                  "client %s: %llu packets, %llu bytes received, %llu bytes sent", s.peer,
+                  (unsigned long long)(s.st->packets - b.packets),
+                  (unsigned long long)(s.st->bytes_rx - b.bytes_rx),
+                  (unsigned long long)(s.st->bytes_tx - b.bytes_tx));
+        }
         if (s.o->once) break;
     }
     close(lfd);

@@ -147,7 +147,10 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
     l->init_arg = opts->init_arg;
     l->scale = opts->timeout_scale ? opts->timeout_scale : DEFAULT_SCALE;
 
-    /* One write: trampoline, image, canary (all adjacent, gaps zeroed). */
+    /* One write: trampoline, image, canary (all adjacent, gaps zeroed).
+     * Read back only its two ends (trampoline; image tail and canary): that
+     * catches a RAM address that is wrong or not RAM without moving the
+     * whole image twice over a slow link. */
     uint32_t blob_len = l->lay.stack_bottom + CANARY_SIZE - l->lay.trampoline;
     blob = calloc(1, blob_len);
     back = malloc(blob_len);
@@ -161,13 +164,18 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
     }
     memcpy(blob + (l->lay.image - l->lay.trampoline), flm->image, flm->image_size);
     memcpy(blob + (l->lay.stack_bottom - l->lay.trampoline), canary, CANARY_SIZE);
+    uint32_t tail = blob_len - 2 * CANARY_SIZE; /* start of the second part read back */
+    if (tail < TRAMP_SIZE) tail = TRAMP_SIZE;   /* a tiny image: the two parts meet */
     rc = oflash_probe_write_mem(probe, l->lay.trampoline, blob, blob_len);
-    if (rc == 0) rc = oflash_probe_read_mem(probe, l->lay.trampoline, back, blob_len);
+    if (rc == 0) rc = oflash_probe_read_mem(probe, l->lay.trampoline, back, TRAMP_SIZE);
+    if (rc == 0)
+        rc = oflash_probe_read_mem(probe, l->lay.trampoline + tail, back + tail, blob_len - tail);
     if (rc < 0) {
         oflash_error_prefix("%s: loading into work RAM at 0x%08X: ", flm->name, l->lay.trampoline);
         goto fail;
     }
-    for (uint32_t i = 0; i < blob_len; i++)
+    for (uint32_t i = 0; i < blob_len; i++) {
+        if (i == TRAMP_SIZE) i = tail; /* tail >= TRAMP_SIZE: moves forward only */
         if (blob[i] != back[i]) {
             rc = oflash_error_set(OFLASH_ETARGET,
                                   "%s: work RAM at 0x%08X reads back 0x%02X after writing 0x%02X "
@@ -176,6 +184,7 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
                                   opts->ram_start, opts->ram_start + opts->ram_size - 1);
             goto fail;
         }
+    }
     free(blob);
     free(back);
     *out = l;

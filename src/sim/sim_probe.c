@@ -115,6 +115,8 @@ static int sim_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_
     for (size_t i = 0; i < n; i++) {
         vals[i] = 0;
         uc_reg_read(chip(p)->uc, uc_reg_of(regs[i]), &vals[i]);
+        if (regs[i] == OFLASH_REG_XPSR)
+            vals[i] |= 0x01000000u; /* EPSR.T: a Cortex-M always runs Thumb code */
     }
     p->stats.bytes_rx += 4 * n;
     end(p);

@@ -156,11 +156,17 @@ cat >"$t/hang.xml" <<X
   <FlashBankInfo Name="flash" BaseAddr="0x08000000" MaxSize="0x80000" Loader="$DEVFILE_FLMS/tp_HANG.flm"/>
 </Device></DataBase>
 X
-python3 - "$t/two.bin" <<'P'
+# Sector 5 gets data through the built-in loader first, so that new data
+# there needs an erase (blank sectors are not erased).
+python3 - "$t/one.bin" "$t/two.bin" <<'P'
 import sys
 open(sys.argv[1], "wb").write(b"\x5a" * 64)
+open(sys.argv[2], "wb").write(b"\xa5" * 64)
 P
+"$OFLASH" convert "$t/one.bin@0x08020000" -o "$t/one.hex"
 "$OFLASH" convert "$t/two.bin@0x08020000" -o "$t/two.hex"
+"$OFLASH" program "$t/one.hex" --device STM32F401RE --probe "sim:$t/chip.sim" >/dev/null 2>"$t/err" \
+  || fail "program sector 5: $(cat "$t/err")"
 expect_fail "hanging loader" "EraseSector" env OFLASH_DEVICES="$t/hang.xml" timeout 60 \
   "$OFLASH" program "$t/two.hex" --device HANG-F401 --probe "sim:$t/chip.sim"
 grep -qF "tp_HANG.flm" "$t/err" || fail "hang: loader not named: $(cat "$t/err")"

@@ -136,5 +136,42 @@ grep -q "0x1fff7a00:	0xff	0x00	0xff	0xff" <<<"$g" && pass "lock byte 1 = 0x00, n
 stop_pid "$SPID"
 show=$("$OFLASH" sim show "$CHIP")
 echo "$show" | grep -i "otp\|lock" | head -5
+
+# ---- links that drop ----
+cat >"$WORK/spin.S" <<'ASM'
+    .syntax unified
+    .thumb
+    b .
+ASM
+"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -o "$WORK/spin.elf" "$WORK/spin.S"
+"$ARM_OBJCOPY" -O binary "$WORK/spin.elf" "$WORK/spin.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+# Client killed while the core runs: the server notices, halts, serves the next one.
+"$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/spin.bin@0x20000000" --pc 0x20000001 \
+    --sp 0x20008000 --timeout 30 >/dev/null 2>&1 &
+RPID=$!; PIDS+=("$RPID"); sleep 0.5; kill -9 "$RPID"; wait "$RPID" 2>/dev/null || true
+# Client cut in the middle of an X packet.
+exec 5<>"/dev/tcp/127.0.0.1/$SPORT"; printf '+$X20000000,100:abc' >&5; exec 5>&-
+t0=$SECONDS
+out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/mul.bin@0x20000000" --pc 0x20000001 \
+      --sp 0x20008000 --reg r0=3 --reg r1=5 --json) || fail "client after drops"
+[ "$(json_get "$out" r0)" = 15 ] && pass "server serves the next client after two dropped ones ($((SECONDS - t0)) s)" || fail "after drop: $out"
+grep -q "disconnected\|dropping client" "$SLOG" && pass "server logged the drops" || fail "drop log"
+# Server killed while the client waits for the core: a clear error, no hang.
+"$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/spin.bin@0x20000000" --pc 0x20000001 \
+    --sp 0x20008000 --timeout 30 >/dev/null 2>"$WORK/kill.err" &
+RPID=$!; PIDS+=("$RPID"); sleep 0.5; kill -9 "$SPID"; t0=$SECONDS
+rc=0; wait "$RPID" || rc=$?
+[ "$rc" = 1 ] && grep -q "connection lost" "$WORK/kill.err" && [ $((SECONDS - t0)) -le 3 ] \
+    && pass "server killed: client says '$(cat "$WORK/kill.err")'" || fail "server killed: rc $rc $(cat "$WORK/kill.err")"
+# The probe's own link drops during a gdb load (simulated fault): gdb gets
+# an error, the server stays up.
+"$OFLASH" sim fault "$CHIP" --link-drop-after 40 >/dev/null
+start_server --device STM32F401RE --probe "sim:$CHIP"
+g=$(gdbx -ex "target remote 127.0.0.1:$SPORT" -ex "file $WORK/fw.elf" -ex "load" -ex "detach")
+grep -qi "error" <<<"$g" && pass "probe link drop during load: gdb reports an error" || fail "link drop load: $g"
+grep -q "link to the probe dropped" "$SLOG" && pass "server log names the dropped probe link" || fail "no link drop message"
+kill -0 "$SPID" && pass "server still up" || fail "server died"
+stop_pid "$SPID"
 echo "--- server log"; cat "$WORK"/server.*.log | grep -v "reading memory" | head -40
 finish

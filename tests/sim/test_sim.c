@@ -656,6 +656,90 @@ static void test_dual_bank(void)
     oflash_probe_close(p);
 }
 
+/* ---- core control: reset vector, breakpoints, budget, timeout ---- */
+
+static void test_core_control(void)
+{
+    fw f;
+    /* vector table (SP, reset|1) then: movs r0,#42; nop; b . */
+    static const uint32_t image[4] = {0x20001000u, 0x08000009u, 0xBF00202Au, 0x0000E7FEu};
+    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_stop_info st;
+    oflash_sim_run_stats ss;
+    oflash_probe_stats ps;
+    uint32_t v;
+    struct timespec w0, w1;
+    long ms;
+    oflash_probe *p = fresh("t_core.sim", "STM32F401RE", &f, F401E_RAM);
+    if (!p) return;
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0x45670123));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0xCDEF89AB));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_CR, 0x201));
+    CHECK_OK(oflash_probe_write_mem(p, 0x08000000, image, sizeof image));
+    CHECK_OK(oflash_probe_reset(p, true));
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_SP, &v));
+    CHECK_EQ_U(v, 0x20001000u);
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_PC, &v));
+    CHECK_EQ_U(v, 0x08000008u);
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_XPSR, &v));
+    CHECK_EQ_U(v & 0x01000000u, 0x01000000u);
+    /* Reset relocked the flash interface. */
+    CHECK_EQ_U(rd32(p, FLASH_CR), CR_LOCK);
+    /* Breakpoint at the "b ." */
+    ro.have_break = true;
+    ro.break_addr = 0x0800000C;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_BREAKPOINT);
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &v));
+    CHECK_EQ_U(v, 42);
+    /* Resuming from a breakpoint on a self-loop hits it again at once. */
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_BREAKPOINT);
+    /* Instruction budget. */
+    ro.have_break = false;
+    ro.max_insns = 1000;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget"));
+    oflash_sim_probe_stats(p, &ss);
+    CHECK(ss.cpu_insns >= 1000 && ss.cpu_insns < 1100);
+    /* Host timeout: the core is halted where it was. */
+    ro.max_insns = 0;
+    ro.timeout_ms = 50;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    ms = (w1.tv_sec - w0.tv_sec) * 1000 + (w1.tv_nsec - w0.tv_nsec) / 1000000;
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "timeout"));
+    CHECK(ms >= 45 && ms < 3000);
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    /* Simulated time reaches the probe statistics. */
+    oflash_probe_get_stats(p, &ps);
+    CHECK(ps.has_sim_time && ps.sim_time_ns > 0);
+    oflash_sim_probe_stats(p, &ss);
+    CHECK(ps.sim_time_ns <= ss.sim_time_ns && ss.sim_time_ns - ps.sim_time_ns < 1000);
+    CHECK(ps.round_trips > 10);
+    /* HSE as system clock: 8 MHz. */
+    CHECK_OK(oflash_probe_write_u32(p, 0x40023800, 0x00010083));
+    CHECK_EQ_U(rd32(p, 0x40023800) & 0x00020000u, 0x00020000u); /* HSERDY */
+    CHECK_OK(oflash_probe_write_u32(p, 0x40023808, 1));
+    CHECK_EQ_U(rd32(p, 0x40023808) & 0xF, 0x5); /* SWS = HSE */
+    oflash_sim_probe_stats(p, &ss);
+    CHECK_EQ_U(ss.core_clock_hz, 8000000u);
+    /* Hardware watchdog (WDG_SW = 0): running from reset, the endless loop
+     * is reset after 512 ms. */
+    CHECK_OK(fw_load(&f, p, F401E_RAM));
+    CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFAACC, 0) & SR_ERRS, 0);
+    CHECK_OK(oflash_probe_reset(p, true));
+    ro.timeout_ms = 0;
+    ro.max_insns = 20000000;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_FAULT &&
+          strstr(st.detail, "watchdog reset: IWDG not reloaded within 512 ms"));
+    CHECK_EQ_U(st.pc, 0x08000008u); /* back at the reset vector */
+    oflash_probe_close(p);
+}
+
 int main(void)
 {
     test_create_and_ids();
@@ -674,5 +758,6 @@ int main(void)
     test_power_loss();
     test_link_drop();
     test_dual_bank();
+    test_core_control();
     return test_summary();
 }

@@ -14,6 +14,7 @@
 #include "oflash/sim.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,8 +31,9 @@ static uint32_t expect(uint32_t i)
     return i ^ 0xA5A5A5A5u;
 }
 
-/* The child: never returns. */
-static void child(void)
+/* The child: never returns.  It writes a byte to fd after each word it
+ * programmed, so the parent kills it only once it is making progress. */
+static void child(int fd)
 {
     for (;;) {
         oflash_probe *p;
@@ -46,6 +48,7 @@ static void child(void)
             v = expect(i);
             oflash_probe_write_mem(p, BUF, &v, 4);
             if (fw_call(&f, FW_PROGRAM, BASE + 4 * i, BUF, 4, 2) != 0) _exit(5);
+            if (write(fd, "w", 1) < 0) _exit(6);
         }
         oflash_probe_close(p); /* compaction: may be killed in the middle of it */
         if (i >= WORDS) _exit(0);
@@ -89,11 +92,31 @@ int main(void)
     srand(seed);
     for (int round = 0; round < 8; round++) {
         oflash_sim_info info;
-        pid_t pid = fork();
-        int status;
-        if (pid == 0) child();
-        usleep(30000 + (useconds_t)(rand() % 250000));
+        int status, pfd[2];
+        pid_t pid;
+        struct pollfd pl;
+        char ch;
+        CHECK_EQ_U(pipe(pfd), 0);
+        pid = fork();
+        if (pid == 0) {
+            close(pfd[0]);
+            child(pfd[1]);
+        }
+        close(pfd[1]);
+        /* Wait (at most 30 s) until the child has programmed something,
+         * then kill it at a random moment of the next ~200 ms. */
+        pl.fd = pfd[0];
+        pl.events = POLLIN;
+        CHECK(poll(&pl, 1, 30000) == 1 && read(pfd[0], &ch, 1) == 1);
+        fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+        for (int k = rand() % 200; k > 0; k--) {
+            char drain[4096];
+            usleep(1000);
+            while (read(pfd[0], drain, sizeof drain) > 0)
+                ;
+        }
         kill(pid, SIGKILL);
+        close(pfd[0]);
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
         /* Reading replays the journal without changing the file. */
