@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #define DEFAULT_RUN_TIMEOUT_MS 10000u
+#define EXACT_BUDGET_MAX 1000000u
 
 void oflash__sim_stop(sim_chip *c, sim_stop_kind kind, const char *fmt, ...)
 {
@@ -433,9 +434,15 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     size_t timed_out = 0;
     uc_err e = UC_ERR_OK;
 
+    /* Budgets up to EXACT_BUDGET_MAX are counted exactly by Unicorn (a
+     * per-instruction hook: single steps are exact); larger ones per
+     * translated block by hook_block (may overshoot by one block). */
+    uint64_t exact = opts->max_insns && opts->max_insns <= EXACT_BUDGET_MAX ? opts->max_insns : 0;
+    bool budget_done = false;
+
     c->stop = SIM_STOP_NONE;
     c->stop_detail[0] = '\0';
-    c->run_budget = opts->max_insns;
+    c->run_budget = exact ? 0 : opts->max_insns;
     c->run_insns = 0;
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
@@ -445,9 +452,12 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         /* Resuming from the breakpoint address: step over it first. */
         e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, (uint64_t)timeout_ms * 1000, 1);
         uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+        if (exact && --exact == 0) budget_done = true;
     }
-    if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE)
-        e = uc_emu_start(c->uc, pc | 1u, until, (uint64_t)timeout_ms * 1000, 0);
+    if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE && !budget_done) {
+        e = uc_emu_start(c->uc, pc | 1u, until, (uint64_t)timeout_ms * 1000, (size_t)exact);
+        budget_done = exact != 0;
+    }
     c->in_run = false;
     uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
     oflash__sim_journal_flush(&c->file);
@@ -474,6 +484,10 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);
     } else if (opts->have_break && (pc & ~1u) == until) {
         stop->reason = OFLASH_STOP_BREAKPOINT;
+    } else if (budget_done) {
+        stop->reason = OFLASH_STOP_TIMEOUT;
+        snprintf(stop->detail, sizeof stop->detail, "instruction budget of %llu exhausted",
+                 (unsigned long long)opts->max_insns);
     } else {
         stop->reason = OFLASH_STOP_HALT;
     }
