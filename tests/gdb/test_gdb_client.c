@@ -267,13 +267,14 @@ static void test_target_description_and_x(void)
     CHECK(memmem(F.got, F.got_len, "$p8#", 4) != NULL); /* xPSR follows pc=7 */
 }
 
-/* The serial-line path (gdb:/dev/...): a pseudo-terminal in raw mode. */
+/* The serial-line path (gdb:/dev/...): a pseudo-terminal in raw mode, at
+ * a speed without a Bnnn constant (250000, set through termios2). */
 static void test_serial_line(void)
 {
     int m = posix_openpt(O_RDWR | O_NOCTTY);
     char spec[128];
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 2000, 115200, NULL, NULL};
+    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 2000, 250000, NULL, NULL};
     uint8_t b[2];
     CHECK(m >= 0);
     if (m < 0) return;
