@@ -737,6 +737,11 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
                     oflash__sim_mmio_write(c, a, 1, buf[i], true);
                     i++;
                 }
+                if (c->power_lost) {
+                    rc = oflash_error_set(OFLASH_ELINK, "%s: debugger write at 0x%08X: %s",
+                                          c->file.path, a, c->stop_detail);
+                    break;
+                }
                 if (c->stop == SIM_STOP_FAULT) {
                     rc = oflash_error_set(OFLASH_ETARGET, "%s: debugger write at 0x%08X: %s",
                                           c->file.path, a, c->stop_detail);

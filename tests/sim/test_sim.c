@@ -603,6 +603,16 @@ static void test_power_loss(void)
     CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 5, X32) & SR_ERRS, 0);
     CHECK(all_ff(p, 0x08020000, 0x20000));
     oflash_probe_close(p);
+    /* Power loss during an erase started by the debugger (as a GDB server's
+     * vFlashErase does): the write that starts it reports the lost link. */
+    flt.power_loss_after = 0;
+    CHECK_OK(oflash_sim_set_faults("t_pwr.sim", &flt));
+    p = open_chip("t_pwr.sim", NULL);
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0x45670123));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0xCDEF89AB));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_CR, 0x20A)); /* SER, SNB 1, x32 */
+    CHECK_ERR(oflash_probe_write_u32(p, FLASH_CR, 0x1020A), OFLASH_ELINK, "power lost");
+    oflash_probe_close(p);
     free(b);
 }
 
