@@ -26,13 +26,16 @@ static void help(void)
 {
     printf("usage: oflash run --probe P [--device D] --load FILE@ADDR [--load FILE@ADDR]...\n"
            "                  --pc ADDR --sp ADDR [--reg NAME=V]... [--break ADDR]\n"
-           "                  [--timeout SEC] [--reset-cmd CMD] [--json]\n\n"
+           "                  [--timeout SEC] [--reset-cmd CMD] [--halt-cmd CMD] [--baud N] "
+           "[--json]\n\n"
            "Loads raw binary files into target memory, sets the registers (r0-r12, sp,\n"
            "lr, pc, xpsr; xpsr defaults to 0x01000000, the Thumb bit), runs until the\n"
            "core executes a BKPT or reaches --break, and prints the registers.\n"
            "A timeout (default 10 s) halts the core and reports where it was (exit 1).\n"
            "--json prints {\"stopped\": \"bkpt\"|\"breakpoint\"|\"timeout\", \"pc\": N,\n"
-           "\"registers\": {\"r0\": N, ..., \"xpsr\": N}}.\n");
+           "\"registers\": {\"r0\": N, ..., \"xpsr\": N}}.\n"
+           "gdb: probes: --reset-cmd/--halt-cmd set the monitor commands (see docs/gdb.md),\n"
+           "--baud the speed of a serial line (gdb:/dev/ttyACM0; default 115200).\n");
 }
 
 static int read_file(const char *path, uint8_t **data, size_t *len)
@@ -71,7 +74,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *v;
+    const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *halt_cmd = NULL, *v;
     const char *load_file[MAX_LOADS];
     uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0;
     int set_regs[MAX_REGSET];
@@ -96,7 +99,15 @@ int cmd_run(int argc, char **argv)
             json = true;
         } else if (cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
                    cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--reset-cmd", &reset_cmd, &bad)) {
+                   cli_opt_value(argc, argv, &i, "--reset-cmd", &reset_cmd, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--halt-cmd", &halt_cmd, &bad)) {
+        } else if (cli_opt_value(argc, argv, &i, "--baud", &v, &bad)) {
+            uint32_t b;
+            if (bad || !cli_parse_u32(v, &b) || b < 50 || b > 20000000)
+                return bad ? EXIT_USAGE
+                           : cli_usage("run", "--baud '%s': expected a line speed (50..20000000)",
+                                       v);
+            po.baud = b;
         } else if (cli_opt_value(argc, argv, &i, "--load", &v, &bad)) {
             const char *at;
             if (bad) return EXIT_USAGE;
@@ -168,6 +179,7 @@ int cmd_run(int argc, char **argv)
 
     po.device = device;
     po.reset_cmd = reset_cmd;
+    po.halt_cmd = halt_cmd;
     if (oflash_probe_open(&p, probe_spec, &po) < 0) return cli_fail();
     if (oflash_probe_halt(p) < 0) {
         cli_fail_ctx("halting the core");

@@ -117,11 +117,20 @@ static void show_text(const char *path, const oflash_sim_info *in)
             printf(" (lock byte 0x%02X)", in->otp_lock[b]);
         printf("\n");
     }
-    printf("option bytes: OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X (%s), "
-           "%s watchdog, BOR_LEV %u\n",
+    printf("option bytes: OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X, %s watchdog, "
+           "BOR_LEV %u\n",
            in->optcr, rdp, (in->optcr >> 8) & 0xFF, nwrp,
-           nwrp == 0xFFF ? "no sector write-protected" : "some sectors write-protected",
            (in->optcr & 0x20) ? "software" : "hardware", (in->optcr >> 2) & 3);
+    printf("write-protected sectors: ");
+    {
+        int n = 0;
+        for (size_t i = 0; bank && i < in->sector_count; i++) {
+            uint32_t reg = i < 12 ? in->optcr : in->optcr1;
+            if (!(reg & (1u << (16 + (i % 12)))))
+                printf("%s%u", n++ ? " " : "", bank->sectors[i].number);
+        }
+        printf("%s\n", n ? "" : "none");
+    }
     if (dev && dev->dual_bank)
         printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
                (in->optcr1 >> 16) & 0xFFF);

@@ -322,6 +322,14 @@ static int jl_device(df_ctx *c, xmlNode *dev)
     d->banks = banks;
     d->bank_count = nb;
     c->cur_dev = NULL;
+    /* Extending a device defined earlier in this same file: the extended
+     * one takes its place (it would otherwise lose to it on lookup). */
+    if (base && !inherit)
+        for (size_t i = 0; i < c->ndev; i++)
+            if (c->devs[i] == base) {
+                c->devs[i] = d;
+                return 0;
+            }
     return df_add_device(c, d);
 }
 

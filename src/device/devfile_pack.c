@@ -21,7 +21,9 @@
  *    algorithms are placed first and a non-default one overlapping a bank
  *    already placed is left out.  Work RAM is the first algorithm's
  *    RAMstart/RAMsize, else the largest writable default memory.
- *  - pack devices declare no ID registers (the ID check is skipped).
+ *  - pack devices declare no ID registers (the ID check is skipped); a
+ *    pack device named like a built-in part is left out (the built-in
+ *    part, with its ID check and OTP banks, keeps the name).
  *
  * Bounds: entries in the zip, bytes per .pdsc and per FLM, bytes
  * decompressed in total, memories/algorithms per device (see
@@ -69,6 +71,7 @@ typedef struct pk_ctx {
     zip_t *zip;         /* NULL: loaders are files next to the .pdsc */
     const char *prefix; /* folder of the .pdsc inside the pack */
     uint64_t total;     /* bytes decompressed so far */
+    size_t shadowed;    /* devices left out: built-in parts of the same name */
     pk_image *images;
 } pk_ctx;
 
@@ -285,6 +288,16 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
     const pk_mem *ram = NULL;
     int rc;
     if (!d || !banks || !rg) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    /* A built-in part keeps its name: its ID check, OTP banks and loader
+     * are worth more than a pack's generic algorithm (a J-Link device file
+     * can still extend it with the pack's FLM, explicitly). */
+    if (oflash_builtin_device_find(name)) {
+        k->shadowed++;
+        oflash_log(OFLASH_LOG_INFO,
+                   "%s:%ld: device '%s' is a built-in part: the built-in one is used", c->path,
+                   line, name);
+        return 0;
+    }
     c->cur_dev = name;
     d->name = name;
     d->source = c->source;
@@ -457,7 +470,7 @@ int oflash__devfile_pdsc(df_ctx *c, xmlDoc *doc, zip_t *zip, const char *prefix)
                     "<package> has no <devices> (a pack without devices describes no part)");
     for (xmlNode *ch = devices ? devices->children : NULL; ch && rc == 0; ch = ch->next)
         if (df_name_is(ch, "family")) rc = pk_level(c, &k, ch, empty, 0);
-    if (rc == 0 && c->ndev == before)
+    if (rc == 0 && c->ndev == before && k.shadowed == 0)
         rc = df_err(c, xmlGetLineNo(devices), OFLASH_EFORMAT,
                     "<devices> describes no <device> (expected <family><device Dname=...>)");
     pk_images_free(&k);

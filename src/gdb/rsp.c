@@ -122,10 +122,6 @@ static int open_serial(const char *path, unsigned baud)
     int fd;
     if (!baud) baud = 115200;
     sp = baud_const(baud);
-    if (!sp)
-        return oflash_error_set(OFLASH_EINVAL,
-                                "%s: unsupported speed %u (expected 9600..2000000 standard rates)",
-                                path, baud);
     fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return oflash_error_set(OFLASH_EIO, "%s: cannot open serial line: %s", path,
@@ -135,16 +131,19 @@ static int open_serial(const char *path, unsigned baud)
         t.c_cflag |= CLOCAL | CREAD;
         t.c_cc[VMIN] = 1;
         t.c_cc[VTIME] = 0;
-        cfsetispeed(&t, sp);
-        cfsetospeed(&t, sp);
-        if (tcsetattr(fd, TCSANOW, &t) != 0) {
+        if (sp) {
+            cfsetispeed(&t, sp);
+            cfsetospeed(&t, sp);
+        }
+        if (tcsetattr(fd, TCSANOW, &t) != 0 ||
+            (!sp && oflash__serial_set_any_baud(fd, baud) != 0)) {
             int e = errno;
             close(fd);
             return oflash_error_set(OFLASH_EIO, "%s: cannot set raw mode at %u baud: %s", path,
                                     baud, strerror(e));
         }
-        tcflush(fd, TCIOFLUSH);
-    } /* not a tty (a pipe or FIFO in tests): use as is */
+        tcflush(fd, TCIOFLUSH); /* stale bytes from before we opened it */
+    }                           /* not a tty (a FIFO in tests): used as it is */
     return fd;
 }
 

@@ -68,6 +68,9 @@ int oflash__rsp_poll(oflash__rsp *r, unsigned timeout_ms);
  * Returns the number of bytes written. */
 size_t oflash__rsp_escape(const uint8_t *in, size_t len, char *out, size_t cap, size_t *used);
 
+/* Set a non-standard serial speed (Linux termios2); 0 or -1. */
+int oflash__serial_set_any_baud(int fd, unsigned baud);
+
 /* Hex helpers. */
 int oflash__hexval(int c);
 void oflash__hex_encode(const uint8_t *in, size_t len, char *out);

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #define DEFAULT_RUN_TIMEOUT_MS 10000u
+#define EXACT_BUDGET_MAX 1000000u
 
 void oflash__sim_stop(sim_chip *c, sim_stop_kind kind, const char *fmt, ...)
 {
@@ -448,9 +449,15 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     size_t timed_out = 0;
     uc_err e = UC_ERR_OK;
 
+    /* Budgets up to EXACT_BUDGET_MAX are counted exactly by Unicorn (a
+     * per-instruction hook: single steps are exact); larger ones per
+     * translated block by hook_block (may overshoot by one block). */
+    uint64_t exact = opts->max_insns && opts->max_insns <= EXACT_BUDGET_MAX ? opts->max_insns : 0;
+    bool budget_done = false;
+
     c->stop = SIM_STOP_NONE;
     c->stop_detail[0] = '\0';
-    c->run_budget = opts->max_insns;
+    c->run_budget = exact ? 0 : opts->max_insns;
     c->run_insns = 0;
     c->run_blocks = 0;
     c->run_timeout_ms = timeout_ms;
@@ -463,11 +470,16 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         /* Resuming from the breakpoint address: step over it first. */
         e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, (uint64_t)timeout_ms * 1000, 1);
         uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
+        if (exact && --exact == 0) budget_done = true;
     }
-    /* Unicorn's own timeout only as a backstop (2 s later) for code that
-     * never reaches a block boundary. */
-    if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE)
-        e = uc_emu_start(c->uc, pc | 1u, until, ((uint64_t)timeout_ms + 2000) * 1000, 0);
+    if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE && !budget_done) {
+        /* The host timeout is enforced by hook_block; Unicorn's own timeout
+         * is only a backstop (2 s later) for code that never reaches a
+         * block boundary. */
+        e = uc_emu_start(c->uc, pc | 1u, until, ((uint64_t)timeout_ms + 2000) * 1000,
+                         (size_t)exact);
+        budget_done = exact != 0;
+    }
     c->in_run = false;
     c->run_deadline_ns = 0;
     uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
@@ -495,6 +507,10 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);
     } else if (opts->have_break && (pc & ~1u) == until) {
         stop->reason = OFLASH_STOP_BREAKPOINT;
+    } else if (budget_done) {
+        stop->reason = OFLASH_STOP_TIMEOUT;
+        snprintf(stop->detail, sizeof stop->detail, "instruction budget of %llu exhausted",
+                 (unsigned long long)opts->max_insns);
     } else {
         stop->reason = OFLASH_STOP_HALT;
     }
@@ -743,6 +759,11 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
                 } else {
                     oflash__sim_mmio_write(c, a, 1, buf[i], true);
                     i++;
+                }
+                if (c->power_lost) {
+                    rc = oflash_error_set(OFLASH_ELINK, "%s: debugger write at 0x%08X: %s",
+                                          c->file.path, a, c->stop_detail);
+                    break;
                 }
                 if (c->stop == SIM_STOP_FAULT) {
                     rc = oflash_error_set(OFLASH_ETARGET, "%s: debugger write at 0x%08X: %s",

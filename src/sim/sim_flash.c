@@ -302,6 +302,9 @@ static void start_erase(sim_chip *c)
         c->flash_ops++;
         c->sr |= err;
         start_busy(c, oflash__sim_erase_ps(s->size, ps), true, err == 0);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: erase sector %u (%u KiB, x%u): %.0f ms%s", s->number,
+                   s->size / 1024, 8u << ps, (double)oflash__sim_erase_ps(s->size, ps) / 1e9,
+                   err ? " (OPERR)" : "");
         return;
     }
     /* Mass erase: MER = all (bank 1 on dual-bank parts), MER1 = bank 2. */
@@ -321,6 +324,9 @@ static void start_erase(sim_chip *c)
         c->flash_ops++;
         c->sr |= err;
         start_busy(c, oflash__sim_mass_erase_ps(hi - lo, ps), true, err == 0);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: mass erase 0x%08X-0x%08X (x%u): %.0f ms%s",
+                   SIM_FLASH_BASE + lo, SIM_FLASH_BASE + hi - 1, 8u << ps,
+                   (double)oflash__sim_mass_erase_ps(hi - lo, ps) / 1e9, err ? " (OPERR)" : "");
     }
 }
 
@@ -350,6 +356,8 @@ static void start_option_program(sim_chip *c)
     c->flash_ops++;
     start_busy(c, ps, false, true);
     c->opt_busy = true;
+    oflash_log(OFLASH_LOG_DEBUG, "sim: option bytes programmed: OPTCR 0x%08X%s: %.0f ms", newopt,
+               regress ? " (RDP 1 -> 0: mass erase)" : "", (double)ps / 1e9);
     c->optcr_reg = newopt; /* unlocked, OPTSTRT reads 1 while busy (below) */
     oflash__sim_update_protection(c);
 }

@@ -73,6 +73,9 @@ static void test_jlink_new_and_extend(void)
                "  <Device>\n"
                "    <ChipInfo Name=\"stm32f401re\" Aliases=\"MYBOARD\" WorkRAMSize=\"0x10000\"/>\n"
                "  </Device>\n"
+               "  <Device>\n"
+               "    <ChipInfo Name=\"ACME-1A\" Vendor=\"Acme Again\"/>\n"
+               "  </Device>\n"
                "  <Device InheritFrom=\"STM32F411xE\">\n"
                "    <ChipInfo Name=\"MY-F411\" Vendor=\"Me\"/>\n"
                "  </Device>\n"
@@ -83,14 +86,15 @@ static void test_jlink_new_and_extend(void)
     CHECK_OK(oflash_devdb_find(db, "acme-1b", &d));
     if (d) {
         CHECK(!strcmp(d->name, "ACME-1"));
-        CHECK(!strcmp(d->vendor, "Acme"));
+        /* extended later in the same file: one device, the later one's vendor */
+        CHECK(!strcmp(d->vendor, "Acme Again"));
         CHECK(!strcmp(d->core, "Cortex-M0+"));
         CHECK(!d->has_id);
         CHECK_EQ_U(d->work_ram_start, 0x20000000u);
         CHECK_EQ_U(d->work_ram_size, 8192);
         CHECK(has_alias(d, "ACME-1A") && has_alias(d, "ACME-1B") && has_alias(d, "ACME-1C"));
         CHECK(!strcmp(d->source, tpath("a.xml")));
-        CHECK(d->extends == NULL);
+        CHECK(d->extends && !strcmp(d->extends, "ACME-1"));
         CHECK_EQ_U(d->bank_count, 0);
     }
 
@@ -255,6 +259,7 @@ static const char pdsc[] =
     "        </device>\n"
     "      </subFamily>\n"
     "      <device Dname=\"W200\"/>\n"
+    "      <device Dname=\"STM32F401RE\"/>\n"
     "    </family>\n"
     "  </devices>\n"
     "</package>\n";
@@ -296,6 +301,9 @@ static void check_pack_devices(oflash_devdb *db, const char *source)
         CHECK(!strcmp(d->core, "Cortex-M4")); /* not under the subFamily */
         CHECK(region(d, "IRAM1") == NULL);
     }
+    /* A pack does not take a built-in part's name. */
+    CHECK_OK(oflash_devdb_find(db, "STM32F401RE", &d));
+    CHECK(d && !strcmp(d->source, "built-in") && d->has_id);
 }
 
 static void test_pdsc(void)

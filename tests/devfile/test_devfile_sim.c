@@ -356,6 +356,22 @@ static void test_refused_and_replaced(void)
         CHECK(s && s->size == 0x100 && s->sector_count == 8);
         CHECK(oflash_device_bank_at(d, 0x1FFF7900u) == NULL);
         CHECK(oflash_device_bank_at(d, 0x1FFF78FFu) == s);
+        CHECK(s && s->kind == OFLASH_BANK_FLASH);
+    }
+    oflash_devdb_free(db);
+
+    /* Kind="otp" (oflash extension): a bank oflash must never erase. */
+    db = open_db();
+    snprintf(bank, sizeof bank,
+             "Name=\"serial\" Kind=\"otp\" BaseAddr=\"0x1FFF7800\" Loader=\"%s\"",
+             fpath("example/otp_loader.FLM"));
+    jlink_file("kind.xml", "Name=\"K\" WorkRAMAddr=\"0x20000000\" WorkRAMSize=\"0x10000\"", bank);
+    CHECK_OK(oflash_devdb_add_file(db, tpath("kind.xml")));
+    CHECK_OK(oflash_devdb_find(db, "K", &d));
+    if (d) {
+        CHECK_EQ_U(d->bank_count, 1);
+        CHECK(d->banks[0].kind == OFLASH_BANK_OTP);
+        CHECK_EQ_U(d->banks[0].size, 512); /* no MaxSize: the FLM's szDev */
     }
     oflash_devdb_free(db);
 }

@@ -119,10 +119,14 @@ out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/mul.bin@0x20000
 [ "$(json_get "$out" r3)" = $((16#${UID_HEX:6:2}${UID_HEX:4:2}${UID_HEX:2:2}${UID_HEX:0:2})) ] \
     && pass "routine read the unique ID" || fail "uid via routine"
 out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/mul.bin@0x20000000" --pc 0x20000001 \
-      --sp 0x20008000 --reg r0=6 --reg r1=7 --break "$(sym "$WORK/mul.elf" after_mul)" --json) || fail "run to break"
+      --sp 0x20008000 --reg r0=6 --reg r1=7 --reg r2=0 --reg r3=0 --break "$(sym "$WORK/mul.elf" after_mul)" --json) || fail "run to break"
 [ "$(json_get "$out" stopped)" = breakpoint ] && [ "$(json_get "$out" r0)" = 42 ] \
     && pass "oflash client -> oflash server: breakpoint" || fail "break: $out"
 stop_pid "$SPID"
+# The same routine on the sim: probe directly gives the same registers.
+out2=$("$OFLASH" run --probe "sim:$CHIP" --load "$WORK/mul.bin@0x20000000" --pc 0x20000001 \
+      --sp 0x20008000 --reg r0=6 --reg r1=7 --reg r2=0 --reg r3=0 --break "$(sym "$WORK/mul.elf" after_mul)" --json) || fail "sim run"
+[ "$out2" = "$out" ] && pass "oflash run on sim: prints exactly what it prints through gdb:" || fail "sim: $out2 vs gdb: $out"
 
 # With --otp: the OTP image programs block 1 and locks it; loading again
 # (same data) is accepted; the lock byte only ever holds 0x00 or 0xFF.

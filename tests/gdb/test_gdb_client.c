@@ -10,6 +10,8 @@
 #include "oflash/gdb.h"
 #include "oflash/probe.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -20,8 +22,9 @@ struct feed {
     int fd;
     char *data;
     size_t size;
-    bool keep_open;  /* do not send EOF: the server goes silent */
-    char got[65536]; /* what the client sent */
+    bool keep_open;    /* do not send EOF: the server goes silent */
+    unsigned delay_ms; /* wait before sending (a serial open flushes input) */
+    char got[65536];   /* what the client sent */
     size_t got_len;
 };
 
@@ -29,8 +32,10 @@ static void *feeder(void *arg)
 {
     struct feed *f = arg;
     size_t off = 0;
+    if (f->delay_ms) usleep(f->delay_ms * 1000u);
     while (off < f->size) {
         ssize_t n = send(f->fd, f->data + off, f->size - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK) n = write(f->fd, f->data + off, f->size - off);
         if (n <= 0) break;
         off += (size_t)n;
     }
@@ -262,11 +267,51 @@ static void test_target_description_and_x(void)
     CHECK(memmem(F.got, F.got_len, "$p8#", 4) != NULL); /* xPSR follows pc=7 */
 }
 
+/* The serial-line path (gdb:/dev/...): a pseudo-terminal in raw mode, at
+ * a speed without a Bnnn constant (250000, set through termios2). */
+static void test_serial_line(void)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    char spec[128];
+    oflash_probe *p = NULL;
+    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 2000, 250000, NULL, NULL};
+    uint8_t b[2];
+    CHECK(m >= 0);
+    if (m < 0) return;
+    CHECK(grantpt(m) == 0 && unlockpt(m) == 0);
+    snprintf(spec, sizeof spec, "gdb:%s", ptsname(m));
+    raw("+");
+    pkt("PacketSize=100");
+    raw("+");
+    pkt("S05");
+    raw("+");
+    pkt("abcd");
+    memset(&F, 0, sizeof F);
+    F.fd = m;
+    F.data = stream;
+    F.size = slen;
+    F.keep_open = true;
+    F.delay_ms = 300;
+    pthread_create(&th, NULL, feeder, &F);
+    CHECK_OK(oflash_probe_open(&p, spec, &o));
+    if (p) {
+        CHECK_OK(oflash_probe_read_mem(p, 0x20000000, b, 2));
+        CHECK_EQ_U(b[0], 0xab);
+        CHECK_EQ_U(b[1], 0xcd);
+        oflash_probe_close(p); /* closes the slave: the feeder's read ends */
+    }
+    pthread_join(th, NULL);
+    close(m);
+    slen = 0;
+    CHECK(strstr(F.got, "$m20000000,2#") != NULL);
+}
+
 int main(void)
 {
     test_ack_mode_rle_escape_console();
     test_errors();
     test_silent_server_times_out();
     test_target_description_and_x();
+    test_serial_line();
     return test_summary();
 }

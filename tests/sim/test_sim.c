@@ -603,6 +603,16 @@ static void test_power_loss(void)
     CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 5, X32) & SR_ERRS, 0);
     CHECK(all_ff(p, 0x08020000, 0x20000));
     oflash_probe_close(p);
+    /* Power loss during an erase started by the debugger (as a GDB server's
+     * vFlashErase does): the write that starts it reports the lost link. */
+    flt.power_loss_after = 0;
+    CHECK_OK(oflash_sim_set_faults("t_pwr.sim", &flt));
+    p = open_chip("t_pwr.sim", NULL);
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0x45670123));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_KEYR, 0xCDEF89AB));
+    CHECK_OK(oflash_probe_write_u32(p, FLASH_CR, 0x20A)); /* SER, SNB 1, x32 */
+    CHECK_ERR(oflash_probe_write_u32(p, FLASH_CR, 0x1020A), OFLASH_ELINK, "power lost");
+    oflash_probe_close(p);
     free(b);
 }
 
@@ -703,6 +713,23 @@ static void test_core_control(void)
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget"));
     oflash_sim_probe_stats(p, &ss);
     CHECK(ss.cpu_insns >= 1000 && ss.cpu_insns < 1100);
+    /* Single steps are exact: reset, then movs / nop / b . one at a time. */
+    CHECK_OK(oflash_probe_reset(p, true));
+    ro.max_insns = 1;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT);
+    CHECK_EQ_U(st.pc, 0x0800000Au);
+    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &v));
+    CHECK_EQ_U(v, 42);
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    ro.max_insns = 2; /* the budget ends the run before a breakpoint elsewhere */
+    ro.have_break = true;
+    ro.break_addr = 0x08000000;
+    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget of 2"));
+    CHECK_EQ_U(st.pc, 0x0800000Cu);
+    ro.have_break = false;
     /* Host timeout: the core is halted where it was. */
     ro.max_insns = 0;
     ro.timeout_ms = 50;
@@ -740,6 +767,21 @@ static void test_core_control(void)
     oflash_probe_close(p);
 }
 
+/* RDP level 2 is irreversible: the debug port refuses every connection. */
+static void test_rdp2(void)
+{
+    fw f;
+    oflash_probe *p2 = NULL;
+    oflash_sim_info info;
+    oflash_probe *p = fresh("t_rdp2.sim", "STM32F401RE", &f, F401E_RAM);
+    if (!p) return;
+    CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFCCEC, 0) & SR_ERRS, 0);
+    oflash_probe_close(p);
+    CHECK_ERR(oflash_probe_open(&p2, "sim:t_rdp2.sim", NULL), OFLASH_EPROTECTED, "level 2");
+    CHECK_OK(oflash_sim_info_read("t_rdp2.sim", &info));
+    CHECK_EQ_U(oflash_sim_rdp_level(info.optcr), 2);
+}
+
 int main(void)
 {
     test_create_and_ids();
@@ -759,5 +801,6 @@ int main(void)
     test_link_drop();
     test_dual_bank();
     test_core_control();
+    test_rdp2();
     return test_summary();
 }

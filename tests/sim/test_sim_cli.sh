@@ -22,6 +22,7 @@ contains "uid" "0102030405060708090a0b0c"
 contains "sector 7 blank" "0x08060000   128 KiB  blank"
 contains "otp" "0x1FFF79E0  blank    open"
 contains "rdp" "RDP level 0 (0xAA)"
+contains "wrp" "write-protected sectors: none"
 contains "faults" "faults:       none"
 check "show json" 0 "$OFLASH" sim show "$chip" --json
 contains "json uid" '"uid":"0102030405060708090a0b0c"'

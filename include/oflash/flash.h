@@ -1,0 +1,328 @@
+/*
+ * oflash/flash.h - plan and program main flash and OTP from one image.
+ *
+ * Two stages, as in probe-rs:
+ *
+ *  1. The planner (oflash_plan_create) is pure: from an image, a device and
+ *     a view of the chip's current contents (two callbacks: CRC-32 of a
+ *     range and read of a range) it decides, per bank, which sectors to
+ *     erase, program or skip, which OTP bytes to program, which OTP blocks to
+ *     lock, and which image bytes conflict with the chip.  It performs no
+ *     I/O of its own; tests drive it with a snapshot in memory.
+ *
+ *  2. The executor (oflash_flash_execute) carries a plan out on a connected
+ *     target through the banks' flash loaders: erase, program, verify; then
+ *     OTP data, OTP verify, and lock bytes last, one byte at a time.
+ *
+ * Safety rules the planner enforces (issue 5):
+ *  - every image byte must lie in a flash, OTP or OTP-lock bank; a byte in
+ *    RAM, system memory, option bytes or nowhere is an error that names the
+ *    range and the device's memory map;
+ *  - OTP and lock bytes need allow_otp (or skip_otp to drop them); without
+ *    either the planner fails before reading the chip and names the blocks;
+ *  - lock bytes in the image must be 0x00 or 0xFF;
+ *  - per OTP byte: equal -> nothing; chip 0xFF -> program; else conflict;
+ *    a locked block whose bytes differ -> conflict.  One exception, only on
+ *    request (otp_resume): a byte whose chip value has every 0 bit of the
+ *    image value (a program cut short by a power loss) is programmed again.  Any conflict makes the
+ *    whole plan refused (the executor writes nothing).
+ *
+ * Ownership: a plan owns its buffers and keeps pointers to the device (and
+ * its banks) it was made for: the device must outlive the plan.  A target
+ * owns its probe, device database and loaders.
+ */
+#ifndef OFLASH_FLASH_H
+#define OFLASH_FLASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "oflash/device.h"
+#include "oflash/image.h"
+#include "oflash/probe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* The view of the chip the planner reads through.                        */
+
+typedef struct oflash_target_view {
+    /* CRC-32 (oflash_crc32 compatible, initial value 0) of [addr, addr+len)
+     * as the chip holds it now.  len > 0. */
+    int (*crc32)(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc);
+    /* Read [addr, addr+len) as the chip holds it now.  len > 0. */
+    int (*read)(void *ctx, uint32_t addr, void *buf, uint32_t len);
+    void *ctx;
+} oflash_target_view;
+
+/* A view over a snapshot of the chip held in an image: bytes the image does
+ * not hold read as 0xFF (erased).  The image must outlive the view. */
+void oflash_target_view_from_image(oflash_target_view *view, const oflash_image *contents);
+
+/* ---------------------------------------------------------------------- */
+/* The plan.                                                              */
+
+typedef enum oflash_sector_action {
+    OFLASH_SECTOR_SKIP = 0,     /* already holds the target contents */
+    OFLASH_SECTOR_PROGRAM,      /* blank: program without erasing */
+    OFLASH_SECTOR_ERASE_PROGRAM /* erase, then program the merged contents */
+} oflash_sector_action;
+
+typedef struct oflash_plan_sector {
+    const oflash_bank *bank;
+    const oflash_sector *sector; /* in bank->sectors */
+    oflash_sector_action action;
+    bool blank;             /* the chip's sector is all erased_value now */
+    uint32_t image_bytes;   /* bytes of the image in this sector */
+    uint32_t kept_bytes;    /* old bytes read back and written again */
+    uint32_t program_bytes; /* bytes the executor will program (whole pages) */
+    uint8_t *data;          /* sector->size bytes: the sector's contents after
+                             * the run; NULL for SKIP */
+    uint32_t crc;           /* CRC-32 of data (of the target contents) */
+} oflash_plan_sector;
+
+typedef struct oflash_plan_otp_byte {
+    uint32_t addr;
+    uint16_t block; /* OTP block number (for lock bytes: the block it locks) */
+    uint8_t chip;   /* value on the chip now */
+    uint8_t image;  /* value in the image */
+} oflash_plan_otp_byte;
+
+typedef enum oflash_conflict_kind {
+    OFLASH_CONFLICT_OTP_VALUE = 0, /* chip byte is neither the image's nor 0xFF */
+    OFLASH_CONFLICT_OTP_LOCKED,    /* the block is locked and the bytes differ */
+    OFLASH_CONFLICT_LOCK_BYTE,     /* chip lock byte 0x00 (locked), image says 0xFF */
+    OFLASH_CONFLICT_OTP_PARTIAL    /* chip byte has every 0 bit of the image byte and more
+                                    * 1 bits: a program interrupted by a power loss; only
+                                    * otp_resume completes it */
+} oflash_conflict_kind;
+
+typedef struct oflash_plan_conflict {
+    oflash_conflict_kind kind;
+    uint16_t block;
+    uint32_t addr;
+    uint8_t chip;
+    uint8_t image;
+} oflash_plan_conflict;
+
+typedef struct oflash_plan {
+    const oflash_device *device;
+    oflash_plan_sector *sectors; /* touched sectors, in address order */
+    size_t sector_count;
+
+    const oflash_bank *otp_bank; /* NULL if the device has none */
+    const oflash_bank *lock_bank;
+    oflash_plan_otp_byte *otp_writes; /* OTP data bytes to program, address order */
+    size_t otp_write_count;
+    size_t otp_equal;            /* OTP data bytes already equal */
+    oflash_plan_otp_byte *locks; /* lock bytes to set to 0x00, address order */
+    size_t lock_count;
+    size_t locks_equal;           /* lock bytes already as the image wants */
+    uint16_t otp_blocks_in_image; /* bit i: image holds data or lock of block i */
+    bool otp_skipped;             /* skip_otp dropped OTP bytes from the image */
+    size_t otp_skipped_bytes;
+
+    oflash_plan_conflict *conflicts; /* non-empty: the plan must not run */
+    size_t conflict_count;
+
+    uint64_t image_bytes; /* bytes of the image the plan covers */
+} oflash_plan;
+
+typedef struct oflash_plan_opts {
+    unsigned version;     /* OFLASH_PLAN_OPTS_VERSION */
+    bool allow_otp;       /* --otp: program OTP data and lock bytes */
+    bool skip_otp;        /* --skip-otp: drop OTP data and lock bytes */
+    bool erase_untouched; /* bytes of touched sectors the image does not
+                           * cover become erased_value instead of kept */
+    bool otp_resume;      /* --otp-resume: program OTP and lock bytes that an
+                           * interrupted run left partly programmed (chip & image
+                           * == image) instead of reporting a conflict */
+} oflash_plan_opts;
+#define OFLASH_PLAN_OPTS_VERSION 1
+#define OFLASH_PLAN_OPTS_INIT                                                                      \
+    {                                                                                              \
+        OFLASH_PLAN_OPTS_VERSION, false, false, false, false                                       \
+    }
+
+/*
+ * Make a plan.  Returns 0 and *out on success.  Returns OFLASH_ECONFLICT
+ * with *out set (the caller frees it) when OTP conflicts exist, so that
+ * they can be shown; the plan then must not be executed.  Any other error:
+ * *out is NULL and the message says what is wrong (OFLASH_ERANGE for bytes
+ * outside the banks, OFLASH_EPROTECTED for OTP bytes without allow_otp,
+ * OFLASH_EINVAL for bad lock-byte values, or the view's error).
+ * The view is only consulted after the image passed every static check.
+ */
+int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_device *dev,
+                       const oflash_target_view *view, const oflash_plan_opts *opts);
+void oflash_plan_free(oflash_plan *plan);
+
+/* Totals of a plan. */
+typedef struct oflash_plan_summary {
+    size_t sectors_erase;   /* sectors to erase */
+    size_t sectors_program; /* sectors to program (with or without erase) */
+    size_t sectors_skip;    /* touched sectors already holding the contents */
+    uint64_t program_bytes; /* main-flash bytes to program */
+    uint64_t erase_bytes;
+    size_t otp_bytes; /* OTP data bytes to program */
+    size_t locks;     /* lock bytes to program */
+    size_t conflicts;
+} oflash_plan_summary;
+void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum);
+
+/* Does the plan change anything on the chip? */
+bool oflash_plan_is_noop(const oflash_plan *plan);
+
+/* ---------------------------------------------------------------------- */
+/* A connected target: probe + device + loaders.                          */
+
+typedef struct oflash_target oflash_target;
+
+typedef struct oflash_target_opts {
+    unsigned version;                /* OFLASH_TARGET_OPTS_VERSION */
+    const char *probe;               /* "sim:PATH", "gdb:HOST:PORT", ... (required) */
+    const char *device;              /* device name; NULL: the part the probe knows (sim:) */
+    const char *const *device_files; /* --devices FILE..., NULL-terminated (may be NULL) */
+    bool force_device;               /* skip the DBGMCU_IDCODE / flash size check */
+    unsigned psize;                  /* program parallelism 0 x8, 1 x16, 2 x32 (default), 3 x64;
+                                      * set from --voltage-range */
+    bool have_psize;
+    uint32_t clock_hz;                   /* clock passed to loaders' Init; 0 = 16 MHz */
+    const oflash_probe_opts *probe_opts; /* may be NULL */
+} oflash_target_opts;
+#define OFLASH_TARGET_OPTS_VERSION 1
+
+/*
+ * Open the probe, find the device, check the chip's identity (DBGMCU_IDCODE
+ * DEV_ID and the flash size register) unless force_device or the device has
+ * no ID registers, and halt the core.  A mismatch (OFLASH_EMISMATCH) names
+ * what was found.
+ */
+int oflash_target_open(oflash_target **out, const oflash_target_opts *opts);
+void oflash_target_close(oflash_target *t);
+oflash_probe *oflash_target_probe(oflash_target *t);
+const oflash_device *oflash_target_device(const oflash_target *t);
+
+/* The planner's view of this target: CRC-32 computed on the target by the
+ * flash loader, reads through the probe. */
+void oflash_target_view_init(oflash_target *t, oflash_target_view *view);
+
+/* CRC-32 of a range computed on the target (loader of the bank holding addr,
+ * or of the first bank). */
+int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc);
+
+/* ---------------------------------------------------------------------- */
+/* Executing a plan.                                                      */
+
+typedef enum oflash_verify_mode {
+    OFLASH_VERIFY_CRC = 0,  /* CRC-32 on the target (default) */
+    OFLASH_VERIFY_READBACK, /* read everything back and compare */
+    OFLASH_VERIFY_NONE
+} oflash_verify_mode;
+
+typedef enum oflash_phase {
+    OFLASH_PHASE_PLAN = 0,
+    OFLASH_PHASE_ERASE,
+    OFLASH_PHASE_PROGRAM,
+    OFLASH_PHASE_VERIFY,
+    OFLASH_PHASE_OTP,
+    OFLASH_PHASE_OTP_VERIFY,
+    OFLASH_PHASE_LOCK,
+    OFLASH_PHASE_READ
+} oflash_phase;
+const char *oflash_phase_name(oflash_phase phase);
+
+/* Progress: done of total bytes in phase (called with done == 0 when a
+ * phase starts and done == total when it ends). */
+typedef void (*oflash_progress_fn)(oflash_phase phase, uint64_t done, uint64_t total, void *ctx);
+
+/*
+ * Main flash through a server's own flash commands (GDB vFlashErase /
+ * vFlashWrite / vFlashDone) instead of oflash's loader.  OTP always goes
+ * through oflash's loader.  Each callback returns 0 or a negative code.
+ */
+typedef struct oflash_server_flash {
+    int (*erase)(void *ctx, uint32_t addr, uint32_t len);
+    int (*write)(void *ctx, uint32_t addr, const void *data, uint32_t len);
+    int (*done)(void *ctx);
+    void *ctx;
+} oflash_server_flash;
+
+typedef struct oflash_flash_opts {
+    unsigned version; /* OFLASH_FLASH_OPTS_VERSION */
+    oflash_verify_mode verify;
+    oflash_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
+    const oflash_server_flash *server_flash; /* NULL: oflash's loaders for all banks */
+} oflash_flash_opts;
+#define OFLASH_FLASH_OPTS_VERSION 1
+
+typedef struct oflash_flash_stats {
+    size_t sectors_erased;
+    size_t sectors_skipped;
+    uint64_t bytes_programmed; /* main flash */
+    size_t otp_bytes_programmed;
+    size_t otp_blocks_locked;
+    int verify;           /* 1 ok, 0 skipped, -1 failed */
+    uint64_t round_trips; /* probe counters over the whole target session */
+    uint64_t wire_bytes;
+    bool has_sim_time;
+    double sim_time_s;
+} oflash_flash_stats;
+
+/*
+ * Execute a plan.  A plan with conflicts is refused with OFLASH_ECONFLICT
+ * before anything is written.  Order: per flash sector erase (if planned)
+ * and program; verify of main flash; OTP data; OTP data verify; lock bytes,
+ * one byte each, verified.  A verify mismatch (OFLASH_EVERIFY) names the
+ * first differing address.  stats may be NULL; it is filled as far as the
+ * run got, also on error.
+ */
+int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
+                         oflash_flash_stats *stats);
+
+/* Fill the probe counters of stats (round trips, wire bytes, sim time). */
+void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats);
+
+/*
+ * Compare the chip with an image (every byte of it, in any bank), by CRC on
+ * the target or by read-back.  Returns 0 when equal, OFLASH_EVERIFY naming
+ * the first differing address (also stored in *first_diff if not NULL).
+ */
+int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
+                              oflash_progress_fn progress, void *ctx, uint32_t *first_diff);
+
+/* Erase the flash sectors with the given reference-manual numbers, or every
+ * sector of every flash bank (all). */
+int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
+                       oflash_progress_fn progress, void *ctx, size_t *erased);
+
+/* Read any readable range (flash, OTP, RAM, ...) through the probe. */
+int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+                      oflash_progress_fn progress, void *ctx);
+
+/* OTP state: 16 (bank sector_count) blocks with their bytes and lock. */
+typedef struct oflash_otp_block {
+    uint16_t number;
+    uint32_t addr;
+    uint8_t data[32];
+    uint32_t size;
+    uint8_t lock; /* lock byte as read */
+    bool locked;  /* lock != 0xFF */
+    bool blank;   /* every data byte 0xFF */
+} oflash_otp_block;
+
+/* Read the OTP state.  *count receives the number of blocks (<= max). */
+int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count);
+
+/* Plan locking OTP blocks: an image holding 0x00 at their lock bytes. */
+int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
+                          oflash_image **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

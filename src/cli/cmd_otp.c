@@ -1,0 +1,167 @@
+/*
+ * cmd_otp.c - oflash otp: the table of OTP blocks (contents, locked or
+ * not); oflash otp lock N... --yes: lock blocks (irreversible: the plan is
+ * shown first and nothing is written without --yes).
+ */
+#include "cli.h"
+#include "target.h"
+#include "oflash/error.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BLOCKS 64
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oflash otp [--json] --probe P [--device D]\n"
+               "       oflash otp lock N... [--yes] --probe P [--device D]\n"
+               "Show the OTP blocks, or lock blocks (irreversible: shown as a plan; --yes does "
+               "it).\n\n" CLI_TARGET_HELP "  --json               print the blocks as JSON\n"
+               "  --yes                really lock (without it only the plan is shown)\n");
+}
+
+static void print_table(const oflash_otp_block *b, size_t n)
+{
+    printf("%5s  %-10s  %-6s  %-4s  %s\n", "block", "address", "state", "lock", "data");
+    for (size_t i = 0; i < n; i++) {
+        printf("%5u  0x%08X  %-6s  0x%02X  ", b[i].number, b[i].addr,
+               b[i].locked ? "locked" : "open", b[i].lock);
+        if (b[i].blank) {
+            printf("(blank)\n");
+            continue;
+        }
+        for (uint32_t k = 0; k < b[i].size; k++)
+            printf("%02X", b[i].data[k]);
+        printf("  |");
+        for (uint32_t k = 0; k < b[i].size; k++)
+            putchar(isprint(b[i].data[k]) ? b[i].data[k] : '.');
+        printf("|\n");
+    }
+}
+
+static void print_json(const oflash_otp_block *b, size_t n)
+{
+    printf("{\"blocks\": [");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"block\": %u, \"address\": %u, \"locked\": %s, \"lock\": %u, \"blank\": %s, "
+               "\"data\": \"",
+               i ? ", " : "", b[i].number, b[i].addr, b[i].locked ? "true" : "false", b[i].lock,
+               b[i].blank ? "true" : "false");
+        for (uint32_t k = 0; k < b[i].size; k++)
+            printf("%02x", b[i].data[k]);
+        printf("\"}");
+    }
+    printf("]}\n");
+}
+
+int cmd_otp(int argc, char **argv)
+{
+    cli_target ct = {0};
+    bool json = false, yes = false, lock = false;
+    unsigned blocks[MAX_BLOCKS];
+    size_t nblocks = 0;
+    oflash_target *t = NULL;
+    oflash_image *img = NULL;
+    oflash_plan *plan = NULL;
+    int ret = EXIT_FAIL, rc;
+
+    for (int i = 1; i < argc; i++) {
+        int k = cli_target_opt(&ct, "otp", argc, argv, &i);
+        if (k < 0) return EXIT_USAGE;
+        if (k) continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--yes")) {
+            yes = true;
+        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            cli_quiet = true;
+        } else if (!lock && !nblocks && !strcmp(argv[i], "lock")) {
+            lock = true;
+        } else if (lock && argv[i][0] != '-') {
+            uint32_t x;
+            if (!cli_parse_u32(argv[i], &x) || x >= MAX_BLOCKS)
+                return cli_usage("otp", "block '%s': expected an OTP block number", argv[i]);
+            if (nblocks == MAX_BLOCKS) return cli_usage("otp", "too many blocks");
+            blocks[nblocks++] = x;
+        } else {
+            return cli_usage("otp", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (lock && !nblocks) return cli_usage("otp", "otp lock: which blocks? (oflash otp lock N...)");
+    if (!lock && yes) return cli_usage("otp", "--yes only goes with 'otp lock'");
+
+    if (!lock) {
+        oflash_otp_block b[MAX_BLOCKS];
+        size_t n;
+        if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
+        if (oflash_otp_read(t, b, MAX_BLOCKS, &n) < 0) {
+            ret = cli_fail();
+        } else {
+            if (json)
+                print_json(b, n);
+            else
+                print_table(b, n);
+            ret = EXIT_OK;
+        }
+        oflash_target_close(t);
+        return ret;
+    }
+
+    /* Lock: an image of 0x00 lock bytes through the same planner and
+     * executor as program --otp (so a block is only locked once, and
+     * already-locked blocks are reported as such). */
+    if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
+    ret = EXIT_FAIL;
+    if (oflash_otp_lock_image(oflash_target_device(t), blocks, nblocks, &img) < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    {
+        oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
+        oflash_target_view view;
+        po.allow_otp = true;
+        oflash_target_view_init(t, &view);
+        rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
+        if (rc < 0) {
+            ret = cli_fail();
+            goto out;
+        }
+    }
+    if (!plan->lock_count) {
+        if (!cli_quiet) printf("nothing to do: block%s already locked\n", nblocks > 1 ? "s" : "");
+        ret = EXIT_OK;
+        goto out;
+    }
+    printf("plan (irreversible): lock OTP block%s", plan->lock_count > 1 ? "s" : "");
+    for (size_t i = 0; i < plan->lock_count; i++)
+        printf(" %u (0x%08X <- 0x00)", plan->locks[i].block, plan->locks[i].addr);
+    printf("\n");
+    if (plan->locks_equal) printf("already locked: %zu\n", plan->locks_equal);
+    if (!yes) {
+        cli_error("nothing written: locking an OTP block cannot be undone; add --yes to lock");
+        ret = EXIT_FAIL;
+        goto out;
+    }
+    {
+        oflash_flash_stats st;
+        oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+        if (oflash_flash_execute(t, plan, &fo, &st) < 0) {
+            ret = cli_fail();
+            goto out;
+        }
+        if (!cli_quiet)
+            printf("locked %zu block%s\n", st.otp_blocks_locked,
+                   st.otp_blocks_locked == 1 ? "" : "s");
+    }
+    ret = EXIT_OK;
+out:
+    oflash_plan_free(plan);
+    oflash_image_free(img);
+    oflash_target_close(t);
+    return ret;
+}

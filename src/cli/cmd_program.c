@@ -1,0 +1,347 @@
+/*
+ * cmd_program.c - oflash program: main flash and OTP from one image, in one
+ * pass.  Plan first (nothing written when the plan has errors or OTP
+ * conflicts), then erase, program, verify, OTP data, OTP verify, locks.
+ */
+#include "cli.h"
+#include "target.h"
+#include "cli_image.h"
+#include "oflash/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "oflash/gdb.h"
+
+/* --use-server-flash: main flash through the GDB server's vFlash commands. */
+static int sf_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    return oflash_gdb_flash_erase(ctx, addr, len);
+}
+static int sf_write(void *ctx, uint32_t addr, const void *data, uint32_t len)
+{
+    return oflash_gdb_flash_write(ctx, addr, data, len);
+}
+static int sf_done(void *ctx)
+{
+    return oflash_gdb_flash_done(ctx);
+}
+
+/* Every sector the plan writes must lie in a flash region of the server's
+ * memory map. */
+static int check_server_map(oflash_probe *probe, const oflash_plan *plan)
+{
+    const oflash_gdb_mem_region *r;
+    size_t n;
+    if (oflash_gdb_memory_map(probe, &r, &n) < 0) return cli_fail();
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        const oflash_sector *s = plan->sectors[i].sector;
+        bool ok = false;
+        if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) continue;
+        for (size_t k = 0; k < n && !ok; k++)
+            ok = r[k].kind == OFLASH_GDB_MEM_FLASH && s->addr >= r[k].start &&
+                 (r[k].length == 0 ||
+                  (uint64_t)s->addr + s->size <= (uint64_t)r[k].start + r[k].length);
+        if (!ok) {
+            cli_error("--use-server-flash: the server's memory map has no flash region for sector "
+                      "%u (0x%08X-0x%08X)%s",
+                      s->number, s->addr, s->addr + s->size - 1,
+                      n ? "" : " (the server sent no memory map)");
+            return EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: oflash program IMAGE... --probe P [--device D] [options]\n"
+            "Program main flash and OTP from one or more images (Intel HEX, S-record, ELF,\n"
+            "binary as PATH@ADDR).  Only touched sectors are erased; sectors that already\n"
+            "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP
+            "  --otp                program the image's OTP bytes and lock bytes (irreversible)\n"
+            "  --skip-otp           leave the image's OTP bytes out\n"
+            "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
+            "  --plan               print the plan and touch nothing\n"
+            "  --erase-untouched    bytes of touched sectors outside the image become 0xFF\n"
+            "                       (default: they keep their contents)\n"
+            "  --verify MODE        crc (default, computed on the target), readback, none\n"
+            "  --use-server-flash   gdb: main flash through the server's vFlash commands\n"
+            "  --quiet              no progress, no summary\n"
+            "  --json               print one JSON object with the statistics\n");
+}
+
+static const char *action_name(oflash_sector_action a)
+{
+    switch (a) {
+    case OFLASH_SECTOR_SKIP:
+        return "skip (already holds the image)";
+    case OFLASH_SECTOR_PROGRAM:
+        return "program (blank, no erase)";
+    case OFLASH_SECTOR_ERASE_PROGRAM:
+        return "erase + program";
+    }
+    return "?";
+}
+
+void cli_print_conflicts(FILE *f, const oflash_plan *p)
+{
+    fprintf(f, "OTP conflicts (nothing was written):\n");
+    fprintf(f, "  %5s  %-10s  %-4s  %-5s  %s\n", "block", "address", "chip", "image", "reason");
+    for (size_t i = 0; i < p->conflict_count; i++) {
+        const oflash_plan_conflict *c = &p->conflicts[i];
+        fprintf(f, "  %5u  0x%08X  0x%02X  0x%02X   %s\n", c->block, c->addr, c->chip, c->image,
+                c->kind == OFLASH_CONFLICT_OTP_LOCKED ? "block is locked"
+                : c->kind == OFLASH_CONFLICT_LOCK_BYTE
+                    ? "lock byte: a locked block cannot be unlocked"
+                : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
+                    ? "partly programmed (interrupted run?): --otp-resume finishes it"
+                    : "OTP byte already programmed to another value");
+    }
+}
+
+void cli_print_plan(FILE *f, const oflash_plan *p)
+{
+    oflash_plan_summary s;
+    oflash_plan_summarize(p, &s);
+    fprintf(f, "plan for %s (%llu image bytes):\n", p->device->name,
+            (unsigned long long)p->image_bytes);
+    for (size_t i = 0; i < p->sector_count; i++) {
+        const oflash_plan_sector *ps = &p->sectors[i];
+        fprintf(f, "  %s sector %2u  0x%08X  %4u KiB  %-31s", ps->bank->name, ps->sector->number,
+                ps->sector->addr, ps->sector->size / 1024, action_name(ps->action));
+        if (ps->action != OFLASH_SECTOR_SKIP)
+            fprintf(f, "  %u bytes to program", ps->program_bytes);
+        if (ps->kept_bytes) fprintf(f, ", %u old bytes kept", ps->kept_bytes);
+        fputc('\n', f);
+    }
+    if (p->otp_skipped)
+        fprintf(f, "  otp: %zu image bytes left out (--skip-otp)\n", p->otp_skipped_bytes);
+    if (p->otp_write_count || p->otp_equal) {
+        fprintf(f, "  otp: %zu bytes to program, %zu already equal\n", p->otp_write_count,
+                p->otp_equal);
+        for (size_t i = 0; i < p->otp_write_count;) {
+            size_t j = i;
+            while (j < p->otp_write_count && p->otp_writes[j].block == p->otp_writes[i].block)
+                j++;
+            fprintf(f, "    block %2u: %zu bytes from 0x%08X:", p->otp_writes[i].block, j - i,
+                    p->otp_writes[i].addr);
+            for (size_t k = i; k < j && k < i + 32; k++)
+                fprintf(f, " %02X", p->otp_writes[k].image);
+            fputc('\n', f);
+            i = j;
+        }
+    }
+    for (size_t i = 0; i < p->lock_count; i++)
+        fprintf(f, "  lock: OTP block %u (lock byte 0x%08X <- 0x00, irreversible)\n",
+                p->locks[i].block, p->locks[i].addr);
+    if (p->locks_equal)
+        fprintf(f, "  lock: %zu lock bytes already as the image wants\n", p->locks_equal);
+    fprintf(f,
+            "total: %zu sectors to erase, %zu to program, %zu skipped; %llu flash bytes, %zu OTP "
+            "bytes, %zu locks\n",
+            s.sectors_erase, s.sectors_program, s.sectors_skip, (unsigned long long)s.program_bytes,
+            s.otp_bytes, s.locks);
+    if (p->conflict_count) cli_print_conflicts(f, p);
+}
+
+static void json_plan(FILE *f, const oflash_plan *p)
+{
+    oflash_plan_summary s;
+    oflash_plan_summarize(p, &s);
+    fprintf(f, "{\"device\": ");
+    cli_json_string(f, p->device->name);
+    fprintf(f, ", \"sectors\": [");
+    for (size_t i = 0; i < p->sector_count; i++) {
+        const oflash_plan_sector *ps = &p->sectors[i];
+        fprintf(f,
+                "%s{\"number\": %u, \"address\": %u, \"size\": %u, \"action\": \"%s\", "
+                "\"program_bytes\": %u, \"kept_bytes\": %u}",
+                i ? ", " : "", ps->sector->number, ps->sector->addr, ps->sector->size,
+                ps->action == OFLASH_SECTOR_SKIP      ? "skip"
+                : ps->action == OFLASH_SECTOR_PROGRAM ? "program"
+                                                      : "erase_program",
+                ps->program_bytes, ps->kept_bytes);
+    }
+    fprintf(f,
+            "], \"sectors_erase\": %zu, \"sectors_skip\": %zu, \"program_bytes\": %llu, "
+            "\"otp_bytes\": %zu, \"otp_equal\": %zu, \"locks\": [",
+            s.sectors_erase, s.sectors_skip, (unsigned long long)s.program_bytes, s.otp_bytes,
+            p->otp_equal);
+    for (size_t i = 0; i < p->lock_count; i++)
+        fprintf(f, "%s%u", i ? ", " : "", p->locks[i].block);
+    fprintf(f, "], \"conflicts\": [");
+    for (size_t i = 0; i < p->conflict_count; i++)
+        fprintf(f, "%s{\"block\": %u, \"address\": %u, \"chip\": %u, \"image\": %u}", i ? ", " : "",
+                p->conflicts[i].block, p->conflicts[i].addr, p->conflicts[i].chip,
+                p->conflicts[i].image);
+    fprintf(f, "]}\n");
+}
+
+int cmd_program(int argc, char **argv)
+{
+    cli_target ct = {0};
+    char **specs = calloc((size_t)argc, sizeof *specs);
+    size_t nspecs = 0;
+    bool plan_only = false, json = false, server_flash = false;
+    oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
+    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_server_flash sf;
+    oflash_image *img = NULL;
+    oflash_target *t = NULL;
+    oflash_plan *plan = NULL;
+    oflash_target_view view;
+    oflash_flash_stats st;
+    cli_progress prog;
+    double t0 = cli_now();
+    int ret = EXIT_FAIL, rc;
+
+    if (!specs) return EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        bool bad = false;
+        int k = cli_target_opt(&ct, "program", argc, argv, &i);
+        if (k < 0) {
+            ret = EXIT_USAGE;
+            goto out;
+        }
+        if (k) continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            ret = EXIT_OK;
+            goto out;
+        } else if (!strcmp(argv[i], "--otp")) {
+            po.allow_otp = true;
+        } else if (!strcmp(argv[i], "--otp-resume")) {
+            po.otp_resume = true;
+        } else if (!strcmp(argv[i], "--skip-otp")) {
+            po.skip_otp = true;
+        } else if (!strcmp(argv[i], "--plan")) {
+            plan_only = true;
+        } else if (!strcmp(argv[i], "--erase-untouched")) {
+            po.erase_untouched = true;
+        } else if (!strcmp(argv[i], "--use-server-flash")) {
+            server_flash = true;
+        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            cli_quiet = true;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (cli_opt_value(argc, argv, &i, "--verify", &v, &bad)) {
+            if (bad || !cli_parse_verify(v, &fo.verify)) {
+                ret =
+                    bad ? EXIT_USAGE
+                        : cli_usage("program", "--verify '%s': expected crc, readback or none", v);
+                goto out;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            ret = cli_usage("program", "unknown option '%s'", argv[i]);
+            goto out;
+        } else {
+            specs[nspecs++] = argv[i];
+        }
+    }
+    if (po.allow_otp && po.skip_otp) {
+        ret = cli_usage("program", "--otp and --skip-otp contradict each other: choose one");
+        goto out;
+    }
+    if (!ct.probe) {
+        ret = cli_usage("program", "--probe is required (sim:PATH or gdb:HOST:PORT)");
+        goto out;
+    }
+    if (!nspecs) {
+        ret = cli_usage("program", "no image given");
+        goto out;
+    }
+    {
+        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    }
+    ret = EXIT_FAIL;
+    if ((rc = cli_target_open("program", &ct, &t)) != 0) {
+        ret = rc;
+        goto out;
+    }
+    if (server_flash) {
+        if (strcmp(oflash_probe_backend(oflash_target_probe(t)), "gdb") != 0) {
+            ret = cli_usage("program", "--use-server-flash needs a gdb: probe");
+            goto out;
+        }
+        sf.erase = sf_erase;
+        sf.write = sf_write;
+        sf.done = sf_done;
+        sf.ctx = oflash_target_probe(t);
+        fo.server_flash = &sf;
+    }
+
+    oflash_target_view_init(t, &view);
+    rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
+    if (rc == OFLASH_ECONFLICT && plan) {
+        cli_error("%s", oflash_error_last());
+        if (json)
+            json_plan(stdout, plan);
+        else
+            cli_print_conflicts(stderr, plan);
+        goto out;
+    }
+    if (rc < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    if (fo.server_flash && check_server_map(oflash_target_probe(t), plan) < 0) {
+        if (oflash_error_last()[0]) cli_fail();
+        goto out;
+    }
+    if (plan_only) {
+        if (json)
+            json_plan(stdout, plan);
+        else
+            cli_print_plan(stdout, plan);
+        ret = EXIT_OK;
+        goto out;
+    }
+    /* Irreversible work is shown before it is done. */
+    if (!cli_quiet && !json && (plan->otp_write_count || plan->lock_count)) {
+        fprintf(stderr, "OTP (irreversible): %zu bytes to program", plan->otp_write_count);
+        for (size_t i = 0; i < plan->lock_count; i++)
+            fprintf(stderr, "%s%u", i ? ", " : "; locking block ", plan->locks[i].block);
+        fputc('\n', stderr);
+    }
+    cli_progress_init(&prog, !cli_quiet && !json);
+    fo.progress = cli_progress_cb;
+    fo.progress_ctx = &prog;
+    rc = oflash_flash_execute(t, plan, &fo, &st);
+    if (json) {
+        printf("{\"sectors_erased\": %zu, \"sectors_skipped\": %zu, \"bytes_programmed\": %llu, "
+               "\"otp_bytes_programmed\": %zu, \"otp_blocks_locked\": %zu, \"verify\": \"%s\", ",
+               st.sectors_erased, st.sectors_skipped, (unsigned long long)st.bytes_programmed,
+               st.otp_bytes_programmed, st.otp_blocks_locked,
+               st.verify > 0   ? "ok"
+               : st.verify < 0 ? "failed"
+                               : "skipped");
+        cli_json_stats(stdout, &st, cli_now() - t0);
+        printf("}\n");
+    }
+    if (rc < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    if (!cli_quiet && !json) {
+        printf("%s: %zu sectors erased, %zu skipped, %llu bytes programmed, %zu OTP bytes, %zu "
+               "blocks locked, verify %s\n",
+               oflash_target_device(t)->name, st.sectors_erased, st.sectors_skipped,
+               (unsigned long long)st.bytes_programmed, st.otp_bytes_programmed,
+               st.otp_blocks_locked, st.verify > 0 ? "ok" : "skipped");
+        printf("%.2f s elapsed", cli_now() - t0);
+        if (st.has_sim_time) printf(", %.3f s simulated target time", st.sim_time_s);
+        printf(", %llu round trips, %llu bytes on the wire\n", (unsigned long long)st.round_trips,
+               (unsigned long long)st.wire_bytes);
+    }
+    ret = EXIT_OK;
+out:
+    oflash_plan_free(plan);
+    oflash_target_close(t);
+    oflash_image_free(img);
+    free(specs);
+    return ret;
+}

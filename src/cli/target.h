@@ -1,0 +1,66 @@
+/*
+ * target.h - options every target command shares (--probe, --device,
+ * --devices, --force-device, --voltage-range), opening the target, and the
+ * progress display (bars on a terminal, plain lines otherwise).
+ */
+#ifndef OFLASH_CLI_TARGET_H
+#define OFLASH_CLI_TARGET_H
+
+#include "oflash/flash.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CLI_MAX_DEVICE_FILES 32
+
+typedef struct cli_target {
+    const char *probe;
+    const char *device;
+    const char *files[CLI_MAX_DEVICE_FILES + 1]; /* NULL-terminated */
+    size_t nfiles;
+    bool force_device;
+    bool have_psize;
+    unsigned psize;
+} cli_target;
+
+/* Help text for the shared options. */
+#define CLI_TARGET_HELP                                                                            \
+    "  --probe P            sim:PATH or gdb:HOST:PORT (or gdb:/dev/ttyX)\n"                        \
+    "  --device D           part name (e.g. STM32F401RE); sim: chips know their part\n"            \
+    "  --devices FILE       device file to load first (repeatable)\n"                              \
+    "  --force-device       skip the DBGMCU_IDCODE / flash size check\n"                           \
+    "  --voltage-range R    1 (1.8-2.1 V, x8), 2 (2.1-2.7 V, x16), 3 (2.7-3.6 V, x32,\n"           \
+    "                       default), 4 (2.7-3.6 V with VPP, x64)\n"
+
+/* If argv[*i] is a shared option, consume it (and its value) and return 1;
+ * return 0 if it is not one; on a bad value print the error and return -1. */
+int cli_target_opt(cli_target *ct, const char *cmd, int argc, char **argv, int *i);
+
+/* Open the target; on failure print the error and return EXIT_FAIL/USAGE. */
+int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out);
+
+/* Progress display. */
+typedef struct cli_progress {
+    bool enabled;   /* false with --quiet or --json */
+    bool tty;       /* bars on stderr */
+    int last_phase; /* -1 none */
+    double phase_start;
+    int last_pct;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, bool enabled);
+void cli_progress_cb(oflash_phase phase, uint64_t done, uint64_t total, void *ctx);
+/* Seconds since an arbitrary point (monotonic clock). */
+double cli_now(void);
+
+/* Parse --verify crc|readback|none. */
+bool cli_parse_verify(const char *s, oflash_verify_mode *mode);
+
+/* Print the stats object fields shared by program/verify JSON. */
+void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
+
+/* Plan and conflict table (cmd_program.c). */
+void cli_print_plan(FILE *f, const oflash_plan *p);
+void cli_print_conflicts(FILE *f, const oflash_plan *p);
+
+#endif

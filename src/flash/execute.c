@@ -1,0 +1,663 @@
+/*
+ * execute.c - carry out a plan on a connected target; verify, erase, read,
+ * OTP state.
+ *
+ * Order of work (issue 5; RM0368 rev 5 §3.7.3 and RM0090 rev 19 §3.8 for
+ * OTP): erase the planned sectors, program them, verify main flash; then
+ * program OTP data, verify it, and only then program lock bytes, one byte
+ * per call (the loader writes them x8), each read back.  A plan with
+ * conflicts is refused before the first write.  The executor never prints:
+ * progress goes through the callback in oflash_flash_opts.
+ */
+#include "flash_internal.h"
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Main-flash programming is handed to the loader in pieces of this size so
+ * that progress moves; the loader fills its RAM buffers from each piece. */
+#define PROGRAM_CHUNK (128u * 1024u)
+
+const char *oflash_phase_name(oflash_phase phase)
+{
+    switch (phase) {
+    case OFLASH_PHASE_PLAN:
+        return "plan";
+    case OFLASH_PHASE_ERASE:
+        return "erase";
+    case OFLASH_PHASE_PROGRAM:
+        return "program";
+    case OFLASH_PHASE_VERIFY:
+        return "verify";
+    case OFLASH_PHASE_OTP:
+        return "otp";
+    case OFLASH_PHASE_OTP_VERIFY:
+        return "otp verify";
+    case OFLASH_PHASE_LOCK:
+        return "lock";
+    case OFLASH_PHASE_READ:
+        return "read";
+    }
+    return "?";
+}
+
+typedef struct run {
+    oflash_target *t;
+    const oflash_flash_opts *o;
+    oflash_flash_stats *st;
+    oflash_phase phase;
+    uint64_t done, total;
+} run;
+
+static void progress(run *r, oflash_phase phase, uint64_t done, uint64_t total)
+{
+    if (r->o->progress) r->o->progress(phase, done, total, r->o->progress_ctx);
+}
+
+static bool all_value(const uint8_t *p, size_t n, uint8_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v) return false;
+    return true;
+}
+
+/* Verify failure message naming the first differing address. */
+static int verify_fail(oflash_target *t, uint32_t addr, const uint8_t *want, uint32_t len,
+                       const char *what)
+{
+    uint32_t diff;
+    bool found;
+    uint8_t chip = 0;
+    int rc = oflash__target_find_diff(t, addr, want, len, &diff, &found, &chip);
+    if (rc < 0) return rc;
+    if (!found)
+        return oflash_error_set(OFLASH_EVERIFY,
+                                "verify of %s 0x%08X-0x%08X failed: CRC differs but a read-back "
+                                "of the range matches (unstable read?)",
+                                what, addr, addr + len - 1);
+    return oflash_error_set(OFLASH_EVERIFY,
+                            "verify failed at 0x%08X (%s 0x%08X-0x%08X): chip 0x%02X, expected "
+                            "0x%02X",
+                            diff, what, addr, addr + len - 1, chip, want[diff - addr]);
+}
+
+/* Compare [addr, addr+len) with want by the chosen method. */
+static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr,
+                        const uint8_t *want, uint32_t len, uint32_t want_crc,
+                        oflash_verify_mode mode, const char *what)
+{
+    int rc;
+    if (mode == OFLASH_VERIFY_NONE || !len) return 0;
+    if (mode == OFLASH_VERIFY_CRC) {
+        oflash_loader *l;
+        uint32_t crc;
+        if ((rc = oflash__target_loader(t, bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
+            (rc = oflash_loader_crc32(l, addr, len, &crc)) < 0)
+            return rc;
+        if (crc == want_crc) return 0;
+    } else {
+        uint32_t diff;
+        bool found;
+        if ((rc = oflash__target_find_diff(t, addr, want, len, &diff, &found, NULL)) < 0) return rc;
+        if (!found) return 0;
+    }
+    return verify_fail(t, addr, want, len, what);
+}
+
+/* ---- write protection (STM32F4 option bytes) ---- */
+
+/* FLASH_OPTCR and FLASH_OPTCR1 (RM0368 rev 5 §3.8.6, RM0090 rev 19 §3.9.10
+ * and §3.9.11): nWRPi at bit 16 + i (0 = sector i write-protected; with
+ * SPRMOD, bit 31, set the bits select PCROP and 1 = protected).  OPTCR1
+ * holds sectors 12..23 of 2 MiB parts. */
+#define F4_FLASH_OPTCR 0x40023C14u
+#define F4_FLASH_OPTCR1 0x40023C18u
+#define F4_OPTCR_SPRMOD (1u << 31)
+
+typedef struct wp_state {
+    bool have;
+    uint32_t optcr, optcr1;
+} wp_state;
+
+/* Refuse, before anything is written, to erase or program sector s when
+ * the option bytes protect it. */
+static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
+{
+    unsigned n = s->number, bit;
+    uint32_t reg;
+    bool prot;
+    int rc;
+    if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
+    if (!w->have) {
+        w->optcr1 = 0xFFFFFFFFu;
+        if ((rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr)) < 0)
+            return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
+        if (t->device->dual_bank &&
+            (rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1)) < 0)
+            return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
+        w->have = true;
+    }
+    reg = n < 12 ? w->optcr : w->optcr1;
+    bit = 16 + (n % 12);
+    prot = (w->optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
+    if (!prot) return 0;
+    return oflash_error_set(OFLASH_EPROTECTED,
+                            "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
+                            "(%s 0x%08X: nWRP%u %s); nothing was written: remove the protection "
+                            "first",
+                            n, s->addr, s->addr + s->size - 1,
+                            n < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, n % 12,
+                            (w->optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+}
+
+static int check_write_protection(oflash_target *t, const oflash_plan *plan)
+{
+    wp_state w = {0};
+    int rc;
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
+            (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
+            return rc;
+    return 0;
+}
+
+/* ---- main flash ---- */
+
+static int erase_sectors(run *r, const oflash_plan *plan)
+{
+    const oflash_server_flash *sf = r->o->server_flash;
+    uint64_t total = 0, done = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action == OFLASH_SECTOR_ERASE_PROGRAM)
+            total += plan->sectors[i].sector->size;
+    if (!total) return 0;
+    progress(r, OFLASH_PHASE_ERASE, 0, total);
+    for (size_t i = 0; i < plan->sector_count;) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        size_t j = i + 1;
+        uint32_t len = s->sector->size;
+        if (s->action != OFLASH_SECTOR_ERASE_PROGRAM) {
+            i++;
+            continue;
+        }
+        /* A run of consecutive sectors of one bank: one call when the
+         * loader can erase several (SEGGER_OPEN_Erase). */
+        while (j < plan->sector_count && plan->sectors[j].action == OFLASH_SECTOR_ERASE_PROGRAM &&
+               plan->sectors[j].bank == s->bank &&
+               plan->sectors[j].sector == plan->sectors[j - 1].sector + 1) {
+            len += plan->sectors[j].sector->size;
+            j++;
+        }
+        if (sf) {
+            rc = sf->erase(sf->ctx, s->sector->addr, len);
+        } else {
+            oflash_loader *l;
+            if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_ERASE, &l)) == 0)
+                rc = oflash_loader_erase_sectors(l, s->sector->addr,
+                                                 (uint32_t)(s->sector - s->bank->sectors),
+                                                 (uint32_t)(j - i));
+        }
+        if (rc < 0)
+            return oflash_error_prefix("erasing sector%s %u%s at 0x%08X: ", j - i > 1 ? "s" : "",
+                                       s->sector->number, j - i > 1 ? "..." : "", s->sector->addr);
+        r->st->sectors_erased += j - i;
+        done += len;
+        progress(r, OFLASH_PHASE_ERASE, done, total);
+        i = j;
+    }
+    return 0;
+}
+
+static int program_sectors(run *r, const oflash_plan *plan)
+{
+    const oflash_server_flash *sf = r->o->server_flash;
+    uint64_t total = 0, done = 0;
+    int rc;
+
+    for (size_t i = 0; i < plan->sector_count; i++)
+        total += plan->sectors[i].program_bytes;
+    if (!total) return 0;
+    progress(r, OFLASH_PHASE_PROGRAM, 0, total);
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        const oflash_bank *b = s->bank;
+        uint32_t page = b->page_size ? b->page_size : 256;
+        oflash_loader *l = NULL;
+        if (s->action == OFLASH_SECTOR_SKIP || !s->program_bytes) continue;
+        if (!sf && (rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
+        /* Program runs of pages that are not all erased. */
+        for (uint32_t off = 0; off < s->sector->size;) {
+            uint32_t n = s->sector->size - off < page ? s->sector->size - off : page;
+            if (all_value(s->data + off, n, b->erased_value)) {
+                off += n;
+                continue;
+            }
+            uint32_t end = off + n;
+            while (end < s->sector->size && end - off < PROGRAM_CHUNK) {
+                uint32_t m = s->sector->size - end < page ? s->sector->size - end : page;
+                if (all_value(s->data + end, m, b->erased_value)) break;
+                end += m;
+            }
+            uint32_t addr = s->sector->addr + off;
+            rc = sf ? sf->write(sf->ctx, addr, s->data + off, end - off)
+                    : oflash_loader_program(l, addr, s->data + off, end - off);
+            if (rc < 0)
+                return oflash_error_prefix("programming 0x%08X-0x%08X (sector %u): ", addr,
+                                           s->sector->addr + end - 1, s->sector->number);
+            r->st->bytes_programmed += end - off;
+            done += end - off;
+            progress(r, OFLASH_PHASE_PROGRAM, done, total);
+            off = end;
+        }
+    }
+    if (sf && (rc = sf->done(sf->ctx)) < 0)
+        return oflash_error_prefix("finishing the server's flash write: ");
+    return 0;
+}
+
+static int verify_sectors(run *r, const oflash_plan *plan)
+{
+    uint64_t total = 0, done = 0;
+    int rc;
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) total += plan->sectors[i].sector->size;
+    if (!total) return 0;
+    progress(r, OFLASH_PHASE_VERIFY, 0, total);
+    /* CRC mode: one CRC over each run of consecutive written sectors (the
+     * CRC of a concatenation is the chained CRC of its parts); only when a
+     * run differs is it checked sector by sector to name the address. */
+    for (size_t i = 0; r->o->verify == OFLASH_VERIFY_CRC && i < plan->sector_count;) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        size_t j = i + 1;
+        uint32_t want, crc, len;
+        oflash_loader *l;
+        if (s->action == OFLASH_SECTOR_SKIP) {
+            i++;
+            continue;
+        }
+        want = oflash_crc32(0, s->data, s->sector->size);
+        len = s->sector->size;
+        while (j < plan->sector_count && plan->sectors[j].action != OFLASH_SECTOR_SKIP &&
+               plan->sectors[j].bank == s->bank &&
+               plan->sectors[j].sector->addr == s->sector->addr + len) {
+            want = oflash_crc32(want, plan->sectors[j].data, plan->sectors[j].sector->size);
+            len += plan->sectors[j].sector->size;
+            j++;
+        }
+        if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
+            (rc = oflash_loader_crc32(l, s->sector->addr, len, &crc)) < 0)
+            return rc;
+        if (crc != want) break; /* find it sector by sector below */
+        done += len;
+        progress(r, OFLASH_PHASE_VERIFY, done, total);
+        i = j;
+    }
+    if (done == total) return 0;
+    done = 0;
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        if (s->action == OFLASH_SECTOR_SKIP) continue;
+        if ((rc = verify_range(r->t, s->bank, s->sector->addr, s->data, s->sector->size, s->crc,
+                               r->o->verify, "sector")) < 0)
+            return oflash_error_prefix("sector %u: ", s->sector->number);
+        done += s->sector->size;
+        progress(r, OFLASH_PHASE_VERIFY, done, total);
+    }
+    return 0;
+}
+
+/* ---- OTP ---- */
+
+static int program_otp(run *r, const oflash_plan *plan)
+{
+    const oflash_bank *b = plan->otp_bank;
+    uint8_t buf[64];
+    oflash_loader *l;
+    int rc;
+
+    if (!plan->otp_write_count) return 0;
+    progress(r, OFLASH_PHASE_OTP, 0, plan->otp_write_count);
+    if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
+    /* One call per block: the bytes to program, 0xFF (no change: a program
+     * only clears bits) everywhere else, aligned to whole words. */
+    for (size_t i = 0; i < plan->otp_write_count;) {
+        uint16_t blk = plan->otp_writes[i].block;
+        int si = oflash_bank_sector_at(b, plan->otp_writes[i].addr);
+        uint32_t bstart = b->sectors[si].addr, bsize = b->sectors[si].size;
+        uint32_t lo = plan->otp_writes[i].addr, hi = lo;
+        size_t j = i;
+        if (bsize > sizeof buf)
+            return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP block %u: %u bytes (at most %zu)",
+                                    blk, bsize, sizeof buf);
+        memset(buf, 0xFF, sizeof buf);
+        for (; j < plan->otp_write_count && plan->otp_writes[j].block == blk; j++) {
+            buf[plan->otp_writes[j].addr - bstart] = plan->otp_writes[j].image;
+            hi = plan->otp_writes[j].addr;
+        }
+        lo &= ~3u;
+        hi = (hi | 3u) + 1;
+        if (hi > bstart + bsize) hi = bstart + bsize;
+        if ((rc = oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo)) < 0)
+            return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
+        r->st->otp_bytes_programmed += j - i;
+        progress(r, OFLASH_PHASE_OTP, r->st->otp_bytes_programmed, plan->otp_write_count);
+        i = j;
+    }
+    return 0;
+}
+
+/* Read back every planned OTP byte (always, whatever the verify mode: the
+ * locks must not be set over data that did not take). */
+static int verify_otp(run *r, const oflash_plan *plan)
+{
+    const oflash_bank *b = plan->otp_bank;
+    uint8_t *chip;
+    int rc;
+    if (!plan->otp_write_count) return 0;
+    progress(r, OFLASH_PHASE_OTP_VERIFY, 0, plan->otp_write_count);
+    chip = malloc(b->size);
+    if (!chip) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    rc = oflash_probe_read_mem(r->t->probe, b->base, chip, b->size);
+    for (size_t i = 0; rc == 0 && i < plan->otp_write_count; i++) {
+        const oflash_plan_otp_byte *w = &plan->otp_writes[i];
+        if (chip[w->addr - b->base] != w->image)
+            rc = oflash_error_set(OFLASH_EVERIFY,
+                                  "verify failed at 0x%08X (OTP block %u): chip 0x%02X, expected "
+                                  "0x%02X; no lock byte was written",
+                                  w->addr, w->block, chip[w->addr - b->base], w->image);
+    }
+    free(chip);
+    if (rc == 0) progress(r, OFLASH_PHASE_OTP_VERIFY, plan->otp_write_count, plan->otp_write_count);
+    return rc;
+}
+
+static int program_locks(run *r, const oflash_plan *plan)
+{
+    oflash_loader *l;
+    int rc;
+    if (!plan->lock_count) return 0;
+    progress(r, OFLASH_PHASE_LOCK, 0, plan->lock_count);
+    if ((rc = oflash__target_loader(r->t, plan->lock_bank, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
+    for (size_t i = 0; i < plan->lock_count; i++) {
+        const oflash_plan_otp_byte *k = &plan->locks[i];
+        const uint8_t zero = 0x00;
+        uint8_t back;
+        /* One byte per call: nothing but this lock byte is written. */
+        if ((rc = oflash_loader_program(l, k->addr, &zero, 1)) < 0)
+            return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
+                                       k->addr);
+        if ((rc = oflash_probe_read_mem(r->t->probe, k->addr, &back, 1)) < 0) return rc;
+        if (back != 0x00)
+            return oflash_error_set(OFLASH_EVERIFY,
+                                    "verify failed at 0x%08X (lock byte of OTP block %u): chip "
+                                    "0x%02X, expected 0x00",
+                                    k->addr, k->block, back);
+        r->st->otp_blocks_locked++;
+        progress(r, OFLASH_PHASE_LOCK, i + 1, plan->lock_count);
+    }
+    return 0;
+}
+
+int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
+                         oflash_flash_stats *stats)
+{
+    oflash_flash_opts defaults = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_flash_stats local;
+    run r;
+    int rc;
+
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof *stats);
+    if (!opts) opts = &defaults;
+    r = (run){t, opts, stats, OFLASH_PHASE_PLAN, 0, 0};
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) stats->sectors_skipped++;
+    if (plan->device != t->device) {
+        rc = oflash_error_set(OFLASH_EINVAL, "the plan was made for %s, the target is %s",
+                              plan->device->name, t->device->name);
+        goto out;
+    }
+    if (plan->conflict_count) {
+        rc = oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
+                              plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
+        goto out;
+    }
+    if ((rc = check_write_protection(t, plan)) < 0) goto out;
+    if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
+    if ((rc = verify_sectors(&r, plan)) < 0) {
+        stats->verify = -1;
+        goto out;
+    }
+    if ((rc = program_otp(&r, plan)) < 0) goto out;
+    if ((rc = verify_otp(&r, plan)) < 0) {
+        stats->verify = -1;
+        goto out;
+    }
+    if ((rc = program_locks(&r, plan)) < 0) {
+        if (rc == OFLASH_EVERIFY) stats->verify = -1;
+        goto out;
+    }
+    stats->verify = opts->verify == OFLASH_VERIFY_NONE ? 0 : 1;
+out:
+    /* Leave the loader initialised state clean for the next operation. */
+    oflash__target_loader_release(t);
+    oflash_target_stats(t, stats);
+    return rc;
+}
+
+/* ---- verify an image ---- */
+
+int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
+                              oflash_progress_fn prog, void *ctx, uint32_t *first_diff)
+{
+    uint64_t total = oflash_image_size(img), done = 0;
+    size_t n = oflash_image_segment_count(img);
+    int rc = 0;
+
+    if (first_diff) *first_diff = 0;
+    if (mode == OFLASH_VERIFY_NONE) return 0;
+    if (prog) prog(OFLASH_PHASE_VERIFY, 0, total, ctx);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const oflash_segment *s = oflash_image_segment(img, i);
+        for (uint32_t off = 0; off < s->size && !rc;) {
+            uint32_t addr = s->addr + off, len = s->size - off;
+            const oflash_bank *b = oflash_device_bank_at(t->device, addr);
+            /* One CRC per bank part of a segment (a segment may run from OTP
+             * data into the lock bytes), at most 2 MiB per call. */
+            if (b && (uint64_t)b->base + b->size - addr < len)
+                len = (uint32_t)((uint64_t)b->base + b->size - addr);
+            if (len > 2u * 1024u * 1024u) len = 2u * 1024u * 1024u;
+            rc = verify_range(t, b, addr, s->data + off, len, oflash_crc32(0, s->data + off, len),
+                              mode, b ? b->name : "memory");
+            if (rc == OFLASH_EVERIFY && first_diff) {
+                /* The message names the address; keep it for the caller too. */
+                const char *m = strstr(oflash_error_last(), "failed at 0x");
+                if (m) *first_diff = (uint32_t)strtoul(m + 10, NULL, 16);
+            }
+            off += len;
+            done += len;
+            if (prog && !rc) prog(OFLASH_PHASE_VERIFY, done, total, ctx);
+        }
+    }
+    oflash__target_loader_release(t);
+    return rc;
+}
+
+/* ---- erase ---- */
+
+int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
+                       oflash_progress_fn prog, void *ctx, size_t *erased)
+{
+    const oflash_device *d = t->device;
+    uint64_t total = 0, done = 0;
+    int rc = 0;
+    bool *pick;
+    size_t count = 0, nsect = 0;
+
+    if (erased) *erased = 0;
+    for (size_t bi = 0; bi < d->bank_count; bi++)
+        if (d->banks[bi].kind == OFLASH_BANK_FLASH) nsect += d->banks[bi].sector_count;
+    pick = calloc(nsect ? nsect : 1, sizeof *pick);
+    if (!pick) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    /* Resolve every number before erasing anything. */
+    for (size_t k = 0; k < n; k++) {
+        bool found = false;
+        size_t idx = 0;
+        for (size_t bi = 0; bi < d->bank_count && !found; bi++) {
+            const oflash_bank *b = &d->banks[bi];
+            if (b->kind != OFLASH_BANK_FLASH) continue;
+            for (size_t si = 0; si < b->sector_count; si++, idx++)
+                if (b->sectors[si].number == numbers[k]) {
+                    pick[idx] = true;
+                    found = true;
+                    break;
+                }
+        }
+        if (!found) {
+            char map[512];
+            oflash_device_describe_map(d, map, sizeof map);
+            rc = oflash_error_set(OFLASH_ERANGE, "%s has no flash sector %u (memory map: %s)",
+                                  d->name, numbers[k], map);
+            goto out;
+        }
+    }
+    {
+        size_t idx = 0;
+        for (size_t bi = 0; bi < d->bank_count; bi++) {
+            const oflash_bank *b = &d->banks[bi];
+            if (b->kind != OFLASH_BANK_FLASH) continue;
+            for (size_t si = 0; si < b->sector_count; si++, idx++)
+                if (all || pick[idx]) total += b->sectors[si].size;
+        }
+    }
+    {
+        size_t idx = 0;
+        wp_state w = {0};
+        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+            const oflash_bank *b = &d->banks[bi];
+            if (b->kind != OFLASH_BANK_FLASH) continue;
+            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++)
+                if (all || pick[idx]) rc = check_wp(t, &b->sectors[si], &w);
+        }
+        if (rc < 0) goto out;
+    }
+    if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);
+    {
+        size_t idx = 0;
+        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+            const oflash_bank *b = &d->banks[bi];
+            oflash_loader *l;
+            if (b->kind != OFLASH_BANK_FLASH) continue;
+            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++) {
+                if (!all && !pick[idx]) continue;
+                if ((rc = oflash__target_loader(t, b, OFLASH_FNC_ERASE, &l)) < 0) break;
+                if ((rc = oflash_loader_erase_sector(l, b->sectors[si].addr)) < 0) {
+                    oflash_error_prefix("erasing sector %u at 0x%08X: ", b->sectors[si].number,
+                                        b->sectors[si].addr);
+                    break;
+                }
+                count++;
+                done += b->sectors[si].size;
+                if (prog) prog(OFLASH_PHASE_ERASE, done, total, ctx);
+            }
+        }
+    }
+out:
+    oflash__target_loader_release(t);
+    if (erased) *erased = count;
+    free(pick);
+    return rc;
+}
+
+/* ---- read ---- */
+
+int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+                      oflash_progress_fn prog, void *ctx)
+{
+    uint8_t *p = buf;
+    if (len && (uint64_t)addr + len > (1ull << 32))
+        return oflash_error_set(OFLASH_ERANGE, "0x%08X + %u bytes runs past 4 GiB", addr, len);
+    if (prog) prog(OFLASH_PHASE_READ, 0, len, ctx);
+    for (uint32_t off = 0; off < len;) {
+        uint32_t n = len - off < 16384 ? len - off : 16384;
+        int rc = oflash_probe_read_mem(t->probe, addr + off, p + off, n);
+        if (rc < 0)
+            return oflash_error_prefix("reading 0x%08X-0x%08X: ", addr + off, addr + off + n - 1);
+        off += n;
+        if (prog) prog(OFLASH_PHASE_READ, off, len, ctx);
+    }
+    return 0;
+}
+
+/* ---- OTP state ---- */
+
+int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count)
+{
+    const oflash_bank *otp = NULL, *lock = NULL;
+    uint8_t data[2048], locks[64];
+    int rc;
+
+    *count = 0;
+    for (size_t i = 0; i < t->device->bank_count; i++) {
+        if (t->device->banks[i].kind == OFLASH_BANK_OTP && !otp) otp = &t->device->banks[i];
+        if (t->device->banks[i].kind == OFLASH_BANK_OTP_LOCK && !lock) lock = &t->device->banks[i];
+    }
+    if (!otp) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP area", t->device->name);
+    if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
+                                t->device->name, sizeof data);
+    if ((rc = oflash_probe_read_mem(t->probe, otp->base, data, otp->size)) < 0)
+        return oflash_error_prefix("reading OTP: ");
+    memset(locks, 0xFF, sizeof locks);
+    if (lock && (rc = oflash_probe_read_mem(t->probe, lock->base, locks, lock->size)) < 0)
+        return oflash_error_prefix("reading OTP lock bytes: ");
+    for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
+        const oflash_sector *s = &otp->sectors[i];
+        oflash_otp_block *b = &blocks[(*count)++];
+        memset(b, 0, sizeof *b);
+        b->number = s->number;
+        b->addr = s->addr;
+        b->size = s->size < sizeof b->data ? s->size : (uint32_t)sizeof b->data;
+        memcpy(b->data, data + (s->addr - otp->base), b->size);
+        b->lock = s->number < sizeof locks ? locks[s->number] : 0xFF;
+        b->locked = b->lock != 0xFF;
+        b->blank = all_value(b->data, b->size, 0xFF);
+    }
+    return 0;
+}
+
+int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
+                          oflash_image **out)
+{
+    const oflash_bank *lock = NULL;
+    oflash_image *img;
+    int rc;
+    *out = NULL;
+    for (size_t i = 0; i < dev->bank_count; i++)
+        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK) lock = &dev->banks[i];
+    if (!lock) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP lock bytes", dev->name);
+    if ((rc = oflash_image_new(&img)) < 0) return rc;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t zero = 0;
+        char src[32];
+        if (blocks[k] >= lock->sector_count) {
+            oflash_image_free(img);
+            return oflash_error_set(OFLASH_ERANGE, "OTP block %u does not exist (%s has 0..%zu)",
+                                    blocks[k], dev->name, lock->sector_count - 1);
+        }
+        snprintf(src, sizeof src, "lock block %u", blocks[k]);
+        /* Asking twice for the same block is harmless. */
+        uint8_t have;
+        if (oflash_image_read(img, lock->sectors[blocks[k]].addr, &have, 1, 0xFF)) continue;
+        if ((rc = oflash_image_add(img, lock->sectors[blocks[k]].addr, &zero, 1, src)) < 0) {
+            oflash_image_free(img);
+            return rc;
+        }
+    }
+    *out = img;
+    return 0;
+}

@@ -1,0 +1,773 @@
+/*
+ * plan.c - the pure planner: image + device + view of the chip -> plan.
+ *
+ * Follows the rules of issue 5 and the STM32F4 reference manuals RM0368
+ * rev 5 §3.7 and RM0090 rev 19 §3.8 (OTP: 16 blocks of 32 bytes, one lock
+ * byte per block, lock bytes hold 0x00 or 0xFF only, OTP is never erased).
+ *
+ * The planner does no I/O of its own: what it needs of the chip it asks
+ * through the oflash_target_view callbacks (a CRC-32 of a range, a read of
+ * a range), and it asks as little as it can:
+ *  - one CRC per touched sector (blank? already equal when fully covered?),
+ *  - one CRC per image-covered range of a partially covered, non-blank
+ *    sector (already equal?),
+ *  - one CRC per uncovered range of a sector it must erase, and a read only
+ *    of those ranges that are not blank (bytes to keep),
+ *  - one read of the OTP and lock areas when the image holds OTP bytes.
+ *
+ * Invariants of a plan made here:
+ *  - sectors[] is in address order; each entry's data (when not NULL) is the
+ *    complete contents the sector must hold after the run, and crc its
+ *    CRC-32;
+ *  - otp_writes[] holds only bytes whose chip value is 0xFF and whose block
+ *    is not locked; locks[] holds only lock bytes at 0xFF on the chip that
+ *    the image sets to 0x00;
+ *  - conflict_count > 0 means the plan must not be executed.
+ */
+#include "oflash/flash.h"
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REPORTED_RANGES 4
+
+/* ---- the snapshot view ---- */
+
+static int image_view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+{
+    oflash_image_read((const oflash_image *)ctx, addr, buf, len, 0xFF);
+    return 0;
+}
+
+static int image_view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+{
+    uint8_t tmp[4096];
+    uint32_t c = 0;
+    while (len) {
+        uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
+        oflash_image_read((const oflash_image *)ctx, addr, tmp, n, 0xFF);
+        c = oflash_crc32(c, tmp, n);
+        addr += n;
+        len -= n;
+    }
+    *crc = c;
+    return 0;
+}
+
+void oflash_target_view_from_image(oflash_target_view *view, const oflash_image *contents)
+{
+    view->crc32 = image_view_crc;
+    view->read = image_view_read;
+    view->ctx = (void *)contents;
+}
+
+/* ---- helpers ---- */
+
+/* CRC-32 of len bytes of value v. */
+static uint32_t crc_of_fill(uint8_t v, uint32_t len)
+{
+    uint8_t tmp[1024];
+    uint32_t c = 0;
+    memset(tmp, v, sizeof tmp);
+    while (len) {
+        uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
+        c = oflash_crc32(c, tmp, n);
+        len -= n;
+    }
+    return c;
+}
+
+static bool all_value(const uint8_t *p, size_t n, uint8_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v) return false;
+    return true;
+}
+
+/* A range [start, end) with end exclusive in 64 bits (no wrap at 4 GiB). */
+typedef struct range {
+    uint64_t start, end;
+} range;
+
+typedef struct range_list {
+    range *r;
+    size_t n, cap;
+} range_list;
+
+static int range_push(range_list *l, uint64_t start, uint64_t end)
+{
+    if (l->n && l->r[l->n - 1].end == start) {
+        l->r[l->n - 1].end = end;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        range *r = realloc(l->r, cap * sizeof *r);
+        if (!r) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        l->r = r;
+        l->cap = cap;
+    }
+    l->r[l->n].start = start;
+    l->r[l->n].end = end;
+    l->n++;
+    return 0;
+}
+
+/* The image's ranges inside [start, end), in address order. */
+static int image_ranges_in(const oflash_image *img, uint64_t start, uint64_t end, range_list *out)
+{
+    size_t n = oflash_image_segment_count(img);
+    out->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        const oflash_segment *s = oflash_image_segment(img, i);
+        uint64_t a = s->addr, b = (uint64_t)s->addr + s->size;
+        if (b <= start) continue;
+        if (a >= end) break;
+        int rc = range_push(out, a > start ? a : start, b < end ? b : end);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static const oflash_segment *segment_at(const oflash_image *img, uint32_t addr)
+{
+    size_t n = oflash_image_segment_count(img);
+    for (size_t i = 0; i < n; i++) {
+        const oflash_segment *s = oflash_image_segment(img, i);
+        if (addr >= s->addr && addr - s->addr < s->size) return s;
+    }
+    return NULL;
+}
+
+/* The start of the first bank above addr, or 2^32. */
+static uint64_t next_bank_start(const oflash_device *dev, uint64_t addr)
+{
+    uint64_t best = 1ull << 32;
+    for (size_t i = 0; i < dev->bank_count; i++)
+        if (dev->banks[i].base >= addr && dev->banks[i].base < best) best = dev->banks[i].base;
+    return best;
+}
+
+static const char *region_kind_name(oflash_region_kind k)
+{
+    switch (k) {
+    case OFLASH_REGION_RAM:
+        return "RAM";
+    case OFLASH_REGION_SYSMEM:
+        return "system memory";
+    case OFLASH_REGION_OPTION:
+        return "option bytes";
+    case OFLASH_REGION_ID:
+        return "ID registers";
+    case OFLASH_REGION_PERIPH:
+        return "peripherals";
+    }
+    return "?";
+}
+
+static const oflash_region *region_at(const oflash_device *dev, uint32_t addr)
+{
+    for (size_t i = 0; i < dev->region_count; i++) {
+        const oflash_region *r = &dev->regions[i];
+        if (addr >= r->base && addr - r->base < r->size) return r;
+    }
+    return NULL;
+}
+
+/* Every image byte must lie in a bank.  Error naming the ranges that do not,
+ * what they hit, and the memory map. */
+static int check_mapping(const oflash_image *img, const oflash_device *dev)
+{
+    range_list bad = {0};
+    size_t n = oflash_image_segment_count(img);
+    int rc = 0;
+
+    for (size_t i = 0; i < n && !rc; i++) {
+        const oflash_segment *s = oflash_image_segment(img, i);
+        uint64_t p = s->addr, end = (uint64_t)s->addr + s->size;
+        while (p < end && !rc) {
+            const oflash_bank *b = oflash_device_bank_at(dev, (uint32_t)p);
+            if (b) {
+                uint64_t bend = (uint64_t)b->base + b->size;
+                p = bend < end ? bend : end;
+            } else {
+                uint64_t nb = next_bank_start(dev, p);
+                uint64_t q = nb < end ? nb : end;
+                rc = range_push(&bad, p, q);
+                p = q;
+            }
+        }
+    }
+    if (!rc && bad.n) {
+        char msg[1024], map[512];
+        size_t off = 0;
+        oflash_device_describe_map(dev, map, sizeof map);
+        for (size_t i = 0; i < bad.n && i < MAX_REPORTED_RANGES; i++) {
+            uint32_t a = (uint32_t)bad.r[i].start;
+            const oflash_region *r = region_at(dev, a);
+            const oflash_segment *s = segment_at(img, a);
+            int k = snprintf(msg + off, sizeof msg - off, "%s0x%08X-0x%08X", i ? ", " : "", a,
+                             (uint32_t)(bad.r[i].end - 1));
+            if (k > 0 && (size_t)k < sizeof msg - off) off += (size_t)k;
+            if (r) {
+                k = snprintf(msg + off, sizeof msg - off, " (%s, %s)", r->name,
+                             region_kind_name(r->kind));
+                if (k > 0 && (size_t)k < sizeof msg - off) off += (size_t)k;
+            }
+            if (s && s->source) {
+                k = snprintf(msg + off, sizeof msg - off, " from %s", s->source);
+                if (k > 0 && (size_t)k < sizeof msg - off) off += (size_t)k;
+            }
+        }
+        rc = oflash_error_set(OFLASH_ERANGE,
+                              "image bytes outside every flash and OTP bank of %s: %s%s "
+                              "(memory map: %s)",
+                              dev->name, msg, bad.n > MAX_REPORTED_RANGES ? ", ..." : "", map);
+    }
+    free(bad.r);
+    return rc;
+}
+
+static int push_conflict(oflash_plan *p, size_t *cap, oflash_conflict_kind kind, uint16_t block,
+                         uint32_t addr, uint8_t chip, uint8_t image)
+{
+    if (p->conflict_count == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        oflash_plan_conflict *n = realloc(p->conflicts, c * sizeof *n);
+        if (!n) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        p->conflicts = n;
+        *cap = c;
+    }
+    p->conflicts[p->conflict_count++] = (oflash_plan_conflict){kind, block, addr, chip, image};
+    return 0;
+}
+
+/* Fill has[]/val[] with the image bytes of bank (size bytes). */
+static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8_t *val, bool *has,
+                            size_t *count)
+{
+    range_list rl = {0};
+    int rc = image_ranges_in(img, b->base, (uint64_t)b->base + b->size, &rl);
+    *count = 0;
+    memset(has, 0, b->size);
+    memset(val, 0xFF, b->size);
+    for (size_t i = 0; i < rl.n && !rc; i++) {
+        uint32_t off = (uint32_t)(rl.r[i].start - b->base);
+        uint32_t len = (uint32_t)(rl.r[i].end - rl.r[i].start);
+        oflash_image_read(img, (uint32_t)rl.r[i].start, val + off, len, 0xFF);
+        memset(has + off, 1, len);
+        *count += len;
+    }
+    free(rl.r);
+    return rc;
+}
+
+static int block_of(const oflash_bank *b, uint32_t addr)
+{
+    int i = oflash_bank_sector_at(b, addr);
+    return i < 0 ? -1 : b->sectors[i].number;
+}
+
+/* ---- OTP ---- */
+
+typedef struct otp_state {
+    const oflash_bank *otp, *lock;
+    uint8_t *otp_val, *lock_val; /* image values */
+    bool *otp_has, *lock_has;
+    size_t otp_count, lock_count;
+} otp_state;
+
+static void otp_state_free(otp_state *s)
+{
+    free(s->otp_val);
+    free(s->lock_val);
+    free(s->otp_has);
+    free(s->lock_has);
+}
+
+static int otp_collect(const oflash_image *img, const oflash_device *dev, otp_state *s)
+{
+    int rc = 0;
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < dev->bank_count; i++) {
+        if (dev->banks[i].kind == OFLASH_BANK_OTP && !s->otp) s->otp = &dev->banks[i];
+        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK && !s->lock) s->lock = &dev->banks[i];
+    }
+    if (s->otp) {
+        s->otp_val = malloc(s->otp->size);
+        s->otp_has = malloc(s->otp->size);
+        if (!s->otp_val || !s->otp_has) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        rc = image_bank_bytes(img, s->otp, s->otp_val, s->otp_has, &s->otp_count);
+    }
+    if (!rc && s->lock) {
+        s->lock_val = malloc(s->lock->size);
+        s->lock_has = malloc(s->lock->size);
+        if (!s->lock_val || !s->lock_has) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        rc = image_bank_bytes(img, s->lock, s->lock_val, s->lock_has, &s->lock_count);
+    }
+    return rc;
+}
+
+/* "0, 3, 7" of the blocks set in mask. */
+static void format_blocks(uint32_t mask, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 32; i++)
+        if (mask & (1u << i)) {
+            int k = snprintf(buf + off, len - off, "%s%d", off ? ", " : "", i);
+            if (k < 0 || (size_t)k >= len - off) break;
+            off += (size_t)k;
+        }
+}
+
+static uint32_t otp_block_mask(const otp_state *s, uint32_t *data_mask, uint32_t *lock_mask)
+{
+    *data_mask = *lock_mask = 0;
+    for (uint32_t i = 0; s->otp && i < s->otp->size; i++)
+        if (s->otp_has[i]) {
+            int blk = block_of(s->otp, s->otp->base + i);
+            if (blk >= 0 && blk < 32) *data_mask |= 1u << blk;
+        }
+    for (uint32_t i = 0; s->lock && i < s->lock->size; i++)
+        if (s->lock_has[i]) {
+            int blk = block_of(s->lock, s->lock->base + i);
+            if (blk >= 0 && blk < 32) *lock_mask |= 1u << blk;
+        }
+    return *data_mask | *lock_mask;
+}
+
+/* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
+/* chip can become img by clearing bits only: a program cut short. */
+static bool partial_of(uint8_t chip, uint8_t img)
+{
+    return chip != 0xFF && chip != img && (chip & img) == img;
+}
+
+static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume)
+{
+    uint8_t *chip_otp = NULL, *chip_lock = NULL;
+    size_t ccap = 0, wn = 0, ln = 0;
+    int rc = 0;
+
+    if (s->otp) chip_otp = malloc(s->otp->size);
+    if (s->lock) chip_lock = malloc(s->lock->size);
+    if ((s->otp && !chip_otp) || (s->lock && !chip_lock)) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (s->otp_count && (rc = view->read(view->ctx, s->otp->base, chip_otp, s->otp->size)) < 0)
+        goto out;
+    /* The lock bytes are needed for data bytes too (is the block locked?). */
+    if (s->lock && (rc = view->read(view->ctx, s->lock->base, chip_lock, s->lock->size)) < 0)
+        goto out;
+
+    p->otp_writes = calloc(s->otp_count ? s->otp_count : 1, sizeof *p->otp_writes);
+    p->locks = calloc(s->lock_count ? s->lock_count : 1, sizeof *p->locks);
+    if (!p->otp_writes || !p->locks) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto out;
+    }
+
+    for (uint32_t i = 0; s->otp && i < s->otp->size; i++) {
+        if (!s->otp_has[i]) continue;
+        uint32_t addr = s->otp->base + i;
+        int blk = block_of(s->otp, addr);
+        uint8_t chip = chip_otp[i], img = s->otp_val[i];
+        bool locked = false;
+        if (s->lock && blk >= 0 && (uint32_t)blk < s->lock->size) locked = chip_lock[blk] != 0xFF;
+        if (chip == img) {
+            p->otp_equal++;
+        } else if (locked) {
+            rc =
+                push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_LOCKED, (uint16_t)blk, addr, chip, img);
+        } else if (chip == 0xFF || (resume && partial_of(chip, img))) {
+            p->otp_writes[wn++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
+        } else if (partial_of(chip, img)) {
+            rc = push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_PARTIAL, (uint16_t)blk, addr, chip,
+                               img);
+        } else {
+            rc = push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_VALUE, (uint16_t)blk, addr, chip, img);
+        }
+        if (rc) goto out;
+    }
+    for (uint32_t i = 0; s->lock && i < s->lock->size; i++) {
+        if (!s->lock_has[i]) continue;
+        uint32_t addr = s->lock->base + i;
+        int blk = block_of(s->lock, addr);
+        uint8_t chip = chip_lock[i], img = s->lock_val[i];
+        if (chip == img)
+            p->locks_equal++;
+        else if (chip == 0xFF || (resume && partial_of(chip, img)))
+            p->locks[ln++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
+        else if ((rc = push_conflict(p, &ccap,
+                                     partial_of(chip, img) ? OFLASH_CONFLICT_OTP_PARTIAL
+                                                           : OFLASH_CONFLICT_LOCK_BYTE,
+                                     (uint16_t)blk, addr, chip, img)) < 0)
+            goto out;
+    }
+    p->otp_write_count = wn;
+    p->lock_count = ln;
+out:
+    free(chip_otp);
+    free(chip_lock);
+    return rc;
+}
+
+/* ---- main flash ---- */
+
+/* known: the chip's CRC of the whole sector when the caller already knows
+ * it (NULL: ask the view). */
+static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
+                       const oflash_target_view *view, const oflash_plan_opts *opts,
+                       const uint32_t *known)
+{
+    const oflash_bank *b = ps->bank;
+    const oflash_sector *sec = ps->sector;
+    range_list cov = {0};
+    uint32_t chip_crc, blank_crc = crc_of_fill(b->erased_value, sec->size);
+    bool full, match = false;
+    int rc = 0;
+
+    ps->data = malloc(sec->size);
+    if (!ps->data) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    ps->image_bytes =
+        (uint32_t)oflash_image_read(img, sec->addr, ps->data, sec->size, b->erased_value);
+    full = ps->image_bytes == sec->size;
+
+    if (known)
+        chip_crc = *known;
+    else if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0)
+        goto out;
+    ps->blank = chip_crc == blank_crc;
+
+    if (full || opts->erase_untouched) {
+        /* data (image, the rest erased) is the whole target. */
+        match = chip_crc == oflash_crc32(0, ps->data, sec->size);
+    } else if (ps->blank) {
+        /* The uncovered bytes are erased on the chip too: data is the target. */
+        match = all_value(ps->data, sec->size, b->erased_value);
+    } else {
+        /* Partially covered, not blank: compare the covered ranges only. */
+        if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &cov)) < 0)
+            goto out;
+        match = true;
+        for (size_t i = 0; i < cov.n && match; i++) {
+            uint32_t a = (uint32_t)cov.r[i].start, len = (uint32_t)(cov.r[i].end - a), c;
+            if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+            match = c == oflash_crc32(0, ps->data + (a - sec->addr), len);
+        }
+        if (!match) {
+            /* Keep the old bytes of the gaps: CRC each gap, read the ones
+             * that are not blank. */
+            uint64_t p = sec->addr, end = (uint64_t)sec->addr + sec->size;
+            for (size_t i = 0; i <= cov.n; i++) {
+                uint64_t gend = i < cov.n ? cov.r[i].start : end;
+                if (gend > p) {
+                    uint32_t a = (uint32_t)p, len = (uint32_t)(gend - p), c;
+                    if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+                    if (c != crc_of_fill(b->erased_value, len)) {
+                        if ((rc = view->read(view->ctx, a, ps->data + (a - sec->addr), len)) < 0)
+                            goto out;
+                        ps->kept_bytes += len;
+                    }
+                }
+                if (i < cov.n) p = cov.r[i].end;
+            }
+        }
+    }
+
+    if (match) {
+        ps->action = OFLASH_SECTOR_SKIP;
+        free(ps->data);
+        ps->data = NULL;
+        ps->crc = chip_crc;
+        if (!full && !opts->erase_untouched)
+            ps->crc = 0; /* only the covered ranges were compared */
+    } else {
+        ps->action = ps->blank ? OFLASH_SECTOR_PROGRAM : OFLASH_SECTOR_ERASE_PROGRAM;
+        ps->crc = oflash_crc32(0, ps->data, sec->size);
+        /* Bytes in whole pages that are not all erased. */
+        uint32_t page = b->page_size ? b->page_size : 256;
+        for (uint32_t off = 0; off < sec->size; off += page) {
+            uint32_t n = sec->size - off < page ? sec->size - off : page;
+            if (!all_value(ps->data + off, n, b->erased_value)) ps->program_bytes += n;
+        }
+    }
+out:
+    free(cov.r);
+    return rc;
+}
+
+/* CRC-32 of [addr, addr+len) of the image with the gaps erased; *whole
+ * tells whether the image covers every byte. */
+static int image_crc(const oflash_image *img, uint32_t addr, uint32_t len, uint8_t fill,
+                     uint32_t *crc, bool *whole)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    *whole = oflash_image_read(img, addr, buf, len, fill) == len;
+    *crc = oflash_crc32(0, buf, len);
+    free(buf);
+    return 0;
+}
+
+/*
+ * Two CRCs often settle a whole run of consecutive touched sectors: the
+ * first sector, then the rest of the run in one call.  If the first sector
+ * is blank and so is the rest (a new chip), or the first already holds the
+ * image and so does the rest (a rerun; only when the image covers the run
+ * fully or erase_untouched is set), no per-sector CRC is asked for.  When
+ * the first sector settles nothing, no run CRC is spent.
+ * Out: *kind 0 unknown, 1 all blank, 2 all equal to the image; *first_crc
+ * the chip's CRC of the first sector when *have_first.
+ */
+static int span_check(const oflash_image *img, const oflash_bank *b, const size_t *idx, size_t n,
+                      const oflash_target_view *view, const oflash_plan_opts *opts, int *kind,
+                      uint32_t *first_crc, bool *have_first)
+{
+    const oflash_sector *s0 = &b->sectors[idx[0]];
+    uint32_t rest = s0->addr + s0->size, len = 0, chip, want, blank;
+    bool whole, whole_rest;
+    int rc, cand;
+    *kind = 0;
+    *have_first = false;
+    for (size_t i = 1; i < n; i++) {
+        const oflash_sector *s = &b->sectors[idx[i]];
+        if (idx[i] != idx[i - 1] + 1 || s->addr != rest + len) return 0;
+        len += s->size;
+    }
+    if (n < 2) return 0;
+    if ((rc = view->crc32(view->ctx, s0->addr, s0->size, first_crc)) < 0) return rc;
+    *have_first = true;
+    if ((rc = image_crc(img, s0->addr, s0->size, b->erased_value, &want, &whole)) < 0) return rc;
+    whole = whole || opts->erase_untouched;
+    if (*first_crc == crc_of_fill(b->erased_value, s0->size))
+        cand = 1;
+    else if (whole && *first_crc == want)
+        cand = 2;
+    else
+        return 0;
+    if ((rc = image_crc(img, rest, len, b->erased_value, &want, &whole_rest)) < 0) return rc;
+    whole_rest = whole_rest || opts->erase_untouched;
+    blank = crc_of_fill(b->erased_value, len);
+    if ((rc = view->crc32(view->ctx, rest, len, &chip)) < 0) return rc;
+    if (cand == 1 && chip == blank)
+        *kind = 1;
+    else if (cand == 2 && whole_rest && chip == want)
+        *kind = 2;
+    return 0;
+}
+
+static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_device *dev,
+                      const oflash_target_view *view, const oflash_plan_opts *opts)
+{
+    size_t cap = 0, *idx = NULL;
+    range_list rl = {0};
+    int rc = 0;
+
+    for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
+        const oflash_bank *b = &dev->banks[bi];
+        size_t n = 0;
+        int kind = 0;
+        uint32_t first_crc = 0;
+        bool have_first = false;
+        if (b->kind != OFLASH_BANK_FLASH) continue;
+        free(idx);
+        if ((idx = malloc((b->sector_count ? b->sector_count : 1) * sizeof *idx)) == NULL) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            break;
+        }
+        /* The touched sectors of this bank. */
+        for (size_t si = 0; si < b->sector_count && !rc; si++) {
+            const oflash_sector *sec = &b->sectors[si];
+            if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &rl)) < 0)
+                break;
+            if (rl.n) idx[n++] = si;
+        }
+        if (rc || !n) continue;
+        if ((rc = span_check(img, b, idx, n, view, opts, &kind, &first_crc, &have_first)) < 0) {
+            oflash_error_prefix("bank '%s': ", b->name);
+            break;
+        }
+        if (p->sector_count + n > cap) {
+            size_t c = cap * 2 > p->sector_count + n ? cap * 2 : p->sector_count + n + 16;
+            oflash_plan_sector *ns = realloc(p->sectors, c * sizeof *ns);
+            if (!ns) {
+                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                break;
+            }
+            p->sectors = ns;
+            cap = c;
+        }
+        for (size_t k = 0; k < n && !rc; k++) {
+            const oflash_sector *sec = &b->sectors[idx[k]];
+            oflash_plan_sector *ps = &p->sectors[p->sector_count++];
+            uint32_t known = 0;
+            memset(ps, 0, sizeof *ps);
+            ps->bank = b;
+            ps->sector = sec;
+            bool whole;
+            if (k == 0 && have_first) {
+                known = first_crc;
+            } else if (kind == 1) {
+                known = crc_of_fill(b->erased_value, sec->size);
+            } else if (kind == 2 && (rc = image_crc(img, sec->addr, sec->size, b->erased_value,
+                                                    &known, &whole)) < 0) {
+                break;
+            }
+            rc = plan_sector(ps, img, view, opts, (kind || (k == 0 && have_first)) ? &known : NULL);
+            if (rc)
+                oflash_error_prefix("sector %u at 0x%08X: ", sec->number, sec->addr);
+            else
+                p->image_bytes += ps->image_bytes;
+        }
+    }
+    free(idx);
+    free(rl.r);
+    return rc;
+}
+
+int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_device *dev,
+                       const oflash_target_view *view, const oflash_plan_opts *opts)
+{
+    oflash_plan_opts defaults = OFLASH_PLAN_OPTS_INIT;
+    oflash_plan *p = NULL;
+    otp_state otp;
+    uint32_t data_mask, lock_mask;
+    int rc;
+
+    *out = NULL;
+    if (!opts) opts = &defaults;
+    if (!img || !dev || !view || !view->crc32 || !view->read)
+        return oflash_error_set(OFLASH_EINVAL, "oflash_plan_create: missing argument");
+    if (opts->allow_otp && opts->skip_otp)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "--otp and --skip-otp contradict each other: choose one");
+
+    /* Static checks first: nothing is asked of the chip before they pass. */
+    if ((rc = check_mapping(img, dev)) < 0) return rc;
+    if ((rc = otp_collect(img, dev, &otp)) < 0) goto fail_otp;
+
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto fail_otp;
+    }
+    p->device = dev;
+    p->otp_bank = otp.otp;
+    p->lock_bank = otp.lock;
+    p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
+
+    if (otp.otp_count + otp.lock_count) {
+        if (opts->skip_otp) {
+            p->otp_skipped = true;
+            p->otp_skipped_bytes = otp.otp_count + otp.lock_count;
+            otp.otp_count = otp.lock_count = 0;
+            if (otp.otp_has) memset(otp.otp_has, 0, otp.otp->size);
+            if (otp.lock_has) memset(otp.lock_has, 0, otp.lock->size);
+        } else if (!opts->allow_otp) {
+            char d[128], l[128];
+            format_blocks(data_mask, d, sizeof d);
+            format_blocks(lock_mask, l, sizeof l);
+            rc = oflash_error_set(
+                OFLASH_EPROTECTED,
+                "the image holds one-time-programmable bytes: OTP data in block%s %s%s%s%s "
+                "(%zu bytes); OTP cannot be erased, so they are written only with --otp "
+                "(or left out with --skip-otp)",
+                data_mask & (data_mask - 1) ? "s" : "", data_mask ? d : "none",
+                lock_mask ? ", lock bytes of block" : "",
+                lock_mask & (lock_mask - 1) ? "s " : (lock_mask ? " " : ""), lock_mask ? l : "",
+                otp.otp_count + otp.lock_count);
+            goto fail;
+        } else {
+            for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
+                if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
+                    const oflash_segment *s = segment_at(img, otp.lock->base + i);
+                    rc = oflash_error_set(
+                        OFLASH_EINVAL,
+                        "lock byte 0x%08X (OTP block %d) is 0x%02X in the image%s%s: lock "
+                        "bytes may only be 0x00 (lock the block) or 0xFF (leave it open)",
+                        otp.lock->base + i, block_of(otp.lock, otp.lock->base + i), otp.lock_val[i],
+                        s && s->source ? ", from " : "", s && s->source ? s->source : "");
+                    goto fail;
+                }
+        }
+    }
+
+    if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
+    if (otp.otp_count + otp.lock_count) {
+        if ((rc = otp_plan(p, &otp, view, opts->otp_resume)) < 0) goto fail;
+        p->image_bytes += otp.otp_count + otp.lock_count;
+    }
+    otp_state_free(&otp);
+
+    *out = p;
+    if (p->conflict_count) {
+        const oflash_plan_conflict *c = &p->conflicts[0];
+        return oflash_error_set(OFLASH_ECONFLICT,
+                                "%zu OTP conflict%s, nothing written: first at 0x%08X (OTP "
+                                "block %u): chip 0x%02X, image 0x%02X%s",
+                                p->conflict_count, p->conflict_count == 1 ? "" : "s", c->addr,
+                                c->block, c->chip, c->image,
+                                c->kind == OFLASH_CONFLICT_OTP_LOCKED ? " (block locked)"
+                                : c->kind == OFLASH_CONFLICT_LOCK_BYTE
+                                    ? " (lock byte: a locked block cannot be unlocked)"
+                                : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
+                                    ? " (partly programmed, as by an interrupted run: "
+                                      "--otp-resume finishes it)"
+                                    : "");
+    }
+    return 0;
+
+fail:
+    oflash_plan_free(p);
+fail_otp:
+    otp_state_free(&otp);
+    return rc;
+}
+
+void oflash_plan_free(oflash_plan *plan)
+{
+    if (!plan) return;
+    for (size_t i = 0; i < plan->sector_count; i++)
+        free(plan->sectors[i].data);
+    free(plan->sectors);
+    free(plan->otp_writes);
+    free(plan->locks);
+    free(plan->conflicts);
+    free(plan);
+}
+
+void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        const oflash_plan_sector *s = &plan->sectors[i];
+        switch (s->action) {
+        case OFLASH_SECTOR_SKIP:
+            sum->sectors_skip++;
+            break;
+        case OFLASH_SECTOR_ERASE_PROGRAM:
+            sum->sectors_erase++;
+            sum->erase_bytes += s->sector->size;
+            /* fall through */
+        case OFLASH_SECTOR_PROGRAM:
+            sum->sectors_program++;
+            sum->program_bytes += s->program_bytes;
+            break;
+        }
+    }
+    sum->otp_bytes = plan->otp_write_count;
+    sum->locks = plan->lock_count;
+    sum->conflicts = plan->conflict_count;
+}
+
+bool oflash_plan_is_noop(const oflash_plan *plan)
+{
+    oflash_plan_summary s;
+    oflash_plan_summarize(plan, &s);
+    return !s.sectors_program && !s.otp_bytes && !s.locks;
+}

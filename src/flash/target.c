@@ -1,0 +1,259 @@
+/*
+ * target.c - connect to a target: open the probe, find the device, check
+ * the chip's identity, manage the flash loader downloaded to its RAM.
+ *
+ * Identity (RM0368 rev 5 §23.6.1 and §24.2, RM0090 rev 19 §38.6.1 and
+ * §39.2): DBGMCU_IDCODE at 0xE0042000 holds DEV_ID in bits 11:0; the flash
+ * size register at 0x1FFF7A22 holds the main flash size in KiB (u16).
+ */
+#include "flash_internal.h"
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The devices of db with this DEV_ID and flash size, for messages. */
+static void name_found(oflash_devdb *db, uint16_t dev_id, uint16_t kb, char *buf, size_t len)
+{
+    size_t off = 0, n = oflash_devdb_count(db);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const oflash_device *d = oflash_devdb_get(db, i);
+        if (!d->has_id || d->dev_id != dev_id || (kb && d->flash_size_kb != kb)) continue;
+        int k = snprintf(buf + off, len - off, "%s%s", off ? " or " : "", d->name);
+        if (k < 0 || (size_t)k >= len - off) break;
+        off += (size_t)k;
+    }
+}
+
+static int check_identity(oflash_target *t)
+{
+    const oflash_device *d = t->device;
+    uint32_t idcode;
+    uint8_t fs[2];
+    uint16_t dev_id, kb;
+    char found[256];
+    int rc;
+
+    if (!d->has_id) return 0;
+    if ((rc = oflash_probe_read_u32(t->probe, d->idcode_addr, &idcode)) < 0)
+        return oflash_error_prefix("reading DBGMCU_IDCODE at 0x%08X to check the device "
+                                   "(--force-device skips the check): ",
+                                   d->idcode_addr);
+    if ((rc = oflash_probe_read_mem(t->probe, d->flash_size_addr, fs, 2)) < 0)
+        return oflash_error_prefix("reading the flash size register at 0x%08X (--force-device "
+                                   "skips the check): ",
+                                   d->flash_size_addr);
+    dev_id = (uint16_t)(idcode & 0xFFF);
+    kb = (uint16_t)(fs[0] | fs[1] << 8);
+    if (dev_id == d->dev_id && kb == d->flash_size_kb) return 0;
+    name_found(t->db, dev_id, kb, found, sizeof found);
+    if (!found[0]) name_found(t->db, dev_id, 0, found, sizeof found);
+    return oflash_error_set(OFLASH_EMISMATCH,
+                            "the connected chip is not a %s: found DEV_ID 0x%03X (DBGMCU_IDCODE "
+                            "0x%08X) and %u KiB of flash%s%s%s, expected DEV_ID 0x%03X and %u "
+                            "KiB (--force-device skips this check)",
+                            d->name, dev_id, idcode, kb, found[0] ? " (" : "", found,
+                            found[0] ? ")" : "", d->dev_id, d->flash_size_kb);
+}
+
+int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
+{
+    oflash_target *t;
+    oflash_probe_opts popts = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    const char *devname;
+    int rc;
+
+    *out = NULL;
+    if (!opts || !opts->probe)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "no probe given (--probe sim:PATH or gdb:HOST:PORT)");
+    if (opts->have_psize && opts->psize > 3)
+        return oflash_error_set(OFLASH_EINVAL, "program parallelism %u: expected 0 (x8) to 3 (x64)",
+                                opts->psize);
+    t = calloc(1, sizeof *t);
+    if (!t) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+
+    if ((rc = oflash_devdb_open(&t->db, NULL)) < 0) goto fail;
+    for (const char *const *f = opts->device_files; f && *f; f++)
+        if ((rc = oflash_devdb_add_file(t->db, *f)) < 0) goto fail;
+    /* Find the device before opening the probe when it is named, so that a
+     * typo does not create a simulated chip. */
+    if (opts->device && (rc = oflash_devdb_find(t->db, opts->device, &t->device)) < 0) goto fail;
+
+    if (opts->probe_opts) popts = *opts->probe_opts;
+    if (!popts.device && t->device) popts.device = t->device->name;
+    if ((rc = oflash_probe_open(&t->probe, opts->probe, &popts)) < 0) goto fail;
+    if (!t->device) {
+        devname = oflash_probe_part(t->probe);
+        if (!devname) {
+            rc = oflash_error_set(OFLASH_EINVAL,
+                                  "no device given and probe '%s' does not know the part: use "
+                                  "--device NAME",
+                                  opts->probe);
+            goto fail;
+        }
+        if ((rc = oflash_devdb_find(t->db, devname, &t->device)) < 0) goto fail;
+    }
+    /* Halt first: flash loaders need the core. */
+    if ((rc = oflash_probe_halt(t->probe)) < 0) {
+        oflash_error_prefix("halting the core: ");
+        goto fail;
+    }
+    if (!opts->force_device && (rc = check_identity(t)) < 0) goto fail;
+
+    t->lopts.version = OFLASH_LOADER_OPTS_VERSION;
+    t->lopts.ram_start = t->device->work_ram_start;
+    t->lopts.ram_size = t->device->work_ram_size;
+    t->lopts.clock_hz = opts->clock_hz;
+    /* The built-in stm32f4 loader takes PSIZE in Init's R3 with a magic
+     * (include/oflash/loader.h); without it, it programs x32 (2.7-3.6 V). */
+    t->lopts.init_arg = opts->have_psize ? OFLASH_STM32F4_PSIZE(opts->psize) : 0;
+    *out = t;
+    return 0;
+fail:
+    oflash_target_close(t);
+    return rc;
+}
+
+void oflash__target_loader_release(oflash_target *t)
+{
+    /* Closing UnInits the active operation (locks the flash interface). */
+    oflash_loader_close(t->loader);
+    oflash_flm_free(t->flm);
+    t->loader = NULL;
+    t->flm = NULL;
+    t->loader_bank = NULL;
+}
+
+void oflash_target_close(oflash_target *t)
+{
+    if (!t) return;
+    oflash__target_loader_release(t);
+    oflash_probe_close(t->probe);
+    oflash_devdb_free(t->db);
+    free(t);
+}
+
+oflash_probe *oflash_target_probe(oflash_target *t)
+{
+    return t->probe;
+}
+
+const oflash_device *oflash_target_device(const oflash_target *t)
+{
+    return t->device;
+}
+
+static const oflash_bank *first_flash_bank(const oflash_device *d)
+{
+    for (size_t i = 0; i < d->bank_count; i++)
+        if (d->banks[i].kind == OFLASH_BANK_FLASH) return &d->banks[i];
+    return d->bank_count ? &d->banks[0] : NULL;
+}
+
+/* Do banks a and b use the same flash loader? */
+static bool same_loader(const oflash_bank *a, const oflash_bank *b)
+{
+    if (a == b) return true;
+    if (a->loader_path || b->loader_path)
+        return a->loader_path && b->loader_path && strcmp(a->loader_path, b->loader_path) == 0;
+    if (a->loader_image || b->loader_image) return a->loader_image == b->loader_image;
+    return a->loader_name && b->loader_name && strcmp(a->loader_name, b->loader_name) == 0;
+}
+
+static int open_flm(const oflash_bank *b, oflash_flm **flm)
+{
+    if (b->loader_path) return oflash_flm_load_file(flm, b->loader_path);
+    if (b->loader_image)
+        return oflash_flm_parse(flm, b->loader_image, b->loader_size,
+                                b->loader_name ? b->loader_name : b->name);
+    if (b->loader_name) return oflash_flm_builtin(flm, b->loader_name);
+    return oflash_error_set(OFLASH_ENOTFOUND, "bank '%s' at 0x%08X has no flash loader", b->name,
+                            b->base);
+}
+
+int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fnc,
+                          oflash_loader **out)
+{
+    int rc;
+
+    if (!bank) bank = first_flash_bank(t->device);
+    if (!bank)
+        return oflash_error_set(OFLASH_ENOTFOUND, "device %s has no flash bank", t->device->name);
+    /* The same loader serves this bank (one FLM for flash, OTP and locks): keep it. */
+    if (t->loader && !same_loader(t->loader_bank, bank)) oflash__target_loader_release(t);
+    if (!t->loader) {
+        if ((rc = open_flm(bank, &t->flm)) < 0)
+            return oflash_error_prefix("loader for bank '%s': ", bank->name);
+        if ((rc = oflash_loader_open(&t->loader, t->probe, t->flm, &t->lopts)) < 0) {
+            oflash_flm_free(t->flm);
+            t->flm = NULL;
+            return oflash_error_prefix("loader for bank '%s': ", bank->name);
+        }
+        t->loader_bank = bank;
+    }
+    (void)fnc; /* the loader runtime calls Init/UnInit for each operation itself */
+    *out = t->loader;
+    return 0;
+}
+
+int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
+{
+    oflash_loader *l;
+    int rc =
+        oflash__target_loader(t, oflash_device_bank_at(t->device, addr), OFLASH_FNC_VERIFY, &l);
+    if (rc < 0) return rc;
+    return oflash_loader_crc32(l, addr, len, crc);
+}
+
+static int view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+{
+    return oflash_target_crc32(ctx, addr, len, crc);
+}
+
+static int view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+{
+    oflash_target *t = ctx;
+    return oflash_probe_read_mem(t->probe, addr, buf, len);
+}
+
+void oflash_target_view_init(oflash_target *t, oflash_target_view *view)
+{
+    view->crc32 = view_crc;
+    view->read = view_read;
+    view->ctx = t;
+}
+
+void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats)
+{
+    oflash_probe_stats ps;
+    oflash_probe_get_stats(t->probe, &ps);
+    stats->round_trips = ps.round_trips;
+    stats->wire_bytes = ps.bytes_tx + ps.bytes_rx;
+    stats->has_sim_time = ps.has_sim_time;
+    stats->sim_time_s = ps.has_sim_time ? (double)ps.sim_time_ns / 1e9 : 0.0;
+}
+
+int oflash__target_find_diff(oflash_target *t, uint32_t addr, const uint8_t *want, uint32_t len,
+                             uint32_t *diff, bool *found, uint8_t *chip_val)
+{
+    uint8_t buf[4096];
+    *found = false;
+    *diff = 0;
+    for (uint32_t off = 0; off < len;) {
+        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
+        int rc = oflash_probe_read_mem(t->probe, addr + off, buf, n);
+        if (rc < 0) return rc;
+        for (uint32_t i = 0; i < n; i++)
+            if (buf[i] != want[off + i]) {
+                *found = true;
+                *diff = addr + off + i;
+                if (chip_val) *chip_val = buf[i];
+                return 0;
+            }
+        off += n;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+# lib.sh - helpers of the end-to-end programming tests: a scratch
+# directory, the test firmware built with arm-none-eabi-gcc, JSON fields,
+# oflash gdbserver on a free port, killing exactly what we started (by PID).
+set -euo pipefail
+: "${OFLASH:?OFLASH must point at the oflash CLI}"
+: "${ARM_CC:=arm-none-eabi-gcc}"
+: "${ARM_OBJCOPY:=arm-none-eabi-objcopy}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+FAILS=0
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    local d=$1; shift
+    if "$@"; then pass "$d"; else fail "$d"; fi
+}
+finish() {
+    if [ "$FAILS" -ne 0 ]; then echo "$FAILS failed" >&2; exit 1; fi
+    echo "all passed"
+}
+
+# jget JSON KEY: the value of "KEY" (number, string without quotes, null)
+jget() {
+    local re="\"$2\": (\"[a-z]*\"|[0-9.]+|null)"
+    if [[ $1 =~ $re ]]; then local v=${BASH_REMATCH[1]}; echo "${v//\"/}"; else echo "MISSING"; fi
+}
+
+# build_fw NAME [CFLAGS...]: $WORK/NAME.elf, .hex, .srec from fw/fw.c
+build_fw() {
+    local n=$1; shift
+    "$ARM_CC" -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$HERE/fw/fw.ld" "$@" \
+        -o "$WORK/$n.elf" "$HERE/fw/fw.c"
+    "$ARM_OBJCOPY" -O ihex "$WORK/$n.elf" "$WORK/$n.hex"
+    "$ARM_OBJCOPY" -O srec "$WORK/$n.elf" "$WORK/$n.srec"
+}
+
+# run_oflash OUTVAR RCVAR ARGS...: run the CLI with a timeout, keep stdout+stderr
+run_oflash() {
+    local __out=$1 __rc=$2; shift 2
+    local o r=0
+    o=$(timeout 120 "$OFLASH" "$@" 2>&1) || r=$?
+    printf -v "$__out" '%s' "$o"
+    printf -v "$__rc" '%s' "$r"
+}
+
+# dump FILE: the whole flash + OTP + lock bytes of an F401xE to FILE,
+# through the target options in the array T (--probe, --device)
+dump() {
+    timeout 60 "$OFLASH" read 0x08000000 0x80000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
+        cat "$1.flash.bin" "$1.otp.bin" >"$1"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_gdbserver CHIP DEVICE: oflash gdbserver for sim:CHIP; sets GPORT, GPID
+start_gdbserver() {
+    for _ in 1 2 3 4 5 6 7 8; do
+        GPORT=$((20000 + RANDOM % 40000))
+        port_free "$GPORT" || continue
+        "$OFLASH" gdbserver --probe "sim:$1" --device "$2" --listen "127.0.0.1:$GPORT" \
+            >"$WORK/gdbserver.log" 2>&1 &
+        GPID=$!
+        PIDS+=("$GPID")
+        wait_port "$GPORT" "$GPID" && return 0
+    done
+    echo "cannot start oflash gdbserver" >&2
+    cat "$WORK/gdbserver.log" >&2 || true
+    return 1
+}
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
