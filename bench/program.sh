@@ -116,7 +116,7 @@ serve() { # serve CHIP LOG: sets port and spid once the server listens (port 0: 
 }
 # The server prints its statistics when it stops (SIGTERM).
 stop_server() { kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
-stats() { grep -o '[0-9]* packets, [0-9]* bytes received, [0-9]* bytes sent' "$1" || echo "?"; }
+stats() { grep -o '[0-9]* packets, [0-9]* bytes received, [0-9]* bytes sent' "$1" | tail -1 || echo "?"; }
 
 "$oflash" sim create "$work/g1.sim" --device $dev >/dev/null
 "$oflash" sim create "$work/g2.sim" --device $dev >/dev/null

@@ -116,7 +116,6 @@ int cmd_otp(int argc, char **argv)
      * executor as program --otp (so a block is only locked once, and
      * already-locked blocks are reported as such). */
     if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
-    ret = EXIT_FAIL;
     if (oflash_otp_lock_image(oflash_target_device(t), blocks, nblocks, &img) < 0) {
         ret = cli_fail();
         goto out;

@@ -80,7 +80,6 @@ int cmd_read(int argc, char **argv)
     if (!buf) return cli_usage("read", "cannot allocate %u bytes", len);
     if ((ret = cli_target_open("read", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet);
-    ret = EXIT_FAIL;
     if (oflash_flash_read(t, addr, buf, len, cli_progress_cb, &prog) < 0 ||
         oflash_image_new(&img) < 0 || oflash_image_add(img, addr, buf, len, "target") < 0 ||
         oflash_image_write(img, out, &wo) < 0) {

@@ -128,14 +128,13 @@ static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
     unsigned n = s->number, bit;
     uint32_t reg;
     bool prot;
-    int rc;
     if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
     if (!w->have) {
         w->optcr1 = 0xFFFFFFFFu;
-        if ((rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr)) < 0)
+        if (oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr) < 0)
             return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
         if (t->device->dual_bank &&
-            (rc = oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1)) < 0)
+            oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1) < 0)
             return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
         w->have = true;
     }
@@ -155,11 +154,12 @@ static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
 static int check_write_protection(oflash_target *t, const oflash_plan *plan)
 {
     wp_state w = {0};
-    int rc;
-    for (size_t i = 0; i < plan->sector_count; i++)
+    for (size_t i = 0; i < plan->sector_count; i++) {
+        int rc;
         if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
             (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
             return rc;
+    }
     return 0;
 }
 
@@ -254,7 +254,7 @@ static int program_sectors(run *r, const oflash_plan *plan)
             off = end;
         }
     }
-    if (sf && (rc = sf->done(sf->ctx)) < 0)
+    if (sf && sf->done(sf->ctx) < 0)
         return oflash_error_prefix("finishing the server's flash write: ");
     return 0;
 }
@@ -341,7 +341,7 @@ static int program_otp(run *r, const oflash_plan *plan)
         lo &= ~3u;
         hi = (hi | 3u) + 1;
         if (hi > bstart + bsize) hi = bstart + bsize;
-        if ((rc = oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo)) < 0)
+        if (oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo) < 0)
             return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
         r->st->otp_bytes_programmed += j - i;
         progress(r, OFLASH_PHASE_OTP, r->st->otp_bytes_programmed, plan->otp_write_count);
@@ -387,7 +387,7 @@ static int program_locks(run *r, const oflash_plan *plan)
         const uint8_t zero = 0x00;
         uint8_t back;
         /* One byte per call: nothing but this lock byte is written. */
-        if ((rc = oflash_loader_program(l, k->addr, &zero, 1)) < 0)
+        if (oflash_loader_program(l, k->addr, &zero, 1) < 0)
             return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
                                        k->addr);
         if ((rc = oflash_probe_read_mem(r->t->probe, k->addr, &back, 1)) < 0) return rc;
@@ -599,7 +599,6 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
 {
     const oflash_bank *otp = NULL, *lock = NULL;
     uint8_t data[2048], locks[64];
-    int rc;
 
     *count = 0;
     for (size_t i = 0; i < t->device->bank_count; i++) {
@@ -610,10 +609,10 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
     if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
         return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
                                 t->device->name, sizeof data);
-    if ((rc = oflash_probe_read_mem(t->probe, otp->base, data, otp->size)) < 0)
+    if (oflash_probe_read_mem(t->probe, otp->base, data, otp->size) < 0)
         return oflash_error_prefix("reading OTP: ");
     memset(locks, 0xFF, sizeof locks);
-    if (lock && (rc = oflash_probe_read_mem(t->probe, lock->base, locks, lock->size)) < 0)
+    if (lock && oflash_probe_read_mem(t->probe, lock->base, locks, lock->size) < 0)
         return oflash_error_prefix("reading OTP lock bytes: ");
     for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
         const oflash_sector *s = &otp->sectors[i];

@@ -34,14 +34,13 @@ static int check_identity(oflash_target *t)
     uint8_t fs[2];
     uint16_t dev_id, kb;
     char found[256];
-    int rc;
 
     if (!d->has_id) return 0;
-    if ((rc = oflash_probe_read_u32(t->probe, d->idcode_addr, &idcode)) < 0)
+    if (oflash_probe_read_u32(t->probe, d->idcode_addr, &idcode) < 0)
         return oflash_error_prefix("reading DBGMCU_IDCODE at 0x%08X to check the device "
                                    "(--force-device skips the check): ",
                                    d->idcode_addr);
-    if ((rc = oflash_probe_read_mem(t->probe, d->flash_size_addr, fs, 2)) < 0)
+    if (oflash_probe_read_mem(t->probe, d->flash_size_addr, fs, 2) < 0)
         return oflash_error_prefix("reading the flash size register at 0x%08X (--force-device "
                                    "skips the check): ",
                                    d->flash_size_addr);
@@ -177,17 +176,15 @@ static int open_flm(const oflash_bank *b, oflash_flm **flm)
 int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fnc,
                           oflash_loader **out)
 {
-    int rc;
-
     if (!bank) bank = first_flash_bank(t->device);
     if (!bank)
         return oflash_error_set(OFLASH_ENOTFOUND, "device %s has no flash bank", t->device->name);
     /* The same loader serves this bank (one FLM for flash, OTP and locks): keep it. */
     if (t->loader && !same_loader(t->loader_bank, bank)) oflash__target_loader_release(t);
     if (!t->loader) {
-        if ((rc = open_flm(bank, &t->flm)) < 0)
+        if (open_flm(bank, &t->flm) < 0)
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
-        if ((rc = oflash_loader_open(&t->loader, t->probe, t->flm, &t->lopts)) < 0) {
+        if (oflash_loader_open(&t->loader, t->probe, t->flm, &t->lopts) < 0) {
             oflash_flm_free(t->flm);
             t->flm = NULL;
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
@@ -243,8 +240,10 @@ int oflash__target_find_diff(oflash_target *t, uint32_t addr, const uint8_t *wan
     *found = false;
     *diff = 0;
     for (uint32_t off = 0; off < len;) {
-        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
-        int rc = oflash_probe_read_mem(t->probe, addr + off, buf, n);
+        uint32_t n = len - off;
+        int rc;
+        if (n > (uint32_t)sizeof buf) n = (uint32_t)sizeof buf;
+        rc = oflash_probe_read_mem(t->probe, addr + off, buf, n);
         if (rc < 0) return rc;
         for (uint32_t i = 0; i < n; i++)
             if (buf[i] != want[off + i]) {

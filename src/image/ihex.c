@@ -209,12 +209,7 @@ static size_t ihex_fast(void *vctx, const char *p, const char *end, uint32_t *li
         }
         const char *h = p + 9;
         unsigned acc = 0, sum = len + a1 + a0;
-        for (unsigned i = 0; i < len; i++) {
-            unsigned v = oflash__img_pair(h + 2 * i);
-            acc |= v;
-            sum += v;
-            d[i] = (uint8_t)v;
-        }
+        acc |= oflash__img_decode(h, d, len, &sum);
         unsigned cs = oflash__img_pair(h + 2 * len);
         if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF)) break; /* ihex_line() reports it */
         c->last_line = ++*line;

@@ -302,9 +302,11 @@ uint8_t *oflash__load_reserve_slow(oflash__load *ld, uint32_t addr, uint64_t n, 
         ld->cur_ready = nc;
     } else {
         if (close_run(ld)) return NULL;
-        /* Reserve what the rest of the input could still hold: untouched
-         * pages cost no memory, and one big run then needs no copies. */
-        uint64_t cap = ld->estimate > n ? ld->estimate : n;
+        /* The first run reserves what the input could hold: untouched
+         * pages cost no memory, and one big run then needs no copies.
+         * Later runs grow geometrically (files with records out of order
+         * would otherwise make one big mapping per record). */
+        uint64_t cap = ld->nruns == 0 && ld->estimate > n ? ld->estimate : n;
         if (cap < 256) cap = 256;
         if (cap > 0x100000000ull - addr) cap = 0x100000000ull - addr;
         if (cap < n) cap = n;

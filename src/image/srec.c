@@ -213,12 +213,7 @@ static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *li
             break;
         }
         const char *h = p + 4 + 2 * al;
-        for (unsigned i = 0; i < len; i++) {
-            unsigned v = oflash__img_pair(h + 2 * i);
-            acc |= v;
-            sum += v;
-            d[i] = (uint8_t)v;
-        }
+        acc |= oflash__img_decode(h, d, len, &sum);
         unsigned cs = oflash__img_pair(h + 2 * len);
         if (((acc | cs) & 0x100) || ((sum + cs) & 0xFF) != 0xFF) break; /* srec_line() reports it */
         c->ndata++;

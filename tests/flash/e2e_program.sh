@@ -184,8 +184,20 @@ run_oflash out rc otp --probe "$P" --device STM32F407VG
 run_oflash out rc otp --probe "$P" --device STM32F407VG --force-device
 [ "$rc" = 0 ] && pass "--force-device skips the check" || fail "--force-device: $out"
 
+# 16. --voltage-range: x8 and x16 programming (RM0368 Table 5) give the same bytes.
+for v in 1 2; do
+    head -c 2048 /dev/urandom >"$WORK/vr$v.bin"
+    run_oflash out rc program "$WORK/vr$v.bin@0x0800C000" "${T[@]}" --voltage-range $v --json
+    [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--voltage-range $v" ||
+        fail "--voltage-range $v: $out"
+    timeout 30 "$OFLASH" read 0x0800C000 2048 -o "$WORK/vrback.bin" "${T[@]}" --quiet
+    check "--voltage-range $v wrote the bytes" cmp -s "$WORK/vr$v.bin" "$WORK/vrback.bin"
+done
+run_oflash out rc program "$WORK/vr1.bin@0x0800C000" "${T[@]}" --voltage-range 7
+[ "$rc" = 2 ] && pass "bad --voltage-range is a usage error" || fail "--voltage-range 7: $rc"
+
 if [ "$MODE" = gdb ]; then
-    # 16. --use-server-flash: main flash through the server's vFlash commands.
+    # 17. --use-server-flash: main flash through the server's vFlash commands.
     run_oflash out rc program "$WORK/fw2.elf" "${T[@]}" --skip-otp --use-server-flash --json
     [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--use-server-flash" ||
         fail "--use-server-flash: rc $rc: $out"

@@ -450,6 +450,51 @@ static void test_overlap_files(void)
     oflash_image_free(img);
 }
 
+static int nib(int c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* Every byte value in every digit position of a 16-byte data record: the
+ * record loads exactly when the character is a hex digit, and then holds
+ * the right byte (the fast path decodes 16 bytes at a time with SSE2; this
+ * covers its digit check and nibble order). */
+static void test_every_digit(void)
+{
+    static const char good[] = ":1000000000112233445566778899AABBCCDDEEFFF8\n";
+    char rec[sizeof good];
+    int wrong = 0;
+    for (int pos = 9; pos < 9 + 32; pos++) {
+        int hi_pos = pos % 2 == 1; /* ':' at 0, so odd columns hold high nibbles */
+        for (int c = 0; c < 256; c++) {
+            oflash_image *img;
+            bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            int expect = 0;
+            memcpy(rec, good, sizeof good);
+            rec[pos] = (char)c;
+            if (hex) { /* keep the checksum right for the new digit */
+                int delta = (hi_pos ? 16 : 1) * (nib(c) - nib(good[pos]));
+                int cs = (0xF8 - delta) & 0xFF;
+                rec[41] = "0123456789ABCDEF"[cs >> 4];
+                rec[42] = "0123456789ABCDEF"[cs & 15];
+                expect =
+                    hi_pos ? nib(c) << 4 | nib(good[pos + 1]) : nib(good[pos - 1]) << 4 | nib(c);
+            }
+            if (oflash_image_new(&img)) return;
+            oflash_image_load_opts o = opts(OFLASH_FORMAT_IHEX, false);
+            int rc = oflash_image_load_mem(img, rec, strlen(good), "d.hex", &o);
+            if ((rc == 0) != hex ||
+                (hex && oflash_image_segment(img, 0)->data[(pos - 9) / 2] != expect)) {
+                if (wrong++ < 5)
+                    fprintf(stderr, "pos %d char 0x%02X: rc %d %s\n", pos, c, rc,
+                            oflash_error_last());
+            }
+            oflash_image_free(img);
+        }
+    }
+    CHECK_EQ_U(wrong, 0);
+}
+
 int main(void)
 {
     test_add_merge();
@@ -462,5 +507,6 @@ int main(void)
     test_bin_and_format();
     test_writers();
     test_overlap_files();
+    test_every_digit();
     return test_summary();
 }
