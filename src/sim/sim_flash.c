@@ -31,8 +31,9 @@
  *    the operation, then the access happens;
  *  - OPERR is raised by the --fail-at fault (a cell that does not program or
  *    erase) whether or not ERRIE is set;
- *  - x64 parallelism needs 8-byte accesses, which only the debugger's
- *    write_mem can issue (Cortex-M4 STRD is two word accesses -> PGPERR);
+ *  - x64 parallelism takes an 8-byte access (debugger) or two word stores,
+ *    low word first at an 8-aligned address, as the core issues for STRD
+ *    and ST's HAL writes them; anything else sets PGPERR;
  *  - an SNB that names no sector of the part sets PGSERR;
  *  - with RDP level 1 the debugger is connected, so flash program/erase
  *    requests set WRPERR and flash reads fault (RM0368 §3.6.3: "no access
@@ -183,9 +184,34 @@ uint32_t oflash__sim_flash_program(sim_chip *c, uint32_t addr, uint64_t val, uns
     stall(c);
     if ((c->cr & CR_LOCK) || !(c->cr & CR_PG) || (c->cr & (CR_SER | CR_MER | CR_MER1)))
         err = SR_PGSERR;
-    else if (size != (1u << psize(c)))
+    else if (psize(c) == 3 && size == 4) {
+        /* x64: a double word arrives as two word stores, low word first at
+         * an 8-aligned address (ST's HAL FLASH_Program_DoubleWord); the
+         * program starts when the pair is complete. */
+        if (!c->x64_pending && (addr & 7) == 0) {
+            c->x64_pending = true;
+            c->x64_addr = addr;
+            c->x64_low = (uint32_t)val;
+            return 0;
+        }
+        if (c->x64_pending && addr == c->x64_addr + 4) {
+            c->x64_pending = false;
+            addr = c->x64_addr;
+            val = (uint64_t)c->x64_low | (val << 32);
+            size = 8;
+        } else {
+            c->x64_pending = false;
+            err = SR_PGPERR;
+        }
+    } else if (size != (1u << psize(c)))
         err = SR_PGPERR;
-    else if ((addr & 15) + size > 16)
+    if (size != 4)
+        c->x64_pending = false;
+    if (err) {
+        c->sr |= err;
+        return err;
+    }
+    if ((addr & 15) + size > 16)
         err = SR_PGAERR;
     else if (!in_flash && !in_otp && !in_lock)
         err = SR_WRPERR; /* UID, flash size, reserved words of the OTP page */

@@ -167,6 +167,10 @@ typedef struct sim_chip {
     int optkey_state;
     bool cr_dead; /* wrong key: CR locked until reset */
     bool optcr_dead;
+    /* x64 parallelism: the first word of a double word written as two
+     * 32-bit stores (as the core does for STRD), waiting for its pair. */
+    bool x64_pending;
+    uint32_t x64_addr, x64_low;
     bool busy, strt_busy, opt_busy, eop_pending;
     uint64_t program_ops, erase_ops, option_ops;
     uint64_t flash_ops;          /* all three, for the power-loss fault */

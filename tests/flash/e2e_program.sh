@@ -184,8 +184,8 @@ run_oflash out rc otp --probe "$P" --device STM32F407VG
 run_oflash out rc otp --probe "$P" --device STM32F407VG --force-device
 [ "$rc" = 0 ] && pass "--force-device skips the check" || fail "--force-device: $out"
 
-# 16. --voltage-range: x8 and x16 programming (RM0368 Table 5) give the same bytes.
-for v in 1 2; do
+# 16. --voltage-range: x8, x16 and x64 programming (RM0368 Table 5) give the same bytes.
+for v in 1 2 4; do
     head -c 2048 /dev/urandom >"$WORK/vr$v.bin"
     run_oflash out rc program "$WORK/vr$v.bin@0x0800C000" "${T[@]}" --voltage-range $v --json
     [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--voltage-range $v" ||

@@ -233,10 +233,26 @@ static void test_program_psize_and(void)
     CHECK(rd32(p, FLASH_SR) & (SR_PGAERR | SR_PGPERR));
     CHECK(all_ff(p, 0x08000800, 32));
     clear_sr(p);
-    /* x64: the CPU cannot issue a 64-bit access (PGPERR), the debugger can. */
+    /* x64: the CPU writes a double word as two word stores, low word first;
+     * a lone first word programs nothing until its pair arrives. */
     CHECK_EQ_U(fw_call(&f, FW_WRITE32, FLASH_CR, 0x301), 0);
-    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000900, 0), 0);
+    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000910, 0x11223344), 0);
+    CHECK_EQ_U(rd32(p, FLASH_SR) & SR_ERRS, 0);
+    CHECK(all_ff(p, 0x08000910, 8));
+    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000914, 0x55667788), 0);
+    CHECK_EQ_U(rd32(p, FLASH_SR) & SR_ERRS, 0);
+    CHECK_EQ_U(rd32(p, 0x08000910), 0x11223344);
+    CHECK_EQ_U(rd32(p, 0x08000914), 0x55667788);
+    /* A word that is not the pair of the pending one: PGPERR, nothing written. */
+    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000920, 0), 0);
+    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000930, 0), 0);
     CHECK_EQ_U(rd32(p, FLASH_SR) & SR_ERRS, SR_PGPERR);
+    CHECK(all_ff(p, 0x08000920, 32));
+    clear_sr(p);
+    /* A word at an address that is not 8-aligned cannot start a double word. */
+    CHECK_EQ_U(fw_call(&f, FW_WRITE32, 0x08000944, 0), 0);
+    CHECK_EQ_U(rd32(p, FLASH_SR) & SR_ERRS, SR_PGPERR);
+    CHECK(all_ff(p, 0x08000940, 16));
     clear_sr(p);
     {
         uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8}, rb[8];
