@@ -59,8 +59,10 @@ void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len)
 static void flush_code_cache(sim_chip *c)
 {
     if (c->dirty_hi > c->dirty_lo) {
-        uc_ctl_remove_cache(c->uc, SIM_FLASH_BASE + c->dirty_lo, SIM_FLASH_BASE + c->dirty_hi);
-        uc_ctl_remove_cache(c->uc, SIM_ALIAS_BASE + c->dirty_lo, SIM_ALIAS_BASE + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)SIM_FLASH_BASE + c->dirty_lo,
+                            (uint64_t)SIM_FLASH_BASE + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)SIM_ALIAS_BASE + c->dirty_lo,
+                            (uint64_t)SIM_ALIAS_BASE + c->dirty_hi);
     }
     c->dirty_lo = c->dirty_hi = 0;
 }
