@@ -137,6 +137,25 @@ fi
 "$OFLASH" program "$t/serial.hex" --device ACME-SERIAL --probe "sim:$t/chip.sim" \
   >"$t/prog2.out" 2>"$t/prog2.err" || fail "second program: $(cat "$t/prog2.err")"
 
+# Kind="otp" (oflash extension): the same loader, but the bank gets the OTP
+# rules of `oflash program`: nothing without --otp, then written once.
+"$OFLASH" sim create "$t/chip2.sim" --device STM32F401RE >/dev/null
+sed 's/AlwaysPresent="1"/AlwaysPresent="1" Kind="otp"/' "$t/ex/acme-serial.xml" >"$t/ex/acme-otp.xml"
+grep -q 'Kind="otp"' "$t/ex/acme-otp.xml" || fail "Kind edit"
+expect_fail "otp kind without --otp" "--otp" env OFLASH_DEVICES="$t/ex/acme-otp.xml" \
+  "$OFLASH" program "$t/serial.hex" --device ACME-SERIAL --probe "sim:$t/chip2.sim"
+"$OFLASH" sim show "$t/chip2.sim" --json | grep -q '"block":0,"blank":true' || fail "OTP written without --otp"
+OFLASH_DEVICES="$t/ex/acme-otp.xml" "$OFLASH" program "$t/serial.hex" --device ACME-SERIAL \
+  --probe "sim:$t/chip2.sim" --otp --json >"$t/otp1.json" 2>"$t/err" || fail "otp kind: $(cat "$t/err")"
+OFLASH_DEVICES="$t/ex/acme-otp.xml" "$OFLASH" program "$t/serial.hex" --device ACME-SERIAL \
+  --probe "sim:$t/chip2.sim" --otp --json >"$t/otp2.json" 2>"$t/err" || fail "otp kind rerun: $(cat "$t/err")"
+python3 - "$t/otp1.json" "$t/otp2.json" <<'P' || fail "otp kind counts: $(cat "$t/otp1.json" "$t/otp2.json")"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["otp_bytes_programmed"] == 40 and a["verify"] == "ok", a
+assert b["otp_bytes_programmed"] == 0 and b["sectors_erased"] == 0, b
+P
+
 # The third-party FLM from the imported pack programs main flash.
 python3 - "$t/app.bin" <<'P'
 import sys
