@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define DEFAULT_RUN_TIMEOUT_MS 10000u
 #define EXACT_BUDGET_MAX 1000000u
@@ -128,6 +129,13 @@ static uint32_t count_insns(const uint8_t *p, uint32_t size)
     return n ? n : 1;
 }
 
+static uint64_t host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
 {
     sim_chip *c = ud;
@@ -141,6 +149,13 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
     if (c->run_budget && c->run_insns >= c->run_budget && c->stop == SIM_STOP_NONE)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "instruction budget of %llu exhausted",
                          (unsigned long long)c->run_budget);
+    /* The host timeout is checked here, at a block boundary, and not left to
+     * Unicorn's timer thread: that one can stop the core inside a block
+     * right after an MMIO store, and resuming re-executes the store (a
+     * CRC_DR word fed twice). */
+    if (c->run_deadline_ns && (++c->run_blocks & 1023u) == 0 && c->stop == SIM_STOP_NONE &&
+        host_now_ns() >= c->run_deadline_ns)
+        oflash__sim_stop(c, SIM_STOP_BUDGET, "host timeout of %u ms", c->run_timeout_ms);
 }
 
 static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
@@ -444,6 +459,9 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->stop_detail[0] = '\0';
     c->run_budget = exact ? 0 : opts->max_insns;
     c->run_insns = 0;
+    c->run_blocks = 0;
+    c->run_timeout_ms = timeout_ms;
+    c->run_deadline_ns = host_now_ns() + (uint64_t)timeout_ms * 1000000u;
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
     if (opts->have_break) until = opts->break_addr & ~1u;
@@ -455,10 +473,15 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         if (exact && --exact == 0) budget_done = true;
     }
     if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE && !budget_done) {
-        e = uc_emu_start(c->uc, pc | 1u, until, (uint64_t)timeout_ms * 1000, (size_t)exact);
+        /* The host timeout is enforced by hook_block; Unicorn's own timeout
+         * is only a backstop (2 s later) for code that never reaches a
+         * block boundary. */
+        e = uc_emu_start(c->uc, pc | 1u, until, ((uint64_t)timeout_ms + 2000) * 1000,
+                         (size_t)exact);
         budget_done = exact != 0;
     }
     c->in_run = false;
+    c->run_deadline_ns = 0;
     uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
     oflash__sim_journal_flush(&c->file);
     flush_code_cache(c);

@@ -196,6 +196,9 @@ typedef struct sim_chip {
     char stop_detail[128];
     uint64_t run_budget; /* instruction budget of this run, 0 = none */
     uint64_t run_insns;
+    uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC deadline of this run, 0 = none */
+    uint32_t run_blocks;      /* blocks since the run started (deadline checked every 1024) */
+    unsigned run_timeout_ms;
     bool in_run;
     bool wdg_reset_pending; /* watchdog or SYSRESETREQ: reset when the access completes */
     uint64_t reported_ps;   /* simulated time already added to probe stats */

@@ -427,6 +427,40 @@ static void test_full_f401(const oflash_flm *f)
         CHECK(got_ms >= floor_ms);
         CHECK(got_ms <= floor_ms * 1.03);
         CHECK((t3 - t2) / 1e6 < 100.0); /* CRC unit: well under a byte loop's ~250 ms */
+        /* The same CRC run in 1 ms host slices, as a GDB server does to stay
+         * responsive: a run stopped by its host timeout and resumed must end
+         * exactly as an uninterrupted one (no MMIO store executed twice). */
+        const oflash_loader_layout *L = oflash_loader_get_layout(l);
+        uint32_t off = 0;
+        CHECK_OK(oflash_flm_function_offset(f, "SEGGER_OPEN_CalcCRC", &off));
+        int bad = 0, sliced = 0;
+        for (int k = 0; k < 5; k++) {
+            static const int regs[] = {0, 1, 2, 3, 9, 13, 14, 15, 16};
+            uint32_t vals[] = {0,
+                               FLASH,
+                               (uint32_t)n,
+                               0xEDB88320u,
+                               L->static_base,
+                               L->stack_top,
+                               L->trampoline | 1u,
+                               (L->image + off) | 1u,
+                               0x01000000u};
+            CHECK_OK(oflash_probe_write_regs(p, regs, vals, 9));
+            oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, true, L->trampoline, 1, 0};
+            oflash_stop_info si;
+            int slices = 0;
+            do {
+                CHECK_OK(oflash_probe_run(p, &ro, &si));
+                slices++;
+            } while (si.reason == OFLASH_STOP_TIMEOUT && slices < 100000);
+            uint32_t r0 = 0;
+            CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &r0));
+            bad += r0 != crc;
+            sliced += slices > 1;
+        }
+        CHECK_EQ_U(bad, 0);
+        printf("CRC of 512 KiB in 1 ms host slices: %d of 5 runs were split, %d wrong\n", sliced,
+               bad);
         oflash_loader_close(l);
     }
     free(img);
