@@ -124,16 +124,26 @@ static void log_console(gdb_client *c, const char *hex, size_t n, char *acc, siz
 }
 
 /* Receive the reply to a request, passing console output to acc / the log. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The reply must arrive within timeout_ms in all, console packets included
+ * (a server trickling O packets cannot stretch a request). */
 static int recv_reply(gdb_client *c, size_t *len, unsigned timeout_ms, char *acc, size_t acc_cap)
 {
-    for (int i = 0; i < 10000; i++) {
-        int rc =
-            oflash__rsp_recv(&c->rsp, c->buf, OFLASH__RSP_MAX_PAYLOAD + 1, len, timeout_ms, false);
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        uint64_t now = now_ms();
+        unsigned left = now >= deadline ? 0 : (unsigned)(deadline - now);
+        int rc = oflash__rsp_recv(&c->rsp, c->buf, OFLASH__RSP_MAX_PAYLOAD + 1, len, left, false);
         if (rc < 0) return rc;
         if (!is_console(c->buf, *len)) return 0;
         log_console(c, c->buf + 1, *len - 1, acc, acc_cap);
     }
-    return oflash_error_set(OFLASH_EPROTO, "GDB server %s: endless console output", c->peer);
 }
 
 /* One round trip: send payload (text), receive the reply into c->buf. */
