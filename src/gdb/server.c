@@ -596,6 +596,10 @@ static int resume(srv *s, bool step)
         if (step) return reply_stop(s, SIG_TRAP);
         if (st.reason != OFLASH_STOP_TIMEOUT)
             return reply_stop(s, st.reason == OFLASH_STOP_FAULT ? SIG_SEGV : SIG_TRAP);
+        /* A slice that ends exactly on the breakpoint is a hit: resuming
+         * there would step over it. */
+        if (ro.have_break && (st.pc & ~1u) == (ro.break_addr & ~1u))
+            return reply_stop(s, SIG_TRAP);
         if (stop_requested(s)) {
             s->end_session = true;
             return reply_stop(s, SIG_INT);
