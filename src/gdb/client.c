@@ -63,6 +63,7 @@ typedef struct gdb_client {
     int regnum[OFLASH_REG_COUNT]; /* gdb register number, -1 unknown */
     int regoff[OFLASH_REG_COUNT]; /* byte offset in the g packet, -1 unknown */
     int g_len;                    /* bytes in a g reply per the description, 0 unknown */
+    bool g_unavailable;           /* g marked registers 'x': write with P only */
     oflash_gdb_mem_region map[MAX_MAP];
     size_t map_count;
     char *reset_cmd, *halt_cmd;
@@ -850,6 +851,8 @@ static int gdb_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_
     return 0;
 }
 
+static int write_regs_g(gdb_client *c, const int *regs, const uint32_t *vals, size_t cnt);
+
 static int gdb_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals, size_t cnt)
 {
     gdb_client *c = cl(p);
@@ -857,6 +860,14 @@ static int gdb_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals
     if (rc < 0 || cnt == 0) return rc;
     for (size_t i = 0; i < cnt; i++)
         if ((rc = need_reg(c, regs[i])) < 0) return rc;
+    /* Many registers (a loader call sets nine): g + G is two round trips
+     * instead of one P each, unless the layout is unknown or the server
+     * marks registers unavailable ('x') so that G cannot echo them. */
+    if (c->p_state > 0 && cnt > 2 && c->g_len > 0 && !c->g_unavailable) {
+        rc = write_regs_g(c, regs, vals, cnt);
+        if (rc != 1) return rc;
+        c->g_unavailable = true; /* 1: g had 'x': use P from now on */
+    }
     if (c->p_state >= 0) {
         for (size_t i = 0; i < cnt; i++) {
             char req[32];
@@ -882,12 +893,25 @@ static int gdb_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals
         }
         if (c->p_state > 0) return 0;
     }
+    rc = write_regs_g(c, regs, vals, cnt);
+    return rc == 1 ? oflash_error_set(OFLASH_ETARGET,
+                                      "GDB server %s: cannot write registers: no P packet and "
+                                      "its g reply marks registers unavailable",
+                                      c->peer)
+                   : rc;
+}
+
+/* g, patch, G.  Returns 1 (nothing written) when the g reply holds
+ * unavailable ('x') registers that G cannot write back. */
+static int write_regs_g(gdb_client *c, const int *regs, const uint32_t *vals, size_t cnt)
+{
+    int rc;
     {
-        /* g, patch, G. */
         size_t nbytes, n;
         char *g;
         rc = read_g(c, &nbytes);
         if (rc < 0) return rc;
+        if (memchr(c->buf, 'x', 2 * nbytes)) return 1;
         g = malloc(2 * nbytes + 2);
         if (!g) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
         g[0] = 'G';
