@@ -95,6 +95,25 @@ int main(void)
     CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_XPSR, &v));
     CHECK_EQ_U(v & 0xF9000000u, 0x21000000);
 
+    /* Nine registers (a loader call) are written with one g + G, not nine P,
+     * and every value lands in its own register. */
+    {
+        int regs[9] = {OFLASH_REG_R0, OFLASH_REG_R1, OFLASH_REG_R2, OFLASH_REG_R3, OFLASH_REG_R9,
+                       OFLASH_REG_SP, OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_R12};
+        uint32_t vals[9], back[9];
+        oflash_probe_stats s0, s1;
+        for (int i = 0; i < 9; i++)
+            vals[i] = 0x20000100u + 0x10u * (uint32_t)i;
+        vals[7] |= 1; /* PC: Thumb */
+        oflash_probe_get_stats(p, &s0);
+        CHECK_OK(oflash_probe_write_regs(p, regs, vals, 9));
+        oflash_probe_get_stats(p, &s1);
+        CHECK(s1.round_trips - s0.round_trips <= 2);
+        CHECK_OK(oflash_probe_read_regs(p, regs, back, 9));
+        for (int i = 0; i < 9; i++)
+            CHECK_EQ_U(back[i], i == 7 ? vals[i] & ~1u : vals[i]);
+    }
+
     /* Run: "b ." at 0x20000000 with a breakpoint elsewhere: timeout, Ctrl-C. */
     {
         static const uint8_t loop[2] = {0xFE, 0xE7};
