@@ -57,15 +57,7 @@ dump() {
         cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # start_gdbserver CHIP DEVICE: oflash gdbserver for sim:CHIP; sets GPORT, GPID
 start_gdbserver() {

@@ -15,18 +15,8 @@ FAILS=0
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# wait_port PORT PID: until the port accepts (5 s) or PID died
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
+# port_free PORT, wait_port PORT PID [TRIES]
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # start_qemu: sets QPORT and QPID (QEMU halted, gdb stub on QPORT)
 start_qemu() {
