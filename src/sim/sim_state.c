@@ -27,6 +27,8 @@
  */
 #include "sim_internal.h"
 
+#include "common/file.h"
+
 #include "oflash/error.h"
 #include "oflash/image.h"
 
@@ -337,12 +339,10 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     f->last_data_off = SIZE_MAX;
     f->path = strdup(path);
     if (!f->path) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    f->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (f->fd < 0) {
-        rc = oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO,
-                              "%s: cannot open simulated chip: %s", path, strerror(errno));
-        goto fail;
-    }
+    /* Without blocking: a FIFO or device named as the chip is refused at once. */
+    rc = oflash__open_regular(&f->fd, &st, path, readonly ? O_RDONLY : O_RDWR,
+                              "simulated chip (.sim)");
+    if (rc < 0) goto fail;
     if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
         rc = oflash_error_set(OFLASH_EIO,
                               "%s: simulated chip is in use by another process (one "
