@@ -5,24 +5,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 bool cli_parse_format(const char *s, oflash_image_format *out)
 {
-    static const struct {
-        const char *name;
-        oflash_image_format fmt;
-    } names[] = {
-        {"ihex", OFLASH_FORMAT_IHEX},  {"hex", OFLASH_FORMAT_IHEX},  {"srec", OFLASH_FORMAT_SREC},
-        {"s19", OFLASH_FORMAT_SREC},   {"elf", OFLASH_FORMAT_ELF},   {"bin", OFLASH_FORMAT_BIN},
-        {"binary", OFLASH_FORMAT_BIN}, {"auto", OFLASH_FORMAT_AUTO},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcasecmp(s, names[i].name)) {
-            *out = names[i].fmt;
-            return true;
-        }
-    return false;
+    return oflash_image_format_parse(out, s) == 0;
 }
 
 int cli_load_images(oflash_image **out, char **files, size_t n, const oflash_image_load_opts *o)

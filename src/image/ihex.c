@@ -30,16 +30,6 @@ struct ihex_ctx {
     uint32_t last_line; /* last non-blank line */
 };
 
-/* Printable form of a character for messages. */
-static const char *show_char(char c, char *buf, size_t size)
-{
-    unsigned char u = (unsigned char)c;
-    if (u >= 0x21 && u < 0x7F)
-        snprintf(buf, size, "'%c'", c);
-    else
-        snprintf(buf, size, "byte 0x%02X", u);
-    return buf;
-}
 
 /* Cold path: say what is wrong with a line whose length or digits are off.
  * s points after the ':' and holds n characters. */
@@ -52,7 +42,7 @@ static int ihex_diagnose(const struct ihex_ctx *c, const char *s, size_t n, uint
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
-                                c->name, line, show_char(s[bad], cb, sizeof cb), bad + 2);
+                                c->name, line, oflash__img_show_char(s[bad], cb, sizeof cb), bad + 2);
     unsigned len =
         n >= 2
             ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]])
@@ -97,7 +87,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": line starts with %s (expected ':' of an Intel "
                                 "HEX record)",
-                                c->name, line, show_char(s[0], cb, sizeof cb));
+                                c->name, line, oflash__img_show_char(s[0], cb, sizeof cb));
     s++;
     n--;
     c->last_line = line;
@@ -218,8 +208,9 @@ static size_t ihex_fast(void *vctx, const char *p, const char *end, uint32_t *li
     return (size_t)(p - start);
 }
 
-int oflash__ihex_read(const oflash__src *src, oflash__load *ld)
+int oflash__ihex_read(const oflash__src *src, oflash__load *ld, uint32_t base)
 {
+    (void)base; /* addresses come from the file */
     struct ihex_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, ihex_line, ihex_fast, &c);
