@@ -11,6 +11,28 @@ bool cli_parse_format(const char *s, oflash_image_format *out)
     return oflash_image_format_parse(out, s) == 0;
 }
 
+int cli_image_opt(const char *cmd, int argc, char **argv, int *i, oflash_image_load_opts *lo)
+{
+    const char *a = argv[*i], *v;
+    bool bad = false;
+    if (!strcmp(a, "--allow-identical-overlap")) {
+        lo->allow_identical_overlap = true;
+    } else if (!strcmp(a, "--allow-missing-eof")) {
+        lo->allow_missing_eof = true;
+    } else if (!strcmp(a, "--ignore-after-eof")) {
+        lo->ignore_after_eof = true;
+    } else if (cli_opt_value(argc, argv, i, "--input-format", &v, &bad)) {
+        if (bad) return -1;
+        if (!cli_parse_format(v, &lo->format)) {
+            cli_usage(cmd, "unknown input format '%s' (expected ihex, srec, elf or bin)", v);
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int cli_load_images(oflash_image **out, char **files, size_t n, const oflash_image_load_opts *o)
 {
     oflash_image *img;

@@ -6,6 +6,11 @@
  * 02 extended segment address (base = value * 16), 03 start segment address
  * (CS:IP), 04 extended linear address (base = value << 16), 05 start linear
  * address.  Digits may be upper or lower case; lines end in LF or CRLF.
+ * Records 01-05 have the address field 0000 (others are refused, as the
+ * specification says and srec_cat does).  A file must end with record 01:
+ * a file cut short is an error unless allow_missing_eof; anything after
+ * record 01 is an error (two files joined with cat) unless
+ * ignore_after_eof, which stops reading there as objcopy and srec_cat do.
  * Addresses are base + offset + i, linear across 64 KiB boundaries (as
  * objcopy and srec_cat read them); the writer never lets a record cross a
  * 64 KiB boundary, so readers that wrap the offset agree.
@@ -81,7 +86,10 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     if (c->eof)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": data after the end-of-file record of line %" PRIu32
-                                " (expected nothing after it)",
+                                " (expected nothing after it; two HEX files joined with cat? "
+                                "merge them with 'oflash convert a.hex b.hex -o all.hex' "
+                                "instead, or read up to the end-of-file record with "
+                                "--ignore-after-eof)",
                                 c->name, line, c->eof_line);
     if (s[0] != ':')
         return oflash_error_set(OFLASH_EFORMAT,
@@ -115,6 +123,15 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     }
     uint32_t off = (uint32_t)rec[1] << 8 | rec[2];
     const uint8_t *d = rec + 4;
+    if (rec[3] >= 0x01 && rec[3] <= 0x05 && off != 0) {
+        static const char *const what[] = {"", "end-of-file", "extended segment address",
+                                           "start segment address", "extended linear address",
+                                           "start linear address"};
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s:%" PRIu32 ": %s record (type %02X) with address field %04" PRIX32
+                                " (expected 0000)",
+                                c->name, line, what[rec[3]], rec[3], off);
+    }
     switch (rec[3]) {
     case 0x00: {
         if (len == 0) return 0;
@@ -138,7 +155,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
                                     c->name, line, len);
         c->eof = true;
         c->eof_line = line;
-        return 0;
+        return c->ld->ignore_after_eof ? 1 : 0; /* 1 ends the scan here */
     case 0x02:
     case 0x04:
         if (len != 2)
@@ -214,13 +231,20 @@ int oflash__ihex_read(const oflash__src *src, oflash__load *ld, uint32_t base)
     struct ihex_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, ihex_line, ihex_fast, &c);
-    if (rc) return rc;
-    if (!c.eof && !ld->locate)
+    if (rc < 0) return rc;
+    if (c.eof || ld->locate) return 0;
+    if (ld->allow_missing_eof) {
         oflash_log(OFLASH_LOG_WARN,
                    "%s:%" PRIu32 ": no end-of-file record (expected ':00000001FF' as the last "
-                   "record)",
+                   "record; accepted with --allow-missing-eof)",
                    src->name, c.last_line);
-    return 0;
+        return 0;
+    }
+    return oflash_error_set(OFLASH_EFORMAT,
+                            "%s:%" PRIu32 ": no end-of-file record after the last record: the "
+                            "file may have been cut short (expected ':00000001FF' as the last "
+                            "record; --allow-missing-eof accepts the file as it is)",
+                            src->name, c.last_line);
 }
 
 /* ------------------------------------------------------------------ writer */

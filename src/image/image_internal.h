@@ -56,8 +56,9 @@ enum oflash__where_kind {
 };
 
 /* Called for each line (without its "\n"; a "\r" before it is kept).
- * terminated is false only for a last line that has no "\n".  Returns 0 or
- * a negative error code (which stops the scan). */
+ * terminated is false only for a last line that has no "\n".  Returns 0,
+ * a negative error code (which stops the scan), or 1 to end the scan there
+ * without an error (oflash__src_lines() then returns 1). */
 typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line, bool terminated);
 /* Optional fast path: consume as many complete, well-formed lines from
  * [p, end) as it can and return the bytes consumed (adding to *line); stop
