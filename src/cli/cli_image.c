@@ -1,7 +1,10 @@
 /* cli_image.c - loading images named on the command line (see cli_image.h). */
 #include "cli_image.h"
 #include "cli.h"
+#include "target.h"
+#include "oflash/device.h"
 #include "oflash/error.h"
+#include "oflash/sim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,31 @@ int cli_image_opt(const char *cmd, int argc, char **argv, int *i, oflash_image_l
         return 0;
     }
     return 1;
+}
+
+void cli_image_limit_to_device(oflash_image_load_opts *lo, const cli_target *ct,
+                               oflash_image_region *buf, size_t cap)
+{
+    oflash_devdb *db = NULL;
+    const oflash_device *dev = NULL;
+    oflash_sim_info *info = NULL;
+    const char *name = ct->device;
+    if (!name && ct->probe && !strncmp(ct->probe, "sim:", 4)) {
+        info = calloc(1, sizeof *info);
+        if (info && oflash_sim_info_read(ct->probe + 4, info) == 0) name = info->part;
+    }
+    if (name && cli_devdb_open(ct->files, ct->nfiles, &db) == 0 &&
+        oflash_devdb_find(db, name, &dev) == 0 && dev->bank_count && dev->bank_count <= cap) {
+        for (size_t i = 0; i < dev->bank_count; i++) {
+            buf[i].start = dev->banks[i].base;
+            buf[i].size = dev->banks[i].size;
+        }
+        lo->regions = buf;
+        lo->region_count = dev->bank_count;
+    }
+    oflash_error_clear();
+    oflash_devdb_free(db);
+    free(info);
 }
 
 int cli_load_images(oflash_image **out, char **files, size_t n, const oflash_image_load_opts *o)

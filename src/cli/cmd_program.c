@@ -255,7 +255,11 @@ int cmd_program(int argc, char **argv)
         ret = cli_usage("program", "no image given");
         goto out;
     }
-    if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    {
+        oflash_image_region map[64];
+        cli_image_limit_to_device(&lo, &ct, map, sizeof map / sizeof map[0]);
+        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    }
     ret = EXIT_FAIL;
     if ((rc = cli_target_open("program", &ct, &t)) != 0) {
         ret = rc;

@@ -21,7 +21,7 @@
 int oflash__src_open(oflash__src *src, const char *path)
 {
     struct stat st;
-    int fd, rc = oflash__open_regular(&fd, &st, path, O_RDONLY, "image");
+    int fd, rc = oflash__open_regular(&fd, &st, path, O_RDONLY, "an image file");
     memset(src, 0, sizeof *src);
     src->fd = -1;
     if (rc) return rc;
