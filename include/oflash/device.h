@@ -10,13 +10,13 @@
 #ifndef OFLASH_DEVICE_H
 #define OFLASH_DEVICE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_bank_kind {
     OFLASH_BANK_FLASH = 0, /* erasable main flash, sector list */
@@ -100,7 +100,7 @@ const oflash_bank *oflash_device_bank(const oflash_device *dev, const char *name
 /* Index of the sector of bank holding addr, or -1. */
 int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr);
 /* Human-readable memory map, for error messages ("flash 0x08000000-0x0807FFFF, ..."). */
-int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len);
+int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev);
 
 /*
  * The device database: the built-in table plus device files.
@@ -114,6 +114,10 @@ typedef struct oflash_devdb_opts {
     bool no_user_paths;      /* ignore $OFLASH_DEVICES and the config directory */
 } oflash_devdb_opts;
 #define OFLASH_DEVDB_OPTS_VERSION 1
+#define OFLASH_DEVDB_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_DEVDB_OPTS_VERSION                                                       \
+    }
 
 int oflash_devdb_open(oflash_devdb **out, const oflash_devdb_opts *opts);
 void oflash_devdb_free(oflash_devdb *db);
@@ -121,12 +125,12 @@ void oflash_devdb_free(oflash_devdb *db);
  * anything loaded before. */
 int oflash_devdb_add_file(oflash_devdb *db, const char *path);
 /* Find by name or alias, case-insensitively. */
-int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out);
+int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name);
 size_t oflash_devdb_count(const oflash_devdb *db);
 const oflash_device *oflash_devdb_get(const oflash_devdb *db, size_t i);
 
-/* Where the database looked, highest priority first (for `oflash devices
- * --paths`).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
+/* Where the database looked, highest priority first (to show the search
+ * path).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
  * "config" ($XDG_CONFIG_HOME/oflash/devices/) or "built-in" (path NULL).
  * Valid until oflash_devdb_free(). */
 typedef struct oflash_devdb_path {
@@ -145,7 +149,7 @@ int oflash_devstore_dir(char *buf, size_t len);
  * (checked completely first, then written to a temporary file and renamed;
  * the store directory is created if needed).  The stored path is written
  * to dest (may be NULL). */
-int oflash_devstore_import(const char *path, char *dest, size_t dest_len);
+int oflash_devstore_import(char *dest, size_t dest_len, const char *path);
 
 /*
  * Check that an FLM can serve the bank [base, base+size) of a device whose
@@ -167,7 +171,5 @@ size_t oflash_builtin_device_count(void);
 const oflash_device *oflash_builtin_device(size_t i);
 const oflash_device *oflash_builtin_device_find(const char *name);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif
