@@ -32,20 +32,20 @@ typedef struct oflash_sector {
 } oflash_sector;
 
 typedef struct oflash_bank {
-    const char *name; /* "flash", "otp", "otp-lock", or a user name */
+    const char *name;          /* "flash", "otp", "otp-lock", or a user name */
     oflash_bank_kind kind;
     uint32_t base;
     uint32_t size;
-    uint32_t page_size;           /* program unit the loader takes per ProgramPage */
-    uint8_t erased_value;         /* 0xFF on STM32 */
-    uint8_t write_unit;           /* smallest write the flash takes, bytes (0 or 1: any;
-                                   * 8: 64-bit double words, the planner pads with
-                                   * erased_value) */
+    uint32_t page_size;        /* program unit the loader takes per ProgramPage */
+    uint8_t erased_value;      /* 0xFF on STM32 */
+    uint8_t write_unit;        /* smallest write the flash takes, bytes (0 or 1: any;
+                                * 8: 64-bit double words, the planner pads with
+                                * erased_value) */
     const oflash_sector *sectors; /* FLASH: erase units; OTP: blocks; OTP_LOCK: one per byte */
     size_t sector_count;
     /* Loader: an FLM ELF, either embedded in liboflash (loader_image) or a
      * file (loader_path, absolute or relative to the device file). */
-    const char *loader_name; /* a family's built-in loader ("stm32f4") */
+    const char *loader_name;   /* a family's built-in loader ("stm32f4") */
     const void *loader_image;
     size_t loader_size;
     const char *loader_path;
@@ -53,9 +53,9 @@ typedef struct oflash_bank {
 
 typedef enum oflash_region_kind {
     OFLASH_REGION_RAM = 0,
-    OFLASH_REGION_SYSMEM, /* system memory / boot ROM: read-only */
-    OFLASH_REGION_OPTION, /* option bytes */
-    OFLASH_REGION_ID,     /* unique ID, flash size register */
+    OFLASH_REGION_SYSMEM,      /* system memory / boot ROM: read-only */
+    OFLASH_REGION_OPTION,      /* option bytes */
+    OFLASH_REGION_ID,          /* unique ID, flash size register */
     OFLASH_REGION_PERIPH
 } oflash_region_kind;
 
@@ -69,21 +69,21 @@ typedef struct oflash_region {
 struct oflash_family_ops;
 
 typedef struct oflash_device {
-    const char *name;           /* canonical: "STM32F401xE" */
-    const char *const *aliases; /* NULL-terminated: "STM32F401RE", ... (may be NULL) */
-    const char *vendor;         /* "STMicroelectronics" */
-    const char *family;         /* display name: "stm32f4", a pack's Dfamily, ... */
-    const char *core;           /* "Cortex-M4" */
-    const char *source;         /* "built-in" or the file it came from */
+    const char *name;          /* canonical: "STM32F401xE" */
+    const char *const *aliases;/* NULL-terminated: "STM32F401RE", ... (may be NULL) */
+    const char *vendor;        /* "STMicroelectronics" */
+    const char *family;        /* display name: "stm32f4", a pack's Dfamily, ... */
+    const char *core;          /* "Cortex-M4" */
+    const char *source;        /* "built-in" or the file it came from */
 
-    uint32_t work_ram_start; /* RAM the loader may use */
+    uint32_t work_ram_start;   /* RAM the loader may use */
     uint32_t work_ram_size;
 
     /* ID check on connect (has_id false: skipped); the registers are the
      * family's (family_ops->id) */
     bool has_id;
-    uint16_t dev_id;        /* DBGMCU_IDCODE DEV_ID */
-    uint16_t flash_size_kb; /* the flash size register */
+    uint16_t dev_id;           /* DBGMCU_IDCODE DEV_ID */
+    uint16_t flash_size_kb;    /* the flash size register */
 
     /* The chip family this part belongs to (oflash/sys/family.h): NULL for
      * parts of no family oflash knows.  family_data is the family's own
@@ -96,7 +96,7 @@ typedef struct oflash_device {
     const oflash_region *regions; /* non-flash regions: RAM, system memory, ... */
     size_t region_count;
 
-    const char *extends; /* device files: the built-in it extends, else NULL */
+    const char *extends;       /* device files: the built-in it extends, else NULL */
 } oflash_device;
 
 /* Find the bank holding addr, or NULL. */
@@ -116,8 +116,8 @@ int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len);
 typedef struct oflash_devdb oflash_devdb;
 
 typedef struct oflash_devdb_opts {
-    unsigned version;   /* OFLASH_DEVDB_OPTS_VERSION */
-    bool no_user_paths; /* ignore $OFLASH_DEVICES and the config directory */
+    unsigned version;        /* OFLASH_DEVDB_OPTS_VERSION */
+    bool no_user_paths;      /* ignore $OFLASH_DEVICES and the config directory */
 } oflash_devdb_opts;
 #define OFLASH_DEVDB_OPTS_VERSION 1
 
@@ -139,7 +139,7 @@ typedef struct oflash_devdb_path {
     const char *path;
     const char *origin;
     bool exists;
-    size_t devices; /* devices it added */
+    size_t devices;          /* devices it added */
 } oflash_devdb_path;
 size_t oflash_devdb_path_count(const oflash_devdb *db);
 const oflash_devdb_path *oflash_devdb_path_get(const oflash_devdb *db, size_t i);

@@ -28,15 +28,15 @@ typedef struct oflash_flash_device {
     uint16_t vers;
     char name[129];
     uint16_t type;
-    uint32_t addr;        /* DevAdr */
-    uint32_t size;        /* szDev */
-    uint32_t page_size;   /* szPage */
-    uint8_t erased_value; /* valEmpty */
+    uint32_t addr;          /* DevAdr */
+    uint32_t size;          /* szDev */
+    uint32_t page_size;     /* szPage */
+    uint8_t erased_value;   /* valEmpty */
     uint32_t prog_timeout_ms;
     uint32_t erase_timeout_ms;
     struct {
-        uint32_t size;   /* sector size */
-        uint32_t offset; /* first sector of this size, from addr */
+        uint32_t size;      /* sector size */
+        uint32_t offset;    /* first sector of this size, from addr */
     } runs[OFLASH_FLM_MAX_SECTOR_RUNS];
     size_t run_count;
 } oflash_flash_device;
@@ -79,14 +79,14 @@ uint32_t oflash_flm_ram_needed(const oflash_flm *flm);
 typedef struct oflash_loader oflash_loader;
 
 typedef struct oflash_loader_opts {
-    unsigned version;   /* OFLASH_LOADER_OPTS_VERSION */
-    uint32_t ram_start; /* work RAM the loader may use */
+    unsigned version;      /* OFLASH_LOADER_OPTS_VERSION */
+    uint32_t ram_start;    /* work RAM the loader may use */
     uint32_t ram_size;
-    uint32_t stack_size;    /* 0 = default (1 KiB, at least 512) */
-    uint32_t clock_hz;      /* passed to Init, 0 = 16000000 */
-    uint32_t init_arg;      /* non-zero: Init's fourth argument (R3), which a family's
-                             * own loader may take (oflash_family_ops.loader_init_arg) */
-    unsigned timeout_scale; /* multiply FLM timeouts by this, 0 = 2 (margin) */
+    uint32_t stack_size;   /* 0 = default (1 KiB, at least 512) */
+    uint32_t clock_hz;     /* passed to Init, 0 = 16000000 */
+    uint32_t init_arg;     /* non-zero: Init's fourth argument (R3), which a family's
+                            * own loader may take (oflash_family_ops.loader_init_arg) */
+    unsigned timeout_scale;/* multiply FLM timeouts by this, 0 = 2 (margin) */
 } oflash_loader_opts;
 #define OFLASH_LOADER_OPTS_VERSION 1
 
@@ -103,7 +103,8 @@ int oflash_loader_init(oflash_loader *l, uint32_t fnc);
 int oflash_loader_uninit(oflash_loader *l, uint32_t fnc);
 int oflash_loader_erase_sector(oflash_loader *l, uint32_t addr);
 /* Erase n consecutive sectors starting at addr (SEGGER_OPEN_Erase if present). */
-int oflash_loader_erase_sectors(oflash_loader *l, uint32_t addr, uint32_t sector_index, uint32_t n);
+int oflash_loader_erase_sectors(oflash_loader *l, uint32_t addr, uint32_t sector_index,
+                                uint32_t n);
 int oflash_loader_erase_chip(oflash_loader *l);
 /* Program len bytes at addr (page multiple not required; the last page is
  * padded with the erased value).  Uses SEGGER_OPEN_Program for many pages
@@ -126,12 +127,12 @@ int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t
  * up to PrgData, PrgData and its zero-initialised part, in link layout;
  * static_base is where R9 points, as an offset from the image start. */
 typedef struct oflash_flm_sizes {
-    uint32_t code_size;   /* PrgCode */
-    uint32_t data_size;   /* PrgData with file contents */
-    uint32_t bss_size;    /* PrgData without file contents (NOBITS) */
-    uint32_t image_size;  /* bytes written to RAM from the image start */
-    uint32_t static_base; /* R9 - image start */
-    uint32_t align;       /* alignment the image needs in RAM */
+    uint32_t code_size;      /* PrgCode */
+    uint32_t data_size;      /* PrgData with file contents */
+    uint32_t bss_size;       /* PrgData without file contents (NOBITS) */
+    uint32_t image_size;     /* bytes written to RAM from the image start */
+    uint32_t static_base;    /* R9 - image start */
+    uint32_t align;          /* alignment the image needs in RAM */
 } oflash_flm_sizes;
 void oflash_flm_get_sizes(const oflash_flm *flm, oflash_flm_sizes *sizes);
 
@@ -147,11 +148,11 @@ typedef struct oflash_loader_layout {
     uint32_t image_size;
     uint32_t static_base;
     uint32_t stack_bottom;
-    uint32_t stack_top; /* initial SP */
+    uint32_t stack_top;      /* initial SP */
     uint32_t buffer;
     uint32_t buffer_size;
-    uint32_t page_size;    /* FlashDevice szPage */
-    uint32_t page_buffers; /* buffer_size / page_size */
+    uint32_t page_size;      /* FlashDevice szPage */
+    uint32_t page_buffers;   /* buffer_size / page_size */
 } oflash_loader_layout;
 
 /* Compute the layout for work RAM in opts without touching a target;
@@ -163,8 +164,8 @@ const oflash_loader_layout *oflash_loader_get_layout(const oflash_loader *l);
 
 /* Progress of long operations: op is "erase", "program", "crc" or "blank";
  * called after each loader call with the bytes done so far of total. */
-typedef void (*oflash_loader_progress_fn)(void *ctx, const char *op, uint32_t addr, uint64_t done,
-                                          uint64_t total);
+typedef void (*oflash_loader_progress_fn)(void *ctx, const char *op, uint32_t addr,
+                                          uint64_t done, uint64_t total);
 void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, void *ctx);
 
 /* Read target memory, through SEGGER_OPEN_Read when the FLM has it (for
@@ -173,8 +174,8 @@ int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len);
 
 /* Statistics of this loader's calls (for benchmarks). */
 typedef struct oflash_loader_stats {
-    uint64_t calls;         /* FLM function calls */
-    uint64_t program_calls; /* ProgramPage / SEGGER_OPEN_Program calls */
+    uint64_t calls;          /* FLM function calls */
+    uint64_t program_calls;  /* ProgramPage / SEGGER_OPEN_Program calls */
     uint64_t erase_calls;
     uint64_t bytes_programmed;
 } oflash_loader_stats;
