@@ -45,10 +45,10 @@ void cli_image_limit_to_device(oflash_image_load_opts *lo, const cli_target *ct,
     const char *name = ct->device;
     if (!name && ct->probe && !strncmp(ct->probe, "sim:", 4)) {
         info = calloc(1, sizeof *info);
-        if (info && oflash_sim_info_read(ct->probe + 4, info) == 0) name = info->part;
+        if (info && oflash_sim_info_read(info, ct->probe + 4) == 0) name = info->part;
     }
     if (name && cli_devdb_open(ct->files, ct->nfiles, &db) == 0 &&
-        oflash_devdb_find(db, name, &dev) == 0 && dev->bank_count && dev->bank_count <= cap) {
+        oflash_devdb_find(&dev, db, name) == 0 && dev->bank_count && dev->bank_count <= cap) {
         for (size_t i = 0; i < dev->bank_count; i++) {
             buf[i].start = dev->banks[i].base;
             buf[i].size = dev->banks[i].size;

@@ -144,7 +144,7 @@ const oflash_device *df_find(df_ctx *c, const char *name)
     const oflash_device *d = NULL;
     for (size_t i = c->ndev; i-- > 0;)
         if (oflash__device_matches(c->devs[i], name)) return c->devs[i];
-    if (c->db && oflash_devdb_find(c->db, name, &d) == 0) return d;
+    if (c->db && oflash_devdb_find(&d, c->db, name) == 0) return d;
     oflash_error_clear();
     return NULL;
 }

@@ -74,10 +74,11 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
     /* The runtime's own placement (trampoline, image, stack, page buffer):
      * what fits here is exactly what oflash_loader_open() accepts. */
     {
-        oflash_loader_opts o = {
-            .version = OFLASH_LOADER_OPTS_VERSION, .ram_start = ram_start, .ram_size = ram_size};
+        oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+        o.ram_start = ram_start;
+        o.ram_size = ram_size;
         oflash_loader_layout lay;
-        if (oflash_flm_layout(flm, &o, &lay) < 0) {
+        if (oflash_flm_layout(&lay, flm, &o) < 0) {
             char why[512]; /* copied: error_set must not read the buffer it writes */
             snprintf(why, sizeof why, "%s", oflash_error_last());
             return oflash_error_set(OFLASH_ERANGE, "loader does not fit the device's work RAM: %s",

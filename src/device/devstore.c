@@ -53,12 +53,13 @@ static int df_mkdirs(char *path)
     return 0;
 }
 
-int oflash_devstore_import(const char *path, char *dest, size_t dest_len)
+int oflash_devstore_import(char *dest, size_t dest_len, const char *path)
 {
     char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX];
     const char *base = strrchr(path, '/');
     oflash_devdb *db = NULL;
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
+    o.no_user_paths = true;
     int rc, in = -1, out = -1;
     char chunk[65536];
     bool is_pack = false;

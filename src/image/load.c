@@ -307,11 +307,19 @@ static int check_bin_range(const oflash__src *src, uint32_t base, const oflash_i
         const oflash_image_region *r = &o->regions[i];
         if (base >= r->start && end <= (uint64_t)r->start + r->size) return 0;
     }
+    char map[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < o->region_count && n + 40 < sizeof map; i++) {
+        const oflash_image_region *r = &o->regions[i];
+        int k = snprintf(map + n, sizeof map - n, "%s0x%08" PRIX32 "-0x%08" PRIX64, i ? ", " : "",
+                         r->start, r->start + (r->size ? r->size : 1) - 1);
+        if (k > 0) n += (size_t)k;
+    }
     return oflash_error_set(OFLASH_ERANGE,
                             "%s: %" PRIu64 " bytes at 0x%08" PRIX32 "-0x%08" PRIX64 " are outside "
-                            "the device's memory (expected the whole binary inside flash, OTP or "
-                            "RAM; nothing was read)",
-                            src->name, src->size, base, end - 1);
+                            "the device's memory map (%s; expected the whole binary inside one "
+                            "of these; nothing was read)",
+                            src->name, src->size, base, end - 1, map);
 }
 
 /* Decide the format and base, read, check and merge. */

@@ -29,6 +29,7 @@
 #include "oflash/device.h"
 #include "oflash/sim.h"
 #include "oflash/sys/probe.h"
+#include "targets/stm32f4/stm32f4.h" /* until the sim model hook (stage 1b) */
 
 #include <stdbool.h>
 #include <stdint.h>

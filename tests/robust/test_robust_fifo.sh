@@ -53,7 +53,7 @@ rss=$(tail -1 rss)
 # program before it is read.
 /usr/bin/time -f '%M' -o rss timeout 20 "$OFLASH" program --plan --probe sim:chip.sim big.bin@0x08000000 >out 2>err
 rc=$?
-[ "$rc" = 1 ] && grep -q "outside the device's memory" err && ok || bad "2 GiB at 0x08000000 on program: exit $rc: $(cat err)"
+[ "$rc" = 1 ] && grep -q "outside the device's memory map" err && ok || bad "2 GiB at 0x08000000 on program: exit $rc: $(cat err)"
 rss=$(tail -1 rss)
 [ "${rss:-999999}" -lt 65536 ] && ok || bad "2 GiB on program: peak RSS $rss KiB (read into memory?)"
 
