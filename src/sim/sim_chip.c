@@ -685,7 +685,7 @@ static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
 static int no_memory(const sim_chip *c, const char *what, uint32_t addr)
 {
     char map[512];
-    oflash_device_describe_map(c->dev, map, sizeof map);
+    oflash_device_describe_map(map, sizeof map, c->dev);
     return oflash_error_set(OFLASH_ERANGE, "%s: %s at 0x%08X: no memory there on %s (%s)",
                             c->file.path, what, addr, c->nv.part, map);
 }

@@ -618,7 +618,7 @@ void oflash__sim_file_close(sim_file *f)
 
 /* ---- public API that needs only the file ---- */
 
-int oflash_sim_parse_uid(const char *hex, uint8_t uid[OFLASH_SIM_UID_LEN])
+int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex)
 {
     size_t n = hex ? strlen(hex) : 0;
     if (hex && n == 26 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
@@ -691,12 +691,12 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
                                 "and their aliases)",
                                 device, known);
     }
-    rc = uid_hex ? oflash_sim_parse_uid(uid_hex, uid) : random_uid(uid);
+    rc = uid_hex ? oflash_sim_parse_uid(uid, uid_hex) : random_uid(uid);
     if (rc < 0) return rc;
     return oflash__sim_file_create(path, dev, uid);
 }
 
-int oflash_sim_info_read(const char *path, oflash_sim_info *info)
+int oflash_sim_info_read(oflash_sim_info *info, const char *path)
 {
     sim_file f;
     sim_nv nv;
@@ -725,7 +725,7 @@ int oflash_sim_info_read(const char *path, oflash_sim_info *info)
     memset(info->otp_lock, 0xFF, sizeof info->otp_lock);
     {
         oflash_otp_rules r;
-        if (oflash_device_otp_rules(dev, &r) == 0 && r.kind != OFLASH_OTP_NONE) {
+        if (oflash_device_otp_rules(&r, dev) == 0 && r.kind != OFLASH_OTP_NONE) {
             for (uint32_t i = 0; i < r.data_size && i < sizeof info->otp; i++)
                 if (r.data_base + i >= nv.nv_base && r.data_base + i - nv.nv_base < nv.nv_size)
                     info->otp[i] = nv.nv[r.data_base + i - nv.nv_base];
