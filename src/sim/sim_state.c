@@ -27,6 +27,8 @@
  */
 #include "sim_internal.h"
 
+#include "oflash/sys/family.h"
+
 #include "common/file.h"
 
 #include "oflash/error.h"
@@ -651,6 +653,14 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
                                 "(STM32F401xB/C/D/E, F411xC/E, F405xG, F407xG, F427xI, F429xI "
                                 "and their aliases)",
                                 device);
+    /* Until families bring their own simulated chip (family_ops->sim), this
+     * simulator is the STM32F2/F4 one: refuse parts of other families
+     * rather than give them an F4 flash interface. */
+    if (dev->family_ops && !dev->family_ops->sim && strcmp(dev->family_ops->name, "stm32f4") != 0)
+        return oflash_error_set(OFLASH_EUNSUPPORTED,
+                                "device '%s' (%s, family %s) has no simulated chip yet: the "
+                                "simulator models the STM32F2/F4 flash interface only",
+                                device, dev->name, dev->family_ops->name);
     rc = uid_hex ? oflash_sim_parse_uid(uid_hex, uid) : random_uid(uid);
     if (rc < 0) return rc;
     return oflash__sim_file_create(path, dev, uid);
