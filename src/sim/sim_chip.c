@@ -559,7 +559,8 @@ static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
         *left = SIM_OPT_SIZE - (addr - SIM_OPT_BASE);
         return R_OPT;
     }
-    if (f4_part_of(c->dev)->dual_bank && addr >= SIM_OPT2_BASE && addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
+    if (f4_part_of(c->dev)->dual_bank && addr >= SIM_OPT2_BASE &&
+        addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
         *left = SIM_OPT_SIZE - (addr - SIM_OPT2_BASE);
         return R_OPT;
     }
@@ -577,7 +578,7 @@ static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
 static int no_memory(const sim_chip *c, const char *what, uint32_t addr)
 {
     char map[512];
-    oflash_device_describe_map(c->dev, map, sizeof map);
+    oflash_device_describe_map(map, sizeof map, c->dev);
     return oflash_error_set(OFLASH_ERANGE, "%s: %s at 0x%08X: no memory there on %s (%s)",
                             c->file.path, what, addr, c->nv.part, map);
 }

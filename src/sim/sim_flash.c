@@ -359,7 +359,8 @@ static void start_erase(sim_chip *c)
 static void start_option_program(sim_chip *c)
 {
     uint32_t newopt = c->optcr_reg & OPTCR_WRITABLE;
-    uint32_t newopt1 = f4_part_of(c->dev)->dual_bank ? (c->optcr1_reg & OPTCR1_WRITABLE) : c->nv.optcr1;
+    uint32_t newopt1 =
+        f4_part_of(c->dev)->dual_bank ? (c->optcr1_reg & OPTCR1_WRITABLE) : c->nv.optcr1;
     uint64_t ps = OPTION_PROGRAM_PS;
     bool regress = oflash_sim_rdp_level(c->nv.optcr) == 1 && oflash_sim_rdp_level(newopt) == 0;
 

@@ -591,7 +591,7 @@ void oflash__sim_file_close(sim_file *f)
 
 /* ---- public API that needs only the file ---- */
 
-int oflash_sim_parse_uid(const char *hex, uint8_t uid[OFLASH_SIM_UID_LEN])
+int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex)
 {
     size_t n = hex ? strlen(hex) : 0;
     if (hex && n == 26 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
@@ -661,12 +661,12 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
                                 "device '%s' (%s, family %s) has no simulated chip yet: the "
                                 "simulator models the STM32F2/F4 flash interface only",
                                 device, dev->name, dev->family_ops->name);
-    rc = uid_hex ? oflash_sim_parse_uid(uid_hex, uid) : random_uid(uid);
+    rc = uid_hex ? oflash_sim_parse_uid(uid, uid_hex) : random_uid(uid);
     if (rc < 0) return rc;
     return oflash__sim_file_create(path, dev, uid);
 }
 
-int oflash_sim_info_read(const char *path, oflash_sim_info *info)
+int oflash_sim_info_read(oflash_sim_info *info, const char *path)
 {
     sim_file f;
     sim_nv nv;

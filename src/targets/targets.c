@@ -44,13 +44,13 @@ const oflash_family_ops *oflash_family_find(const char *name)
     return NULL;
 }
 
-const oflash_family_ops *oflash_family_for_pack(const char *vendor, const char *family,
-                                                const char *device, const oflash_device **part)
+const oflash_family_ops *oflash_family_for_pack(const oflash_device **part, const char *vendor,
+                                                const char *family, const char *device)
 {
     const oflash_device *p = NULL;
     if (part) *part = NULL;
     for (size_t i = 0; i < NFAMILIES; i++)
-        if (families[i]->pack_match && families[i]->pack_match(vendor, family, device, &p)) {
+        if (families[i]->pack_match && families[i]->pack_match(&p, vendor, family, device)) {
             if (part) *part = p;
             return families[i];
         }

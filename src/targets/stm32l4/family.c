@@ -42,7 +42,7 @@ static int l4_check_protection(const oflash_device *dev, oflash_probe *probe,
         if (s->addr < L4_FLASH_BASE || num >= 2 * L4_PAGES_PER_BANK) continue;
         if (!have) {
             for (int k = 0; k < 4; k++)
-                if (oflash_probe_read_u32(probe, L4_FLASH_REGS + regs[k].off, &wrp[k]) < 0)
+                if (oflash_probe_read_u32(&wrp[k], probe, L4_FLASH_REGS + regs[k].off) < 0)
                     return oflash_error_prefix("reading %s (write protection): ", regs[k].name);
             have = true;
         }
@@ -62,7 +62,7 @@ static int l4_check_protection(const oflash_device *dev, oflash_probe *probe,
 
 /* ---- our loader ---- */
 
-static const char *l4_loader_result(uint32_t r, int *code)
+static const char *l4_loader_result(int *code, uint32_t r)
 {
     /* Most specific first: a programming error also sets PGSERR on the
      * next attempt, FASTERR comes with the bit that stopped the row. */
@@ -135,8 +135,8 @@ static int l4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
 
 /* ---- packs ---- */
 
-static bool l4_pack_match(const char *vendor, const char *family, const char *device,
-                          const oflash_device **part)
+static bool l4_pack_match(const oflash_device **part, const char *vendor, const char *family,
+                          const char *device)
 {
     *part = NULL;
     if (vendor && strncasecmp(vendor, "STMicroelectronics", 18) != 0) return false;
