@@ -28,6 +28,8 @@
  */
 #include "sim_internal.h"
 
+#include "oflash/sys/family.h"
+
 #include "common/file.h"
 
 #include "oflash/error.h"

@@ -15,7 +15,7 @@
 #include <strings.h>
 
 /* One line per family. */
-#define OFLASH_FAMILIES(X) X(stm32f4)
+#define OFLASH_FAMILIES(X) X(stm32f4) X(stm32l4)
 
 #define DECLARE(f) extern const oflash_family_ops oflash_family_##f;
 OFLASH_FAMILIES(DECLARE)
