@@ -18,6 +18,7 @@
 /* clang-format off */
 #define OFLASH_FAMILIES(X) \
     X(stm32f4)             \
+    X(stm32l4)             \
     /* end of the list */
 /* clang-format on */
 
