@@ -62,6 +62,26 @@ typedef struct oflash_region {
     uint32_t size;
 } oflash_region;
 
+/*
+ * Flash-interface registers whose writes by a debugger unlock or change
+ * something irreversible: what `oflash gdbserver` refuses from its clients
+ * without the matching opt-in.  The OTP and lock-byte banks and the
+ * OFLASH_REGION_OPTION regions are guarded by their kind; these are the
+ * registers that unlock them (family-neutral: address, size, what for).
+ */
+typedef enum oflash_guard_kind {
+    OFLASH_GUARD_OTP = 0,     /* enables OTP programming (F2/F4: FLASH_KEYR, which
+                               * unlocks main flash and OTP alike) */
+    OFLASH_GUARD_OPTION_BYTES /* unlocks or changes option bytes (RDP, WRP) */
+} oflash_guard_kind;
+
+typedef struct oflash_guard_reg {
+    const char *name; /* "FLASH_OPTKEYR" */
+    oflash_guard_kind kind;
+    uint32_t addr;
+    uint32_t size;
+} oflash_guard_reg;
+
 typedef struct oflash_device {
     const char *name;          /* canonical: "STM32F401xE" */
     const char *const *aliases;/* NULL-terminated: "STM32F401RE", ... (may be NULL) */
@@ -91,6 +111,9 @@ typedef struct oflash_device {
     size_t region_count;
 
     const char *extends;       /* device files: the built-in it extends, else NULL */
+
+    const oflash_guard_reg *guards; /* may be NULL */
+    size_t guard_count;
 } oflash_device;
 
 /* Find the bank holding addr, or NULL. */

@@ -99,6 +99,17 @@ static const oflash_region regions_192k[] = F4_REGIONS(192);
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Flash interface registers (RM0368 rev 5 §3.8, RM0090 rev 19 §3.9): the
+ * KEYR sequence unlocks FLASH_CR for main flash and OTP programming,
+ * OPTKEYR unlocks FLASH_OPTCR, and OPTCR/OPTCR1 with OPTSTRT program the
+ * option bytes (RDP, nWRP). */
+static const oflash_guard_reg f4_guards[] = {
+    {"FLASH_KEYR", OFLASH_GUARD_OTP, 0x40023C04u, 4},
+    {"FLASH_OPTKEYR", OFLASH_GUARD_OPTION_BYTES, 0x40023C08u, 4},
+    {"FLASH_OPTCR", OFLASH_GUARD_OPTION_BYTES, 0x40023C14u, 4},
+    {"FLASH_OPTCR1", OFLASH_GUARD_OPTION_BYTES, 0x40023C18u, 4},
+};
+
 #define F4_DEVICE(nm, al, id, kb, bk, ramkb, rg, dual)                                             \
     {                                                                                              \
         .name = nm, .aliases = al, .vendor = "STMicroelectronics", .family = "stm32f4",            \
@@ -106,7 +117,8 @@ static const oflash_region regions_192k[] = F4_REGIONS(192);
         .work_ram_size = (ramkb)*KB, .has_id = 1, .idcode_addr = 0xE0042000u, .dev_id = id,        \
         .flash_size_addr = 0x1FFF7A22u, .flash_size_kb = kb, .uid_addr = 0x1FFF7A10u,              \
         .dual_bank = dual, .option_addr = 0x1FFFC000u, .banks = bk, .bank_count = N(bk),           \
-        .regions = rg, .region_count = N(rg), .extends = 0                                         \
+        .regions = rg, .region_count = N(rg), .extends = 0, .guards = f4_guards,                   \
+        .guard_count = N(f4_guards)                                                                \
     }
 
 static const char *const al_401b[] = {"STM32F401CB", "STM32F401RB", "STM32F401VB", 0};

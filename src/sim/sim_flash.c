@@ -222,6 +222,8 @@ uint32_t oflash__sim_flash_program(sim_chip *c, uint32_t addr, uint64_t val, uns
         err = SR_PGAERR;
     else if (in_otp && c->nv.otp[SIM_OTP_SIZE + (addr - SIM_OTP_BASE) / 32] == 0x00)
         err = SR_WRPERR; /* RM0090 §3.8: LOCKBi = 0x00 -> block i cannot be programmed */
+    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
+        err = SR_WRPERR; /* session guard: the OTP behaves as if locked */
     else if (in_lock && addr - SIM_LOCK_BASE + size > SIM_LOCK_SIZE)
         err = SR_PGAERR;
     if (err) {
@@ -364,6 +366,14 @@ static void start_option_program(sim_chip *c)
     bool regress = oflash_sim_rdp_level(c->nv.optcr) == 1 && oflash_sim_rdp_level(newopt) == 0;
 
     stall(c);
+    if (c->guard & OFLASH_SIM_GUARD_OPTION_BYTES) {
+        /* Session guard: the option bytes keep their value, as if
+         * write-protected; the error shows in FLASH_SR. */
+        c->sr |= SR_WRPERR;
+        oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (session guard)");
+        c->optcr_reg = c->nv.optcr | (c->optcr_reg & OPTCR_OPTLOCK);
+        return;
+    }
     if (power_fails_now(c)) {
         oflash__sim_power_loss(c); /* option bytes keep their old value */
         return;

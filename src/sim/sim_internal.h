@@ -210,6 +210,7 @@ typedef struct sim_chip {
     bool link_dropped;
     uint64_t transactions;
     bool rdp_blocked; /* flash mapped without access (RDP level 1) */
+    unsigned guard;   /* OFLASH_SIM_GUARD_*: refused for this session (not stored) */
 } sim_chip;
 
 /* sim_state.c */
