@@ -26,7 +26,7 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void on_event(int level, const char *msg, void *ctx)
+static void on_event(void *ctx, int level, const char *msg)
 {
     (void)ctx;
     if (level <= OFLASH_LOG_WARN)
@@ -61,7 +61,7 @@ int cmd_gdbserver(int argc, char **argv)
     bool allow_otp = false, allow_opt = false, once = false, bad = false;
     uint32_t idle_s = OFLASH_GDBSERVER_IDLE_TIMEOUT_MS / 1000;
     oflash_probe *p = NULL;
-    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
     oflash_gdbserver_opts so = OFLASH_GDBSERVER_OPTS_INIT;
     oflash_gdbserver_stats stats;
     oflash_devdb *db = NULL;
@@ -101,7 +101,7 @@ int cmd_gdbserver(int argc, char **argv)
         return cli_usage("gdbserver", "--listen '%s': expected HOST:PORT", listen_at);
 
     if (oflash_devdb_open(&db, NULL) < 0) return cli_fail();
-    if (device && oflash_devdb_find(db, device, &dev) < 0) {
+    if (device && oflash_devdb_find(&dev, db, device) < 0) {
         ret = cli_fail();
         goto out;
     }
@@ -117,7 +117,7 @@ int cmd_gdbserver(int argc, char **argv)
                             probe_spec);
             goto out;
         }
-        if (oflash_devdb_find(db, part, &dev) < 0) {
+        if (oflash_devdb_find(&dev, db, part) < 0) {
             ret = cli_fail();
             goto out;
         }

@@ -99,7 +99,7 @@ int cmd_otp(int argc, char **argv)
         oflash_otp_block b[MAX_BLOCKS];
         size_t n;
         if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
-        if (oflash_otp_read(t, b, MAX_BLOCKS, &n) < 0) {
+        if (oflash_otp_read(b, MAX_BLOCKS, &n, t) < 0) {
             ret = cli_fail();
         } else {
             if (json)
@@ -116,7 +116,7 @@ int cmd_otp(int argc, char **argv)
      * executor as program --otp (so a block is only locked once, and
      * already-locked blocks are reported as such). */
     if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
-    if (oflash_otp_lock_image(oflash_target_device(t), blocks, nblocks, &img) < 0) {
+    if (oflash_otp_lock_image(&img, oflash_target_device(t), blocks, nblocks) < 0) {
         ret = cli_fail();
         goto out;
     }
@@ -124,7 +124,7 @@ int cmd_otp(int argc, char **argv)
         oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
         oflash_target_view view;
         po.allow_otp = true;
-        oflash_target_view_init(t, &view);
+        oflash_target_view_init(&view, t);
         rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
         if (rc < 0) {
             ret = cli_fail();
@@ -148,8 +148,8 @@ int cmd_otp(int argc, char **argv)
     }
     {
         oflash_flash_stats st;
-        oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
-        if (oflash_flash_execute(t, plan, &fo, &st) < 0) {
+        oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
+        if (oflash_flash_execute(&st, t, plan, &fo) < 0) {
             ret = cli_fail();
             goto out;
         }

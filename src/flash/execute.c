@@ -53,7 +53,7 @@ typedef struct run {
 
 static void progress(run *r, oflash_phase phase, uint64_t done, uint64_t total)
 {
-    if (r->o->progress) r->o->progress(phase, done, total, r->o->progress_ctx);
+    if (r->o->progress) r->o->progress(r->o->progress_ctx, phase, done, total);
 }
 
 static bool all_value(const uint8_t *p, size_t n, uint8_t v)
@@ -94,7 +94,7 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
         oflash_loader *l;
         uint32_t crc;
         if ((rc = oflash__target_loader(t, bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, addr, len)) < 0)
             return rc;
         if (crc == want_crc) return 0;
     } else {
@@ -106,61 +106,30 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
     return verify_fail(t, addr, want, len, what);
 }
 
-/* ---- write protection (STM32F4 option bytes) ---- */
+/* ---- write protection: the family's business ---- */
 
-/* FLASH_OPTCR and FLASH_OPTCR1 (RM0368 rev 5 §3.8.6, RM0090 rev 19 §3.9.10
- * and §3.9.11): nWRPi at bit 16 + i (0 = sector i write-protected; with
- * SPRMOD, bit 31, set the bits select PCROP and 1 = protected).  OPTCR1
- * holds sectors 12..23 of 2 MiB parts. */
-#define F4_FLASH_OPTCR 0x40023C14u
-#define F4_FLASH_OPTCR1 0x40023C18u
-#define F4_OPTCR_SPRMOD (1u << 31)
-
-typedef struct wp_state {
-    bool have;
-    uint32_t optcr, optcr1;
-} wp_state;
-
-/* Refuse, before anything is written, to erase or program sector s when
- * the option bytes protect it. */
-static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
+/* Refuse, before anything is written, to erase or program a sector the
+ * chip protects (oflash_family_ops.check_protection). */
+static int check_protection(oflash_target *t, const oflash_sector *const *sectors, size_t n)
 {
-    unsigned n = s->number, bit;
-    uint32_t reg;
-    bool prot;
-    if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
-    if (!w->have) {
-        w->optcr1 = 0xFFFFFFFFu;
-        if (oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
-        if (t->device->dual_bank &&
-            oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
-        w->have = true;
-    }
-    reg = n < 12 ? w->optcr : w->optcr1;
-    bit = 16 + (n % 12);
-    prot = (w->optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
-    if (!prot) return 0;
-    return oflash_error_set(OFLASH_EPROTECTED,
-                            "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
-                            "(%s 0x%08X: nWRP%u %s); nothing was written: remove the protection "
-                            "first",
-                            n, s->addr, s->addr + s->size - 1,
-                            n < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, n % 12,
-                            (w->optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+    const oflash_family_ops *fam = t->device->family_ops;
+    if (!n || !fam || !fam->check_protection) return 0;
+    return fam->check_protection(t->device, t->probe, sectors, n);
 }
 
 static int check_write_protection(oflash_target *t, const oflash_plan *plan)
 {
-    wp_state w = {0};
-    for (size_t i = 0; i < plan->sector_count; i++) {
-        int rc;
-        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
-            (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
-            return rc;
-    }
-    return 0;
+    const oflash_sector **list;
+    size_t n = 0;
+    int rc;
+    if (!plan->sector_count) return 0;
+    list = malloc(plan->sector_count * sizeof *list);
+    if (!list) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) list[n++] = plan->sectors[i].sector;
+    rc = check_protection(t, list, n);
+    free(list);
+    return rc;
 }
 
 /* ---- main flash ---- */
@@ -289,7 +258,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
             j++;
         }
         if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, s->sector->addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, s->sector->addr, len)) < 0)
             return rc;
         if (crc != want) break; /* find it sector by sector below */
         done += len;
@@ -361,7 +330,7 @@ static int verify_otp(run *r, const oflash_plan *plan)
     progress(r, OFLASH_PHASE_OTP_VERIFY, 0, plan->otp_write_count);
     chip = malloc(b->size);
     if (!chip) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    rc = oflash_probe_read_mem(r->t->probe, b->base, chip, b->size);
+    rc = oflash_probe_read_mem(chip, r->t->probe, b->base, b->size);
     for (size_t i = 0; rc == 0 && i < plan->otp_write_count; i++) {
         const oflash_plan_otp_byte *w = &plan->otp_writes[i];
         if (chip[w->addr - b->base] != w->image)
@@ -390,7 +359,7 @@ static int program_locks(run *r, const oflash_plan *plan)
         if (oflash_loader_program(l, k->addr, &zero, 1) < 0)
             return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
                                        k->addr);
-        if ((rc = oflash_probe_read_mem(r->t->probe, k->addr, &back, 1)) < 0) return rc;
+        if ((rc = oflash_probe_read_mem(&back, r->t->probe, k->addr, 1)) < 0) return rc;
         if (back != 0x00)
             return oflash_error_set(OFLASH_EVERIFY,
                                     "verify failed at 0x%08X (lock byte of OTP block %u): chip "
@@ -402,10 +371,10 @@ static int program_locks(run *r, const oflash_plan *plan)
     return 0;
 }
 
-int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
-                         oflash_flash_stats *stats)
+int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
+                         const oflash_flash_opts *opts)
 {
-    oflash_flash_opts defaults = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_flash_opts defaults = OFLASH_FLASH_OPTS_INIT;
     oflash_flash_stats local;
     run r;
     int rc;
@@ -445,14 +414,14 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
 out:
     /* Leave the loader initialised state clean for the next operation. */
     oflash__target_loader_release(t);
-    oflash_target_stats(t, stats);
+    oflash_target_stats(stats, t);
     return rc;
 }
 
 /* ---- verify an image ---- */
 
-int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
-                              oflash_progress_fn prog, void *ctx, uint32_t *first_diff)
+int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
+                              oflash_verify_mode mode, oflash_progress_fn prog, void *ctx)
 {
     uint64_t total = oflash_image_size(img), done = 0;
     size_t n = oflash_image_segment_count(img);
@@ -460,7 +429,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
     if (first_diff) *first_diff = 0;
     if (mode == OFLASH_VERIFY_NONE) return 0;
-    if (prog) prog(OFLASH_PHASE_VERIFY, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_VERIFY, 0, total);
     for (size_t i = 0; i < n && !rc; i++) {
         const oflash_segment *s = oflash_image_segment(img, i);
         for (uint32_t off = 0; off < s->size && !rc;) {
@@ -480,7 +449,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
             }
             off += len;
             done += len;
-            if (prog && !rc) prog(OFLASH_PHASE_VERIFY, done, total, ctx);
+            if (prog && !rc) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
         }
     }
     oflash__target_loader_release(t);
@@ -489,8 +458,8 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
 /* ---- erase ---- */
 
-int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
-                       oflash_progress_fn prog, void *ctx, size_t *erased)
+int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers, size_t n,
+                       bool all, oflash_progress_fn prog, void *ctx)
 {
     const oflash_device *d = t->device;
     uint64_t total = 0, done = 0;
@@ -519,7 +488,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
         if (!found) {
             char map[512];
-            oflash_device_describe_map(d, map, sizeof map);
+            oflash_device_describe_map(map, sizeof map, d);
             rc = oflash_error_set(OFLASH_ERANGE, "%s has no flash sector %u (memory map: %s)",
                                   d->name, numbers[k], map);
             goto out;
@@ -535,17 +504,23 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
     }
     {
-        size_t idx = 0;
-        wp_state w = {0};
-        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+        size_t idx = 0, k = 0;
+        const oflash_sector **list = malloc((nsect ? nsect : 1) * sizeof *list);
+        if (!list) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t bi = 0; bi < d->bank_count; bi++) {
             const oflash_bank *b = &d->banks[bi];
             if (b->kind != OFLASH_BANK_FLASH) continue;
-            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++)
-                if (all || pick[idx]) rc = check_wp(t, &b->sectors[si], &w);
+            for (size_t si = 0; si < b->sector_count; si++, idx++)
+                if (all || pick[idx]) list[k++] = &b->sectors[si];
         }
+        rc = check_protection(t, list, k);
+        free(list);
         if (rc < 0) goto out;
     }
-    if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_ERASE, 0, total);
     {
         size_t idx = 0;
         for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
@@ -562,7 +537,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
                 }
                 count++;
                 done += b->sectors[si].size;
-                if (prog) prog(OFLASH_PHASE_ERASE, done, total, ctx);
+                if (prog) prog(ctx, OFLASH_PHASE_ERASE, done, total);
             }
         }
     }
@@ -575,27 +550,27 @@ out:
 
 /* ---- read ---- */
 
-int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn prog, void *ctx)
 {
     uint8_t *p = buf;
     if (len && (uint64_t)addr + len > (1ull << 32))
         return oflash_error_set(OFLASH_ERANGE, "0x%08X + %u bytes runs past 4 GiB", addr, len);
-    if (prog) prog(OFLASH_PHASE_READ, 0, len, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_READ, 0, len);
     for (uint32_t off = 0; off < len;) {
         uint32_t n = len - off < 16384 ? len - off : 16384;
-        int rc = oflash_probe_read_mem(t->probe, addr + off, p + off, n);
+        int rc = oflash_probe_read_mem(p + off, t->probe, addr + off, n);
         if (rc < 0)
             return oflash_error_prefix("reading 0x%08X-0x%08X: ", addr + off, addr + off + n - 1);
         off += n;
-        if (prog) prog(OFLASH_PHASE_READ, off, len, ctx);
+        if (prog) prog(ctx, OFLASH_PHASE_READ, off, len);
     }
     return 0;
 }
 
 /* ---- OTP state ---- */
 
-int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count)
+int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t)
 {
     const oflash_bank *otp = NULL, *lock = NULL;
     uint8_t data[2048], locks[64];
@@ -609,10 +584,10 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
     if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
         return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
                                 t->device->name, sizeof data);
-    if (oflash_probe_read_mem(t->probe, otp->base, data, otp->size) < 0)
+    if (oflash_probe_read_mem(data, t->probe, otp->base, otp->size) < 0)
         return oflash_error_prefix("reading OTP: ");
     memset(locks, 0xFF, sizeof locks);
-    if (lock && oflash_probe_read_mem(t->probe, lock->base, locks, lock->size) < 0)
+    if (lock && oflash_probe_read_mem(locks, t->probe, lock->base, lock->size) < 0)
         return oflash_error_prefix("reading OTP lock bytes: ");
     for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
         const oflash_sector *s = &otp->sectors[i];
@@ -629,8 +604,8 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
     return 0;
 }
 
-int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
-                          oflash_image **out)
+int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
+                          size_t n)
 {
     const oflash_bank *lock = NULL;
     oflash_image *img;
@@ -651,7 +626,7 @@ int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size
         snprintf(src, sizeof src, "lock block %u", blocks[k]);
         /* Asking twice for the same block is harmless. */
         uint8_t have;
-        if (oflash_image_read(img, lock->sectors[blocks[k]].addr, &have, 1, 0xFF)) continue;
+        if (oflash_image_read(&have, img, lock->sectors[blocks[k]].addr, 1, 0xFF)) continue;
         if ((rc = oflash_image_add(img, lock->sectors[blocks[k]].addr, &zero, 1, src)) < 0) {
             oflash_image_free(img);
             return rc;

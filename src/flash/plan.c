@@ -35,19 +35,19 @@
 
 /* ---- the snapshot view ---- */
 
-static int image_view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+static int image_view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
-    oflash_image_read((const oflash_image *)ctx, addr, buf, len, 0xFF);
+    oflash_image_read(buf, (const oflash_image *)ctx, addr, len, 0xFF);
     return 0;
 }
 
-static int image_view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+static int image_view_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
 {
     uint8_t tmp[4096];
     uint32_t c = 0;
     while (len) {
         uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
-        oflash_image_read((const oflash_image *)ctx, addr, tmp, n, 0xFF);
+        oflash_image_read(tmp, (const oflash_image *)ctx, addr, n, 0xFF);
         c = oflash_crc32(c, tmp, n);
         addr += n;
         len -= n;
@@ -203,7 +203,7 @@ static int check_mapping(const oflash_image *img, const oflash_device *dev)
     if (!rc && bad.n) {
         char msg[1024], map[512];
         size_t off = 0;
-        oflash_device_describe_map(dev, map, sizeof map);
+        oflash_device_describe_map(map, sizeof map, dev);
         for (size_t i = 0; i < bad.n && i < MAX_REPORTED_RANGES; i++) {
             uint32_t a = (uint32_t)bad.r[i].start;
             const oflash_region *r = region_at(dev, a);
@@ -256,7 +256,7 @@ static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8
     for (size_t i = 0; i < rl.n && !rc; i++) {
         uint32_t off = (uint32_t)(rl.r[i].start - b->base);
         uint32_t len = (uint32_t)(rl.r[i].end - rl.r[i].start);
-        oflash_image_read(img, (uint32_t)rl.r[i].start, val + off, len, 0xFF);
+        oflash_image_read(val + off, img, (uint32_t)rl.r[i].start, len, 0xFF);
         memset(has + off, 1, len);
         *count += len;
     }
@@ -358,10 +358,10 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto out;
     }
-    if (s->otp_count && (rc = view->read(view->ctx, s->otp->base, chip_otp, s->otp->size)) < 0)
+    if (s->otp_count && (rc = view->read(view->ctx, chip_otp, s->otp->base, s->otp->size)) < 0)
         goto out;
     /* The lock bytes are needed for data bytes too (is the block locked?). */
-    if (s->lock && (rc = view->read(view->ctx, s->lock->base, chip_lock, s->lock->size)) < 0)
+    if (s->lock && (rc = view->read(view->ctx, chip_lock, s->lock->base, s->lock->size)) < 0)
         goto out;
 
     p->otp_writes = calloc(s->otp_count ? s->otp_count : 1, sizeof *p->otp_writes);
@@ -434,12 +434,12 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
     ps->data = malloc(sec->size);
     if (!ps->data) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     ps->image_bytes =
-        (uint32_t)oflash_image_read(img, sec->addr, ps->data, sec->size, b->erased_value);
+        (uint32_t)oflash_image_read(ps->data, img, sec->addr, sec->size, b->erased_value);
     full = ps->image_bytes == sec->size;
 
     if (known)
         chip_crc = *known;
-    else if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0)
+    else if ((rc = view->crc32(view->ctx, &chip_crc, sec->addr, sec->size)) < 0)
         goto out;
     ps->blank = chip_crc == blank_crc;
 
@@ -456,7 +456,7 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
         match = true;
         for (size_t i = 0; i < cov.n && match; i++) {
             uint32_t a = (uint32_t)cov.r[i].start, len = (uint32_t)(cov.r[i].end - a), c;
-            if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+            if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
             match = c == oflash_crc32(0, ps->data + (a - sec->addr), len);
         }
         if (!match) {
@@ -467,9 +467,9 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
                 uint64_t gend = i < cov.n ? cov.r[i].start : end;
                 if (gend > p) {
                     uint32_t a = (uint32_t)p, len = (uint32_t)(gend - p), c;
-                    if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+                    if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
                     if (c != crc_of_fill(b->erased_value, len)) {
-                        if ((rc = view->read(view->ctx, a, ps->data + (a - sec->addr), len)) < 0)
+                        if ((rc = view->read(view->ctx, ps->data + (a - sec->addr), a, len)) < 0)
                             goto out;
                         ps->kept_bytes += len;
                     }
@@ -508,7 +508,7 @@ static int image_crc(const oflash_image *img, uint32_t addr, uint32_t len, uint8
 {
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    *whole = oflash_image_read(img, addr, buf, len, fill) == len;
+    *whole = oflash_image_read(buf, img, addr, len, fill) == len;
     *crc = oflash_crc32(0, buf, len);
     free(buf);
     return 0;
@@ -540,7 +540,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
         len += s->size;
     }
     if (n < 2) return 0;
-    if ((rc = view->crc32(view->ctx, s0->addr, s0->size, first_crc)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, first_crc, s0->addr, s0->size)) < 0) return rc;
     *have_first = true;
     if ((rc = image_crc(img, s0->addr, s0->size, b->erased_value, &want, &whole)) < 0) return rc;
     whole = whole || opts->erase_untouched;
@@ -553,7 +553,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
     if ((rc = image_crc(img, rest, len, b->erased_value, &want, &whole_rest)) < 0) return rc;
     whole_rest = whole_rest || opts->erase_untouched;
     blank = crc_of_fill(b->erased_value, len);
-    if ((rc = view->crc32(view->ctx, rest, len, &chip)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, &chip, rest, len)) < 0) return rc;
     if (cand == 1 && chip == blank)
         *kind = 1;
     else if (cand == 2 && whole_rest && chip == want)
@@ -741,7 +741,7 @@ void oflash_plan_free(oflash_plan *plan)
     free(plan);
 }
 
-void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
+void oflash_plan_summarize(oflash_plan_summary *sum, const oflash_plan *plan)
 {
     memset(sum, 0, sizeof *sum);
     for (size_t i = 0; i < plan->sector_count; i++) {
@@ -768,6 +768,6 @@ void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
 bool oflash_plan_is_noop(const oflash_plan *plan)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(plan, &s);
+    oflash_plan_summarize(&s, plan);
     return !s.sectors_program && !s.otp_bytes && !s.locks;
 }

@@ -31,6 +31,7 @@
 #include "oflash/flash.h"
 #include "oflash/gdb.h"
 #include "oflash/sim.h"
+#include "oflash/sys/family.h"
 #include "oflash/sys/probe.h"
 
 #include <errno.h>
@@ -117,7 +118,7 @@ static void logf_(srv *s, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (s->o.event) s->o.event(level, msg, s->o.event_ctx);
+    if (s->o.event) s->o.event(s->o.event_ctx, level, msg);
 }
 
 static uint64_t now_ms(void)
@@ -197,10 +198,10 @@ static int read_all_regs(srv *s, uint32_t *v, bool *have)
         regs[i] = i;
         have[i] = true;
     }
-    rc = oflash_probe_read_regs(s->p, regs, v, 17);
+    rc = oflash_probe_read_regs(v, s->p, regs, 17);
     if (rc < 0) return rc;
     /* MSP/PSP are optional on a probe. */
-    if (s->nregs < SRV_NREGS || oflash_probe_read_regs(s->p, regs + 17, v + 17, 2) < 0)
+    if (s->nregs < SRV_NREGS || oflash_probe_read_regs(v + 17, s->p, regs + 17, 2) < 0)
         have[17] = have[18] = false;
     return 0;
 }
@@ -256,7 +257,7 @@ static int handle_p(srv *s, const char *args)
     if (oflash__hex_u32(args, &e, &n) < 0 || *e) return reply(s, "E01");
     if (n >= (uint32_t)s->nregs) return reply(s, "E45");
     reg = (int)n;
-    if (oflash_probe_read_regs(s->p, &reg, &v, 1) < 0) {
+    if (oflash_probe_read_regs(&v, s->p, &reg, 1) < 0) {
         if (reg >= OFLASH_REG_MSP) return reply(s, "xxxxxxxx");
         return reply_err(s, 1, "reading a register");
     }
@@ -302,7 +303,7 @@ static int handle_m(srv *s, const char *args)
     if (len == 0) return reply(s, "");
     tmp = malloc(len);
     if (!tmp) return reply(s, "E0c");
-    if (oflash_probe_read_mem(s->p, addr, tmp, len) < 0) {
+    if (oflash_probe_read_mem(tmp, s->p, addr, len) < 0) {
         free(tmp);
         return reply_err(s, 0x0e, "reading memory");
     }
@@ -371,7 +372,7 @@ static int handle_crc(srv *s, const char *args)
         return reply(s, "E01");
     while (len) {
         uint32_t n = len < sizeof chunk ? len : (uint32_t)sizeof chunk;
-        if (oflash_probe_read_mem(s->p, addr, chunk, n) < 0) return reply_err(s, 0x0e, "qCRC");
+        if (oflash_probe_read_mem(chunk, s->p, addr, n) < 0) return reply_err(s, 0x0e, "qCRC");
         crc = gdb_crc32(crc, chunk, n);
         addr += n;
         len -= n;
@@ -411,7 +412,7 @@ static int handle_Z(srv *s, const char *pkt, bool insert)
         if (insert) {
             if (i < s->nsw) return reply(s, "OK");
             if (s->nsw >= SRV_MAX_SWBP) return reply(s, "E0c");
-            if (oflash_probe_read_mem(s->p, addr, s->sw[s->nsw].orig, 2) < 0 ||
+            if (oflash_probe_read_mem(s->sw[s->nsw].orig, s->p, addr, 2) < 0 ||
                 oflash_probe_write_mem(s->p, addr, bkpt, 2) < 0)
                 return reply_err(s, 0x0e, "inserting a breakpoint");
             s->sw[s->nsw++].addr = addr;
@@ -452,7 +453,7 @@ static int tend(srv *s, unsigned timeout_ms, bool with_client, bool busy);
 /* Resume (or step) and reply with the stop; Ctrl-C from the client halts. */
 static int resume(srv *s, bool step)
 {
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info st;
     ro.have_break = s->hw_used;
     ro.break_addr = s->hw_addr;
@@ -477,7 +478,7 @@ static int resume(srv *s, bool step)
         }
     }
     for (;;) {
-        int rc = oflash_probe_run(s->p, &ro, &st);
+        int rc = oflash_probe_run(&st, s->p, &ro);
         if (rc < 0) {
             logf_(s, OFLASH_LOG_WARN, "running the core: %s", oflash_error_last());
             return reply_stop(s, SIG_SEGV);
@@ -562,39 +563,63 @@ static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
     return (uint64_t)a < (uint64_t)b + blen && (uint64_t)b < (uint64_t)a + alen;
 }
 
+/* Refuse an OTP write without allow_otp; with it, lock bytes only 0x00/0xFF. */
+static bool otp_write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *data,
+                              uint32_t base, uint32_t size, bool lock, char *why, size_t wlen)
+{
+    if (!overlaps(addr, len, base, size)) return true;
+    if (!s->o.allow_otp) {
+        snprintf(why, wlen,
+                 "the write touches the %s area 0x%08X-0x%08X, which is one-time programmable; "
+                 "start oflash gdbserver with --otp to allow it",
+                 lock ? "OTP lock-byte" : "OTP", base, base + size - 1);
+        return false;
+    }
+    if (lock)
+        for (uint32_t k = 0; k < len; k++) {
+            uint32_t a = addr + k;
+            if (a >= base && a - base < size && data[k] != 0x00 && data[k] != 0xFF) {
+                snprintf(why, wlen,
+                         "OTP lock byte 0x%08X: value 0x%02X (expected 0x00 to lock or 0xFF to "
+                         "leave open)",
+                         a, data[k]);
+                return false;
+            }
+        }
+    return true;
+}
+
 /*
  * May a client write [addr, addr+len) with a memory write (M, X)?  Returns
  * true, or false with why filled (what is refused and which opt-in allows
- * it).  The addresses come from the device: its OTP and lock-byte banks,
- * its option-byte regions and its guards table (the flash-interface
- * registers that unlock them).
+ * it).  The addresses come from the device and its family: the OTP rules
+ * (data and lock bytes, by address) and the device's OTP banks, its
+ * option-byte regions, and the family's guarded registers (the
+ * flash-interface registers that unlock them).
  */
 static bool write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *data, char *why,
                           size_t wlen)
 {
     const oflash_device *d = s->dev;
+    const oflash_family_ops *fam = d->family_ops;
+    oflash_otp_rules rules;
+    /* The family's OTP rules (by address), then the device's OTP banks. */
+    if (fam && fam->otp_rules && fam->otp_rules(d, &rules) == 0 &&
+        rules.kind != OFLASH_OTP_NONE) {
+        if (!otp_write_allowed(s, addr, len, data, rules.data_base, rules.data_size, false, why,
+                               wlen))
+            return false;
+        if (rules.kind == OFLASH_OTP_BLOCK_LOCK &&
+            !otp_write_allowed(s, addr, len, data, rules.lock_base, rules.lock_count, true, why,
+                               wlen))
+            return false;
+    }
     for (size_t i = 0; i < d->bank_count; i++) {
         const oflash_bank *b = &d->banks[i];
-        if (b->kind == OFLASH_BANK_FLASH || !overlaps(addr, len, b->base, b->size)) continue;
-        if (!s->o.allow_otp) {
-            snprintf(why, wlen,
-                     "the write touches the %s area 0x%08X-0x%08X, which is one-time "
-                     "programmable; start oflash gdbserver with --otp to allow it",
-                     b->kind == OFLASH_BANK_OTP ? "OTP" : "OTP lock-byte", b->base,
-                     b->base + b->size - 1);
+        if (b->kind != OFLASH_BANK_FLASH &&
+            !otp_write_allowed(s, addr, len, data, b->base, b->size,
+                               b->kind == OFLASH_BANK_OTP_LOCK, why, wlen))
             return false;
-        }
-        if (b->kind == OFLASH_BANK_OTP_LOCK)
-            for (uint32_t k = 0; k < len; k++) {
-                uint32_t a = addr + k;
-                if (a >= b->base && a - b->base < b->size && data[k] != 0x00 && data[k] != 0xFF) {
-                    snprintf(why, wlen,
-                             "OTP lock byte 0x%08X: value 0x%02X (expected 0x00 to lock or 0xFF "
-                             "to leave open)",
-                             a, data[k]);
-                    return false;
-                }
-            }
     }
     if (!s->o.allow_option_bytes)
         for (size_t i = 0; i < d->region_count; i++) {
@@ -608,8 +633,8 @@ static bool write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *da
                 return false;
             }
         }
-    for (size_t i = 0; i < d->guard_count; i++) {
-        const oflash_guard_reg *g = &d->guards[i];
+    for (size_t i = 0; fam && i < fam->guard_count; i++) {
+        const oflash_guard_reg *g = &fam->guards[i];
         bool otp = g->kind == OFLASH_GUARD_OTP;
         if (!overlaps(addr, len, g->addr, g->size)) continue;
         if (otp ? s->o.allow_otp : s->o.allow_option_bytes) continue;
@@ -859,11 +884,11 @@ static void core_save(srv *s, core_state *cs)
     memset(cs, 0, sizeof *cs);
     for (int i = 0; i < SRV_NREGS; i++)
         r[i] = i;
-    if (oflash_probe_read_regs(s->p, r, cs->regs, (size_t)s->nregs) == 0) cs->nregs = s->nregs;
+    if (oflash_probe_read_regs(cs->regs, s->p, r, (size_t)s->nregs) == 0) cs->nregs = s->nregs;
     cs->ram_start = s->dev->work_ram_start;
     cs->ram_size = s->dev->work_ram_size;
     cs->ram = cs->ram_size ? malloc(cs->ram_size) : NULL;
-    if (cs->ram && oflash_probe_read_mem(s->p, cs->ram_start, cs->ram, cs->ram_size) < 0) {
+    if (cs->ram && oflash_probe_read_mem(cs->ram, s->p, cs->ram_start, cs->ram_size) < 0) {
         free(cs->ram);
         cs->ram = NULL;
     }
@@ -889,7 +914,7 @@ static int handle_flash_done(srv *s)
     oflash_target *t = NULL;
     oflash_target_view view;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
-    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     oflash_flash_stats st;
     core_state cs;
     int rc;
@@ -909,7 +934,7 @@ static int handle_flash_done(srv *s)
         oflash_image_free(img);
         return reply(s, code);
     }
-    oflash_target_view_init(t, &view);
+    oflash_target_view_init(&view, t);
     po.allow_otp = s->o.allow_otp;
     core_save(s, &cs);
     rc = oflash_plan_create(&plan, img, s->dev, &view, &po);
@@ -931,7 +956,7 @@ static int handle_flash_done(srv *s)
         logf_(s, OFLASH_LOG_INFO,
               "vFlashDone: the chip already holds the %llu bytes loaded: nothing written",
               (unsigned long long)oflash_image_size(img));
-    } else if ((rc = oflash_flash_execute(t, plan, &fo, &st)) < 0) {
+    } else if ((rc = oflash_flash_execute(&st, t, plan, &fo)) < 0) {
         logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s", oflash_error_last());
     } else {
         logf_(s, OFLASH_LOG_INFO,
@@ -1229,7 +1254,7 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
         int r2[2] = {OFLASH_REG_MSP, OFLASH_REG_PSP};
         uint32_t v2[2];
         (void)oflash_probe_halt(p);
-        s.nregs = oflash_probe_read_regs(p, r2, v2, 2) == 0 ? SRV_NREGS : 17;
+        s.nregs = oflash_probe_read_regs(v2, p, r2, 2) == 0 ? SRV_NREGS : 17;
     }
     if ((rc = oflash__gdb_tdesc_xml(&s.tdesc, &s.tdesc_len, s.nregs == SRV_NREGS)) < 0 ||
         (rc = oflash__gdb_memory_map_xml(&s.mmap, &s.mmap_len, dev)) < 0)
@@ -1243,7 +1268,7 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
     set_sim_guard(&s);
     logf_(&s, OFLASH_LOG_INFO, "listening on %.*s:%u for GDB (device %s, probe %s)",
           (int)(strrchr(listen_at, ':') - listen_at), listen_at, port, dev->name, p->spec);
-    if (s.o.listening) s.o.listening(port, s.o.event_ctx);
+    if (s.o.listening) s.o.listening(s.o.event_ctx, port);
     while (!stop_requested(&s)) {
         int fd;
         (void)tend(&s, 200, false, false);
