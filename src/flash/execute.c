@@ -307,8 +307,11 @@ static int program_otp(run *r, const oflash_plan *plan)
             buf[plan->otp_writes[j].addr - bstart] = plan->otp_writes[j].image;
             hi = plan->otp_writes[j].addr;
         }
-        lo &= ~3u;
-        hi = (hi | 3u) + 1;
+        /* Whole words, or whole write units where the bank has bigger ones
+         * (the planner made sure the image covers them). */
+        uint32_t a = b->write_unit > 4 ? b->write_unit : 4;
+        lo &= ~(a - 1);
+        hi = (hi | (a - 1)) + 1;
         if (hi > bstart + bsize) hi = bstart + bsize;
         if (oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo) < 0)
             return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);

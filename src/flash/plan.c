@@ -26,6 +26,7 @@
  */
 #include "oflash/flash.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,7 +347,47 @@ static bool partial_of(uint8_t chip, uint8_t img)
     return chip != 0xFF && chip != img && (chip & img) == img;
 }
 
-static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume)
+/* Write-once units (OFLASH_OTP_WRITE_ONCE): the chip's unit all erased ->
+ * program the unit, equal -> nothing, anything else -> one conflict at the
+ * first differing byte (a unit with a bit at 0 cannot be written again, so
+ * --otp-resume does not apply).  Every unit the image touches is whole
+ * (check_otp_units). */
+static int otp_plan_units(oflash_plan *p, const otp_state *s, const uint8_t *chip_otp,
+                          uint32_t unit, uint8_t erased, size_t *ccap, size_t *wn)
+{
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        bool any = false, blank = true, equal = true;
+        uint32_t first = 0;
+        for (uint32_t k = u; k < u + unit; k++) {
+            any |= s->otp_has[k];
+            blank &= chip_otp[k] == erased;
+            if (s->otp_has[k] && chip_otp[k] != s->otp_val[k] && equal) {
+                equal = false;
+                first = k;
+            }
+        }
+        if (!any) continue;
+        int blk = block_of(s->otp, s->otp->base + u);
+        if (equal) {
+            p->otp_equal += unit;
+        } else if (blank) {
+            for (uint32_t k = u; k < u + unit; k++)
+                if (s->otp_has[k] && chip_otp[k] != s->otp_val[k])
+                    p->otp_writes[(*wn)++] = (oflash_plan_otp_byte){
+                        s->otp->base + k, (uint16_t)blk, chip_otp[k], s->otp_val[k]};
+                else if (s->otp_has[k])
+                    p->otp_equal++;
+        } else {
+            int rc = push_conflict(p, ccap, OFLASH_CONFLICT_OTP_VALUE, (uint16_t)blk,
+                                   s->otp->base + first, chip_otp[first], s->otp_val[first]);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume,
+                    const oflash_otp_rules *rules)
 {
     uint8_t *chip_otp = NULL, *chip_lock = NULL;
     size_t ccap = 0, wn = 0, ln = 0;
@@ -371,7 +412,11 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         goto out;
     }
 
-    for (uint32_t i = 0; s->otp && i < s->otp->size; i++) {
+    if (s->otp && rules->kind == OFLASH_OTP_WRITE_ONCE && rules->write_unit > 1) {
+        if ((rc = otp_plan_units(p, s, chip_otp, rules->write_unit, rules->erased, &ccap, &wn)))
+            goto out;
+    }
+    for (uint32_t i = 0; s->otp && rules->kind != OFLASH_OTP_WRITE_ONCE && i < s->otp->size; i++) {
         if (!s->otp_has[i]) continue;
         uint32_t addr = s->otp->base + i;
         int blk = block_of(s->otp, addr);
@@ -414,6 +459,45 @@ out:
     free(chip_otp);
     free(chip_lock);
     return rc;
+}
+
+/* The family's OTP rules for dev, applied by address over its OTP bank:
+ * kind NONE when there are none. */
+static void otp_rules_of(const oflash_device *dev, const otp_state *s, oflash_otp_rules *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!s->otp || !dev->family_ops || !dev->family_ops->otp_rules ||
+        dev->family_ops->otp_rules(dev, r) < 0 || r->data_base != s->otp->base ||
+        r->data_size != s->otp->size)
+        memset(r, 0, sizeof *r);
+}
+
+/* OFLASH_OTP_WRITE_ONCE: OTP is written whole units at a time and never
+ * padded, so an image covering part of a unit is refused. */
+static int check_otp_units(const oflash_image *img, const otp_state *s, const oflash_otp_rules *r)
+{
+    uint32_t unit = r->write_unit;
+    if (!s->otp || r->kind != OFLASH_OTP_WRITE_ONCE || unit <= 1) return 0;
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        uint32_t have = 0, first = 0, last = 0;
+        for (uint32_t k = u; k < u + unit; k++)
+            if (s->otp_has[k]) {
+                if (!have) first = k;
+                last = k;
+                have++;
+            }
+        if (have == 0 || have == unit) continue;
+        const oflash_segment *seg = segment_at(img, s->otp->base + first);
+        return oflash_error_set(
+            OFLASH_EINVAL,
+            "OTP 0x%08X-0x%08X: the image covers only %u of its %u bytes (0x%08X-0x%08X%s%s); "
+            "OTP is written %u bytes at a time, once, and never padded: give the whole %u-byte "
+            "unit (nothing was written)",
+            s->otp->base + u, s->otp->base + u + unit - 1, have, unit, s->otp->base + first,
+            s->otp->base + last, seg && seg->source ? ", from " : "",
+            seg && seg->source ? seg->source : "", unit, unit);
+    }
+    return 0;
 }
 
 /* ---- main flash ---- */
@@ -636,6 +720,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     oflash_plan_opts defaults = OFLASH_PLAN_OPTS_INIT;
     oflash_plan *p = NULL;
     otp_state otp;
+    oflash_otp_rules rules;
     uint32_t data_mask, lock_mask;
     int rc;
 
@@ -660,6 +745,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     p->otp_bank = otp.otp;
     p->lock_bank = otp.lock;
     p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
+    otp_rules_of(dev, &otp, &rules);
 
     if (otp.otp_count + otp.lock_count) {
         if (opts->skip_otp) {
@@ -683,6 +769,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                 otp.otp_count + otp.lock_count);
             goto fail;
         } else {
+            if ((rc = check_otp_units(img, &otp, &rules)) < 0) goto fail;
             for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
                 if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
                     const oflash_segment *s = segment_at(img, otp.lock->base + i);
@@ -699,7 +786,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
 
     if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts->otp_resume)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts->otp_resume, &rules)) < 0) goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);

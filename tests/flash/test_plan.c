@@ -412,6 +412,46 @@ static void test_misc(const oflash_device *dev)
     oflash_image_free(img);
 }
 
+/* STM32L4: OTP written once per 64-bit double word (OFLASH_OTP_WRITE_ONCE,
+ * write unit 8, no lock bytes). */
+#define L4OTP 0x1FFF7000u
+/* clang-format off */
+static const otp_case l4_otp_cases[] = {
+    {"L4: two whole double words on a blank chip: programmed",
+     {{0}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, 0, "", 16, 0, 0, 0, 0, 0, false, false},
+    {"L4: image covers half a double word: refused before the chip is asked",
+     {{0}},
+     {{L4OTP, 12, 0x5C}},
+     true, false, OFLASH_EINVAL,
+     "OTP 0x1FFF7008-0x1FFF700F: the image covers only 4 of its 8 bytes", 0, 0, 0, 0, 0, 0,
+     true, false},
+    {"L4: a partial double word is refused even when the rest equals the chip",
+     {{L4OTP + 0x20, 8, 0x5C}},
+     {{L4OTP + 0x21, 7, 0x5C}},
+     true, false, OFLASH_EINVAL, "covers only 7 of its 8 bytes", 0, 0, 0, 0, 0, 0, true, false},
+    {"L4: first double word equal, second blank: only the second is written",
+     {{L4OTP, 8, 0x5C}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, 0, "", 8, 0, 8, 0, 0, 0, false, false},
+    {"L4: double word holds other data: one conflict for it",
+     {{L4OTP + 8, 8, 0x31}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, OFLASH_ECONFLICT, "OTP block 1", 8, 0, 0, 1, OFLASH_CONFLICT_OTP_VALUE,
+     L4OTP + 8, false, false},
+    {"L4: an interrupted write is a conflict, --otp-resume cannot finish it",
+     {{L4OTP, 8, 0x7F}},
+     {{L4OTP, 8, 0x3F}},
+     true, false, OFLASH_ECONFLICT, "OTP block 0", 0, 0, 0, 1, OFLASH_CONFLICT_OTP_VALUE, L4OTP,
+     false, true},
+    {"L4: OTP without --otp refused",
+     {{0}},
+     {{L4OTP, 8, 0x5C}},
+     false, false, OFLASH_EPROTECTED, "--otp", 0, 0, 0, 0, 0, 0, true, false},
+};
+/* clang-format on */
+
 int main(void)
 {
     const oflash_device *dev = oflash_builtin_device_find("STM32F401RE");
@@ -422,5 +462,9 @@ int main(void)
     for (size_t i = 0; i < sizeof otp_cases / sizeof otp_cases[0]; i++)
         run_otp_case(dev, &otp_cases[i]);
     test_misc(dev);
+    dev = oflash_builtin_device_find("STM32L476RG");
+    CHECK(dev != NULL);
+    for (size_t i = 0; dev && i < sizeof l4_otp_cases / sizeof l4_otp_cases[0]; i++)
+        run_otp_case(dev, &l4_otp_cases[i]);
     return test_summary();
 }

@@ -101,8 +101,8 @@ static void test_builtin(void)
 {
     oflash_flm *b = NULL, *f = NULL;
     CHECK_OK(oflash_flm_builtin(&b, "stm32f4"));
-    CHECK_ERR(oflash_flm_builtin(&f, "stm32l4"), OFLASH_ENOTFOUND,
-              "no built-in flash loader 'stm32l4'");
+    CHECK_ERR(oflash_flm_builtin(&f, "nosuch"), OFLASH_ENOTFOUND,
+              "no built-in flash loader 'nosuch'");
     if (!b) return;
     const oflash_flash_device *d = oflash_flm_device(b);
     CHECK_EQ_U(d->vers, 0x0101);
@@ -176,6 +176,22 @@ static void test_builtin(void)
     o.version = 7;
     CHECK_ERR(oflash_flm_layout(&L, b, &o), OFLASH_EINVAL, "version");
     oflash_flm_free(b);
+    /* The STM32L4 family's loader: 2 KB pages over 1 MB, every function. */
+    b = NULL;
+    CHECK_OK(oflash_flm_builtin(&b, "stm32l4"));
+    if (b) {
+        d = oflash_flm_device(b);
+        CHECK(strstr(d->name, "STM32L47x/L48x") != NULL);
+        CHECK_EQ_U(d->addr, 0x08000000u);
+        CHECK_EQ_U(d->size, 0x100000u);
+        CHECK_EQ_U(d->page_size, 2048);
+        CHECK_EQ_U(d->run_count, 1);
+        CHECK_EQ_U(d->runs[0].size, 2048);
+        CHECK_EQ_U(oflash_flm_functions(b), 0x7FF);
+        CHECK_OK(oflash_flm_function_offset(&off, b, "Init"));
+        CHECK_EQ_U(off, 0);
+        oflash_flm_free(b);
+    }
 }
 
 /* Each case patches one thing and expects a specific complaint. */

@@ -170,7 +170,7 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .loader_result = f4_loader_result,
     .otp_rules = f4_otp_rules,
     .pack_match = f4_pack_match,
-    .sim = NULL,
+    .sim = &oflash__stm32f4_sim,
     .guards = f4_guards,
     .guard_count = sizeof f4_guards / sizeof f4_guards[0],
 };
