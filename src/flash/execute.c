@@ -447,6 +447,11 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
     r = (run){t, opts, stats, OFLASH_PHASE_PLAN, 0, 0};
     for (size_t i = 0; i < plan->sector_count; i++)
         if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) stats->sectors_skipped++;
+    if (opts->server_flash &&
+        (!opts->server_flash->erase || !opts->server_flash->write || !opts->server_flash->done)) {
+        rc = oflash_error_set(OFLASH_EINVAL, "server flash: erase, write and done are all needed");
+        goto out;
+    }
     if ((rc = oflash_flash_check(t, plan)) < 0) goto out;
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
     if ((rc = verify_sectors(&r, plan)) < 0) {
