@@ -49,13 +49,22 @@ OFLASH_BEGIN_DECLS
 /* ---------------------------------------------------------------------- */
 /* The view of the chip the planner reads through.                        */
 
+/*
+ * Both callbacks are required (oflash_plan_create() refuses a view with a
+ * NULL one) and get ctx first.  They are called only from the thread that
+ * called oflash_plan_create(), during that call, and only after the image
+ * passed every static check.  They return 0, or a negative
+ * oflash_error_code with the message set (oflash_error_set()): the plan
+ * then fails with that code and message.  buf belongs to the caller and
+ * holds len bytes.
+ */
 typedef struct oflash_target_view {
-    /* CRC-32 (oflash_crc32 compatible, initial value 0) of [addr, addr+len)
-     * as the chip holds it now.  len > 0. */
+    /* Store in *crc the CRC-32 (oflash_crc32 compatible, initial value 0)
+     * of [addr, addr+len) as the chip holds it now.  len > 0. */
     int (*crc32)(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len);
-    /* Read [addr, addr+len) as the chip holds it now.  len > 0. */
+    /* Copy [addr, addr+len) as the chip holds it now into buf.  len > 0. */
     int (*read)(void *ctx, void *buf, uint32_t addr, uint32_t len);
-    void *ctx;
+    void *ctx; /* passed to both, not owned by the view */
 } oflash_target_view;
 
 /* A view over a snapshot of the chip held in an image: bytes the image does
@@ -113,8 +122,9 @@ typedef struct oflash_plan {
     oflash_plan_sector *sectors; /* touched sectors, in address order */
     size_t sector_count;
 
-    const oflash_bank *otp_bank; /* NULL if the device has none */
-    const oflash_bank *lock_bank;
+    oflash_otp_rules otp_rules;  /* the device's OTP rules, applied by address */
+    const oflash_bank *otp_bank; /* bank holding the first OTP data byte (NULL: none) */
+    const oflash_bank *lock_bank; /* bank holding the first lock byte (NULL: none) */
     oflash_plan_otp_byte *otp_writes; /* OTP data bytes to program, address order */
     size_t otp_write_count;
     size_t otp_equal;            /* OTP data bytes already equal */
@@ -248,14 +258,25 @@ typedef enum oflash_phase {
 } oflash_phase;
 const char *oflash_phase_name(oflash_phase phase);
 
-/* Progress: done of total bytes in phase (called with done == 0 when a
- * phase starts and done == total when it ends). */
+/* Progress of a long operation (optional: NULL means no reports).  Called
+ * in the thread running the operation with ctx first, then the phase and
+ * done of total bytes (OTP phases: bytes; lock phase: lock bytes): once
+ * with done == 0 when a phase starts, as it advances, and with done ==
+ * total when it ends.  It must not call back into the library with the
+ * same target.  No return value: progress cannot stop an operation. */
 typedef void (*oflash_progress_fn)(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 
 /*
  * Main flash through a server's own flash commands (GDB vFlashErase /
  * vFlashWrite / vFlashDone) instead of oflash's loader.  OTP always goes
- * through oflash's loader.  Each callback returns 0 or a negative code.
+ * through oflash's loader.  All three callbacks are required; each gets
+ * ctx first and returns 0, or a negative oflash_error_code with the
+ * message set, which stops the run with that error.  erase: one whole
+ * sector (or run of sectors) of the plan, addr and len on sector
+ * boundaries.  write: len bytes from data (the caller's, valid during the
+ * call) at addr, inside sectors erased or blank before, in address order.
+ * done: once, after the last write, before verification; the server
+ * finishes programming there.
  */
 typedef struct oflash_server_flash {
     int (*erase)(void *ctx, uint32_t addr, uint32_t len);
@@ -321,19 +342,30 @@ int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers
 int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn progress, void *ctx);
 
-/* OTP state: 16 (bank sector_count) blocks with their bytes and lock. */
+/* OTP state, by the device's OTP rules (oflash_device_otp_rules): every
+ * block with its bytes and, for the block + lock-byte kind, its lock byte. */
 typedef struct oflash_otp_block {
     uint16_t number;
     uint32_t addr;
-    uint8_t data[32];
-    uint32_t size;
-    uint8_t lock; /* lock byte as read */
-    bool locked;  /* lock != 0xFF */
-    bool blank;   /* every data byte 0xFF */
+    const uint8_t *data; /* size bytes, owned by the oflash_otp_state */
+    uint32_t size;       /* the rules' block size (32 on STM32F4, 64 on STM32F7, ...) */
+    bool has_lock;       /* the OTP kind has lock bytes */
+    uint8_t lock;        /* lock byte as read (0xFF without lock bytes) */
+    bool locked;         /* lock != 0xFF */
+    bool blank;          /* every data byte erased */
 } oflash_otp_block;
 
-/* Read the OTP state.  *count receives the number of blocks (<= max). */
-int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t);
+typedef struct oflash_otp_state {
+    oflash_otp_rules rules;
+    oflash_otp_block *blocks;
+    size_t count;
+    uint8_t *bytes; /* rules.data_size bytes: all OTP data */
+} oflash_otp_state;
+
+/* Read the OTP state into a new *out (oflash_otp_state_free() releases
+ * it).  OFLASH_EUNSUPPORTED when the device has no OTP. */
+int oflash_otp_read(oflash_otp_state **out, oflash_target *t);
+void oflash_otp_state_free(oflash_otp_state *state);
 
 /* Plan locking OTP blocks: an image holding 0x00 at their lock bytes. */
 int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
