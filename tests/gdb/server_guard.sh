@@ -76,6 +76,10 @@ rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --probe "gdb:127.0.0.1:
     --device STM32F401RE --quiet 2>&1) || rc=$?
 [ "$rc" = 1 ] && grep -q "the GDB server refuses OTP programming for this session.*nothing was written" <<<"$out" \
     && pass "oflash program --otp via a server without --otp: refused up front" || fail "program via guard: rc $rc: $out"
+rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --plan --probe "gdb:127.0.0.1:$SPORT" \
+    --device STM32F401RE 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "the GDB server refuses OTP programming for this session" <<<"$out" \
+    && pass "... and --plan shows the same refusal" || fail "--plan via guard: rc $rc: $out"
 stop_pid "$SPID"
 same_dump "$WORK/before.bin" "oflash program --otp through the guarded server"
 
