@@ -2,21 +2,22 @@
  * oflash/device.h - device descriptions: memory map, flash banks, loaders,
  * ID registers.
  *
- * Built-in parts are data tables, one file per chip family
- * (src/device/stm32f4.c).  User parts come from device files (JLink XML,
+ * Built-in parts are data tables, one per chip family
+ * (src/targets/<family>/devices.c, listed by the family registry,
+ * oflash/sys/family.h).  User parts come from device files (JLink XML,
  * CMSIS-Pack) loaded into a device database.  A device and everything it
  * points to is owned by the database it came from and lives as long as it.
  */
 #ifndef OFLASH_DEVICE_H
 #define OFLASH_DEVICE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_bank_kind {
     OFLASH_BANK_FLASH = 0, /* erasable main flash, sector list */
@@ -37,15 +38,50 @@ typedef struct oflash_bank {
     uint32_t size;
     uint32_t page_size;        /* program unit the loader takes per ProgramPage */
     uint8_t erased_value;      /* 0xFF on STM32 */
+    uint8_t write_unit;        /* smallest write the flash takes, bytes (0 or 1: any;
+                                * 8: 64-bit double words, the planner pads with
+                                * erased_value) */
     const oflash_sector *sectors; /* FLASH: erase units; OTP: blocks; OTP_LOCK: one per byte */
     size_t sector_count;
     /* Loader: an FLM ELF, either embedded in liboflash (loader_image) or a
      * file (loader_path, absolute or relative to the device file). */
-    const char *loader_name;   /* "stm32f4" for the built-in one */
+    const char *loader_name; /* a family's built-in loader ("stm32f4") */
     const void *loader_image;
     size_t loader_size;
     const char *loader_path;
 } oflash_bank;
+
+/* ---------------------------------------------------------------------- */
+/* OTP rules: what the family's one-time-programmable area allows.  The    */
+/* planner applies them BY ADDRESS, whatever banks a device file declares  */
+/* over the area (a loader's page or sector size is only a transfer unit). */
+
+typedef enum oflash_otp_kind {
+    OFLASH_OTP_NONE = 0,
+    /* Blocks of block_size bytes, one lock byte per block at lock_base +
+     * block (F2/F4/F7).  A lock byte holds 0x00 (locked) or 0xFF (open) and
+     * nothing else; lock bytes are written last, one byte per write; a
+     * locked block never changes (differing bytes are a conflict). */
+    OFLASH_OTP_BLOCK_LOCK,
+    /* Units of write_unit bytes, each written once, no lock bytes (L4:
+     * 64-bit double words).  A unit is written whole: an image covering
+     * part of a unit is refused (OTP is never padded); a unit the chip
+     * holds as all erased is programmed, one equal to the image is kept,
+     * anything else is a conflict. */
+    OFLASH_OTP_WRITE_ONCE
+} oflash_otp_kind;
+
+typedef struct oflash_otp_rules {
+    oflash_otp_kind kind;
+    uint32_t data_base;  /* first OTP data byte */
+    uint32_t data_size;  /* bytes of OTP data */
+    uint32_t block_size; /* BLOCK_LOCK: bytes per block (32 on F2/F4, 64 on F7);
+                          * WRITE_ONCE: reporting granularity (may equal write_unit) */
+    uint32_t lock_base;  /* BLOCK_LOCK: lock byte of block i at lock_base + i */
+    uint32_t lock_count; /* BLOCK_LOCK: data_size / block_size */
+    uint32_t write_unit; /* smallest OTP write in bytes: 1 (F4 x8), 8 (L4) */
+    uint8_t erased;      /* value of a never-written OTP byte (0xFF) */
+} oflash_otp_rules;
 
 typedef enum oflash_region_kind {
     OFLASH_REGION_RAM = 0,
@@ -62,28 +98,30 @@ typedef struct oflash_region {
     uint32_t size;
 } oflash_region;
 
+struct oflash_family_ops;
+
 typedef struct oflash_device {
     const char *name;          /* canonical: "STM32F401xE" */
     const char *const *aliases;/* NULL-terminated: "STM32F401RE", ... (may be NULL) */
     const char *vendor;        /* "STMicroelectronics" */
-    const char *family;        /* "stm32f4" */
+    const char *family;        /* display name: "stm32f4", a pack's Dfamily, ... */
     const char *core;          /* "Cortex-M4" */
     const char *source;        /* "built-in" or the file it came from */
 
     uint32_t work_ram_start;   /* RAM the loader may use */
     uint32_t work_ram_size;
 
-    /* ID check on connect (has_id false: skipped) */
+    /* ID check on connect (has_id false: skipped); the registers are the
+     * family's (family_ops->id) */
     bool has_id;
-    uint32_t idcode_addr;      /* DBGMCU_IDCODE 0xE0042000 */
-    uint16_t dev_id;           /* IDCODE bits 11:0 */
-    uint32_t flash_size_addr;  /* u16 in KiB at 0x1FFF7A22 */
-    uint16_t flash_size_kb;
-    uint32_t uid_addr;         /* 96-bit unique ID */
+    uint16_t dev_id;        /* DBGMCU_IDCODE DEV_ID */
+    uint16_t flash_size_kb; /* the flash size register */
 
-    /* STM32F4 specifics the simulated chip and the loader need */
-    bool dual_bank;            /* 2 MB F42x/F43x: SNB bit 7 selects bank 2, MER1 */
-    uint32_t option_addr;      /* option bytes (0x1FFFC000) */
+    /* The chip family this part belongs to (oflash/sys/family.h): NULL for
+     * parts of no family oflash knows.  family_data is the family's own
+     * description of the part (its layout is the family's business). */
+    const struct oflash_family_ops *family_ops;
+    const void *family_data;
 
     const oflash_bank *banks;
     size_t bank_count;
@@ -99,8 +137,14 @@ const oflash_bank *oflash_device_bank_at(const oflash_device *dev, uint32_t addr
 const oflash_bank *oflash_device_bank(const oflash_device *dev, const char *name);
 /* Index of the sector of bank holding addr, or -1. */
 int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr);
+/* OTP rules of any device (applied by address by the planner and
+ * executor): its family's, else derived from its banks of
+ * kind OTP and OTP_LOCK (BLOCK_LOCK, block size from the OTP bank's
+ * sectors).  Returns 0 and fills *rules (kind NONE when the device has no
+ * OTP at all). */
+int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev);
 /* Human-readable memory map, for error messages ("flash 0x08000000-0x0807FFFF, ..."). */
-int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len);
+int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev);
 
 /*
  * The device database: the built-in table plus device files.
@@ -114,6 +158,10 @@ typedef struct oflash_devdb_opts {
     bool no_user_paths;      /* ignore $OFLASH_DEVICES and the config directory */
 } oflash_devdb_opts;
 #define OFLASH_DEVDB_OPTS_VERSION 1
+#define OFLASH_DEVDB_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_DEVDB_OPTS_VERSION                                                       \
+    }
 
 int oflash_devdb_open(oflash_devdb **out, const oflash_devdb_opts *opts);
 void oflash_devdb_free(oflash_devdb *db);
@@ -121,12 +169,12 @@ void oflash_devdb_free(oflash_devdb *db);
  * anything loaded before. */
 int oflash_devdb_add_file(oflash_devdb *db, const char *path);
 /* Find by name or alias, case-insensitively. */
-int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out);
+int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name);
 size_t oflash_devdb_count(const oflash_devdb *db);
 const oflash_device *oflash_devdb_get(const oflash_devdb *db, size_t i);
 
-/* Where the database looked, highest priority first (for `oflash devices
- * --paths`).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
+/* Where the database looked, highest priority first (to show the search
+ * path).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
  * "config" ($XDG_CONFIG_HOME/oflash/devices/) or "built-in" (path NULL).
  * Valid until oflash_devdb_free(). */
 typedef struct oflash_devdb_path {
@@ -145,7 +193,7 @@ int oflash_devstore_dir(char *buf, size_t len);
  * (checked completely first, then written to a temporary file and renamed;
  * the store directory is created if needed).  The stored path is written
  * to dest (may be NULL). */
-int oflash_devstore_import(const char *path, char *dest, size_t dest_len);
+int oflash_devstore_import(char *dest, size_t dest_len, const char *path);
 
 /*
  * Check that an FLM can serve the bank [base, base+size) of a device whose
@@ -167,7 +215,5 @@ size_t oflash_builtin_device_count(void);
 const oflash_device *oflash_builtin_device(size_t i);
 const oflash_device *oflash_builtin_device_find(const char *name);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -10,11 +10,11 @@
 #ifndef OFLASH_ERROR_H
 #define OFLASH_ERROR_H
 
+#include "oflash/common.h"
+
 #include <stdarg.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_error_code {
     OFLASH_OK = 0,
@@ -69,9 +69,14 @@ const char *oflash_error_name(int code);
 /*
  * Warnings and log lines: the library hands them to a callback that the
  * application installs (the CLI prints them to stderr).  Without a callback
- * they are dropped.  level: 0 error, 1 warning, 2 info, 3 debug.
+ * (NULL, the default) they are dropped.  The callback gets ctx first, then
+ * level (OFLASH_LOG_ERROR .. OFLASH_LOG_DEBUG) and the line, NUL-terminated,
+ * without a newline, valid only during the call.  It is process-wide and
+ * may be called from any thread that calls into the library, also from
+ * several at once.  oflash_log_set_handler() may be called at any time
+ * from any thread; a call of the old handler that has started completes.
  */
-typedef void (*oflash_log_fn)(int level, const char *msg, void *ctx);
+typedef void (*oflash_log_fn)(void *ctx, int level, const char *msg);
 void oflash_log_set_handler(oflash_log_fn fn, void *ctx);
 void oflash_log(int level, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -84,7 +89,5 @@ void oflash_log(int level, const char *fmt, ...)
 #define OFLASH_LOG_INFO 2
 #define OFLASH_LOG_DEBUG 3
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

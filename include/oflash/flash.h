@@ -14,7 +14,7 @@
  *     target through the banks' flash loaders: erase, program, verify; then
  *     OTP data, OTP verify, and lock bytes last, one byte at a time.
  *
- * Safety rules the planner enforces (issue 5):
+ * Safety rules the planner enforces:
  *  - every image byte must lie in a flash, OTP or OTP-lock bank; a byte in
  *    RAM, system memory, option bytes or nowhere is an error that names the
  *    range and the device's memory map;
@@ -34,6 +34,8 @@
 #ifndef OFLASH_FLASH_H
 #define OFLASH_FLASH_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -42,20 +44,27 @@
 #include "oflash/image.h"
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 /* ---------------------------------------------------------------------- */
 /* The view of the chip the planner reads through.                        */
 
+/*
+ * Both callbacks are required (oflash_plan_create() refuses a view with a
+ * NULL one) and get ctx first.  They are called only from the thread that
+ * called oflash_plan_create(), during that call, and only after the image
+ * passed every static check.  They return 0, or a negative
+ * oflash_error_code with the message set (oflash_error_set()): the plan
+ * then fails with that code and message.  buf belongs to the caller and
+ * holds len bytes.
+ */
 typedef struct oflash_target_view {
-    /* CRC-32 (oflash_crc32 compatible, initial value 0) of [addr, addr+len)
-     * as the chip holds it now.  len > 0. */
-    int (*crc32)(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc);
-    /* Read [addr, addr+len) as the chip holds it now.  len > 0. */
-    int (*read)(void *ctx, uint32_t addr, void *buf, uint32_t len);
-    void *ctx;
+    /* Store in *crc the CRC-32 (oflash_crc32 compatible, initial value 0)
+     * of [addr, addr+len) as the chip holds it now.  len > 0. */
+    int (*crc32)(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len);
+    /* Copy [addr, addr+len) as the chip holds it now into buf.  len > 0. */
+    int (*read)(void *ctx, void *buf, uint32_t addr, uint32_t len);
+    void *ctx; /* passed to both, not owned by the view */
 } oflash_target_view;
 
 /* A view over a snapshot of the chip held in an image: bytes the image does
@@ -113,8 +122,9 @@ typedef struct oflash_plan {
     oflash_plan_sector *sectors; /* touched sectors, in address order */
     size_t sector_count;
 
-    const oflash_bank *otp_bank; /* NULL if the device has none */
-    const oflash_bank *lock_bank;
+    oflash_otp_rules otp_rules;  /* the device's OTP rules, applied by address */
+    const oflash_bank *otp_bank; /* bank holding the first OTP data byte (NULL: none) */
+    const oflash_bank *lock_bank; /* bank holding the first lock byte (NULL: none) */
     oflash_plan_otp_byte *otp_writes; /* OTP data bytes to program, address order */
     size_t otp_write_count;
     size_t otp_equal;            /* OTP data bytes already equal */
@@ -133,18 +143,18 @@ typedef struct oflash_plan {
 
 typedef struct oflash_plan_opts {
     unsigned version;     /* OFLASH_PLAN_OPTS_VERSION */
-    bool allow_otp;       /* --otp: program OTP data and lock bytes */
-    bool skip_otp;        /* --skip-otp: drop OTP data and lock bytes */
+    bool allow_otp;       /* program OTP data and lock bytes (irreversible: opt-in) */
+    bool skip_otp;        /* drop the image's OTP data and lock bytes */
     bool erase_untouched; /* bytes of touched sectors the image does not
                            * cover become erased_value instead of kept */
-    bool otp_resume;      /* --otp-resume: program OTP and lock bytes that an
+    bool otp_resume;      /* program OTP and lock bytes that an
                            * interrupted run left partly programmed (chip & image
                            * == image) instead of reporting a conflict */
 } oflash_plan_opts;
 #define OFLASH_PLAN_OPTS_VERSION 1
 #define OFLASH_PLAN_OPTS_INIT                                                                      \
     {                                                                                              \
-        OFLASH_PLAN_OPTS_VERSION, false, false, false, false                                       \
+        .version = OFLASH_PLAN_OPTS_VERSION                                                        \
     }
 
 /*
@@ -171,7 +181,7 @@ typedef struct oflash_plan_summary {
     size_t locks;     /* lock bytes to program */
     size_t conflicts;
 } oflash_plan_summary;
-void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum);
+void oflash_plan_summarize(oflash_plan_summary *sum, const oflash_plan *plan);
 
 /* Does the plan change anything on the chip? */
 bool oflash_plan_is_noop(const oflash_plan *plan);
@@ -185,15 +195,19 @@ typedef struct oflash_target_opts {
     unsigned version;                /* OFLASH_TARGET_OPTS_VERSION */
     const char *probe;               /* "sim:PATH", "gdb:HOST:PORT", ... (required) */
     const char *device;              /* device name; NULL: the part the probe knows (sim:) */
-    const char *const *device_files; /* --devices FILE..., NULL-terminated (may be NULL) */
+    const char *const *device_files; /* device files searched first, NULL-ended; may be NULL */
     bool force_device;               /* skip the DBGMCU_IDCODE / flash size check */
-    unsigned psize;                  /* program parallelism 0 x8, 1 x16, 2 x32 (default), 3 x64;
-                                      * set from --voltage-range */
+    unsigned psize;                  /* program parallelism 0 x8, 1 x16, 2 x32 (default), 3 x64,
+                                      * chosen by the supply voltage range */
     bool have_psize;
     uint32_t clock_hz;                   /* clock passed to loaders' Init; 0 = 16 MHz */
     const oflash_probe_opts *probe_opts; /* may be NULL */
 } oflash_target_opts;
 #define OFLASH_TARGET_OPTS_VERSION 1
+#define OFLASH_TARGET_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .version = OFLASH_TARGET_OPTS_VERSION                                                      \
+    }
 
 /*
  * Open the probe, find the device, check the chip's identity (DBGMCU_IDCODE
@@ -202,17 +216,26 @@ typedef struct oflash_target_opts {
  * what was found.
  */
 int oflash_target_open(oflash_target **out, const oflash_target_opts *opts);
+/*
+ * A target over a probe and device the caller already has open (a GDB
+ * server serving its probe): no device lookup and no identity check; the
+ * core is not halted here.  opts may be NULL; only psize/have_psize and
+ * clock_hz are used.  Closing the target releases its loader but not the
+ * probe, which must outlive the target.
+ */
+int oflash_target_open_probe(oflash_target **out, oflash_probe *probe, const oflash_device *dev,
+                             const oflash_target_opts *opts);
 void oflash_target_close(oflash_target *t);
 oflash_probe *oflash_target_probe(oflash_target *t);
 const oflash_device *oflash_target_device(const oflash_target *t);
 
 /* The planner's view of this target: CRC-32 computed on the target by the
  * flash loader, reads through the probe. */
-void oflash_target_view_init(oflash_target *t, oflash_target_view *view);
+void oflash_target_view_init(oflash_target_view *view, oflash_target *t);
 
 /* CRC-32 of a range computed on the target (loader of the bank holding addr,
  * or of the first bank). */
-int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc);
+int oflash_target_crc32(uint32_t *crc, oflash_target *t, uint32_t addr, uint32_t len);
 
 /* ---------------------------------------------------------------------- */
 /* Executing a plan.                                                      */
@@ -235,14 +258,25 @@ typedef enum oflash_phase {
 } oflash_phase;
 const char *oflash_phase_name(oflash_phase phase);
 
-/* Progress: done of total bytes in phase (called with done == 0 when a
- * phase starts and done == total when it ends). */
-typedef void (*oflash_progress_fn)(oflash_phase phase, uint64_t done, uint64_t total, void *ctx);
+/* Progress of a long operation (optional: NULL means no reports).  Called
+ * in the thread running the operation with ctx first, then the phase and
+ * done of total bytes (OTP phases: bytes; lock phase: lock bytes): once
+ * with done == 0 when a phase starts, as it advances, and with done ==
+ * total when it ends.  It must not call back into the library with the
+ * same target.  No return value: progress cannot stop an operation. */
+typedef void (*oflash_progress_fn)(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 
 /*
  * Main flash through a server's own flash commands (GDB vFlashErase /
  * vFlashWrite / vFlashDone) instead of oflash's loader.  OTP always goes
- * through oflash's loader.  Each callback returns 0 or a negative code.
+ * through oflash's loader.  All three callbacks are required; each gets
+ * ctx first and returns 0, or a negative oflash_error_code with the
+ * message set, which stops the run with that error.  erase: one whole
+ * sector (or run of sectors) of the plan, addr and len on sector
+ * boundaries.  write: len bytes from data (the caller's, valid during the
+ * call) at addr, inside sectors erased or blank before, in address order.
+ * done: once, after the last write, before verification; the server
+ * finishes programming there.
  */
 typedef struct oflash_server_flash {
     int (*erase)(void *ctx, uint32_t addr, uint32_t len);
@@ -259,6 +293,10 @@ typedef struct oflash_flash_opts {
     const oflash_server_flash *server_flash; /* NULL: oflash's loaders for all banks */
 } oflash_flash_opts;
 #define OFLASH_FLASH_OPTS_VERSION 1
+#define OFLASH_FLASH_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_FLASH_OPTS_VERSION                                                       \
+    }
 
 typedef struct oflash_flash_stats {
     size_t sectors_erased;
@@ -281,48 +319,66 @@ typedef struct oflash_flash_stats {
  * first differing address.  stats may be NULL; it is filled as far as the
  * run got, also on error.
  */
-int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
-                         oflash_flash_stats *stats);
+int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
+                         const oflash_flash_opts *opts);
+
+/*
+ * Every check oflash_flash_execute() makes before its first write, alone:
+ * the plan is for this target's device, has no conflicts, writes no sector
+ * the chip's option bytes protect (the family's check), and every bank it
+ * writes has a loader that loads.  Returns 0, or the refusal a run would
+ * hit (nothing is written either way): what a dry run shows.
+ */
+int oflash_flash_check(oflash_target *t, const oflash_plan *plan);
 
 /* Fill the probe counters of stats (round trips, wire bytes, sim time). */
-void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats);
+void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t);
 
 /*
  * Compare the chip with an image (every byte of it, in any bank), by CRC on
  * the target or by read-back.  Returns 0 when equal, OFLASH_EVERIFY naming
  * the first differing address (also stored in *first_diff if not NULL).
  */
-int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
-                              oflash_progress_fn progress, void *ctx, uint32_t *first_diff);
+int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
+                              oflash_verify_mode mode, oflash_progress_fn progress, void *ctx);
 
 /* Erase the flash sectors with the given reference-manual numbers, or every
  * sector of every flash bank (all). */
-int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
-                       oflash_progress_fn progress, void *ctx, size_t *erased);
+int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers, size_t n,
+                       bool all, oflash_progress_fn progress, void *ctx);
 
 /* Read any readable range (flash, OTP, RAM, ...) through the probe. */
-int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn progress, void *ctx);
 
-/* OTP state: 16 (bank sector_count) blocks with their bytes and lock. */
+/* OTP state, by the device's OTP rules (oflash_device_otp_rules): every
+ * block with its bytes and, for the block + lock-byte kind, its lock byte. */
 typedef struct oflash_otp_block {
     uint16_t number;
     uint32_t addr;
-    uint8_t data[32];
-    uint32_t size;
-    uint8_t lock; /* lock byte as read */
-    bool locked;  /* lock != 0xFF */
-    bool blank;   /* every data byte 0xFF */
+    const uint8_t *data; /* size bytes, owned by the oflash_otp_state */
+    uint32_t size;       /* the rules' block size (32 on STM32F4, 64 on STM32F7, ...) */
+    bool has_lock;       /* the OTP kind has lock bytes */
+    uint8_t lock;        /* lock byte as read (0xFF without lock bytes) */
+    bool locked;         /* lock != 0xFF */
+    bool blank;          /* every data byte erased */
 } oflash_otp_block;
 
-/* Read the OTP state.  *count receives the number of blocks (<= max). */
-int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count);
+typedef struct oflash_otp_state {
+    oflash_otp_rules rules;
+    oflash_otp_block *blocks;
+    size_t count;
+    uint8_t *bytes; /* rules.data_size bytes: all OTP data */
+} oflash_otp_state;
+
+/* Read the OTP state into a new *out (oflash_otp_state_free() releases
+ * it).  OFLASH_EUNSUPPORTED when the device has no OTP. */
+int oflash_otp_read(oflash_otp_state **out, oflash_target *t);
+void oflash_otp_state_free(oflash_otp_state *state);
 
 /* Plan locking OTP blocks: an image holding 0x00 at their lock bytes. */
-int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
-                          oflash_image **out);
+int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
+                          size_t n);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

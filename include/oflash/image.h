@@ -11,13 +11,13 @@
 #ifndef OFLASH_IMAGE_H
 #define OFLASH_IMAGE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_image_format {
     OFLASH_FORMAT_AUTO = 0, /* recognise from the content */
@@ -36,21 +36,47 @@ typedef struct oflash_segment {
 
 typedef struct oflash_image oflash_image;
 
+/* An address range where image data may go (a memory map entry). */
+typedef struct oflash_image_region {
+    uint32_t start;
+    uint64_t size; /* bytes; start + size <= 2^32 */
+} oflash_image_region;
+
 typedef struct oflash_image_load_opts {
     unsigned version;            /* OFLASH_IMAGE_LOAD_OPTS_VERSION */
     oflash_image_format format;  /* AUTO: from the content */
     bool allow_identical_overlap;/* identical overlapping bytes are not an error */
     bool have_base;              /* for binaries: base given here, not by "@ADDR" */
     uint32_t base;
+    /* version 2: */
+    bool allow_missing_eof; /* Intel HEX without an end-of-file record (01) is accepted
+                             * (default: refused, the file may have been cut short) */
+    bool ignore_after_eof;  /* Intel HEX: read up to the end-of-file record and ignore
+                             * what follows (default: anything after it is refused) */
+    /* Where data may go, or NULL for the whole 32-bit address space.  A raw
+     * binary is checked against these before a byte of it is read. */
+    const oflash_image_region *regions;
+    size_t region_count;
 } oflash_image_load_opts;
-#define OFLASH_IMAGE_LOAD_OPTS_VERSION 1
-#define OFLASH_IMAGE_LOAD_OPTS_INIT {OFLASH_IMAGE_LOAD_OPTS_VERSION, OFLASH_FORMAT_AUTO, false, false, 0}
+#define OFLASH_IMAGE_LOAD_OPTS_VERSION 2
+#define OFLASH_IMAGE_LOAD_OPTS_INIT                                                                \
+    {                                                                                              \
+        .version = OFLASH_IMAGE_LOAD_OPTS_VERSION                                                  \
+    }
+
+/* "Intel HEX", "S-record", "ELF", "binary" ("auto" for OFLASH_FORMAT_AUTO). */
+const char *oflash_image_format_name(oflash_image_format format);
+/* "ihex"/"hex", "srec"/"s19", "elf", "bin"/"binary" or "auto" -> *out. */
+int oflash_image_format_parse(oflash_image_format *out, const char *name);
 
 int oflash_image_new(oflash_image **out);
 void oflash_image_free(oflash_image *img);
 
 /* Read one input and merge it into img.  spec is a path, or "PATH@ADDR" for
- * raw binaries.  On error img is unchanged. */
+ * raw binaries (ADDR with 0x for hex: "fw.bin@0x08000000").  Only regular
+ * files are read (a FIFO or device is refused without blocking).  On error
+ * img is unchanged.  opts may be NULL (defaults); version 1 structures are
+ * accepted. */
 int oflash_image_load(oflash_image *img, const char *spec, const oflash_image_load_opts *opts);
 
 /* Read from a memory buffer; name is used in messages. */
@@ -70,11 +96,11 @@ uint64_t oflash_image_size(const oflash_image *img);
 
 /* Copy [addr, addr+len) into buf; bytes the image does not hold are set to
  * fill.  Returns the number of bytes the image does hold in that range. */
-size_t oflash_image_read(const oflash_image *img, uint32_t addr, void *buf, size_t len,
+size_t oflash_image_read(void *buf, const oflash_image *img, uint32_t addr, size_t len,
                          uint8_t fill);
 
 /* Entry point (ELF e_entry, HEX start linear address, S7/S8/S9). */
-bool oflash_image_entry(const oflash_image *img, uint32_t *entry);
+bool oflash_image_entry(uint32_t *entry, const oflash_image *img);
 void oflash_image_set_entry(oflash_image *img, uint32_t entry);
 
 typedef struct oflash_image_write_opts {
@@ -88,6 +114,10 @@ typedef struct oflash_image_write_opts {
     uint32_t range_start, range_end; /* end exclusive; end 0 means 4 GiB */
 } oflash_image_write_opts;
 #define OFLASH_IMAGE_WRITE_OPTS_VERSION 1
+#define OFLASH_IMAGE_WRITE_OPTS_INIT                                                               \
+    {                                                                                              \
+        .version = OFLASH_IMAGE_WRITE_OPTS_VERSION                                                 \
+    }
 
 /* Write img to path atomically (temporary file, then rename): on error
  * nothing is left at path. */
@@ -97,7 +127,5 @@ int oflash_image_write(const oflash_image *img, const char *path,
 /* CRC-32 (IEEE 802.3, reflected, as zlib and the STM32 loaders here use). */
 uint32_t oflash_crc32(uint32_t crc, const void *data, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -11,15 +11,15 @@
 #ifndef OFLASH_LOADER_H
 #define OFLASH_LOADER_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 #define OFLASH_FLM_MAX_SECTOR_RUNS 512
 
@@ -61,7 +61,8 @@ typedef struct oflash_flm oflash_flm;
 /* Parse an FLM from memory (copied) or a file.  name is used in messages. */
 int oflash_flm_parse(oflash_flm **out, const void *elf, size_t len, const char *name);
 int oflash_flm_load_file(oflash_flm **out, const char *path);
-/* The FLM embedded in liboflash under name ("stm32f4"). */
+/* The FLM embedded in liboflash under name: a family's own loader
+ * (oflash_family_ops.loader, e.g. "stm32f4"). */
 int oflash_flm_builtin(oflash_flm **out, const char *name);
 void oflash_flm_free(oflash_flm *flm);
 
@@ -83,10 +84,15 @@ typedef struct oflash_loader_opts {
     uint32_t ram_size;
     uint32_t stack_size;   /* 0 = default (1 KiB, at least 512) */
     uint32_t clock_hz;     /* passed to Init, 0 = 16000000 */
-    uint32_t init_arg;     /* extra argument some loaders take (our stm32f4: PSIZE) */
+    uint32_t init_arg;     /* non-zero: Init's fourth argument (R3), which a family's
+                            * own loader may take (oflash_family_ops.loader_init_arg) */
     unsigned timeout_scale;/* multiply FLM timeouts by this, 0 = 2 (margin) */
 } oflash_loader_opts;
 #define OFLASH_LOADER_OPTS_VERSION 1
+#define OFLASH_LOADER_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .version = OFLASH_LOADER_OPTS_VERSION                                                      \
+    }
 
 /* Download the FLM to the target and prepare to call it. */
 int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_flm *flm,
@@ -94,8 +100,8 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
 void oflash_loader_close(oflash_loader *l);
 
 /* Call an FLM function by name with up to 4 arguments; result in *r0. */
-int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args, size_t nargs,
-                       unsigned timeout_ms, uint32_t *r0);
+int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const uint32_t *args,
+                       size_t nargs, unsigned timeout_ms);
 
 int oflash_loader_init(oflash_loader *l, uint32_t fnc);
 int oflash_loader_uninit(oflash_loader *l, uint32_t fnc);
@@ -109,8 +115,8 @@ int oflash_loader_erase_chip(oflash_loader *l);
  * per call when present. */
 int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, size_t len);
 /* CRC-32 (oflash_crc32 compatible) over target memory, computed on the target. */
-int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t *crc);
-int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, bool *blank);
+int oflash_loader_crc32(uint32_t *crc, oflash_loader *l, uint32_t addr, uint32_t len);
+int oflash_loader_blank_check(bool *blank, oflash_loader *l, uint32_t addr, uint32_t len);
 
 /* ---- additions (loader engineer) ---- */
 
@@ -119,7 +125,7 @@ const char *oflash_flm_name(const oflash_flm *flm);
 
 /* Offset of a function symbol from the start of PrgCode (Thumb bit
  * cleared); OFLASH_ENOTFOUND if the FLM has no such function. */
-int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t *offset);
+int oflash_flm_function_offset(uint32_t *offset, const oflash_flm *flm, const char *func);
 
 /* Sizes of what is loaded into target RAM.  The image is PrgCode, the gap
  * up to PrgData, PrgData and its zero-initialised part, in link layout;
@@ -132,7 +138,7 @@ typedef struct oflash_flm_sizes {
     uint32_t static_base;    /* R9 - image start */
     uint32_t align;          /* alignment the image needs in RAM */
 } oflash_flm_sizes;
-void oflash_flm_get_sizes(const oflash_flm *flm, oflash_flm_sizes *sizes);
+void oflash_flm_get_sizes(oflash_flm_sizes *sizes, const oflash_flm *flm);
 
 /* Where oflash_loader_open() puts everything in work RAM (all absolute):
  *   ram_start: trampoline (BKPT; LR of every call)
@@ -156,19 +162,22 @@ typedef struct oflash_loader_layout {
 /* Compute the layout for work RAM in opts without touching a target;
  * OFLASH_ERANGE (with what is missing) if the loader and one page buffer
  * do not fit. */
-int oflash_flm_layout(const oflash_flm *flm, const oflash_loader_opts *opts,
-                      oflash_loader_layout *layout);
+int oflash_flm_layout(oflash_loader_layout *layout, const oflash_flm *flm,
+                      const oflash_loader_opts *opts);
 const oflash_loader_layout *oflash_loader_get_layout(const oflash_loader *l);
 
-/* Progress of long operations: op is "erase", "program", "crc" or "blank";
- * called after each loader call with the bytes done so far of total. */
+/* Progress of long operations (optional: NULL, the default, means no
+ * reports): called with ctx first after each loader call of a long
+ * operation, with op "erase", "program", "crc" or "blank" (a string
+ * constant), the address of that call and the bytes done so far of
+ * total.  It must not use the loader. */
 typedef void (*oflash_loader_progress_fn)(void *ctx, const char *op, uint32_t addr,
                                           uint64_t done, uint64_t total);
 void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, void *ctx);
 
 /* Read target memory, through SEGGER_OPEN_Read when the FLM has it (for
  * memory the debugger cannot read directly), else with the probe. */
-int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len);
+int oflash_loader_read(void *buf, oflash_loader *l, uint32_t addr, size_t len);
 
 /* Statistics of this loader's calls (for benchmarks). */
 typedef struct oflash_loader_stats {
@@ -177,30 +186,7 @@ typedef struct oflash_loader_stats {
     uint64_t erase_calls;
     uint64_t bytes_programmed;
 } oflash_loader_stats;
-void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats);
+void oflash_loader_get_stats(oflash_loader_stats *stats, const oflash_loader *l);
 
-/*
- * The built-in "stm32f4" loader (loaders/stm32f4/, see docs/loaders.md).
- * Program/erase parallelism: put OFLASH_STM32F4_PSIZE(p) in
- * oflash_loader_opts.init_arg (it reaches Init in R3); without it the loader
- * programs x32.  The reference manual's voltage-range table:
- *   1.8-2.1 V x8 (0), 2.1-2.7 V x16 (1), 2.7-3.6 V x32 (2), 2.7-3.6 V with
- *   external Vpp x64 (3).
- * OTP lock bytes are always programmed x8, one byte at a time.
- */
-#define OFLASH_STM32F4_INIT_MAGIC 0x4F463400u
-#define OFLASH_STM32F4_PSIZE(p) (OFLASH_STM32F4_INIT_MAGIC | ((uint32_t)(p)&3u))
-/* OR into init_arg: leave the core clock alone (by default Init switches a
- * core running from the reset HSI to 84 MHz through the PLL, UnInit restores). */
-#define OFLASH_STM32F4_KEEP_CLOCK 0x4u
-/* Its non-zero results: FLASH_SR error bits, or these. */
-#define OFLASH_STM32F4_EADDR 0x1001u    /* address outside main flash / OTP / lock bytes */
-#define OFLASH_STM32F4_EALIGN 0x1002u   /* not aligned to the PSIZE unit */
-#define OFLASH_STM32F4_ETIMEOUT 0x1003u /* BSY never cleared */
-#define OFLASH_STM32F4_ELOCKED 0x1004u  /* FLASH_CR stayed locked after the keys */
-#define OFLASH_STM32F4_ENOERASE 0x1005u /* erase outside main flash (OTP is never erased) */
-
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

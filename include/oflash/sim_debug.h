@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "oflash/common.h"
+
+OFLASH_BEGIN_DECLS
 
 /* What one client session (or the whole serve call) cost. */
 typedef struct oflash_sim_serve_stats {
@@ -53,14 +53,14 @@ typedef struct oflash_sim_serve_opts {
     /* Called once the socket listens (port is the bound port), and with a
      * session's figures: when asked (done false) and when the client
      * leaves (done true); may be NULL. */
-    void (*on_listen)(const char *host, unsigned port, void *ctx);
-    void (*on_session)(const char *peer, const oflash_sim_serve_stats *st, bool done, void *ctx);
+    void (*on_listen)(void *ctx, const char *host, unsigned port);
+    void (*on_session)(void *ctx, const char *peer, const oflash_sim_serve_stats *st, bool done);
     void *ctx;
 } oflash_sim_serve_opts;
 #define OFLASH_SIM_SERVE_OPTS_VERSION 1
 #define OFLASH_SIM_SERVE_OPTS_INIT                                                                 \
     {                                                                                              \
-        OFLASH_SIM_SERVE_OPTS_VERSION, NULL, NULL, 0, true, false, NULL, NULL, NULL, NULL, NULL    \
+        .version = OFLASH_SIM_SERVE_OPTS_VERSION, .realtime = true                                 \
     }
 
 /* Serve the chip at path until *opts->stop is set (or, with once, until
@@ -71,8 +71,6 @@ typedef struct oflash_sim_serve_opts {
 int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
                      const oflash_sim_serve_opts *opts);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 
 #endif

@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "oflash/device.h"
+#include "oflash/sys/family.h"
 #include "oflash/error.h"
 
 #include <fnmatch.h>
@@ -21,7 +22,7 @@
 
 int cli_devdb_open(const char *const *files, size_t nfiles, oflash_devdb **out)
 {
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
     oflash_devdb *db;
     int rc = oflash_devdb_open(&db, &o);
     *out = NULL;
@@ -148,10 +149,11 @@ static void show_text(const oflash_device *d)
             printf(" %s", *a);
         printf("\n");
     }
-    if (d->has_id)
+    if (d->has_id && d->family_ops && d->family_ops->id.idcode_addr)
         printf("id check: DBGMCU_IDCODE at 0x%08X DEV_ID 0x%03X, flash size %u KiB at 0x%08X, "
                "unique id at 0x%08X\n",
-               d->idcode_addr, d->dev_id, d->flash_size_kb, d->flash_size_addr, d->uid_addr);
+               d->family_ops->id.idcode_addr, d->dev_id, d->flash_size_kb,
+               d->family_ops->id.flash_size_addr, d->family_ops->id.uid_addr);
     else
         printf("id check: none declared (skipped on connect)\n");
     fmt_size(sz, sizeof sz, d->work_ram_size);
@@ -318,7 +320,7 @@ int cmd_devices(int argc, char **argv)
         if (json) printf("]\n");
     } else if (is_show) {
         const oflash_device *d;
-        if (oflash_devdb_find(db, show, &d) < 0) {
+        if (oflash_devdb_find(&d, db, show) < 0) {
             rc = cli_fail();
         } else if (json) {
             show_json(d, true);

@@ -33,7 +33,7 @@ static int check_server_map(oflash_probe *probe, const oflash_plan *plan)
 {
     const oflash_gdb_mem_region *r;
     size_t n;
-    if (oflash_gdb_memory_map(probe, &r, &n) < 0) return cli_fail();
+    if (oflash_gdb_memory_map(&r, &n, probe) < 0) return cli_fail();
     for (size_t i = 0; i < plan->sector_count; i++) {
         const oflash_sector *s = plan->sectors[i].sector;
         bool ok = false;
@@ -59,7 +59,7 @@ static void usage(FILE *f)
             "usage: oflash program IMAGE... --probe P [--device D] [options]\n"
             "Program main flash and OTP from one or more images (Intel HEX, S-record, ELF,\n"
             "binary as PATH@ADDR).  Only touched sectors are erased; sectors that already\n"
-            "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP
+            "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP CLI_IMAGE_HELP
             "  --otp                program the image's OTP bytes and lock bytes (irreversible)\n"
             "  --skip-otp           leave the image's OTP bytes out\n"
             "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
@@ -104,7 +104,7 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
 void cli_print_plan(FILE *f, const oflash_plan *p)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(p, &s);
+    oflash_plan_summarize(&s, p);
     fprintf(f, "plan for %s (%llu image bytes):\n", p->device->name,
             (unsigned long long)p->image_bytes);
     for (size_t i = 0; i < p->sector_count; i++) {
@@ -149,7 +149,7 @@ void cli_print_plan(FILE *f, const oflash_plan *p)
 static void json_plan(FILE *f, const oflash_plan *p)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(p, &s);
+    oflash_plan_summarize(&s, p);
     fprintf(f, "{\"device\": ");
     cli_json_string(f, p->device->name);
     fprintf(f, ", \"sectors\": [");
@@ -186,7 +186,7 @@ int cmd_program(int argc, char **argv)
     size_t nspecs = 0;
     bool plan_only = false, json = false, server_flash = false;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
-    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     oflash_server_flash sf;
     oflash_image *img = NULL;
     oflash_target *t = NULL;
@@ -196,12 +196,14 @@ int cmd_program(int argc, char **argv)
     cli_progress prog;
     double t0 = cli_now();
     int ret = EXIT_FAIL, rc;
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         bool bad = false;
         int k = cli_target_opt(&ct, "program", argc, argv, &i);
+        if (!k) k = cli_image_opt("program", argc, argv, &i, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
@@ -254,7 +256,8 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     {
-        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+        oflash_image_region map[64];
+        cli_image_limit_to_device(&lo, &ct, map, sizeof map / sizeof map[0]);
         if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
     }
     ret = EXIT_FAIL;
@@ -274,7 +277,7 @@ int cmd_program(int argc, char **argv)
         fo.server_flash = &sf;
     }
 
-    oflash_target_view_init(t, &view);
+    oflash_target_view_init(&view, t);
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
     if (rc == OFLASH_ECONFLICT && plan) {
         cli_error("%s", oflash_error_last());
@@ -293,6 +296,12 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     if (plan_only) {
+        /* The refusal a run would hit before its first write (protection,
+         * loaders) is the plan's answer too. */
+        if (oflash_flash_check(t, plan) < 0) {
+            ret = cli_fail();
+            goto out;
+        }
         if (json)
             json_plan(stdout, plan);
         else
@@ -310,7 +319,7 @@ int cmd_program(int argc, char **argv)
     cli_progress_init(&prog, !cli_quiet && !json);
     fo.progress = cli_progress_cb;
     fo.progress_ctx = &prog;
-    rc = oflash_flash_execute(t, plan, &fo, &st);
+    rc = oflash_flash_execute(&st, t, plan, &fo);
     if (json) {
         printf("{\"sectors_erased\": %zu, \"sectors_skipped\": %zu, \"bytes_programmed\": %llu, "
                "\"otp_bytes_programmed\": %zu, \"otp_blocks_locked\": %zu, \"verify\": \"%s\", ",

@@ -65,7 +65,7 @@ static int sim_create(int argc, char **argv)
     if (oflash_sim_create(path, device, uid) < 0) return cli_fail();
     if (!cli_quiet) {
         oflash_sim_info info;
-        if (oflash_sim_info_read(path, &info) == 0) {
+        if (oflash_sim_info_read(&info, path) == 0) {
             printf("created %s: %s, unique ID ", path, info.part);
             for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
                 printf("%02x", info.uid[i]);
@@ -137,7 +137,7 @@ static void show_text(const char *path, const oflash_sim_info *in)
         }
         printf("%s\n", n ? "" : "none");
     }
-    if (dev && dev->dual_bank)
+    if (dev && dev->flash_size_kb > 1024) /* 2 MiB parts: OPTCR1 holds bank 2's nWRP */
         printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
                (in->optcr1 >> 16) & 0xFFF);
     printf("faults:       ");
@@ -224,7 +224,7 @@ static int sim_show(int argc, char **argv)
             path = argv[i];
     }
     if (!path) return cli_usage("sim", "sim show: expected PATH");
-    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
+    if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     if (json)
         show_json(path, &info);
     else
@@ -274,7 +274,7 @@ static int sim_fault(int argc, char **argv)
         return cli_usage("sim", "sim fault: expected --power-loss-after, --fail-at, "
                                 "--link-drop-after or --clear");
     /* Start from what is armed, then apply the options in order. */
-    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
+    if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     f = info.faults;
     if (clear) {
         memset(&f, 0, sizeof f);

@@ -31,14 +31,14 @@ static void on_signal(int sig)
         stop_flag = 1;
 }
 
-static void on_listen(const char *host, unsigned port, void *ctx)
+static void on_listen(void *ctx, const char *host, unsigned port)
 {
     (void)ctx;
     printf("listening on %s:%u (remote_bitbang, JTAG)\n", host, port);
     fflush(stdout);
 }
 
-static void on_session(const char *peer, const oflash_sim_serve_stats *st, bool done, void *ctx)
+static void on_session(void *ctx, const char *peer, const oflash_sim_serve_stats *st, bool done)
 {
     (void)ctx;
     if (cli_quiet) return;

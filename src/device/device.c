@@ -17,32 +17,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-const oflash_device *oflash__stm32f4_devices(size_t *count);
-
-/* Families, one file each. */
-typedef const oflash_device *(*family_fn)(size_t *count);
-static const family_fn families[] = {oflash__stm32f4_devices};
-
-size_t oflash_builtin_device_count(void)
-{
-    size_t total = 0, n;
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-        families[f](&n);
-        total += n;
-    }
-    return total;
-}
-
-const oflash_device *oflash_builtin_device(size_t i)
-{
-    size_t n;
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-        const oflash_device *d = families[f](&n);
-        if (i < n) return &d[i];
-        i -= n;
-    }
-    return NULL;
-}
+/* The built-in table (oflash_builtin_device_count/_device) is the family
+ * registry's: src/targets/targets.c. */
 
 bool oflash__device_matches(const oflash_device *d, const char *name)
 {
@@ -87,7 +63,7 @@ int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr)
     return -1;
 }
 
-int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len)
+int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev)
 {
     size_t off = 0;
     if (len) buf[0] = '\0';
@@ -295,7 +271,7 @@ int oflash_devdb_add_file(oflash_devdb *db, const char *path)
     return oflash__devdb_note_path(db, path, "file", true, db->count - before);
 }
 
-int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out)
+int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name)
 {
     for (size_t i = 0; i < db->count; i++)
         if (oflash__device_matches(db->devs[i], name)) {

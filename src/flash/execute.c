@@ -53,7 +53,7 @@ typedef struct run {
 
 static void progress(run *r, oflash_phase phase, uint64_t done, uint64_t total)
 {
-    if (r->o->progress) r->o->progress(phase, done, total, r->o->progress_ctx);
+    if (r->o->progress) r->o->progress(r->o->progress_ctx, phase, done, total);
 }
 
 static bool all_value(const uint8_t *p, size_t n, uint8_t v)
@@ -94,7 +94,7 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
         oflash_loader *l;
         uint32_t crc;
         if ((rc = oflash__target_loader(t, bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, addr, len)) < 0)
             return rc;
         if (crc == want_crc) return 0;
     } else {
@@ -106,61 +106,74 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
     return verify_fail(t, addr, want, len, what);
 }
 
-/* ---- write protection (STM32F4 option bytes) ---- */
+/* ---- write protection: the family's business ---- */
 
-/* FLASH_OPTCR and FLASH_OPTCR1 (RM0368 rev 5 §3.8.6, RM0090 rev 19 §3.9.10
- * and §3.9.11): nWRPi at bit 16 + i (0 = sector i write-protected; with
- * SPRMOD, bit 31, set the bits select PCROP and 1 = protected).  OPTCR1
- * holds sectors 12..23 of 2 MiB parts. */
-#define F4_FLASH_OPTCR 0x40023C14u
-#define F4_FLASH_OPTCR1 0x40023C18u
-#define F4_OPTCR_SPRMOD (1u << 31)
-
-typedef struct wp_state {
-    bool have;
-    uint32_t optcr, optcr1;
-} wp_state;
-
-/* Refuse, before anything is written, to erase or program sector s when
- * the option bytes protect it. */
-static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
+/* Refuse, before anything is written, to erase or program a sector the
+ * chip protects (oflash_family_ops.check_protection). */
+static int check_protection(oflash_target *t, const oflash_sector *const *sectors, size_t n)
 {
-    unsigned n = s->number, bit;
-    uint32_t reg;
-    bool prot;
-    if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
-    if (!w->have) {
-        w->optcr1 = 0xFFFFFFFFu;
-        if (oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
-        if (t->device->dual_bank &&
-            oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
-        w->have = true;
-    }
-    reg = n < 12 ? w->optcr : w->optcr1;
-    bit = 16 + (n % 12);
-    prot = (w->optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
-    if (!prot) return 0;
-    return oflash_error_set(OFLASH_EPROTECTED,
-                            "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
-                            "(%s 0x%08X: nWRP%u %s); nothing was written: remove the protection "
-                            "first",
-                            n, s->addr, s->addr + s->size - 1,
-                            n < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, n % 12,
-                            (w->optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+    const oflash_family_ops *fam = t->device->family_ops;
+    if (!n || !fam || !fam->check_protection) return 0;
+    return fam->check_protection(t->device, t->probe, sectors, n);
 }
 
 static int check_write_protection(oflash_target *t, const oflash_plan *plan)
 {
-    wp_state w = {0};
-    for (size_t i = 0; i < plan->sector_count; i++) {
-        int rc;
-        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
-            (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
-            return rc;
+    const oflash_sector **list;
+    size_t n = 0;
+    int rc;
+    if (!plan->sector_count) return 0;
+    list = malloc(plan->sector_count * sizeof *list);
+    if (!list) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) list[n++] = plan->sectors[i].sector;
+    rc = check_protection(t, list, n);
+    free(list);
+    return rc;
+}
+
+/* Every bank the plan writes has a loader that parses (a missing or broken
+ * FLM file is found before the first erase, not after main flash). */
+static int check_loaders(const oflash_plan *plan)
+{
+    const oflash_bank *seen[16];
+    size_t nseen = 0;
+    size_t n = plan->sector_count + plan->otp_write_count + plan->lock_count;
+    for (size_t i = 0; i < n; i++) {
+        const oflash_bank *b;
+        oflash_flm *flm;
+        bool known = false;
+        if (i < plan->sector_count) {
+            if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) continue;
+            b = plan->sectors[i].bank;
+        } else if (i < plan->sector_count + plan->otp_write_count) {
+            b = oflash_device_bank_at(plan->device, plan->otp_writes[i - plan->sector_count].addr);
+        } else {
+            b = oflash_device_bank_at(
+                plan->device, plan->locks[i - plan->sector_count - plan->otp_write_count].addr);
+        }
+        for (size_t k = 0; k < nseen && !known; k++)
+            known = seen[k] == b;
+        if (known || !b) continue;
+        if (oflash__bank_flm(b, &flm) < 0)
+            return oflash_error_prefix("bank '%s' (nothing was written): ", b->name);
+        oflash_flm_free(flm);
+        if (nseen < sizeof seen / sizeof seen[0]) seen[nseen++] = b;
     }
     return 0;
+}
+
+int oflash_flash_check(oflash_target *t, const oflash_plan *plan)
+{
+    int rc;
+    if (plan->device != t->device)
+        return oflash_error_set(OFLASH_EINVAL, "the plan was made for %s, the target is %s",
+                                plan->device->name, t->device->name);
+    if (plan->conflict_count)
+        return oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
+                                plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
+    if ((rc = check_write_protection(t, plan)) < 0) return rc;
+    return check_loaders(plan);
 }
 
 /* ---- main flash ---- */
@@ -289,7 +302,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
             j++;
         }
         if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, s->sector->addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, s->sector->addr, len)) < 0)
             return rc;
         if (crc != want) break; /* find it sector by sector below */
         done += len;
@@ -312,63 +325,79 @@ static int verify_sectors(run *r, const oflash_plan *plan)
 
 /* ---- OTP ---- */
 
+/* The unit OTP data is written in: whole words (a program only clears
+ * bits, so 0xFF padding changes nothing), or the rules' / bank's bigger
+ * write unit (the planner made sure the image covers whole units). */
+static uint32_t otp_unit(const oflash_plan *plan, const oflash_bank *b)
+{
+    uint32_t a = 4;
+    if (plan->otp_rules.write_unit > a) a = plan->otp_rules.write_unit;
+    if (b && b->write_unit > a) a = b->write_unit;
+    return a;
+}
+
 static int program_otp(run *r, const oflash_plan *plan)
 {
-    const oflash_bank *b = plan->otp_bank;
-    uint8_t buf[64];
-    oflash_loader *l;
-    int rc;
+    const oflash_otp_rules *ru = &plan->otp_rules;
+    uint32_t bsize = ru->block_size ? ru->block_size : ru->data_size;
+    uint8_t *buf;
+    int rc = 0;
 
     if (!plan->otp_write_count) return 0;
     progress(r, OFLASH_PHASE_OTP, 0, plan->otp_write_count);
-    if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
-    /* One call per block: the bytes to program, 0xFF (no change: a program
-     * only clears bits) everywhere else, aligned to whole words. */
-    for (size_t i = 0; i < plan->otp_write_count;) {
+    buf = malloc(bsize);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    /* One call per block (the rules' block, whatever sectors the loader
+     * declares): the bytes to program, 0xFF everywhere else. */
+    for (size_t i = 0; i < plan->otp_write_count && rc == 0;) {
+        uint32_t first = plan->otp_writes[i].addr;
+        uint32_t bstart = ru->data_base + (first - ru->data_base) / bsize * bsize;
         uint16_t blk = plan->otp_writes[i].block;
-        int si = oflash_bank_sector_at(b, plan->otp_writes[i].addr);
-        uint32_t bstart = b->sectors[si].addr, bsize = b->sectors[si].size;
-        uint32_t lo = plan->otp_writes[i].addr, hi = lo;
+        const oflash_bank *b = oflash_device_bank_at(r->t->device, first);
+        uint32_t lo = first, hi = lo, a = otp_unit(plan, b);
+        oflash_loader *l;
         size_t j = i;
-        if (bsize > sizeof buf)
-            return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP block %u: %u bytes (at most %zu)",
-                                    blk, bsize, sizeof buf);
-        memset(buf, 0xFF, sizeof buf);
-        for (; j < plan->otp_write_count && plan->otp_writes[j].block == blk; j++) {
+        memset(buf, ru->erased ? ru->erased : 0xFF, bsize);
+        for (; j < plan->otp_write_count && plan->otp_writes[j].addr - bstart < bsize; j++) {
             buf[plan->otp_writes[j].addr - bstart] = plan->otp_writes[j].image;
             hi = plan->otp_writes[j].addr;
         }
-        lo &= ~3u;
-        hi = (hi | 3u) + 1;
+        lo &= ~(a - 1);
+        hi = (hi | (a - 1)) + 1;
+        if (lo < bstart) lo = bstart;
         if (hi > bstart + bsize) hi = bstart + bsize;
-        if (oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo) < 0)
-            return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
+        if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) break;
+        if ((rc = oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo)) < 0) {
+            oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
+            break;
+        }
         r->st->otp_bytes_programmed += j - i;
         progress(r, OFLASH_PHASE_OTP, r->st->otp_bytes_programmed, plan->otp_write_count);
         i = j;
     }
-    return 0;
+    free(buf);
+    return rc;
 }
 
 /* Read back every planned OTP byte (always, whatever the verify mode: the
  * locks must not be set over data that did not take). */
 static int verify_otp(run *r, const oflash_plan *plan)
 {
-    const oflash_bank *b = plan->otp_bank;
+    uint32_t base = plan->otp_rules.data_base, size = plan->otp_rules.data_size;
     uint8_t *chip;
     int rc;
     if (!plan->otp_write_count) return 0;
     progress(r, OFLASH_PHASE_OTP_VERIFY, 0, plan->otp_write_count);
-    chip = malloc(b->size);
+    chip = malloc(size);
     if (!chip) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    rc = oflash_probe_read_mem(r->t->probe, b->base, chip, b->size);
+    rc = oflash_probe_read_mem(chip, r->t->probe, base, size);
     for (size_t i = 0; rc == 0 && i < plan->otp_write_count; i++) {
         const oflash_plan_otp_byte *w = &plan->otp_writes[i];
-        if (chip[w->addr - b->base] != w->image)
+        if (chip[w->addr - base] != w->image)
             rc = oflash_error_set(OFLASH_EVERIFY,
                                   "verify failed at 0x%08X (OTP block %u): chip 0x%02X, expected "
                                   "0x%02X; no lock byte was written",
-                                  w->addr, w->block, chip[w->addr - b->base], w->image);
+                                  w->addr, w->block, chip[w->addr - base], w->image);
     }
     free(chip);
     if (rc == 0) progress(r, OFLASH_PHASE_OTP_VERIFY, plan->otp_write_count, plan->otp_write_count);
@@ -381,16 +410,18 @@ static int program_locks(run *r, const oflash_plan *plan)
     int rc;
     if (!plan->lock_count) return 0;
     progress(r, OFLASH_PHASE_LOCK, 0, plan->lock_count);
-    if ((rc = oflash__target_loader(r->t, plan->lock_bank, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
     for (size_t i = 0; i < plan->lock_count; i++) {
         const oflash_plan_otp_byte *k = &plan->locks[i];
         const uint8_t zero = 0x00;
         uint8_t back;
+        if ((rc = oflash__target_loader(r->t, oflash_device_bank_at(r->t->device, k->addr),
+                                        OFLASH_FNC_PROGRAM, &l)) < 0)
+            return rc;
         /* One byte per call: nothing but this lock byte is written. */
         if (oflash_loader_program(l, k->addr, &zero, 1) < 0)
             return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
                                        k->addr);
-        if ((rc = oflash_probe_read_mem(r->t->probe, k->addr, &back, 1)) < 0) return rc;
+        if ((rc = oflash_probe_read_mem(&back, r->t->probe, k->addr, 1)) < 0) return rc;
         if (back != 0x00)
             return oflash_error_set(OFLASH_EVERIFY,
                                     "verify failed at 0x%08X (lock byte of OTP block %u): chip "
@@ -402,10 +433,10 @@ static int program_locks(run *r, const oflash_plan *plan)
     return 0;
 }
 
-int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
-                         oflash_flash_stats *stats)
+int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
+                         const oflash_flash_opts *opts)
 {
-    oflash_flash_opts defaults = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL};
+    oflash_flash_opts defaults = OFLASH_FLASH_OPTS_INIT;
     oflash_flash_stats local;
     run r;
     int rc;
@@ -416,17 +447,12 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
     r = (run){t, opts, stats, OFLASH_PHASE_PLAN, 0, 0};
     for (size_t i = 0; i < plan->sector_count; i++)
         if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) stats->sectors_skipped++;
-    if (plan->device != t->device) {
-        rc = oflash_error_set(OFLASH_EINVAL, "the plan was made for %s, the target is %s",
-                              plan->device->name, t->device->name);
+    if (opts->server_flash &&
+        (!opts->server_flash->erase || !opts->server_flash->write || !opts->server_flash->done)) {
+        rc = oflash_error_set(OFLASH_EINVAL, "server flash: erase, write and done are all needed");
         goto out;
     }
-    if (plan->conflict_count) {
-        rc = oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
-                              plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
-        goto out;
-    }
-    if ((rc = check_write_protection(t, plan)) < 0) goto out;
+    if ((rc = oflash_flash_check(t, plan)) < 0) goto out;
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
     if ((rc = verify_sectors(&r, plan)) < 0) {
         stats->verify = -1;
@@ -445,14 +471,14 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
 out:
     /* Leave the loader initialised state clean for the next operation. */
     oflash__target_loader_release(t);
-    oflash_target_stats(t, stats);
+    oflash_target_stats(stats, t);
     return rc;
 }
 
 /* ---- verify an image ---- */
 
-int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
-                              oflash_progress_fn prog, void *ctx, uint32_t *first_diff)
+int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
+                              oflash_verify_mode mode, oflash_progress_fn prog, void *ctx)
 {
     uint64_t total = oflash_image_size(img), done = 0;
     size_t n = oflash_image_segment_count(img);
@@ -460,7 +486,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
     if (first_diff) *first_diff = 0;
     if (mode == OFLASH_VERIFY_NONE) return 0;
-    if (prog) prog(OFLASH_PHASE_VERIFY, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_VERIFY, 0, total);
     for (size_t i = 0; i < n && !rc; i++) {
         const oflash_segment *s = oflash_image_segment(img, i);
         for (uint32_t off = 0; off < s->size && !rc;) {
@@ -480,7 +506,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
             }
             off += len;
             done += len;
-            if (prog && !rc) prog(OFLASH_PHASE_VERIFY, done, total, ctx);
+            if (prog && !rc) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
         }
     }
     oflash__target_loader_release(t);
@@ -489,8 +515,8 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
 /* ---- erase ---- */
 
-int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
-                       oflash_progress_fn prog, void *ctx, size_t *erased)
+int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers, size_t n,
+                       bool all, oflash_progress_fn prog, void *ctx)
 {
     const oflash_device *d = t->device;
     uint64_t total = 0, done = 0;
@@ -519,7 +545,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
         if (!found) {
             char map[512];
-            oflash_device_describe_map(d, map, sizeof map);
+            oflash_device_describe_map(map, sizeof map, d);
             rc = oflash_error_set(OFLASH_ERANGE, "%s has no flash sector %u (memory map: %s)",
                                   d->name, numbers[k], map);
             goto out;
@@ -535,17 +561,23 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
     }
     {
-        size_t idx = 0;
-        wp_state w = {0};
-        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+        size_t idx = 0, k = 0;
+        const oflash_sector **list = malloc((nsect ? nsect : 1) * sizeof *list);
+        if (!list) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t bi = 0; bi < d->bank_count; bi++) {
             const oflash_bank *b = &d->banks[bi];
             if (b->kind != OFLASH_BANK_FLASH) continue;
-            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++)
-                if (all || pick[idx]) rc = check_wp(t, &b->sectors[si], &w);
+            for (size_t si = 0; si < b->sector_count; si++, idx++)
+                if (all || pick[idx]) list[k++] = &b->sectors[si];
         }
+        rc = check_protection(t, list, k);
+        free(list);
         if (rc < 0) goto out;
     }
-    if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_ERASE, 0, total);
     {
         size_t idx = 0;
         for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
@@ -562,7 +594,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
                 }
                 count++;
                 done += b->sectors[si].size;
-                if (prog) prog(OFLASH_PHASE_ERASE, done, total, ctx);
+                if (prog) prog(ctx, OFLASH_PHASE_ERASE, done, total);
             }
         }
     }
@@ -575,84 +607,116 @@ out:
 
 /* ---- read ---- */
 
-int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn prog, void *ctx)
 {
     uint8_t *p = buf;
     if (len && (uint64_t)addr + len > (1ull << 32))
         return oflash_error_set(OFLASH_ERANGE, "0x%08X + %u bytes runs past 4 GiB", addr, len);
-    if (prog) prog(OFLASH_PHASE_READ, 0, len, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_READ, 0, len);
     for (uint32_t off = 0; off < len;) {
         uint32_t n = len - off < 16384 ? len - off : 16384;
-        int rc = oflash_probe_read_mem(t->probe, addr + off, p + off, n);
+        int rc = oflash_probe_read_mem(p + off, t->probe, addr + off, n);
         if (rc < 0)
             return oflash_error_prefix("reading 0x%08X-0x%08X: ", addr + off, addr + off + n - 1);
         off += n;
-        if (prog) prog(OFLASH_PHASE_READ, off, len, ctx);
+        if (prog) prog(ctx, OFLASH_PHASE_READ, off, len);
     }
     return 0;
 }
 
 /* ---- OTP state ---- */
 
-int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count)
+void oflash_otp_state_free(oflash_otp_state *state)
 {
-    const oflash_bank *otp = NULL, *lock = NULL;
-    uint8_t data[2048], locks[64];
-
-    *count = 0;
-    for (size_t i = 0; i < t->device->bank_count; i++) {
-        if (t->device->banks[i].kind == OFLASH_BANK_OTP && !otp) otp = &t->device->banks[i];
-        if (t->device->banks[i].kind == OFLASH_BANK_OTP_LOCK && !lock) lock = &t->device->banks[i];
-    }
-    if (!otp) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP area", t->device->name);
-    if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
-        return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
-                                t->device->name, sizeof data);
-    if (oflash_probe_read_mem(t->probe, otp->base, data, otp->size) < 0)
-        return oflash_error_prefix("reading OTP: ");
-    memset(locks, 0xFF, sizeof locks);
-    if (lock && oflash_probe_read_mem(t->probe, lock->base, locks, lock->size) < 0)
-        return oflash_error_prefix("reading OTP lock bytes: ");
-    for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
-        const oflash_sector *s = &otp->sectors[i];
-        oflash_otp_block *b = &blocks[(*count)++];
-        memset(b, 0, sizeof *b);
-        b->number = s->number;
-        b->addr = s->addr;
-        b->size = s->size < sizeof b->data ? s->size : (uint32_t)sizeof b->data;
-        memcpy(b->data, data + (s->addr - otp->base), b->size);
-        b->lock = s->number < sizeof locks ? locks[s->number] : 0xFF;
-        b->locked = b->lock != 0xFF;
-        b->blank = all_value(b->data, b->size, 0xFF);
-    }
-    return 0;
+    if (!state) return;
+    free(state->blocks);
+    free(state->bytes);
+    free(state);
 }
 
-int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
-                          oflash_image **out)
+int oflash_otp_read(oflash_otp_state **out, oflash_target *t)
 {
-    const oflash_bank *lock = NULL;
+    oflash_otp_state *st;
+    const oflash_otp_rules *r;
+    uint8_t *locks = NULL;
+    uint32_t bsize, n;
+    int rc;
+
+    *out = NULL;
+    st = calloc(1, sizeof *st);
+    if (!st) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    r = &st->rules;
+    if ((rc = oflash_device_otp_rules(&st->rules, t->device)) < 0) goto fail;
+    if (r->kind == OFLASH_OTP_NONE || !r->data_size) {
+        rc = oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP area", t->device->name);
+        goto fail;
+    }
+    bsize = r->block_size ? r->block_size : r->data_size;
+    n = (r->data_size + bsize - 1) / bsize;
+    st->bytes = malloc(r->data_size);
+    st->blocks = calloc(n, sizeof *st->blocks);
+    locks = malloc(n);
+    if (!st->bytes || !st->blocks || !locks) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = oflash_probe_read_mem(st->bytes, t->probe, r->data_base, r->data_size)) < 0) {
+        oflash_error_prefix("reading OTP: ");
+        goto fail;
+    }
+    memset(locks, 0xFF, n);
+    if (r->kind == OFLASH_OTP_BLOCK_LOCK && r->lock_count &&
+        (rc = oflash_probe_read_mem(locks, t->probe, r->lock_base,
+                                    r->lock_count < n ? r->lock_count : n)) < 0) {
+        oflash_error_prefix("reading OTP lock bytes: ");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        oflash_otp_block *b = &st->blocks[i];
+        b->number = (uint16_t)i;
+        b->addr = r->data_base + i * bsize;
+        b->data = st->bytes + i * bsize;
+        b->size = r->data_size - i * bsize < bsize ? r->data_size - i * bsize : bsize;
+        b->has_lock = r->kind == OFLASH_OTP_BLOCK_LOCK && i < r->lock_count;
+        b->lock = b->has_lock ? locks[i] : 0xFF;
+        b->locked = b->lock != 0xFF;
+        b->blank = all_value(b->data, b->size, r->erased ? r->erased : 0xFF);
+    }
+    st->count = n;
+    free(locks);
+    *out = st;
+    return 0;
+fail:
+    free(locks);
+    oflash_otp_state_free(st);
+    return rc;
+}
+
+int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
+                          size_t n)
+{
+    oflash_otp_rules r;
     oflash_image *img;
     int rc;
     *out = NULL;
-    for (size_t i = 0; i < dev->bank_count; i++)
-        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK) lock = &dev->banks[i];
-    if (!lock) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP lock bytes", dev->name);
+    if ((rc = oflash_device_otp_rules(&r, dev)) < 0) return rc;
+    if (r.kind != OFLASH_OTP_BLOCK_LOCK || !r.lock_count)
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP lock bytes", dev->name);
     if ((rc = oflash_image_new(&img)) < 0) return rc;
     for (size_t k = 0; k < n; k++) {
         const uint8_t zero = 0;
         char src[32];
-        if (blocks[k] >= lock->sector_count) {
+        if (blocks[k] >= r.lock_count) {
             oflash_image_free(img);
-            return oflash_error_set(OFLASH_ERANGE, "OTP block %u does not exist (%s has 0..%zu)",
-                                    blocks[k], dev->name, lock->sector_count - 1);
+            return oflash_error_set(OFLASH_ERANGE, "OTP block %u does not exist (%s has 0..%u)",
+                                    blocks[k], dev->name, r.lock_count - 1);
         }
         snprintf(src, sizeof src, "lock block %u", blocks[k]);
         /* Asking twice for the same block is harmless. */
         uint8_t have;
-        if (oflash_image_read(img, lock->sectors[blocks[k]].addr, &have, 1, 0xFF)) continue;
-        if ((rc = oflash_image_add(img, lock->sectors[blocks[k]].addr, &zero, 1, src)) < 0) {
+        if (oflash_image_read(&have, img, r.lock_base + blocks[k], 1, 0xFF)) continue;
+        if ((rc = oflash_image_add(img, r.lock_base + blocks[k], &zero, 1, src)) < 0) {
             oflash_image_free(img);
             return rc;
         }

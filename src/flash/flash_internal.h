@@ -4,10 +4,7 @@
 
 #include "oflash/flash.h"
 #include "oflash/loader.h"
-
-#ifndef OFLASH_STM32F4_PSIZE /* include/oflash/loader.h of the loader engineer */
-#define OFLASH_STM32F4_PSIZE(p) (0x4F463400u | ((uint32_t)(p)&3u))
-#endif
+#include "oflash/sys/family.h"
 
 /*
  * Invariants: probe and device are valid from open to close; at most one
@@ -16,9 +13,11 @@
  */
 struct oflash_target {
     oflash_probe *probe;
-    oflash_devdb *db;
+    bool borrowed_probe; /* oflash_target_open_probe: the caller closes the probe */
+    oflash_devdb *db;    /* NULL for oflash_target_open_probe */
     const oflash_device *device;
-    oflash_loader_opts lopts;
+    oflash_loader_opts lopts;      /* init_arg: set per loader (family_init_arg) */
+    oflash_family_session session; /* what a family's own loader may be told */
 
     oflash_flm *flm;
     oflash_loader *loader;
@@ -29,6 +28,9 @@ struct oflash_target {
  * bank NULL: the loader of the device's first flash bank. */
 int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fnc,
                           oflash_loader **out);
+/* Parse the FLM that serves bank (its file, embedded image or the family's
+ * built-in loader) into a new *flm. */
+int oflash__bank_flm(const oflash_bank *b, oflash_flm **flm);
 /* UnInit and release the current loader, if any. */
 void oflash__target_loader_release(oflash_target *t);
 

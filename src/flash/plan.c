@@ -26,6 +26,7 @@
  */
 #include "oflash/flash.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +36,19 @@
 
 /* ---- the snapshot view ---- */
 
-static int image_view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+static int image_view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
-    oflash_image_read((const oflash_image *)ctx, addr, buf, len, 0xFF);
+    oflash_image_read(buf, (const oflash_image *)ctx, addr, len, 0xFF);
     return 0;
 }
 
-static int image_view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+static int image_view_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
 {
     uint8_t tmp[4096];
     uint32_t c = 0;
     while (len) {
         uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
-        oflash_image_read((const oflash_image *)ctx, addr, tmp, n, 0xFF);
+        oflash_image_read(tmp, (const oflash_image *)ctx, addr, n, 0xFF);
         c = oflash_crc32(c, tmp, n);
         addr += n;
         len -= n;
@@ -203,7 +204,7 @@ static int check_mapping(const oflash_image *img, const oflash_device *dev)
     if (!rc && bad.n) {
         char msg[1024], map[512];
         size_t off = 0;
-        oflash_device_describe_map(dev, map, sizeof map);
+        oflash_device_describe_map(map, sizeof map, dev);
         for (size_t i = 0; i < bad.n && i < MAX_REPORTED_RANGES; i++) {
             uint32_t a = (uint32_t)bad.r[i].start;
             const oflash_region *r = region_at(dev, a);
@@ -244,8 +245,15 @@ static int push_conflict(oflash_plan *p, size_t *cap, oflash_conflict_kind kind,
     return 0;
 }
 
-/* Fill has[]/val[] with the image bytes of bank (size bytes). */
-static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8_t *val, bool *has,
+/* An OTP area by address (data or lock bytes): what the rules say, whatever
+ * banks a device file declares over it. */
+typedef struct otp_area {
+    uint32_t base, size;
+    uint32_t block; /* bytes per block: data block_size, lock bytes 1 */
+} otp_area;
+
+/* Fill has[]/val[] with the image bytes of area b (size bytes). */
+static int image_bank_bytes(const oflash_image *img, const otp_area *b, uint8_t *val, bool *has,
                             size_t *count)
 {
     range_list rl = {0};
@@ -256,7 +264,7 @@ static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8
     for (size_t i = 0; i < rl.n && !rc; i++) {
         uint32_t off = (uint32_t)(rl.r[i].start - b->base);
         uint32_t len = (uint32_t)(rl.r[i].end - rl.r[i].start);
-        oflash_image_read(img, (uint32_t)rl.r[i].start, val + off, len, 0xFF);
+        oflash_image_read(val + off, img, (uint32_t)rl.r[i].start, len, 0xFF);
         memset(has + off, 1, len);
         *count += len;
     }
@@ -264,16 +272,19 @@ static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8
     return rc;
 }
 
-static int block_of(const oflash_bank *b, uint32_t addr)
+/* The OTP block of addr in area b, or -1. */
+static int block_of(const otp_area *b, uint32_t addr)
 {
-    int i = oflash_bank_sector_at(b, addr);
-    return i < 0 ? -1 : b->sectors[i].number;
+    if (addr < b->base || addr - b->base >= b->size || !b->block) return -1;
+    return (int)((addr - b->base) / b->block);
 }
 
 /* ---- OTP ---- */
 
 typedef struct otp_state {
-    const oflash_bank *otp, *lock;
+    oflash_otp_rules rules;      /* kind NONE: the device has no OTP */
+    otp_area otp_a, lock_a;      /* what otp and lock point at */
+    const otp_area *otp, *lock;  /* NULL when absent */
     uint8_t *otp_val, *lock_val; /* image values */
     bool *otp_has, *lock_has;
     size_t otp_count, lock_count;
@@ -287,13 +298,21 @@ static void otp_state_free(otp_state *s)
     free(s->lock_has);
 }
 
+/* The image's OTP bytes, by the address ranges of the device's OTP rules
+ * (oflash_device_otp_rules: the family's, else its OTP / OTP_LOCK banks). */
 static int otp_collect(const oflash_image *img, const oflash_device *dev, otp_state *s)
 {
-    int rc = 0;
+    int rc;
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < dev->bank_count; i++) {
-        if (dev->banks[i].kind == OFLASH_BANK_OTP && !s->otp) s->otp = &dev->banks[i];
-        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK && !s->lock) s->lock = &dev->banks[i];
+    if ((rc = oflash_device_otp_rules(&s->rules, dev)) < 0) return rc;
+    if (s->rules.kind != OFLASH_OTP_NONE && s->rules.data_size) {
+        s->otp_a = (otp_area){s->rules.data_base, s->rules.data_size,
+                              s->rules.block_size ? s->rules.block_size : s->rules.data_size};
+        s->otp = &s->otp_a;
+    }
+    if (s->rules.kind == OFLASH_OTP_BLOCK_LOCK && s->rules.lock_count) {
+        s->lock_a = (otp_area){s->rules.lock_base, s->rules.lock_count, 1};
+        s->lock = &s->lock_a;
     }
     if (s->otp) {
         s->otp_val = malloc(s->otp->size);
@@ -346,7 +365,47 @@ static bool partial_of(uint8_t chip, uint8_t img)
     return chip != 0xFF && chip != img && (chip & img) == img;
 }
 
-static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume)
+/* Write-once units (OFLASH_OTP_WRITE_ONCE): the chip's unit all erased ->
+ * program the unit, equal -> nothing, anything else -> one conflict at the
+ * first differing byte (a unit with a bit at 0 cannot be written again, so
+ * --otp-resume does not apply).  Every unit the image touches is whole
+ * (check_otp_units). */
+static int otp_plan_units(oflash_plan *p, const otp_state *s, const uint8_t *chip_otp,
+                          uint32_t unit, uint8_t erased, size_t *ccap, size_t *wn)
+{
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        bool any = false, blank = true, equal = true;
+        uint32_t first = 0;
+        for (uint32_t k = u; k < u + unit; k++) {
+            any |= s->otp_has[k];
+            blank &= chip_otp[k] == erased;
+            if (s->otp_has[k] && chip_otp[k] != s->otp_val[k] && equal) {
+                equal = false;
+                first = k;
+            }
+        }
+        if (!any) continue;
+        int blk = block_of(s->otp, s->otp->base + u);
+        if (equal) {
+            p->otp_equal += unit;
+        } else if (blank) {
+            for (uint32_t k = u; k < u + unit; k++)
+                if (s->otp_has[k] && chip_otp[k] != s->otp_val[k])
+                    p->otp_writes[(*wn)++] = (oflash_plan_otp_byte){s->otp->base + k, (uint16_t)blk,
+                                                                    chip_otp[k], s->otp_val[k]};
+                else if (s->otp_has[k])
+                    p->otp_equal++;
+        } else {
+            int rc = push_conflict(p, ccap, OFLASH_CONFLICT_OTP_VALUE, (uint16_t)blk,
+                                   s->otp->base + first, chip_otp[first], s->otp_val[first]);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume,
+                    const oflash_otp_rules *rules)
 {
     uint8_t *chip_otp = NULL, *chip_lock = NULL;
     size_t ccap = 0, wn = 0, ln = 0;
@@ -358,10 +417,10 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto out;
     }
-    if (s->otp_count && (rc = view->read(view->ctx, s->otp->base, chip_otp, s->otp->size)) < 0)
+    if (s->otp_count && (rc = view->read(view->ctx, chip_otp, s->otp->base, s->otp->size)) < 0)
         goto out;
     /* The lock bytes are needed for data bytes too (is the block locked?). */
-    if (s->lock && (rc = view->read(view->ctx, s->lock->base, chip_lock, s->lock->size)) < 0)
+    if (s->lock && (rc = view->read(view->ctx, chip_lock, s->lock->base, s->lock->size)) < 0)
         goto out;
 
     p->otp_writes = calloc(s->otp_count ? s->otp_count : 1, sizeof *p->otp_writes);
@@ -371,7 +430,11 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         goto out;
     }
 
-    for (uint32_t i = 0; s->otp && i < s->otp->size; i++) {
+    if (s->otp && rules->kind == OFLASH_OTP_WRITE_ONCE && rules->write_unit > 1) {
+        if ((rc = otp_plan_units(p, s, chip_otp, rules->write_unit, rules->erased, &ccap, &wn)))
+            goto out;
+    }
+    for (uint32_t i = 0; s->otp && rules->kind != OFLASH_OTP_WRITE_ONCE && i < s->otp->size; i++) {
         if (!s->otp_has[i]) continue;
         uint32_t addr = s->otp->base + i;
         int blk = block_of(s->otp, addr);
@@ -416,6 +479,59 @@ out:
     return rc;
 }
 
+/* OFLASH_OTP_WRITE_ONCE: OTP is written whole units at a time and never
+ * padded, so an image covering part of a unit is refused. */
+static int check_otp_units(const oflash_image *img, const otp_state *s, const oflash_otp_rules *r)
+{
+    uint32_t unit = r->write_unit;
+    if (!s->otp || r->kind != OFLASH_OTP_WRITE_ONCE || unit <= 1) return 0;
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        uint32_t have = 0, first = 0, last = 0;
+        for (uint32_t k = u; k < u + unit; k++)
+            if (s->otp_has[k]) {
+                if (!have) first = k;
+                last = k;
+                have++;
+            }
+        if (have == 0 || have == unit) continue;
+        const oflash_segment *seg = segment_at(img, s->otp->base + first);
+        return oflash_error_set(
+            OFLASH_EINVAL,
+            "OTP 0x%08X-0x%08X: the image covers only %u of its %u bytes (0x%08X-0x%08X%s%s); "
+            "OTP is written %u bytes at a time, once, and never padded: give the whole %u-byte "
+            "unit (nothing was written)",
+            s->otp->base + u, s->otp->base + u + unit - 1, have, unit, s->otp->base + first,
+            s->otp->base + last, seg && seg->source ? ", from " : "",
+            seg && seg->source ? seg->source : "", unit, unit);
+    }
+    return 0;
+}
+
+/* Loader limits the plan can foresee: OTP data goes to the loader in whole
+ * write units (words, or the rules' / bank's bigger unit), so a loader whose
+ * page is smaller than that unit (or not a multiple of it) would fail in
+ * the middle of a run, after main flash was written: refuse it now. */
+static int check_otp_loader_units(const oflash_plan *p, const oflash_device *dev)
+{
+    for (size_t i = 0; i < p->otp_write_count; i++) {
+        const oflash_plan_otp_byte *w = &p->otp_writes[i];
+        const oflash_bank *b = oflash_device_bank_at(dev, w->addr);
+        uint32_t unit = 4;
+        if (!b) continue; /* check_mapping refused it already */
+        if (p->otp_rules.write_unit > unit) unit = p->otp_rules.write_unit;
+        if (b->write_unit > unit) unit = b->write_unit;
+        if (b->page_size && b->page_size % unit == 0) continue;
+        return oflash_error_set(
+            OFLASH_EUNSUPPORTED,
+            "OTP byte 0x%08X (block %u): the loader of bank '%s'%s%s programs %u-byte pages, "
+            "but OTP data is written in %u-byte units; nothing was written (use a loader whose "
+            "page is a multiple of %u bytes)",
+            w->addr, w->block, b->name, b->loader_path ? " " : "",
+            b->loader_path ? b->loader_path : "", b->page_size, unit, unit);
+    }
+    return 0;
+}
+
 /* ---- main flash ---- */
 
 /* known: the chip's CRC of the whole sector when the caller already knows
@@ -434,12 +550,12 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
     ps->data = malloc(sec->size);
     if (!ps->data) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     ps->image_bytes =
-        (uint32_t)oflash_image_read(img, sec->addr, ps->data, sec->size, b->erased_value);
+        (uint32_t)oflash_image_read(ps->data, img, sec->addr, sec->size, b->erased_value);
     full = ps->image_bytes == sec->size;
 
     if (known)
         chip_crc = *known;
-    else if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0)
+    else if ((rc = view->crc32(view->ctx, &chip_crc, sec->addr, sec->size)) < 0)
         goto out;
     ps->blank = chip_crc == blank_crc;
 
@@ -456,7 +572,7 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
         match = true;
         for (size_t i = 0; i < cov.n && match; i++) {
             uint32_t a = (uint32_t)cov.r[i].start, len = (uint32_t)(cov.r[i].end - a), c;
-            if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+            if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
             match = c == oflash_crc32(0, ps->data + (a - sec->addr), len);
         }
         if (!match) {
@@ -467,9 +583,9 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
                 uint64_t gend = i < cov.n ? cov.r[i].start : end;
                 if (gend > p) {
                     uint32_t a = (uint32_t)p, len = (uint32_t)(gend - p), c;
-                    if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+                    if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
                     if (c != crc_of_fill(b->erased_value, len)) {
-                        if ((rc = view->read(view->ctx, a, ps->data + (a - sec->addr), len)) < 0)
+                        if ((rc = view->read(view->ctx, ps->data + (a - sec->addr), a, len)) < 0)
                             goto out;
                         ps->kept_bytes += len;
                     }
@@ -508,7 +624,7 @@ static int image_crc(const oflash_image *img, uint32_t addr, uint32_t len, uint8
 {
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    *whole = oflash_image_read(img, addr, buf, len, fill) == len;
+    *whole = oflash_image_read(buf, img, addr, len, fill) == len;
     *crc = oflash_crc32(0, buf, len);
     free(buf);
     return 0;
@@ -540,7 +656,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
         len += s->size;
     }
     if (n < 2) return 0;
-    if ((rc = view->crc32(view->ctx, s0->addr, s0->size, first_crc)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, first_crc, s0->addr, s0->size)) < 0) return rc;
     *have_first = true;
     if ((rc = image_crc(img, s0->addr, s0->size, b->erased_value, &want, &whole)) < 0) return rc;
     whole = whole || opts->erase_untouched;
@@ -553,7 +669,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
     if ((rc = image_crc(img, rest, len, b->erased_value, &want, &whole_rest)) < 0) return rc;
     whole_rest = whole_rest || opts->erase_untouched;
     blank = crc_of_fill(b->erased_value, len);
-    if ((rc = view->crc32(view->ctx, rest, len, &chip)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, &chip, rest, len)) < 0) return rc;
     if (cand == 1 && chip == blank)
         *kind = 1;
     else if (cand == 2 && whole_rest && chip == want)
@@ -561,8 +677,67 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
     return 0;
 }
 
+/* Does [a, a+len) meet the OTP data or lock area? */
+static bool meets_otp(const otp_state *o, uint32_t a, uint32_t len)
+{
+    const otp_area *ar[2] = {o->otp, o->lock};
+    for (int i = 0; i < 2; i++)
+        if (ar[i] && (uint64_t)a < (uint64_t)ar[i]->base + ar[i]->size &&
+            (uint64_t)ar[i]->base < (uint64_t)a + len)
+            return true;
+    return false;
+}
+
+static bool in_otp(const otp_state *o, uint32_t a)
+{
+    return (o->otp && a - o->otp->base < o->otp->size && a >= o->otp->base) ||
+           (o->lock && a - o->lock->base < o->lock->size && a >= o->lock->base);
+}
+
+/* OTP rules apply by address: whatever bank a device file declares over the
+ * OTP area (plain flash, one loader sector over data and lock bytes, ...)
+ * is never erased or planned as flash there.  Image bytes in such a bank
+ * outside the OTP area, in a sector that meets it, or in a bank of kind
+ * OTP / OTP_LOCK outside the area the rules know are refused: no rule
+ * would decide what to do with them. */
+static int check_otp_banks(const oflash_image *img, const oflash_device *dev, const otp_state *o)
+{
+    range_list rl = {0};
+    int rc = 0;
+    for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
+        const oflash_bank *b = &dev->banks[bi];
+        if (b->kind == OFLASH_BANK_FLASH && !meets_otp(o, b->base, b->size)) continue;
+        if ((rc = image_ranges_in(img, b->base, (uint64_t)b->base + b->size, &rl)) < 0) break;
+        for (size_t i = 0; i < rl.n && !rc; i++)
+            for (uint64_t a = rl.r[i].start; a < rl.r[i].end; a++) {
+                int si;
+                if (in_otp(o, (uint32_t)a)) continue;
+                si = b->kind == OFLASH_BANK_FLASH ? oflash_bank_sector_at(b, (uint32_t)a) : -1;
+                if (b->kind == OFLASH_BANK_FLASH &&
+                    (si < 0 || !meets_otp(o, b->sectors[si].addr, b->sectors[si].size))) {
+                    a = si < 0 ? a : (uint64_t)b->sectors[si].addr + b->sectors[si].size - 1;
+                    continue;
+                }
+                const oflash_segment *seg = segment_at(img, (uint32_t)a);
+                rc = oflash_error_set(
+                    OFLASH_ERANGE,
+                    "image byte 0x%08X%s%s lies in bank '%s' (0x%08X-0x%08X) %s the OTP area of "
+                    "%s (data 0x%08X-0x%08X%s): no OTP or flash rule covers it",
+                    (uint32_t)a, seg && seg->source ? " from " : "",
+                    seg && seg->source ? seg->source : "", b->name, b->base, b->base + b->size - 1,
+                    b->kind == OFLASH_BANK_FLASH ? "in a sector shared with" : "outside", dev->name,
+                    o->otp ? o->otp->base : 0, o->otp ? o->otp->base + o->otp->size - 1 : 0,
+                    o->lock ? ", lock bytes follow" : "");
+                break;
+            }
+    }
+    free(rl.r);
+    return rc;
+}
+
 static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_device *dev,
-                      const oflash_target_view *view, const oflash_plan_opts *opts)
+                      const oflash_target_view *view, const oflash_plan_opts *opts,
+                      const otp_state *otp)
 {
     size_t cap = 0, *idx = NULL;
     range_list rl = {0};
@@ -580,9 +755,11 @@ static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_devi
             rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
             break;
         }
-        /* The touched sectors of this bank. */
+        /* The touched sectors of this bank (not those over the OTP area:
+         * the OTP rules plan them). */
         for (size_t si = 0; si < b->sector_count && !rc; si++) {
             const oflash_sector *sec = &b->sectors[si];
+            if (meets_otp(otp, sec->addr, sec->size)) continue;
             if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &rl)) < 0)
                 break;
             if (rl.n) idx[n++] = si;
@@ -657,9 +834,11 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
         goto fail_otp;
     }
     p->device = dev;
-    p->otp_bank = otp.otp;
-    p->lock_bank = otp.lock;
+    p->otp_rules = otp.rules;
+    p->otp_bank = otp.otp ? oflash_device_bank_at(dev, otp.otp->base) : NULL;
+    p->lock_bank = otp.lock ? oflash_device_bank_at(dev, otp.lock->base) : NULL;
     p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
+    if ((rc = check_otp_banks(img, dev, &otp)) < 0) goto fail;
 
     if (otp.otp_count + otp.lock_count) {
         if (opts->skip_otp) {
@@ -683,6 +862,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                 otp.otp_count + otp.lock_count);
             goto fail;
         } else {
+            if ((rc = check_otp_units(img, &otp, &otp.rules)) < 0) goto fail;
             for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
                 if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
                     const oflash_segment *s = segment_at(img, otp.lock->base + i);
@@ -697,9 +877,11 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
         }
     }
 
-    if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
+    if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts->otp_resume)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts->otp_resume, &otp.rules)) < 0 ||
+            (rc = check_otp_loader_units(p, dev)) < 0)
+            goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);
@@ -741,7 +923,7 @@ void oflash_plan_free(oflash_plan *plan)
     free(plan);
 }
 
-void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
+void oflash_plan_summarize(oflash_plan_summary *sum, const oflash_plan *plan)
 {
     memset(sum, 0, sizeof *sum);
     for (size_t i = 0; i < plan->sector_count; i++) {
@@ -768,6 +950,6 @@ void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
 bool oflash_plan_is_noop(const oflash_plan *plan)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(plan, &s);
+    oflash_plan_summarize(&s, plan);
     return !s.sectors_program && !s.otp_bytes && !s.locks;
 }

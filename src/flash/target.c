@@ -2,9 +2,9 @@
  * target.c - connect to a target: open the probe, find the device, check
  * the chip's identity, manage the flash loader downloaded to its RAM.
  *
- * Identity (RM0368 rev 5 §23.6.1 and §24.2, RM0090 rev 19 §38.6.1 and
- * §39.2): DBGMCU_IDCODE at 0xE0042000 holds DEV_ID in bits 11:0; the flash
- * size register at 0x1FFF7A22 holds the main flash size in KiB (u16).
+ * Identity: the device's family names its registers (oflash_family_ops.id:
+ * an IDCODE register with the DEV_ID bits, a u16 flash size register in
+ * KiB); the device holds the values expected.
  */
 #include "flash_internal.h"
 #include "oflash/error.h"
@@ -30,21 +30,22 @@ static void name_found(oflash_devdb *db, uint16_t dev_id, uint16_t kb, char *buf
 static int check_identity(oflash_target *t)
 {
     const oflash_device *d = t->device;
+    const oflash_family_id *id = d->family_ops ? &d->family_ops->id : NULL;
     uint32_t idcode;
     uint8_t fs[2];
     uint16_t dev_id, kb;
     char found[256];
 
-    if (!d->has_id) return 0;
-    if (oflash_probe_read_u32(t->probe, d->idcode_addr, &idcode) < 0)
+    if (!d->has_id || !id || !id->idcode_addr) return 0;
+    if (oflash_probe_read_u32(&idcode, t->probe, id->idcode_addr) < 0)
         return oflash_error_prefix("reading DBGMCU_IDCODE at 0x%08X to check the device "
                                    "(--force-device skips the check): ",
-                                   d->idcode_addr);
-    if (oflash_probe_read_mem(t->probe, d->flash_size_addr, fs, 2) < 0)
+                                   id->idcode_addr);
+    if (oflash_probe_read_mem(fs, t->probe, id->flash_size_addr, 2) < 0)
         return oflash_error_prefix("reading the flash size register at 0x%08X (--force-device "
                                    "skips the check): ",
-                                   d->flash_size_addr);
-    dev_id = (uint16_t)(idcode & 0xFFF);
+                                   id->flash_size_addr);
+    dev_id = (uint16_t)(idcode & (id->dev_id_mask ? id->dev_id_mask : 0xFFFu));
     kb = (uint16_t)(fs[0] | fs[1] << 8);
     if (dev_id == d->dev_id && kb == d->flash_size_kb) return 0;
     name_found(t->db, dev_id, kb, found, sizeof found);
@@ -58,8 +59,9 @@ static int check_identity(oflash_target *t)
 }
 
 /* No --device and a probe that does not name the part (a GDB server):
- * read the ID registers the known parts declare (DBGMCU_IDCODE and the
- * flash size register on the STM32) and take the one part that matches. */
+ * read the ID registers the known parts' families declare (DBGMCU_IDCODE
+ * and the flash size register on the STM32) and take the one part that
+ * matches. */
 static int detect_device(oflash_target *t, const char *probe)
 {
     size_t n = oflash_devdb_count(t->db), matches = 0;
@@ -73,21 +75,20 @@ static int detect_device(oflash_target *t, const char *probe)
     if (oflash_probe_halt(t->probe) < 0) return oflash_error_prefix("halting the core: ");
     for (size_t i = 0; i < n; i++) {
         const oflash_device *d = oflash_devdb_get(t->db, i);
-        uint8_t b[4];
-        if (!d->has_id) continue;
-        if (!have_id || d->idcode_addr != last_id_addr) {
-            if (oflash_probe_read_mem(t->probe, d->idcode_addr, b, 4) < 0) continue;
-            idcode =
-                (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-            last_id_addr = d->idcode_addr;
+        const oflash_family_id *id = d->family_ops ? &d->family_ops->id : NULL;
+        uint8_t b[2];
+        if (!d->has_id || !id || !id->idcode_addr) continue;
+        if (!have_id || id->idcode_addr != last_id_addr) {
+            if (oflash_probe_read_u32(&idcode, t->probe, id->idcode_addr) < 0) continue;
+            last_id_addr = id->idcode_addr;
             have_id = true;
             have_fs = false;
         }
-        if ((idcode & 0xFFFu) != d->dev_id) continue;
-        if (!have_fs || d->flash_size_addr != last_fs_addr) {
-            if (oflash_probe_read_mem(t->probe, d->flash_size_addr, b, 2) < 0) continue;
+        if ((idcode & (id->dev_id_mask ? id->dev_id_mask : 0xFFFu)) != d->dev_id) continue;
+        if (!have_fs || id->flash_size_addr != last_fs_addr) {
+            if (oflash_probe_read_mem(b, t->probe, id->flash_size_addr, 2) < 0) continue;
             kb = (uint16_t)(b[0] | b[1] << 8);
-            last_fs_addr = d->flash_size_addr;
+            last_fs_addr = id->flash_size_addr;
             have_fs = true;
         }
         if (kb != d->flash_size_kb) continue;
@@ -101,9 +102,8 @@ static int detect_device(oflash_target *t, const char *probe)
     if (matches == 1) {
         t->device = hit;
         oflash_log(OFLASH_LOG_INFO,
-                   "device %s detected from DBGMCU_IDCODE 0x%08X and %u KiB of "
-                   "flash",
-                   hit->name, idcode, kb);
+                   "device %s detected from DBGMCU_IDCODE 0x%08X and %u KiB of flash", hit->name,
+                   idcode, kb);
         return 0;
     }
     if (matches > 1)
@@ -122,10 +122,21 @@ static int detect_device(oflash_target *t, const char *probe)
                             probe);
 }
 
+/* Loader options from the device and the target options (opts may be NULL). */
+static void set_loader_opts(oflash_target *t, const oflash_target_opts *opts)
+{
+    t->lopts = (oflash_loader_opts)OFLASH_LOADER_OPTS_INIT;
+    t->lopts.ram_start = t->device->work_ram_start;
+    t->lopts.ram_size = t->device->work_ram_size;
+    t->lopts.clock_hz = opts ? opts->clock_hz : 0;
+    t->session.have_psize = opts && opts->have_psize;
+    t->session.psize = opts ? opts->psize : 0;
+}
+
 int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
 {
     oflash_target *t;
-    oflash_probe_opts popts = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts popts = OFLASH_PROBE_OPTS_INIT;
     const char *devname;
     int rc;
 
@@ -144,7 +155,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
         if ((rc = oflash_devdb_add_file(t->db, *f)) < 0) goto fail;
     /* Find the device before opening the probe when it is named, so that a
      * typo does not create a simulated chip. */
-    if (opts->device && (rc = oflash_devdb_find(t->db, opts->device, &t->device)) < 0) goto fail;
+    if (opts->device && (rc = oflash_devdb_find(&t->device, t->db, opts->device)) < 0) goto fail;
 
     if (opts->probe_opts) popts = *opts->probe_opts;
     if (!popts.device && t->device) popts.device = t->device->name;
@@ -153,7 +164,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
         devname = oflash_probe_part(t->probe);
         if (!devname) {
             if ((rc = detect_device(t, opts->probe)) < 0) goto fail;
-        } else if ((rc = oflash_devdb_find(t->db, devname, &t->device)) < 0) {
+        } else if ((rc = oflash_devdb_find(&t->device, t->db, devname)) < 0) {
             goto fail;
         }
     }
@@ -164,18 +175,33 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     }
     if (!opts->force_device && (rc = check_identity(t)) < 0) goto fail;
 
-    t->lopts.version = OFLASH_LOADER_OPTS_VERSION;
-    t->lopts.ram_start = t->device->work_ram_start;
-    t->lopts.ram_size = t->device->work_ram_size;
-    t->lopts.clock_hz = opts->clock_hz;
-    /* The built-in stm32f4 loader takes PSIZE in Init's R3 with a magic
-     * (include/oflash/loader.h); without it, it programs x32 (2.7-3.6 V). */
-    t->lopts.init_arg = opts->have_psize ? OFLASH_STM32F4_PSIZE(opts->psize) : 0;
+    set_loader_opts(t, opts);
     *out = t;
     return 0;
 fail:
     oflash_target_close(t);
     return rc;
+}
+
+int oflash_target_open_probe(oflash_target **out, oflash_probe *probe, const oflash_device *dev,
+                             const oflash_target_opts *opts)
+{
+    oflash_target *t;
+    *out = NULL;
+    if (!probe || !dev)
+        return oflash_error_set(OFLASH_EINVAL, "a target over an open probe needs the probe and "
+                                               "the device");
+    if (opts && opts->have_psize && opts->psize > 3)
+        return oflash_error_set(OFLASH_EINVAL, "program parallelism %u: expected 0 (x8) to 3 (x64)",
+                                opts->psize);
+    t = calloc(1, sizeof *t);
+    if (!t) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    t->probe = probe;
+    t->borrowed_probe = true;
+    t->device = dev;
+    set_loader_opts(t, opts);
+    *out = t;
+    return 0;
 }
 
 void oflash__target_loader_release(oflash_target *t)
@@ -192,7 +218,7 @@ void oflash_target_close(oflash_target *t)
 {
     if (!t) return;
     oflash__target_loader_release(t);
-    oflash_probe_close(t->probe);
+    if (!t->borrowed_probe) oflash_probe_close(t->probe);
     oflash_devdb_free(t->db);
     free(t);
 }
@@ -224,7 +250,7 @@ static bool same_loader(const oflash_bank *a, const oflash_bank *b)
     return a->loader_name && b->loader_name && strcmp(a->loader_name, b->loader_name) == 0;
 }
 
-static int open_flm(const oflash_bank *b, oflash_flm **flm)
+int oflash__bank_flm(const oflash_bank *b, oflash_flm **flm)
 {
     if (b->loader_path) return oflash_flm_load_file(flm, b->loader_path);
     if (b->loader_image)
@@ -244,8 +270,14 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
     /* The same loader serves this bank (one FLM for flash, OTP and locks): keep it. */
     if (t->loader && !same_loader(t->loader_bank, bank)) oflash__target_loader_release(t);
     if (!t->loader) {
-        if (open_flm(bank, &t->flm) < 0)
+        const oflash_family_ops *fam;
+        if (oflash__bank_flm(bank, &t->flm) < 0)
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
+        /* A family's own loader may take a fourth Init argument (the
+         * family's business); any other FLM gets the standard three. */
+        fam = oflash_flm_family(t->flm);
+        t->lopts.init_arg =
+            fam && fam->loader_init_arg ? fam->loader_init_arg(t->device, &t->session) : 0;
         if (oflash_loader_open(&t->loader, t->probe, t->flm, &t->lopts) < 0) {
             oflash_flm_free(t->flm);
             t->flm = NULL;
@@ -258,37 +290,37 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
     return 0;
 }
 
-int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
+int oflash_target_crc32(uint32_t *crc, oflash_target *t, uint32_t addr, uint32_t len)
 {
     oflash_loader *l;
     int rc =
         oflash__target_loader(t, oflash_device_bank_at(t->device, addr), OFLASH_FNC_VERIFY, &l);
     if (rc < 0) return rc;
-    return oflash_loader_crc32(l, addr, len, crc);
+    return oflash_loader_crc32(crc, l, addr, len);
 }
 
-static int view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+static int view_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
 {
-    return oflash_target_crc32(ctx, addr, len, crc);
+    return oflash_target_crc32(crc, ctx, addr, len);
 }
 
-static int view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+static int view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
     oflash_target *t = ctx;
-    return oflash_probe_read_mem(t->probe, addr, buf, len);
+    return oflash_probe_read_mem(buf, t->probe, addr, len);
 }
 
-void oflash_target_view_init(oflash_target *t, oflash_target_view *view)
+void oflash_target_view_init(oflash_target_view *view, oflash_target *t)
 {
     view->crc32 = view_crc;
     view->read = view_read;
     view->ctx = t;
 }
 
-void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats)
+void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t)
 {
     oflash_probe_stats ps;
-    oflash_probe_get_stats(t->probe, &ps);
+    oflash_probe_get_stats(&ps, t->probe);
     stats->round_trips = ps.round_trips;
     stats->wire_bytes = ps.bytes_tx + ps.bytes_rx;
     stats->has_sim_time = ps.has_sim_time;
@@ -305,7 +337,7 @@ int oflash__target_find_diff(oflash_target *t, uint32_t addr, const uint8_t *wan
         uint32_t n = len - off;
         int rc;
         if (n > (uint32_t)sizeof buf) n = (uint32_t)sizeof buf;
-        rc = oflash_probe_read_mem(t->probe, addr + off, buf, n);
+        rc = oflash_probe_read_mem(buf, t->probe, addr + off, n);
         if (rc < 0) return rc;
         for (uint32_t i = 0; i < n; i++)
             if (buf[i] != want[off + i]) {

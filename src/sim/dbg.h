@@ -9,11 +9,12 @@
  *                  AIRCR), FPB, DWT, ITM; halting debug of the simulated core
  *   dbg_serve.c    OpenOCD's remote_bitbang protocol over TCP, simulated
  *                  time driven by TCK
- *   dbg_stm32f4.c  the STM32F4 family's IDs and quirks (sim_dbg_desc)
  *
  * Nothing here knows a part: every ID (JTAG-DP IDCODE, boundary-scan
- * IDCODE and IR length, AP IDR, CPUID, FPU, comparator counts) comes from
- * a sim_dbg_desc that the family fills in.
+ * IDCODE and IR length, AP IDR, FPU, comparator counts) comes from the
+ * sim_dbg_desc a family's simulator model points to (debug_port in
+ * src/sim/sim_model.h; the STM32F4's: src/targets/stm32f4/debug_port.c),
+ * the CPUID from the model's memory map.
  *
  * Manuals: IEEE 1149.1-2001 (TAP controller), ARM IHI0031 (ADIv5) chapters
  * 3 (JTAG-DP), 7 (MEM-AP), 10-14 (ROM table, component IDs), ARM DDI0403E
@@ -29,26 +30,28 @@
 
 /* ---- description of a family's debug port ---- */
 typedef struct sim_dbg_desc {
-    uint32_t dp_idcode;                                /* JTAG-DP IDCODE (Cortex-M4: 0x4BA00477) */
-    unsigned dp_irlen;                                 /* 4 */
-    unsigned bs_irlen;                                 /* boundary-scan TAP IR length (STM32: 5) */
-    uint32_t bs_idcode;                                /* boundary-scan IDCODE of the part */
-    unsigned bs_cells;                                 /* boundary-scan register length */
+    uint32_t dp_idcode;      /* JTAG-DP IDCODE (Cortex-M4: 0x4BA00477) */
+    unsigned dp_irlen;       /* 4 */
+    unsigned bs_irlen;       /* boundary-scan TAP IR length (STM32: 5) */
+    uint32_t bs_idcode;      /* boundary-scan IDCODE, OR-ed with DEV_ID << bs_devid_shift */
+    unsigned bs_devid_shift; /* 0: bs_idcode as is */
+    unsigned bs_cells;       /* boundary-scan register length */
     uint32_t bs_ir_idcode, bs_ir_sample, bs_ir_extest; /* its instruction codes */
     uint32_t ap_idr;                                   /* AHB-AP IDR (0x24770011) */
     uint32_t rom_base;                                 /* ROM table (0xE00FF000) */
     uint32_t tar_wrap; /* TAR auto-increment range: 0x400 (ADIv5 minimum); the
                         * Cortex-M3/M4 AHB-AP increments within 4 KB */
-    uint32_t cpuid;    /* SCB CPUID */
+    uint32_t cpuid;    /* SCB CPUID (filled from the model's map) */
     bool fpu;          /* FPv4-SP: S0-S31, FPSCR, MVFR0/1 */
     uint32_t mvfr0, mvfr1;
     unsigned fpb_code, fpb_lit; /* FPB comparators (6 + 2) */
     unsigned dwt_comp;          /* DWT comparators (4) */
 } sim_dbg_desc;
 
-/* The family's description for a part (family name, DBGMCU DEV_ID);
- * returns false if the family has no debug port model. */
-bool oflash__sim_dbg_desc(sim_dbg_desc *out, const char *family, uint16_t dev_id);
+/* The description for one part: the family's template with the part's
+ * boundary-scan IDCODE (DEV_ID) and CPUID filled in. */
+void oflash__sim_dbg_desc_for(sim_dbg_desc *out, const sim_dbg_desc *family, uint16_t dev_id,
+                              uint32_t cpuid);
 
 /* ---- the bus behind the MEM-AP ---- */
 /* size is 1, 2 or 4; a read returns the value in the low bits.  0 = ok,

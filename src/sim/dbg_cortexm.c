@@ -155,12 +155,13 @@ static uint64_t core_cycles(const sim_cortexm *m)
 }
 
 /* Core-only reset (VECTRESET) or the core part of a system reset: MSP and
- * PC from the vector table at 0 (flash alias), xPSR Thumb, LR 0xFFFFFFFF. */
+ * PC from the vector table at the boot alias of flash, xPSR Thumb, LR
+ * 0xFFFFFFFF. */
 static void core_reset(sim_cortexm *m)
 {
     uint8_t v[8];
     uint32_t sp = 0, pc = 0;
-    if (oflash__sim_read(chip(m), 0, v, 8) == 0) {
+    if (oflash__sim_read(chip(m), chip(m)->map.flash_alias, v, 8) == 0) {
         sp = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
         pc = (uint32_t)v[4] | (uint32_t)v[5] << 8 | (uint32_t)v[6] << 16 | (uint32_t)v[7] << 24;
     }
@@ -243,7 +244,7 @@ static void take_fault(sim_cortexm *m, uint32_t catch_bit, const char *what)
             return;
         }
     }
-    if (oflash__sim_read(c, 3 * 4, b, 4) == 0)
+    if (oflash__sim_read(c, c->map.flash_alias + 3 * 4, b, 4) == 0) /* VTOR is not modelled */
         vector = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     if (!(vector & 1u) || vector == 0xFFFFFFFFu) { /* no valid handler: lockup */
         m->locked_up = true;
@@ -335,8 +336,10 @@ static void run_core(sim_cortexm *m, uint64_t n, bool step)
     c->in_run = false;
     oflash__sim_journal_flush(&c->file);
     if (c->dirty_hi > c->dirty_lo) {
-        uc_ctl_remove_cache(c->uc, SIM_FLASH_BASE + c->dirty_lo, SIM_FLASH_BASE + c->dirty_hi);
-        uc_ctl_remove_cache(c->uc, c->dirty_lo, c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)c->map.flash_base + c->dirty_lo,
+                            (uint64_t)c->map.flash_base + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)c->map.flash_alias + c->dirty_lo,
+                            (uint64_t)c->map.flash_alias + c->dirty_hi);
         c->dirty_lo = c->dirty_hi = 0;
     }
     if (reg_get(m, UC_ARM_REG_PC) != (pc & ~1u) || c->insns != before) m->s_retire = true;

@@ -63,6 +63,14 @@ const char *oflash__sim_tap_state_name(sim_tap_state s)
     return names[s & 15];
 }
 
+void oflash__sim_dbg_desc_for(sim_dbg_desc *out, const sim_dbg_desc *family, uint16_t dev_id,
+                              uint32_t cpuid)
+{
+    *out = *family;
+    if (family->bs_devid_shift) out->bs_idcode |= (uint32_t)dev_id << family->bs_devid_shift;
+    out->cpuid = cpuid;
+}
+
 /* ---- DP and AP ---- */
 
 void oflash__sim_dap_reset(sim_dap *d)

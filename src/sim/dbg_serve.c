@@ -299,7 +299,7 @@ static void serve_client(server *s, int fd, const char *peer, oflash_sim_serve_s
             *s->opts->report = 0;
             sync_time(s);
             session_stats(s, &st);
-            if (s->opts->on_session) s->opts->on_session(peer, &st, false, s->opts->ctx);
+            if (s->opts->on_session) s->opts->on_session(s->opts->ctx, peer, &st, false);
         }
         pr = poll(&pfd, 1, 0);
         if (pr == 0 && !s->idle) {
@@ -334,14 +334,14 @@ static void serve_client(server *s, int fd, const char *peer, oflash_sim_serve_s
     sync_time(s);
     session_stats(s, &st);
     if (total) add_stats(total, &st);
-    if (s->opts->on_session) s->opts->on_session(peer, &st, true, s->opts->ctx);
+    if (s->opts->on_session) s->opts->on_session(s->opts->ctx, peer, &st, true);
 }
 
 int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
                      const oflash_sim_serve_opts *opts)
 {
     server s;
-    oflash_probe_opts popts = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts popts = OFLASH_PROBE_OPTS_INIT;
     char host[256];
     unsigned port = 0;
     int lfd, rc;
@@ -355,7 +355,7 @@ int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
     s.tck_ps = 1000000000000ull / (opts->tck_hz ? opts->tck_hz : DEFAULT_TCK_HZ);
     popts.device = opts->device;
     if ((rc = oflash__sim_chip_open(&s.chip, path, &popts)) < 0) return rc;
-    if (!oflash__sim_dbg_desc(&s.desc, s.chip->dev->family, s.chip->dev->dev_id)) {
+    if (!s.chip->model || !s.chip->model->debug_port) {
         rc = oflash_error_set(OFLASH_EUNSUPPORTED,
                               "%s: %s (family %s) has no debug port model for "
                               "remote_bitbang",
@@ -363,6 +363,8 @@ int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
         oflash__sim_chip_close(s.chip);
         return rc;
     }
+    oflash__sim_dbg_desc_for(&s.desc, s.chip->model->debug_port, s.chip->dev->dev_id,
+                             s.chip->map.cpuid);
     oflash__sim_cortexm_init(&s.core, s.chip, &s.desc);
     if (oflash__sim_jtag_init(&s.jtag, &s.desc, &oflash__sim_cortexm_bus, &s.core) < 0) {
         oflash__sim_chip_close(s.chip);
@@ -373,7 +375,7 @@ int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
         rc = lfd;
         goto out;
     }
-    if (opts->on_listen) opts->on_listen(host, port, opts->ctx);
+    if (opts->on_listen) opts->on_listen(opts->ctx, host, port);
     rc = 0;
     while (!stopped(&s)) {
         struct pollfd pfd = {lfd, POLLIN, 0};

@@ -1,6 +1,7 @@
 /* test_common.c - error messages, CRC-32, probe spec parsing, the built-in device table. */
 #include "harness.h"
 #include "oflash/device.h"
+#include "oflash/sys/family.h"
 #include "oflash/image.h"
 #include "oflash/probe.h"
 
@@ -64,9 +65,9 @@ static void test_devices(void)
     oflash_devdb *db;
     const oflash_device *found;
     CHECK_OK(oflash_devdb_open(&db, NULL));
-    CHECK_OK(oflash_devdb_find(db, "STM32F429ZI", &found));
-    CHECK(found && found->dual_bank);
-    CHECK_ERR(oflash_devdb_find(db, "STM32F999", &found), OFLASH_ENOTFOUND, "STM32F999");
+    CHECK_OK(oflash_devdb_find(&found, db, "STM32F429ZI"));
+    CHECK(found && found->family_ops == oflash_family_find("stm32f4") && found->family_data);
+    CHECK_ERR(oflash_devdb_find(&found, db, "STM32F999"), OFLASH_ENOTFOUND, "STM32F999");
     oflash_devdb_free(db);
 }
 

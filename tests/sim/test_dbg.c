@@ -110,10 +110,12 @@ static void ap_write(sim_jtag *j, unsigned reg, uint32_t v)
     acc(j, false, reg & 0xCu, v);
 }
 
+extern const sim_dbg_desc oflash__stm32f4_debug_port;
+
 static sim_dbg_desc f401(void)
 {
     sim_dbg_desc d;
-    oflash__sim_dbg_desc(&d, "stm32f4", 0x433);
+    oflash__sim_dbg_desc_for(&d, &oflash__stm32f4_debug_port, 0x433, 0x410FC241u);
     return d;
 }
 
@@ -281,7 +283,8 @@ static void test_bsr(void)
 static sim_chip *chip_new(const char *path)
 {
     sim_chip *c = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, "STM32F401RE", NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.device = "STM32F401RE";
     unlink(path);
     if (oflash__sim_chip_open(&c, path, &o) < 0) return NULL;
     return c;
