@@ -139,7 +139,7 @@ cp blank.sim b.sim
 serve b.sim
 G=$(pick_port)
 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-    -c "gdb_port $G; gdb_max_connections 2; telnet_port disabled; tcl_port disabled" >b.ocd.log 2>&1 &
+    -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >b.ocd.log 2>&1 &
 OPID=$!
 PIDS+=("$OPID")
 wait_port "$G" "$OPID"

@@ -101,7 +101,7 @@ check "reset run: the halted core is inside the firmware's loop ($pc3)" \
 # ---- 2. gdb-multiarch through OpenOCD's GDB server
 G=$(pick_port)
 timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-    -c "gdb_port $G; gdb_max_connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
+    -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
 OPID=$!
 PIDS+=("$OPID")
 wait_port "$G" "$OPID" || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
