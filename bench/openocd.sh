@@ -47,13 +47,17 @@ arm-none-eabi-objcopy -R .otp -R .otp_lock fw.elf fwflash.elf 2>/dev/null
 
 # serve CHIP: start the server; sets RB, SPID
 serve() {
-    RB=$(pick_port)
-    "$OFLASH" sim serve "$1" --remote-bitbang "127.0.0.1:$RB" --no-realtime >"$1.log" 2>&1 &
+    "$OFLASH" sim serve "$1" --remote-bitbang 127.0.0.1:0 --no-realtime >"$1.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
-    wait_port "$RB" "$SPID"
-    sleep 0.1
-    : >"$1.log.keep"
+    RB=
+    for _ in $(seq 200); do
+        RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$1.log")
+        [ -n "$RB" ] && return 0
+        sleep 0.05
+    done
+    echo "bench/openocd.sh: sim serve did not listen: $(cat "$1.log")" >&2
+    exit 1
 }
 # mark CHIP: the server's figures of the current session so far (one line)
 mark() {

@@ -45,11 +45,18 @@ FWSIZE=$(stat -c %s fw.bin)
 
 CHIP=$WORK/chip.sim
 "$OFLASH" sim create "$CHIP" --device STM32F401RE --uid 00112233445566778899aabb >/dev/null
-RB=$(pick_port)
-"$OFLASH" sim serve "$CHIP" --remote-bitbang "127.0.0.1:$RB" >serve.log 2>&1 &
+# PORT 0: the server binds a free port and prints it (no race with other tests)
+"$OFLASH" sim serve "$CHIP" --remote-bitbang 127.0.0.1:0 >serve.log 2>&1 &
 SPID=$!
 PIDS+=("$SPID")
-wait_port "$RB" "$SPID" || { cat serve.log; echo "FAIL: sim serve did not listen"; exit 1; }
+RB=
+for _ in $(seq 200); do
+    RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve.log)
+    [ -n "$RB" ] && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.05
+done
+[ -n "$RB" ] || { cat serve.log; echo "FAIL: sim serve did not listen"; exit 1; }
 check "sim serve says where it listens" grep -q "listening on 127.0.0.1:$RB" serve.log
 
 # ocd LOG COMMANDS: one OpenOCD session that runs COMMANDS (then shutdown)
@@ -99,12 +106,19 @@ check "reset run: the halted core is inside the firmware's loop ($pc3)" \
     test -n "$pc3" -a $((pc3)) -ge $((ENTRY)) -a $((pc3)) -lt $((ENTRY + 0x30))
 
 # ---- 2. gdb-multiarch through OpenOCD's GDB server
-G=$(pick_port)
-timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-    -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
-OPID=$!
+# OpenOCD's GDB server on a free port (retried if another test takes it first)
+for _ in 1 2 3 4 5; do
+    G=$(pick_port)
+    timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
+        -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
+    OPID=$!
+    wait_port "$G" "$OPID" && break
+    kill "$OPID" 2>/dev/null || true
+    wait "$OPID" 2>/dev/null || true
+    OPID=
+done
+[ -n "$OPID" ] || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
 PIDS+=("$OPID")
-wait_port "$G" "$OPID" || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
 "$OFLASH" erase --all --probe "gdb:127.0.0.1:$G" --device STM32F401RE -q >erase.log 2>&1 ||
     fail "oflash erase --all through OpenOCD: $(cat erase.log)"
 timeout 120 gdb-multiarch -batch -nx fwflash.elf -ex "target extended-remote 127.0.0.1:$G" \
