@@ -94,6 +94,14 @@ typedef struct oflash_sim_model {
      * flash), 2 (debug port disabled: the chip cannot be opened).  why
      * receives the register value for messages ("RDP=0xBB"). */
     int (*read_protection)(const struct sim_chip *c, char *why, size_t len);
+
+    /* For `oflash sim show` (works on a closed chip file): the option words
+     * in words into text (one line: RDP, watchdog, protection registers),
+     * *rdp the read protection level they give, and wrp[i] true for every
+     * main-flash sector i (index in dev's first flash bank, i < nsect) they
+     * write-protect.  NULL: only the raw words are shown. */
+    void (*describe_options)(char *text, size_t len, int *rdp, bool *wrp, size_t nsect,
+                             const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS]);
 } oflash_sim_model;
 
 #endif
