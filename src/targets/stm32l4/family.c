@@ -173,5 +173,5 @@ const oflash_family_ops oflash_family_stm32l4 = {
     .loader_result = l4_loader_result,
     .otp_rules = l4_otp_rules,
     .pack_match = l4_pack_match,
-    .sim = NULL, /* the simulated chip: sim.c, once the model hook is in */
+    .sim = &oflash__stm32l4_sim,
 };

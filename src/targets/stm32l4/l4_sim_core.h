@@ -57,8 +57,6 @@ typedef struct l4_flash {
     uint64_t fast_last_ps, fast_start_ps;
     unsigned mass_erased; /* bit b: bank b+1 mass-erased since (fast programming allowed) */
     bool strt_busy, opt_busy;
-    uint32_t ecc_bad[16]; /* double words with a broken ECC (--fail-at), addresses */
-    unsigned ecc_bad_n;
     uint64_t programs, erases, options;
 } l4_flash;
 
@@ -71,8 +69,6 @@ uint32_t l4_flash_program(l4_flash *f, const l4_host *h, uint32_t addr, uint64_t
                           unsigned size);
 /* The operation in progress ended (BSY cleared). */
 void l4_flash_done(l4_flash *f);
-/* A debugger read of main flash [addr, addr+len): ECC flags. */
-void l4_flash_read_check(l4_flash *f, uint32_t addr, uint32_t len);
 int l4_flash_rdp(const l4_flash *f);
 /* Byte of the option-byte pages (bank 1 at L4_OPT1_BASE, bank 2 at L4_OPT2_BASE). */
 uint8_t l4_opt_byte(const l4_host *h, uint32_t addr);
