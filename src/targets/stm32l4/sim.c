@@ -91,7 +91,7 @@ static uint32_t wrp_pack(uint32_t a, uint32_t b)
     return (a & 0xFFu) | ((a >> 8) & 0xFF00u) | ((b & 0xFFu) << 16) | ((b & 0xFF0000u) << 8);
 }
 
-void l4_opt_factory(uint32_t opt[L4_OPT_N])
+static void l4_opt_factory(uint32_t opt[L4_OPT_N])
 {
     opt[L4_OPT_OPTR] = L4_OPTR_FACTORY;
     opt[L4_OPT_PCROP1SR] = opt[L4_OPT_PCROP2SR] = L4_PCROPSR_FACTORY;
@@ -101,7 +101,7 @@ void l4_opt_factory(uint32_t opt[L4_OPT_N])
 
 /* Option bytes as stored (RM0351 §3.4.1): each option word, then its
  * complement, per double word. */
-uint8_t l4_opt_byte(const l4_host *h, uint32_t addr)
+static uint8_t l4_opt_byte(const l4_host *h, uint32_t addr)
 {
     bool bank2 = addr >= L4_OPT2_BASE;
     uint32_t off = addr - (bank2 ? L4_OPT2_BASE : L4_OPT1_BASE), w;
@@ -129,7 +129,7 @@ uint8_t l4_opt_byte(const l4_host *h, uint32_t addr)
     return (uint8_t)(w >> (8 * (off & 3)));
 }
 
-int l4_flash_rdp(const l4_flash *f)
+static int l4_flash_rdp(const l4_flash *f)
 {
     return l4_rdp_level(f->live_optr);
 }
@@ -150,7 +150,7 @@ static void load_options(l4_flash *f, const l4_host *h)
     f->wrp2br = f->live_wrp[3] = wrp_b(o[L4_OPT_WRP2]);
 }
 
-void l4_flash_reset(l4_flash *f, const l4_host *h)
+static void l4_flash_reset(l4_flash *f, const l4_host *h)
 {
     memset(f, 0, sizeof *f);
     f->acr = 0x600u; /* ICEN | DCEN, LATENCY 0 (RM0351 §3.7.1 reset value) */
@@ -158,7 +158,7 @@ void l4_flash_reset(l4_flash *f, const l4_host *h)
     load_options(f, h);
 }
 
-void l4_flash_done(l4_flash *f)
+static void l4_flash_done(l4_flash *f)
 {
     f->strt_busy = f->opt_busy = false;
 }
@@ -292,7 +292,8 @@ static uint32_t program_dword(l4_flash *f, const l4_host *h, uint32_t addr, uint
     return f->sr & L4_SR_OPERR;
 }
 
-uint32_t l4_flash_program(l4_flash *f, const l4_host *h, uint32_t addr, uint64_t val, unsigned size)
+static uint32_t l4_flash_program(l4_flash *f, const l4_host *h, uint32_t addr, uint64_t val,
+                                 unsigned size)
 {
     bool fast = f->cr & L4_CR_FSTPG;
     if (!fast || !f->fast_row) h->stall(h->ctx);
@@ -442,7 +443,7 @@ static void start_option_program(l4_flash *f, const l4_host *h)
 
 /* ---- registers ---- */
 
-uint32_t l4_flash_reg_read(l4_flash *f, const l4_host *h, uint32_t off)
+static uint32_t l4_flash_reg_read(l4_flash *f, const l4_host *h, uint32_t off)
 {
     bool busy = h->busy(h->ctx) || f->fast_row;
     switch (off) {
@@ -498,7 +499,8 @@ static void key_fault(l4_flash *f, const l4_host *h, const char *reg, bool opt)
      L4_CR_OPTSTRT | L4_CR_FSTPG | L4_CR_EOPIE | L4_CR_ERRIE | L4_CR_RDERRIE | L4_CR_OBL_LAUNCH |  \
      L4_CR_OPTLOCK | L4_CR_LOCK)
 
-void l4_flash_reg_write(l4_flash *f, const l4_host *h, uint32_t off, uint32_t val, unsigned size)
+static void l4_flash_reg_write(l4_flash *f, const l4_host *h, uint32_t off, uint32_t val,
+                               unsigned size)
 {
     unsigned shift = (off & 3) * 8;
     uint32_t mask = size >= 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1) << shift;
