@@ -5,7 +5,8 @@
  * oflash_image_write() writes into a temporary file in the directory of the
  * destination (mkstemp "OUT.XXXXXX"), gives it the mode a new file would
  * get (0666 & ~umask), and renames it over the destination only when every
- * byte was written.  On any error the temporary file is removed, so the
+ * byte was written and fsync()ed; every write, fsync, close and rename is
+ * checked.  On any error the temporary file is removed, so the
  * destination is either untouched or complete.  Writers format records into
  * a 256 KiB buffer that is written out when full.
  */
@@ -28,7 +29,10 @@ static int write_all(oflash__out *o, const void *p, size_t n)
         ssize_t r = write(o->fd, c, n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            o->err = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", o->path, strerror(errno));
+            o->err = oflash_error_set(OFLASH_EIO,
+                                      "%s: write failed: %s (nothing was written: the file is "
+                                      "unchanged or absent)",
+                                      o->path, strerror(errno));
             return o->err;
         }
         c += r;
@@ -109,12 +113,24 @@ int oflash_image_write(const oflash_image *img, const char *path,
     }
     rc = f->write(img, &o, &w);
     if (!rc) rc = oflash__out_flush(&o);
-    if (!rc && close(o.fd) < 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", path, strerror(errno));
+    /* Every step checked: the data reaches the disk (fsync) before the
+     * rename makes it visible, so a crash never leaves a short file at path. */
+    if (!rc && fsync(o.fd) < 0)
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: write failed: fsync: %s (nothing was written: the file is "
+                              "unchanged or absent)",
+                              path, strerror(errno));
+    if (close(o.fd) < 0 && !rc)
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: write failed: %s (nothing was written: the file is unchanged "
+                              "or absent)",
+                              path, strerror(errno));
     o.fd = -1;
     if (!rc && rename(tmp, path) < 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: cannot rename the temporary file to it: %s", path,
-                              strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: cannot replace it with the new file: %s (nothing was "
+                              "written: the file is unchanged or absent)",
+                              path, strerror(errno));
 out:
     if (o.fd >= 0) close(o.fd);
     if (rc && created) unlink(tmp);
