@@ -362,6 +362,36 @@ static void test_wrp_and_options(void)
     oflash_probe_close(p);
 }
 
+/* The session guard (oflash gdbserver without --otp / option opt-in): OTP
+ * programs and option programming fail with WRPERR, nothing changes. */
+static void test_guard(void)
+{
+    fw f;
+    oflash_probe *p;
+    unlink("t_l4_guard.sim");
+    p = open_chip("t_l4_guard.sim");
+    if (!p || fw_load(&f, p, RAM) < 0) return;
+    CHECK_OK(oflash_sim_probe_guard(p, OFLASH_SIM_GUARD_OTP | OFLASH_SIM_GUARD_OPTION_BYTES));
+    unlock(&f);
+    w32(&f, CR, PG);
+    w32(&f, OTP, 0x11111111u);
+    w32(&f, OTP + 4, 0x22222222u);
+    CHECK_EQ_U(wait(&f) & ERRS, WRPERR);
+    CHECK_EQ_U(rd64(p, OTP), ~0ull);
+    clear(&f);
+    w32(&f, F0, 0x11111111u); /* main flash is not guarded */
+    w32(&f, F0 + 4, 0x22222222u);
+    CHECK_EQ_U(wait(&f) & ERRS, 0);
+    w32(&f, CR, 0);
+    w32(&f, OPTKEYR, 0x08192A3Bu);
+    w32(&f, OPTKEYR, 0x4C5D6E7Fu);
+    w32(&f, WRP1AR, 0u | (7u << 16));
+    w32(&f, CR, OPTSTRT);
+    CHECK_EQ_U(wait(&f) & ERRS, WRPERR);
+    CHECK_EQ_U(rd32(p, 0x1FFF7818u), 0xFF00FFFFu); /* stored WRP1A unchanged */
+    oflash_probe_close(p);
+}
+
 /* --fail-at: the double word does not program completely, OPERR. */
 static void test_fail_at(void)
 {
@@ -444,6 +474,7 @@ int main(void)
     test_fast_programming();
     test_wrp_and_options();
     test_fail_at();
+    test_guard();
     test_loader();
     return test_summary();
 }

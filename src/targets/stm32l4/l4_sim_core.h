@@ -41,6 +41,8 @@ typedef struct l4_host {
     void (*bus_fault)(void *ctx, const char *what); /* stop the run: bus error */
     void (*system_reset)(void *ctx);                /* OBL_LAUNCH */
     void (*protection_changed)(void *ctx);          /* RDP level may differ now */
+    unsigned (*guard)(void *ctx); /* OFLASH_SIM_GUARD_* of the session: OTP programs and
+                                   * option programming fail with WRPERR */
 } l4_host;
 
 typedef struct l4_flash {

@@ -286,6 +286,8 @@ static uint32_t program_dword(l4_flash *f, const l4_host *h, uint32_t addr, uint
     if (f->cr & L4_CR_FSTPG) return program_fast(f, h, addr, v);
     if (in_main(h, addr) && (l4_flash_rdp(f) != 0 || wrp_protected(f, h, addr)))
         return fail(f, L4_SR_WRPERR);
+    if (in_otp(addr) && (h->guard(h->ctx) & OFLASH_SIM_GUARD_OTP))
+        return fail(f, L4_SR_WRPERR); /* session guard: the OTP behaves as if protected */
     p = cell(h, addr);
     if (!all_ones(p) && (in_otp(addr) || v != 0)) return fail(f, L4_SR_PROGERR);
     write_dword(f, h, addr, v, false);
@@ -415,6 +417,10 @@ static void start_option_program(l4_flash *f, const l4_host *h)
     h->stall(h->ctx);
     if (f->sr & L4_SR_PROG_ERRORS) {
         f->sr |= L4_SR_PGSERR;
+        return;
+    }
+    if (h->guard(h->ctx) & OFLASH_SIM_GUARD_OPTION_BYTES) {
+        f->sr |= L4_SR_WRPERR; /* session guard: the option bytes keep their values */
         return;
     }
     if (h->power_fails_now(h->ctx)) {
@@ -706,6 +712,11 @@ static void h_protection_changed(void *ctx)
     oflash__sim_update_protection(ctx);
 }
 
+static unsigned h_guard(void *ctx)
+{
+    return ((sim_chip *)ctx)->guard;
+}
+
 static void bind(sim_chip *c)
 {
     l4_host *h = &S(c)->h;
@@ -728,6 +739,7 @@ static void bind(sim_chip *c)
     h->bus_fault = h_bus_fault;
     h->system_reset = h_system_reset;
     h->protection_changed = h_protection_changed;
+    h->guard = h_guard;
 }
 
 /* ---- RCC: MSI (reset, 4 MHz), HSI16, HSE, PLL ---- */
