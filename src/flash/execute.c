@@ -408,6 +408,11 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
                               plan->device->name, t->device->name);
         goto out;
     }
+    if (opts->server_flash &&
+        (!opts->server_flash->erase || !opts->server_flash->write || !opts->server_flash->done)) {
+        rc = oflash_error_set(OFLASH_EINVAL, "server flash: erase, write and done are all needed");
+        goto out;
+    }
     if (plan->conflict_count) {
         rc = oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
                               plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
