@@ -322,6 +322,15 @@ typedef struct oflash_flash_stats {
 int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
                          const oflash_flash_opts *opts);
 
+/*
+ * Every check oflash_flash_execute() makes before its first write, alone:
+ * the plan is for this target's device, has no conflicts, writes no sector
+ * the chip's option bytes protect (the family's check), and every bank it
+ * writes has a loader that loads.  Returns 0, or the refusal a run would
+ * hit (nothing is written either way): what a dry run shows.
+ */
+int oflash_flash_check(oflash_target *t, const oflash_plan *plan);
+
 /* Fill the probe counters of stats (round trips, wire bytes, sim time). */
 void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t);
 
