@@ -6,7 +6,8 @@
 # conflicting serial refused with the chip unchanged, an OTP double word
 # covered in part refused (in --plan too) with the chip unchanged, a
 # partial double word in main flash padded with 0xFF, a power loss then a
-# rerun, and pages write-protected through the option bytes.
+# rerun, pages write-protected through the option bytes; then the main
+# cases again through `oflash gdbserver` (gdb: probe).
 source "$(dirname "$0")/lib.sh"
 DEV=STM32L476RG
 CHIP=$WORK/chip.sim
@@ -137,5 +138,30 @@ run_oflash out rc sim show "$CHIP"
     pass "sim show: WRP area" || fail "sim show after WRP: $out"
 run_oflash out rc program "$WORK/zeros.bin@0x08002000" "${T[@]}"
 [ "$rc" = 0 ] && pass "pages outside the WRP area still program" || fail "outside WRP: $out"
+
+# 9. The same through `oflash gdbserver` serving a fresh chip (gdb: probe).
+CHIP3=$WORK/chip3.sim
+timeout 30 "$OFLASH" sim create "$CHIP3" --device $DEV >/dev/null
+start_gdbserver "$CHIP3" $DEV
+TG=(--probe "gdb:127.0.0.1:$GPORT" --device $DEV)
+run_oflash out rc program "$WORK/fw.elf" "${TG[@]}" --otp --json
+[ "$rc" = 0 ] && [ "$(jget "$out" otp_bytes_programmed)" = 16 ] &&
+    [ "$(jget "$out" verify)" = ok ] && pass "over gdb: flash + OTP" || fail "over gdb: rc $rc: $out"
+run_oflash out rc program "$WORK/fw.hex" "${TG[@]}" --otp --json
+[ "$rc" = 0 ] && [ "$(jget "$out" bytes_programmed)" = 0 ] &&
+    [ "$(jget "$out" otp_bytes_programmed)" = 0 ] && pass "over gdb: rerun writes nothing" ||
+    fail "over gdb rerun: rc $rc: $out"
+run_oflash out rc program "$WORK/half.elf" "${TG[@]}" --otp
+[ "$rc" = 1 ] && [[ $out == *"covers only 4 of its 8 bytes"* ]] &&
+    pass "over gdb: partial OTP double word refused" || fail "over gdb partial: rc $rc: $out"
+run_oflash out rc program "$WORK/fw2.elf" "${TG[@]}" --otp
+[ "$rc" = 1 ] && [[ $out == *"conflict"* ]] && pass "over gdb: conflict refused" ||
+    fail "over gdb conflict: rc $rc: $out"
+stop_pid "$GPID"
+T=(--probe "sim:$CHIP3" --device $DEV)
+dump_l4 "$WORK/gdb_after"
+cmp -s <(head -c 16 "$WORK/gdb_after.otp.bin") <(printf 'SN-0000000001234') &&
+    cmp -s "$WORK/gdb_after.flash.bin" "$WORK/after1.flash.bin" &&
+    pass "over gdb: the chip holds exactly the first image" || fail "over gdb: chip contents"
 
 finish
