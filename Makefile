@@ -1,11 +1,13 @@
 # oflash - top-level convenience targets around CMake.
 #   make run    install what is missing, build, run the demo on the simulated chip
 #   make check  install what is missing, build, run every test
+#   make install   build, then cmake --install into PREFIX (/usr/local)
 BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
 
-.PHONY: all deps build run check bench clean format lint
+.PHONY: all deps build run check bench clean format lint install
 
 all: build
 
@@ -21,6 +23,9 @@ run: build
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done
