@@ -102,6 +102,10 @@ typedef struct oflash_sim_model {
      * write-protect.  NULL: only the raw words are shown. */
     void (*describe_options)(char *text, size_t len, int *rdp, bool *wrp, size_t nsect,
                              const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS]);
+
+    /* The part's debug port for `oflash sim serve` (src/sim/dbg.h: TAP IDs,
+     * IR lengths, AP, comparators); NULL: the family has none modelled. */
+    const struct sim_dbg_desc *debug_port;
 } oflash_sim_model;
 
 #endif

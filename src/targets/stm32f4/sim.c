@@ -880,4 +880,5 @@ const oflash_sim_model oflash__stm32f4_sim = {
     .debugger_write = f4_debugger_write,
     .read_protection = f4_read_protection,
     .describe_options = f4_describe_options,
+    .debug_port = &oflash__stm32f4_debug_port,
 };
