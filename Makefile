@@ -1,11 +1,13 @@
 # oflash - top-level convenience targets around CMake.
 #   make run    install what is missing, build, run the demo on the simulated chip
 #   make check  install what is missing, build, run every test
+#   make crashtest  the full crash sweep (kill -9 at every state-changing
+#               system call, power loss at every flash operation; minutes)
 BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run check bench clean format lint
+.PHONY: all deps build run check crashtest bench clean format lint
 
 all: build
 
@@ -21,6 +23,9 @@ run: build
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+crashtest: build
+	OFLASH=$(abspath $(BUILD))/oflash bash tests/crash/crash_sweep.sh --full --jobs $(JOBS)
 
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done
