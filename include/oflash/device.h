@@ -2,8 +2,9 @@
  * oflash/device.h - device descriptions: memory map, flash banks, loaders,
  * ID registers.
  *
- * Built-in parts are data tables, one file per chip family
- * (src/device/stm32f4.c).  User parts come from device files (JLink XML,
+ * Built-in parts are data tables, one per chip family
+ * (src/targets/<family>/devices.c, listed by the family registry,
+ * oflash/sys/family.h).  User parts come from device files (JLink XML,
  * CMSIS-Pack) loaded into a device database.  A device and everything it
  * points to is owned by the database it came from and lives as long as it.
  */
@@ -37,11 +38,14 @@ typedef struct oflash_bank {
     uint32_t size;
     uint32_t page_size;        /* program unit the loader takes per ProgramPage */
     uint8_t erased_value;      /* 0xFF on STM32 */
+    uint8_t write_unit;        /* smallest write the flash takes, bytes (0 or 1: any;
+                                * 8: 64-bit double words, the planner pads with
+                                * erased_value) */
     const oflash_sector *sectors; /* FLASH: erase units; OTP: blocks; OTP_LOCK: one per byte */
     size_t sector_count;
     /* Loader: an FLM ELF, either embedded in liboflash (loader_image) or a
      * file (loader_path, absolute or relative to the device file). */
-    const char *loader_name;   /* "stm32f4" for the built-in one */
+    const char *loader_name;   /* a family's built-in loader ("stm32f4") */
     const void *loader_image;
     size_t loader_size;
     const char *loader_path;
@@ -62,28 +66,30 @@ typedef struct oflash_region {
     uint32_t size;
 } oflash_region;
 
+struct oflash_family_ops;
+
 typedef struct oflash_device {
     const char *name;          /* canonical: "STM32F401xE" */
     const char *const *aliases;/* NULL-terminated: "STM32F401RE", ... (may be NULL) */
     const char *vendor;        /* "STMicroelectronics" */
-    const char *family;        /* "stm32f4" */
+    const char *family;        /* display name: "stm32f4", a pack's Dfamily, ... */
     const char *core;          /* "Cortex-M4" */
     const char *source;        /* "built-in" or the file it came from */
 
     uint32_t work_ram_start;   /* RAM the loader may use */
     uint32_t work_ram_size;
 
-    /* ID check on connect (has_id false: skipped) */
+    /* ID check on connect (has_id false: skipped); the registers are the
+     * family's (family_ops->id) */
     bool has_id;
-    uint32_t idcode_addr;      /* DBGMCU_IDCODE 0xE0042000 */
-    uint16_t dev_id;           /* IDCODE bits 11:0 */
-    uint32_t flash_size_addr;  /* u16 in KiB at 0x1FFF7A22 */
-    uint16_t flash_size_kb;
-    uint32_t uid_addr;         /* 96-bit unique ID */
+    uint16_t dev_id;           /* DBGMCU_IDCODE DEV_ID */
+    uint16_t flash_size_kb;    /* the flash size register */
 
-    /* STM32F4 specifics the simulated chip and the loader need */
-    bool dual_bank;            /* 2 MB F42x/F43x: SNB bit 7 selects bank 2, MER1 */
-    uint32_t option_addr;      /* option bytes (0x1FFFC000) */
+    /* The chip family this part belongs to (oflash/sys/family.h): NULL for
+     * parts of no family oflash knows.  family_data is the family's own
+     * description of the part (its layout is the family's business). */
+    const struct oflash_family_ops *family_ops;
+    const void *family_data;
 
     const oflash_bank *banks;
     size_t bank_count;

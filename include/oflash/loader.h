@@ -61,7 +61,8 @@ typedef struct oflash_flm oflash_flm;
 /* Parse an FLM from memory (copied) or a file.  name is used in messages. */
 int oflash_flm_parse(oflash_flm **out, const void *elf, size_t len, const char *name);
 int oflash_flm_load_file(oflash_flm **out, const char *path);
-/* The FLM embedded in liboflash under name ("stm32f4"). */
+/* The FLM embedded in liboflash under name: a family's own loader
+ * (oflash_family_ops.loader, e.g. "stm32f4"). */
 int oflash_flm_builtin(oflash_flm **out, const char *name);
 void oflash_flm_free(oflash_flm *flm);
 
@@ -83,7 +84,8 @@ typedef struct oflash_loader_opts {
     uint32_t ram_size;
     uint32_t stack_size;   /* 0 = default (1 KiB, at least 512) */
     uint32_t clock_hz;     /* passed to Init, 0 = 16000000 */
-    uint32_t init_arg;     /* extra argument some loaders take (our stm32f4: PSIZE) */
+    uint32_t init_arg;     /* non-zero: Init's fourth argument (R3), which a family's
+                            * own loader may take (oflash_family_ops.loader_init_arg) */
     unsigned timeout_scale;/* multiply FLM timeouts by this, 0 = 2 (margin) */
 } oflash_loader_opts;
 #define OFLASH_LOADER_OPTS_VERSION 1
@@ -178,27 +180,6 @@ typedef struct oflash_loader_stats {
     uint64_t bytes_programmed;
 } oflash_loader_stats;
 void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats);
-
-/*
- * The built-in "stm32f4" loader (loaders/stm32f4/, see docs/loaders.md).
- * Program/erase parallelism: put OFLASH_STM32F4_PSIZE(p) in
- * oflash_loader_opts.init_arg (it reaches Init in R3); without it the loader
- * programs x32.  The reference manual's voltage-range table:
- *   1.8-2.1 V x8 (0), 2.1-2.7 V x16 (1), 2.7-3.6 V x32 (2), 2.7-3.6 V with
- *   external Vpp x64 (3).
- * OTP lock bytes are always programmed x8, one byte at a time.
- */
-#define OFLASH_STM32F4_INIT_MAGIC 0x4F463400u
-#define OFLASH_STM32F4_PSIZE(p) (OFLASH_STM32F4_INIT_MAGIC | ((uint32_t)(p)&3u))
-/* OR into init_arg: leave the core clock alone (by default Init switches a
- * core running from the reset HSI to 84 MHz through the PLL, UnInit restores). */
-#define OFLASH_STM32F4_KEEP_CLOCK 0x4u
-/* Its non-zero results: FLASH_SR error bits, or these. */
-#define OFLASH_STM32F4_EADDR 0x1001u    /* address outside main flash / OTP / lock bytes */
-#define OFLASH_STM32F4_EALIGN 0x1002u   /* not aligned to the PSIZE unit */
-#define OFLASH_STM32F4_ETIMEOUT 0x1003u /* BSY never cleared */
-#define OFLASH_STM32F4_ELOCKED 0x1004u  /* FLASH_CR stayed locked after the keys */
-#define OFLASH_STM32F4_ENOERASE 0x1005u /* erase outside main flash (OTP is never erased) */
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "oflash/device.h"
+#include "oflash/sys/family.h"
 #include "oflash/error.h"
 
 #include <fnmatch.h>
@@ -148,10 +149,11 @@ static void show_text(const oflash_device *d)
             printf(" %s", *a);
         printf("\n");
     }
-    if (d->has_id)
+    if (d->has_id && d->family_ops && d->family_ops->id.idcode_addr)
         printf("id check: DBGMCU_IDCODE at 0x%08X DEV_ID 0x%03X, flash size %u KiB at 0x%08X, "
                "unique id at 0x%08X\n",
-               d->idcode_addr, d->dev_id, d->flash_size_kb, d->flash_size_addr, d->uid_addr);
+               d->family_ops->id.idcode_addr, d->dev_id, d->flash_size_kb,
+               d->family_ops->id.flash_size_addr, d->family_ops->id.uid_addr);
     else
         printf("id check: none declared (skipped on connect)\n");
     fmt_size(sz, sizeof sz, d->work_ram_size);

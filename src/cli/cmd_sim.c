@@ -131,7 +131,7 @@ static void show_text(const char *path, const oflash_sim_info *in)
         }
         printf("%s\n", n ? "" : "none");
     }
-    if (dev && dev->dual_bank)
+    if (dev && dev->flash_size_kb > 1024) /* 2 MiB parts: OPTCR1 holds bank 2's nWRP */
         printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
                (in->optcr1 >> 16) & 0xFFF);
     printf("faults:       ");

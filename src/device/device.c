@@ -17,32 +17,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-const oflash_device *oflash__stm32f4_devices(size_t *count);
-
-/* Families, one file each. */
-typedef const oflash_device *(*family_fn)(size_t *count);
-static const family_fn families[] = {oflash__stm32f4_devices};
-
-size_t oflash_builtin_device_count(void)
-{
-    size_t total = 0, n;
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-        families[f](&n);
-        total += n;
-    }
-    return total;
-}
-
-const oflash_device *oflash_builtin_device(size_t i)
-{
-    size_t n;
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-        const oflash_device *d = families[f](&n);
-        if (i < n) return &d[i];
-        i -= n;
-    }
-    return NULL;
-}
+/* The built-in table (oflash_builtin_device_count/_device) is the family
+ * registry's: src/targets/targets.c. */
 
 bool oflash__device_matches(const oflash_device *d, const char *name)
 {

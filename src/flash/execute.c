@@ -107,61 +107,30 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
     return verify_fail(t, addr, want, len, what);
 }
 
-/* ---- write protection (STM32F4 option bytes) ---- */
+/* ---- write protection: the family's business ---- */
 
-/* FLASH_OPTCR and FLASH_OPTCR1 (RM0368 rev 5 §3.8.6, RM0090 rev 19 §3.9.10
- * and §3.9.11): nWRPi at bit 16 + i (0 = sector i write-protected; with
- * SPRMOD, bit 31, set the bits select PCROP and 1 = protected).  OPTCR1
- * holds sectors 12..23 of 2 MiB parts. */
-#define F4_FLASH_OPTCR 0x40023C14u
-#define F4_FLASH_OPTCR1 0x40023C18u
-#define F4_OPTCR_SPRMOD (1u << 31)
-
-typedef struct wp_state {
-    bool have;
-    uint32_t optcr, optcr1;
-} wp_state;
-
-/* Refuse, before anything is written, to erase or program sector s when
- * the option bytes protect it. */
-static int check_wp(oflash_target *t, const oflash_sector *s, wp_state *w)
+/* Refuse, before anything is written, to erase or program a sector the
+ * chip protects (oflash_family_ops.check_protection). */
+static int check_protection(oflash_target *t, const oflash_sector *const *sectors, size_t n)
 {
-    unsigned n = s->number, bit;
-    uint32_t reg;
-    bool prot;
-    if (!t->device->family || strcmp(t->device->family, "stm32f4") != 0 || n >= 24) return 0;
-    if (!w->have) {
-        w->optcr1 = 0xFFFFFFFFu;
-        if (oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR, &w->optcr) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
-        if (t->device->dual_bank &&
-            oflash_probe_read_u32(t->probe, F4_FLASH_OPTCR1, &w->optcr1) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
-        w->have = true;
-    }
-    reg = n < 12 ? w->optcr : w->optcr1;
-    bit = 16 + (n % 12);
-    prot = (w->optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
-    if (!prot) return 0;
-    return oflash_error_set(OFLASH_EPROTECTED,
-                            "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
-                            "(%s 0x%08X: nWRP%u %s); nothing was written: remove the protection "
-                            "first",
-                            n, s->addr, s->addr + s->size - 1,
-                            n < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, n % 12,
-                            (w->optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+    const oflash_family_ops *fam = t->device->family_ops;
+    if (!n || !fam || !fam->check_protection) return 0;
+    return fam->check_protection(t->device, t->probe, sectors, n);
 }
 
 static int check_write_protection(oflash_target *t, const oflash_plan *plan)
 {
-    wp_state w = {0};
-    for (size_t i = 0; i < plan->sector_count; i++) {
-        int rc;
-        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP &&
-            (rc = check_wp(t, plan->sectors[i].sector, &w)) < 0)
-            return rc;
-    }
-    return 0;
+    const oflash_sector **list;
+    size_t n = 0;
+    int rc;
+    if (!plan->sector_count) return 0;
+    list = malloc(plan->sector_count * sizeof *list);
+    if (!list) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < plan->sector_count; i++)
+        if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) list[n++] = plan->sectors[i].sector;
+    rc = check_protection(t, list, n);
+    free(list);
+    return rc;
 }
 
 /* ---- main flash ---- */
@@ -545,14 +514,20 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
     }
     {
-        size_t idx = 0;
-        wp_state w = {0};
-        for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
+        size_t idx = 0, k = 0;
+        const oflash_sector **list = malloc((nsect ? nsect : 1) * sizeof *list);
+        if (!list) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t bi = 0; bi < d->bank_count; bi++) {
             const oflash_bank *b = &d->banks[bi];
             if (b->kind != OFLASH_BANK_FLASH) continue;
-            for (size_t si = 0; si < b->sector_count && !rc; si++, idx++)
-                if (all || pick[idx]) rc = check_wp(t, &b->sectors[si], &w);
+            for (size_t si = 0; si < b->sector_count; si++, idx++)
+                if (all || pick[idx]) list[k++] = &b->sectors[si];
         }
+        rc = check_protection(t, list, k);
+        free(list);
         if (rc < 0) goto out;
     }
     if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);

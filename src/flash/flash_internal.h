@@ -4,10 +4,7 @@
 
 #include "oflash/flash.h"
 #include "oflash/loader.h"
-
-#ifndef OFLASH_STM32F4_PSIZE /* include/oflash/loader.h of the loader engineer */
-#define OFLASH_STM32F4_PSIZE(p) (0x4F463400u | ((uint32_t)(p)&3u))
-#endif
+#include "oflash/sys/family.h"
 
 /*
  * Invariants: probe and device are valid from open to close; at most one
@@ -18,7 +15,8 @@ struct oflash_target {
     oflash_probe *probe;
     oflash_devdb *db;
     const oflash_device *device;
-    oflash_loader_opts lopts;
+    oflash_loader_opts lopts;        /* init_arg: set per loader (family_init_arg) */
+    oflash_family_session session;   /* what a family's own loader may be told */
 
     oflash_flm *flm;
     oflash_loader *loader;

@@ -2,9 +2,9 @@
  * target.c - connect to a target: open the probe, find the device, check
  * the chip's identity, manage the flash loader downloaded to its RAM.
  *
- * Identity (RM0368 rev 5 §23.6.1 and §24.2, RM0090 rev 19 §38.6.1 and
- * §39.2): DBGMCU_IDCODE at 0xE0042000 holds DEV_ID in bits 11:0; the flash
- * size register at 0x1FFF7A22 holds the main flash size in KiB (u16).
+ * Identity: the device's family names its registers (oflash_family_ops.id:
+ * an IDCODE register with the DEV_ID bits, a u16 flash size register in
+ * KiB); the device holds the values expected.
  */
 #include "flash_internal.h"
 #include "oflash/error.h"
@@ -30,21 +30,22 @@ static void name_found(oflash_devdb *db, uint16_t dev_id, uint16_t kb, char *buf
 static int check_identity(oflash_target *t)
 {
     const oflash_device *d = t->device;
+    const oflash_family_id *id = d->family_ops ? &d->family_ops->id : NULL;
     uint32_t idcode;
     uint8_t fs[2];
     uint16_t dev_id, kb;
     char found[256];
 
-    if (!d->has_id) return 0;
-    if (oflash_probe_read_u32(t->probe, d->idcode_addr, &idcode) < 0)
+    if (!d->has_id || !id || !id->idcode_addr) return 0;
+    if (oflash_probe_read_u32(t->probe, id->idcode_addr, &idcode) < 0)
         return oflash_error_prefix("reading DBGMCU_IDCODE at 0x%08X to check the device "
                                    "(--force-device skips the check): ",
-                                   d->idcode_addr);
-    if (oflash_probe_read_mem(t->probe, d->flash_size_addr, fs, 2) < 0)
+                                   id->idcode_addr);
+    if (oflash_probe_read_mem(t->probe, id->flash_size_addr, fs, 2) < 0)
         return oflash_error_prefix("reading the flash size register at 0x%08X (--force-device "
                                    "skips the check): ",
-                                   d->flash_size_addr);
-    dev_id = (uint16_t)(idcode & 0xFFF);
+                                   id->flash_size_addr);
+    dev_id = (uint16_t)(idcode & (id->dev_id_mask ? id->dev_id_mask : 0xFFFu));
     kb = (uint16_t)(fs[0] | fs[1] << 8);
     if (dev_id == d->dev_id && kb == d->flash_size_kb) return 0;
     name_found(t->db, dev_id, kb, found, sizeof found);
@@ -106,9 +107,8 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     t->lopts.ram_start = t->device->work_ram_start;
     t->lopts.ram_size = t->device->work_ram_size;
     t->lopts.clock_hz = opts->clock_hz;
-    /* The built-in stm32f4 loader takes PSIZE in Init's R3 with a magic
-     * (include/oflash/loader.h); without it, it programs x32 (2.7-3.6 V). */
-    t->lopts.init_arg = opts->have_psize ? OFLASH_STM32F4_PSIZE(opts->psize) : 0;
+    t->session.have_psize = opts->have_psize;
+    t->session.psize = opts->psize;
     *out = t;
     return 0;
 fail:
@@ -182,8 +182,14 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
     /* The same loader serves this bank (one FLM for flash, OTP and locks): keep it. */
     if (t->loader && !same_loader(t->loader_bank, bank)) oflash__target_loader_release(t);
     if (!t->loader) {
+        const oflash_family_ops *fam;
         if (open_flm(bank, &t->flm) < 0)
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
+        /* A family's own loader may take a fourth Init argument (the
+         * family's business); any other FLM gets the standard three. */
+        fam = oflash_flm_family(t->flm);
+        t->lopts.init_arg =
+            fam && fam->loader_init_arg ? fam->loader_init_arg(t->device, &t->session) : 0;
         if (oflash_loader_open(&t->loader, t->probe, t->flm, &t->lopts) < 0) {
             oflash_flm_free(t->flm);
             t->flm = NULL;

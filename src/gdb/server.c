@@ -693,7 +693,7 @@ static int erase_in_bank(srv *s, const oflash_bank *b, uint32_t addr, uint32_t l
                   sec->number, sec->addr, sec->size);
             return reply(s, "E01");
         }
-        if (oflash__f4fi_erase_sector(s->p, sec->number, s->dev->dual_bank) < 0)
+        if (oflash__f4fi_erase_sector(s->p, sec->number, s->dev->flash_size_kb > 1024) < 0)
             return reply_err(s, 0x0e, "vFlashErase");
         logf_(s, OFLASH_LOG_INFO, "erased sector %u (0x%08X, %u KiB)", sec->number, sec->addr,
               sec->size / 1024);

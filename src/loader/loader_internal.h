@@ -3,6 +3,7 @@
 #define OFLASH_LOADER_INTERNAL_H
 
 #include "oflash/loader.h"
+#include "oflash/sys/family.h"
 
 #define OFLASH__FLM_MAX_SYMS 256
 #define OFLASH__FLM_SYM_LEN 64
@@ -33,7 +34,8 @@ struct oflash_flm {
         uint32_t offset;
     } syms[OFLASH__FLM_MAX_SYMS];
     size_t nsyms;
-    int ours; /* our stm32f4 loader: its result codes are decoded */
+    const oflash_family_ops *family; /* the family whose built-in loader this is
+                                      * (its results are decoded), else NULL */
 };
 
 /* Names of the functions behind OFLASH_FLM_* bit k. */

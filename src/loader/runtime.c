@@ -292,37 +292,6 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
     return 0;
 }
 
-/* Text for a result code of our stm32f4 loader. */
-static const char *ours_reason(uint32_t r)
-{
-    switch (r) {
-    case 0x2:
-        return "OPERR: operation error";
-    case 0x10:
-        return "WRPERR: write protection error (sector write protected or OTP block locked)";
-    case 0x20:
-        return "PGAERR: programming alignment error";
-    case 0x40:
-        return "PGPERR: programming parallelism error";
-    case 0x80:
-        return "PGSERR: programming sequence error";
-    case 0x100:
-        return "RDERR: read protection error";
-    case OFLASH_STM32F4_EADDR:
-        return "address outside main flash, OTP and OTP lock bytes";
-    case OFLASH_STM32F4_EALIGN:
-        return "address or length not aligned to the program size";
-    case OFLASH_STM32F4_ETIMEOUT:
-        return "flash stayed busy (BSY) past the loader's limit";
-    case OFLASH_STM32F4_ELOCKED:
-        return "FLASH_CR stayed locked after the unlock keys";
-    case OFLASH_STM32F4_ENOERASE:
-        return "OTP cannot be erased";
-    default:
-        return (r & ~0x1F2u) == 0 ? "several FLASH_SR error bits" : "unknown code";
-    }
-}
-
 /* Call function bit k; a non-zero result is an error naming the call. */
 static int call_ok(oflash_loader *l, int k, const uint32_t *args, size_t nargs, uint64_t tmo)
 {
@@ -333,15 +302,10 @@ static int call_ok(oflash_loader *l, int k, const uint32_t *args, size_t nargs, 
     char what[160];
     describe_call(what, sizeof what, func, args, nargs);
     int code = OFLASH_ETARGET;
-    if (l->flm->ours) {
-        if (r0 == 0x10)
-            code = OFLASH_EPROTECTED;
-        else if (r0 == OFLASH_STM32F4_EADDR || r0 == OFLASH_STM32F4_ENOERASE)
-            code = OFLASH_ERANGE;
-        else if (r0 == OFLASH_STM32F4_ETIMEOUT)
-            code = OFLASH_ETIMEOUT;
-        return oflash_error_set(code, "%s: %s returned 0x%X (%s)", l->flm->name, what, r0,
-                                ours_reason(r0));
+    /* A family's own loader: the family says what its result means. */
+    if (l->flm->family && l->flm->family->loader_result) {
+        const char *why = l->flm->family->loader_result(r0, &code);
+        return oflash_error_set(code, "%s: %s returned 0x%X (%s)", l->flm->name, what, r0, why);
     }
     return oflash_error_set(code, "%s: %s returned %d (0x%X), expected 0", l->flm->name, what,
                             (int32_t)r0, r0);
@@ -590,7 +554,7 @@ int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
         return 0;
     }
     if (!(l->flm->funcs & OFLASH_FLM_SEGGER_CRC)) return crc_readback(l, addr, len, crc);
-    if (!l->flm->ours) {
+    if (!l->flm->family) { /* a family's own loader needs no Init for a CRC and is trusted */
         if ((rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
         if (l->crc_state == 0 && (rc = crc_selftest(l)) < 0) return rc;
         if (l->crc_state < 0) return crc_readback(l, addr, len, crc);
@@ -622,7 +586,7 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
     *blank = true;
     if (len == 0) return 0;
     if (l->flm->funcs & OFLASH_FLM_BLANK_CHECK) {
-        if (!l->flm->ours && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
+        if (!l->flm->family && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
         uint32_t a[3] = {addr, len, ev};
         rc = oflash_loader_call(l, "BlankCheck", a, 3,
                                 clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale), &r0);

@@ -359,7 +359,7 @@ static int setup_unicorn(sim_chip *c)
                          c)) ||
         (e = uc_mmio_map(c->uc, SIM_OPT_BASE, SIM_OPT_SIZE, mmio_opt_read, c, mmio_opt_write, c)))
         return uc_fail(c, e, "OTP/option map");
-    if (c->dev->dual_bank &&
+    if (f4_part_of(c->dev)->dual_bank &&
         (e = uc_mmio_map(c->uc, SIM_OPT2_BASE, SIM_OPT_SIZE, mmio_opt2_read, c, mmio_opt_write, c)))
         return uc_fail(c, e, "option bank 2 map");
     if ((e = uc_mmio_map(c->uc, SIM_PERIPH_BASE, SIM_PERIPH_SIZE, mmio_periph_read, c,
@@ -433,7 +433,9 @@ void oflash__sim_chip_close(sim_chip *c)
     if (!c) return;
     if (c->file.fd >= 0) {
         if (!c->power_lost) oflash__sim_fill_stats(c, &c->nv.last_run);
-        oflash__sim_file_compact(&c->file, &c->nv);
+        int had_error = c->file.err; /* already reported by the operation that hit it */
+        if (oflash__sim_file_compact(&c->file, &c->nv) < 0 && !had_error)
+            oflash_log(OFLASH_LOG_WARN, "%s", oflash_error_last());
     }
     if (c->uc) uc_close(c->uc);
     oflash__sim_file_close(&c->file);
@@ -485,7 +487,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->in_run = false;
     c->run_deadline_ns = 0;
     uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
-    oflash__sim_journal_flush(&c->file);
+    oflash__sim_journal_flush(&c->file); /* a failure is sticky: reported below */
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
 
@@ -522,7 +524,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         stop->pc = pc;
     }
     c->stop = SIM_STOP_NONE;
-    return 0;
+    return oflash__sim_file_error(&c->file);
 }
 
 /* ---- the debugger's view of memory ---- */
@@ -557,7 +559,7 @@ static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
         *left = SIM_OPT_SIZE - (addr - SIM_OPT_BASE);
         return R_OPT;
     }
-    if (c->dev->dual_bank && addr >= SIM_OPT2_BASE && addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
+    if (f4_part_of(c->dev)->dual_bank && addr >= SIM_OPT2_BASE && addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
         *left = SIM_OPT_SIZE - (addr - SIM_OPT2_BASE);
         return R_OPT;
     }
@@ -785,6 +787,6 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
         addr += (uint32_t)n;
         len -= n;
     }
-    oflash__sim_journal_flush(&c->file);
+    if (oflash__sim_journal_flush(&c->file) < 0 && rc == 0) rc = oflash_error_last_code();
     return rc;
 }

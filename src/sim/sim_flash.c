@@ -294,7 +294,7 @@ static uint32_t erase_range(sim_chip *c, uint32_t off, uint32_t len)
 static void start_erase(sim_chip *c)
 {
     const oflash_bank *bank = flash_bank(c);
-    bool dual = c->dev->dual_bank;
+    bool dual = f4_part_of(c->dev)->dual_bank;
     bool ser = c->cr & CR_SER, mer = c->cr & CR_MER, mer1 = dual && (c->cr & CR_MER1);
     unsigned ps = psize(c);
     uint32_t err = 0;
@@ -359,7 +359,7 @@ static void start_erase(sim_chip *c)
 static void start_option_program(sim_chip *c)
 {
     uint32_t newopt = c->optcr_reg & OPTCR_WRITABLE;
-    uint32_t newopt1 = c->dev->dual_bank ? (c->optcr1_reg & OPTCR1_WRITABLE) : c->nv.optcr1;
+    uint32_t newopt1 = f4_part_of(c->dev)->dual_bank ? (c->optcr1_reg & OPTCR1_WRITABLE) : c->nv.optcr1;
     uint64_t ps = OPTION_PROGRAM_PS;
     bool regress = oflash_sim_rdp_level(c->nv.optcr) == 1 && oflash_sim_rdp_level(newopt) == 0;
 
@@ -412,7 +412,7 @@ uint32_t oflash__sim_flash_reg_read(sim_chip *c, uint32_t off, bool debugger)
     case FLASH_OPTCR:
         return c->optcr_reg | (c->busy && c->opt_busy ? OPTCR_OPTSTRT : 0);
     case FLASH_OPTCR1:
-        return c->dev->dual_bank ? c->optcr1_reg : 0;
+        return f4_part_of(c->dev)->dual_bank ? c->optcr1_reg : 0;
     default:
         return 0; /* KEYR, OPTKEYR are write-only */
     }
@@ -474,7 +474,7 @@ void oflash__sim_flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsign
         uint32_t writable = CR_PG | CR_SER | CR_MER | (0x0Fu << CR_SNB_SHIFT) |
                             (3u << CR_PSIZE_SHIFT) | CR_STRT | CR_EOPIE | CR_ERRIE | CR_LOCK;
         uint32_t nv;
-        if (c->dev->dual_bank) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
+        if (f4_part_of(c->dev)->dual_bank) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
         if (c->cr & CR_LOCK) break; /* locked: writes ignored */
         nv = ((c->cr & ~mask) | v) & writable;
         c->cr = nv & ~CR_STRT;
@@ -499,7 +499,7 @@ void oflash__sim_flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsign
         break;
     }
     case FLASH_OPTCR1:
-        if (c->dev->dual_bank && !(c->optcr_reg & OPTCR_OPTLOCK))
+        if (f4_part_of(c->dev)->dual_bank && !(c->optcr_reg & OPTCR_OPTLOCK))
             c->optcr1_reg = ((c->optcr1_reg & ~mask) | v) & OPTCR1_WRITABLE;
         break;
     default:

@@ -29,6 +29,7 @@
 #include "oflash/device.h"
 #include "oflash/sim.h"
 #include "oflash/sys/probe.h"
+#include "targets/stm32f4/stm32f4.h" /* until the sim model hook (stage 1b) */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -136,6 +137,8 @@ typedef struct sim_file {
     size_t last_data_off; /* offset in jbuf of the last DATA record (coalescing), or SIZE_MAX */
     uint64_t records;     /* records in the file after the base */
     bool dirty;           /* something to compact at close */
+    int err;              /* first failed write/fsync/truncate (sticky), or 0 */
+    char errmsg[300];     /* its message */
 } sim_file;
 
 typedef enum sim_stop_kind {
@@ -224,6 +227,10 @@ int oflash__sim_journal_flush(sim_file *f);
 /* Write the whole state crash-safely (full record, base rewrite, truncate). */
 int oflash__sim_file_compact(sim_file *f, const sim_nv *nv);
 void oflash__sim_file_close(sim_file *f);
+/* 0, or the first write error of the file again (message set): once a write
+ * of the chip file failed, the chip in memory is ahead of the file and every
+ * later operation fails, so nothing is reported as done that is not stored. */
+int oflash__sim_file_error(const sim_file *f);
 void oflash__sim_nv_free(sim_nv *nv);
 const oflash_device *oflash__sim_part_device(const char *part);
 

@@ -245,7 +245,7 @@ uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool d
     uint32_t word;
     if (addr >= SIM_FLASHIF_BASE && addr < SIM_FLASHIF_BASE + 0x400) {
         off = addr - SIM_FLASHIF_BASE;
-        if ((off & ~3u) > FLASH_OPTCR1 || (!c->dev->dual_bank && (off & ~3u) == FLASH_OPTCR1)) {
+        if ((off & ~3u) > FLASH_OPTCR1 || (!f4_part_of(c->dev)->dual_bank && (off & ~3u) == FLASH_OPTCR1)) {
             count_unknown(c, addr);
             return 0;
         }
@@ -281,7 +281,7 @@ void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t 
     (void)debugger;
     if (addr >= SIM_FLASHIF_BASE && addr < SIM_FLASHIF_BASE + 0x400) {
         off = addr - SIM_FLASHIF_BASE;
-        if ((off & ~3u) > FLASH_OPTCR1 || (!c->dev->dual_bank && (off & ~3u) == FLASH_OPTCR1)) {
+        if ((off & ~3u) > FLASH_OPTCR1 || (!f4_part_of(c->dev)->dual_bank && (off & ~3u) == FLASH_OPTCR1)) {
             count_unknown(c, addr);
             return;
         }

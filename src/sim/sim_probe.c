@@ -23,6 +23,7 @@ static sim_chip *chip(const oflash_probe *p)
 static int begin(oflash_probe *p)
 {
     sim_chip *c = chip(p);
+    if (oflash__sim_file_error(&c->file) < 0) return oflash_error_last_code();
     if (c->power_lost)
         return oflash_error_set(OFLASH_ELINK,
                                 "%s: target power lost (simulated fault); reconnect to power up",

@@ -27,6 +27,8 @@
  */
 #include "sim_internal.h"
 
+#include "common/file.h"
+
 #include "oflash/error.h"
 #include "oflash/image.h"
 
@@ -337,12 +339,10 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     f->last_data_off = SIZE_MAX;
     f->path = strdup(path);
     if (!f->path) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    f->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (f->fd < 0) {
-        rc = oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO,
-                              "%s: cannot open simulated chip: %s", path, strerror(errno));
-        goto fail;
-    }
+    /* Without blocking: a FIFO or device named as the chip is refused at once. */
+    rc = oflash__open_regular(&f->fd, &st, path, readonly ? O_RDONLY : O_RDWR,
+                              "simulated chip (.sim)");
+    if (rc < 0) goto fail;
     if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
         rc = oflash_error_set(OFLASH_EIO,
                               "%s: simulated chip is in use by another process (one "
@@ -510,13 +510,34 @@ int oflash__sim_journal_options(sim_file *f, uint32_t optcr, uint32_t optcr1)
     return jappend(f, REC_OPTIONS, 0, 0, p, 8);
 }
 
+/* Remember the first failure of a write to the file (see
+ * oflash__sim_file_error); returns rc. */
+static int file_failed(sim_file *f, int rc)
+{
+    if (rc < 0 && !f->err) {
+        f->err = rc;
+        snprintf(f->errmsg, sizeof f->errmsg,
+                 "%s (the simulated chip's state was not stored; the operation did not "
+                 "complete)",
+                 oflash_error_last());
+        oflash_error_set(rc, "%s", f->errmsg);
+    }
+    return rc;
+}
+
+int oflash__sim_file_error(const sim_file *f)
+{
+    return f->err ? oflash_error_set(f->err, "%s", f->errmsg) : 0;
+}
+
 int oflash__sim_journal_flush(sim_file *f)
 {
     int rc;
+    if (f->err) return oflash__sim_file_error(f);
     if (f->jlen == 0 || f->fd < 0) return 0;
     jclose(f);
     rc = write_all(f->fd, f->jbuf, f->jlen, f->end, f->path);
-    if (rc < 0) return rc;
+    if (rc < 0) return file_failed(f, rc);
     f->end += f->jlen;
     f->jlen = 0;
     f->last_data_off = SIZE_MAX;
@@ -529,6 +550,7 @@ int oflash__sim_file_compact(sim_file *f, const sim_nv *nv)
     int rc;
     rc = oflash__sim_journal_flush(f);
     if (rc < 0) return rc;
+    if (f->fd < 0) return 0;
     buf = malloc(f->base_size);
     if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     encode_base(buf, nv);
@@ -551,7 +573,7 @@ int oflash__sim_file_compact(sim_file *f, const sim_nv *nv)
         f->dirty = false;
     }
     free(buf);
-    return rc;
+    return file_failed(f, rc);
 }
 
 void oflash__sim_file_close(sim_file *f)

@@ -1,6 +1,7 @@
 /* test_common.c - error messages, CRC-32, probe spec parsing, the built-in device table. */
 #include "harness.h"
 #include "oflash/device.h"
+#include "oflash/sys/family.h"
 #include "oflash/image.h"
 #include "oflash/probe.h"
 
@@ -65,7 +66,7 @@ static void test_devices(void)
     const oflash_device *found;
     CHECK_OK(oflash_devdb_open(&db, NULL));
     CHECK_OK(oflash_devdb_find(db, "STM32F429ZI", &found));
-    CHECK(found && found->dual_bank);
+    CHECK(found && found->family_ops == oflash_family_find("stm32f4") && found->family_data);
     CHECK_ERR(oflash_devdb_find(db, "STM32F999", &found), OFLASH_ENOTFOUND, "STM32F999");
     oflash_devdb_free(db);
 }

@@ -20,6 +20,7 @@
 #include "oflash/loader.h"
 #include "oflash/probe.h"
 #include "oflash/sim.h"
+#include "targets/stm32f4/stm32f4_regs.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -134,7 +135,7 @@ static void test_erase_program(const oflash_flm *f)
     CHECK_OK(oflash_sim_probe_stats(p, &rs));
     CHECK_EQ_U(rs.core_clock_hz, 16000000u);
     /* ... unless told to keep it. */
-    l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(2) | OFLASH_STM32F4_KEEP_CLOCK);
+    l = open_loader(p, f, "STM32F401RE", F4_INIT_PSIZE(2) | F4_INIT_KEEP_CLOCK);
     if (!l) goto out;
     CHECK_OK(oflash_loader_program(l, 0x0807FF10u, d, 16));
     CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
@@ -240,7 +241,7 @@ static void test_psize(const oflash_flm *f)
     if (!p) return;
     uint8_t d[1024];
     for (unsigned ps = 0; ps < 3; ps++) {
-        oflash_loader *l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(ps));
+        oflash_loader *l = open_loader(p, f, "STM32F401RE", F4_INIT_PSIZE(ps));
         if (!l) break;
         fill_random(d, sizeof d);
         d[0] = d[1] = d[2] = d[3] = d[4] = d[5] = d[6] = d[7] = 0xFF; /* skipped unit */
@@ -271,7 +272,7 @@ static void test_psize(const oflash_flm *f)
             uint32_t r0 = 0;
             uint32_t a[3] = {addr + 1, 2, oflash_loader_get_layout(l)->buffer};
             CHECK_OK(oflash_loader_call(l, "ProgramPage", a, 3, 0, &r0));
-            CHECK_EQ_U(r0, OFLASH_STM32F4_EALIGN);
+            CHECK_EQ_U(r0, F4_EALIGN);
         }
         oflash_loader_close(l);
     }
@@ -285,7 +286,7 @@ static void test_otp(const oflash_flm *f)
     uint8_t serial[32], lock[16], back[16];
     fill_random(serial, sizeof serial);
     for (unsigned ps = 0; ps < 3; ps++) {
-        oflash_loader *l = open_loader(p, f, "STM32F401RE", OFLASH_STM32F4_PSIZE(ps));
+        oflash_loader *l = open_loader(p, f, "STM32F401RE", F4_INIT_PSIZE(ps));
         if (!l) break;
         /* OTP block ps: program the 32 bytes at this PSIZE. */
         uint64_t ops = prog_ops(p);

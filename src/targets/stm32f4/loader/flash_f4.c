@@ -19,63 +19,37 @@
  *    §3.8: lock bytes hold 0x00 or 0xFF only).
  *
  * PSIZE (program/erase parallelism) is x32 unless the host passes
- * OF4_INIT_MAGIC | psize in R3 to Init (psize 0 = x8, 1 = x16, 2 = x32,
+ * F4_INIT_MAGIC | psize in R3 to Init (psize 0 = x8, 1 = x16, 2 = x32,
  * 3 = x64 with external Vpp).  Other hosts leave R3 undefined; anything
  * without the magic in bits 31..8 keeps x32.  Init also raises the core
  * clock from the reset HSI to 84 MHz with the PLL (UnInit restores it)
- * unless R3 holds the magic with OF4_INIT_KEEP_CLOCK (0x4).
+ * unless R3 holds the magic with F4_INIT_KEEP_CLOCK (0x4).
  *
  * Return codes (0 = OK): the FLASH_SR error bits that were set (OPERR 0x2,
  * WRPERR 0x10, PGAERR 0x20, PGPERR 0x40, PGSERR 0x80, RDERR 0x100), or one
- * of the OF4_E* codes below (0x1000 and up).  Verify returns adr+sz on
+ * of the F4_E* codes below (0x1000 and up).  Verify returns adr+sz on
  * success, the first differing address otherwise.
  *
  * Built position independent: code reaches its RW data only R9-relative
  * (GOTOFF, no GOT entries), has no absolute relocations and no startup
  * code; see loaders/CMakeLists.txt for the check.
  */
-#include <stdint.h>
+#include "../stm32f4_regs.h"
 
-/* ---- registers ---- */
-#define FLASH_BASE 0x40023C00u
-#define FLASH_ACR (*(volatile uint32_t *)(FLASH_BASE + 0x00))
-#define FLASH_KEYR (*(volatile uint32_t *)(FLASH_BASE + 0x04))
-#define FLASH_SR (*(volatile uint32_t *)(FLASH_BASE + 0x0C))
-#define FLASH_CR (*(volatile uint32_t *)(FLASH_BASE + 0x10))
-#define FLASH_OPTCR (*(volatile uint32_t *)(FLASH_BASE + 0x14))
+/* ---- registers (stm32f4_regs.h: addresses and bits) ---- */
+#define REG32(a) (*(volatile uint32_t *)(a))
+#define FLASH_ACR REG32(F4_FLASHIF_BASE + F4_FLASH_ACR)
+#define FLASH_KEYR REG32(F4_FLASHIF_BASE + F4_FLASH_KEYR)
+#define FLASH_SR REG32(F4_FLASHIF_BASE + F4_FLASH_SR)
+#define FLASH_CR REG32(F4_FLASHIF_BASE + F4_FLASH_CR)
+#define FLASH_OPTCR REG32(F4_FLASHIF_BASE + F4_FLASH_OPTCR)
 
-#define FLASH_KEY1 0x45670123u
-#define FLASH_KEY2 0xCDEF89ABu
+#define IWDG_KR REG32(F4_IWDG_BASE)
 
-#define CR_PG (1u << 0)
-#define CR_SER (1u << 1)
-#define CR_MER (1u << 2)
-#define CR_SNB_SHIFT 3
-#define CR_PSIZE_SHIFT 8
-#define CR_MER1 (1u << 15)
-#define CR_STRT (1u << 16)
-#define CR_LOCK (1u << 31)
-
-#define SR_EOP (1u << 0)
-#define SR_OPERR (1u << 1)
-#define SR_WRPERR (1u << 4)
-#define SR_PGAERR (1u << 5)
-#define SR_PGPERR (1u << 6)
-#define SR_PGSERR (1u << 7)
-#define SR_RDERR (1u << 8)
-#define SR_BSY (1u << 16)
-#define SR_ERRORS (SR_OPERR | SR_WRPERR | SR_PGAERR | SR_PGPERR | SR_PGSERR | SR_RDERR)
-
-#define OPTCR_WDG_SW (1u << 5)
-
-#define IWDG_KR (*(volatile uint32_t *)0x40003000u)
-#define IWDG_KEY_RELOAD 0xAAAAu
-
-#define RCC_CR (*(volatile uint32_t *)0x40023800u)
-#define RCC_PLLCFGR (*(volatile uint32_t *)0x40023804u)
-#define RCC_CFGR (*(volatile uint32_t *)0x40023808u)
-#define RCC_CR_PLLON (1u << 24)
-#define RCC_CR_PLLRDY (1u << 25)
+#define RCC_CR REG32(F4_RCC_BASE + F4_RCC_CR)
+#define RCC_PLLCFGR REG32(F4_RCC_BASE + F4_RCC_PLLCFGR)
+#define RCC_CFGR REG32(F4_RCC_BASE + F4_RCC_CFGR)
+#define RCC_AHB1ENR REG32(F4_RCC_BASE + F4_RCC_AHB1ENR)
 #define RCC_CFGR_SW_MASK 3u
 #define RCC_CFGR_SWS_MASK (3u << 2)
 #define RCC_CFGR_SW_PLL 2u
@@ -98,31 +72,18 @@
 #define ACR_LATENCY_84MHZ 5u
 #define CLOCK_POLL_LIMIT 100000u /* PLL lock is ~100 us typ; loop of ~6 cycles */
 
-#define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
-#define RCC_AHB1ENR_CRCEN (1u << 12)
-
-#define CRC_DR (*(volatile uint32_t *)0x40023000u)
-#define CRC_CR (*(volatile uint32_t *)0x40023008u)
+#define CRC_DR REG32(F4_CRC_BASE + 0x0)
+#define CRC_CR REG32(F4_CRC_BASE + 0x8)
 #define CRC_CR_RESET 1u
 
 /* ---- memory map ---- */
-#define MAIN_BASE 0x08000000u
-#define FLASH_SIZE_KB (*(volatile const uint16_t *)0x1FFF7A22u)
-#define BANK2_OFFSET 0x100000u /* 2 MB parts: second bank, SNB bit 4 */
-#define OTP_BASE 0x1FFF7800u
-#define OTP_END 0x1FFF7A00u
-#define LOCK_BASE 0x1FFF7A00u
-#define LOCK_END 0x1FFF7A10u
-
-/* ---- our return codes ---- */
-#define OF4_EADDR 0x1001u    /* address/range outside main flash, OTP, lock bytes */
-#define OF4_EALIGN 0x1002u   /* address or size not aligned to the PSIZE unit */
-#define OF4_ETIMEOUT 0x1003u /* BSY did not clear within the loop bound */
-#define OF4_ELOCKED 0x1004u  /* FLASH_CR stayed locked after the key sequence */
-#define OF4_ENOERASE 0x1005u /* erase requested outside main flash (OTP) */
-
-#define OF4_INIT_MAGIC 0x4F463400u /* 'O' 'F' '4' in bits 31..8 of Init's R3 */
-#define OF4_INIT_KEEP_CLOCK 0x4u   /* with the magic: do not raise the clock */
+#define MAIN_BASE F4_FLASH_BASE
+#define FLASH_SIZE_KB (*(volatile const uint16_t *)F4_FSIZE_ADDR)
+#define BANK2_OFFSET F4_BANK2_OFFSET /* 2 MB parts: second bank, SNB bit 4 */
+#define OTP_BASE F4_OTP_BASE
+#define OTP_END (F4_OTP_BASE + F4_OTP_SIZE)
+#define LOCK_BASE F4_LOCK_BASE
+#define LOCK_END (F4_LOCK_BASE + F4_LOCK_SIZE)
 
 /* BSY poll bound: about 130 s at 16 MHz, above the longest datasheet
  * maximum (mass erase of 1 MB at x8: 32 s); the host's own timeout from
@@ -213,7 +174,7 @@ static void clock_down(void);
 
 static inline void iwdg_feed(void)
 {
-    if (st()->feed) IWDG_KR = IWDG_KEY_RELOAD;
+    if (st()->feed) IWDG_KR = F4_IWDG_KEY_RELOAD;
 }
 
 static uint32_t flash_size(void)
@@ -222,26 +183,26 @@ static uint32_t flash_size(void)
 }
 
 /* Wait for BSY to clear, feeding the watchdog; returns and clears the SR
- * error bits (0 = OK) or OF4_ETIMEOUT. */
+ * error bits (0 = OK) or F4_ETIMEOUT. */
 static NOINLINE uint32_t wait_done(void)
 {
     uint32_t n = BSY_POLL_LIMIT;
-    while (FLASH_SR & SR_BSY) {
+    while (FLASH_SR & F4_SR_BSY) {
         iwdg_feed();
-        if (--n == 0) return OF4_ETIMEOUT;
+        if (--n == 0) return F4_ETIMEOUT;
     }
-    uint32_t err = FLASH_SR & SR_ERRORS;
+    uint32_t err = FLASH_SR & F4_SR_ERRORS;
     if (err) FLASH_SR = err;
-    if (FLASH_SR & SR_EOP) FLASH_SR = SR_EOP;
+    if (FLASH_SR & F4_SR_EOP) FLASH_SR = F4_SR_EOP;
     return err;
 }
 
 static uint32_t unlock(void)
 {
-    if (FLASH_CR & CR_LOCK) {
-        FLASH_KEYR = FLASH_KEY1;
-        FLASH_KEYR = FLASH_KEY2;
-        if (FLASH_CR & CR_LOCK) return OF4_ELOCKED;
+    if (FLASH_CR & F4_CR_LOCK) {
+        FLASH_KEYR = F4_FLASH_KEY1;
+        FLASH_KEYR = F4_FLASH_KEY2;
+        if (FLASH_CR & F4_CR_LOCK) return F4_ELOCKED;
     }
     return 0;
 }
@@ -256,14 +217,14 @@ static uint32_t unlock(void)
 static void clock_up(void)
 {
     struct of4_state *s = st();
-    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & RCC_CR_PLLON)) return;
+    if ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 || (RCC_CR & F4_RCC_CR_PLLON)) return;
     s->acr = FLASH_ACR;
     s->cfgr = RCC_CFGR;
     s->pllcfgr = RCC_PLLCFGR;
     RCC_PLLCFGR = (s->pllcfgr & ~RCC_PLLCFGR_MASK) | PLLCFGR_84MHZ_FROM_HSI;
-    RCC_CR |= RCC_CR_PLLON;
+    RCC_CR |= F4_RCC_CR_PLLON;
     uint32_t n = CLOCK_POLL_LIMIT;
-    while (!(RCC_CR & RCC_CR_PLLRDY))
+    while (!(RCC_CR & F4_RCC_CR_PLLRDY))
         if (--n == 0) goto undo;
     FLASH_ACR = (s->acr & ~ACR_LATENCY_MASK) | ACR_LATENCY_84MHZ;
     if ((FLASH_ACR & ACR_LATENCY_MASK) != ACR_LATENCY_84MHZ) goto undo;
@@ -289,9 +250,9 @@ static void clock_down(void)
     while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != 0 && --n)
         ;
     RCC_CFGR = s->cfgr;
-    RCC_CR &= ~RCC_CR_PLLON;
+    RCC_CR &= ~F4_RCC_CR_PLLON;
     n = CLOCK_POLL_LIMIT;
-    while ((RCC_CR & RCC_CR_PLLRDY) && --n)
+    while ((RCC_CR & F4_RCC_CR_PLLRDY) && --n)
         ;
     RCC_PLLCFGR = s->pllcfgr;
     FLASH_ACR = s->acr;
@@ -300,7 +261,7 @@ static void clock_down(void)
 
 /* ---- CMSIS FLM functions ---- */
 
-/* Init(adr, clk, fnc[, R3 = OF4_INIT_MAGIC | [OF4_INIT_KEEP_CLOCK] | psize]):
+/* Init(adr, clk, fnc[, R3 = F4_INIT_MAGIC | [F4_INIT_KEEP_CLOCK] | psize]):
  * unlock the flash interface, clear stale error flags, pick up PSIZE and
  * the watchdog mode, raise the core clock to 84 MHz (see clock_up). */
 int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
@@ -308,15 +269,15 @@ int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
     (void)adr;
     (void)clk;
     (void)fnc;
-    int ours = (opt & 0xFFFFFF00u) == OF4_INIT_MAGIC;
+    int ours = (opt & 0xFFFFFF00u) == F4_INIT_MAGIC;
     st()->psize = ours ? (opt & 3u) : 2u;
-    st()->feed = (FLASH_OPTCR & OPTCR_WDG_SW) == 0;
+    st()->feed = (FLASH_OPTCR & F4_OPTCR_WDG_SW) == 0;
     iwdg_feed();
     uint32_t rc = wait_done(); /* an operation left running by the application */
-    if (rc == OF4_ETIMEOUT) return (int)rc;
-    FLASH_SR = SR_ERRORS | SR_EOP;
+    if (rc == F4_ETIMEOUT) return (int)rc;
+    FLASH_SR = F4_SR_ERRORS | F4_SR_EOP;
     rc = unlock();
-    if (rc == 0 && !(ours && (opt & OF4_INIT_KEEP_CLOCK))) clock_up();
+    if (rc == 0 && !(ours && (opt & F4_INIT_KEEP_CLOCK))) clock_up();
     return (int)rc;
 }
 
@@ -324,7 +285,7 @@ int Init(uint32_t adr, uint32_t clk, uint32_t fnc, uint32_t opt)
 int UnInit(uint32_t fnc)
 {
     (void)fnc;
-    FLASH_CR = (FLASH_CR & ~(CR_PG | CR_SER | CR_MER | CR_MER1)) | CR_LOCK;
+    FLASH_CR = (FLASH_CR & ~(F4_CR_PG | F4_CR_SER | F4_CR_MER | F4_CR_MER1)) | F4_CR_LOCK;
     clock_down();
     return 0;
 }
@@ -354,11 +315,11 @@ static uint32_t sector_size(uint32_t adr)
 static uint32_t erase_one(uint32_t adr)
 {
     int snb = sector_of(adr);
-    if (snb < 0) return adr >= OTP_BASE && adr < LOCK_END ? OF4_ENOERASE : OF4_EADDR;
-    FLASH_CR = (st()->psize << CR_PSIZE_SHIFT) | CR_SER | ((uint32_t)snb << CR_SNB_SHIFT);
-    FLASH_CR |= CR_STRT;
+    if (snb < 0) return adr >= OTP_BASE && adr < LOCK_END ? F4_ENOERASE : F4_EADDR;
+    FLASH_CR = (st()->psize << F4_CR_PSIZE_SHIFT) | F4_CR_SER | ((uint32_t)snb << F4_CR_SNB_SHIFT);
+    FLASH_CR |= F4_CR_STRT;
     uint32_t rc = wait_done();
-    FLASH_CR &= ~(CR_SER | (0x1Fu << CR_SNB_SHIFT));
+    FLASH_CR &= ~(F4_CR_SER | (0x1Fu << F4_CR_SNB_SHIFT));
     return rc;
 }
 
@@ -371,12 +332,12 @@ int EraseSector(uint32_t adr)
 /* EraseChip(): mass erase (both banks on 2 MB parts). */
 int EraseChip(void)
 {
-    uint32_t cr = (st()->psize << CR_PSIZE_SHIFT) | CR_MER;
-    if (flash_size() > BANK2_OFFSET) cr |= CR_MER1;
+    uint32_t cr = (st()->psize << F4_CR_PSIZE_SHIFT) | F4_CR_MER;
+    if (flash_size() > BANK2_OFFSET) cr |= F4_CR_MER1;
     FLASH_CR = cr;
-    FLASH_CR |= CR_STRT;
+    FLASH_CR |= F4_CR_STRT;
     uint32_t rc = wait_done();
-    FLASH_CR &= ~(CR_MER | CR_MER1);
+    FLASH_CR &= ~(F4_CR_MER | F4_CR_MER1);
     return (int)rc;
 }
 
@@ -395,7 +356,7 @@ int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
 /* Program lock bytes one at a time (x8); 0xFF bytes are left alone. */
 static uint32_t program_x8_skip_ff(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
-    FLASH_CR = (0u << CR_PSIZE_SHIFT) | CR_PG;
+    FLASH_CR = (0u << F4_CR_PSIZE_SHIFT) | F4_CR_PG;
     for (uint32_t i = 0; i < sz; i++) {
         if (buf[i] == 0xFFu) continue;
         *(volatile uint8_t *)(adr + i) = buf[i];
@@ -410,21 +371,21 @@ static uint32_t program_x8_skip_ff(uint32_t adr, uint32_t sz, const uint8_t *buf
 static NOINLINE uint32_t program_x32(volatile uint32_t *dst, const uint32_t *src, uint32_t words)
 {
     uint32_t feed = st()->feed;
-    FLASH_CR = (2u << CR_PSIZE_SHIFT) | CR_PG;
+    FLASH_CR = (2u << F4_CR_PSIZE_SHIFT) | F4_CR_PG;
     while (words--) {
         uint32_t w = *src++;
         if (w != 0xFFFFFFFFu) {
             *dst = w;
             uint32_t n = BSY_POLL_LIMIT, sr;
-            while ((sr = FLASH_SR) & SR_BSY) {
-                if (--n == 0) return OF4_ETIMEOUT;
+            while ((sr = FLASH_SR) & F4_SR_BSY) {
+                if (--n == 0) return F4_ETIMEOUT;
             }
-            uint32_t err = sr & SR_ERRORS;
+            uint32_t err = sr & F4_SR_ERRORS;
             if (err) {
                 FLASH_SR = err;
                 return err;
             }
-            if (feed) IWDG_KR = IWDG_KEY_RELOAD;
+            if (feed) IWDG_KR = F4_IWDG_KEY_RELOAD;
         }
         dst++;
     }
@@ -433,7 +394,7 @@ static NOINLINE uint32_t program_x32(volatile uint32_t *dst, const uint32_t *src
 
 static uint32_t program_x16(volatile uint16_t *dst, const uint16_t *src, uint32_t n)
 {
-    FLASH_CR = (1u << CR_PSIZE_SHIFT) | CR_PG;
+    FLASH_CR = (1u << F4_CR_PSIZE_SHIFT) | F4_CR_PG;
     for (; n--; dst++, src++) {
         if (*src == 0xFFFFu) continue;
         *dst = *src;
@@ -446,7 +407,7 @@ static uint32_t program_x16(volatile uint16_t *dst, const uint16_t *src, uint32_
 /* x64 (external Vpp): one double word as two consecutive word writes. */
 static uint32_t program_x64(volatile uint32_t *dst, const uint32_t *src, uint32_t n)
 {
-    FLASH_CR = (3u << CR_PSIZE_SHIFT) | CR_PG;
+    FLASH_CR = (3u << F4_CR_PSIZE_SHIFT) | F4_CR_PG;
     for (; n--; dst += 2, src += 2) {
         if ((src[0] & src[1]) == 0xFFFFFFFFu) continue;
         dst[0] = src[0];
@@ -461,15 +422,15 @@ static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
     uint32_t end = adr + sz;
     uint32_t rc;
-    if (end < adr) return OF4_EADDR;
+    if (end < adr) return F4_EADDR;
     if (adr >= LOCK_BASE && end <= LOCK_END) {
         rc = program_x8_skip_ff(adr, sz, buf);
     } else {
         int main = adr >= MAIN_BASE && end - MAIN_BASE <= flash_size();
         int otp = adr >= OTP_BASE && end <= OTP_END;
-        if (!main && !otp) return OF4_EADDR;
+        if (!main && !otp) return F4_EADDR;
         uint32_t unit = 1u << st()->psize;
-        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0) return OF4_EALIGN;
+        if (((adr | sz | (uint32_t)buf) & (unit - 1u)) != 0) return F4_EALIGN;
         switch (st()->psize) {
         case 0:
             rc = program_x8_skip_ff(adr, sz, buf);
@@ -485,7 +446,7 @@ static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
             break;
         }
     }
-    FLASH_CR &= ~CR_PG;
+    FLASH_CR &= ~F4_CR_PG;
     return rc;
 }
 
@@ -581,7 +542,7 @@ uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t po
     uint32_t words = n >> 2;
     if (words) {
         uint32_t enr = RCC_AHB1ENR;
-        RCC_AHB1ENR = enr | RCC_AHB1ENR_CRCEN;
+        RCC_AHB1ENR = enr | F4_RCC_AHB1ENR_CRCEN;
         (void)RCC_AHB1ENR; /* the clock is on after this read-back */
         CRC_CR = CRC_CR_RESET;
         if (crc != 0) /* continue from crc: steer the unit's state there */

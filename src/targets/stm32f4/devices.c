@@ -1,5 +1,5 @@
 /*
- * stm32f4.c - built-in STM32F401/F411/F405/F407/F427/F429 descriptions.
+ * devices.c - built-in STM32F401/F411/F405/F407/F427/F429 descriptions.
  *
  * Follows RM0368 rev 5 (STM32F401xB/C/D/E), RM0383 rev 3 (STM32F411xC/E) and
  * RM0090 rev 19 (STM32F405/407/415/417/427/429/437/439):
@@ -11,9 +11,9 @@
  *  - DBGMCU_IDCODE at 0xE0042000, flash size (KiB, u16) at 0x1FFF7A22,
  *    96-bit unique ID at 0x1FFF7A10, option bytes at 0x1FFFC000.
  * Everything here is data; the flash loader for all of them is the built-in
- * "stm32f4" FLM (loaders/stm32f4/).
+ * "stm32f4" FLM (loader/), the family's ops table is in family.c.
  */
-#include "oflash/device.h"
+#include "stm32f4.h"
 
 #define KB 1024u
 
@@ -59,22 +59,33 @@ static const oflash_sector f4_lock_bytes[16] = {
 
 #define F4_BANKS(nsect, kb)                                                                        \
     {                                                                                              \
-        {"flash",    OFLASH_BANK_FLASH, 0x08000000u, (kb)*KB, 1024, 0xFF,                          \
-         f4_sectors, (nsect),           "stm32f4",   0,       0,    0},                            \
-            {"otp", OFLASH_BANK_OTP, 0x1FFF7800u, 512, 32, 0xFF, f4_otp_blocks,                    \
-             16,    "stm32f4",       0,           0,   0},                                         \
-            {"otp-lock",                                                                           \
-             OFLASH_BANK_OTP_LOCK,                                                                 \
-             0x1FFF7A00u,                                                                          \
-             16,                                                                                   \
-             1,                                                                                    \
-             0xFF,                                                                                 \
-             f4_lock_bytes,                                                                        \
-             16,                                                                                   \
-             "stm32f4",                                                                            \
-             0,                                                                                    \
-             0,                                                                                    \
-             0},                                                                                   \
+        {.name = "flash",                                                                          \
+         .kind = OFLASH_BANK_FLASH,                                                                \
+         .base = F4_FLASH_BASE,                                                                    \
+         .size = (kb)*KB,                                                                          \
+         .page_size = 1024,                                                                        \
+         .erased_value = 0xFF,                                                                     \
+         .sectors = f4_sectors,                                                                    \
+         .sector_count = (nsect),                                                                  \
+         .loader_name = "stm32f4"},                                                                \
+            {.name = "otp",                                                                        \
+             .kind = OFLASH_BANK_OTP,                                                              \
+             .base = F4_OTP_BASE,                                                                  \
+             .size = F4_OTP_SIZE,                                                                  \
+             .page_size = F4_OTP_BLOCK,                                                            \
+             .erased_value = 0xFF,                                                                 \
+             .sectors = f4_otp_blocks,                                                             \
+             .sector_count = F4_OTP_BLOCKS,                                                        \
+             .loader_name = "stm32f4"},                                                            \
+            {.name = "otp-lock",                                                                   \
+             .kind = OFLASH_BANK_OTP_LOCK,                                                         \
+             .base = F4_LOCK_BASE,                                                                 \
+             .size = F4_LOCK_SIZE,                                                                 \
+             .page_size = 1,                                                                       \
+             .erased_value = 0xFF,                                                                 \
+             .sectors = f4_lock_bytes,                                                             \
+             .sector_count = F4_OTP_BLOCKS,                                                        \
+             .loader_name = "stm32f4"},                                                            \
     }
 
 static const oflash_bank banks_128k[] = F4_BANKS(5, 128);
@@ -99,14 +110,17 @@ static const oflash_region regions_192k[] = F4_REGIONS(192);
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Family data: what the loader-independent code of this folder needs. */
+static const f4_part f4_single = {.dual_bank = false};
+static const f4_part f4_dual = {.dual_bank = true};
+
 #define F4_DEVICE(nm, al, id, kb, bk, ramkb, rg, dual)                                             \
     {                                                                                              \
         .name = nm, .aliases = al, .vendor = "STMicroelectronics", .family = "stm32f4",            \
-        .core = "Cortex-M4", .source = "built-in", .work_ram_start = 0x20000000u,                  \
-        .work_ram_size = (ramkb)*KB, .has_id = 1, .idcode_addr = 0xE0042000u, .dev_id = id,        \
-        .flash_size_addr = 0x1FFF7A22u, .flash_size_kb = kb, .uid_addr = 0x1FFF7A10u,              \
-        .dual_bank = dual, .option_addr = 0x1FFFC000u, .banks = bk, .bank_count = N(bk),           \
-        .regions = rg, .region_count = N(rg), .extends = 0                                         \
+        .core = "Cortex-M4", .source = "built-in", .work_ram_start = F4_SRAM_BASE,                 \
+        .work_ram_size = (ramkb)*KB, .has_id = 1, .dev_id = id, .flash_size_kb = kb,               \
+        .family_ops = &oflash_family_stm32f4, .family_data = (dual) ? &f4_dual : &f4_single,       \
+        .banks = bk, .bank_count = N(bk), .regions = rg, .region_count = N(rg), .extends = 0       \
     }
 
 static const char *const al_401b[] = {"STM32F401CB", "STM32F401RB", "STM32F401VB", 0};
@@ -121,7 +135,7 @@ static const char *const al_427i[] = {"STM32F427VI", "STM32F427ZI", "STM32F427II
 static const char *const al_429i[] = {"STM32F429VI", "STM32F429ZI", "STM32F429II",
                                       "STM32F429BI", "STM32F429NI", 0};
 
-static const oflash_device f4_devices[] = {
+const oflash_device oflash__stm32f4_devices[] = {
     F4_DEVICE("STM32F401xB", al_401b, 0x423, 128, banks_128k, 64, regions_64k, 0),
     F4_DEVICE("STM32F401xC", al_401c, 0x423, 256, banks_256k, 64, regions_64k, 0),
     F4_DEVICE("STM32F401xD", al_401d, 0x433, 384, banks_384k, 96, regions_96k, 0),
@@ -134,8 +148,4 @@ static const oflash_device f4_devices[] = {
     F4_DEVICE("STM32F429xI", al_429i, 0x419, 2048, banks_2m, 192, regions_192k, 1),
 };
 
-const oflash_device *oflash__stm32f4_devices(size_t *count)
-{
-    *count = N(f4_devices);
-    return f4_devices;
-}
+const size_t oflash__stm32f4_device_count = N(oflash__stm32f4_devices);

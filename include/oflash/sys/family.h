@@ -1,0 +1,190 @@
+/*
+ * oflash/sys/family.h - for people adding a chip family.
+ *
+ * A family is one folder, src/targets/<family>/, and one const ops table
+ * (oflash_family_ops, designated initializers, at the end of its family.c).
+ * The generic layers (device database, planner, executor, loader runtime,
+ * simulator) never name a family: whatever is family knowledge they ask
+ * through this table.  docs/adding-a-family.md walks through adding one.
+ *
+ * Built-in families are listed, one line each, in src/targets/targets.c
+ * (a strong const table: nothing is found through weak symbols).
+ *
+ * Conventions for every callback: the device passed in is one of the
+ * family's (dev->family_ops == this table); callbacks that can fail return 0
+ * or a negative oflash_error_code and set the message with
+ * oflash_error_set(); a NULL callback means "nothing to do" as stated at the
+ * field.  No callback prints or keeps a pointer to its arguments.
+ */
+#ifndef OFLASH_SYS_FAMILY_H
+#define OFLASH_SYS_FAMILY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "oflash/device.h"
+#include "oflash/probe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OFLASH_FAMILY_OPS_VERSION 1
+
+/* ---------------------------------------------------------------------- */
+/* OTP rules: what the family's one-time-programmable area allows.  The    */
+/* planner applies them BY ADDRESS, whatever banks a device file declares  */
+/* over the area (a loader's page or sector size is only a transfer unit). */
+
+typedef enum oflash_otp_kind {
+    OFLASH_OTP_NONE = 0,
+    /* Blocks of block_size bytes, one lock byte per block at lock_base +
+     * block (F2/F4/F7).  A lock byte holds 0x00 (locked) or 0xFF (open) and
+     * nothing else; lock bytes are written last, one byte per write; a
+     * locked block never changes (differing bytes are a conflict). */
+    OFLASH_OTP_BLOCK_LOCK,
+    /* Units of write_unit bytes, each written once, no lock bytes (L4:
+     * 64-bit double words).  A unit is written whole: an image covering
+     * part of a unit is refused (OTP is never padded); a unit the chip
+     * holds as all erased is programmed, one equal to the image is kept,
+     * anything else is a conflict. */
+    OFLASH_OTP_WRITE_ONCE
+} oflash_otp_kind;
+
+typedef struct oflash_otp_rules {
+    oflash_otp_kind kind;
+    uint32_t data_base;  /* first OTP data byte */
+    uint32_t data_size;  /* bytes of OTP data */
+    uint32_t block_size; /* BLOCK_LOCK: bytes per block (32 on F2/F4, 64 on F7);
+                          * WRITE_ONCE: reporting granularity (may equal write_unit) */
+    uint32_t lock_base;  /* BLOCK_LOCK: lock byte of block i at lock_base + i */
+    uint32_t lock_count; /* BLOCK_LOCK: data_size / block_size */
+    uint32_t write_unit; /* smallest OTP write in bytes: 1 (F4 x8), 8 (L4) */
+    uint8_t erased;      /* value of a never-written OTP byte (0xFF) */
+} oflash_otp_rules;
+
+/* ---------------------------------------------------------------------- */
+/* Identity registers: read on connect to check the part.                  */
+
+typedef struct oflash_family_id {
+    uint32_t idcode_addr;     /* DBGMCU_IDCODE (0xE0042000 on STM32) */
+    uint32_t dev_id_mask;     /* DEV_ID bits of IDCODE (0xFFF) */
+    uint32_t flash_size_addr; /* u16 flash size in KiB */
+    uint32_t uid_addr;        /* unique ID (0: none) */
+    uint32_t uid_len;         /* bytes (12 on STM32) */
+} oflash_family_id;
+
+/* The family's own flash loader, built from src/targets/<family>/loader/
+ * by loaders/CMakeLists.txt and embedded as oflash__loader_<family>. */
+typedef struct oflash_family_loader {
+    const char *name;           /* the built-in name banks use ("stm32f4") */
+    const unsigned char *image; /* FLM ELF bytes */
+    const size_t *size;
+} oflash_family_loader;
+
+/* Options of a programming session the family may turn into loader
+ * arguments. */
+typedef struct oflash_family_session {
+    bool have_psize; /* the user chose a program parallelism / voltage range */
+    unsigned psize;  /* 0 x8, 1 x16, 2 x32, 3 x64 */
+} oflash_family_session;
+
+struct oflash_sim_model; /* src/sim/sim_model.h: the family's simulated chip */
+struct oflash_flm;
+
+typedef struct oflash_family_ops {
+    unsigned version;        /* OFLASH_FAMILY_OPS_VERSION */
+    const char *name;        /* "stm32f4": folder and loader name, lower case */
+    const char *description; /* "STM32F2/F4 (RM0033, RM0090, RM0368, RM0383)" */
+
+    /* Built-in parts: a const table (src/targets/<family>/devices.c).  Each
+     * device has family_ops = this table and may point family_data at
+     * family-private data (dual bank, option byte addresses, ...). */
+    const oflash_device *devices;
+    const size_t *device_count; /* a const size_t beside the table */
+
+    /* The family's own loader; name NULL: none. */
+    oflash_family_loader loader;
+
+    /* Identity registers (dev->dev_id and dev->flash_size_kb hold the
+     * expected values).  idcode_addr 0: no identity check. */
+    oflash_family_id id;
+
+    /*
+     * Write protection: refuse, before anything is written, to erase or
+     * program the main-flash sector s of dev.  Reads the option registers
+     * through probe.  sectors: the n main-flash sectors (of dev's banks)
+     * the caller is about to erase or program.  Returns 0 when all may be
+     * written, OFLASH_EPROTECTED with a message naming the first protected
+     * sector, its range and the protecting register bits, or the probe's
+     * error.  NULL: the family has no write protection oflash checks.
+     */
+    int (*check_protection)(const oflash_device *dev, oflash_probe *probe,
+                            const oflash_sector *const *sectors, size_t n);
+
+    /*
+     * The value Init of the family's OWN loader gets in R3 (the fourth
+     * argument), from the session options; 0: three arguments only.  Called
+     * only when the loader being opened is the family's built-in one (never
+     * for a user FLM).  NULL: 0.
+     */
+    uint32_t (*loader_init_arg)(const oflash_device *dev, const oflash_family_session *session);
+
+    /*
+     * Decode a non-zero result r0 of the family's OWN loader (identified by
+     * the loader object, oflash_flm_family()): *code receives the error code
+     * to return (OFLASH_EPROTECTED, OFLASH_ERANGE, OFLASH_ETIMEOUT or
+     * OFLASH_ETARGET) and the text what went wrong, for a message.  Returns
+     * a static string, never NULL.  NULL callback: results are reported as a
+     * number.
+     */
+    const char *(*loader_result)(uint32_t r0, int *code);
+
+    /*
+     * OTP rules of dev: fill *rules and return 0; OFLASH_ENOTFOUND when dev
+     * has no OTP.  NULL: no OTP rules (banks of kind OTP / OTP_LOCK still
+     * get the block + lock-byte rules they declare).
+     */
+    int (*otp_rules)(const oflash_device *dev, oflash_otp_rules *rules);
+
+    /*
+     * Pack import: does a CMSIS-Pack device (Dvendor, Dfamily, Dname; any
+     * may be NULL) belong to this family?  true when it does; *part then
+     * receives the built-in part of the same name (its ID check and family
+     * data apply) or NULL when only the family is known (OTP rules apply,
+     * no ID check).  NULL callback: never.
+     */
+    bool (*pack_match)(const char *vendor, const char *family, const char *device,
+                       const oflash_device **part);
+
+    /* The simulated chip (NULL: `sim:` cannot model the family's parts). */
+    const struct oflash_sim_model *sim;
+} oflash_family_ops;
+
+/* ---- the registry (src/targets/targets.c) ---- */
+
+/* Built-in families, in registry order. */
+size_t oflash_family_count(void);
+const oflash_family_ops *oflash_family_get(size_t i);
+/* By name ("stm32f4"), or NULL. */
+const oflash_family_ops *oflash_family_find(const char *name);
+/* The family of a CMSIS-Pack device, or NULL: *part receives the built-in
+ * part it matches (may be NULL when only the family is known). */
+const oflash_family_ops *oflash_family_for_pack(const char *vendor, const char *family,
+                                                const char *device, const oflash_device **part);
+
+/* OTP rules of any device: its family's, else derived from its banks of
+ * kind OTP and OTP_LOCK (BLOCK_LOCK, block size from the OTP bank's
+ * sectors).  Returns 0 and fills *rules (kind NONE when the device has no
+ * OTP at all). */
+int oflash_device_otp_rules(const oflash_device *dev, oflash_otp_rules *rules);
+
+/* The family that built flm (oflash_flm_builtin() of its loader), or NULL
+ * for any other FLM. */
+const oflash_family_ops *oflash_flm_family(const struct oflash_flm *flm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

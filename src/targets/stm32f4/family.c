@@ -1,0 +1,162 @@
+/*
+ * family.c - the STM32F2/F4 family: write protection, the arguments and
+ * results of its own loader, OTP rules, identity registers, pack matching;
+ * the const ops table at the end is what the generic layers see.
+ *
+ * Follows RM0368 rev 5 §3.5-§3.8 (F401), RM0383 rev 3 (F411), RM0090
+ * rev 19 §3.7-§3.9 (F405/407/427/429) and RM0033 rev 9 (F2):
+ *  - FLASH_OPTCR nWRPi (bit 16 + i) is 0 when sector i is write-protected;
+ *    with SPRMOD (bit 31) set the bits select PCROP and 1 = protected;
+ *    FLASH_OPTCR1 holds sectors 12..23 of 2 MiB parts;
+ *  - OTP: 16 blocks of 32 bytes at 0x1FFF7800, one lock byte per block at
+ *    0x1FFF7A00 (0x00 locked, 0xFF open, nothing else: RM0090 §3.8);
+ *  - DBGMCU_IDCODE 0xE0042000 (DEV_ID 11:0), flash size 0x1FFF7A22 (u16
+ *    KiB), unique ID 0x1FFF7A10 (96 bits).
+ */
+#include "stm32f4.h"
+
+#include "oflash/error.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* ---- write protection ---- */
+
+static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
+                               const oflash_sector *const *sectors, size_t n)
+{
+    uint32_t optcr = 0, optcr1 = 0xFFFFFFFFu;
+    bool have = false;
+    for (size_t i = 0; i < n; i++) {
+        const oflash_sector *s = sectors[i];
+        unsigned num = s->number, bit;
+        uint32_t reg;
+        bool prot;
+        if (num >= 24) continue;
+        if (!have) {
+            if (oflash_probe_read_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR, &optcr) < 0)
+                return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
+            if (f4_part_of(dev)->dual_bank &&
+                oflash_probe_read_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR1, &optcr1) < 0)
+                return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
+            have = true;
+        }
+        reg = num < 12 ? optcr : optcr1;
+        bit = F4_OPTCR_NWRP_SHIFT + (num % 12);
+        prot = (optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
+        if (!prot) continue;
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "sector %u (0x%08X-0x%08X) is write-protected by the option bytes "
+                                "(%s 0x%08X: nWRP%u %s); nothing was written: remove the "
+                                "protection first",
+                                num, s->addr, s->addr + s->size - 1,
+                                num < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, num % 12,
+                                (optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
+    }
+    return 0;
+}
+
+/* ---- our loader ---- */
+
+static uint32_t f4_loader_init_arg(const oflash_device *dev, const oflash_family_session *session)
+{
+    (void)dev;
+    /* Without the magic the loader programs x32 (2.7-3.6 V). */
+    return session && session->have_psize ? F4_INIT_PSIZE(session->psize) : 0;
+}
+
+static const char *f4_loader_result(uint32_t r, int *code)
+{
+    *code = OFLASH_ETARGET;
+    switch (r) {
+    case F4_SR_OPERR:
+        return "OPERR: operation error";
+    case F4_SR_WRPERR:
+        *code = OFLASH_EPROTECTED;
+        return "WRPERR: write protection error (sector write protected or OTP block locked)";
+    case F4_SR_PGAERR:
+        return "PGAERR: programming alignment error";
+    case F4_SR_PGPERR:
+        return "PGPERR: programming parallelism error";
+    case F4_SR_PGSERR:
+        return "PGSERR: programming sequence error";
+    case F4_SR_RDERR:
+        return "RDERR: read protection error";
+    case F4_EADDR:
+        *code = OFLASH_ERANGE;
+        return "address outside main flash, OTP and OTP lock bytes";
+    case F4_EALIGN:
+        return "address or length not aligned to the program size";
+    case F4_ETIMEOUT:
+        *code = OFLASH_ETIMEOUT;
+        return "flash stayed busy (BSY) past the loader's limit";
+    case F4_ELOCKED:
+        return "FLASH_CR stayed locked after the unlock keys";
+    case F4_ENOERASE:
+        *code = OFLASH_ERANGE;
+        return "OTP cannot be erased";
+    default:
+        return (r & ~F4_SR_ERRORS) == 0 ? "several FLASH_SR error bits" : "unknown code";
+    }
+}
+
+/* ---- OTP ---- */
+
+static int f4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
+{
+    (void)dev;
+    memset(r, 0, sizeof *r);
+    r->kind = OFLASH_OTP_BLOCK_LOCK;
+    r->data_base = F4_OTP_BASE;
+    r->data_size = F4_OTP_SIZE;
+    r->block_size = F4_OTP_BLOCK;
+    r->lock_base = F4_LOCK_BASE;
+    r->lock_count = F4_OTP_BLOCKS;
+    r->write_unit = 1;
+    r->erased = 0xFF;
+    return 0;
+}
+
+/* ---- packs ---- */
+
+static bool f4_pack_match(const char *vendor, const char *family, const char *device,
+                          const oflash_device **part)
+{
+    *part = NULL;
+    if (vendor && strncasecmp(vendor, "STMicroelectronics", 18) != 0) return false;
+    for (size_t i = 0; device && i < oflash__stm32f4_device_count; i++) {
+        const oflash_device *d = &oflash__stm32f4_devices[i];
+        bool match = strcasecmp(d->name, device) == 0;
+        for (const char *const *a = d->aliases; a && *a && !match; a++)
+            match = strcasecmp(*a, device) == 0;
+        if (match) {
+            *part = d;
+            return true;
+        }
+    }
+    /* "STM32F4 Series", "STM32F2 Series"; the F4's OTP layout is the F2's. */
+    return family &&
+           (strncasecmp(family, "STM32F4", 7) == 0 || strncasecmp(family, "STM32F2", 7) == 0);
+}
+
+const oflash_family_ops oflash_family_stm32f4 = {
+    .version = OFLASH_FAMILY_OPS_VERSION,
+    .name = "stm32f4",
+    .description = "STM32F2/F4 (RM0033, RM0090, RM0368, RM0383)",
+    .devices = oflash__stm32f4_devices,
+    .device_count = &oflash__stm32f4_device_count,
+    .loader = {.name = "stm32f4",
+               .image = oflash__loader_stm32f4,
+               .size = &oflash__loader_stm32f4_size},
+    .id = {.idcode_addr = F4_DBGMCU_IDCODE,
+           .dev_id_mask = 0xFFF,
+           .flash_size_addr = F4_FSIZE_ADDR,
+           .uid_addr = F4_UID_BASE,
+           .uid_len = F4_UID_LEN},
+    .check_protection = f4_check_protection,
+    .loader_init_arg = f4_loader_init_arg,
+    .loader_result = f4_loader_result,
+    .otp_rules = f4_otp_rules,
+    .pack_match = f4_pack_match,
+    .sim = NULL,
+};
