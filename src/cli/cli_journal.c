@@ -7,6 +7,7 @@
 #include "cli_journal.h"
 #include "cli.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 
 #include <string.h>
 
@@ -32,7 +33,10 @@ int cli_journal_open(oflash_target *t, const char *dir, bool recover, bool otp_r
         cli_error("--otp-resume refused: the connected %s has no readable unique ID%s, so no "
                   "recovery journal can show that an interrupted run started these OTP writes on "
                   "this chip; nothing was written",
-                  d->name, d->uid_addr ? "" : " (its description names no unique ID register)");
+                  d->name,
+                  d->family_ops && d->family_ops->id.uid_addr
+                      ? ""
+                      : " (its description names no unique ID register)");
         oflash_journal_close(*out);
         *out = NULL;
         return EXIT_FAIL;

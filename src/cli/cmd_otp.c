@@ -22,7 +22,8 @@ static void usage(FILE *f)
                "it).\n\n" CLI_TARGET_HELP "  --json               print the blocks as JSON\n"
                "  --yes                really lock (without it only the plan is shown)\n"
                "  --otp-resume         finish a lock byte an interrupted run left partly\n"
-               "                       programmed (only what the recovery journal shows)\n" CLI_JOURNAL_HELP);
+               "                       programmed (only what the recovery journal "
+               "shows)\n" CLI_JOURNAL_HELP);
 }
 
 static void print_table(const oflash_otp_block *b, size_t n)
@@ -171,8 +172,8 @@ int cmd_otp(int argc, char **argv)
     }
     {
         oflash_flash_stats st;
-        oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL,
-                                journal};
+        oflash_flash_opts fo = {
+            OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, journal};
         if (oflash_flash_execute(t, plan, &fo, &st) < 0) {
             ret = cli_fail();
             goto out;

@@ -375,8 +375,8 @@ static int program_locks(run *r, const oflash_plan *plan)
 int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
                          oflash_flash_stats *stats)
 {
-    oflash_flash_opts defaults = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL,
-                                  NULL};
+    oflash_flash_opts defaults = {
+        OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, NULL};
     oflash_flash_stats local;
     run r;
     int rc;

@@ -30,6 +30,7 @@
  */
 #include "oflash/journal.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 #include "journal_internal.h"
 
 #include <dirent.h>
@@ -49,7 +50,6 @@
 #define J_TRAILER 16u
 #define J_REC_HEAD 16u
 #define J_MAX_FILE (256u * 1024u * 1024u) /* larger than any device's flash */
-#define J_UID_LEN 12u                     /* STM32: 96-bit unique ID */
 
 enum { REC_DEVICE = 1, REC_SECTOR = 2, REC_OTP = 3 };
 
@@ -64,6 +64,7 @@ struct oflash_journal {
     char tmp[PATH_MAX + 80];
     bool has_uid;
     uint8_t uid[OFLASH_JOURNAL_UID_MAX];
+    uint32_t uid_len;
     char uid_hex[2 * OFLASH_JOURNAL_UID_MAX + 1];
     const oflash_device *device;
     bool on_disk;
@@ -220,8 +221,8 @@ static int encode(const oflash_journal *j, uint8_t **out, size_t *outlen)
     if (!(buf = calloc(1, n))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     memcpy(buf, J_MAGIC, 8);
     put32(buf + 8, J_VERSION);
-    put32(buf + 12, J_UID_LEN);
-    memcpy(buf + 16, j->uid, J_UID_LEN);
+    put32(buf + 12, j->uid_len);
+    memcpy(buf + 16, j->uid, j->uid_len);
     put32(buf + 32, (uint32_t)nrec);
     put32(buf + 36, oflash_crc32(0, buf, 36));
     p = put_record(buf + J_HEADER, REC_DEVICE, 0, 0, dev, (uint32_t)strlen(dev));
@@ -353,7 +354,8 @@ static int parse(oflash_journal *j, const uint8_t *buf, size_t n)
 {
     size_t off = J_HEADER;
     uint32_t nrec;
-    char found[2 * J_UID_LEN + 1];
+    char found[2 * OFLASH_JOURNAL_UID_MAX + 1];
+    uint32_t found_len;
     bool have_device = false;
 
     if (n < J_HEADER + J_TRAILER)
@@ -366,9 +368,12 @@ static int parse(oflash_journal *j, const uint8_t *buf, size_t n)
     if (get32(buf + 8) != J_VERSION)
         return oflash_error_set(OFLASH_EFORMAT, "format version %u (this oflash reads %u)",
                                 get32(buf + 8), J_VERSION);
-    if (get32(buf + 12) != J_UID_LEN || memcmp(buf + 16, j->uid, J_UID_LEN) != 0) {
-        for (unsigned i = 0; i < J_UID_LEN; i++)
+    found_len = get32(buf + 12);
+    if (found_len != j->uid_len || memcmp(buf + 16, j->uid, j->uid_len) != 0) {
+        if (found_len > OFLASH_JOURNAL_UID_MAX) found_len = OFLASH_JOURNAL_UID_MAX;
+        for (unsigned i = 0; i < found_len; i++)
             snprintf(found + 2 * i, 3, "%02x", buf[16 + i]);
+        found[2 * found_len] = '\0';
         return oflash_error_set(OFLASH_EFORMAT,
                                 "it belongs to another chip (unique ID %s), not to the connected "
                                 "chip (%s)",
@@ -377,8 +382,8 @@ static int parse(oflash_journal *j, const uint8_t *buf, size_t n)
     /* The end marker first: a file cut short says so, whatever record
      * the cut fell in. */
     if (memcmp(buf + n - J_TRAILER, J_END, 8) != 0 || get32(buf + n - 8) != n)
-        return oflash_error_set(OFLASH_EFORMAT, "truncated or extended: no end marker for %zu bytes",
-                                n);
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "truncated or extended: no end marker for %zu bytes", n);
     if (get32(buf + n - 4) != oflash_crc32(0, buf, n - 4))
         return oflash_error_set(OFLASH_EFORMAT, "CRC mismatch over the whole file");
     nrec = get32(buf + 32);
@@ -402,10 +407,9 @@ static int parse(oflash_journal *j, const uint8_t *buf, size_t n)
         switch (type) {
         case REC_DEVICE:
             if (len != strlen(j->device->name) || memcmp(pl, j->device->name, len) != 0)
-                return oflash_error_set(OFLASH_EFORMAT,
-                                        "it was written for a %.*s, the connected chip is a %s",
-                                        (int)(len > 64 ? 64 : len), (const char *)pl,
-                                        j->device->name);
+                return oflash_error_set(
+                    OFLASH_EFORMAT, "it was written for a %.*s, the connected chip is a %s",
+                    (int)(len > 64 ? 64 : len), (const char *)pl, j->device->name);
             have_device = true;
             break;
         case REC_SECTOR: {
@@ -448,7 +452,8 @@ static int parse(oflash_journal *j, const uint8_t *buf, size_t n)
         off += J_REC_HEAD + len + 4;
     }
     if (off != n - J_TRAILER)
-        return oflash_error_set(OFLASH_EFORMAT, "%zu bytes after the last record", n - J_TRAILER - off);
+        return oflash_error_set(OFLASH_EFORMAT, "%zu bytes after the last record",
+                                n - J_TRAILER - off);
     if (!have_device) return oflash_error_set(OFLASH_EFORMAT, "no device record");
     return 0;
 }
@@ -549,6 +554,7 @@ int oflash_journal_open(oflash_journal **out, oflash_target *t, const oflash_jou
     const oflash_device *dev = oflash_target_device(t);
     oflash_journal *j;
     bool all00 = true, allff = true;
+    uint32_t uid_addr = 0;
     int rc;
 
     *out = NULL;
@@ -564,9 +570,16 @@ int oflash_journal_open(oflash_journal **out, oflash_target *t, const oflash_jou
         free(j);
         return rc;
     }
-    /* The unique ID; a chip without one gets no journal. */
-    if (dev->uid_addr && oflash_flash_read(t, dev->uid_addr, j->uid, J_UID_LEN, NULL, NULL) == 0) {
-        for (unsigned i = 0; i < J_UID_LEN; i++) {
+    /* The unique ID (the family's ID registers); a chip without one gets
+     * no journal. */
+    if (dev->family_ops) {
+        j->uid_len = dev->family_ops->id.uid_len;
+        uid_addr = dev->family_ops->id.uid_addr;
+    }
+    if (j->uid_len > OFLASH_JOURNAL_UID_MAX) j->uid_len = 0;
+    if (uid_addr && j->uid_len &&
+        oflash_flash_read(t, uid_addr, j->uid, j->uid_len, NULL, NULL) == 0) {
+        for (unsigned i = 0; i < j->uid_len; i++) {
             all00 = all00 && j->uid[i] == 0x00;
             allff = allff && j->uid[i] == 0xFF;
         }
@@ -577,7 +590,7 @@ int oflash_journal_open(oflash_journal **out, oflash_target *t, const oflash_jou
         *out = j;
         return 0;
     }
-    for (unsigned i = 0; i < J_UID_LEN; i++)
+    for (unsigned i = 0; i < j->uid_len; i++)
         snprintf(j->uid_hex + 2 * i, 3, "%02x", j->uid[i]);
     snprintf(j->path, sizeof j->path, "%s/%s.journal", j->dir, j->uid_hex);
     snprintf(j->tmp, sizeof j->tmp, "%s.tmp", j->path);
@@ -801,8 +814,8 @@ int oflash__journal_after_flash(oflash_journal *j, oflash_target *t, const oflas
             return oflash_error_set(OFLASH_EVERIFY,
                                     "verify of 0x%08X-0x%08X (a sector with kept bytes) failed: "
                                     "its contents stay in the recovery journal %s",
-                                    j->sectors[i].addr,
-                                    j->sectors[i].addr + j->sectors[i].size - 1, j->path);
+                                    j->sectors[i].addr, j->sectors[i].addr + j->sectors[i].size - 1,
+                                    j->path);
     }
     if (j->nsectors) {
         free_sectors(j);
@@ -814,13 +827,11 @@ int oflash__journal_after_flash(oflash_journal *j, oflash_target *t, const oflas
     for (size_t i = 0; i < plan->lock_count; i++, changed = true)
         if ((rc = otp_put(j, plan->locks[i].addr, plan->locks[i].image)) < 0) return rc;
     if (changed && (rc = commit(j)) < 0)
-        return oflash_error_prefix("%s (main flash is done%s): ",
-                                   plan->otp_write_count || plan->lock_count
-                                       ? "recording the OTP write before it starts"
-                                       : "updating the recovery journal",
-                                   plan->otp_write_count || plan->lock_count
-                                       ? ", no OTP byte was written"
-                                       : "");
+        return oflash_error_prefix(
+            "%s (main flash is done%s): ",
+            plan->otp_write_count || plan->lock_count ? "recording the OTP write before it starts"
+                                                      : "updating the recovery journal",
+            plan->otp_write_count || plan->lock_count ? ", no OTP byte was written" : "");
     return 0;
 }
 

@@ -25,9 +25,9 @@
 #   otp      1 KiB of code + 16 OTP bytes + the lock byte of block 0 (kill, power)
 #
 # usage: crash_sweep.sh [--full | --sample] [--jobs N] [SCENARIO[:kill|:power]...]
-#   --sample (default) every kill point and a spread of about ten power-loss
-#            points per scenario (what `make check` runs); --full every point
-#            (`make crashtest`).
+#   --sample (default; what `make check` runs) every kill point of keep and
+#            otp, every third of blank and over, and about eight power-loss
+#            points per scenario; --full every point (`make crashtest`).
 # Needs OFLASH (the CLI), strace and python3.  Prints per scenario the crash
 # points tried and how many ended exact, and the time taken; exits 1 on any
 # failure.
@@ -197,10 +197,14 @@ for sc in "${ORDER[@]}"; do
             strace -f -qq -o "$WORK/$sc.trace" -e trace="$SYSCALLS" \
                 "$OFLASH" program "${args[@]}" --probe "sim:$WORK/$sc.count.sim" \
                 --journal-dir "$WORK/j2.$sc" -q >/dev/null 2>&1
+            # --sample: every point of the runs that journal (keep, otp),
+            # every third of the others.
+            step=1
+            [ "$MODE" = sample ] && [ "$sc" != keep ] && [ "$sc" != otp ] && step=3
             sed -E 's/^[0-9]+ +//; s/\(.*//' "$WORK/$sc.trace" | sort | uniq -c |
                 while read -r cnt name; do
                     echo "$name x$cnt" >>"$WORK/$sc.calls"
-                    for n in $(seq 1 "$cnt"); do echo "$sc kill $name $n"; done
+                    for n in $(seq 1 "$step" "$cnt"); do echo "$sc kill $name $n"; done
                 done >>"$POINTS"
         else
             total=$(cat "$WORK/$sc.ops")
@@ -213,7 +217,7 @@ for sc in "${ORDER[@]}"; do
                 seq 0 $((total - 1))
             else
                 # the first operations (erase), a spread, the last ones (OTP, lock)
-                { seq 0 1; seq 2 $(((total + 5) / 6)) $((total - 4)); seq $((total - 3)) $((total - 1)); } |
+                { seq 0 1; seq 2 $(((total + 3) / 4)) $((total - 4)); seq $((total - 3)) $((total - 1)); } |
                     awk '$1 >= 0' | sort -n -u
             fi | sed "s/^/$sc power - /" >>"$POINTS"
         fi
