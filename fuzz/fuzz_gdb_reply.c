@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_t th;
     struct feed f;
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 50, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.timeout_ms = 50;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 0;
     f.fd = sv[1];
     f.data = data;
@@ -60,7 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t buf[600], wr[300];
         int regs[OFLASH_REG_COUNT];
         uint32_t vals[OFLASH_REG_COUNT];
-        oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, true, 0x20000010, 20, 0};
+        oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
+        ro.have_break = true;
+        ro.break_addr = 0x20000010;
+        ro.timeout_ms = 20;
         oflash_stop_info st;
         const oflash_gdb_mem_region *map;
         size_t nmap;
@@ -71,16 +75,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (size_t i = 0; i < sizeof wr; i++)
             wr[i] = (uint8_t)(i * 7); /* includes '#', '$', '}' and '*' */
-        (void)oflash_gdb_memory_map(p, &map, &nmap);
-        (void)oflash_probe_read_mem(p, 0x20000000, buf, sizeof buf);
+        (void)oflash_gdb_memory_map(&map, &nmap, p);
+        (void)oflash_probe_read_mem(buf, p, 0x20000000, sizeof buf);
         (void)oflash_probe_write_mem(p, 0x20000000, wr, sizeof wr);
-        (void)oflash_probe_read_regs(p, regs, vals, 3);
-        (void)oflash_probe_read_regs(p, regs, vals, OFLASH_REG_COUNT);
+        (void)oflash_probe_read_regs(vals, p, regs, 3);
+        (void)oflash_probe_read_regs(vals, p, regs, OFLASH_REG_COUNT);
         (void)oflash_probe_write_regs(p, regs, vals, 2);
         (void)oflash_probe_write_regs(p, regs, vals, 17);
-        (void)oflash_probe_run(p, &ro, &st);
+        (void)oflash_probe_run(&st, p, &ro);
         (void)oflash_probe_reset(p, true);
-        (void)oflash_probe_command(p, "monitor help", out, sizeof out);
+        (void)oflash_probe_command(out, sizeof out, p, "monitor help");
         (void)oflash_gdb_flash_erase(p, 0x08000000, 0x4000);
         (void)oflash_gdb_flash_write(p, 0x08000000, wr, sizeof wr);
         (void)oflash_gdb_flash_done(p);

@@ -27,7 +27,7 @@ static void fuzz_same(const oflash_image *a, const oflash_image *b)
         if (x->addr != y->addr || x->size != y->size || memcmp(x->data, y->data, x->size)) abort();
     }
     /* S-records always end with a start address; "none" is written as 0. */
-    bool ha = oflash_image_entry(a, &ea), hb = oflash_image_entry(b, &eb);
+    bool ha = oflash_image_entry(&ea, a), hb = oflash_image_entry(&eb, b);
     if (ha ? (!hb || ea != eb) : (hb && eb != 0)) abort();
 }
 
@@ -36,8 +36,8 @@ static int fuzz_roundtrip(const uint8_t *data, size_t size, oflash_image_format 
 {
     oflash_image *img = NULL, *back = NULL;
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
-    oflash_image_write_opts wo = {.version = OFLASH_IMAGE_WRITE_OPTS_VERSION,
-                                  .record_size = record_size};
+    oflash_image_write_opts wo = OFLASH_IMAGE_WRITE_OPTS_INIT;
+    wo.record_size = record_size;
     lo.format = fmt;
     lo.allow_identical_overlap = size & 1; /* exercise both overlap policies */
     if (oflash_image_new(&img)) return 0;

@@ -11,13 +11,13 @@
 #ifndef OFLASH_DEVICE_H
 #define OFLASH_DEVICE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_bank_kind {
     OFLASH_BANK_FLASH = 0, /* erasable main flash, sector list */
@@ -45,7 +45,7 @@ typedef struct oflash_bank {
     size_t sector_count;
     /* Loader: an FLM ELF, either embedded in liboflash (loader_image) or a
      * file (loader_path, absolute or relative to the device file). */
-    const char *loader_name;   /* a family's built-in loader ("stm32f4") */
+    const char *loader_name; /* a family's built-in loader ("stm32f4") */
     const void *loader_image;
     size_t loader_size;
     const char *loader_path;
@@ -82,8 +82,8 @@ typedef struct oflash_device {
     /* ID check on connect (has_id false: skipped); the registers are the
      * family's (family_ops->id) */
     bool has_id;
-    uint16_t dev_id;           /* DBGMCU_IDCODE DEV_ID */
-    uint16_t flash_size_kb;    /* the flash size register */
+    uint16_t dev_id;        /* DBGMCU_IDCODE DEV_ID */
+    uint16_t flash_size_kb; /* the flash size register */
 
     /* The chip family this part belongs to (oflash/sys/family.h): NULL for
      * parts of no family oflash knows.  family_data is the family's own
@@ -106,7 +106,7 @@ const oflash_bank *oflash_device_bank(const oflash_device *dev, const char *name
 /* Index of the sector of bank holding addr, or -1. */
 int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr);
 /* Human-readable memory map, for error messages ("flash 0x08000000-0x0807FFFF, ..."). */
-int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len);
+int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev);
 
 /*
  * The device database: the built-in table plus device files.
@@ -120,6 +120,10 @@ typedef struct oflash_devdb_opts {
     bool no_user_paths;      /* ignore $OFLASH_DEVICES and the config directory */
 } oflash_devdb_opts;
 #define OFLASH_DEVDB_OPTS_VERSION 1
+#define OFLASH_DEVDB_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_DEVDB_OPTS_VERSION                                                       \
+    }
 
 int oflash_devdb_open(oflash_devdb **out, const oflash_devdb_opts *opts);
 void oflash_devdb_free(oflash_devdb *db);
@@ -127,12 +131,12 @@ void oflash_devdb_free(oflash_devdb *db);
  * anything loaded before. */
 int oflash_devdb_add_file(oflash_devdb *db, const char *path);
 /* Find by name or alias, case-insensitively. */
-int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out);
+int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name);
 size_t oflash_devdb_count(const oflash_devdb *db);
 const oflash_device *oflash_devdb_get(const oflash_devdb *db, size_t i);
 
-/* Where the database looked, highest priority first (for `oflash devices
- * --paths`).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
+/* Where the database looked, highest priority first (to show the search
+ * path).  origin: "file" (oflash_devdb_add_file), "$OFLASH_DEVICES",
  * "config" ($XDG_CONFIG_HOME/oflash/devices/) or "built-in" (path NULL).
  * Valid until oflash_devdb_free(). */
 typedef struct oflash_devdb_path {
@@ -151,7 +155,7 @@ int oflash_devstore_dir(char *buf, size_t len);
  * (checked completely first, then written to a temporary file and renamed;
  * the store directory is created if needed).  The stored path is written
  * to dest (may be NULL). */
-int oflash_devstore_import(const char *path, char *dest, size_t dest_len);
+int oflash_devstore_import(char *dest, size_t dest_len, const char *path);
 
 /*
  * Check that an FLM can serve the bank [base, base+size) of a device whose
@@ -173,7 +177,5 @@ size_t oflash_builtin_device_count(void);
 const oflash_device *oflash_builtin_device(size_t i);
 const oflash_device *oflash_builtin_device_find(const char *name);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -10,11 +10,11 @@
 #ifndef OFLASH_ERROR_H
 #define OFLASH_ERROR_H
 
+#include "oflash/common.h"
+
 #include <stdarg.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_error_code {
     OFLASH_OK = 0,
@@ -71,7 +71,7 @@ const char *oflash_error_name(int code);
  * application installs (the CLI prints them to stderr).  Without a callback
  * they are dropped.  level: 0 error, 1 warning, 2 info, 3 debug.
  */
-typedef void (*oflash_log_fn)(int level, const char *msg, void *ctx);
+typedef void (*oflash_log_fn)(void *ctx, int level, const char *msg);
 void oflash_log_set_handler(oflash_log_fn fn, void *ctx);
 void oflash_log(int level, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -84,7 +84,5 @@ void oflash_log(int level, const char *fmt, ...)
 #define OFLASH_LOG_INFO 2
 #define OFLASH_LOG_DEBUG 3
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -14,7 +14,7 @@
  *     target through the banks' flash loaders: erase, program, verify; then
  *     OTP data, OTP verify, and lock bytes last, one byte at a time.
  *
- * Safety rules the planner enforces (issue 5):
+ * Safety rules the planner enforces:
  *  - every image byte must lie in a flash, OTP or OTP-lock bank; a byte in
  *    RAM, system memory, option bytes or nowhere is an error that names the
  *    range and the device's memory map;
@@ -36,6 +36,8 @@
 #ifndef OFLASH_FLASH_H
 #define OFLASH_FLASH_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -44,9 +46,7 @@
 #include "oflash/image.h"
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 /* ---------------------------------------------------------------------- */
 /* The view of the chip the planner reads through.                        */
@@ -54,9 +54,9 @@ extern "C" {
 typedef struct oflash_target_view {
     /* CRC-32 (oflash_crc32 compatible, initial value 0) of [addr, addr+len)
      * as the chip holds it now.  len > 0. */
-    int (*crc32)(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc);
+    int (*crc32)(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len);
     /* Read [addr, addr+len) as the chip holds it now.  len > 0. */
-    int (*read)(void *ctx, uint32_t addr, void *buf, uint32_t len);
+    int (*read)(void *ctx, void *buf, uint32_t addr, uint32_t len);
     void *ctx;
 } oflash_target_view;
 
@@ -143,11 +143,11 @@ typedef struct oflash_otp_intent {
 
 typedef struct oflash_plan_opts {
     unsigned version;     /* OFLASH_PLAN_OPTS_VERSION */
-    bool allow_otp;       /* --otp: program OTP data and lock bytes */
-    bool skip_otp;        /* --skip-otp: drop OTP data and lock bytes */
+    bool allow_otp;       /* program OTP data and lock bytes (irreversible: opt-in) */
+    bool skip_otp;        /* drop the image's OTP data and lock bytes */
     bool erase_untouched; /* bytes of touched sectors the image does not
                            * cover become erased_value instead of kept */
-    bool otp_resume;      /* --otp-resume: program OTP and lock bytes that an
+    bool otp_resume;      /* program OTP and lock bytes that an
                            * interrupted run left partly programmed instead of
                            * reporting a conflict; only bytes listed in
                            * otp_started with the image's value qualify */
@@ -162,7 +162,7 @@ typedef struct oflash_plan_opts {
 #define OFLASH_PLAN_OPTS_VERSION 1
 #define OFLASH_PLAN_OPTS_INIT                                                                      \
     {                                                                                              \
-        OFLASH_PLAN_OPTS_VERSION, false, false, false, false, NULL, 0                              \
+        .version = OFLASH_PLAN_OPTS_VERSION                                                        \
     }
 
 /*
@@ -189,7 +189,7 @@ typedef struct oflash_plan_summary {
     size_t locks;     /* lock bytes to program */
     size_t conflicts;
 } oflash_plan_summary;
-void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum);
+void oflash_plan_summarize(oflash_plan_summary *sum, const oflash_plan *plan);
 
 /* Does the plan change anything on the chip? */
 bool oflash_plan_is_noop(const oflash_plan *plan);
@@ -203,15 +203,19 @@ typedef struct oflash_target_opts {
     unsigned version;                /* OFLASH_TARGET_OPTS_VERSION */
     const char *probe;               /* "sim:PATH", "gdb:HOST:PORT", ... (required) */
     const char *device;              /* device name; NULL: the part the probe knows (sim:) */
-    const char *const *device_files; /* --devices FILE..., NULL-terminated (may be NULL) */
+    const char *const *device_files; /* device files searched first, NULL-ended; may be NULL */
     bool force_device;               /* skip the DBGMCU_IDCODE / flash size check */
-    unsigned psize;                  /* program parallelism 0 x8, 1 x16, 2 x32 (default), 3 x64;
-                                      * set from --voltage-range */
+    unsigned psize;                  /* program parallelism 0 x8, 1 x16, 2 x32 (default), 3 x64,
+                                      * chosen by the supply voltage range */
     bool have_psize;
     uint32_t clock_hz;                   /* clock passed to loaders' Init; 0 = 16 MHz */
     const oflash_probe_opts *probe_opts; /* may be NULL */
 } oflash_target_opts;
 #define OFLASH_TARGET_OPTS_VERSION 1
+#define OFLASH_TARGET_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .version = OFLASH_TARGET_OPTS_VERSION                                                      \
+    }
 
 /*
  * Open the probe, find the device, check the chip's identity (DBGMCU_IDCODE
@@ -226,11 +230,11 @@ const oflash_device *oflash_target_device(const oflash_target *t);
 
 /* The planner's view of this target: CRC-32 computed on the target by the
  * flash loader, reads through the probe. */
-void oflash_target_view_init(oflash_target *t, oflash_target_view *view);
+void oflash_target_view_init(oflash_target_view *view, oflash_target *t);
 
 /* CRC-32 of a range computed on the target (loader of the bank holding addr,
  * or of the first bank). */
-int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc);
+int oflash_target_crc32(uint32_t *crc, oflash_target *t, uint32_t addr, uint32_t len);
 
 /* ---------------------------------------------------------------------- */
 /* Executing a plan.                                                      */
@@ -255,7 +259,7 @@ const char *oflash_phase_name(oflash_phase phase);
 
 /* Progress: done of total bytes in phase (called with done == 0 when a
  * phase starts and done == total when it ends). */
-typedef void (*oflash_progress_fn)(oflash_phase phase, uint64_t done, uint64_t total, void *ctx);
+typedef void (*oflash_progress_fn)(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 
 /*
  * Main flash through a server's own flash commands (GDB vFlashErase /
@@ -281,6 +285,10 @@ typedef struct oflash_flash_opts {
     struct oflash_journal *journal;
 } oflash_flash_opts;
 #define OFLASH_FLASH_OPTS_VERSION 1
+#define OFLASH_FLASH_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_FLASH_OPTS_VERSION                                                       \
+    }
 
 typedef struct oflash_flash_stats {
     size_t sectors_erased;
@@ -303,27 +311,27 @@ typedef struct oflash_flash_stats {
  * first differing address.  stats may be NULL; it is filled as far as the
  * run got, also on error.
  */
-int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
-                         oflash_flash_stats *stats);
+int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
+                         const oflash_flash_opts *opts);
 
 /* Fill the probe counters of stats (round trips, wire bytes, sim time). */
-void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats);
+void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t);
 
 /*
  * Compare the chip with an image (every byte of it, in any bank), by CRC on
  * the target or by read-back.  Returns 0 when equal, OFLASH_EVERIFY naming
  * the first differing address (also stored in *first_diff if not NULL).
  */
-int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
-                              oflash_progress_fn progress, void *ctx, uint32_t *first_diff);
+int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
+                              oflash_verify_mode mode, oflash_progress_fn progress, void *ctx);
 
 /* Erase the flash sectors with the given reference-manual numbers, or every
  * sector of every flash bank (all). */
-int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
-                       oflash_progress_fn progress, void *ctx, size_t *erased);
+int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers, size_t n,
+                       bool all, oflash_progress_fn progress, void *ctx);
 
 /* Read any readable range (flash, OTP, RAM, ...) through the probe. */
-int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn progress, void *ctx);
 
 /* OTP state: 16 (bank sector_count) blocks with their bytes and lock. */
@@ -338,13 +346,11 @@ typedef struct oflash_otp_block {
 } oflash_otp_block;
 
 /* Read the OTP state.  *count receives the number of blocks (<= max). */
-int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count);
+int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t);
 
 /* Plan locking OTP blocks: an image holding 0x00 at their lock bytes. */
-int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
-                          oflash_image **out);
+int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
+                          size_t n);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

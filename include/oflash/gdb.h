@@ -10,6 +10,8 @@
 #ifndef OFLASH_GDB_H
 #define OFLASH_GDB_H
 
+#include "oflash/common.h"
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,9 +20,7 @@
 #include "oflash/device.h"
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 /* ---- client extras ---- */
 
@@ -40,7 +40,7 @@ typedef struct oflash_gdb_mem_region {
 
 /* The memory map the server offered at connect time.  *count is 0 (and 0
  * is returned) when the server has none. */
-int oflash_gdb_memory_map(oflash_probe *p, const oflash_gdb_mem_region **regions, size_t *count);
+int oflash_gdb_memory_map(const oflash_gdb_mem_region **regions, size_t *count, oflash_probe *p);
 
 /* What the server advertised in its qSupported reply (NUL-terminated). */
 const char *oflash_gdb_features(oflash_probe *p);
@@ -65,7 +65,7 @@ typedef struct oflash_gdbserver_stats {
 
 /* Called with log lines (level as in oflash/error.h) and, once listening,
  * with the port; ctx is passed through. */
-typedef void (*oflash_gdbserver_event_fn)(int level, const char *msg, void *ctx);
+typedef void (*oflash_gdbserver_event_fn)(void *ctx, int level, const char *msg);
 
 typedef struct oflash_gdbserver_opts {
     unsigned version;                  /* OFLASH_GDBSERVER_OPTS_VERSION */
@@ -75,10 +75,14 @@ typedef struct oflash_gdbserver_opts {
     const volatile sig_atomic_t *stop; /* non-zero: stop serving (signal handler sets it) */
     oflash_gdbserver_event_fn event;
     void *event_ctx;
-    void (*listening)(unsigned port, void *ctx); /* called once the socket listens */
+    void (*listening)(void *ctx, unsigned port); /* called once the socket listens */
     oflash_gdbserver_stats *stats;               /* filled in while serving; may be NULL */
 } oflash_gdbserver_opts;
 #define OFLASH_GDBSERVER_OPTS_VERSION 1
+#define OFLASH_GDBSERVER_OPTS_INIT                                                                 \
+    {                                                                                              \
+        .version = OFLASH_GDBSERVER_OPTS_VERSION                                                   \
+    }
 
 /* Serve probe p (a device dev, which gives the memory map and the flash
  * banks) to GDB clients, one at a time, until *opts->stop becomes non-zero
@@ -87,7 +91,5 @@ typedef struct oflash_gdbserver_opts {
 int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
                          const oflash_gdbserver_opts *opts);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -11,13 +11,13 @@
 #ifndef OFLASH_IMAGE_H
 #define OFLASH_IMAGE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef enum oflash_image_format {
     OFLASH_FORMAT_AUTO = 0, /* recognise from the content */
@@ -44,7 +44,10 @@ typedef struct oflash_image_load_opts {
     uint32_t base;
 } oflash_image_load_opts;
 #define OFLASH_IMAGE_LOAD_OPTS_VERSION 1
-#define OFLASH_IMAGE_LOAD_OPTS_INIT {OFLASH_IMAGE_LOAD_OPTS_VERSION, OFLASH_FORMAT_AUTO, false, false, 0}
+#define OFLASH_IMAGE_LOAD_OPTS_INIT                                                                \
+    {                                                                                              \
+        .version = OFLASH_IMAGE_LOAD_OPTS_VERSION                                                  \
+    }
 
 int oflash_image_new(oflash_image **out);
 void oflash_image_free(oflash_image *img);
@@ -70,11 +73,11 @@ uint64_t oflash_image_size(const oflash_image *img);
 
 /* Copy [addr, addr+len) into buf; bytes the image does not hold are set to
  * fill.  Returns the number of bytes the image does hold in that range. */
-size_t oflash_image_read(const oflash_image *img, uint32_t addr, void *buf, size_t len,
+size_t oflash_image_read(void *buf, const oflash_image *img, uint32_t addr, size_t len,
                          uint8_t fill);
 
 /* Entry point (ELF e_entry, HEX start linear address, S7/S8/S9). */
-bool oflash_image_entry(const oflash_image *img, uint32_t *entry);
+bool oflash_image_entry(uint32_t *entry, const oflash_image *img);
 void oflash_image_set_entry(oflash_image *img, uint32_t entry);
 
 typedef struct oflash_image_write_opts {
@@ -88,6 +91,10 @@ typedef struct oflash_image_write_opts {
     uint32_t range_start, range_end; /* end exclusive; end 0 means 4 GiB */
 } oflash_image_write_opts;
 #define OFLASH_IMAGE_WRITE_OPTS_VERSION 1
+#define OFLASH_IMAGE_WRITE_OPTS_INIT                                                               \
+    {                                                                                              \
+        .version = OFLASH_IMAGE_WRITE_OPTS_VERSION                                                 \
+    }
 
 /* Write img to path atomically (temporary file, then rename): on error
  * nothing is left at path. */
@@ -97,7 +104,5 @@ int oflash_image_write(const oflash_image *img, const char *path,
 /* CRC-32 (IEEE 802.3, reflected, as zlib and the STM32 loaders here use). */
 uint32_t oflash_crc32(uint32_t crc, const void *data, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

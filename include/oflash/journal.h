@@ -54,9 +54,7 @@
 
 #include "oflash/flash.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef struct oflash_journal oflash_journal;
 
@@ -69,7 +67,7 @@ typedef struct oflash_journal_opts {
 #define OFLASH_JOURNAL_OPTS_VERSION 1
 #define OFLASH_JOURNAL_OPTS_INIT                                                                   \
     {                                                                                              \
-        OFLASH_JOURNAL_OPTS_VERSION, NULL                                                          \
+        .version = OFLASH_JOURNAL_OPTS_VERSION                                                     \
     }
 
 /* The default directory: $XDG_STATE_HOME/oflash when XDG_STATE_HOME is an
@@ -115,14 +113,12 @@ typedef struct oflash_journal_recovery {
  * sector is reported through oflash_log.  A failure leaves the journal as
  * it was.  out may be NULL.
  */
-int oflash_journal_recover(oflash_journal *j, oflash_target *t, oflash_journal_recovery *out);
+int oflash_journal_recover(oflash_journal_recovery *out, oflash_journal *j, oflash_target *t);
 
 /* The OTP and lock bytes the journal shows as started (for
  * oflash_plan_opts.otp_started); valid until the next call on j. */
-void oflash_journal_otp_started(const oflash_journal *j, const oflash_otp_intent **list,
-                                size_t *count);
+void oflash_journal_otp_started(const oflash_otp_intent **list, size_t *count,
+                                const oflash_journal *j);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -11,15 +11,15 @@
 #ifndef OFLASH_LOADER_H
 #define OFLASH_LOADER_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 #define OFLASH_FLM_MAX_SECTOR_RUNS 512
 
@@ -89,6 +89,10 @@ typedef struct oflash_loader_opts {
     unsigned timeout_scale;/* multiply FLM timeouts by this, 0 = 2 (margin) */
 } oflash_loader_opts;
 #define OFLASH_LOADER_OPTS_VERSION 1
+#define OFLASH_LOADER_OPTS_INIT                                                                    \
+    {                                                                                              \
+        .version = OFLASH_LOADER_OPTS_VERSION                                                      \
+    }
 
 /* Download the FLM to the target and prepare to call it. */
 int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_flm *flm,
@@ -96,8 +100,8 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
 void oflash_loader_close(oflash_loader *l);
 
 /* Call an FLM function by name with up to 4 arguments; result in *r0. */
-int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args, size_t nargs,
-                       unsigned timeout_ms, uint32_t *r0);
+int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const uint32_t *args,
+                       size_t nargs, unsigned timeout_ms);
 
 int oflash_loader_init(oflash_loader *l, uint32_t fnc);
 int oflash_loader_uninit(oflash_loader *l, uint32_t fnc);
@@ -111,8 +115,8 @@ int oflash_loader_erase_chip(oflash_loader *l);
  * per call when present. */
 int oflash_loader_program(oflash_loader *l, uint32_t addr, const void *data, size_t len);
 /* CRC-32 (oflash_crc32 compatible) over target memory, computed on the target. */
-int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t *crc);
-int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, bool *blank);
+int oflash_loader_crc32(uint32_t *crc, oflash_loader *l, uint32_t addr, uint32_t len);
+int oflash_loader_blank_check(bool *blank, oflash_loader *l, uint32_t addr, uint32_t len);
 
 /* ---- additions (loader engineer) ---- */
 
@@ -121,7 +125,7 @@ const char *oflash_flm_name(const oflash_flm *flm);
 
 /* Offset of a function symbol from the start of PrgCode (Thumb bit
  * cleared); OFLASH_ENOTFOUND if the FLM has no such function. */
-int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t *offset);
+int oflash_flm_function_offset(uint32_t *offset, const oflash_flm *flm, const char *func);
 
 /* Sizes of what is loaded into target RAM.  The image is PrgCode, the gap
  * up to PrgData, PrgData and its zero-initialised part, in link layout;
@@ -134,7 +138,7 @@ typedef struct oflash_flm_sizes {
     uint32_t static_base;    /* R9 - image start */
     uint32_t align;          /* alignment the image needs in RAM */
 } oflash_flm_sizes;
-void oflash_flm_get_sizes(const oflash_flm *flm, oflash_flm_sizes *sizes);
+void oflash_flm_get_sizes(oflash_flm_sizes *sizes, const oflash_flm *flm);
 
 /* Where oflash_loader_open() puts everything in work RAM (all absolute):
  *   ram_start: trampoline (BKPT; LR of every call)
@@ -158,8 +162,8 @@ typedef struct oflash_loader_layout {
 /* Compute the layout for work RAM in opts without touching a target;
  * OFLASH_ERANGE (with what is missing) if the loader and one page buffer
  * do not fit. */
-int oflash_flm_layout(const oflash_flm *flm, const oflash_loader_opts *opts,
-                      oflash_loader_layout *layout);
+int oflash_flm_layout(oflash_loader_layout *layout, const oflash_flm *flm,
+                      const oflash_loader_opts *opts);
 const oflash_loader_layout *oflash_loader_get_layout(const oflash_loader *l);
 
 /* Progress of long operations: op is "erase", "program", "crc" or "blank";
@@ -170,7 +174,7 @@ void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, 
 
 /* Read target memory, through SEGGER_OPEN_Read when the FLM has it (for
  * memory the debugger cannot read directly), else with the probe. */
-int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len);
+int oflash_loader_read(void *buf, oflash_loader *l, uint32_t addr, size_t len);
 
 /* Statistics of this loader's calls (for benchmarks). */
 typedef struct oflash_loader_stats {
@@ -179,9 +183,7 @@ typedef struct oflash_loader_stats {
     uint64_t erase_calls;
     uint64_t bytes_programmed;
 } oflash_loader_stats;
-void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats);
+void oflash_loader_get_stats(oflash_loader_stats *stats, const oflash_loader *l);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -14,13 +14,13 @@
 #ifndef OFLASH_PROBE_H
 #define OFLASH_PROBE_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 typedef struct oflash_probe oflash_probe;
 
@@ -49,6 +49,10 @@ typedef struct oflash_probe_opts {
     const char *halt_cmd;     /* gdb: monitor command to halt; NULL = Ctrl-C */
 } oflash_probe_opts;
 #define OFLASH_PROBE_OPTS_VERSION 1
+#define OFLASH_PROBE_OPTS_INIT                                                                     \
+    {                                                                                              \
+        .version = OFLASH_PROBE_OPTS_VERSION                                                       \
+    }
 
 typedef struct oflash_probe_stats {
     uint64_t round_trips;     /* request/response exchanges with the probe */
@@ -76,6 +80,10 @@ typedef struct oflash_run_opts {
     uint64_t max_insns;       /* sim: instruction budget, 0 = none */
 } oflash_run_opts;
 #define OFLASH_RUN_OPTS_VERSION 1
+#define OFLASH_RUN_OPTS_INIT                                                                       \
+    {                                                                                              \
+        .version = OFLASH_RUN_OPTS_VERSION                                                         \
+    }
 
 typedef struct oflash_stop_info {
     oflash_stop_reason reason;
@@ -92,15 +100,15 @@ const char *oflash_probe_backend(const oflash_probe *p);
 /* The part the probe knows the target is (sim: from its state file), or NULL. */
 const char *oflash_probe_part(const oflash_probe *p);
 
-int oflash_probe_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len);
+int oflash_probe_read_mem(void *buf, oflash_probe *p, uint32_t addr, size_t len);
 int oflash_probe_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t len);
-int oflash_probe_read_u32(oflash_probe *p, uint32_t addr, uint32_t *val);
+int oflash_probe_read_u32(uint32_t *val, oflash_probe *p, uint32_t addr);
 int oflash_probe_write_u32(oflash_probe *p, uint32_t addr, uint32_t val);
 
-int oflash_probe_read_reg(oflash_probe *p, int reg, uint32_t *val);
+int oflash_probe_read_reg(uint32_t *val, oflash_probe *p, int reg);
 int oflash_probe_write_reg(oflash_probe *p, int reg, uint32_t val);
 /* Several registers in as few round trips as the backend allows. */
-int oflash_probe_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_t n);
+int oflash_probe_read_regs(uint32_t *vals, oflash_probe *p, const int *regs, size_t n);
 int oflash_probe_write_regs(oflash_probe *p, const int *regs, const uint32_t *vals, size_t n);
 
 int oflash_probe_halt(oflash_probe *p);
@@ -109,16 +117,14 @@ int oflash_probe_halt(oflash_probe *p);
 int oflash_probe_reset(oflash_probe *p, bool halt);
 /* Resume from the current PC and wait until the core halts (BKPT,
  * breakpoint, fault) or the timeout passes (then halt it). */
-int oflash_probe_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_info *stop);
+int oflash_probe_run(oflash_stop_info *stop, oflash_probe *p, const oflash_run_opts *opts);
 
 /* Send a backend-specific command (gdb: "monitor ..." via qRcmd); output
  * (may be NULL) receives what the server printed. */
-int oflash_probe_command(oflash_probe *p, const char *cmd, char *output, size_t output_len);
+int oflash_probe_command(char *output, size_t output_len, oflash_probe *p, const char *cmd);
 
-void oflash_probe_get_stats(const oflash_probe *p, oflash_probe_stats *stats);
+void oflash_probe_get_stats(oflash_probe_stats *stats, const oflash_probe *p);
 void oflash_probe_reset_stats(oflash_probe *p);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -20,15 +20,15 @@
 #ifndef OFLASH_SIM_H
 #define OFLASH_SIM_H
 
+#include "oflash/common.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 #define OFLASH_SIM_UID_LEN 12 /* bytes at 0x1FFF7A10 */
 #define OFLASH_SIM_OTP_BLOCKS 16
@@ -88,7 +88,7 @@ typedef struct oflash_sim_info {
 
 /* Read a chip file (takes the lock briefly; replays the journal in memory,
  * does not modify the file). */
-int oflash_sim_info_read(const char *path, oflash_sim_info *info);
+int oflash_sim_info_read(oflash_sim_info *info, const char *path);
 
 /* Store faults in the chip file (replaces what was armed).  The chip must
  * not be open elsewhere. */
@@ -98,14 +98,12 @@ int oflash_sim_set_faults(const char *path, const oflash_sim_faults *faults);
 int oflash_sim_rdp_level(uint32_t optcr);
 
 /* Parse 24 hex digits into a unique ID. */
-int oflash_sim_parse_uid(const char *hex, uint8_t uid[OFLASH_SIM_UID_LEN]);
+int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex);
 
 /* Statistics of the session of an open "sim:" probe so far (the same figures
  * that are stored as last_run when it closes).  OFLASH_EINVAL if p is not a
  * sim: probe. */
-int oflash_sim_probe_stats(oflash_probe *p, oflash_sim_run_stats *out);
+int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

@@ -20,6 +20,21 @@
 /* argv[0] is the subcommand name. */
 typedef int (*cli_cmd_fn)(int argc, char **argv);
 
+/* The subcommands (registered in the table in main.c). */
+int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_gdbserver(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_program(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
+int cmd_read(int argc, char **argv);
+int cmd_otp(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_loader(int argc, char **argv);
+
 /* Print "oflash: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the library's last error and return EXIT_FAIL. */

@@ -21,8 +21,8 @@ int cli_journal_opt(const char **dir, int argc, char **argv, int *i)
     return 1;
 }
 
-int cli_journal_open(oflash_target *t, const char *dir, bool recover, bool otp_resume,
-                     oflash_journal **out)
+int cli_journal_open(oflash_journal **out, oflash_target *t, const char *dir, bool recover,
+                     bool otp_resume)
 {
     oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
     const oflash_device *d = oflash_target_device(t);
@@ -41,7 +41,7 @@ int cli_journal_open(oflash_target *t, const char *dir, bool recover, bool otp_r
         *out = NULL;
         return EXIT_FAIL;
     }
-    if (recover && oflash_journal_recover(*out, t, NULL) < 0) {
+    if (recover && oflash_journal_recover(NULL, *out, t) < 0) {
         cli_fail();
         oflash_journal_close(*out);
         *out = NULL;

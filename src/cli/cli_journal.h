@@ -18,7 +18,7 @@ int cli_journal_opt(const char **dir, int argc, char **argv, int *i);
  * chip without unique ID; restore an interrupted run when recover is set,
  * else only say what would be restored.  0, or EXIT_FAIL with the error
  * printed (*out NULL). */
-int cli_journal_open(oflash_target *t, const char *dir, bool recover, bool otp_resume,
-                     oflash_journal **out);
+int cli_journal_open(oflash_journal **out, oflash_target *t, const char *dir, bool recover,
+                     bool otp_resume);
 
 #endif

@@ -36,7 +36,7 @@ static void convert_help(FILE *f)
 int cmd_convert(int argc, char **argv)
 {
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
-    oflash_image_write_opts wo = {.version = OFLASH_IMAGE_WRITE_OPTS_VERSION};
+    oflash_image_write_opts wo = OFLASH_IMAGE_WRITE_OPTS_INIT;
     const char *out = NULL;
     bool bad = false, have_fill = false, have_rs = false, have_type = false;
     char **files = calloc((size_t)argc + 1, sizeof *files);

@@ -22,7 +22,7 @@
 
 int cli_devdb_open(const char *const *files, size_t nfiles, oflash_devdb **out)
 {
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
     oflash_devdb *db;
     int rc = oflash_devdb_open(&db, &o);
     *out = NULL;
@@ -320,7 +320,7 @@ int cmd_devices(int argc, char **argv)
         if (json) printf("]\n");
     } else if (is_show) {
         const oflash_device *d;
-        if (oflash_devdb_find(db, show, &d) < 0) {
+        if (oflash_devdb_find(&d, db, show) < 0) {
             rc = cli_fail();
         } else if (json) {
             show_json(d, true);

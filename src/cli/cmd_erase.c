@@ -62,7 +62,7 @@ int cmd_erase(int argc, char **argv)
     if (all && n) return cli_usage("erase", "--all and --sector contradict each other: choose one");
     if ((ret = cli_target_open("erase", &ct, &t)) != 0) return ret;
     cli_progress_init(&prog, !cli_quiet);
-    if (oflash_flash_erase(t, nums, n, all, cli_progress_cb, &prog, &erased) < 0) {
+    if (oflash_flash_erase(&erased, t, nums, n, all, cli_progress_cb, &prog) < 0) {
         ret = cli_fail();
     } else {
         if (!cli_quiet) printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");

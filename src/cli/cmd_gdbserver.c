@@ -26,7 +26,7 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void on_event(int level, const char *msg, void *ctx)
+static void on_event(void *ctx, int level, const char *msg)
 {
     (void)ctx;
     if (level <= OFLASH_LOG_WARN)
@@ -54,9 +54,8 @@ int cmd_gdbserver(int argc, char **argv)
     const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333";
     bool allow_otp = false, once = false, bad = false;
     oflash_probe *p = NULL;
-    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
-    oflash_gdbserver_opts so = {
-        OFLASH_GDBSERVER_OPTS_VERSION, NULL, false, false, NULL, NULL, NULL, NULL, NULL};
+    oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
+    oflash_gdbserver_opts so = OFLASH_GDBSERVER_OPTS_INIT;
     oflash_gdbserver_stats stats;
     oflash_devdb *db = NULL;
     const oflash_device *dev = NULL;
@@ -89,7 +88,7 @@ int cmd_gdbserver(int argc, char **argv)
         return cli_usage("gdbserver", "--listen '%s': expected HOST:PORT", listen_at);
 
     if (oflash_devdb_open(&db, NULL) < 0) return cli_fail();
-    if (device && oflash_devdb_find(db, device, &dev) < 0) {
+    if (device && oflash_devdb_find(&dev, db, device) < 0) {
         ret = cli_fail();
         goto out;
     }
@@ -105,7 +104,7 @@ int cmd_gdbserver(int argc, char **argv)
                             probe_spec);
             goto out;
         }
-        if (oflash_devdb_find(db, part, &dev) < 0) {
+        if (oflash_devdb_find(&dev, db, part) < 0) {
             ret = cli_fail();
             goto out;
         }

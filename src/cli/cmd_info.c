@@ -74,7 +74,7 @@ int cmd_info(int argc, char **argv)
 
     size_t n = oflash_image_segment_count(img);
     uint32_t entry;
-    bool have_entry = oflash_image_entry(img, &entry);
+    bool have_entry = oflash_image_entry(&entry, img);
     if (json) {
         printf("{\"segments\": [");
         for (size_t i = 0; i < n; i++) {

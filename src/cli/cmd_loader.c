@@ -158,7 +158,7 @@ int cmd_loader(int argc, char **argv)
         return cli_fail();
     }
     if (device) {
-        if (cli_devdb_open(files, nfiles, &db) < 0 || oflash_devdb_find(db, device, &d) < 0) {
+        if (cli_devdb_open(files, nfiles, &db) < 0 || oflash_devdb_find(&d, db, device) < 0) {
             rc = cli_fail();
             goto out;
         }
@@ -166,7 +166,7 @@ int cmd_loader(int argc, char **argv)
 
     fd = oflash_flm_device(flm);
     fn = oflash_flm_functions(flm);
-    oflash_flm_get_sizes(flm, &sz);
+    oflash_flm_get_sizes(&sz, flm);
     printf("loader:    %s\n", file);
     printf("device:    \"%s\" (FlashDevice version 0x%04X, type %u %s)\n", fd->name, fd->vers,
            fd->type, dev_type(fd->type));
@@ -223,11 +223,11 @@ int cmd_loader(int argc, char **argv)
                b ? b->name : "(no bank: the loader's own range)", base, (uint32_t)(base + size - 1),
                s2, ram_start, s1);
         if (ram_size) {
-            oflash_loader_opts o = {.version = OFLASH_LOADER_OPTS_VERSION,
-                                    .ram_start = ram_start,
-                                    .ram_size = ram_size};
+            oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+            o.ram_start = ram_start;
+            o.ram_size = ram_size;
             oflash_loader_layout lay;
-            if (oflash_flm_layout(flm, &o, &lay) == 0)
+            if (oflash_flm_layout(&lay, flm, &o) == 0)
                 printf("layout:    trampoline 0x%08X, image 0x%08X (R9 0x%08X), stack "
                        "0x%08X-0x%08X, %u page buffer%s at 0x%08X\n",
                        lay.trampoline, lay.image, lay.static_base, lay.stack_bottom, lay.stack_top,

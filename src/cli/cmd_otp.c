@@ -112,7 +112,7 @@ int cmd_otp(int argc, char **argv)
         oflash_otp_block b[MAX_BLOCKS];
         size_t n;
         if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
-        if (oflash_otp_read(t, b, MAX_BLOCKS, &n) < 0) {
+        if (oflash_otp_read(b, MAX_BLOCKS, &n, t) < 0) {
             ret = cli_fail();
         } else {
             if (json)
@@ -131,9 +131,9 @@ int cmd_otp(int argc, char **argv)
     if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
     /* The recovery journal: restore an interrupted run first (only when
      * something may be written), and the intent of the lock bytes. */
-    if ((ret = cli_journal_open(t, journal_dir, yes, resume, &journal)) != 0) goto out;
+    if ((ret = cli_journal_open(&journal, t, journal_dir, yes, resume)) != 0) goto out;
     ret = EXIT_FAIL;
-    if (oflash_otp_lock_image(oflash_target_device(t), blocks, nblocks, &img) < 0) {
+    if (oflash_otp_lock_image(&img, oflash_target_device(t), blocks, nblocks) < 0) {
         ret = cli_fail();
         goto out;
     }
@@ -142,8 +142,8 @@ int cmd_otp(int argc, char **argv)
         oflash_target_view view;
         po.allow_otp = true;
         po.otp_resume = resume;
-        oflash_journal_otp_started(journal, &po.otp_started, &po.otp_started_count);
-        oflash_target_view_init(t, &view);
+        oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, journal);
+        oflash_target_view_init(&view, t);
         rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
         if (rc == OFLASH_ECONFLICT && plan) {
             cli_error("%s", oflash_error_last());
@@ -172,9 +172,9 @@ int cmd_otp(int argc, char **argv)
     }
     {
         oflash_flash_stats st;
-        oflash_flash_opts fo = {
-            OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, journal};
-        if (oflash_flash_execute(t, plan, &fo, &st) < 0) {
+        oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
+        fo.journal = journal;
+        if (oflash_flash_execute(&st, t, plan, &fo) < 0) {
             ret = cli_fail();
             goto out;
         }

@@ -24,7 +24,8 @@ static void usage(FILE *f)
 
 static int pack_add(const char *path)
 {
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
+    o.no_user_paths = true;
     oflash_devdb *db;
     char dest[PATH_MAX];
     size_t before, n;
@@ -36,7 +37,7 @@ static int pack_add(const char *path)
     }
     n = oflash_devdb_count(db) - before;
     oflash_devdb_free(db);
-    if (oflash_devstore_import(path, dest, sizeof dest) < 0) return cli_fail();
+    if (oflash_devstore_import(dest, sizeof dest, path) < 0) return cli_fail();
     if (!cli_quiet)
         printf("imported %zu device%s from %s into %s\n", n, n == 1 ? "" : "s", path, dest);
     return EXIT_OK;

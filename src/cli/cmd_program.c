@@ -34,7 +34,7 @@ static int check_server_map(oflash_probe *probe, const oflash_plan *plan)
 {
     const oflash_gdb_mem_region *r;
     size_t n;
-    if (oflash_gdb_memory_map(probe, &r, &n) < 0) return cli_fail();
+    if (oflash_gdb_memory_map(&r, &n, probe) < 0) return cli_fail();
     for (size_t i = 0; i < plan->sector_count; i++) {
         const oflash_sector *s = plan->sectors[i].sector;
         bool ok = false;
@@ -106,7 +106,7 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
 void cli_print_plan(FILE *f, const oflash_plan *p)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(p, &s);
+    oflash_plan_summarize(&s, p);
     fprintf(f, "plan for %s (%llu image bytes):\n", p->device->name,
             (unsigned long long)p->image_bytes);
     for (size_t i = 0; i < p->sector_count; i++) {
@@ -151,7 +151,7 @@ void cli_print_plan(FILE *f, const oflash_plan *p)
 static void json_plan(FILE *f, const oflash_plan *p)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(p, &s);
+    oflash_plan_summarize(&s, p);
     fprintf(f, "{\"device\": ");
     cli_json_string(f, p->device->name);
     fprintf(f, ", \"sectors\": [");
@@ -188,7 +188,7 @@ int cmd_program(int argc, char **argv)
     size_t nspecs = 0;
     bool plan_only = false, json = false, server_flash = false;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
-    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, NULL};
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     oflash_server_flash sf;
     oflash_image *img = NULL;
     oflash_target *t = NULL;
@@ -285,13 +285,13 @@ int cmd_program(int argc, char **argv)
 
     /* What an interrupted run left is restored before anything is planned
      * (with --plan only reported). */
-    if ((ret = cli_journal_open(t, journal_dir, !plan_only, po.otp_resume, &journal)) != 0)
+    if ((ret = cli_journal_open(&journal, t, journal_dir, !plan_only, po.otp_resume)) != 0)
         goto out;
     ret = EXIT_FAIL;
-    oflash_journal_otp_started(journal, &po.otp_started, &po.otp_started_count);
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, journal);
     fo.journal = journal;
 
-    oflash_target_view_init(t, &view);
+    oflash_target_view_init(&view, t);
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
     if (rc == OFLASH_ECONFLICT && plan) {
         cli_error("%s", oflash_error_last());
@@ -327,7 +327,7 @@ int cmd_program(int argc, char **argv)
     cli_progress_init(&prog, !cli_quiet && !json);
     fo.progress = cli_progress_cb;
     fo.progress_ctx = &prog;
-    rc = oflash_flash_execute(t, plan, &fo, &st);
+    rc = oflash_flash_execute(&st, t, plan, &fo);
     if (json) {
         printf("{\"sectors_erased\": %zu, \"sectors_skipped\": %zu, \"bytes_programmed\": %llu, "
                "\"otp_bytes_programmed\": %zu, \"otp_blocks_locked\": %zu, \"verify\": \"%s\", ",

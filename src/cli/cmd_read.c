@@ -29,7 +29,7 @@ int cmd_read(int argc, char **argv)
     uint32_t addr, len;
     oflash_target *t = NULL;
     oflash_image *img = NULL;
-    oflash_image_write_opts wo;
+    oflash_image_write_opts wo = OFLASH_IMAGE_WRITE_OPTS_INIT;
     cli_progress prog;
     uint8_t *buf = NULL;
 
@@ -69,9 +69,6 @@ int cmd_read(int argc, char **argv)
         return cli_usage("read", "0x%08X + %u bytes runs past the end of the address space", addr,
                          len);
     if (!out) return cli_usage("read", "-o OUT is required");
-    memset(&wo, 0, sizeof wo);
-    wo.version = OFLASH_IMAGE_WRITE_OPTS_VERSION;
-    wo.format = OFLASH_FORMAT_AUTO;
     if (fmt) {
         if (!cli_parse_format(fmt, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
             return cli_usage("read", "--format '%s': expected ihex, srec or bin", fmt);
@@ -80,7 +77,7 @@ int cmd_read(int argc, char **argv)
     if (!buf) return cli_usage("read", "cannot allocate %u bytes", len);
     if ((ret = cli_target_open("read", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet);
-    if (oflash_flash_read(t, addr, buf, len, cli_progress_cb, &prog) < 0 ||
+    if (oflash_flash_read(buf, t, addr, len, cli_progress_cb, &prog) < 0 ||
         oflash_image_new(&img) < 0 || oflash_image_add(img, addr, buf, len, "target") < 0 ||
         oflash_image_write(img, out, &wo) < 0) {
         ret = cli_fail();

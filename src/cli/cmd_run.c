@@ -84,8 +84,8 @@ int cmd_run(int argc, char **argv)
          have_xpsr = false;
     double timeout_s = 10.0;
     oflash_probe *p = NULL;
-    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info stop;
     uint32_t vals[NSHOWN];
     int rc, ret = EXIT_FAIL;
@@ -220,7 +220,7 @@ int cmd_run(int argc, char **argv)
     ro.break_addr = brk;
     ro.timeout_ms = (unsigned)(timeout_s * 1000.0 + 0.5);
     if (ro.timeout_ms == 0) ro.timeout_ms = 1;
-    if (oflash_probe_run(p, &ro, &stop) < 0) {
+    if (oflash_probe_run(&stop, p, &ro) < 0) {
         cli_fail_ctx("running the code");
         goto out;
     }
@@ -230,7 +230,7 @@ int cmd_run(int argc, char **argv)
                   stop.pc, stop.detail[0] ? stop.detail : "fault");
         goto out;
     }
-    if (oflash_probe_read_regs(p, shown, vals, NSHOWN) < 0) {
+    if (oflash_probe_read_regs(vals, p, shown, NSHOWN) < 0) {
         cli_fail_ctx("reading registers");
         goto out;
     }

@@ -59,7 +59,7 @@ static int sim_create(int argc, char **argv)
     if (oflash_sim_create(path, device, uid) < 0) return cli_fail();
     if (!cli_quiet) {
         oflash_sim_info info;
-        if (oflash_sim_info_read(path, &info) == 0) {
+        if (oflash_sim_info_read(&info, path) == 0) {
             printf("created %s: %s, unique ID ", path, info.part);
             for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
                 printf("%02x", info.uid[i]);
@@ -218,7 +218,7 @@ static int sim_show(int argc, char **argv)
             path = argv[i];
     }
     if (!path) return cli_usage("sim", "sim show: expected PATH");
-    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
+    if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     if (json)
         show_json(path, &info);
     else
@@ -268,7 +268,7 @@ static int sim_fault(int argc, char **argv)
         return cli_usage("sim", "sim fault: expected --power-loss-after, --fail-at, "
                                 "--link-drop-after or --clear");
     /* Start from what is armed, then apply the options in order. */
-    if (oflash_sim_info_read(path, &info) < 0) return cli_fail();
+    if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     f = info.faults;
     if (clear) {
         memset(&f, 0, sizeof f);

@@ -2,68 +2,44 @@
  * main.c - the oflash command-line tool: dispatch to subcommands.
  *
  * The CLI is a thin client of liboflash: every subcommand parses its
- * arguments, calls the library, and prints.  Subcommands not linked in
- * (weak symbols) report that they are not available in this build.
+ * arguments, calls the library, and prints.  The command table below is
+ * the registry: one line per subcommand (src/cli/cmd_<name>.c).
  */
 #include "cli.h"
+#include "oflash/common.h"
 #include "oflash/error.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define WEAK __attribute__((weak))
-int cmd_info(int argc, char **argv) WEAK;
-int cmd_convert(int argc, char **argv) WEAK;
-int cmd_sim(int argc, char **argv) WEAK;
-int cmd_gdbserver(int argc, char **argv) WEAK;
-int cmd_run(int argc, char **argv) WEAK;
-int cmd_program(int argc, char **argv) WEAK;
-int cmd_verify(int argc, char **argv) WEAK;
-int cmd_erase(int argc, char **argv) WEAK;
-int cmd_read(int argc, char **argv) WEAK;
-int cmd_otp(int argc, char **argv) WEAK;
-int cmd_devices(int argc, char **argv) WEAK;
-int cmd_pack(int argc, char **argv) WEAK;
-int cmd_loader(int argc, char **argv) WEAK;
-
-static const struct {
+static const struct cli_command {
     const char *name;
+    cli_cmd_fn fn;
     const char *help;
 } commands[] = {
-    {"info", "list the segments of one or more images"},
-    {"convert", "convert and merge images to Intel HEX, S-record or binary"},
-    {"program", "program main flash and OTP from an image"},
-    {"verify", "compare the chip with an image"},
-    {"erase", "erase sectors or the whole flash"},
-    {"read", "read a memory range to a file"},
-    {"otp", "show OTP blocks; lock blocks"},
-    {"run", "load RAM code and data, set registers, run to a breakpoint"},
-    {"gdbserver", "serve a probe and device over the GDB remote protocol"},
-    {"sim", "create and inspect simulated chips"},
-    {"devices", "list known devices and device-file search paths"},
-    {"pack", "import CMSIS-Packs into the device store"},
-    {"loader", "check a CMSIS FLM flash loader"},
+    {"info", cmd_info, "list the segments of one or more images"},
+    {"convert", cmd_convert, "convert and merge images to Intel HEX, S-record or binary"},
+    {"program", cmd_program, "program main flash and OTP from an image"},
+    {"verify", cmd_verify, "compare the chip with an image"},
+    {"erase", cmd_erase, "erase sectors or the whole flash"},
+    {"read", cmd_read, "read a memory range to a file"},
+    {"otp", cmd_otp, "show OTP blocks; lock blocks"},
+    {"run", cmd_run, "load RAM code and data, set registers, run to a breakpoint"},
+    {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
+    {"sim", cmd_sim, "create and inspect simulated chips"},
+    {"devices", cmd_devices, "list known devices and device-file search paths"},
+    {"pack", cmd_pack, "import CMSIS-Packs into the device store"},
+    {"loader", cmd_loader, "check a CMSIS FLM flash loader"},
 };
 
 static cli_cmd_fn lookup(const char *name)
 {
-    if (!strcmp(name, "info")) return cmd_info;
-    if (!strcmp(name, "convert")) return cmd_convert;
-    if (!strcmp(name, "sim")) return cmd_sim;
-    if (!strcmp(name, "gdbserver")) return cmd_gdbserver;
-    if (!strcmp(name, "run")) return cmd_run;
-    if (!strcmp(name, "program")) return cmd_program;
-    if (!strcmp(name, "verify")) return cmd_verify;
-    if (!strcmp(name, "erase")) return cmd_erase;
-    if (!strcmp(name, "read")) return cmd_read;
-    if (!strcmp(name, "otp")) return cmd_otp;
-    if (!strcmp(name, "devices")) return cmd_devices;
-    if (!strcmp(name, "pack")) return cmd_pack;
-    if (!strcmp(name, "loader")) return cmd_loader;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].fn;
     return NULL;
 }
 
-static void log_to_stderr(int level, const char *msg, void *ctx)
+static void log_to_stderr(void *ctx, int level, const char *msg)
 {
     (void)ctx;
     if (level <= OFLASH_LOG_WARN)
@@ -76,8 +52,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: oflash COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (lookup(commands[i].name))
-            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'oflash COMMAND --help' describes each command.\n");
 }
 
@@ -94,7 +69,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("oflash %s\n", OFLASH_VERSION);
+        printf("oflash %s\n", oflash_version());
         return EXIT_OK;
     }
     fn = lookup(argv[1]);

@@ -51,12 +51,10 @@ int cli_target_opt(cli_target *ct, const char *cmd, int argc, char **argv, int *
 
 int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out)
 {
-    oflash_target_opts o;
-    memset(&o, 0, sizeof o);
+    oflash_target_opts o = OFLASH_TARGET_OPTS_INIT;
     *out = NULL;
     if (!ct->probe) return cli_usage(cmd, "--probe is required (sim:PATH or gdb:HOST:PORT)");
     ct->files[ct->nfiles] = NULL;
-    o.version = OFLASH_TARGET_OPTS_VERSION;
     o.probe = ct->probe;
     o.device = ct->device;
     o.device_files = ct->files;
@@ -90,7 +88,7 @@ static const char *unit_of(oflash_phase ph)
                                                                    : "bytes";
 }
 
-void cli_progress_cb(oflash_phase phase, uint64_t done, uint64_t total, void *ctx)
+void cli_progress_cb(void *ctx, oflash_phase phase, uint64_t done, uint64_t total)
 {
     cli_progress *p = ctx;
     double now = cli_now();

@@ -49,7 +49,7 @@ typedef struct cli_progress {
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, bool enabled);
-void cli_progress_cb(oflash_phase phase, uint64_t done, uint64_t total, void *ctx);
+void cli_progress_cb(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 /* Seconds since an arbitrary point (monotonic clock). */
 double cli_now(void);
 

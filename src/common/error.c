@@ -111,5 +111,5 @@ void oflash_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    log_fn(level, buf, log_ctx);
+    log_fn(log_ctx, level, buf);
 }

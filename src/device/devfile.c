@@ -144,7 +144,7 @@ const oflash_device *df_find(df_ctx *c, const char *name)
     const oflash_device *d = NULL;
     for (size_t i = c->ndev; i-- > 0;)
         if (oflash__device_matches(c->devs[i], name)) return c->devs[i];
-    if (c->db && oflash_devdb_find(c->db, name, &d) == 0) return d;
+    if (c->db && oflash_devdb_find(&d, c->db, name) == 0) return d;
     oflash_error_clear();
     return NULL;
 }
@@ -422,10 +422,11 @@ int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, u
     /* The runtime's own placement (trampoline, image, stack, page buffer):
      * what fits here is exactly what oflash_loader_open() accepts. */
     {
-        oflash_loader_opts o = {
-            .version = OFLASH_LOADER_OPTS_VERSION, .ram_start = ram_start, .ram_size = ram_size};
+        oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+        o.ram_start = ram_start;
+        o.ram_size = ram_size;
         oflash_loader_layout lay;
-        if (oflash_flm_layout(flm, &o, &lay) < 0) {
+        if (oflash_flm_layout(&lay, flm, &o) < 0) {
             char why[512]; /* copied: error_set must not read the buffer it writes */
             snprintf(why, sizeof why, "%s", oflash_error_last());
             return oflash_error_set(OFLASH_ERANGE, "loader does not fit the device's work RAM: %s",
@@ -697,12 +698,13 @@ static int df_mkdirs(char *path)
     return 0;
 }
 
-int oflash_devstore_import(const char *path, char *dest, size_t dest_len)
+int oflash_devstore_import(char *dest, size_t dest_len, const char *path)
 {
     char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX];
     const char *base = strrchr(path, '/');
     oflash_devdb *db = NULL;
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
+    o.no_user_paths = true;
     int rc, in = -1, out = -1;
     char chunk[65536];
     FILE *f;

@@ -63,7 +63,7 @@ int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr)
     return -1;
 }
 
-int oflash_device_describe_map(const oflash_device *dev, char *buf, size_t len)
+int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev)
 {
     size_t off = 0;
     if (len) buf[0] = '\0';
@@ -271,7 +271,7 @@ int oflash_devdb_add_file(oflash_devdb *db, const char *path)
     return oflash__devdb_note_path(db, path, "file", true, db->count - before);
 }
 
-int oflash_devdb_find(oflash_devdb *db, const char *name, const oflash_device **out)
+int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name)
 {
     for (size_t i = 0; i < db->count; i++)
         if (oflash__device_matches(db->devs[i], name)) {

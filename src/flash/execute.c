@@ -54,7 +54,7 @@ typedef struct run {
 
 static void progress(run *r, oflash_phase phase, uint64_t done, uint64_t total)
 {
-    if (r->o->progress) r->o->progress(phase, done, total, r->o->progress_ctx);
+    if (r->o->progress) r->o->progress(r->o->progress_ctx, phase, done, total);
 }
 
 static bool all_value(const uint8_t *p, size_t n, uint8_t v)
@@ -95,7 +95,7 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
         oflash_loader *l;
         uint32_t crc;
         if ((rc = oflash__target_loader(t, bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, addr, len)) < 0)
             return rc;
         if (crc == want_crc) return 0;
     } else {
@@ -259,7 +259,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
             j++;
         }
         if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(l, s->sector->addr, len, &crc)) < 0)
+            (rc = oflash_loader_crc32(&crc, l, s->sector->addr, len)) < 0)
             return rc;
         if (crc != want) break; /* find it sector by sector below */
         done += len;
@@ -308,8 +308,11 @@ static int program_otp(run *r, const oflash_plan *plan)
             buf[plan->otp_writes[j].addr - bstart] = plan->otp_writes[j].image;
             hi = plan->otp_writes[j].addr;
         }
-        lo &= ~3u;
-        hi = (hi | 3u) + 1;
+        /* Whole words, or whole write units where the bank has bigger ones
+         * (the planner made sure the image covers them). */
+        uint32_t a = b->write_unit > 4 ? b->write_unit : 4;
+        lo &= ~(a - 1);
+        hi = (hi | (a - 1)) + 1;
         if (hi > bstart + bsize) hi = bstart + bsize;
         if (oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo) < 0)
             return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
@@ -331,7 +334,7 @@ static int verify_otp(run *r, const oflash_plan *plan)
     progress(r, OFLASH_PHASE_OTP_VERIFY, 0, plan->otp_write_count);
     chip = malloc(b->size);
     if (!chip) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    rc = oflash_probe_read_mem(r->t->probe, b->base, chip, b->size);
+    rc = oflash_probe_read_mem(chip, r->t->probe, b->base, b->size);
     for (size_t i = 0; rc == 0 && i < plan->otp_write_count; i++) {
         const oflash_plan_otp_byte *w = &plan->otp_writes[i];
         if (chip[w->addr - b->base] != w->image)
@@ -360,7 +363,7 @@ static int program_locks(run *r, const oflash_plan *plan)
         if (oflash_loader_program(l, k->addr, &zero, 1) < 0)
             return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
                                        k->addr);
-        if ((rc = oflash_probe_read_mem(r->t->probe, k->addr, &back, 1)) < 0) return rc;
+        if ((rc = oflash_probe_read_mem(&back, r->t->probe, k->addr, 1)) < 0) return rc;
         if (back != 0x00)
             return oflash_error_set(OFLASH_EVERIFY,
                                     "verify failed at 0x%08X (lock byte of OTP block %u): chip "
@@ -372,11 +375,10 @@ static int program_locks(run *r, const oflash_plan *plan)
     return 0;
 }
 
-int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash_flash_opts *opts,
-                         oflash_flash_stats *stats)
+int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
+                         const oflash_flash_opts *opts)
 {
-    oflash_flash_opts defaults = {
-        OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, NULL};
+    oflash_flash_opts defaults = OFLASH_FLASH_OPTS_INIT;
     oflash_flash_stats local;
     run r;
     int rc;
@@ -424,14 +426,14 @@ int oflash_flash_execute(oflash_target *t, const oflash_plan *plan, const oflash
 out:
     /* Leave the loader initialised state clean for the next operation. */
     oflash__target_loader_release(t);
-    oflash_target_stats(t, stats);
+    oflash_target_stats(stats, t);
     return rc;
 }
 
 /* ---- verify an image ---- */
 
-int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_verify_mode mode,
-                              oflash_progress_fn prog, void *ctx, uint32_t *first_diff)
+int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
+                              oflash_verify_mode mode, oflash_progress_fn prog, void *ctx)
 {
     uint64_t total = oflash_image_size(img), done = 0;
     size_t n = oflash_image_segment_count(img);
@@ -439,7 +441,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
     if (first_diff) *first_diff = 0;
     if (mode == OFLASH_VERIFY_NONE) return 0;
-    if (prog) prog(OFLASH_PHASE_VERIFY, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_VERIFY, 0, total);
     for (size_t i = 0; i < n && !rc; i++) {
         const oflash_segment *s = oflash_image_segment(img, i);
         for (uint32_t off = 0; off < s->size && !rc;) {
@@ -459,7 +461,7 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
             }
             off += len;
             done += len;
-            if (prog && !rc) prog(OFLASH_PHASE_VERIFY, done, total, ctx);
+            if (prog && !rc) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
         }
     }
     oflash__target_loader_release(t);
@@ -468,8 +470,8 @@ int oflash_flash_verify_image(oflash_target *t, const oflash_image *img, oflash_
 
 /* ---- erase ---- */
 
-int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool all,
-                       oflash_progress_fn prog, void *ctx, size_t *erased)
+int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers, size_t n,
+                       bool all, oflash_progress_fn prog, void *ctx)
 {
     const oflash_device *d = t->device;
     uint64_t total = 0, done = 0;
@@ -498,7 +500,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         }
         if (!found) {
             char map[512];
-            oflash_device_describe_map(d, map, sizeof map);
+            oflash_device_describe_map(map, sizeof map, d);
             rc = oflash_error_set(OFLASH_ERANGE, "%s has no flash sector %u (memory map: %s)",
                                   d->name, numbers[k], map);
             goto out;
@@ -530,7 +532,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
         free(list);
         if (rc < 0) goto out;
     }
-    if (prog) prog(OFLASH_PHASE_ERASE, 0, total, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_ERASE, 0, total);
     {
         size_t idx = 0;
         for (size_t bi = 0; bi < d->bank_count && !rc; bi++) {
@@ -547,7 +549,7 @@ int oflash_flash_erase(oflash_target *t, const unsigned *numbers, size_t n, bool
                 }
                 count++;
                 done += b->sectors[si].size;
-                if (prog) prog(OFLASH_PHASE_ERASE, done, total, ctx);
+                if (prog) prog(ctx, OFLASH_PHASE_ERASE, done, total);
             }
         }
     }
@@ -560,27 +562,27 @@ out:
 
 /* ---- read ---- */
 
-int oflash_flash_read(oflash_target *t, uint32_t addr, void *buf, uint32_t len,
+int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn prog, void *ctx)
 {
     uint8_t *p = buf;
     if (len && (uint64_t)addr + len > (1ull << 32))
         return oflash_error_set(OFLASH_ERANGE, "0x%08X + %u bytes runs past 4 GiB", addr, len);
-    if (prog) prog(OFLASH_PHASE_READ, 0, len, ctx);
+    if (prog) prog(ctx, OFLASH_PHASE_READ, 0, len);
     for (uint32_t off = 0; off < len;) {
         uint32_t n = len - off < 16384 ? len - off : 16384;
-        int rc = oflash_probe_read_mem(t->probe, addr + off, p + off, n);
+        int rc = oflash_probe_read_mem(p + off, t->probe, addr + off, n);
         if (rc < 0)
             return oflash_error_prefix("reading 0x%08X-0x%08X: ", addr + off, addr + off + n - 1);
         off += n;
-        if (prog) prog(OFLASH_PHASE_READ, off, len, ctx);
+        if (prog) prog(ctx, OFLASH_PHASE_READ, off, len);
     }
     return 0;
 }
 
 /* ---- OTP state ---- */
 
-int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size_t *count)
+int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t)
 {
     const oflash_bank *otp = NULL, *lock = NULL;
     uint8_t data[2048], locks[64];
@@ -594,10 +596,10 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
     if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
         return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
                                 t->device->name, sizeof data);
-    if (oflash_probe_read_mem(t->probe, otp->base, data, otp->size) < 0)
+    if (oflash_probe_read_mem(data, t->probe, otp->base, otp->size) < 0)
         return oflash_error_prefix("reading OTP: ");
     memset(locks, 0xFF, sizeof locks);
-    if (lock && oflash_probe_read_mem(t->probe, lock->base, locks, lock->size) < 0)
+    if (lock && oflash_probe_read_mem(locks, t->probe, lock->base, lock->size) < 0)
         return oflash_error_prefix("reading OTP lock bytes: ");
     for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
         const oflash_sector *s = &otp->sectors[i];
@@ -614,8 +616,8 @@ int oflash_otp_read(oflash_target *t, oflash_otp_block *blocks, size_t max, size
     return 0;
 }
 
-int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size_t n,
-                          oflash_image **out)
+int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
+                          size_t n)
 {
     const oflash_bank *lock = NULL;
     oflash_image *img;
@@ -636,7 +638,7 @@ int oflash_otp_lock_image(const oflash_device *dev, const unsigned *blocks, size
         snprintf(src, sizeof src, "lock block %u", blocks[k]);
         /* Asking twice for the same block is harmless. */
         uint8_t have;
-        if (oflash_image_read(img, lock->sectors[blocks[k]].addr, &have, 1, 0xFF)) continue;
+        if (oflash_image_read(&have, img, lock->sectors[blocks[k]].addr, 1, 0xFF)) continue;
         if ((rc = oflash_image_add(img, lock->sectors[blocks[k]].addr, &zero, 1, src)) < 0) {
             oflash_image_free(img);
             return rc;

@@ -15,8 +15,8 @@ struct oflash_target {
     oflash_probe *probe;
     oflash_devdb *db;
     const oflash_device *device;
-    oflash_loader_opts lopts;        /* init_arg: set per loader (family_init_arg) */
-    oflash_family_session session;   /* what a family's own loader may be told */
+    oflash_loader_opts lopts;      /* init_arg: set per loader (family_init_arg) */
+    oflash_family_session session; /* what a family's own loader may be told */
 
     oflash_flm *flm;
     oflash_loader *loader;

@@ -578,7 +578,7 @@ int oflash_journal_open(oflash_journal **out, oflash_target *t, const oflash_jou
     }
     if (j->uid_len > OFLASH_JOURNAL_UID_MAX) j->uid_len = 0;
     if (uid_addr && j->uid_len &&
-        oflash_flash_read(t, uid_addr, j->uid, j->uid_len, NULL, NULL) == 0) {
+        oflash_flash_read(j->uid, t, uid_addr, j->uid_len, NULL, NULL) == 0) {
         for (unsigned i = 0; i < j->uid_len; i++) {
             all00 = all00 && j->uid[i] == 0x00;
             allff = allff && j->uid[i] == 0xFF;
@@ -637,8 +637,8 @@ size_t oflash_journal_pending_sectors(const oflash_journal *j)
     return j ? j->nsectors : 0;
 }
 
-void oflash_journal_otp_started(const oflash_journal *j, const oflash_otp_intent **list,
-                                size_t *count)
+void oflash_journal_otp_started(const oflash_otp_intent **list, size_t *count,
+                                const oflash_journal *j)
 {
     *list = j && j->has_uid ? j->otp : NULL;
     *count = j && j->has_uid ? j->notp : 0;
@@ -646,13 +646,13 @@ void oflash_journal_otp_started(const oflash_journal *j, const oflash_otp_intent
 
 /* Restore the sector entries: an image of their contents, planned against
  * the chip (a sector already holding it is skipped) and executed. */
-static int restore_sectors(oflash_journal *j, oflash_target *t, oflash_journal_recovery *rec)
+static int restore_sectors(oflash_journal_recovery *rec, oflash_journal *j, oflash_target *t)
 {
     oflash_image *img = NULL;
     oflash_plan *plan = NULL;
     oflash_target_view view;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
-    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, NULL};
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     int rc;
 
     if ((rc = oflash_image_new(&img)) < 0) return rc;
@@ -660,7 +660,7 @@ static int restore_sectors(oflash_journal *j, oflash_target *t, oflash_journal_r
         rc = oflash_image_add(img, j->sectors[i].addr, j->sectors[i].data, j->sectors[i].size,
                               "recovery journal");
     if (rc) goto out;
-    oflash_target_view_init(t, &view);
+    oflash_target_view_init(&view, t);
     if ((rc = oflash_plan_create(&plan, img, j->device, &view, &po)) < 0) goto out;
     for (size_t i = 0; i < plan->sector_count; i++) {
         const oflash_plan_sector *ps = &plan->sectors[i];
@@ -683,7 +683,7 @@ static int restore_sectors(oflash_journal *j, oflash_target *t, oflash_journal_r
                    ps->sector->number, ps->sector->addr, ps->sector->addr + ps->sector->size - 1,
                    kept);
     }
-    if ((rc = oflash_flash_execute(t, plan, &fo, NULL)) < 0) goto out;
+    if ((rc = oflash_flash_execute(NULL, t, plan, &fo)) < 0) goto out;
     if (rec->sectors_restored)
         oflash_log(OFLASH_LOG_WARN,
                    "recovery journal: %zu sector%s restored and verified (%llu kept bytes back)",
@@ -704,7 +704,7 @@ static int prune_otp(oflash_journal *j, oflash_target *t, bool *changed)
     for (size_t i = 0; i < j->notp;) {
         uint8_t chip;
         uint8_t v = j->otp[i].value;
-        int rc = oflash_flash_read(t, j->otp[i].addr, &chip, 1, NULL, NULL);
+        int rc = oflash_flash_read(&chip, t, j->otp[i].addr, 1, NULL, NULL);
         if (rc < 0) return oflash_error_prefix("reading OTP for the recovery journal: ");
         if (chip != 0xFF && chip != v && (chip & v) == v) {
             i++;
@@ -716,7 +716,7 @@ static int prune_otp(oflash_journal *j, oflash_target *t, bool *changed)
     return 0;
 }
 
-int oflash_journal_recover(oflash_journal *j, oflash_target *t, oflash_journal_recovery *out)
+int oflash_journal_recover(oflash_journal_recovery *out, oflash_journal *j, oflash_target *t)
 {
     oflash_journal_recovery local;
     bool changed = false;
@@ -728,7 +728,7 @@ int oflash_journal_recover(oflash_journal *j, oflash_target *t, oflash_journal_r
     if (oflash_target_device(t) != j->device)
         return oflash_error_set(OFLASH_EINVAL, "the journal was opened for another target");
     if (j->nsectors) {
-        if ((rc = restore_sectors(j, t, out)) < 0) return rc;
+        if ((rc = restore_sectors(out, j, t)) < 0) return rc;
         free_sectors(j);
         changed = true;
     }
@@ -808,7 +808,7 @@ int oflash__journal_after_flash(oflash_journal *j, oflash_target *t, const oflas
      * CRC per journaled sector still does it. */
     for (size_t i = 0; verify == OFLASH_VERIFY_NONE && i < j->nsectors; i++) {
         uint32_t crc;
-        if ((rc = oflash_target_crc32(t, j->sectors[i].addr, j->sectors[i].size, &crc)) < 0)
+        if ((rc = oflash_target_crc32(&crc, t, j->sectors[i].addr, j->sectors[i].size)) < 0)
             return rc;
         if (crc != j->sectors[i].crc)
             return oflash_error_set(OFLASH_EVERIFY,

@@ -26,6 +26,7 @@
  */
 #include "oflash/flash.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +36,19 @@
 
 /* ---- the snapshot view ---- */
 
-static int image_view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+static int image_view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
-    oflash_image_read((const oflash_image *)ctx, addr, buf, len, 0xFF);
+    oflash_image_read(buf, (const oflash_image *)ctx, addr, len, 0xFF);
     return 0;
 }
 
-static int image_view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+static int image_view_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
 {
     uint8_t tmp[4096];
     uint32_t c = 0;
     while (len) {
         uint32_t n = len < sizeof tmp ? len : (uint32_t)sizeof tmp;
-        oflash_image_read((const oflash_image *)ctx, addr, tmp, n, 0xFF);
+        oflash_image_read(tmp, (const oflash_image *)ctx, addr, n, 0xFF);
         c = oflash_crc32(c, tmp, n);
         addr += n;
         len -= n;
@@ -203,7 +204,7 @@ static int check_mapping(const oflash_image *img, const oflash_device *dev)
     if (!rc && bad.n) {
         char msg[1024], map[512];
         size_t off = 0;
-        oflash_device_describe_map(dev, map, sizeof map);
+        oflash_device_describe_map(map, sizeof map, dev);
         for (size_t i = 0; i < bad.n && i < MAX_REPORTED_RANGES; i++) {
             uint32_t a = (uint32_t)bad.r[i].start;
             const oflash_region *r = region_at(dev, a);
@@ -256,7 +257,7 @@ static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8
     for (size_t i = 0; i < rl.n && !rc; i++) {
         uint32_t off = (uint32_t)(rl.r[i].start - b->base);
         uint32_t len = (uint32_t)(rl.r[i].end - rl.r[i].start);
-        oflash_image_read(img, (uint32_t)rl.r[i].start, val + off, len, 0xFF);
+        oflash_image_read(val + off, img, (uint32_t)rl.r[i].start, len, 0xFF);
         memset(has + off, 1, len);
         *count += len;
     }
@@ -346,6 +347,45 @@ static bool partial_of(uint8_t chip, uint8_t img)
     return chip != 0xFF && chip != img && (chip & img) == img;
 }
 
+/* Write-once units (OFLASH_OTP_WRITE_ONCE): the chip's unit all erased ->
+ * program the unit, equal -> nothing, anything else -> one conflict at the
+ * first differing byte (a unit with a bit at 0 cannot be written again, so
+ * --otp-resume does not apply).  Every unit the image touches is whole
+ * (check_otp_units). */
+static int otp_plan_units(oflash_plan *p, const otp_state *s, const uint8_t *chip_otp,
+                          uint32_t unit, uint8_t erased, size_t *ccap, size_t *wn)
+{
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        bool any = false, blank = true, equal = true;
+        uint32_t first = 0;
+        for (uint32_t k = u; k < u + unit; k++) {
+            any |= s->otp_has[k];
+            blank &= chip_otp[k] == erased;
+            if (s->otp_has[k] && chip_otp[k] != s->otp_val[k] && equal) {
+                equal = false;
+                first = k;
+            }
+        }
+        if (!any) continue;
+        int blk = block_of(s->otp, s->otp->base + u);
+        if (equal) {
+            p->otp_equal += unit;
+        } else if (blank) {
+            for (uint32_t k = u; k < u + unit; k++)
+                if (s->otp_has[k] && chip_otp[k] != s->otp_val[k])
+                    p->otp_writes[(*wn)++] = (oflash_plan_otp_byte){
+                        s->otp->base + k, (uint16_t)blk, chip_otp[k], s->otp_val[k]};
+                else if (s->otp_has[k])
+                    p->otp_equal++;
+        } else {
+            int rc = push_conflict(p, ccap, OFLASH_CONFLICT_OTP_VALUE, (uint16_t)blk,
+                                   s->otp->base + first, chip_otp[first], s->otp_val[first]);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
 /* Does the recovery journal show a write of img at addr as started? */
 static bool started(const oflash_plan_opts *o, uint32_t addr, uint8_t img)
 {
@@ -363,7 +403,7 @@ static bool interrupted(const oflash_plan_opts *o, uint32_t addr, uint8_t chip, 
 
 /* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
 static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view,
-                    const oflash_plan_opts *o)
+                    const oflash_plan_opts *o, const oflash_otp_rules *rules)
 {
     const bool resume = o->otp_resume;
     uint8_t *chip_otp = NULL, *chip_lock = NULL;
@@ -376,10 +416,10 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto out;
     }
-    if (s->otp_count && (rc = view->read(view->ctx, s->otp->base, chip_otp, s->otp->size)) < 0)
+    if (s->otp_count && (rc = view->read(view->ctx, chip_otp, s->otp->base, s->otp->size)) < 0)
         goto out;
     /* The lock bytes are needed for data bytes too (is the block locked?). */
-    if (s->lock && (rc = view->read(view->ctx, s->lock->base, chip_lock, s->lock->size)) < 0)
+    if (s->lock && (rc = view->read(view->ctx, chip_lock, s->lock->base, s->lock->size)) < 0)
         goto out;
 
     p->otp_writes = calloc(s->otp_count ? s->otp_count : 1, sizeof *p->otp_writes);
@@ -389,7 +429,11 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         goto out;
     }
 
-    for (uint32_t i = 0; s->otp && i < s->otp->size; i++) {
+    if (s->otp && rules->kind == OFLASH_OTP_WRITE_ONCE && rules->write_unit > 1) {
+        if ((rc = otp_plan_units(p, s, chip_otp, rules->write_unit, rules->erased, &ccap, &wn)))
+            goto out;
+    }
+    for (uint32_t i = 0; s->otp && rules->kind != OFLASH_OTP_WRITE_ONCE && i < s->otp->size; i++) {
         if (!s->otp_has[i]) continue;
         uint32_t addr = s->otp->base + i;
         int blk = block_of(s->otp, addr);
@@ -435,6 +479,45 @@ out:
     return rc;
 }
 
+/* The family's OTP rules for dev, applied by address over its OTP bank:
+ * kind NONE when there are none. */
+static void otp_rules_of(const oflash_device *dev, const otp_state *s, oflash_otp_rules *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!s->otp || !dev->family_ops || !dev->family_ops->otp_rules ||
+        dev->family_ops->otp_rules(dev, r) < 0 || r->data_base != s->otp->base ||
+        r->data_size != s->otp->size)
+        memset(r, 0, sizeof *r);
+}
+
+/* OFLASH_OTP_WRITE_ONCE: OTP is written whole units at a time and never
+ * padded, so an image covering part of a unit is refused. */
+static int check_otp_units(const oflash_image *img, const otp_state *s, const oflash_otp_rules *r)
+{
+    uint32_t unit = r->write_unit;
+    if (!s->otp || r->kind != OFLASH_OTP_WRITE_ONCE || unit <= 1) return 0;
+    for (uint32_t u = 0; u + unit <= s->otp->size; u += unit) {
+        uint32_t have = 0, first = 0, last = 0;
+        for (uint32_t k = u; k < u + unit; k++)
+            if (s->otp_has[k]) {
+                if (!have) first = k;
+                last = k;
+                have++;
+            }
+        if (have == 0 || have == unit) continue;
+        const oflash_segment *seg = segment_at(img, s->otp->base + first);
+        return oflash_error_set(
+            OFLASH_EINVAL,
+            "OTP 0x%08X-0x%08X: the image covers only %u of its %u bytes (0x%08X-0x%08X%s%s); "
+            "OTP is written %u bytes at a time, once, and never padded: give the whole %u-byte "
+            "unit (nothing was written)",
+            s->otp->base + u, s->otp->base + u + unit - 1, have, unit, s->otp->base + first,
+            s->otp->base + last, seg && seg->source ? ", from " : "",
+            seg && seg->source ? seg->source : "", unit, unit);
+    }
+    return 0;
+}
+
 /* ---- main flash ---- */
 
 /* known: the chip's CRC of the whole sector when the caller already knows
@@ -453,12 +536,12 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
     ps->data = malloc(sec->size);
     if (!ps->data) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     ps->image_bytes =
-        (uint32_t)oflash_image_read(img, sec->addr, ps->data, sec->size, b->erased_value);
+        (uint32_t)oflash_image_read(ps->data, img, sec->addr, sec->size, b->erased_value);
     full = ps->image_bytes == sec->size;
 
     if (known)
         chip_crc = *known;
-    else if ((rc = view->crc32(view->ctx, sec->addr, sec->size, &chip_crc)) < 0)
+    else if ((rc = view->crc32(view->ctx, &chip_crc, sec->addr, sec->size)) < 0)
         goto out;
     ps->blank = chip_crc == blank_crc;
 
@@ -475,7 +558,7 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
         match = true;
         for (size_t i = 0; i < cov.n && match; i++) {
             uint32_t a = (uint32_t)cov.r[i].start, len = (uint32_t)(cov.r[i].end - a), c;
-            if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+            if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
             match = c == oflash_crc32(0, ps->data + (a - sec->addr), len);
         }
         if (!match) {
@@ -486,9 +569,9 @@ static int plan_sector(oflash_plan_sector *ps, const oflash_image *img,
                 uint64_t gend = i < cov.n ? cov.r[i].start : end;
                 if (gend > p) {
                     uint32_t a = (uint32_t)p, len = (uint32_t)(gend - p), c;
-                    if ((rc = view->crc32(view->ctx, a, len, &c)) < 0) goto out;
+                    if ((rc = view->crc32(view->ctx, &c, a, len)) < 0) goto out;
                     if (c != crc_of_fill(b->erased_value, len)) {
-                        if ((rc = view->read(view->ctx, a, ps->data + (a - sec->addr), len)) < 0)
+                        if ((rc = view->read(view->ctx, ps->data + (a - sec->addr), a, len)) < 0)
                             goto out;
                         ps->kept_bytes += len;
                     }
@@ -527,7 +610,7 @@ static int image_crc(const oflash_image *img, uint32_t addr, uint32_t len, uint8
 {
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    *whole = oflash_image_read(img, addr, buf, len, fill) == len;
+    *whole = oflash_image_read(buf, img, addr, len, fill) == len;
     *crc = oflash_crc32(0, buf, len);
     free(buf);
     return 0;
@@ -559,7 +642,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
         len += s->size;
     }
     if (n < 2) return 0;
-    if ((rc = view->crc32(view->ctx, s0->addr, s0->size, first_crc)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, first_crc, s0->addr, s0->size)) < 0) return rc;
     *have_first = true;
     if ((rc = image_crc(img, s0->addr, s0->size, b->erased_value, &want, &whole)) < 0) return rc;
     whole = whole || opts->erase_untouched;
@@ -572,7 +655,7 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
     if ((rc = image_crc(img, rest, len, b->erased_value, &want, &whole_rest)) < 0) return rc;
     whole_rest = whole_rest || opts->erase_untouched;
     blank = crc_of_fill(b->erased_value, len);
-    if ((rc = view->crc32(view->ctx, rest, len, &chip)) < 0) return rc;
+    if ((rc = view->crc32(view->ctx, &chip, rest, len)) < 0) return rc;
     if (cand == 1 && chip == blank)
         *kind = 1;
     else if (cand == 2 && whole_rest && chip == want)
@@ -655,6 +738,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     oflash_plan_opts defaults = OFLASH_PLAN_OPTS_INIT;
     oflash_plan *p = NULL;
     otp_state otp;
+    oflash_otp_rules rules;
     uint32_t data_mask, lock_mask;
     int rc;
 
@@ -679,6 +763,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     p->otp_bank = otp.otp;
     p->lock_bank = otp.lock;
     p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
+    otp_rules_of(dev, &otp, &rules);
 
     if (otp.otp_count + otp.lock_count) {
         if (opts->skip_otp) {
@@ -702,6 +787,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                 otp.otp_count + otp.lock_count);
             goto fail;
         } else {
+            if ((rc = check_otp_units(img, &otp, &rules)) < 0) goto fail;
             for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
                 if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
                     const oflash_segment *s = segment_at(img, otp.lock->base + i);
@@ -718,7 +804,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
 
     if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts, &rules)) < 0) goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);
@@ -764,7 +850,7 @@ void oflash_plan_free(oflash_plan *plan)
     free(plan);
 }
 
-void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
+void oflash_plan_summarize(oflash_plan_summary *sum, const oflash_plan *plan)
 {
     memset(sum, 0, sizeof *sum);
     for (size_t i = 0; i < plan->sector_count; i++) {
@@ -791,6 +877,6 @@ void oflash_plan_summarize(const oflash_plan *plan, oflash_plan_summary *sum)
 bool oflash_plan_is_noop(const oflash_plan *plan)
 {
     oflash_plan_summary s;
-    oflash_plan_summarize(plan, &s);
+    oflash_plan_summarize(&s, plan);
     return !s.sectors_program && !s.otp_bytes && !s.locks;
 }

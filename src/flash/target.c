@@ -37,11 +37,11 @@ static int check_identity(oflash_target *t)
     char found[256];
 
     if (!d->has_id || !id || !id->idcode_addr) return 0;
-    if (oflash_probe_read_u32(t->probe, id->idcode_addr, &idcode) < 0)
+    if (oflash_probe_read_u32(&idcode, t->probe, id->idcode_addr) < 0)
         return oflash_error_prefix("reading DBGMCU_IDCODE at 0x%08X to check the device "
                                    "(--force-device skips the check): ",
                                    id->idcode_addr);
-    if (oflash_probe_read_mem(t->probe, id->flash_size_addr, fs, 2) < 0)
+    if (oflash_probe_read_mem(fs, t->probe, id->flash_size_addr, 2) < 0)
         return oflash_error_prefix("reading the flash size register at 0x%08X (--force-device "
                                    "skips the check): ",
                                    id->flash_size_addr);
@@ -61,7 +61,7 @@ static int check_identity(oflash_target *t)
 int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
 {
     oflash_target *t;
-    oflash_probe_opts popts = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts popts = OFLASH_PROBE_OPTS_INIT;
     const char *devname;
     int rc;
 
@@ -80,7 +80,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
         if ((rc = oflash_devdb_add_file(t->db, *f)) < 0) goto fail;
     /* Find the device before opening the probe when it is named, so that a
      * typo does not create a simulated chip. */
-    if (opts->device && (rc = oflash_devdb_find(t->db, opts->device, &t->device)) < 0) goto fail;
+    if (opts->device && (rc = oflash_devdb_find(&t->device, t->db, opts->device)) < 0) goto fail;
 
     if (opts->probe_opts) popts = *opts->probe_opts;
     if (!popts.device && t->device) popts.device = t->device->name;
@@ -94,7 +94,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
                                   opts->probe);
             goto fail;
         }
-        if ((rc = oflash_devdb_find(t->db, devname, &t->device)) < 0) goto fail;
+        if ((rc = oflash_devdb_find(&t->device, t->db, devname)) < 0) goto fail;
     }
     /* Halt first: flash loaders need the core. */
     if ((rc = oflash_probe_halt(t->probe)) < 0) {
@@ -103,7 +103,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     }
     if (!opts->force_device && (rc = check_identity(t)) < 0) goto fail;
 
-    t->lopts.version = OFLASH_LOADER_OPTS_VERSION;
+    t->lopts = (oflash_loader_opts)OFLASH_LOADER_OPTS_INIT;
     t->lopts.ram_start = t->device->work_ram_start;
     t->lopts.ram_size = t->device->work_ram_size;
     t->lopts.clock_hz = opts->clock_hz;
@@ -202,37 +202,37 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
     return 0;
 }
 
-int oflash_target_crc32(oflash_target *t, uint32_t addr, uint32_t len, uint32_t *crc)
+int oflash_target_crc32(uint32_t *crc, oflash_target *t, uint32_t addr, uint32_t len)
 {
     oflash_loader *l;
     int rc =
         oflash__target_loader(t, oflash_device_bank_at(t->device, addr), OFLASH_FNC_VERIFY, &l);
     if (rc < 0) return rc;
-    return oflash_loader_crc32(l, addr, len, crc);
+    return oflash_loader_crc32(crc, l, addr, len);
 }
 
-static int view_crc(void *ctx, uint32_t addr, uint32_t len, uint32_t *crc)
+static int view_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
 {
-    return oflash_target_crc32(ctx, addr, len, crc);
+    return oflash_target_crc32(crc, ctx, addr, len);
 }
 
-static int view_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+static int view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
     oflash_target *t = ctx;
-    return oflash_probe_read_mem(t->probe, addr, buf, len);
+    return oflash_probe_read_mem(buf, t->probe, addr, len);
 }
 
-void oflash_target_view_init(oflash_target *t, oflash_target_view *view)
+void oflash_target_view_init(oflash_target_view *view, oflash_target *t)
 {
     view->crc32 = view_crc;
     view->read = view_read;
     view->ctx = t;
 }
 
-void oflash_target_stats(oflash_target *t, oflash_flash_stats *stats)
+void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t)
 {
     oflash_probe_stats ps;
-    oflash_probe_get_stats(t->probe, &ps);
+    oflash_probe_get_stats(&ps, t->probe);
     stats->round_trips = ps.round_trips;
     stats->wire_bytes = ps.bytes_tx + ps.bytes_rx;
     stats->has_sim_time = ps.has_sim_time;
@@ -249,7 +249,7 @@ int oflash__target_find_diff(oflash_target *t, uint32_t addr, const uint8_t *wan
         uint32_t n = len - off;
         int rc;
         if (n > (uint32_t)sizeof buf) n = (uint32_t)sizeof buf;
-        rc = oflash_probe_read_mem(t->probe, addr + off, buf, n);
+        rc = oflash_probe_read_mem(buf, t->probe, addr + off, n);
         if (rc < 0) return rc;
         for (uint32_t i = 0; i < n; i++)
             if (buf[i] != want[off + i]) {

@@ -20,7 +20,7 @@
 #include "gdb/rsp.h"
 #include "oflash/error.h"
 #include "oflash/gdb.h"
-#include "oflash/sys/probe.h"
+#include "probe/probe_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,7 +655,7 @@ int oflash__gdb_open_fd(oflash_probe **out, int fd, const char *peer, const ofla
 
 /* ------------------------------------------------------------------ memory */
 
-static int gdb_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len)
+static int gdb_read_mem(oflash_probe *p, void *buf, uint32_t addr, size_t len)
 {
     gdb_client *c = cl(p);
     uint8_t *dst = buf;
@@ -796,7 +796,7 @@ static int read_g(gdb_client *c, size_t *nbytes)
     return 0;
 }
 
-static int gdb_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_t cnt)
+static int gdb_read_regs(oflash_probe *p, uint32_t *vals, const int *regs, size_t cnt)
 {
     gdb_client *c = cl(p);
     int rc = ensure_halted(c);
@@ -982,7 +982,7 @@ static int monitor(gdb_client *c, const char *cmd, char *out, size_t out_len)
     return 0;
 }
 
-static int gdb_command(oflash_probe *p, const char *cmd, char *out, size_t out_len)
+static int gdb_command(oflash_probe *p, char *out, size_t out_len, const char *cmd)
 {
     gdb_client *c = cl(p);
     char *m = dup_cmd(cmd);
@@ -1075,7 +1075,7 @@ static int set_break(gdb_client *c, uint32_t addr, bool insert, char *type)
     return 0;
 }
 
-static int gdb_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_info *stop)
+static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opts *opts)
 {
     gdb_client *c = cl(p);
     unsigned tmo = opts->timeout_ms ? opts->timeout_ms : DEFAULT_RUN_TIMEOUT_MS;
@@ -1101,7 +1101,7 @@ static int gdb_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_inf
     if (rc < 0) return rc;
     c->running = false;
     if (opts->have_break && (rc = set_break(c, opts->break_addr, false, &btype)) < 0) return rc;
-    rc = gdb_read_regs(p, &pcreg, &pc, 1);
+    rc = gdb_read_regs(p, &pc, &pcreg, 1);
     if (rc < 0) return rc;
     stop->pc = pc;
     if (timed_out) {
@@ -1112,7 +1112,7 @@ static int gdb_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_inf
         snprintf(stop->detail, sizeof stop->detail, "breakpoint at 0x%08X", pc);
     } else {
         uint8_t ins[2] = {0, 0};
-        rc = gdb_read_mem(p, pc & ~1u, ins, 2);
+        rc = gdb_read_mem(p, ins, pc & ~1u, 2);
         if (rc == 0 && ins[1] == 0xBE) {
             stop->reason = OFLASH_STOP_BKPT;
             snprintf(stop->detail, sizeof stop->detail, "BKPT #%u", ins[0]);
@@ -1143,7 +1143,7 @@ static int need_gdb(oflash_probe *p)
     return 0;
 }
 
-int oflash_gdb_memory_map(oflash_probe *p, const oflash_gdb_mem_region **regions, size_t *count)
+int oflash_gdb_memory_map(const oflash_gdb_mem_region **regions, size_t *count, oflash_probe *p)
 {
     int rc = need_gdb(p);
     *regions = NULL;

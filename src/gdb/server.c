@@ -85,7 +85,7 @@ static void logf_(srv *s, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (s->o->event) s->o->event(level, msg, s->o->event_ctx);
+    if (s->o->event) s->o->event(s->o->event_ctx, level, msg);
 }
 
 /* ------------------------------------------------------------ documents */
@@ -319,10 +319,10 @@ static int read_all_regs(srv *s, uint32_t *v, bool *have)
         regs[i] = i;
         have[i] = true;
     }
-    rc = oflash_probe_read_regs(s->p, regs, v, 17);
+    rc = oflash_probe_read_regs(v, s->p, regs, 17);
     if (rc < 0) return rc;
     /* MSP/PSP are optional on a probe. */
-    if (s->nregs < SRV_NREGS || oflash_probe_read_regs(s->p, regs + 17, v + 17, 2) < 0)
+    if (s->nregs < SRV_NREGS || oflash_probe_read_regs(v + 17, s->p, regs + 17, 2) < 0)
         have[17] = have[18] = false;
     return 0;
 }
@@ -378,7 +378,7 @@ static int handle_p(srv *s, const char *args)
     if (oflash__hex_u32(args, &e, &n) < 0 || *e) return reply(s, "E01");
     if (n >= (uint32_t)s->nregs) return reply(s, "E45");
     reg = (int)n;
-    if (oflash_probe_read_regs(s->p, &reg, &v, 1) < 0) {
+    if (oflash_probe_read_regs(&v, s->p, &reg, 1) < 0) {
         if (reg >= OFLASH_REG_MSP) return reply(s, "xxxxxxxx");
         return reply_err(s, 1, "reading a register");
     }
@@ -424,7 +424,7 @@ static int handle_m(srv *s, const char *args)
     if (len == 0) return reply(s, "");
     tmp = malloc(len);
     if (!tmp) return reply(s, "E0c");
-    if (oflash_probe_read_mem(s->p, addr, tmp, len) < 0) {
+    if (oflash_probe_read_mem(tmp, s->p, addr, len) < 0) {
         free(tmp);
         return reply_err(s, 0x0e, "reading memory");
     }
@@ -484,7 +484,7 @@ static int handle_crc(srv *s, const char *args)
         return reply(s, "E01");
     while (len) {
         uint32_t n = len < sizeof chunk ? len : (uint32_t)sizeof chunk;
-        if (oflash_probe_read_mem(s->p, addr, chunk, n) < 0) return reply_err(s, 0x0e, "qCRC");
+        if (oflash_probe_read_mem(chunk, s->p, addr, n) < 0) return reply_err(s, 0x0e, "qCRC");
         crc = gdb_crc32(crc, chunk, n);
         addr += n;
         len -= n;
@@ -524,7 +524,7 @@ static int handle_Z(srv *s, const char *pkt, bool insert)
         if (insert) {
             if (i < s->nsw) return reply(s, "OK");
             if (s->nsw >= SRV_MAX_SWBP) return reply(s, "E0c");
-            if (oflash_probe_read_mem(s->p, addr, s->sw[s->nsw].orig, 2) < 0 ||
+            if (oflash_probe_read_mem(s->sw[s->nsw].orig, s->p, addr, 2) < 0 ||
                 oflash_probe_write_mem(s->p, addr, bkpt, 2) < 0)
                 return reply_err(s, 0x0e, "inserting a breakpoint");
             s->sw[s->nsw++].addr = addr;
@@ -563,7 +563,7 @@ static bool stop_requested(srv *s)
 /* Resume (or step) and reply with the stop; Ctrl-C from the client halts. */
 static int resume(srv *s, bool step)
 {
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info st;
     ro.have_break = s->hw_used;
     ro.break_addr = s->hw_addr;
@@ -588,7 +588,7 @@ static int resume(srv *s, bool step)
         }
     }
     for (;;) {
-        int rc = oflash_probe_run(s->p, &ro, &st);
+        int rc = oflash_probe_run(&st, s->p, &ro);
         if (rc < 0) {
             logf_(s, OFLASH_LOG_WARN, "running the core: %s", oflash_error_last());
             return reply_stop(s, SIG_SEGV);
@@ -824,7 +824,7 @@ static int check_otp(srv *s, const oflash_bank *b, const pending *pd, const uint
             int blk = oflash_bank_sector_at(b, a);
             uint8_t lb;
             if (blk >= 0 && (uint32_t)blk < lock->size &&
-                oflash_probe_read_mem(s->p, lock->base + (uint32_t)blk, &lb, 1) == 0 && lb != 0xFF)
+                oflash_probe_read_mem(&lb, s->p, lock->base + (uint32_t)blk, 1) == 0 && lb != 0xFF)
                 return oflash_error_set(OFLASH_EPROTECTED,
                                         "OTP block %d (0x%08X) is locked (lock byte 0x%02X): "
                                         "0x%08X cannot change",
@@ -846,7 +846,7 @@ static int program_run(srv *s, const pending *pd)
         return oflash_error_set(OFLASH_ERANGE, "0x%08X is not in a flash bank", pd->addr);
     }
     if (b->kind != OFLASH_BANK_FLASH) {
-        rc = oflash_probe_read_mem(s->p, pd->addr, cur, pd->len);
+        rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len);
         if (rc == 0) rc = check_otp(s, b, pd, cur);
         if (rc < 0) goto out;
     }
@@ -880,7 +880,7 @@ static int program_run(srv *s, const pending *pd)
                 rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
                 goto out;
             }
-            rc = oflash_probe_read_mem(s->p, start, now, end - start);
+            rc = oflash_probe_read_mem(now, s->p, start, end - start);
             while (rc == 0 && w < nw) {
                 size_t w0;
                 while (w < nw && !memcmp(now + 4 * w, img + 4 * w, 4))
@@ -897,7 +897,7 @@ static int program_run(srv *s, const pending *pd)
         }
     }
     /* Verify. */
-    rc = oflash_probe_read_mem(s->p, pd->addr, cur, pd->len);
+    rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len);
     if (rc == 0)
         for (size_t i = 0; i < pd->len; i++)
             if (cur[i] != pd->data[i]) {
@@ -925,7 +925,7 @@ static int handle_flash_done(srv *s)
             uint8_t *cur = malloc(pd->len);
             if (!cur)
                 rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            else if ((rc = oflash_probe_read_mem(s->p, pd->addr, cur, pd->len)) == 0)
+            else if ((rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len)) == 0)
                 rc = check_otp(s, b, pd, cur);
             free(cur);
         }
@@ -1081,8 +1081,7 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
     unsigned port = 0;
     int lfd, rc = 0;
     const char *listen_at = opts && opts->listen ? opts->listen : "127.0.0.1:3333";
-    oflash_gdbserver_opts defaults = {
-        OFLASH_GDBSERVER_OPTS_VERSION, NULL, false, false, NULL, NULL, NULL, NULL, NULL};
+    oflash_gdbserver_opts defaults = OFLASH_GDBSERVER_OPTS_INIT;
     if (!p || !dev) return oflash_error_set(OFLASH_EINVAL, "gdbserver needs a probe and a device");
     memset(&s, 0, sizeof s);
     s.p = p;
@@ -1101,7 +1100,7 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
         int r2[2] = {OFLASH_REG_MSP, OFLASH_REG_PSP};
         uint32_t v2[2];
         (void)oflash_probe_halt(p);
-        s.nregs = oflash_probe_read_regs(p, r2, v2, 2) == 0 ? SRV_NREGS : 17;
+        s.nregs = oflash_probe_read_regs(v2, p, r2, 2) == 0 ? SRV_NREGS : 17;
     }
     if ((rc = build_tdesc(&s, s.nregs == SRV_NREGS)) < 0 || (rc = build_mmap(&s)) < 0) goto out;
     lfd = oflash__rsp_listen(listen_at, &port);
@@ -1111,7 +1110,7 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
     }
     logf_(&s, OFLASH_LOG_INFO, "listening on %.*s:%u for GDB (device %s, probe %s)",
           (int)(strrchr(listen_at, ':') - listen_at), listen_at, port, dev->name, p->spec);
-    if (s.o->listening) s.o->listening(port, s.o->event_ctx);
+    if (s.o->listening) s.o->listening(s.o->event_ctx, port);
     while (!stop_requested(&s)) {
         struct pollfd pfd = {lfd, POLLIN, 0};
         int fd;

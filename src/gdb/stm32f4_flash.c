@@ -88,7 +88,7 @@ static int wait_idle(oflash_probe *p, unsigned timeout_ms, const char *what, uin
     uint64_t deadline = now_ms() + timeout_ms;
     uint32_t sr;
     for (;;) {
-        int rc = oflash_probe_read_u32(p, FLASH_SR, &sr);
+        int rc = oflash_probe_read_u32(&sr, p, FLASH_SR);
         if (rc < 0) return oflash_error_prefix("%s at 0x%08X: reading FLASH_SR: ", what, addr);
         if (!(sr & SR_BSY)) break;
         if (now_ms() > deadline)
@@ -111,13 +111,13 @@ static int wait_idle(oflash_probe *p, unsigned timeout_ms, const char *what, uin
 int oflash__f4fi_unlock(oflash_probe *p)
 {
     uint32_t cr;
-    int rc = oflash_probe_read_u32(p, FLASH_CR, &cr);
+    int rc = oflash_probe_read_u32(&cr, p, FLASH_CR);
     if (rc < 0) return oflash_error_prefix("reading FLASH_CR: ");
     if (!(cr & CR_LOCK)) return 0;
     if ((rc = oflash_probe_write_u32(p, FLASH_KEYR, FLASH_KEY1)) < 0 ||
         (rc = oflash_probe_write_u32(p, FLASH_KEYR, FLASH_KEY2)) < 0)
         return oflash_error_prefix("unlocking the flash (FLASH_KEYR): ");
-    if ((rc = oflash_probe_read_u32(p, FLASH_CR, &cr)) < 0) return rc;
+    if ((rc = oflash_probe_read_u32(&cr, p, FLASH_CR)) < 0) return rc;
     if (cr & CR_LOCK)
         return oflash_error_set(OFLASH_EPROTECTED,
                                 "flash interface stays locked after the KEYR sequence "

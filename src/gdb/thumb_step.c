@@ -52,7 +52,7 @@ static bool cond_pass(unsigned cond, uint32_t psr)
 
 static int rd32(oflash_probe *p, uint32_t a, uint32_t *v)
 {
-    return oflash_probe_read_u32(p, a, v);
+    return oflash_probe_read_u32(v, p, a);
 }
 
 static unsigned popcount16(unsigned v)
@@ -72,10 +72,10 @@ int oflash__thumb_next_pc(oflash_probe *p, uint32_t *next)
     int rc;
     for (int i = 0; i < 17; i++)
         regs[i] = i;
-    if ((rc = oflash_probe_read_regs(p, regs, r, 17)) < 0) return rc;
+    if ((rc = oflash_probe_read_regs(r, p, regs, 17)) < 0) return rc;
     pc = r[15] & ~1u;
     psr = r[16];
-    if ((rc = oflash_probe_read_mem(p, pc, b, 4)) < 0) return rc;
+    if ((rc = oflash_probe_read_mem(b, p, pc, 4)) < 0) return rc;
     h1 = (uint16_t)(b[0] | b[1] << 8);
     h2 = (uint16_t)(b[2] | b[3] << 8);
 #define R(n) ((n) == 15 ? pc + 4 : r[(n)])
@@ -143,10 +143,10 @@ int oflash__thumb_next_pc(oflash_probe *p, uint32_t *next)
         uint32_t base = R(h1 & 0xF), idx = R(h2 & 0xF);
         uint8_t t[2];
         if (h2 & 0x10) {
-            if ((rc = oflash_probe_read_mem(p, base + 2 * idx, t, 2)) < 0) return rc;
+            if ((rc = oflash_probe_read_mem(t, p, base + 2 * idx, 2)) < 0) return rc;
             *next = pc + 4 + 2u * (uint32_t)(t[0] | t[1] << 8);
         } else {
-            if ((rc = oflash_probe_read_mem(p, base + idx, t, 1)) < 0) return rc;
+            if ((rc = oflash_probe_read_mem(t, p, base + idx, 1)) < 0) return rc;
             *next = pc + 4 + 2u * t[0];
         }
         return 0;

@@ -288,7 +288,7 @@ int oflash__ihex_write(const oflash_image *img, oflash__out *o, const oflash_ima
         }
     }
     uint32_t entry;
-    if (oflash_image_entry(img, &entry)) {
+    if (oflash_image_entry(&entry, img)) {
         uint8_t e[4] = {(uint8_t)(entry >> 24), (uint8_t)(entry >> 16), (uint8_t)(entry >> 8),
                         (uint8_t)entry};
         ihex_record(o, 0x05, 0, e, 4);

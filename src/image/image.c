@@ -398,7 +398,7 @@ uint64_t oflash_image_size(const oflash_image *img)
     return t;
 }
 
-bool oflash_image_entry(const oflash_image *img, uint32_t *entry)
+bool oflash_image_entry(uint32_t *entry, const oflash_image *img)
 {
     if (img->have_entry && entry) *entry = img->entry;
     return img->have_entry;
@@ -424,7 +424,7 @@ static size_t seg_lower(const oflash_image *img, uint32_t addr)
     return lo;
 }
 
-size_t oflash_image_read(const oflash_image *img, uint32_t addr, void *buf, size_t len,
+size_t oflash_image_read(void *buf, const oflash_image *img, uint32_t addr, size_t len,
                          uint8_t fill)
 {
     uint8_t *out = buf;

@@ -272,7 +272,7 @@ int oflash__srec_write(const oflash_image *img, oflash__out *o, const oflash_ima
     const oflash_segment *last = oflash_image_segment(img, nseg - 1);
     uint32_t top = last->addr + last->size - 1;
     uint32_t entry = 0;
-    bool have_entry = oflash_image_entry(img, &entry);
+    bool have_entry = oflash_image_entry(&entry, img);
     int t = w->srec_type;
     if (t == 0) { /* the smallest type that holds every address and the entry */
         uint32_t hi = have_entry && entry > top ? entry : top;

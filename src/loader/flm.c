@@ -495,7 +495,7 @@ const char *oflash_flm_name(const oflash_flm *flm)
     return flm->name;
 }
 
-int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t *offset)
+int oflash_flm_function_offset(uint32_t *offset, const oflash_flm *flm, const char *func)
 {
     int k = func_bit(func);
     if (k >= 0 && (flm->funcs & (1u << k))) {
@@ -510,7 +510,7 @@ int oflash_flm_function_offset(const oflash_flm *flm, const char *func, uint32_t
     return oflash_error_set(OFLASH_ENOTFOUND, "%s: no function %s", flm->name, func);
 }
 
-void oflash_flm_get_sizes(const oflash_flm *flm, oflash_flm_sizes *s)
+void oflash_flm_get_sizes(oflash_flm_sizes *s, const oflash_flm *flm)
 {
     s->code_size = flm->code_size;
     s->data_size = flm->data_size;

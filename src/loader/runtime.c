@@ -70,8 +70,8 @@ uint32_t oflash_flm_ram_needed(const oflash_flm *flm)
     return (uint32_t)(align_up(TRAMP_SIZE, a) + align_up(flm->image_size, 8) + DEFAULT_STACK);
 }
 
-int oflash_flm_layout(const oflash_flm *flm, const oflash_loader_opts *opts,
-                      oflash_loader_layout *lay)
+int oflash_flm_layout(oflash_loader_layout *lay, const oflash_flm *flm,
+                      const oflash_loader_opts *opts)
 {
     uint64_t ram_end, p, stack;
     uint32_t a = flm->align > 8 ? flm->align : 8;
@@ -124,7 +124,7 @@ void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, 
     l->progress_ctx = ctx;
 }
 
-void oflash_loader_get_stats(const oflash_loader *l, oflash_loader_stats *stats)
+void oflash_loader_get_stats(oflash_loader_stats *stats, const oflash_loader *l)
 {
     *stats = l->stats;
 }
@@ -139,7 +139,7 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
     *out = NULL;
     l = calloc(1, sizeof *l);
     if (!l) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    rc = oflash_flm_layout(flm, opts, &l->lay);
+    rc = oflash_flm_layout(&l->lay, flm, opts);
     if (rc < 0) goto fail;
     l->probe = probe;
     l->flm = flm;
@@ -167,9 +167,9 @@ int oflash_loader_open(oflash_loader **out, oflash_probe *probe, const oflash_fl
     uint32_t tail = blob_len - 2 * CANARY_SIZE; /* start of the second part read back */
     if (tail < TRAMP_SIZE) tail = TRAMP_SIZE;   /* a tiny image: the two parts meet */
     rc = oflash_probe_write_mem(probe, l->lay.trampoline, blob, blob_len);
-    if (rc == 0) rc = oflash_probe_read_mem(probe, l->lay.trampoline, back, TRAMP_SIZE);
+    if (rc == 0) rc = oflash_probe_read_mem(back, probe, l->lay.trampoline, TRAMP_SIZE);
     if (rc == 0)
-        rc = oflash_probe_read_mem(probe, l->lay.trampoline + tail, back + tail, blob_len - tail);
+        rc = oflash_probe_read_mem(back + tail, probe, l->lay.trampoline + tail, blob_len - tail);
     if (rc < 0) {
         oflash_error_prefix("%s: loading into work RAM at 0x%08X: ", flm->name, l->lay.trampoline);
         goto fail;
@@ -230,14 +230,14 @@ static uint32_t clamp_timeout(uint64_t ms)
     return ms > 0x7FFFFFFFu ? 0x7FFFFFFFu : (uint32_t)ms;
 }
 
-int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args, size_t nargs,
-                       unsigned timeout_ms, uint32_t *r0)
+int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const uint32_t *args,
+                       size_t nargs, unsigned timeout_ms)
 {
     static const int regs[] = {OFLASH_REG_R0, OFLASH_REG_R1, OFLASH_REG_R2,
                                OFLASH_REG_R3, OFLASH_REG_R9, OFLASH_REG_SP,
                                OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_XPSR};
     uint32_t vals[9] = {0}, off, pc;
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info stop;
     char what[160];
     uint8_t back[CANARY_SIZE];
@@ -247,7 +247,7 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
         return oflash_error_set(OFLASH_EINVAL, "%s: %s called with %zu arguments (at most 4)",
                                 l->flm->name, func, nargs);
     describe_call(what, sizeof what, func, args, nargs);
-    rc = oflash_flm_function_offset(l->flm, func, &off);
+    rc = oflash_flm_function_offset(&off, l->flm, func);
     if (rc < 0) return rc;
     for (size_t i = 0; i < nargs; i++)
         vals[i] = args[i];
@@ -264,7 +264,7 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
     ro.break_addr = l->lay.trampoline;
     l->stats.calls++;
     rc = oflash_probe_write_regs(l->probe, regs, vals, 9);
-    if (rc == 0) rc = oflash_probe_run(l->probe, &ro, &stop);
+    if (rc == 0) rc = oflash_probe_run(&stop, l->probe, &ro);
     if (rc < 0) return oflash_error_prefix("%s: %s: ", l->flm->name, what);
     if (stop.reason == OFLASH_STOP_TIMEOUT)
         return oflash_error_set(OFLASH_ETIMEOUT,
@@ -280,8 +280,8 @@ int oflash_loader_call(oflash_loader *l, const char *func, const uint32_t *args,
                                 (unsigned)stop.reason < 5 ? why[stop.reason] : "?", stop.pc,
                                 stop.detail[0] ? ": " : "", stop.detail);
     }
-    rc = oflash_probe_read_reg(l->probe, OFLASH_REG_R0, r0);
-    if (rc == 0) rc = oflash_probe_read_mem(l->probe, l->lay.stack_bottom, back, CANARY_SIZE);
+    rc = oflash_probe_read_reg(r0, l->probe, OFLASH_REG_R0);
+    if (rc == 0) rc = oflash_probe_read_mem(back, l->probe, l->lay.stack_bottom, CANARY_SIZE);
     if (rc < 0) return oflash_error_prefix("%s: after %s: ", l->flm->name, what);
     if (memcmp(back, canary, CANARY_SIZE) != 0)
         return oflash_error_set(OFLASH_ETARGET,
@@ -297,14 +297,14 @@ static int call_ok(oflash_loader *l, int k, const uint32_t *args, size_t nargs, 
 {
     const char *func = oflash__flm_func_names[k];
     uint32_t r0 = 0;
-    int rc = oflash_loader_call(l, func, args, nargs, clamp_timeout(tmo), &r0);
+    int rc = oflash_loader_call(&r0, l, func, args, nargs, clamp_timeout(tmo));
     if (rc < 0 || r0 == 0) return rc;
     char what[160];
     describe_call(what, sizeof what, func, args, nargs);
     int code = OFLASH_ETARGET;
     /* A family's own loader: the family says what its result means. */
     if (l->flm->family && l->flm->family->loader_result) {
-        const char *why = l->flm->family->loader_result(r0, &code);
+        const char *why = l->flm->family->loader_result(&code, r0);
         return oflash_error_set(code, "%s: %s returned 0x%X (%s)", l->flm->name, what, r0, why);
     }
     return oflash_error_set(code, "%s: %s returned %d (0x%X), expected 0", l->flm->name, what,
@@ -509,7 +509,7 @@ static int crc_selftest(oflash_loader *l)
     int rc = oflash_probe_write_mem(l->probe, l->lay.buffer, t, sizeof t);
     if (rc == 0) {
         uint32_t a[4] = {0, l->lay.buffer + 1, sizeof t - 3, CRC_POLY_ZLIB};
-        rc = oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4, CALL_TIMEOUT_MS, &r0);
+        rc = oflash_loader_call(&r0, l, "SEGGER_OPEN_CalcCRC", a, 4, CALL_TIMEOUT_MS);
     }
     if (rc < 0) return rc;
     l->crc_state = r0 == oflash_crc32(0, t + 1, sizeof t - 3) ? 1 : -1;
@@ -531,7 +531,7 @@ static int crc_readback(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
     if (!b) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     while (done < len) {
         uint32_t n = len - done < READ_CHUNK ? len - done : READ_CHUNK;
-        rc = oflash_probe_read_mem(l->probe, addr + done, b, n);
+        rc = oflash_probe_read_mem(b, l->probe, addr + done, n);
         if (rc < 0) break;
         c = oflash_crc32(c, b, n);
         done += n;
@@ -542,7 +542,7 @@ static int crc_readback(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
     return rc;
 }
 
-int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t *crc)
+int oflash_loader_crc32(uint32_t *crc, oflash_loader *l, uint32_t addr, uint32_t len)
 {
     uint32_t r0;
     int rc;
@@ -560,8 +560,8 @@ int oflash_loader_crc32(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
         if (l->crc_state < 0) return crc_readback(l, addr, len, crc);
     }
     uint32_t a[4] = {0, addr, len, CRC_POLY_ZLIB};
-    rc = oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4,
-                            clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale), &r0);
+    rc = oflash_loader_call(&r0, l, "SEGGER_OPEN_CalcCRC", a, 4,
+                            clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale));
     if (rc < 0) return rc;
     *crc = r0;
     progress(l, "crc", addr, len, len);
@@ -575,7 +575,7 @@ static bool all_equal(const uint8_t *b, size_t n, uint8_t v)
     return true;
 }
 
-int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, bool *blank)
+int oflash_loader_blank_check(bool *blank, oflash_loader *l, uint32_t addr, uint32_t len)
 {
     const uint8_t ev = l->flm->dev.erased_value;
     uint32_t r0;
@@ -588,8 +588,8 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
     if (l->flm->funcs & OFLASH_FLM_BLANK_CHECK) {
         if (!l->flm->family && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
         uint32_t a[3] = {addr, len, ev};
-        rc = oflash_loader_call(l, "BlankCheck", a, 3,
-                                clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale), &r0);
+        rc = oflash_loader_call(&r0, l, "BlankCheck", a, 3,
+                                clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale));
         if (rc < 0) return rc;
         *blank = r0 == 0;
         progress(l, "blank", addr, len, len);
@@ -599,7 +599,7 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
     if (!b) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     for (uint32_t done = 0; done < len && *blank;) {
         uint32_t n = len - done < READ_CHUNK ? len - done : READ_CHUNK;
-        rc = oflash_probe_read_mem(l->probe, addr + done, b, n);
+        rc = oflash_probe_read_mem(b, l->probe, addr + done, n);
         if (rc < 0) {
             free(b);
             return rc;
@@ -612,10 +612,10 @@ int oflash_loader_blank_check(oflash_loader *l, uint32_t addr, uint32_t len, boo
     return 0;
 }
 
-int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len)
+int oflash_loader_read(void *buf, oflash_loader *l, uint32_t addr, size_t len)
 {
     if (!(l->flm->funcs & OFLASH_FLM_SEGGER_READ))
-        return oflash_probe_read_mem(l->probe, addr, buf, len);
+        return oflash_probe_read_mem(buf, l->probe, addr, len);
     if ((uint64_t)addr + len > 0x100000000ull)
         return oflash_error_set(OFLASH_ERANGE, "%s: read of %zu bytes at 0x%08X wraps",
                                 l->flm->name, len, addr);
@@ -623,15 +623,15 @@ int oflash_loader_read(oflash_loader *l, uint32_t addr, void *buf, size_t len)
     while (done < len) {
         uint32_t n = len - done < l->lay.buffer_size ? (uint32_t)(len - done) : l->lay.buffer_size;
         uint32_t a[3] = {addr + (uint32_t)done, n, l->lay.buffer}, r0;
-        int rc = oflash_loader_call(l, "SEGGER_OPEN_Read", a, 3,
-                                    clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(n) * l->scale), &r0);
+        int rc = oflash_loader_call(&r0, l, "SEGGER_OPEN_Read", a, 3,
+                                    clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(n) * l->scale));
         if (rc < 0) return rc;
         if (r0 != n)
             return oflash_error_set(OFLASH_ETARGET,
                                     "%s: SEGGER_OPEN_Read(0x%X, 0x%X, 0x%X) returned %d, "
                                     "expected %u",
                                     l->flm->name, a[0], a[1], a[2], (int32_t)r0, n);
-        rc = oflash_probe_read_mem(l->probe, l->lay.buffer, (uint8_t *)buf + done, n);
+        rc = oflash_probe_read_mem((uint8_t *)buf + done, l->probe, l->lay.buffer, n);
         if (rc < 0) return rc;
         done += n;
     }

@@ -1,7 +1,8 @@
 /*
- * sim_chip.c - the simulated STM32F4: Unicorn 2.0.1 Cortex-M4 glue, memory
- * map, hooks, run/stop, core registers, reset, and the debugger's view of
- * memory (what a probe's read_mem/write_mem sees).
+ * sim_chip.c - the simulated chip: Unicorn 2.0.1 Cortex-M glue, the memory
+ * map the family model gives (sim_model.h), hooks, run/stop, core
+ * registers, reset, busy time and faults, and the debugger's view of memory
+ * (what a probe's read_mem/write_mem sees).
  *
  * Unicorn facts this relies on (measured, docs/architecture.md):
  *  - UC_MODE_THUMB + uc_ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M4) before any
@@ -59,12 +60,123 @@ void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len)
 static void flush_code_cache(sim_chip *c)
 {
     if (c->dirty_hi > c->dirty_lo) {
-        uc_ctl_remove_cache(c->uc, (uint64_t)SIM_FLASH_BASE + c->dirty_lo,
-                            (uint64_t)SIM_FLASH_BASE + c->dirty_hi);
-        uc_ctl_remove_cache(c->uc, (uint64_t)SIM_ALIAS_BASE + c->dirty_lo,
-                            (uint64_t)SIM_ALIAS_BASE + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)c->map.flash_base + c->dirty_lo,
+                            (uint64_t)c->map.flash_base + c->dirty_hi);
+        uc_ctl_remove_cache(c->uc, (uint64_t)c->map.flash_alias + c->dirty_lo,
+                            (uint64_t)c->map.flash_alias + c->dirty_hi);
     }
     c->dirty_lo = c->dirty_hi = 0;
+}
+
+/* ---- busy time and faults (for models) ---- */
+
+void oflash__sim_flash_update(sim_chip *c)
+{
+    if (c->busy && c->now_ps >= c->busy_until_ps) {
+        c->busy = false;
+        c->model->complete(c);
+    }
+}
+
+void oflash__sim_advance(sim_chip *c, uint64_t ps)
+{
+    c->now_ps += ps;
+    oflash__sim_flash_update(c);
+}
+
+void oflash__sim_stall(sim_chip *c)
+{
+    oflash__sim_flash_update(c);
+    if (c->busy) oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
+}
+
+void oflash__sim_start_busy(sim_chip *c, uint64_t ps)
+{
+    c->busy = true;
+    c->busy_until_ps = c->now_ps + ps;
+    c->busy_ps_total += ps;
+}
+
+bool oflash__sim_power_fails_now(const sim_chip *c)
+{
+    return c->nv.faults.power_loss && c->flash_ops == c->nv.faults.power_loss_after;
+}
+
+uint8_t *oflash__sim_nv_ptr(sim_chip *c, uint32_t addr, uint32_t len)
+{
+    uint32_t fb = c->map.flash_base;
+    if (addr >= fb && addr - fb < c->nv.flash_size && len <= c->nv.flash_size - (addr - fb))
+        return c->nv.flash + (addr - fb);
+    if (addr >= c->nv.nv_base && addr - c->nv.nv_base < c->nv.nv_size &&
+        len <= c->nv.nv_size - (addr - c->nv.nv_base))
+        return c->nv.nv + (addr - c->nv.nv_base);
+    return NULL;
+}
+
+void oflash__sim_journal_bytes(sim_chip *c, uint32_t addr, uint32_t len)
+{
+    oflash__sim_journal_data(&c->file, addr, oflash__sim_nv_ptr(c, addr, len), len);
+    if (addr >= c->map.flash_base && addr - c->map.flash_base < c->nv.flash_size)
+        oflash__sim_mark_dirty(c, addr - c->map.flash_base, len);
+}
+
+void oflash__sim_journal_opt(sim_chip *c)
+{
+    oflash__sim_journal_options(&c->file, c->nv.opt, c->model->opt_words);
+}
+
+bool oflash__sim_flash_erase_range(sim_chip *c, uint32_t off, uint32_t len)
+{
+    uint8_t *p = c->nv.flash + off;
+    uint32_t addr = c->map.flash_base + off;
+    if (oflash__sim_power_fails_now(c)) {
+        /* Interrupted erase: the first third reads erased, a band of cells
+         * in between is partly erased, the rest keeps its old contents. */
+        uint32_t done = len / 3, band = len / 16;
+        memset(p, 0xFF, done);
+        for (uint32_t i = done; i < done + band && i < len; i++)
+            p[i] |= (uint8_t)rand();
+        oflash__sim_journal_bytes(c, addr, len);
+        oflash__sim_power_loss(c);
+        return false;
+    }
+    if (c->nv.faults.fail_at && c->nv.faults.fail_addr >= addr &&
+        c->nv.faults.fail_addr - addr < len) {
+        /* One word does not erase. */
+        uint32_t bad = (c->nv.faults.fail_addr - c->map.flash_base) & ~3u;
+        uint8_t keep[4];
+        memcpy(keep, c->nv.flash + bad, 4);
+        memset(p, 0xFF, len);
+        memcpy(c->nv.flash + bad, keep, 4);
+        oflash__sim_journal_bytes(c, addr, len);
+        return true;
+    }
+    memset(p, 0xFF, len);
+    oflash__sim_journal_fill(&c->file, addr, len, 0xFF);
+    oflash__sim_mark_dirty(c, off, len);
+    return false;
+}
+
+int oflash__sim_flash_and(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
+{
+    uint8_t *p = oflash__sim_nv_ptr(c, addr, size);
+    if (!p) return 1;
+    if (c->nv.faults.fail_at && c->nv.faults.fail_addr >= addr &&
+        c->nv.faults.fail_addr - addr < size)
+        return 1; /* the cells do not program: nothing changes */
+    if (oflash__sim_power_fails_now(c)) {
+        /* Power fails during the program pulse: a random subset of the
+         * bits that should go to 0 do. */
+        for (unsigned i = 0; i < size; i++)
+            p[i] &= (uint8_t)(val >> (8 * i)) | (uint8_t)rand();
+        oflash__sim_journal_bytes(c, addr, size);
+        oflash__sim_power_loss(c);
+        return 2;
+    }
+    for (unsigned i = 0; i < size; i++)
+        p[i] &= (uint8_t)(val >> (8 * i));
+    oflash__sim_journal_bytes(c, addr, size);
+    return 0;
 }
 
 void oflash__sim_fill_stats(const sim_chip *c, oflash_sim_run_stats *st)
@@ -93,28 +205,43 @@ void oflash__sim_power_loss(sim_chip *c)
                      (unsigned long long)c->flash_ops);
 }
 
+static int read_protection(const sim_chip *c, char *why, size_t len)
+{
+    if (len) why[0] = '\0';
+    return c->model->read_protection ? c->model->read_protection(c, why, len) : 0;
+}
+
 void oflash__sim_update_protection(sim_chip *c)
 {
-    bool blocked = oflash__sim_rdp(c) != 0;
+    char why[32];
+    bool blocked = read_protection(c, why, sizeof why) != 0;
     uint32_t prot = blocked ? UC_PROT_NONE : (UC_PROT_READ | UC_PROT_EXEC);
     if (blocked == c->rdp_blocked) return;
-    uc_mem_protect(c->uc, SIM_FLASH_BASE, c->nv.flash_size, prot);
-    uc_mem_protect(c->uc, SIM_ALIAS_BASE, c->nv.flash_size, prot);
+    uc_mem_protect(c->uc, c->map.flash_base, c->nv.flash_size, prot);
+    uc_mem_protect(c->uc, c->map.flash_alias, c->nv.flash_size, prot);
     c->rdp_blocked = blocked;
 }
 
 /* ---- hooks ---- */
 
 /* Host pointer to code at addr, or NULL (for instruction counting). */
+static bool inside(uint32_t base, uint64_t size, uint32_t addr, uint32_t len)
+{
+    return addr >= base && (uint64_t)(addr - base) + len <= size;
+}
+
 static const uint8_t *code_ptr(sim_chip *c, uint32_t addr, uint32_t size)
 {
-    if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE + (uint64_t)size <= c->nv.flash_size)
-        return c->nv.flash + (addr - SIM_FLASH_BASE);
-    if ((uint64_t)addr + size <= c->nv.flash_size) return c->nv.flash + addr;
-    if (addr >= SIM_SRAM_BASE && addr - SIM_SRAM_BASE + (uint64_t)size <= c->nv.ram_size)
-        return c->nv.ram + (addr - SIM_SRAM_BASE);
-    if (addr >= SIM_SYSMEM_BASE && addr - SIM_SYSMEM_BASE + (uint64_t)size <= SIM_SYSMEM_SIZE)
-        return c->sysmem + (addr - SIM_SYSMEM_BASE);
+    const sim_map *m = &c->map;
+    if (inside(m->flash_base, c->nv.flash_size, addr, size))
+        return c->nv.flash + (addr - m->flash_base);
+    if (inside(m->flash_alias, c->nv.flash_size, addr, size))
+        return c->nv.flash + (addr - m->flash_alias);
+    if (inside(m->sram_base, c->nv.ram_size, addr, size)) return c->nv.ram + (addr - m->sram_base);
+    if (m->extra_ram_size && inside(m->extra_ram_base, m->extra_ram_size, addr, size))
+        return c->extra_ram + (addr - m->extra_ram_base);
+    if (inside(m->sysmem_base, m->sysmem_size, addr, size))
+        return c->sysmem + (addr - m->sysmem_base);
     return NULL;
 }
 
@@ -167,8 +294,9 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
     uint32_t a = (uint32_t)address;
     (void)uc;
     (void)type;
-    if (a < c->nv.flash_size) a += SIM_FLASH_BASE; /* boot alias */
-    if (a >= SIM_FLASH_BASE && a - SIM_FLASH_BASE < c->nv.flash_size) {
+    if (a >= c->map.flash_alias && a - c->map.flash_alias < c->nv.flash_size)
+        a = a - c->map.flash_alias + c->map.flash_base; /* boot alias */
+    if (a >= c->map.flash_base && a - c->map.flash_base < c->nv.flash_size) {
         if (c->rdp_blocked) {
             oflash__sim_stop(c, SIM_STOP_FAULT,
                              "bus fault: write to flash at 0x%08X while read protection level 1 "
@@ -176,7 +304,7 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
                              a);
             return false;
         }
-        oflash__sim_flash_program(c, a, (uint64_t)value, (unsigned)size);
+        c->model->cpu_program(c, a, (uint64_t)value, (unsigned)size);
         return true;
     }
     oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: write to read-only system memory at 0x%08X", a);
@@ -261,40 +389,19 @@ static void mmio_ppb_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t 
     oflash__sim_mmio_write(ud, SIM_PPB_BASE + (uint32_t)off, size, v, false);
 }
 
-static uint64_t mmio_info_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+/* A model's window (OTP / ID page, option bytes): served by the model. */
+static uint64_t mmio_window_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
 {
+    sim_window_ud *w = ud;
     (void)uc;
-    return oflash__sim_info_read(ud, SIM_INFO_BASE + (uint32_t)off, size);
+    return oflash__sim_mmio_read(w->c, w->base + (uint32_t)off, size, false);
 }
 
-static void mmio_info_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
+static void mmio_window_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
 {
+    sim_window_ud *w = ud;
     (void)uc;
-    /* OTP and lock bytes are programmed like flash (RM0368 §3.7). */
-    oflash__sim_flash_program(ud, SIM_INFO_BASE + (uint32_t)off, v, size);
-}
-
-static uint64_t mmio_opt_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
-{
-    (void)uc;
-    return oflash__sim_opt_read(ud, SIM_OPT_BASE + (uint32_t)off, size);
-}
-
-static uint64_t mmio_opt2_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
-{
-    (void)uc;
-    return oflash__sim_opt_read(ud, SIM_OPT2_BASE + (uint32_t)off, size);
-}
-
-static void mmio_opt_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *ud)
-{
-    (void)uc;
-    (void)off;
-    (void)size;
-    (void)v;
-    /* Option bytes change only through FLASH_OPTCR + OPTSTRT: a direct write
-     * is a programming sequence error. */
-    ((sim_chip *)ud)->sr |= SR_PGSERR;
+    oflash__sim_mmio_write(w->c, w->base + (uint32_t)off, size, v, false);
 }
 
 /* ---- reset ---- */
@@ -313,8 +420,7 @@ void oflash__sim_chip_reset(sim_chip *c)
     uint32_t zero = 0, lr = 0xFFFFFFFFu, xpsr = 0x01000000u;
     uint32_t sp = le32(c->nv.flash), pc = le32(c->nv.flash + 4) & ~1u;
     oflash__sim_flash_update(c);
-    oflash__sim_flash_reset(c);
-    oflash__sim_periph_reset(c);
+    oflash__sim_periph_reset(c); /* and the model's registers */
     for (size_t i = 0; i < sizeof gpr / sizeof gpr[0]; i++)
         uc_reg_write(c->uc, gpr[i], &zero);
     uc_reg_write(c->uc, UC_ARM_REG_PSP, &zero);
@@ -336,32 +442,37 @@ static int uc_fail(sim_chip *c, uc_err e, const char *what)
 
 static int setup_unicorn(sim_chip *c)
 {
+    const sim_map *m = &c->map;
     uc_err e;
     uc_hook h;
     uint32_t fs = c->nv.flash_size;
 
     if ((e = uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &c->uc)) != UC_ERR_OK)
         return uc_fail(c, e, "uc_open");
-    if ((e = uc_ctl_set_cpu_model(c->uc, UC_CPU_ARM_CORTEX_M4)) != UC_ERR_OK)
+    if ((e = uc_ctl_set_cpu_model(c->uc, m->cpu_model)) != UC_ERR_OK)
         return uc_fail(c, e, "set_cpu_model");
     /* Flash and its boot alias share one host buffer. */
-    if ((e = uc_mem_map_ptr(c->uc, SIM_FLASH_BASE, fs, UC_PROT_ALL, c->nv.flash)) ||
-        (e = uc_mem_protect(c->uc, SIM_FLASH_BASE, fs, UC_PROT_READ | UC_PROT_EXEC)) ||
-        (e = uc_mem_map_ptr(c->uc, SIM_ALIAS_BASE, fs, UC_PROT_ALL, c->nv.flash)) ||
-        (e = uc_mem_protect(c->uc, SIM_ALIAS_BASE, fs, UC_PROT_READ | UC_PROT_EXEC)))
+    if ((e = uc_mem_map_ptr(c->uc, m->flash_base, fs, UC_PROT_ALL, c->nv.flash)) ||
+        (e = uc_mem_protect(c->uc, m->flash_base, fs, UC_PROT_READ | UC_PROT_EXEC)) ||
+        (e = uc_mem_map_ptr(c->uc, m->flash_alias, fs, UC_PROT_ALL, c->nv.flash)) ||
+        (e = uc_mem_protect(c->uc, m->flash_alias, fs, UC_PROT_READ | UC_PROT_EXEC)))
         return uc_fail(c, e, "flash map");
-    if ((e = uc_mem_map_ptr(c->uc, SIM_SRAM_BASE, c->nv.ram_size, UC_PROT_ALL, c->nv.ram)))
+    if ((e = uc_mem_map_ptr(c->uc, m->sram_base, c->nv.ram_size, UC_PROT_ALL, c->nv.ram)))
         return uc_fail(c, e, "SRAM map");
-    if ((e = uc_mem_map_ptr(c->uc, SIM_SYSMEM_BASE, SIM_SYSMEM_SIZE, UC_PROT_ALL, c->sysmem)) ||
-        (e = uc_mem_protect(c->uc, SIM_SYSMEM_BASE, SIM_SYSMEM_SIZE, UC_PROT_READ | UC_PROT_EXEC)))
+    if (m->extra_ram_size && (e = uc_mem_map_ptr(c->uc, m->extra_ram_base, m->extra_ram_size,
+                                                 UC_PROT_ALL, c->extra_ram)))
+        return uc_fail(c, e, "extra RAM map");
+    if (m->sysmem_size &&
+        ((e = uc_mem_map_ptr(c->uc, m->sysmem_base, m->sysmem_size, UC_PROT_ALL, c->sysmem)) ||
+         (e = uc_mem_protect(c->uc, m->sysmem_base, m->sysmem_size, UC_PROT_READ | UC_PROT_EXEC))))
         return uc_fail(c, e, "system memory map");
-    if ((e = uc_mmio_map(c->uc, SIM_INFO_BASE, SIM_INFO_SIZE, mmio_info_read, c, mmio_info_write,
-                         c)) ||
-        (e = uc_mmio_map(c->uc, SIM_OPT_BASE, SIM_OPT_SIZE, mmio_opt_read, c, mmio_opt_write, c)))
-        return uc_fail(c, e, "OTP/option map");
-    if (f4_part_of(c->dev)->dual_bank &&
-        (e = uc_mmio_map(c->uc, SIM_OPT2_BASE, SIM_OPT_SIZE, mmio_opt2_read, c, mmio_opt_write, c)))
-        return uc_fail(c, e, "option bank 2 map");
+    for (size_t i = 0; i < m->window_count; i++) {
+        c->win_ud[i].c = c;
+        c->win_ud[i].base = m->windows[i].base;
+        if ((e = uc_mmio_map(c->uc, m->windows[i].base, m->windows[i].size, mmio_window_read,
+                             &c->win_ud[i], mmio_window_write, &c->win_ud[i])))
+            return uc_fail(c, e, "OTP/option map");
+    }
     if ((e = uc_mmio_map(c->uc, SIM_PERIPH_BASE, SIM_PERIPH_SIZE, mmio_periph_read, c,
                          mmio_periph_write, c)) ||
         (e = uc_mmio_map(c->uc, SIM_PPB_BASE, SIM_PPB_SIZE, mmio_ppb_read, c, mmio_ppb_write, c)))
@@ -403,16 +514,28 @@ int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_o
         return rc;
     }
     c->dev = oflash__sim_part_device(c->nv.part);
-    if (oflash_sim_rdp_level(c->nv.optcr) == 2) {
-        rc = oflash_error_set(OFLASH_EPROTECTED,
-                              "%s: read protection level 2: the debug port of this chip is "
-                              "permanently disabled (as on silicon)",
-                              path);
+    c->model = oflash__sim_model_of(c->dev); /* sim_state.c checked that it has one */
+    c->model->map(c->dev, c->nv.opt, &c->map);
+    c->model_state = calloc(1, c->model->state_size ? c->model->state_size : 1);
+    c->sysmem = malloc(c->map.sysmem_size ? c->map.sysmem_size : 2);
+    c->extra_ram = calloc(1, c->map.extra_ram_size ? c->map.extra_ram_size : 1);
+    if (!c->model_state || !c->sysmem || !c->extra_ram) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto fail;
     }
-    /* System memory holds ST's boot loader on silicon; here BKPT
+    {
+        char why[32];
+        if (read_protection(c, why, sizeof why) == 2) {
+            rc = oflash_error_set(OFLASH_EPROTECTED,
+                                  "%s: read protection level 2 (%s): the debug port of this chip "
+                                  "is permanently disabled (as on silicon)",
+                                  path, why);
+            goto fail;
+        }
+    }
+    /* System memory holds the vendor's boot loader on silicon; here BKPT
      * instructions, so a jump into it halts at once. */
-    for (size_t i = 0; i < SIM_SYSMEM_SIZE; i += 2) {
+    for (size_t i = 0; i + 1 < c->map.sysmem_size; i += 2) {
         c->sysmem[i] = 0x00;
         c->sysmem[i + 1] = 0xBE;
     }
@@ -440,6 +563,9 @@ void oflash__sim_chip_close(sim_chip *c)
     if (c->uc) uc_close(c->uc);
     oflash__sim_file_close(&c->file);
     oflash__sim_nv_free(&c->nv);
+    free(c->model_state);
+    free(c->sysmem);
+    free(c->extra_ram);
     free(c);
 }
 
@@ -529,62 +655,47 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
 
 /* ---- the debugger's view of memory ---- */
 
-typedef enum { R_NONE, R_FLASH, R_RAM, R_SYSMEM, R_INFO, R_OPT, R_MMIO } region_kind;
+typedef enum { R_NONE, R_FLASH, R_RAM, R_EXTRA, R_SYSMEM, R_WINDOW, R_MMIO } region_kind;
 
 /* Region of addr and the bytes left in it from addr. */
 static region_kind region_at(const sim_chip *c, uint32_t addr, uint32_t *left)
 {
+    const sim_map *m = &c->map;
     uint32_t fs = c->nv.flash_size;
-    if (addr < fs) {
-        *left = fs - addr;
-        return R_FLASH;
-    }
-    if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE < fs) {
-        *left = fs - (addr - SIM_FLASH_BASE);
-        return R_FLASH;
-    }
-    if (addr >= SIM_SRAM_BASE && addr - SIM_SRAM_BASE < c->nv.ram_size) {
-        *left = c->nv.ram_size - (addr - SIM_SRAM_BASE);
-        return R_RAM;
-    }
-    if (addr >= SIM_SYSMEM_BASE && addr - SIM_SYSMEM_BASE < SIM_SYSMEM_SIZE) {
-        *left = SIM_SYSMEM_SIZE - (addr - SIM_SYSMEM_BASE);
-        return R_SYSMEM;
-    }
-    if (addr >= SIM_INFO_BASE && addr - SIM_INFO_BASE < SIM_INFO_SIZE) {
-        *left = SIM_INFO_SIZE - (addr - SIM_INFO_BASE);
-        return R_INFO;
-    }
-    if (addr >= SIM_OPT_BASE && addr - SIM_OPT_BASE < SIM_OPT_SIZE) {
-        *left = SIM_OPT_SIZE - (addr - SIM_OPT_BASE);
-        return R_OPT;
-    }
-    if (f4_part_of(c->dev)->dual_bank && addr >= SIM_OPT2_BASE && addr - SIM_OPT2_BASE < SIM_OPT_SIZE) {
-        *left = SIM_OPT_SIZE - (addr - SIM_OPT2_BASE);
-        return R_OPT;
-    }
-    if (addr >= SIM_PERIPH_BASE && addr - SIM_PERIPH_BASE < SIM_PERIPH_SIZE) {
-        *left = SIM_PERIPH_SIZE - (addr - SIM_PERIPH_BASE);
-        return R_MMIO;
-    }
-    if (addr >= SIM_PPB_BASE && addr - SIM_PPB_BASE < SIM_PPB_SIZE) {
-        *left = SIM_PPB_SIZE - (addr - SIM_PPB_BASE);
-        return R_MMIO;
-    }
+#define IN(base, size, kind)                                                                       \
+    do {                                                                                           \
+        if (addr >= (base) && addr - (base) < (size)) {                                            \
+            *left = (uint32_t)((size) - (addr - (base)));                                          \
+            return kind;                                                                           \
+        }                                                                                          \
+    } while (0)
+    IN(m->flash_alias, fs, R_FLASH);
+    IN(m->flash_base, fs, R_FLASH);
+    IN(m->sram_base, c->nv.ram_size, R_RAM);
+    if (m->extra_ram_size) IN(m->extra_ram_base, m->extra_ram_size, R_EXTRA);
+    if (m->sysmem_size) IN(m->sysmem_base, m->sysmem_size, R_SYSMEM);
+    for (size_t i = 0; i < m->window_count; i++)
+        IN(m->windows[i].base, m->windows[i].size, R_WINDOW);
+    IN(SIM_PERIPH_BASE, SIM_PERIPH_SIZE, R_MMIO);
+    IN(SIM_PPB_BASE, SIM_PPB_SIZE, R_MMIO);
+#undef IN
     return R_NONE;
 }
 
 static int no_memory(const sim_chip *c, const char *what, uint32_t addr)
 {
     char map[512];
-    oflash_device_describe_map(c->dev, map, sizeof map);
+    oflash_device_describe_map(map, sizeof map, c->dev);
     return oflash_error_set(OFLASH_ERANGE, "%s: %s at 0x%08X: no memory there on %s (%s)",
                             c->file.path, what, addr, c->nv.part, map);
 }
 
+/* The address in main flash of addr (main flash or its alias). */
 static uint32_t flash_abs(const sim_chip *c, uint32_t addr)
 {
-    return addr < c->nv.flash_size ? addr + SIM_FLASH_BASE : addr;
+    if (addr >= c->map.flash_alias && addr - c->map.flash_alias < c->nv.flash_size)
+        return addr - c->map.flash_alias + c->map.flash_base;
+    return addr;
 }
 
 int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
@@ -594,32 +705,32 @@ int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
         region_kind k = region_at(c, addr, &left);
         size_t n = len < left ? len : left;
         switch (k) {
-        case R_FLASH:
-            if (oflash__sim_rdp(c) != 0)
+        case R_FLASH: {
+            char why[32];
+            if (read_protection(c, why, sizeof why) != 0)
                 return oflash_error_set(
                     OFLASH_EPROTECTED,
                     "%s: flash read at 0x%08X refused: read protection level 1 is active "
-                    "(RDP=0x%02X); the debugger cannot read flash, as on silicon; lowering RDP "
-                    "to level 0 (0xAA) mass-erases the flash",
-                    c->file.path, flash_abs(c, addr), (c->nv.optcr >> 8) & 0xFF);
+                    "(%s); the debugger cannot read flash, as on silicon; lowering the read "
+                    "protection to level 0 mass-erases the flash",
+                    c->file.path, flash_abs(c, addr), why);
             /* A flash read while BSY stalls the bus until the operation ends. */
-            oflash__sim_flash_update(c);
-            if (c->busy) oflash__sim_advance(c, c->busy_until_ps - c->now_ps);
-            memcpy(buf, c->nv.flash + (flash_abs(c, addr) - SIM_FLASH_BASE), n);
+            oflash__sim_stall(c);
+            memcpy(buf, c->nv.flash + (flash_abs(c, addr) - c->map.flash_base), n);
             break;
+        }
         case R_RAM:
-            memcpy(buf, c->nv.ram + (addr - SIM_SRAM_BASE), n);
+            memcpy(buf, c->nv.ram + (addr - c->map.sram_base), n);
+            break;
+        case R_EXTRA:
+            memcpy(buf, c->extra_ram + (addr - c->map.extra_ram_base), n);
             break;
         case R_SYSMEM:
-            memcpy(buf, c->sysmem + (addr - SIM_SYSMEM_BASE), n);
+            memcpy(buf, c->sysmem + (addr - c->map.sysmem_base), n);
             break;
-        case R_INFO:
+        case R_WINDOW:
             for (size_t i = 0; i < n; i++)
-                buf[i] = (uint8_t)oflash__sim_info_read(c, addr + (uint32_t)i, 1);
-            break;
-        case R_OPT:
-            for (size_t i = 0; i < n; i++)
-                buf[i] = (uint8_t)oflash__sim_opt_read(c, addr + (uint32_t)i, 1);
+                buf[i] = (uint8_t)oflash__sim_mmio_read(c, addr + (uint32_t)i, 1, true);
             break;
         case R_MMIO: {
             /* Aligned words as word accesses (register side effects such as
@@ -651,69 +762,6 @@ int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
     return 0;
 }
 
-static const char *sr_names(uint32_t sr, char *buf, size_t len)
-{
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"}, {SR_PGAERR, "PGAERR"},
-                 {SR_WRPERR, "WRPERR"}, {SR_OPERR, "OPERR"},   {SR_RDERR, "RDERR"}};
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (sr & names[i].bit)
-            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-                                     used ? "|" : "", names[i].name);
-    return buf;
-}
-
-/* A debugger write into flash, OTP or lock bytes: a bus write through the
- * flash interface, as OpenOCD does without a work area.  Static conditions
- * are checked first so that a refused write changes nothing. */
-static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
-{
-    unsigned w = 1u << ((c->cr >> CR_PSIZE_SHIFT) & 3);
-    const char *path = c->file.path;
-    char names[64];
-    bool in_flash = addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE < c->nv.flash_size;
-
-    if (in_flash && oflash__sim_rdp(c) != 0)
-        return oflash_error_set(OFLASH_EPROTECTED,
-                                "%s: flash write at 0x%08X refused: read protection level 1 is "
-                                "active",
-                                path, addr);
-    if ((c->cr & CR_LOCK) || !(c->cr & CR_PG) || (c->cr & (CR_SER | CR_MER | CR_MER1))) {
-        c->sr |= SR_PGSERR; /* what the bus write does on silicon */
-        return oflash_error_set(
-            OFLASH_EPROTECTED,
-            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
-            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.PGSERR set)",
-            path, in_flash ? "flash" : "OTP", addr,
-            (c->cr & CR_LOCK)  ? "FLASH_CR is locked"
-            : !(c->cr & CR_PG) ? "FLASH_CR.PG is not set"
-                               : "an erase is selected in FLASH_CR");
-    }
-    if ((addr % w) || (n % w))
-        return oflash_error_set(OFLASH_EINVAL,
-                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
-                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
-                                path, n, addr, w, 8 * w);
-    for (size_t i = 0; i < n; i += w) {
-        uint64_t v = 0;
-        uint32_t err;
-        for (unsigned k = 0; k < w; k++)
-            v |= (uint64_t)buf[i + k] << (8 * k);
-        err = oflash__sim_flash_program(c, addr + (uint32_t)i, v, w);
-        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
-        if (err)
-            return oflash_error_set(
-                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
-                addr + (uint32_t)i, sr_names(err, names, sizeof names),
-                err & SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
-    }
-    return 0;
-}
-
 int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len)
 {
     int rc = 0;
@@ -724,32 +772,26 @@ int oflash__sim_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t len
         size_t n = len < left ? len : left;
         switch (k) {
         case R_FLASH:
-            rc = debugger_program(c, flash_abs(c, addr), buf, n);
+            /* Flash, OTP and the model's pages: through its flash interface. */
+            rc = c->model->debugger_write(c, flash_abs(c, addr), buf, n);
             break;
-        case R_INFO:
-            if (addr - SIM_INFO_BASE + n > SIM_OTP_TOTAL)
-                rc = oflash_error_set(OFLASH_EPROTECTED,
-                                      "%s: write at 0x%08X refused: the unique ID and flash size "
-                                      "registers (0x1FFF7A10-0x1FFF7A23) are read-only",
-                                      c->file.path, addr < SIM_UID_BASE ? SIM_UID_BASE : addr);
-            else
-                rc = debugger_program(c, addr, buf, n);
+        case R_WINDOW:
+            rc = c->model->debugger_write(c, addr, buf, n);
             break;
         case R_RAM:
-            memcpy(c->nv.ram + (addr - SIM_SRAM_BASE), buf, n);
+            memcpy(c->nv.ram + (addr - c->map.sram_base), buf, n);
+            uc_ctl_remove_cache(c->uc, addr, addr + n);
+            break;
+        case R_EXTRA:
+            memcpy(c->extra_ram + (addr - c->map.extra_ram_base), buf, n);
             uc_ctl_remove_cache(c->uc, addr, addr + n);
             break;
         case R_SYSMEM:
             rc = oflash_error_set(OFLASH_EPROTECTED,
                                   "%s: write at 0x%08X refused: system memory "
-                                  "(0x1FFF0000-0x1FFF77FF) is read-only",
-                                  c->file.path, addr);
-            break;
-        case R_OPT:
-            rc = oflash_error_set(OFLASH_EPROTECTED,
-                                  "%s: write at 0x%08X refused: option bytes change only through "
-                                  "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
-                                  c->file.path, addr);
+                                  "(0x%08X-0x%08X) is read-only",
+                                  c->file.path, addr, c->map.sysmem_base,
+                                  c->map.sysmem_base + c->map.sysmem_size - 1);
             break;
         case R_MMIO: {
             size_t i = 0;

@@ -1,20 +1,20 @@
 /*
- * sim_internal.h - the simulated STM32F4 chip's insides, shared by the
- * files of src/sim/:
+ * sim_internal.h - the simulated chip's insides, shared by the files of
+ * src/sim/ and by the family models (src/sim/sim_model.h):
  *   sim_state.c   chip file: base snapshot + append-only journal, locking
  *   sim_chip.c    Unicorn glue: memory map, hooks, run, registers, reset,
- *                 the debugger's view of memory
- *   sim_flash.c   flash interface (FLASH_ACR..OPTCR1), programming, erase,
- *                 option bytes, timing
- *   sim_periph.c  RCC, IWDG, CRC, DBGMCU, the OTP/ID page, unknown accesses
+ *                 the debugger's view of memory, busy time
+ *   sim_periph.c  peripherals every modelled part shares (IWDG, CRC, DBGMCU,
+ *                 SCB), dispatch to the family model, unknown accesses
  *   sim_probe.c   the "sim" probe backend (oflash_probe_sim_ops)
+ * The family's flash interface, option bytes, OTP / ID page, RCC and
+ * timings: src/targets/<family>/sim.c.
  *
- * Manuals: RM0368 rev 5 (STM32F401xB/C/D/E), RM0383 rev 3 (F411),
- * RM0090 rev 19 (F405/407/427/429), PM0214 rev 10 (Cortex-M4), datasheets
- * DS9716 / DS10086 (F401) "Flash memory programming" tables.
+ * Manuals: PM0214 rev 10 (Cortex-M4 SCB), RM0368 rev 5 §4 (CRC) and §15
+ * (IWDG), the DBGMCU chapter of every STM32 reference manual.
  *
  * Invariants of struct sim_chip:
- *  - nv holds the persistent chip; every change to nv.flash/nv.otp/nv.optcr
+ *  - nv holds the persistent chip; every change to nv.flash/nv.nv/nv.opt
  *    is mirrored by a journal record appended to jbuf (or written) in the
  *    order it happened;
  *  - now_ps only grows; busy_until_ps > now_ps iff an operation is in
@@ -28,88 +28,19 @@
 
 #include "oflash/device.h"
 #include "oflash/sim.h"
+#include "oflash/sys/family.h"
 #include "oflash/sys/probe.h"
-#include "targets/stm32f4/stm32f4.h" /* until the sim model hook (stage 1b) */
+#include "sim_model.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <unicorn/unicorn.h>
 
-/* ---- memory map (RM0368 §2.3, RM0090 §2.3) ---- */
-#define SIM_FLASH_BASE 0x08000000u
-#define SIM_ALIAS_BASE 0x00000000u
-#define SIM_SRAM_BASE 0x20000000u
-#define SIM_SYSMEM_BASE 0x1FFF0000u
-#define SIM_SYSMEM_SIZE 0x7800u
-#define SIM_INFO_BASE 0x1FFF7800u /* OTP, lock bytes, UID, flash size: one 1 KiB page */
-#define SIM_INFO_SIZE 0x400u
-#define SIM_OTP_BASE 0x1FFF7800u
-#define SIM_OTP_SIZE 512u
-#define SIM_LOCK_BASE 0x1FFF7A00u
-#define SIM_LOCK_SIZE 16u
-#define SIM_UID_BASE 0x1FFF7A10u
-#define SIM_FSIZE_ADDR 0x1FFF7A22u
-#define SIM_OPT_BASE 0x1FFFC000u  /* option bytes (bank 1) */
-#define SIM_OPT2_BASE 0x1FFEC000u /* F42x/F43x: option bytes of bank 2 */
-#define SIM_OPT_SIZE 0x400u
 #define SIM_PERIPH_BASE 0x40000000u
 #define SIM_PERIPH_SIZE 0x20000000u
 #define SIM_PPB_BASE 0xE0000000u
 #define SIM_PPB_SIZE 0x00100000u
-
-#define SIM_IWDG_BASE 0x40003000u
-#define SIM_CRC_BASE 0x40023000u
-#define SIM_RCC_BASE 0x40023800u
-#define SIM_FLASHIF_BASE 0x40023C00u
-#define SIM_DBGMCU_BASE 0xE0042000u
-
-/* ---- flash interface registers (RM0368 §3.8) ---- */
-#define FLASH_ACR 0x00u
-#define FLASH_KEYR 0x04u
-#define FLASH_OPTKEYR 0x08u
-#define FLASH_SR 0x0Cu
-#define FLASH_CR 0x10u
-#define FLASH_OPTCR 0x14u
-#define FLASH_OPTCR1 0x18u
-
-#define FLASH_KEY1 0x45670123u
-#define FLASH_KEY2 0xCDEF89ABu
-#define FLASH_OPTKEY1 0x08192A3Bu
-#define FLASH_OPTKEY2 0x4C5D6E7Fu
-
-#define SR_EOP (1u << 0)
-#define SR_OPERR (1u << 1)
-#define SR_WRPERR (1u << 4)
-#define SR_PGAERR (1u << 5)
-#define SR_PGPERR (1u << 6)
-#define SR_PGSERR (1u << 7)
-#define SR_RDERR (1u << 8)
-#define SR_BSY (1u << 16)
-#define SR_W1C (SR_EOP | SR_OPERR | SR_WRPERR | SR_PGAERR | SR_PGPERR | SR_PGSERR | SR_RDERR)
-#define SR_ERRORS (SR_OPERR | SR_WRPERR | SR_PGAERR | SR_PGPERR | SR_PGSERR | SR_RDERR)
-
-#define CR_PG (1u << 0)
-#define CR_SER (1u << 1)
-#define CR_MER (1u << 2)
-#define CR_SNB_SHIFT 3
-#define CR_PSIZE_SHIFT 8
-#define CR_MER1 (1u << 15)
-#define CR_STRT (1u << 16)
-#define CR_EOPIE (1u << 24)
-#define CR_ERRIE (1u << 25)
-#define CR_LOCK (1u << 31)
-
-#define OPTCR_OPTLOCK (1u << 0)
-#define OPTCR_OPTSTRT (1u << 1)
-#define OPTCR_WDG_SW (1u << 5)
-#define OPTCR_RDP_SHIFT 8
-#define OPTCR_NWRP_SHIFT 16
-#define OPTCR_RESET 0x0FFFAAEDu    /* factory value (RM0368 §3.8.6) */
-#define OPTCR1_RESET 0x0FFF0000u   /* RM0090 §3.9.8 */
-#define OPTCR_WRITABLE 0x0FFFFFECu /* BOR_LEV, USER, RDP, nWRP */
-#define OPTCR1_WRITABLE 0x0FFF0000u
-
-#define SIM_OTP_TOTAL (SIM_OTP_SIZE + SIM_LOCK_SIZE) /* nv.otp: data then lock bytes */
+#define SIM_MAX_NV 4096u /* largest nv area a model may declare */
 
 /* Persistent part of the chip: exactly what the file stores. */
 typedef struct sim_nv {
@@ -117,12 +48,13 @@ typedef struct sim_nv {
     uint8_t uid[OFLASH_SIM_UID_LEN];
     uint32_t flash_size;
     uint32_t ram_size;
-    uint32_t optcr; /* option bytes as OPTCR shows them (OPTLOCK/OPTSTRT bits 0) */
-    uint32_t optcr1;
+    uint32_t opt[SIM_OPT_WORDS]; /* option words (the model says what they mean) */
     oflash_sim_faults faults;
     oflash_sim_run_stats last_run;
-    uint8_t *flash; /* flash_size bytes */
-    uint8_t otp[SIM_OTP_TOTAL];
+    uint8_t *flash;      /* flash_size bytes */
+    uint32_t flash_base; /* where flash is (the model's map): journal addresses */
+    uint32_t nv_base, nv_size;
+    uint8_t *nv;  /* nv_size bytes at nv_base: OTP, lock bytes (the model's map) */
     uint8_t *ram; /* ram_size bytes: SRAM survives between commands like a powered chip */
 } sim_nv;
 
@@ -149,39 +81,37 @@ typedef enum sim_stop_kind {
     SIM_STOP_POWER /* simulated power loss */
 } sim_stop_kind;
 
+struct sim_chip;
+typedef struct sim_window_ud {
+    struct sim_chip *c;
+    uint32_t base;
+} sim_window_ud;
+
 typedef struct sim_chip {
     const oflash_device *dev;
+    const oflash_sim_model *model;
+    sim_map map;
+    void *model_state; /* model->state_size bytes */
     sim_nv nv;
     sim_file file;
     uc_engine *uc;
-    uint8_t sysmem[SIM_SYSMEM_SIZE];
+    uint8_t *sysmem;    /* map.sysmem_size bytes */
+    uint8_t *extra_ram; /* map.extra_ram_size bytes (volatile) */
+    sim_window_ud win_ud[SIM_MAX_WINDOWS];
 
     /* time */
     uint64_t now_ps;   /* simulated time since open, picoseconds */
     uint64_t cycle_ps; /* one core clock cycle */
     uint64_t core_hz;
     uint64_t insns; /* instructions executed since open */
+
+    /* the flash busy with an operation (the model starts it) */
+    bool busy;
     uint64_t busy_until_ps;
     uint64_t busy_ps_total;
-
-    /* flash interface */
-    uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
-    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
-    int optkey_state;
-    bool cr_dead; /* wrong key: CR locked until reset */
-    bool optcr_dead;
-    /* x64 parallelism: the first word of a double word written as two
-     * 32-bit stores (as the core does for STRD), waiting for its pair. */
-    bool x64_pending;
-    uint32_t x64_addr, x64_low;
-    bool busy, strt_busy, opt_busy, eop_pending;
     uint64_t program_ops, erase_ops, option_ops;
     uint64_t flash_ops;          /* all three, for the power-loss fault */
     uint32_t dirty_lo, dirty_hi; /* flash offsets changed since the last cache flush */
-
-    /* RCC (RM0368 §6.3) */
-    uint32_t rcc[256];
-    uint64_t hse_hz;
 
     /* IWDG (RM0368 §15) */
     bool iwdg_running, iwdg_access;
@@ -212,7 +142,7 @@ typedef struct sim_chip {
     bool power_lost;
     bool link_dropped;
     uint64_t transactions;
-    bool rdp_blocked; /* flash mapped without access (RDP level 1) */
+    bool rdp_blocked; /* flash mapped without access (read protection level 1) */
 } sim_chip;
 
 /* sim_state.c */
@@ -222,7 +152,7 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
 /* Append a record to the buffer; flush writes the buffer (one write()). */
 int oflash__sim_journal_data(sim_file *f, uint32_t addr, const uint8_t *bytes, uint32_t len);
 int oflash__sim_journal_fill(sim_file *f, uint32_t addr, uint32_t len, uint8_t value);
-int oflash__sim_journal_options(sim_file *f, uint32_t optcr, uint32_t optcr1);
+int oflash__sim_journal_options(sim_file *f, const uint32_t *opt, size_t n);
 int oflash__sim_journal_flush(sim_file *f);
 /* Write the whole state crash-safely (full record, base rewrite, truncate). */
 int oflash__sim_file_compact(sim_file *f, const sim_nv *nv);
@@ -233,6 +163,8 @@ void oflash__sim_file_close(sim_file *f);
 int oflash__sim_file_error(const sim_file *f);
 void oflash__sim_nv_free(sim_nv *nv);
 const oflash_device *oflash__sim_part_device(const char *part);
+/* The model of a part, or NULL when the simulator does not model it. */
+const oflash_sim_model *oflash__sim_model_of(const oflash_device *dev);
 
 /* sim_chip.c */
 int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_opts *opts);
@@ -250,31 +182,43 @@ void oflash__sim_mark_dirty(sim_chip *c, uint32_t off, uint32_t len);
 /* Simulated power loss: persist, disarm the fault, refuse everything after. */
 void oflash__sim_power_loss(sim_chip *c);
 
-/* sim_flash.c */
-void oflash__sim_flash_reset(sim_chip *c);
-uint32_t oflash__sim_flash_reg_read(sim_chip *c, uint32_t off, bool debugger);
-void oflash__sim_flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned size);
-/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP or
- * lock bytes.  Returns the SR error bits it raised (0 = programmed). */
-uint32_t oflash__sim_flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size);
+/* ---- for models (sim_chip.c) ---- */
 /* Let simulated time pass; completes the operation in progress when due. */
 void oflash__sim_advance(sim_chip *c, uint64_t ps);
+/* Complete the operation in progress if its time has come. */
 void oflash__sim_flash_update(sim_chip *c);
-int oflash__sim_rdp(const sim_chip *c);
-bool oflash__sim_sector_wrp(const sim_chip *c, int index);
-/* Datasheet durations (see sim_flash.c), picoseconds. */
-uint64_t oflash__sim_erase_ps(uint32_t sector_size, unsigned psize);
-uint64_t oflash__sim_mass_erase_ps(uint32_t flash_size, unsigned psize);
-#define SIM_PROGRAM_PS 16000000ull /* tprog 16 us typ, DS10086 Table "Flash memory programming" */
+/* An access while busy waits for the operation to end (the bus stalls). */
+void oflash__sim_stall(sim_chip *c);
+/* The flash is busy for ps; ok: the operation succeeds (model->complete). */
+void oflash__sim_start_busy(sim_chip *c, uint64_t ps);
+/* True when the next flash operation is the one the power-loss fault hits. */
+bool oflash__sim_power_fails_now(const sim_chip *c);
+/* Pointer to main flash or nv bytes at addr (len bytes inside), or NULL. */
+uint8_t *oflash__sim_nv_ptr(sim_chip *c, uint32_t addr, uint32_t len);
+/* Journal the current bytes of [addr, addr+len) of main flash or nv. */
+void oflash__sim_journal_bytes(sim_chip *c, uint32_t addr, uint32_t len);
+/* Journal the option words (after the model changed c->nv.opt). */
+void oflash__sim_journal_opt(sim_chip *c);
+/* Erase [off, off+len) of main flash (offsets from map.flash_base) with the
+ * fail-at and power-loss faults applied; returns true when a cell failed
+ * (the model raises its error flag). */
+bool oflash__sim_flash_erase_range(sim_chip *c, uint32_t off, uint32_t len);
+/* Program size bytes of val at addr (main flash or nv) with AND semantics
+ * (the bytes journaled), the faults applied.  Returns 0 when programmed, 1
+ * when the cells did not program (fail-at, or no memory there: nothing
+ * changed; the model raises its error flag), 2 when the power failed (the
+ * chip is stopped).  The model counts the operation and starts busy time. */
+int oflash__sim_flash_and(sim_chip *c, uint32_t addr, uint64_t val, unsigned size);
 
 /* sim_periph.c */
 void oflash__sim_periph_reset(sim_chip *c);
 uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger);
 void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t val, bool debugger);
-void oflash__sim_set_clock(sim_chip *c);
+/* for models: the core clock (cycle time) */
+void oflash__sim_set_core_hz(sim_chip *c, uint64_t hz);
+/* for models: a hardware watchdog runs from reset */
+void oflash__sim_iwdg_start(sim_chip *c);
 void oflash__sim_iwdg_check(sim_chip *c);
-uint64_t oflash__sim_info_read(sim_chip *c, uint32_t addr, unsigned size);
-uint64_t oflash__sim_opt_read(sim_chip *c, uint32_t addr, unsigned size);
 
 #define SIM_PS_PER_S 1000000000000ull
 #define SIM_PS_PER_MS 1000000000ull

@@ -9,6 +9,7 @@
  * reset without halt leaves the core at the reset vector for the next run().
  */
 #include "sim_internal.h"
+#include "probe/probe_internal.h"
 
 #include "oflash/error.h"
 
@@ -73,7 +74,7 @@ static void sim_close(oflash_probe *p)
     p->priv = NULL;
 }
 
-static int sim_read_mem(oflash_probe *p, uint32_t addr, void *buf, size_t len)
+static int sim_read_mem(oflash_probe *p, void *buf, uint32_t addr, size_t len)
 {
     int rc = begin(p);
     if (rc < 0) return rc;
@@ -109,7 +110,7 @@ static int uc_reg_of(int reg)
     return map[reg];
 }
 
-static int sim_read_regs(oflash_probe *p, const int *regs, uint32_t *vals, size_t n)
+static int sim_read_regs(oflash_probe *p, uint32_t *vals, const int *regs, size_t n)
 {
     int rc = begin(p);
     if (rc < 0) return rc;
@@ -155,7 +156,7 @@ static int sim_reset(oflash_probe *p, bool halt)
     return 0;
 }
 
-static int sim_run(oflash_probe *p, const oflash_run_opts *opts, oflash_stop_info *stop)
+static int sim_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opts *opts)
 {
     int rc = begin(p);
     if (rc < 0) return rc;
@@ -169,7 +170,7 @@ static const char *sim_part(const oflash_probe *p)
     return chip(p)->nv.part;
 }
 
-int oflash_sim_probe_stats(oflash_probe *p, oflash_sim_run_stats *out)
+int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p)
 {
     if (!p || p->ops != &oflash_probe_sim_ops)
         return oflash_error_set(OFLASH_EINVAL, "not a sim: probe");

@@ -7,7 +7,8 @@
  *            sizes, option bytes, armed faults, last run's statistics,
  *            CRC-32 of the first 252 bytes at offset 252
  *   flash    flash_size bytes
- *   otp      512 data bytes then 16 lock bytes
+ *   nv       the family model's non-volatile bytes (sim_map.nv_size: on the
+ *            OTP data bytes then lock bytes, say)
  *   ram      ram_size bytes
  *   records  { u32 magic, u32 kind, u32 addr, u32 len, u32 arg,
  *              u8 payload[len], u32 crc32(of the 20 header bytes + payload) }
@@ -26,6 +27,8 @@
  *    flock() that keeps a second process out stays on the same inode.
  */
 #include "sim_internal.h"
+
+#include "oflash/sys/family.h"
 
 #include "common/file.h"
 
@@ -74,7 +77,23 @@ static uint64_t get64(const uint8_t *p)
 
 const oflash_device *oflash__sim_part_device(const char *part)
 {
-    return oflash_builtin_device_find(part);
+    const oflash_device *dev = oflash_builtin_device_find(part);
+    return dev && oflash__sim_model_of(dev) ? dev : NULL;
+}
+
+const oflash_sim_model *oflash__sim_model_of(const oflash_device *dev)
+{
+    return dev && dev->family_ops ? dev->family_ops->sim : NULL;
+}
+
+/* The model's map of dev with the option words of nv. */
+static void nv_layout(sim_nv *nv, const oflash_device *dev)
+{
+    sim_map m;
+    oflash__sim_model_of(dev)->map(dev, nv->opt, &m);
+    nv->flash_base = m.flash_base;
+    nv->nv_base = m.nv_base;
+    nv->nv_size = m.nv_size;
 }
 
 static uint32_t ram_size_of(const oflash_device *dev)
@@ -84,9 +103,9 @@ static uint32_t ram_size_of(const oflash_device *dev)
     return dev->work_ram_size;
 }
 
-static uint64_t base_size(uint32_t flash_size, uint32_t ram_size)
+static uint64_t base_size(const sim_nv *nv)
 {
-    return (uint64_t)HDR_SIZE + flash_size + SIM_OTP_TOTAL + ram_size;
+    return (uint64_t)HDR_SIZE + nv->flash_size + nv->nv_size + nv->ram_size;
 }
 
 static void encode_header(uint8_t *h, const sim_nv *nv)
@@ -101,8 +120,10 @@ static void encode_header(uint8_t *h, const sim_nv *nv)
     memcpy(h + 56, nv->uid, 12);
     put32(h + 68, nv->flash_size);
     put32(h + 72, nv->ram_size);
-    put32(h + 76, nv->optcr);
-    put32(h + 80, nv->optcr1);
+    put32(h + 76, nv->opt[0]);
+    put32(h + 80, nv->opt[1]);
+    for (int i = 2; i < SIM_OPT_WORDS; i++) /* more option words (zero in old files) */
+        put32(h + 176 + 4 * (i - 2), nv->opt[i]);
     put32(h + 84, (f->power_loss ? 1u : 0) | (f->fail_at ? 2u : 0) | (f->link_drop ? 4u : 0));
     put64(h + 88, f->power_loss_after);
     put32(h + 96, f->fail_addr);
@@ -143,8 +164,14 @@ static int decode_header(const uint8_t *h, sim_nv *nv, const char *path)
     if (nv->flash_size != (uint32_t)dev->flash_size_kb * 1024u || nv->ram_size != ram_size_of(dev))
         return oflash_error_set(OFLASH_EFORMAT, "%s: sizes (flash %u, RAM %u) do not match part %s",
                                 path, nv->flash_size, nv->ram_size, nv->part);
-    nv->optcr = get32(h + 76);
-    nv->optcr1 = get32(h + 80);
+    nv->opt[0] = get32(h + 76);
+    nv->opt[1] = get32(h + 80);
+    for (int i = 2; i < SIM_OPT_WORDS; i++)
+        nv->opt[i] = get32(h + 176 + 4 * (i - 2));
+    nv_layout(nv, dev);
+    if (nv->nv_size > SIM_MAX_NV)
+        return oflash_error_set(OFLASH_EFORMAT, "%s: model of %s declares %u nv bytes (at most %u)",
+                                path, nv->part, nv->nv_size, SIM_MAX_NV);
     flags = get32(h + 84);
     nv->faults.power_loss = flags & 1;
     nv->faults.fail_at = (flags & 2) != 0;
@@ -163,7 +190,8 @@ static int decode_header(const uint8_t *h, sim_nv *nv, const char *path)
     nv->last_run.core_clock_hz = get64(h + 168);
     if (!nv->flash) nv->flash = malloc(nv->flash_size);
     if (!nv->ram) nv->ram = malloc(nv->ram_size);
-    if (!nv->flash || !nv->ram) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!nv->nv) nv->nv = malloc(SIM_MAX_NV);
+    if (!nv->flash || !nv->ram || !nv->nv) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -172,15 +200,15 @@ static void encode_base(uint8_t *buf, const sim_nv *nv)
 {
     encode_header(buf, nv);
     memcpy(buf + HDR_SIZE, nv->flash, nv->flash_size);
-    memcpy(buf + HDR_SIZE + nv->flash_size, nv->otp, SIM_OTP_TOTAL);
-    memcpy(buf + HDR_SIZE + nv->flash_size + SIM_OTP_TOTAL, nv->ram, nv->ram_size);
+    memcpy(buf + HDR_SIZE + nv->flash_size, nv->nv, nv->nv_size);
+    memcpy(buf + HDR_SIZE + nv->flash_size + nv->nv_size, nv->ram, nv->ram_size);
 }
 
 static int decode_body(const uint8_t *body, sim_nv *nv)
 {
     memcpy(nv->flash, body, nv->flash_size);
-    memcpy(nv->otp, body + nv->flash_size, SIM_OTP_TOTAL);
-    memcpy(nv->ram, body + nv->flash_size + SIM_OTP_TOTAL, nv->ram_size);
+    memcpy(nv->nv, body + nv->flash_size, nv->nv_size);
+    memcpy(nv->ram, body + nv->flash_size + nv->nv_size, nv->ram_size);
     return 0;
 }
 
@@ -223,7 +251,8 @@ void oflash__sim_nv_free(sim_nv *nv)
 {
     free(nv->flash);
     free(nv->ram);
-    nv->flash = nv->ram = NULL;
+    free(nv->nv);
+    nv->flash = nv->ram = nv->nv = NULL;
 }
 
 int oflash__sim_file_create(const char *path, const oflash_device *dev, const uint8_t uid[12])
@@ -245,21 +274,22 @@ int oflash__sim_file_create(const char *path, const oflash_device *dev, const ui
     memcpy(nv.uid, uid, 12);
     nv.flash_size = (uint32_t)dev->flash_size_kb * 1024u;
     nv.ram_size = ram_size_of(dev);
-    nv.optcr = OPTCR_RESET & ~(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
-    nv.optcr1 = OPTCR1_RESET;
-    size = base_size(nv.flash_size, nv.ram_size);
+    oflash__sim_model_of(dev)->factory(dev, nv.opt);
+    nv_layout(&nv, dev);
+    size = base_size(&nv);
     buf = malloc(size);
     nv.flash = malloc(nv.flash_size);
     nv.ram = calloc(1, nv.ram_size);
+    nv.nv = malloc(SIM_MAX_NV);
     tmp = malloc(strlen(path) + 32);
-    if (!buf || !nv.flash || !nv.ram || !tmp) {
+    if (!buf || !nv.flash || !nv.ram || !nv.nv || !tmp || nv.nv_size > SIM_MAX_NV) {
         free(buf);
         free(tmp);
         oflash__sim_nv_free(&nv);
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     }
     memset(nv.flash, 0xFF, nv.flash_size);
-    memset(nv.otp, 0xFF, sizeof nv.otp);
+    memset(nv.nv, 0xFF, SIM_MAX_NV);
     encode_base(buf, &nv);
     oflash__sim_nv_free(&nv);
 
@@ -293,12 +323,12 @@ static int apply_record(sim_nv *nv, uint32_t kind, uint32_t addr, uint32_t len, 
     case REC_FILL: {
         uint32_t n = kind == REC_DATA ? len : arg;
         uint8_t *dst;
-        if (addr >= SIM_FLASH_BASE && addr - SIM_FLASH_BASE <= nv->flash_size &&
-            n <= nv->flash_size - (addr - SIM_FLASH_BASE))
-            dst = nv->flash + (addr - SIM_FLASH_BASE);
-        else if (addr >= SIM_OTP_BASE && addr - SIM_OTP_BASE <= SIM_OTP_TOTAL &&
-                 n <= SIM_OTP_TOTAL - (addr - SIM_OTP_BASE))
-            dst = nv->otp + (addr - SIM_OTP_BASE);
+        if (addr >= nv->flash_base && addr - nv->flash_base <= nv->flash_size &&
+            n <= nv->flash_size - (addr - nv->flash_base))
+            dst = nv->flash + (addr - nv->flash_base);
+        else if (addr >= nv->nv_base && addr - nv->nv_base <= nv->nv_size &&
+                 n <= nv->nv_size - (addr - nv->nv_base))
+            dst = nv->nv + (addr - nv->nv_base);
         else
             return -1;
         if (kind == REC_DATA)
@@ -308,9 +338,9 @@ static int apply_record(sim_nv *nv, uint32_t kind, uint32_t addr, uint32_t len, 
         return 0;
     }
     case REC_OPTIONS:
-        if (len != 8) return -1;
-        nv->optcr = get32(payload);
-        nv->optcr1 = get32(payload + 4);
+        if (len % 4 || len > 4 * SIM_OPT_WORDS) return -1;
+        for (uint32_t i = 0; i < len / 4; i++)
+            nv->opt[i] = get32(payload + 4 * i);
         return 0;
     case REC_FULL: {
         sim_nv tmp = *nv;
@@ -361,7 +391,7 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     }
     rc = decode_header(hdr, nv, path);
     if (rc < 0) goto fail;
-    f->base_size = base_size(nv->flash_size, nv->ram_size);
+    f->base_size = base_size(nv);
     body = malloc(f->base_size);
     if (!body) {
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
@@ -502,12 +532,13 @@ int oflash__sim_journal_fill(sim_file *f, uint32_t addr, uint32_t len, uint8_t v
     return jappend(f, REC_FILL, addr, len, NULL, 0);
 }
 
-int oflash__sim_journal_options(sim_file *f, uint32_t optcr, uint32_t optcr1)
+int oflash__sim_journal_options(sim_file *f, const uint32_t *opt, size_t n)
 {
-    uint8_t p[8];
-    put32(p, optcr);
-    put32(p + 4, optcr1);
-    return jappend(f, REC_OPTIONS, 0, 0, p, 8);
+    uint8_t p[4 * SIM_OPT_WORDS];
+    if (n > SIM_OPT_WORDS) n = SIM_OPT_WORDS;
+    for (size_t i = 0; i < n; i++)
+        put32(p + 4 * i, opt[i]);
+    return jappend(f, REC_OPTIONS, 0, 0, p, (uint32_t)(4 * n));
 }
 
 /* Remember the first failure of a write to the file (see
@@ -589,7 +620,7 @@ void oflash__sim_file_close(sim_file *f)
 
 /* ---- public API that needs only the file ---- */
 
-int oflash_sim_parse_uid(const char *hex, uint8_t uid[OFLASH_SIM_UID_LEN])
+int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex)
 {
     size_t n = hex ? strlen(hex) : 0;
     if (hex && n == 26 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
@@ -644,19 +675,30 @@ int oflash_sim_create(const char *path, const char *device, const char *uid_hex)
                                 "%s: a new simulated chip needs a part (--device, e.g. "
                                 "STM32F401RE)",
                                 path);
-    dev = oflash_builtin_device_find(device);
-    if (!dev)
+    dev = oflash__sim_part_device(device);
+    if (!dev) {
+        char known[1024];
+        size_t off = 0, n = oflash_builtin_device_count();
+        known[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+            const oflash_device *d = oflash_builtin_device(i);
+            int k;
+            if (!oflash__sim_model_of(d)) continue;
+            k = snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", d->name);
+            if (k < 0 || (size_t)k >= sizeof known - off) break;
+            off += (size_t)k;
+        }
         return oflash_error_set(OFLASH_ENOTFOUND,
-                                "device '%s' is not a built-in part the simulator models "
-                                "(STM32F401xB/C/D/E, F411xC/E, F405xG, F407xG, F427xI, F429xI "
+                                "device '%s' is not a built-in part the simulator models (%s "
                                 "and their aliases)",
-                                device);
-    rc = uid_hex ? oflash_sim_parse_uid(uid_hex, uid) : random_uid(uid);
+                                device, known);
+    }
+    rc = uid_hex ? oflash_sim_parse_uid(uid, uid_hex) : random_uid(uid);
     if (rc < 0) return rc;
     return oflash__sim_file_create(path, dev, uid);
 }
 
-int oflash_sim_info_read(const char *path, oflash_sim_info *info)
+int oflash_sim_info_read(oflash_sim_info *info, const char *path)
 {
     sim_file f;
     sim_nv nv;
@@ -674,16 +716,28 @@ int oflash_sim_info_read(const char *path, oflash_sim_info *info)
     info->sector_count = bank ? bank->sector_count : 0;
     for (size_t i = 0; i < info->sector_count && i < 24; i++) {
         const oflash_sector *s = &bank->sectors[i];
-        const uint8_t *p = nv.flash + (s->addr - SIM_FLASH_BASE);
+        const uint8_t *p = nv.flash + (s->addr - nv.flash_base);
         bool blank = true;
         for (uint32_t k = 0; k < s->size && blank; k++)
             blank = p[k] == 0xFF;
         info->sector_blank[i] = blank;
     }
-    memcpy(info->otp, nv.otp, SIM_OTP_SIZE);
-    memcpy(info->otp_lock, nv.otp + SIM_OTP_SIZE, SIM_LOCK_SIZE);
-    info->optcr = nv.optcr;
-    info->optcr1 = nv.optcr1;
+    /* OTP and lock bytes where the part's OTP rules put them. */
+    memset(info->otp, 0xFF, sizeof info->otp);
+    memset(info->otp_lock, 0xFF, sizeof info->otp_lock);
+    {
+        oflash_otp_rules r;
+        if (oflash_device_otp_rules(&r, dev) == 0 && r.kind != OFLASH_OTP_NONE) {
+            for (uint32_t i = 0; i < r.data_size && i < sizeof info->otp; i++)
+                if (r.data_base + i >= nv.nv_base && r.data_base + i - nv.nv_base < nv.nv_size)
+                    info->otp[i] = nv.nv[r.data_base + i - nv.nv_base];
+            for (uint32_t i = 0; i < r.lock_count && i < sizeof info->otp_lock; i++)
+                if (r.lock_base + i >= nv.nv_base && r.lock_base + i - nv.nv_base < nv.nv_size)
+                    info->otp_lock[i] = nv.nv[r.lock_base + i - nv.nv_base];
+        }
+    }
+    info->optcr = nv.opt[0];
+    info->optcr1 = nv.opt[1];
     info->faults = nv.faults;
     info->last_run = nv.last_run;
     info->journal_records = f.records;
@@ -707,6 +761,6 @@ int oflash_sim_set_faults(const char *path, const oflash_sim_faults *faults)
 
 int oflash_sim_rdp_level(uint32_t optcr)
 {
-    uint8_t rdp = (uint8_t)(optcr >> OPTCR_RDP_SHIFT);
+    uint8_t rdp = (uint8_t)(optcr >> 8); /* FLASH_OPTCR.RDP, bits 15:8 */
     return rdp == 0xAA ? 0 : rdp == 0xCC ? 2 : 1;
 }

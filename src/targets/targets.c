@@ -15,7 +15,7 @@
 #include <strings.h>
 
 /* One line per family. */
-#define OFLASH_FAMILIES(X) X(stm32f4)
+#define OFLASH_FAMILIES(X) X(stm32f4) X(stm32l4)
 
 #define DECLARE(f) extern const oflash_family_ops oflash_family_##f;
 OFLASH_FAMILIES(DECLARE)
@@ -44,13 +44,13 @@ const oflash_family_ops *oflash_family_find(const char *name)
     return NULL;
 }
 
-const oflash_family_ops *oflash_family_for_pack(const char *vendor, const char *family,
-                                                const char *device, const oflash_device **part)
+const oflash_family_ops *oflash_family_for_pack(const oflash_device **part, const char *vendor,
+                                                const char *family, const char *device)
 {
     const oflash_device *p = NULL;
     if (part) *part = NULL;
     for (size_t i = 0; i < NFAMILIES; i++)
-        if (families[i]->pack_match && families[i]->pack_match(vendor, family, device, &p)) {
+        if (families[i]->pack_match && families[i]->pack_match(&p, vendor, family, device)) {
             if (part) *part = p;
             return families[i];
         }
@@ -75,4 +75,34 @@ const oflash_device *oflash_builtin_device(size_t i)
         i -= n;
     }
     return NULL;
+}
+
+/* ---- OTP rules of any device ---- */
+
+int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev)
+{
+    const oflash_bank *otp = NULL, *lock = NULL;
+    memset(rules, 0, sizeof *rules);
+    if (dev->family_ops && dev->family_ops->otp_rules) {
+        int rc = dev->family_ops->otp_rules(dev, rules);
+        if (rc == 0 || rc != OFLASH_ENOTFOUND) return rc;
+        memset(rules, 0, sizeof *rules);
+        oflash_error_clear();
+        return 0;
+    }
+    /* No family: what the device's banks declare (block + lock bytes). */
+    for (size_t i = 0; i < dev->bank_count; i++) {
+        if (dev->banks[i].kind == OFLASH_BANK_OTP && !otp) otp = &dev->banks[i];
+        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK && !lock) lock = &dev->banks[i];
+    }
+    if (!otp) return 0;
+    rules->kind = OFLASH_OTP_BLOCK_LOCK;
+    rules->data_base = otp->base;
+    rules->data_size = otp->size;
+    rules->block_size = otp->sector_count ? otp->sectors[0].size : otp->size;
+    rules->lock_base = lock ? lock->base : 0;
+    rules->lock_count = lock ? (uint32_t)lock->size : 0;
+    rules->write_unit = 1;
+    rules->erased = otp->erased_value;
+    return 0;
 }

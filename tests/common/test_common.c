@@ -65,9 +65,9 @@ static void test_devices(void)
     oflash_devdb *db;
     const oflash_device *found;
     CHECK_OK(oflash_devdb_open(&db, NULL));
-    CHECK_OK(oflash_devdb_find(db, "STM32F429ZI", &found));
+    CHECK_OK(oflash_devdb_find(&found, db, "STM32F429ZI"));
     CHECK(found && found->family_ops == oflash_family_find("stm32f4") && found->family_data);
-    CHECK_ERR(oflash_devdb_find(db, "STM32F999", &found), OFLASH_ENOTFOUND, "STM32F999");
+    CHECK_ERR(oflash_devdb_find(&found, db, "STM32F999"), OFLASH_ENOTFOUND, "STM32F999");
     oflash_devdb_free(db);
 }
 

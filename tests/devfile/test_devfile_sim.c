@@ -78,7 +78,8 @@ static void *read_file(const char *path, size_t *len)
 static oflash_devdb *open_db(void)
 {
     oflash_devdb *db = NULL;
-    oflash_devdb_opts o = {.version = OFLASH_DEVDB_OPTS_VERSION, .no_user_paths = true};
+    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
+    o.no_user_paths = true;
     if (oflash_devdb_open(&db, &o) < 0) exit(2);
     return db;
 }
@@ -86,7 +87,8 @@ static oflash_devdb *open_db(void)
 static oflash_probe *open_sim(void)
 {
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {.version = OFLASH_PROBE_OPTS_VERSION, .device = "STM32F401RE"};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.device = "STM32F401RE";
     char spec[700];
     snprintf(spec, sizeof spec, "sim:%s", tpath("chip.sim"));
     if (oflash_probe_open(&p, spec, &o) < 0) {
@@ -101,9 +103,9 @@ static oflash_loader *open_loader(oflash_probe *p, const oflash_device *d, const
                                   oflash_flm **flm)
 {
     oflash_loader *l = NULL;
-    oflash_loader_opts o = {.version = OFLASH_LOADER_OPTS_VERSION,
-                            .ram_start = d->work_ram_start,
-                            .ram_size = d->work_ram_size};
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = d->work_ram_start;
+    o.ram_size = d->work_ram_size;
     *flm = NULL;
     if (b->loader_path)
         CHECK_OK(oflash_flm_load_file(flm, b->loader_path));
@@ -124,7 +126,7 @@ static void test_example_otp(oflash_probe *p)
     uint8_t serial[40], back[64], flash[16];
     /* The device file as the example ships it, next to the built FLM. */
     CHECK_OK(oflash_devdb_add_file(db, fpath("example/acme-serial.xml")));
-    CHECK_OK(oflash_devdb_find(db, "ACME-SERIAL", &d));
+    CHECK_OK(oflash_devdb_find(&d, db, "ACME-SERIAL"));
     if (!d) goto out;
     CHECK(!d->has_id);
     CHECK_EQ_U(d->bank_count, 1);
@@ -146,12 +148,12 @@ static void test_example_otp(oflash_probe *p)
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_PROGRAM));
     CHECK_OK(oflash_loader_program(l, 0x1FFF7800u, serial, sizeof serial));
     CHECK_OK(oflash_loader_uninit(l, OFLASH_FNC_PROGRAM));
-    CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7800u, back, sizeof back));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800u, sizeof back));
     CHECK(memcmp(back, serial, sizeof serial) == 0);
     for (size_t i = sizeof serial; i < sizeof back; i++)
         CHECK_EQ_U(back[i], 0xFF);
     /* Main flash is not this device's business. */
-    CHECK_OK(oflash_probe_read_mem(p, 0x08000000u, flash, sizeof flash));
+    CHECK_OK(oflash_probe_read_mem(flash, p, 0x08000000u, sizeof flash));
     for (size_t i = 0; i < sizeof flash; i++)
         CHECK_EQ_U(flash[i], 0xFF);
 
@@ -169,7 +171,7 @@ static void test_example_otp(oflash_probe *p)
     CHECK(oflash_loader_program(l, 0x1FFF7800u, serial, 32) < 0);
     CHECK(strstr(oflash_error_last(), "ProgramPage") != NULL);
     CHECK_OK(oflash_loader_uninit(l, OFLASH_FNC_PROGRAM));
-    CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7800u, back, 2));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800u, 2));
     CHECK_EQ_U(back[1], 0xA1);
     oflash_loader_close(l);
 out:
@@ -213,7 +215,7 @@ static void test_thirdparty_pack(oflash_probe *p)
     CHECK(zip_close(z) == 0);
 
     CHECK_OK(oflash_devdb_add_file(db, tpath("Third.TP_DFP.1.0.0.pack")));
-    CHECK_OK(oflash_devdb_find(db, "tp-f401re", &d));
+    CHECK_OK(oflash_devdb_find(&d, db, "tp-f401re"));
     if (!d) goto out;
     CHECK(!strcmp(d->vendor, "Third Party"));
     CHECK_EQ_U(d->work_ram_start, 0x20000000u);
@@ -244,11 +246,11 @@ static void test_thirdparty_pack(oflash_probe *p)
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_PROGRAM));
     CHECK_OK(oflash_loader_program(l, 0x08004000u, data, sizeof data));
     CHECK_OK(oflash_loader_uninit(l, OFLASH_FNC_PROGRAM));
-    CHECK_OK(oflash_probe_read_mem(p, 0x08004000u, back, sizeof back));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x08004000u, sizeof back));
     CHECK(memcmp(back, data, sizeof data) == 0);
     for (size_t i = sizeof data; i < sizeof back; i++)
         CHECK_EQ_U(back[i], 0xFF); /* the last page padded with the erased value */
-    CHECK_OK(oflash_probe_read_mem(p, 0x08000000u, back, 16));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x08000000u, 16));
     for (size_t i = 0; i < 16; i++)
         CHECK_EQ_U(back[i], 0xFF); /* sector 0 untouched */
     oflash_loader_close(l);
@@ -281,7 +283,7 @@ static void test_hang(oflash_probe *p)
              fpath("tp_HANG.flm"));
     jlink_file("hang.xml", "Name=\"STM32F401RE\"", bank);
     CHECK_OK(oflash_devdb_add_file(db, tpath("hang.xml")));
-    CHECK_OK(oflash_devdb_find(db, "STM32F401RE", &d));
+    CHECK_OK(oflash_devdb_find(&d, db, "STM32F401RE"));
     if (!d) goto out;
     b = oflash_device_bank(d, "flash");
     CHECK(b && b->loader_path && strstr(b->loader_path, "tp_HANG.flm"));
@@ -346,7 +348,7 @@ static void test_refused_and_replaced(void)
              fpath("example/otp_loader.FLM"));
     jlink_file("ext.xml", "Name=\"STM32F401CE\" Aliases=\"MYBOARD\"", bank);
     CHECK_OK(oflash_devdb_add_file(db, tpath("ext.xml")));
-    CHECK_OK(oflash_devdb_find(db, "MYBOARD", &d));
+    CHECK_OK(oflash_devdb_find(&d, db, "MYBOARD"));
     if (d) {
         const oflash_bank *s = oflash_device_bank(d, "serial");
         CHECK(!strcmp(d->name, "STM32F401xE"));
@@ -367,7 +369,7 @@ static void test_refused_and_replaced(void)
              fpath("example/otp_loader.FLM"));
     jlink_file("kind.xml", "Name=\"K\" WorkRAMAddr=\"0x20000000\" WorkRAMSize=\"0x10000\"", bank);
     CHECK_OK(oflash_devdb_add_file(db, tpath("kind.xml")));
-    CHECK_OK(oflash_devdb_find(db, "K", &d));
+    CHECK_OK(oflash_devdb_find(&d, db, "K"));
     if (d) {
         CHECK_EQ_U(d->bank_count, 1);
         CHECK(d->banks[0].kind == OFLASH_BANK_OTP);

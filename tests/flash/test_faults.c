@@ -56,10 +56,8 @@ static oflash_image *make_image(int v, uint8_t *flash_expect)
 static int open_target(const char *chip, oflash_target **t)
 {
     char spec[320];
-    oflash_target_opts o;
-    memset(&o, 0, sizeof o);
+    oflash_target_opts o = OFLASH_TARGET_OPTS_INIT;
     snprintf(spec, sizeof spec, "sim:%s", chip);
-    o.version = OFLASH_TARGET_OPTS_VERSION;
     o.probe = spec;
     o.device = DEV;
     return oflash_target_open(t, &o);
@@ -77,19 +75,19 @@ static int program_opt(const char *chip, const oflash_image *img, oflash_flash_s
     oflash_target_view view;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
     oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
-    oflash_flash_opts fo = {OFLASH_FLASH_OPTS_VERSION, OFLASH_VERIFY_CRC, NULL, NULL, NULL, NULL};
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     int rc;
     po.allow_otp = true;
     po.otp_resume = resume;
     jo.dir = jdir;
     if ((rc = open_target(chip, &t)) < 0) return rc;
-    if ((rc = oflash_journal_open(&j, t, &jo)) < 0 || (rc = oflash_journal_recover(j, t, NULL)) < 0)
+    if ((rc = oflash_journal_open(&j, t, &jo)) < 0 || (rc = oflash_journal_recover(NULL, j, t)) < 0)
         goto out;
-    oflash_journal_otp_started(j, &po.otp_started, &po.otp_started_count);
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, j);
     fo.journal = j;
-    oflash_target_view_init(t, &view);
+    oflash_target_view_init(&view, t);
     if ((rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po)) == 0)
-        rc = oflash_flash_execute(t, plan, &fo, st);
+        rc = oflash_flash_execute(st, t, plan, &fo);
 out:
     oflash_plan_free(plan);
     oflash_journal_close(j);
@@ -109,9 +107,9 @@ static void check_contents(const char *chip, const uint8_t *flash_expect, bool o
     uint8_t *flash = malloc(FLASH_SIZE), o[12], l[16], want_l[16];
     CHECK_OK(open_target(chip, &t));
     if (!t) goto out;
-    CHECK_OK(oflash_flash_read(t, FLASH0, flash, FLASH_SIZE, NULL, NULL));
-    CHECK_OK(oflash_flash_read(t, OTP0, o, 12, NULL, NULL));
-    CHECK_OK(oflash_flash_read(t, LOCK0, l, 16, NULL, NULL));
+    CHECK_OK(oflash_flash_read(flash, t, FLASH0, FLASH_SIZE, NULL, NULL));
+    CHECK_OK(oflash_flash_read(o, t, OTP0, 12, NULL, NULL));
+    CHECK_OK(oflash_flash_read(l, t, LOCK0, 16, NULL, NULL));
     CHECK(memcmp(flash, flash_expect, FLASH_SIZE) == 0);
     memset(want_l, 0xFF, 16);
     if (otp) {
@@ -139,7 +137,7 @@ static void test_power_loss(void)
     CHECK_OK(program(cal, v1, &st));
     CHECK_OK(program(cal, v2, &st));
     CHECK_EQ_U(st.sectors_erased, 5);
-    CHECK_OK(oflash_sim_info_read(cal, &info));
+    CHECK_OK(oflash_sim_info_read(&info, cal));
     total = info.last_run.program_ops + info.last_run.erase_ops;
     printf("v1 -> v2: %llu program accesses, %llu erases\n",
            (unsigned long long)info.last_run.program_ops,
@@ -240,7 +238,7 @@ static void test_kept_bytes_power_loss(void)
         CHECK_OK(program(chip, vsmall, &st));
         CHECK_EQ_U(st.sectors_erased, 0);
         CHECK_OK(open_target(chip, &t));
-        if (t) CHECK_OK(oflash_flash_read(t, FLASH0, back, FLASH_SIZE, NULL, NULL));
+        if (t) CHECK_OK(oflash_flash_read(back, t, FLASH0, FLASH_SIZE, NULL, NULL));
         oflash_target_close(t);
         if (memcmp(back, want, FLASH_SIZE) != 0)
             fprintf(stderr, "power loss after %llu operations: kept bytes not kept\n",
@@ -264,14 +262,14 @@ static int protect_sector2(oflash_probe *p)
     int rc;
     if ((rc = oflash_probe_write_u32(p, 0x40023C08u, 0x08192A3Bu)) < 0 ||
         (rc = oflash_probe_write_u32(p, 0x40023C08u, 0x4C5D6E7Fu)) < 0 ||
-        (rc = oflash_probe_read_u32(p, 0x40023C14u, &optcr)) < 0)
+        (rc = oflash_probe_read_u32(&optcr, p, 0x40023C14u)) < 0)
         return rc;
     optcr &= ~(1u << (16 + 2));
     if ((rc = oflash_probe_write_u32(p, 0x40023C14u, optcr)) < 0 ||
         (rc = oflash_probe_write_u32(p, 0x40023C14u, optcr | 2u)) < 0)
         return rc;
     for (int i = 0; i < 1000; i++) {
-        if ((rc = oflash_probe_read_u32(p, 0x40023C0Cu, &sr)) < 0) return rc;
+        if ((rc = oflash_probe_read_u32(&sr, p, 0x40023C0Cu)) < 0) return rc;
         if (!(sr & (1u << 16))) return 0;
         usleep(1000);
     }
@@ -301,9 +299,9 @@ static void test_write_protection(void)
               "write-protected");
     CHECK_OK(open_target(chip, &t));
     if (!t) goto out;
-    CHECK_OK(oflash_flash_read(t, FLASH0, flash, FLASH_SIZE, NULL, NULL));
+    CHECK_OK(oflash_flash_read(flash, t, FLASH0, FLASH_SIZE, NULL, NULL));
     CHECK(memcmp(flash, blank, FLASH_SIZE) == 0); /* nothing written, not even sector 0 */
-    CHECK_ERR(oflash_flash_erase(t, &two, 1, false, NULL, NULL, NULL), OFLASH_EPROTECTED,
+    CHECK_ERR(oflash_flash_erase(NULL, t, &two, 1, false, NULL, NULL), OFLASH_EPROTECTED,
               "write-protected");
     /* Sectors that are not protected still work. */
     {
@@ -314,9 +312,9 @@ static void test_write_protection(void)
         pattern(b, sizeof b, 9);
         oflash_image_new(&small);
         oflash_image_add(small, 0x08004000u, b, sizeof b, "small");
-        oflash_target_view_init(t, &view);
+        oflash_target_view_init(&view, t);
         CHECK_OK(oflash_plan_create(&plan, small, oflash_target_device(t), &view, NULL));
-        if (plan) CHECK_OK(oflash_flash_execute(t, plan, NULL, &st));
+        if (plan) CHECK_OK(oflash_flash_execute(&st, t, plan, NULL));
         CHECK_EQ_U(st.bytes_programmed, 1024);
         oflash_plan_free(plan);
         oflash_image_free(small);

@@ -18,19 +18,19 @@ typedef struct counting {
     uint64_t read_bytes;
 } counting;
 
-static int c_crc(void *ctx, uint32_t a, uint32_t n, uint32_t *crc)
+static int c_crc(void *ctx, uint32_t *crc, uint32_t a, uint32_t n)
 {
     counting *c = ctx;
     c->crcs++;
-    return c->inner.crc32(c->inner.ctx, a, n, crc);
+    return c->inner.crc32(c->inner.ctx, crc, a, n);
 }
 
-static int c_read(void *ctx, uint32_t a, void *buf, uint32_t n)
+static int c_read(void *ctx, void *buf, uint32_t a, uint32_t n)
 {
     counting *c = ctx;
     c->reads++;
     c->read_bytes += n;
-    return c->inner.read(c->inner.ctx, a, buf, n);
+    return c->inner.read(c->inner.ctx, buf, a, n);
 }
 
 /* A fill of n bytes of v at addr (an image or chip-snapshot fragment). */
@@ -153,12 +153,12 @@ static void run_flash_case(const oflash_device *dev, const flash_case *c)
          * image bytes where the image has them, else the chip's old bytes
          * (or erased with erase_untouched). */
         uint8_t *want = malloc(s->sector->size), *old = malloc(s->sector->size);
-        oflash_image_read(chip, s->sector->addr, old, s->sector->size, 0xFF);
+        oflash_image_read(old, chip, s->sector->addr, s->sector->size, 0xFF);
         memcpy(want, c->erase_untouched ? memset(old, 0xFF, s->sector->size) : old,
                s->sector->size);
         for (uint32_t k = 0; k < s->sector->size; k++) {
             uint8_t b;
-            if (oflash_image_read(img, s->sector->addr + k, &b, 1, 0xFF)) want[k] = b;
+            if (oflash_image_read(&b, img, s->sector->addr + k, 1, 0xFF)) want[k] = b;
         }
         CHECK(memcmp(want, s->data, s->sector->size) == 0);
         CHECK_EQ_U(s->crc, oflash_crc32(0, want, s->sector->size));
@@ -327,10 +327,10 @@ static void run_otp_case(const oflash_device *dev, const otp_case *c)
         /* every planned OTP write is over 0xFF on the chip, lock writes set 0x00 */
         for (size_t i = 0; i < p->otp_write_count; i++) {
             uint8_t b;
-            oflash_image_read(chip, p->otp_writes[i].addr, &b, 1, 0xFF);
+            oflash_image_read(&b, chip, p->otp_writes[i].addr, 1, 0xFF);
             CHECK(b == p->otp_writes[i].chip);
             CHECK(b == 0xFF);
-            oflash_image_read(img, p->otp_writes[i].addr, &b, 1, 0xFF);
+            oflash_image_read(&b, img, p->otp_writes[i].addr, 1, 0xFF);
             CHECK_EQ_U(p->otp_writes[i].image, b);
         }
         for (size_t i = 0; i < p->lock_count; i++)
@@ -467,7 +467,7 @@ static void test_misc(const oflash_device *dev)
     CHECK_ERR(oflash_plan_create(&p, img, dev, &view, &o), OFLASH_EINVAL, "contradict");
     o.skip_otp = false;
     CHECK_OK(oflash_plan_create(&p, img, dev, &view, &o));
-    oflash_plan_summarize(p, &s);
+    oflash_plan_summarize(&s, p);
     CHECK_EQ_U(s.sectors_program, 1);
     CHECK_EQ_U(s.sectors_erase, 0);
     CHECK_EQ_U(s.program_bytes, 1024); /* one page */
@@ -493,7 +493,7 @@ static void test_misc(const oflash_device *dev)
         oflash_plan_summary bs;
         oflash_target_view_from_image(&bv.inner, blank);
         CHECK_OK(oflash_plan_create(&p, full, dev, &bview, &o));
-        oflash_plan_summarize(p, &bs);
+        oflash_plan_summarize(&bs, p);
         CHECK_EQ_U(bv.crcs, 2);
         CHECK_EQ_U(bs.sectors_program, 8);
         CHECK_EQ_U(bs.sectors_erase, 0);
@@ -505,7 +505,7 @@ static void test_misc(const oflash_device *dev)
         /* the chip: the image everywhere except one byte in sector 6 */
         oflash_image *chip2;
         uint8_t *all = malloc(512 * 1024);
-        oflash_image_read(full, FLASH0, all, 512 * 1024, 0xFF);
+        oflash_image_read(all, full, FLASH0, 512 * 1024, 0xFF);
         all[0x40000 + 5] ^= 0x10;
         oflash_image_new(&chip2);
         oflash_image_add(chip2, FLASH0, all, 512 * 1024, "chip");
@@ -514,7 +514,7 @@ static void test_misc(const oflash_device *dev)
         oflash_target_view dview = {c_crc, c_read, &dv};
         oflash_target_view_from_image(&dv.inner, chip2);
         CHECK_OK(oflash_plan_create(&p, full, dev, &dview, &o));
-        oflash_plan_summarize(p, &bs);
+        oflash_plan_summarize(&bs, p);
         CHECK_EQ_U(dv.crcs, 9);
         CHECK_EQ_U(bs.sectors_erase, 1);
         CHECK_EQ_U(bs.sectors_skip, 7);
@@ -527,6 +527,46 @@ static void test_misc(const oflash_device *dev)
     oflash_image_free(chip);
     oflash_image_free(img);
 }
+
+/* STM32L4: OTP written once per 64-bit double word (OFLASH_OTP_WRITE_ONCE,
+ * write unit 8, no lock bytes). */
+#define L4OTP 0x1FFF7000u
+/* clang-format off */
+static const otp_case l4_otp_cases[] = {
+    {"L4: two whole double words on a blank chip: programmed",
+     {{0}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, 0, "", 16, 0, 0, 0, 0, 0, false, false},
+    {"L4: image covers half a double word: refused before the chip is asked",
+     {{0}},
+     {{L4OTP, 12, 0x5C}},
+     true, false, OFLASH_EINVAL,
+     "OTP 0x1FFF7008-0x1FFF700F: the image covers only 4 of its 8 bytes", 0, 0, 0, 0, 0, 0,
+     true, false},
+    {"L4: a partial double word is refused even when the rest equals the chip",
+     {{L4OTP + 0x20, 8, 0x5C}},
+     {{L4OTP + 0x21, 7, 0x5C}},
+     true, false, OFLASH_EINVAL, "covers only 7 of its 8 bytes", 0, 0, 0, 0, 0, 0, true, false},
+    {"L4: first double word equal, second blank: only the second is written",
+     {{L4OTP, 8, 0x5C}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, 0, "", 8, 0, 8, 0, 0, 0, false, false},
+    {"L4: double word holds other data: one conflict for it",
+     {{L4OTP + 8, 8, 0x31}},
+     {{L4OTP, 16, 0x5C}},
+     true, false, OFLASH_ECONFLICT, "OTP block 1", 8, 0, 0, 1, OFLASH_CONFLICT_OTP_VALUE,
+     L4OTP + 8, false, false},
+    {"L4: an interrupted write is a conflict, --otp-resume cannot finish it",
+     {{L4OTP, 8, 0x7F}},
+     {{L4OTP, 8, 0x3F}},
+     true, false, OFLASH_ECONFLICT, "OTP block 0", 0, 0, 0, 1, OFLASH_CONFLICT_OTP_VALUE, L4OTP,
+     false, true},
+    {"L4: OTP without --otp refused",
+     {{0}},
+     {{L4OTP, 8, 0x5C}},
+     false, false, OFLASH_EPROTECTED, "--otp", 0, 0, 0, 0, 0, 0, true, false},
+};
+/* clang-format on */
 
 int main(void)
 {
@@ -541,5 +581,9 @@ int main(void)
         run_resume_case(dev, &resume_cases[i]);
     test_serial_overwrite_refused(dev);
     test_misc(dev);
+    dev = oflash_builtin_device_find("STM32L476RG");
+    CHECK(dev != NULL);
+    for (size_t i = 0; dev && i < sizeof l4_otp_cases / sizeof l4_otp_cases[0]; i++)
+        run_otp_case(dev, &l4_otp_cases[i]);
     return test_summary();
 }

@@ -35,12 +35,12 @@ int main(int argc, char **argv)
         w[i] = (uint8_t)rand();
     oflash_probe_reset_stats(p);
     if (oflash_probe_write_mem(p, addr, w, len) < 0) goto fail;
-    oflash_probe_get_stats(p, &st);
+    oflash_probe_get_stats(&st, p);
     printf("write %llu %llu %llu\n", (unsigned long long)st.round_trips,
            (unsigned long long)st.bytes_tx, (unsigned long long)st.bytes_rx);
     oflash_probe_reset_stats(p);
-    if (oflash_probe_read_mem(p, addr, r, len) < 0) goto fail;
-    oflash_probe_get_stats(p, &st);
+    if (oflash_probe_read_mem(r, p, addr, len) < 0) goto fail;
+    oflash_probe_get_stats(&st, p);
     printf("read %llu %llu %llu\n", (unsigned long long)st.round_trips,
            (unsigned long long)st.bytes_tx, (unsigned long long)st.bytes_rx);
     if (memcmp(w, r, len)) {

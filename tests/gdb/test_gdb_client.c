@@ -79,7 +79,8 @@ static int sv[2];
 
 static int start(oflash_probe **p, bool keep_open, unsigned timeout_ms)
 {
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, timeout_ms, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.timeout_ms = timeout_ms;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return -1;
     memset(&F, 0, sizeof F);
     F.fd = sv[1];
@@ -131,14 +132,14 @@ static void test_ack_mode_rle_escape_console(void)
     raw("+");
     pkt("00000001");
     CHECK_OK(start(&p, false, 2000));
-    CHECK_OK(oflash_probe_read_mem(p, 0x20000000, b, 4));
+    CHECK_OK(oflash_probe_read_mem(b, p, 0x20000000, 4));
     CHECK_EQ_U(b[0], 0x11);
     CHECK_EQ_U(b[1], 0x11);
     CHECK_EQ_U(b[2], 0x23);
     CHECK_EQ_U(b[3], 0x44);
-    CHECK_OK(oflash_probe_read_reg(p, pc, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, pc));
     CHECK_EQ_U(v, 0x78563412);
-    CHECK_OK(oflash_probe_read_reg(p, xpsr, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, xpsr));
     CHECK_EQ_U(v, 0x01000000);
     finish(p);
     CHECK(strstr(F.got, "$m20000000,4#") != NULL);
@@ -150,43 +151,44 @@ static void test_errors(void)
 {
     oflash_probe *p;
     uint8_t b[4];
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 1000, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
+    ro.timeout_ms = 1000;
     oflash_stop_info st;
 
     noack_hello();
     pkt("E14");
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 4), OFLASH_ETARGET, "E14");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 4), OFLASH_ETARGET, "E14");
     finish(p);
 
     noack_hello();
     pkt("zz");
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 4), OFLASH_EPROTO, "hex");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 4), OFLASH_EPROTO, "hex");
     finish(p);
 
     noack_hello();
     pkt("W00"); /* reply to c */
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_run(p, &ro, &st), OFLASH_ELINK, "exited");
+    CHECK_ERR(oflash_probe_run(&st, p, &ro), OFLASH_ELINK, "exited");
     finish(p);
 
     noack_hello();
     raw("$1122#ff"); /* bad checksum in no-ack mode */
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 2), OFLASH_EPROTO, "checksum");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 2), OFLASH_EPROTO, "checksum");
     finish(p);
 
     noack_hello();
     raw("$1122"); /* cut, then EOF */
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 2), OFLASH_ELINK, "connection lost");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 2), OFLASH_ELINK, "connection lost");
     finish(p);
 
     noack_hello();
     raw("$0*\x10#00"); /* bad RLE count */
     CHECK_OK(start(&p, false, 2000));
-    CHECK(oflash_probe_read_mem(p, 0x1000, b, 2) == OFLASH_EPROTO);
+    CHECK(oflash_probe_read_mem(b, p, 0x1000, 2) == OFLASH_EPROTO);
     finish(p);
 
     /* Oversized reply: 300 KB of run-length-encoded zeros. */
@@ -202,7 +204,7 @@ static void test_errors(void)
         pkt_n(big, k);
     }
     CHECK_OK(start(&p, false, 2000));
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 2), OFLASH_EPROTO, "longer than");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 2), OFLASH_EPROTO, "longer than");
     finish(p);
 
     /* Hostile handshake values. */
@@ -221,7 +223,7 @@ static void test_silent_server_times_out(void)
     noack_hello();
     CHECK_OK(start(&p, true, 300));
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK_ERR(oflash_probe_read_mem(p, 0x1000, b, 4), OFLASH_ETIMEOUT, "timed out");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x1000, 4), OFLASH_ETIMEOUT, "timed out");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
     shutdown(sv[1], SHUT_RDWR);
@@ -251,7 +253,7 @@ static void test_target_description_and_x(void)
     pkt("OK"); /* X data */
     pkt("04030201");
     CHECK_OK(start(&p, false, 2000));
-    CHECK_OK(oflash_gdb_memory_map(p, &map, &n));
+    CHECK_OK(oflash_gdb_memory_map(&map, &n, p));
     CHECK_EQ_U(n, 2);
     if (n == 2) {
         CHECK_EQ_U(map[0].kind, OFLASH_GDB_MEM_FLASH);
@@ -259,7 +261,7 @@ static void test_target_description_and_x(void)
         CHECK_EQ_U(map[1].start, 0x20000000);
     }
     CHECK_OK(oflash_probe_write_mem(p, 0x20000000, w, sizeof w));
-    CHECK_OK(oflash_probe_read_reg(p, xpsr, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, xpsr));
     CHECK_EQ_U(v, 0x01020304);
     finish(p);
     CHECK(strstr(F.got, "qXfer:features:read:core.xml:0,") != NULL);
@@ -274,7 +276,9 @@ static void test_serial_line(void)
     int m = posix_openpt(O_RDWR | O_NOCTTY);
     char spec[128];
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 2000, 250000, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.timeout_ms = 2000;
+    o.baud = 250000;
     uint8_t b[2];
     CHECK(m >= 0);
     if (m < 0) return;
@@ -295,7 +299,7 @@ static void test_serial_line(void)
     pthread_create(&th, NULL, feeder, &F);
     CHECK_OK(oflash_probe_open(&p, spec, &o));
     if (p) {
-        CHECK_OK(oflash_probe_read_mem(p, 0x20000000, b, 2));
+        CHECK_OK(oflash_probe_read_mem(b, p, 0x20000000, 2));
         CHECK_EQ_U(b[0], 0xab);
         CHECK_EQ_U(b[1], 0xcd);
         oflash_probe_close(p); /* closes the slave: the feeder's read ends */

@@ -40,7 +40,8 @@ static oflash_probe *start(void)
         char *argv[] = {"qemu-system-arm", "-M",       "netduinoplus2", "-S",      "-gdb", gdbarg,
                         "-nographic",      "-monitor", "none",          "-serial", "none", NULL};
         oflash_probe *p = NULL;
-        oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, NULL, NULL, 3000, 0, NULL, NULL};
+        oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+        o.timeout_ms = 3000;
         snprintf(gdbarg, sizeof gdbarg, "tcp:127.0.0.1:%d", port);
         snprintf(spec, sizeof spec, "gdb:127.0.0.1:%d", port);
         if (posix_spawnp(&qemu_pid, "qemu-system-arm", NULL, NULL, argv, environ) != 0) return NULL;
@@ -73,26 +74,26 @@ int main(void)
         return test_summary();
     }
     CHECK(strstr(oflash_gdb_features(p), "PacketSize=1000") != NULL);
-    CHECK_OK(oflash_gdb_memory_map(p, &map, &nmap));
+    CHECK_OK(oflash_gdb_memory_map(&map, &nmap, p));
     CHECK_EQ_U(nmap, 0); /* QEMU offers no memory map */
 
     for (size_t i = 0; i < n; i++)
         w[i] = (uint8_t)rand();
     oflash_probe_reset_stats(p);
     CHECK_OK(oflash_probe_write_mem(p, 0x20000003, w, n)); /* odd address on purpose */
-    oflash_probe_get_stats(p, &st);
+    oflash_probe_get_stats(&st, p);
     CHECK_EQ_U(st.mem_write_bytes, n);
     CHECK(st.bytes_tx > 2 * n);        /* M: two hex digits per byte */
     CHECK(st.round_trips >= n / 2048); /* split to QEMU's 4 KB packets */
-    CHECK_OK(oflash_probe_read_mem(p, 0x20000003, r, n));
+    CHECK_OK(oflash_probe_read_mem(r, p, 0x20000003, n));
     CHECK(memcmp(w, r, n) == 0);
 
     /* Registers by name; xPSR is 25 on QEMU and must round-trip. */
     CHECK_OK(oflash_probe_write_reg(p, OFLASH_REG_R7, 0x12345678));
     CHECK_OK(oflash_probe_write_reg(p, OFLASH_REG_XPSR, 0x21000000));
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R7, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_R7));
     CHECK_EQ_U(v, 0x12345678);
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_XPSR, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_XPSR));
     CHECK_EQ_U(v & 0xF9000000u, 0x21000000);
 
     /* Nine registers (a loader call) are written with one g + G, not nine P,
@@ -105,11 +106,11 @@ int main(void)
         for (int i = 0; i < 9; i++)
             vals[i] = 0x20000100u + 0x10u * (uint32_t)i;
         vals[7] |= 1; /* PC: Thumb */
-        oflash_probe_get_stats(p, &s0);
+        oflash_probe_get_stats(&s0, p);
         CHECK_OK(oflash_probe_write_regs(p, regs, vals, 9));
-        oflash_probe_get_stats(p, &s1);
+        oflash_probe_get_stats(&s1, p);
         CHECK(s1.round_trips - s0.round_trips <= 2);
-        CHECK_OK(oflash_probe_read_regs(p, regs, back, 9));
+        CHECK_OK(oflash_probe_read_regs(back, p, regs, 9));
         for (int i = 0; i < 9; i++)
             CHECK_EQ_U(back[i], i == 7 ? vals[i] & ~1u : vals[i]);
     }
@@ -119,11 +120,14 @@ int main(void)
         static const uint8_t loop[2] = {0xFE, 0xE7};
         int regs[3] = {OFLASH_REG_PC, OFLASH_REG_SP, OFLASH_REG_XPSR};
         uint32_t vals[3] = {0x20000001, 0x20002000, 0x01000000};
-        oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, true, 0x20000100, 300, 0};
+        oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
+        ro.have_break = true;
+        ro.break_addr = 0x20000100;
+        ro.timeout_ms = 300;
         oflash_stop_info si;
         CHECK_OK(oflash_probe_write_mem(p, 0x20000000, loop, 2));
         CHECK_OK(oflash_probe_write_regs(p, regs, vals, 3));
-        CHECK_OK(oflash_probe_run(p, &ro, &si));
+        CHECK_OK(oflash_probe_run(&si, p, &ro));
         CHECK_EQ_U(si.reason, OFLASH_STOP_TIMEOUT);
         CHECK_EQ_U(si.pc, 0x20000000);
     }
@@ -131,11 +135,11 @@ int main(void)
     /* Reset through the default list: QEMU takes system_reset. */
     CHECK_OK(oflash_probe_write_reg(p, OFLASH_REG_PC, 0x20000100));
     CHECK_OK(oflash_probe_reset(p, true));
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_PC, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_PC));
     CHECK(v != 0x20000100);
     {
         char out[256];
-        CHECK_ERR(oflash_probe_command(p, "monitor no_such_command", out, sizeof out),
+        CHECK_ERR(oflash_probe_command(out, sizeof out, p, "monitor no_such_command"),
                   OFLASH_EUNSUPPORTED, "unknown command");
     }
     oflash_probe_close(p);

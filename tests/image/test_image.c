@@ -58,7 +58,7 @@ static void test_add_merge(void)
     CHECK(memcmp(s->data + 0x20, b, 16) == 0 && memcmp(s->data + 0x10, a, 16) == 0);
     CHECK_EQ_U(oflash_image_size(img), 48);
     /* read with fill around the data */
-    CHECK_EQ_U(oflash_image_read(img, 0x0FFC, buf, 40, 0xEE), 36);
+    CHECK_EQ_U(oflash_image_read(buf, img, 0x0FFC, 40, 0xEE), 36);
     CHECK_EQ_U(buf[0], 0xEE);
     CHECK_EQ_U(buf[4], 0);
     CHECK_EQ_U(buf[39], 0x83);
@@ -99,7 +99,7 @@ static void test_ihex_records(void)
     CHECK_EQ_U(oflash_image_segment(img, 1)->data[3], 0xDD);
     CHECK(strcmp(oflash_image_segment(img, 1)->source, "t.hex:5") == 0);
     uint32_t e = 0;
-    CHECK(oflash_image_entry(img, &e));
+    CHECK(oflash_image_entry(&e, img));
     CHECK_EQ_U(e, 0x08000189);
     oflash_image_free(img);
 }
@@ -148,7 +148,7 @@ static void test_ihex_bad(void)
 
 static int warned;
 static char warn_msg[512];
-static void on_log(int level, const char *msg, void *ctx)
+static void on_log(void *ctx, int level, const char *msg)
 {
     (void)ctx;
     if (level == OFLASH_LOG_WARN) {
@@ -221,7 +221,7 @@ static void test_srec_records(void)
     CHECK_EQ_U(oflash_image_segment(img, 2)->data[3], 0x0C);
     CHECK(strcmp(oflash_image_segment(img, 2)->source, "t.srec:4") == 0);
     uint32_t e = 0;
-    CHECK(oflash_image_entry(img, &e));
+    CHECK(oflash_image_entry(&e, img));
     CHECK_EQ_U(e, 0x08000101);
     oflash_image_free(img);
     CHECK_OK(oflash_image_new(&img));
@@ -296,7 +296,7 @@ static void test_elf(void)
     CHECK_EQ_U(oflash_image_segment(img, 0)->data[11], 0xAB);
     CHECK(strcmp(oflash_image_segment(img, 0)->source, "t.elf:segment 0") == 0);
     uint32_t entry = 0;
-    CHECK(oflash_image_entry(img, &entry) && entry == 0x08000009);
+    CHECK(oflash_image_entry(&entry, img) && entry == 0x08000009);
     oflash_image_free(img);
 
     /* segment 1 reaches past the end of the file */
@@ -373,7 +373,7 @@ static void test_writers(void)
     CHECK_OK(oflash_image_add(img, 0x0800FFF8, d, 20, "a"));
     CHECK_OK(oflash_image_add(img, 0x1FFF7800, d, 4, "b"));
     oflash_image_set_entry(img, 0x08000189);
-    oflash_image_write_opts w = {.version = OFLASH_IMAGE_WRITE_OPTS_VERSION};
+    oflash_image_write_opts w = OFLASH_IMAGE_WRITE_OPTS_INIT;
     CHECK_OK(oflash_image_write(img, "w.hex", &w));
     /* objcopy reads this file to the same bytes (tests/image/test_image_cli.sh) */
     CHECK(file_eq("w.hex", ":020000040800F2\n"
@@ -392,7 +392,7 @@ static void test_writers(void)
     CHECK(memcmp(oflash_image_segment(back, 0)->data, d, 20) == 0);
     CHECK(strcmp(oflash_image_segment(back, 1)->source, "w.hex:6") == 0);
     uint32_t e = 0;
-    CHECK(oflash_image_entry(back, &e) && e == 0x08000189);
+    CHECK(oflash_image_entry(&e, back) && e == 0x08000189);
     oflash_image_free(back);
 
     /* S-records: S3 for 0x1FFF7800; srec_type 1 cannot hold it */

@@ -101,8 +101,8 @@ static void test_builtin(void)
 {
     oflash_flm *b = NULL, *f = NULL;
     CHECK_OK(oflash_flm_builtin(&b, "stm32f4"));
-    CHECK_ERR(oflash_flm_builtin(&f, "stm32l4"), OFLASH_ENOTFOUND,
-              "no built-in flash loader 'stm32l4'");
+    CHECK_ERR(oflash_flm_builtin(&f, "nosuch"), OFLASH_ENOTFOUND,
+              "no built-in flash loader 'nosuch'");
     if (!b) return;
     const oflash_flash_device *d = oflash_flm_device(b);
     CHECK_EQ_U(d->vers, 0x0101);
@@ -120,13 +120,13 @@ static void test_builtin(void)
     CHECK_EQ_U(d->runs[3].offset, 0x100000);
     CHECK_EQ_U(oflash_flm_functions(b), 0x7FF); /* all CMSIS + SEGGER functions */
     uint32_t off = 99;
-    CHECK_OK(oflash_flm_function_offset(b, "Init", &off));
+    CHECK_OK(oflash_flm_function_offset(&off, b, "Init"));
     CHECK_EQ_U(off, 0); /* linker script puts Init first */
-    CHECK_OK(oflash_flm_function_offset(b, "SEGGER_OPEN_CalcCRC", &off));
+    CHECK_OK(oflash_flm_function_offset(&off, b, "SEGGER_OPEN_CalcCRC"));
     CHECK((off & 1) == 0);
-    CHECK_ERR(oflash_flm_function_offset(b, "Nope", &off), OFLASH_ENOTFOUND, "no function Nope");
+    CHECK_ERR(oflash_flm_function_offset(&off, b, "Nope"), OFLASH_ENOTFOUND, "no function Nope");
     oflash_flm_sizes s;
-    oflash_flm_get_sizes(b, &s);
+    oflash_flm_get_sizes(&s, b);
     CHECK(s.code_size > 256 && s.code_size < 4096);
     CHECK_EQ_U(s.data_size, 24); /* struct of4_state */
     CHECK(s.static_base >= s.code_size);
@@ -146,9 +146,11 @@ static void test_builtin(void)
     CHECK_ERR(oflash_flm_load_file(&f, "/nonexistent/x.flm"), OFLASH_EIO, "/nonexistent/x.flm");
 
     /* Layout in 96 KiB of RAM at 0x20000000. */
-    oflash_loader_opts o = {OFLASH_LOADER_OPTS_VERSION, 0x20000000u, 96 * 1024, 0, 0, 0, 0};
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = 0x20000000u;
+    o.ram_size = 96 * 1024;
     oflash_loader_layout L;
-    CHECK_OK(oflash_flm_layout(b, &o, &L));
+    CHECK_OK(oflash_flm_layout(&L, b, &o));
     CHECK_EQ_U(L.trampoline, 0x20000000u);
     CHECK(L.image >= L.trampoline + 4 && L.image % 8 == 0);
     CHECK_EQ_U(L.static_base, L.image + s.static_base);
@@ -161,19 +163,35 @@ static void test_builtin(void)
     CHECK_EQ_U(L.buffer_size, L.page_buffers * 1024);
     CHECK(L.buffer + L.buffer_size <= 0x20000000u + 96 * 1024);
     o.stack_size = 4096;
-    CHECK_OK(oflash_flm_layout(b, &o, &L));
+    CHECK_OK(oflash_flm_layout(&L, b, &o));
     CHECK_EQ_U(L.stack_top - L.stack_bottom, 4096);
     o.stack_size = 256;
-    CHECK_ERR(oflash_flm_layout(b, &o, &L), OFLASH_EINVAL, "at least 512");
+    CHECK_ERR(oflash_flm_layout(&L, b, &o), OFLASH_EINVAL, "at least 512");
     o.stack_size = 0;
     o.ram_size = s.image_size + 1024; /* no room for a page buffer */
-    CHECK_ERR(oflash_flm_layout(b, &o, &L), OFLASH_ERANGE, "one 1024-byte page buffer");
+    CHECK_ERR(oflash_flm_layout(&L, b, &o), OFLASH_ERANGE, "one 1024-byte page buffer");
     o.ram_start = 0xFFFFF000u;
     o.ram_size = 0x2000;
-    CHECK_ERR(oflash_flm_layout(b, &o, &L), OFLASH_EINVAL, "wraps");
+    CHECK_ERR(oflash_flm_layout(&L, b, &o), OFLASH_EINVAL, "wraps");
     o.version = 7;
-    CHECK_ERR(oflash_flm_layout(b, &o, &L), OFLASH_EINVAL, "version");
+    CHECK_ERR(oflash_flm_layout(&L, b, &o), OFLASH_EINVAL, "version");
     oflash_flm_free(b);
+    /* The STM32L4 family's loader: 2 KB pages over 1 MB, every function. */
+    b = NULL;
+    CHECK_OK(oflash_flm_builtin(&b, "stm32l4"));
+    if (b) {
+        d = oflash_flm_device(b);
+        CHECK(strstr(d->name, "STM32L47x/L48x") != NULL);
+        CHECK_EQ_U(d->addr, 0x08000000u);
+        CHECK_EQ_U(d->size, 0x100000u);
+        CHECK_EQ_U(d->page_size, 2048);
+        CHECK_EQ_U(d->run_count, 1);
+        CHECK_EQ_U(d->runs[0].size, 2048);
+        CHECK_EQ_U(oflash_flm_functions(b), 0x7FF);
+        CHECK_OK(oflash_flm_function_offset(&off, b, "Init"));
+        CHECK_EQ_U(off, 0);
+        oflash_flm_free(b);
+    }
 }
 
 /* Each case patches one thing and expects a specific complaint. */
@@ -281,7 +299,7 @@ static void test_bss(void)
     CHECK_OK(oflash_flm_parse(&f, c, orig_len, "bss.flm"));
     if (f) {
         oflash_flm_sizes s;
-        oflash_flm_get_sizes(f, &s);
+        oflash_flm_get_sizes(&s, f);
         CHECK_EQ_U(s.bss_size, 24);
         CHECK_EQ_U(s.data_size, 0);
         oflash_flm_free(f);

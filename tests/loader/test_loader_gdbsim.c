@@ -87,7 +87,8 @@ int main(void)
     if (!mkdtemp(dir)) return 1;
     char chip[400];
     snprintf(chip, sizeof chip, "%s/chip", dir);
-    oflash_probe_opts po = {OFLASH_PROBE_OPTS_VERSION, "STM32F401RE", NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
+    po.device = "STM32F401RE";
     char spec[450];
     oflash_probe *p = NULL;
     snprintf(spec, sizeof spec, "sim:%s", chip);
@@ -103,7 +104,9 @@ int main(void)
     if (port > 0 && f) CHECK_OK(oflash_probe_open(&p, spec, NULL));
     if (p) {
         oflash_loader *l = NULL;
-        oflash_loader_opts o = {OFLASH_LOADER_OPTS_VERSION, 0x20000000u, 96 * 1024, 0, 0, 0, 0};
+        oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+        o.ram_start = 0x20000000u;
+        o.ram_size = 96 * 1024;
         CHECK_OK(oflash_loader_open(&l, p, f, &o));
         if (l) {
             size_t n = 128 * 1024;
@@ -115,16 +118,16 @@ int main(void)
             CHECK_OK(oflash_loader_erase_sectors(l, 0x08020000u, 5, 1));
             CHECK_OK(oflash_loader_program(l, 0x08020000u, img, n));
             uint32_t crc = 0;
-            CHECK_OK(oflash_loader_crc32(l, 0x08020000u, (uint32_t)n, &crc));
+            CHECK_OK(oflash_loader_crc32(&crc, l, 0x08020000u, (uint32_t)n));
             CHECK_EQ_U(crc, oflash_crc32(0, img, n));
             oflash_probe_stats st;
-            oflash_probe_get_stats(p, &st);
+            oflash_probe_get_stats(&st, p);
             printf("128 KiB erase+program+CRC over gdb: %" PRIu64 " round trips, %" PRIu64
                    " bytes to the server, %" PRIu64 " from it\n",
                    st.round_trips, st.bytes_tx, st.bytes_rx);
             CHECK(st.round_trips < 200);
             CHECK(st.bytes_rx < n / 50); /* the CRC moved 4 bytes, not 128 KiB */
-            CHECK_OK(oflash_probe_read_mem(p, 0x08020000u, back, n));
+            CHECK_OK(oflash_probe_read_mem(back, p, 0x08020000u, n));
             CHECK(memcmp(back, img, n) == 0);
             /* OTP block 3 and its lock byte, byte-wise. */
             CHECK_OK(oflash_loader_program(l, 0x1FFF7860u, img, 32));
@@ -132,9 +135,9 @@ int main(void)
             memset(lk, 0xFF, sizeof lk);
             lk[3] = 0;
             CHECK_OK(oflash_loader_program(l, 0x1FFF7A00u, lk, 16));
-            CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7860u, back, 32));
+            CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7860u, 32));
             CHECK(memcmp(back, img, 32) == 0);
-            CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7A00u, back, 16));
+            CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7A00u, 16));
             CHECK(memcmp(back, lk, 16) == 0);
             CHECK_ERR(oflash_loader_program(l, 0x1FFF7860u, img + 32, 32), OFLASH_EPROTECTED,
                       "SEGGER_OPEN_Program(0x1FFF7860, 0x20,");

@@ -122,35 +122,35 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     if (!l) return;
     const oflash_loader_layout *L = oflash_loader_get_layout(l);
     uint32_t a[4] = {0x11111111u, 0x02020202u, 0x00300030u, 0x40000004u};
-    CHECK_OK(oflash_loader_call(l, "Echo", a, 4, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "Echo", a, 4, 0));
     CHECK_EQ_U(r0, a[0] ^ (a[1] << 1) ^ (a[2] << 2) ^ (a[3] << 3));
-    CHECK_OK(oflash_loader_call(l, "GetR9", NULL, 0, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "GetR9", NULL, 0, 0));
     CHECK_EQ_U(r0, L->static_base);
-    CHECK_OK(oflash_loader_call(l, "GetSP", NULL, 0, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "GetSP", NULL, 0, 0));
     CHECK(r0 <= L->stack_top && r0 >= L->stack_top - 64);
-    CHECK_OK(oflash_loader_call(l, "GetLR", NULL, 0, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "GetLR", NULL, 0, 0));
     CHECK_EQ_U(r0, L->trampoline | 1u);
     uint32_t w = 0;
-    CHECK_OK(oflash_loader_call(l, "State", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "State", &w, 1, 0));
     CHECK_EQ_U(r0, 0x5EED1234u); /* PrgData contents reached through R9 */
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_PROGRAM));
     w = 1;
-    CHECK_OK(oflash_loader_call(l, "State", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "State", &w, 1, 0));
     CHECK_EQ_U(r0, 1); /* one Init */
     w = 2;
-    CHECK_OK(oflash_loader_call(l, "State", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "State", &w, 1, 0));
     CHECK_EQ_U(r0, OFLASH_FNC_PROGRAM);
     w = 3;
-    CHECK_OK(oflash_loader_call(l, "State", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "State", &w, 1, 0));
     CHECK_EQ_U(r0, 0xA5A50003u); /* init_arg reaches Init in R3 */
     /* Switching operation: UnInit(2) then Init(1) (UnInit checks its fnc). */
     CHECK_OK(oflash_loader_erase_sector(l, DEV));
     w = 2;
-    CHECK_OK(oflash_loader_call(l, "State", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "State", &w, 1, 0));
     CHECK_EQ_U(r0, OFLASH_FNC_ERASE);
-    CHECK_ERR(oflash_loader_call(l, "NoSuchFunction", NULL, 0, 0, &r0), OFLASH_ENOTFOUND,
+    CHECK_ERR(oflash_loader_call(&r0, l, "NoSuchFunction", NULL, 0, 0), OFLASH_ENOTFOUND,
               "no function NoSuchFunction");
-    CHECK_ERR(oflash_loader_call(l, "Echo", a, 5, 0, &r0), OFLASH_EINVAL, "at most 4");
+    CHECK_ERR(oflash_loader_call(&r0, l, "Echo", a, 5, 0), OFLASH_EINVAL, "at most 4");
 
     /* Error result: names function and arguments. */
     CHECK_ERR(oflash_loader_erase_sector(l, 0xBAD00000u), OFLASH_ETARGET,
@@ -162,14 +162,14 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     double dt = now() - t0;
     CHECK(dt >= 0.09 && dt < 3.0);
     /* The loader still works after a timeout. */
-    CHECK_OK(oflash_loader_call(l, "Echo", a, 4, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "Echo", a, 4, 0));
     CHECK_EQ_U(r0, a[0] ^ (a[1] << 1) ^ (a[2] << 2) ^ (a[3] << 3));
     /* Stack: 900 bytes fit in the 1 KiB stack; 1000 (+16 pushed) reach the
      * canary in its lowest 16 bytes (and nothing below the stack). */
     w = 900;
-    CHECK_OK(oflash_loader_call(l, "Overflow", &w, 1, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "Overflow", &w, 1, 0));
     w = 1000;
-    CHECK_ERR(oflash_loader_call(l, "Overflow", &w, 1, 0, &r0), OFLASH_ETARGET,
+    CHECK_ERR(oflash_loader_call(&r0, l, "Overflow", &w, 1, 0), OFLASH_ETARGET,
               "Overflow(0x3E8) overflowed its 1024-byte stack");
     oflash_loader_close(l);
 
@@ -218,11 +218,11 @@ static void test_flash_ops(oflash_probe *p, oflash_flm *f, int segger)
         data[i] = (uint8_t)(rand() >> 7);
     bool blank = false;
     CHECK_OK(oflash_loader_erase_sectors(l, DEV, 0, 8));
-    CHECK_OK(oflash_loader_blank_check(l, DEV, 0x8000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV, 0x8000));
     CHECK(blank);
     /* 5000 bytes at DEV+0x123: not page aligned at either end. */
     CHECK_OK(oflash_loader_program(l, DEV + 0x123, data, 5000));
-    CHECK_OK(oflash_probe_read_mem(p, DEV, back, 0x8000));
+    CHECK_OK(oflash_probe_read_mem(back, p, DEV, 0x8000));
     int ok = 1;
     for (int i = 0; i < 0x8000; i++) {
         uint8_t want = (i >= 0x123 && i < 0x123 + 5000) ? data[i - 0x123] : 0xFF;
@@ -232,28 +232,28 @@ static void test_flash_ops(oflash_probe *p, oflash_flm *f, int segger)
     CHECK(pr.calls >= 2);
     CHECK_EQ_U(pr.last_done, pr.total);
     oflash_loader_stats s;
-    oflash_loader_get_stats(l, &s);
+    oflash_loader_get_stats(&s, l);
     if (segger)
         CHECK_EQ_U(s.program_calls, (uint64_t)pr.calls); /* one call per buffer load */
     else
         CHECK(s.program_calls >= 5000 / 256 + 1); /* one call per page */
-    CHECK_OK(oflash_loader_blank_check(l, DEV, 0x8000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV, 0x8000));
     CHECK(!blank);
-    CHECK_OK(oflash_loader_blank_check(l, DEV + 0x123 + 5000, 0x8000 - 0x123 - 5000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV + 0x123 + 5000, 0x8000 - 0x123 - 5000));
     CHECK(blank);
     uint32_t crc = 0;
-    CHECK_OK(oflash_loader_crc32(l, DEV + 0x123, 5000, &crc));
+    CHECK_OK(oflash_loader_crc32(&crc, l, DEV + 0x123, 5000));
     CHECK_EQ_U(crc, oflash_crc32(0, data, 5000));
-    CHECK_OK(oflash_loader_crc32(l, DEV + 1, 7, &crc));
+    CHECK_OK(oflash_loader_crc32(&crc, l, DEV + 1, 7));
     CHECK_EQ_U(crc, oflash_crc32(0, back + 1, 7));
     uint8_t rb[300];
-    CHECK_OK(oflash_loader_read(l, DEV + 0x123, rb, sizeof rb));
+    CHECK_OK(oflash_loader_read(rb, l, DEV + 0x123, sizeof rb));
     CHECK(memcmp(rb, data, sizeof rb) == 0);
     CHECK_OK(oflash_loader_erase_sector(l, DEV + 0x1000));
-    CHECK_OK(oflash_loader_blank_check(l, DEV + 0x1000, 0x1000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV + 0x1000, 0x1000));
     CHECK(blank);
     CHECK_OK(oflash_loader_erase_chip(l));
-    CHECK_OK(oflash_loader_blank_check(l, DEV, 0x8000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV, 0x8000));
     CHECK(blank);
     /* Outside the device the loader refuses. */
     CHECK_ERR(oflash_loader_program(l, DEV + 0x8000, data, 16), OFLASH_ETARGET,

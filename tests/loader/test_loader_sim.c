@@ -43,7 +43,7 @@ static char dir[256];
 static uint64_t sim_ns(oflash_probe *p)
 {
     oflash_probe_stats s;
-    oflash_probe_get_stats(p, &s);
+    oflash_probe_get_stats(&s, p);
     return s.sim_time_ns;
 }
 
@@ -51,7 +51,7 @@ static uint64_t prog_ops(oflash_probe *p)
 {
     oflash_sim_run_stats s;
     memset(&s, 0, sizeof s);
-    CHECK_OK(oflash_sim_probe_stats(p, &s));
+    CHECK_OK(oflash_sim_probe_stats(&s, p));
     return s.program_ops;
 }
 
@@ -59,7 +59,8 @@ static oflash_probe *open_chip(const char *name, const char *part)
 {
     char spec[400];
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, part, NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.device = part;
     snprintf(spec, sizeof spec, "sim:%s/%s", dir, name);
     CHECK_OK(oflash_probe_open(&p, spec, &o));
     return p;
@@ -69,8 +70,10 @@ static oflash_loader *open_loader(oflash_probe *p, const oflash_flm *f, const ch
                                   uint32_t init_arg)
 {
     const oflash_device *d = oflash_builtin_device_find(part);
-    oflash_loader_opts o = {
-        OFLASH_LOADER_OPTS_VERSION, d->work_ram_start, d->work_ram_size, 0, 0, init_arg, 0};
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = d->work_ram_start;
+    o.ram_size = d->work_ram_size;
+    o.init_arg = init_arg;
     oflash_loader *l = NULL;
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
     return l;
@@ -85,7 +88,7 @@ static void fill_random(uint8_t *b, size_t n)
 static bool mem_is(oflash_probe *p, uint32_t addr, const uint8_t *want, size_t n)
 {
     uint8_t *b = malloc(n);
-    bool ok = oflash_probe_read_mem(p, addr, b, n) == 0 && memcmp(b, want, n) == 0;
+    bool ok = oflash_probe_read_mem(b, p, addr, n) == 0 && memcmp(b, want, n) == 0;
     free(b);
     return ok;
 }
@@ -93,7 +96,7 @@ static bool mem_is(oflash_probe *p, uint32_t addr, const uint8_t *want, size_t n
 static bool mem_all(oflash_probe *p, uint32_t addr, uint8_t v, size_t n)
 {
     uint8_t *b = malloc(n);
-    bool ok = oflash_probe_read_mem(p, addr, b, n) == 0;
+    bool ok = oflash_probe_read_mem(b, p, addr, n) == 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = b[i] == v;
     free(b);
@@ -119,26 +122,26 @@ static void test_erase_program(const oflash_flm *f)
     /* The clock: Init (of the first program call) switches the core from the
      * 16 MHz HSI to the PLL (84 MHz); close (UnInit) switches back, PLL off. */
     uint32_t cfgr = 0, rcc_cr = 0;
-    CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
+    CHECK_OK(oflash_probe_read_u32(&cfgr, p, 0x40023808u));
     CHECK_EQ_U(cfgr & 0xC, 0);
     CHECK_OK(oflash_loader_program(l, 0x0807FF00u, d, 16));
-    CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
+    CHECK_OK(oflash_probe_read_u32(&cfgr, p, 0x40023808u));
     CHECK_EQ_U(cfgr & 0xC, 0x8); /* SWS = PLL */
     oflash_sim_run_stats rs;
-    CHECK_OK(oflash_sim_probe_stats(p, &rs));
+    CHECK_OK(oflash_sim_probe_stats(&rs, p));
     CHECK_EQ_U(rs.core_clock_hz, 84000000u);
     oflash_loader_close(l);
-    CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
-    CHECK_OK(oflash_probe_read_u32(p, 0x40023800u, &rcc_cr));
+    CHECK_OK(oflash_probe_read_u32(&cfgr, p, 0x40023808u));
+    CHECK_OK(oflash_probe_read_u32(&rcc_cr, p, 0x40023800u));
     CHECK_EQ_U(cfgr & 0xC, 0);
     CHECK_EQ_U(rcc_cr & (1u << 24), 0);
-    CHECK_OK(oflash_sim_probe_stats(p, &rs));
+    CHECK_OK(oflash_sim_probe_stats(&rs, p));
     CHECK_EQ_U(rs.core_clock_hz, 16000000u);
     /* ... unless told to keep it. */
     l = open_loader(p, f, "STM32F401RE", F4_INIT_PSIZE(2) | F4_INIT_KEEP_CLOCK);
     if (!l) goto out;
     CHECK_OK(oflash_loader_program(l, 0x0807FF10u, d, 16));
-    CHECK_OK(oflash_probe_read_u32(p, 0x40023808u, &cfgr));
+    CHECK_OK(oflash_probe_read_u32(&cfgr, p, 0x40023808u));
     CHECK_EQ_U(cfgr & 0xC, 0);
     CHECK(mem_is(p, 0x0807FF00u, d, 16));
     CHECK(mem_is(p, 0x0807FF10u, d, 16));
@@ -152,7 +155,7 @@ static void test_erase_program(const oflash_flm *f)
         CHECK_OK(oflash_loader_program(l, at[i], d, 64));
     for (int i = 0; i < 4; i++)
         CHECK(mem_is(p, at[i], d, 64));
-    CHECK_OK(oflash_loader_blank_check(l, 0x08000000u, 0x4000, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, 0x08000000u, 0x4000));
     CHECK(!blank);
 
     /* Each sector size, x32: typical time, neighbours kept. */
@@ -168,7 +171,7 @@ static void test_erase_program(const oflash_flm *f)
         uint64_t dt = sim_ns(p) - t0;
         CHECK(near_ns(dt, e[i].ns));
         printf("erase %3u KiB sector at x32: %.1f ms simulated\n", e[i].size / 1024, dt / 1e6);
-        CHECK_OK(oflash_loader_blank_check(l, e[i].addr, e[i].size, &blank));
+        CHECK_OK(oflash_loader_blank_check(&blank, l, e[i].addr, e[i].size));
         CHECK(blank);
         CHECK(mem_all(p, e[i].addr, 0xFF, e[i].size));
     }
@@ -196,23 +199,23 @@ static void test_erase_program(const oflash_flm *f)
     uint32_t crc = 0;
     static const uint32_t offs[][2] = {{0, 4099}, {1, 4096}, {3, 1}, {2, 6}, {0, 4}, {5, 4000}};
     for (int i = 0; i < 6; i++) {
-        CHECK_OK(oflash_loader_crc32(l, 0x08008001u + offs[i][0], offs[i][1], &crc));
+        CHECK_OK(oflash_loader_crc32(&crc, l, 0x08008001u + offs[i][0], offs[i][1]));
         CHECK_EQ_U(crc, oflash_crc32(0, big + offs[i][0], offs[i][1]));
     }
     uint32_t c1 = oflash_crc32(0, big, 1001), r0 = 0;
     uint32_t a[4] = {c1, 0x08008001u + 1001, 3000, 0xEDB88320u};
-    CHECK_OK(oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "SEGGER_OPEN_CalcCRC", a, 4, 0));
     CHECK_EQ_U(r0, oflash_crc32(0, big, 4001));
     a[0] = 0x12345678u; /* any chaining value */
-    CHECK_OK(oflash_loader_call(l, "SEGGER_OPEN_CalcCRC", a, 4, 0, &r0));
+    CHECK_OK(oflash_loader_call(&r0, l, "SEGGER_OPEN_CalcCRC", a, 4, 0));
     CHECK_EQ_U(r0, oflash_crc32(0x12345678u, big + 1001, 3000));
     /* Blank check of the area around. */
-    CHECK_OK(oflash_loader_blank_check(l, 0x08008001u + sizeof big, 100, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, 0x08008001u + sizeof big, 100));
     CHECK(blank);
-    CHECK_OK(oflash_loader_blank_check(l, 0x08008000u, 2, &blank));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, 0x08008000u, 2));
     CHECK(!blank);
     /* Padding only with 0xFF: the byte before and after are still erased. */
-    CHECK(oflash_probe_read_mem(p, 0x08008000u, back, 1) == 0 && back[0] == 0xFF);
+    CHECK(oflash_probe_read_mem(back, p, 0x08008000u, 1) == 0 && back[0] == 0xFF);
 
     /* A cell that does not program: OPERR, named. */
     oflash_loader_close(l);
@@ -271,7 +274,7 @@ static void test_psize(const oflash_flm *f)
         if (ps > 0) {
             uint32_t r0 = 0;
             uint32_t a[3] = {addr + 1, 2, oflash_loader_get_layout(l)->buffer};
-            CHECK_OK(oflash_loader_call(l, "ProgramPage", a, 3, 0, &r0));
+            CHECK_OK(oflash_loader_call(&r0, l, "ProgramPage", a, 3, 0));
             CHECK_EQ_U(r0, F4_EALIGN);
         }
         oflash_loader_close(l);
@@ -301,7 +304,7 @@ static void test_otp(const oflash_flm *f)
         ops = prog_ops(p);
         CHECK_OK(oflash_loader_program(l, LOCK, lock, 16));
         CHECK_EQ_U(prog_ops(p) - ops, 2);
-        CHECK(oflash_probe_read_mem(p, LOCK, back, 16) == 0);
+        CHECK(oflash_probe_read_mem(back, p, LOCK, 16) == 0);
         for (unsigned i = 0; i < 16; i++)
             CHECK_EQ_U(back[i], (i <= ps || i == 15) ? 0x00 : 0xFF);
         /* A single lock byte at an odd address. */
@@ -310,7 +313,7 @@ static void test_otp(const oflash_flm *f)
             ops = prog_ops(p);
             CHECK_OK(oflash_loader_program(l, LOCK + 7, &z, 1));
             CHECK_EQ_U(prog_ops(p) - ops, 1);
-            CHECK(oflash_probe_read_mem(p, LOCK, back, 16) == 0);
+            CHECK(oflash_probe_read_mem(back, p, LOCK, 16) == 0);
             CHECK_EQ_U(back[7], 0x00);
             CHECK_EQ_U(back[6], 0xFF);
             CHECK_EQ_U(back[8], 0xFF);
@@ -367,7 +370,9 @@ static void test_hang(void)
     CHECK_OK(oflash_flm_load_file(&t, path));
     oflash_probe *p = open_chip("f401d", "STM32F401RE");
     if (!t || !p) goto out;
-    oflash_loader_opts o = {OFLASH_LOADER_OPTS_VERSION, 0x20000000u, 0x10000, 0, 0, 0, 0};
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = 0x20000000u;
+    o.ram_size = 0x10000;
     oflash_loader *l = NULL;
     CHECK_OK(oflash_loader_open(&l, p, t, &o));
     if (l) {
@@ -381,7 +386,7 @@ static void test_hang(void)
         CHECK_ERR(oflash_loader_erase_sector(l, 0xBAD00000u), OFLASH_ETARGET,
                   "EraseSector(0xBAD00000) returned 85 (0x55)");
         uint32_t w = 1000, r0;
-        CHECK_ERR(oflash_loader_call(l, "Overflow", &w, 1, 0, &r0), OFLASH_ETARGET,
+        CHECK_ERR(oflash_loader_call(&r0, l, "Overflow", &w, 1, 0), OFLASH_ETARGET,
                   "overflowed its 1024-byte stack");
         oflash_loader_close(l);
     }
@@ -411,11 +416,11 @@ static void test_full_f401(const oflash_flm *f)
         CHECK_OK(oflash_loader_program(l, FLASH, img, n));
         uint64_t t2 = sim_ns(p);
         uint32_t crc = 0;
-        CHECK_OK(oflash_loader_crc32(l, FLASH, (uint32_t)n, &crc));
+        CHECK_OK(oflash_loader_crc32(&crc, l, FLASH, (uint32_t)n));
         uint64_t t3 = sim_ns(p);
         CHECK_EQ_U(crc, oflash_crc32(0, img, n));
         CHECK_EQ_U(prog_ops(p) - ops0, n / 4);
-        oflash_loader_get_stats(l, &ls);
+        oflash_loader_get_stats(&ls, l);
         double floor_ms = (4 * T_ERASE16K_X32_NS + T_ERASE64K_X32_NS + 3 * T_ERASE128K_X32_NS +
                            (n / 4) * T_PROG_NS) /
                           1e6;
@@ -433,7 +438,7 @@ static void test_full_f401(const oflash_flm *f)
          * exactly as an uninterrupted one (no MMIO store executed twice). */
         const oflash_loader_layout *L = oflash_loader_get_layout(l);
         uint32_t off = 0;
-        CHECK_OK(oflash_flm_function_offset(f, "SEGGER_OPEN_CalcCRC", &off));
+        CHECK_OK(oflash_flm_function_offset(&off, f, "SEGGER_OPEN_CalcCRC"));
         int bad = 0, sliced = 0;
         for (int k = 0; k < 5; k++) {
             static const int regs[] = {0, 1, 2, 3, 9, 13, 14, 15, 16};
@@ -447,15 +452,18 @@ static void test_full_f401(const oflash_flm *f)
                                (L->image + off) | 1u,
                                0x01000000u};
             CHECK_OK(oflash_probe_write_regs(p, regs, vals, 9));
-            oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, true, L->trampoline, 1, 0};
+            oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
+            ro.have_break = true;
+            ro.break_addr = L->trampoline;
+            ro.timeout_ms = 1;
             oflash_stop_info si;
             int slices = 0;
             do {
-                CHECK_OK(oflash_probe_run(p, &ro, &si));
+                CHECK_OK(oflash_probe_run(&si, p, &ro));
                 slices++;
             } while (si.reason == OFLASH_STOP_TIMEOUT && slices < 100000);
             uint32_t r0 = 0;
-            CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &r0));
+            CHECK_OK(oflash_probe_read_reg(&r0, p, OFLASH_REG_R0));
             bad += r0 != crc;
             sliced += slices > 1;
         }

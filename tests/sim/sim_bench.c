@@ -27,7 +27,8 @@ int main(int argc, char **argv)
     const double datasheet_s = words * 16e-6;
     oflash_probe *p;
     oflash_sim_run_stats s0, s1;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, "STM32F401RE", NULL, 0, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.device = "STM32F401RE";
     char spec[512];
     fw f;
     double t_open, t0, t1, t_close, sim_s, dev;
@@ -43,18 +44,18 @@ int main(int argc, char **argv)
     }
     fw_call(&f, FW_CLOCK_PLL84, 0);
     fw_call(&f, FW_UNLOCK, 0);
-    oflash_sim_probe_stats(p, &s0);
+    oflash_sim_probe_stats(&s0, p);
     t0 = now_s();
     err = fw_call(&f, FW_BENCH, 0x08000000u, words, pattern);
     t1 = now_s();
-    oflash_sim_probe_stats(p, &s1);
+    oflash_sim_probe_stats(&s1, p);
     if (err != 0 || f.rc < 0) {
         fprintf(stderr, "sim_bench: programming failed: SR errors 0x%X, %s\n", err,
                 f.rc < 0 ? oflash_error_last() : f.stop.detail);
         return 1;
     }
     back = malloc(512 * 1024);
-    if (!back || oflash_probe_read_mem(p, 0x08000000u, back, 512 * 1024) < 0) return 1;
+    if (!back || oflash_probe_read_mem(back, p, 0x08000000u, 512 * 1024) < 0) return 1;
     for (uint32_t i = 0; i < words; i++)
         if (back[i] != ((0x08000000u + 4 * i) ^ pattern)) {
             fprintf(stderr, "sim_bench: word %u reads 0x%08X\n", i, back[i]);

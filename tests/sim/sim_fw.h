@@ -52,13 +52,14 @@ static uint32_t fw_call4(fw *f, int idx, uint32_t a0, uint32_t a1, uint32_t a2, 
                                OFLASH_REG_SP, OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_XPSR};
     uint32_t vals[] = {a0,         a1, a2, a3, f->sp, f->table[FW_BKPT] | 1u, f->table[idx] & ~1u,
                        0x01000000u};
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 20000, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
+    ro.timeout_ms = 20000;
     uint32_t r0 = 0xDEADDEADu;
     f->rc = oflash_probe_write_regs(f->p, regs, vals, 8);
     if (f->rc < 0) return r0;
-    f->rc = oflash_probe_run(f->p, &ro, &f->stop);
+    f->rc = oflash_probe_run(&f->stop, f->p, &ro);
     if (f->rc < 0 || f->stop.reason != OFLASH_STOP_BKPT) return r0;
-    oflash_probe_read_reg(f->p, OFLASH_REG_R0, &r0);
+    oflash_probe_read_reg(&r0, f->p, OFLASH_REG_R0);
     return r0;
 }
 

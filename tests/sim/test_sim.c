@@ -39,7 +39,9 @@ static const char *UID = "0123456789abcdef00112233";
 static oflash_probe *open_chip(const char *path, const char *device)
 {
     oflash_probe *p = NULL;
-    oflash_probe_opts o = {OFLASH_PROBE_OPTS_VERSION, device, UID, 0, 0, NULL, NULL};
+    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+    o.device = device;
+    o.sim_uid = UID;
     char spec[300];
     snprintf(spec, sizeof spec, "sim:%s", path);
     CHECK_OK(oflash_probe_open(&p, spec, &o));
@@ -58,21 +60,21 @@ static oflash_probe *fresh(const char *path, const char *device, fw *f, uint32_t
 static uint32_t rd32(oflash_probe *p, uint32_t a)
 {
     uint32_t v = 0xBAD0BAD0u;
-    CHECK_OK(oflash_probe_read_u32(p, a, &v));
+    CHECK_OK(oflash_probe_read_u32(&v, p, a));
     return v;
 }
 
 static uint64_t sim_ns(oflash_probe *p)
 {
     oflash_sim_run_stats st;
-    oflash_sim_probe_stats(p, &st);
+    oflash_sim_probe_stats(&st, p);
     return st.sim_time_ns;
 }
 
 static bool all_ff(oflash_probe *p, uint32_t addr, uint32_t len)
 {
     uint8_t *b = malloc(len);
-    bool ok = oflash_probe_read_mem(p, addr, b, len) == 0;
+    bool ok = oflash_probe_read_mem(b, p, addr, len) == 0;
     for (uint32_t i = 0; ok && i < len; i++)
         ok = b[i] == 0xFF;
     free(b);
@@ -102,11 +104,11 @@ static void test_create_and_ids(void)
     if (!p) return;
     CHECK(strcmp(oflash_probe_part(p), "STM32F401xE") == 0);
     CHECK_EQ_U(fw_call(&f, FW_READ_IDS, BUF + 0x100), 0x10000433u);
-    CHECK_OK(oflash_probe_read_mem(p, BUF + 0x100, ids, sizeof ids));
+    CHECK_OK(oflash_probe_read_mem(ids, p, BUF + 0x100, sizeof ids));
     CHECK_EQ_U(ids[1], 512);
     CHECK_EQ_U(ids[2], 0x67452301u); /* UID bytes in address order */
     CHECK_EQ_U(ids[4], 0x33221100u);
-    CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7A10u, uid, 12));
+    CHECK_OK(oflash_probe_read_mem(uid, p, 0x1FFF7A10u, 12));
     CHECK(uid[0] == 0x01 && uid[11] == 0x33);
     CHECK_EQ_U(rd32(p, 0xE0042000u) & 0xFFF, 0x433);
     /* A second connection to the same chip is refused. */
@@ -117,7 +119,7 @@ static void test_create_and_ids(void)
     CHECK_ERR(oflash_sim_create("t_x.sim", "STM32F401RE", "12zz"), OFLASH_EINVAL, "24 hex");
     CHECK_ERR(oflash_probe_open(&p2, "sim:t_nonexistent.sim", NULL), OFLASH_ENOTFOUND,
               "no such simulated chip");
-    CHECK_OK(oflash_sim_info_read("t_ids.sim", &info));
+    CHECK_OK(oflash_sim_info_read(&info, "t_ids.sim"));
     CHECK(strcmp(info.part, "STM32F401xE") == 0);
     CHECK_EQ_U(info.optcr, 0x0FFFAAECu);
     CHECK_EQ_U(info.sector_count, 8);
@@ -129,8 +131,8 @@ static void test_create_and_ids(void)
         oflash_sim_info a, b;
         CHECK_OK(oflash_sim_create("t_r1.sim", "STM32F411CE", NULL));
         CHECK_OK(oflash_sim_create("t_r2.sim", "STM32F411CE", NULL));
-        CHECK_OK(oflash_sim_info_read("t_r1.sim", &a));
-        CHECK_OK(oflash_sim_info_read("t_r2.sim", &b));
+        CHECK_OK(oflash_sim_info_read(&a, "t_r1.sim"));
+        CHECK_OK(oflash_sim_info_read(&b, "t_r2.sim"));
         CHECK(memcmp(a.uid, b.uid, 12) != 0);
     }
 }
@@ -207,7 +209,7 @@ static void test_program_psize_and(void)
             uint64_t dt = sim_ns(p) - t0, expect = (16u >> ps) * 16000u;
             CHECK(dt >= expect && dt < expect + 30000);
         }
-        CHECK_OK(oflash_probe_read_mem(p, a, back, 16));
+        CHECK_OK(oflash_probe_read_mem(back, p, a, 16));
         CHECK(memcmp(back, data, 16) == 0);
     }
     /* AND semantics: bits only go 1 -> 0. */
@@ -257,7 +259,7 @@ static void test_program_psize_and(void)
     {
         uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8}, rb[8];
         CHECK_OK(oflash_probe_write_mem(p, 0x08000900, eight, 8));
-        CHECK_OK(oflash_probe_read_mem(p, 0x08000900, rb, 8));
+        CHECK_OK(oflash_probe_read_mem(rb, p, 0x08000900, 8));
         CHECK(memcmp(rb, eight, 8) == 0);
     }
     /* EOP only with EOPIE. */
@@ -290,13 +292,13 @@ static void test_debugger_flash_write(void)
     CHECK_ERR(oflash_probe_write_mem(p, 0x08000101, d, 4), OFLASH_EINVAL, "4-byte accesses");
     CHECK(all_ff(p, 0x08000100, 8));
     CHECK_OK(oflash_probe_write_mem(p, 0x08000100, d, 64));
-    CHECK_OK(oflash_probe_read_mem(p, 0x08000100, b, 64));
+    CHECK_OK(oflash_probe_read_mem(b, p, 0x08000100, 64));
     CHECK(memcmp(b, d, 64) == 0);
     /* RAM is plainly writable; system memory and the UID are not. */
     CHECK_OK(oflash_probe_write_mem(p, 0x20001000, d, 64));
     CHECK_ERR(oflash_probe_write_mem(p, 0x1FFF0000, d, 4), OFLASH_EPROTECTED, "system memory");
     CHECK_ERR(oflash_probe_write_mem(p, 0x1FFF7A10, d, 4), OFLASH_EPROTECTED, "read-only");
-    CHECK_ERR(oflash_probe_read_mem(p, 0x30000000, b, 4), OFLASH_ERANGE, "no memory");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x30000000, 4), OFLASH_ERANGE, "no memory");
     /* The CPU writing system memory: bus fault. */
     fw_call(&f, FW_WRITE32, 0x1FFF0000, 0);
     CHECK(f.stop.reason == OFLASH_STOP_FAULT && strstr(f.stop.detail, "system memory"));
@@ -374,7 +376,7 @@ static void test_otp(void)
     fw_call(&f, FW_UNLOCK, 0);
     put_buf(p, blk, 32);
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x1FFF7800, BUF, 32, X32), 0);
-    CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7800, back, 32));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800, 32));
     CHECK(memcmp(back, blk, 32) == 0);
     /* Lock block 0 with a byte write of 0x00. */
     put_buf(p, &zero, 1);
@@ -385,7 +387,7 @@ static void test_otp(void)
         uint32_t z = 0;
         put_buf(p, &z, 4);
         CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x1FFF7804, BUF, 4, X32), SR_WRPERR);
-        CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7800, back, 32));
+        CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800, 32));
         CHECK(memcmp(back, blk, 32) == 0);
         clear_sr(p);
         /* Block 1 still programs. */
@@ -395,7 +397,7 @@ static void test_otp(void)
     /* Erase never touches OTP. */
     CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 0, X32) & SR_ERRS, 0);
     CHECK_EQ_U(fw_call(&f, FW_MASS_ERASE, 4, X32) & SR_ERRS, 0);
-    CHECK_OK(oflash_probe_read_mem(p, 0x1FFF7800, back, 32));
+    CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800, 32));
     CHECK(memcmp(back, blk, 32) == 0);
     CHECK_EQ_U(rd32(p, 0x1FFF7A00), 0xFFFFFF00u);
     /* Writing the UID from code: WRPERR, unchanged. */
@@ -405,7 +407,7 @@ static void test_otp(void)
     /* Persistence across connections. */
     {
         oflash_sim_info info;
-        CHECK_OK(oflash_sim_info_read("t_otp.sim", &info));
+        CHECK_OK(oflash_sim_info_read(&info, "t_otp.sim"));
         CHECK_EQ_U(info.otp_lock[0], 0x00);
         CHECK_EQ_U(info.otp_lock[1], 0xFF);
         CHECK(memcmp(info.otp, blk, 32) == 0);
@@ -460,9 +462,9 @@ static void test_rdp(void)
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x08000000, BUF, 4, X32), 0);
     CHECK_EQ_U(fw_call(&f, FW_PROGRAM, 0x1FFF7800, BUF, 4, X32), 0);
     CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFBBEC, 0) & SR_ERRS, 0); /* RDP level 1 */
-    CHECK_ERR(oflash_probe_read_mem(p, 0x08000000, b, 4), OFLASH_EPROTECTED,
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x08000000, 4), OFLASH_EPROTECTED,
               "read protection level 1");
-    CHECK_ERR(oflash_probe_read_mem(p, 0x00000000, b, 4), OFLASH_EPROTECTED,
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x00000000, 4), OFLASH_EPROTECTED,
               "read protection level 1");
     /* Code in RAM reading flash with the debugger connected: bus fault. */
     fw_call(&f, FW_READ32, 0x08000000);
@@ -470,11 +472,11 @@ static void test_rdp(void)
     oflash_probe_close(p);
     /* Still protected after reconnecting. */
     p = open_chip("t_rdp.sim", NULL);
-    CHECK_ERR(oflash_probe_read_mem(p, 0x08000000, b, 4), OFLASH_EPROTECTED, "RDP=0xBB");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x08000000, 4), OFLASH_EPROTECTED, "RDP=0xBB");
     CHECK_OK(fw_load(&f, p, F401E_RAM));
     /* Back to level 0: mass erase, OTP kept. */
     CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFAAEC, 0) & SR_ERRS, 0);
-    CHECK_OK(oflash_probe_read_u32(p, 0x08000000, &v));
+    CHECK_OK(oflash_probe_read_u32(&v, p, 0x08000000));
     CHECK_EQ_U(v, 0xFFFFFFFFu);
     CHECK(all_ff(p, 0x08000000, 512 * 1024));
     CHECK_EQ_U(rd32(p, 0x1FFF7800), 0x11223344u);
@@ -534,7 +536,7 @@ static void test_clock_and_unknown(void)
     fw_call(&f, FW_DELAY, 100000);
     t16 = sim_ns(p) - t0;
     CHECK_EQ_U(fw_call(&f, FW_CLOCK_PLL84, 0) & 0xC, 0x8);
-    oflash_sim_probe_stats(p, &st);
+    oflash_sim_probe_stats(&st, p);
     CHECK_EQ_U(st.core_clock_hz, 84000000u);
     t0 = sim_ns(p);
     fw_call(&f, FW_DELAY, 100000);
@@ -543,7 +545,7 @@ static void test_clock_and_unknown(void)
     /* Unknown peripheral: reads 0, counted with its address. */
     CHECK_EQ_U(st.unknown_accesses, 0);
     CHECK_EQ_U(fw_call(&f, FW_READ32, 0x40020010), 0);
-    oflash_sim_probe_stats(p, &st);
+    oflash_sim_probe_stats(&st, p);
     CHECK_EQ_U(st.unknown_accesses, 1);
     CHECK_EQ_U(st.unknown_first, 0x40020010u);
     /* Unmapped address: bus fault. */
@@ -602,14 +604,14 @@ static void test_power_loss(void)
     fw_call(&f, FW_ERASE_SECTOR, 5, X32);
     CHECK_EQ_U(f.rc, OFLASH_ELINK);
     CHECK(strstr(oflash_error_last(), "power lost") != NULL);
-    CHECK_ERR(oflash_probe_read_mem(p, 0x08020000, b, 4), OFLASH_ELINK, "power lost");
+    CHECK_ERR(oflash_probe_read_mem(b, p, 0x08020000, 4), OFLASH_ELINK, "power lost");
     oflash_probe_close(p);
-    CHECK_OK(oflash_sim_info_read("t_pwr.sim", &info));
+    CHECK_OK(oflash_sim_info_read(&info, "t_pwr.sim"));
     CHECK(!info.faults.power_loss); /* one-shot */
     CHECK(!info.sector_blank[5]);
     /* Partially erased: some of the sector reads erased, not all of it. */
     p = open_chip("t_pwr.sim", NULL);
-    CHECK_OK(oflash_probe_read_mem(p, 0x08020000, b, 0x20000));
+    CHECK_OK(oflash_probe_read_mem(b, p, 0x08020000, 0x20000));
     for (size_t i = 0; i < 0x20000; i++)
         ff += b[i] == 0xFF;
     CHECK(ff > 0x20000 / 4 && ff < 0x20000 - 0x1000);
@@ -644,13 +646,13 @@ static void test_link_drop(void)
     CHECK_OK(oflash_sim_set_faults("t_link.sim", &flt));
     p = open_chip("t_link.sim", NULL);
     for (int i = 0; i < 3; i++)
-        CHECK_OK(oflash_probe_read_u32(p, 0x20000000, &v));
-    CHECK_ERR(oflash_probe_read_u32(p, 0x20000000, &v), OFLASH_ELINK, "dropped");
-    CHECK_ERR(oflash_probe_read_u32(p, 0x20000000, &v), OFLASH_ELINK, "dropped");
+        CHECK_OK(oflash_probe_read_u32(&v, p, 0x20000000));
+    CHECK_ERR(oflash_probe_read_u32(&v, p, 0x20000000), OFLASH_ELINK, "dropped");
+    CHECK_ERR(oflash_probe_read_u32(&v, p, 0x20000000), OFLASH_ELINK, "dropped");
     oflash_probe_close(p);
     p = open_chip("t_link.sim", NULL);
     for (int i = 0; i < 5; i++)
-        CHECK_OK(oflash_probe_read_u32(p, 0x20000000, &v));
+        CHECK_OK(oflash_probe_read_u32(&v, p, 0x20000000));
     oflash_probe_close(p);
 }
 
@@ -689,7 +691,7 @@ static void test_core_control(void)
     fw f;
     /* vector table (SP, reset|1) then: movs r0,#42; nop; b . */
     static const uint32_t image[4] = {0x20001000u, 0x08000009u, 0xBF00202Au, 0x0000E7FEu};
-    oflash_run_opts ro = {OFLASH_RUN_OPTS_VERSION, false, 0, 0, 0};
+    oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info st;
     oflash_sim_run_stats ss;
     oflash_probe_stats ps;
@@ -703,46 +705,46 @@ static void test_core_control(void)
     CHECK_OK(oflash_probe_write_u32(p, FLASH_CR, 0x201));
     CHECK_OK(oflash_probe_write_mem(p, 0x08000000, image, sizeof image));
     CHECK_OK(oflash_probe_reset(p, true));
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_SP, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_SP));
     CHECK_EQ_U(v, 0x20001000u);
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_PC, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_PC));
     CHECK_EQ_U(v, 0x08000008u);
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_XPSR, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_XPSR));
     CHECK_EQ_U(v & 0x01000000u, 0x01000000u);
     /* Reset relocked the flash interface. */
     CHECK_EQ_U(rd32(p, FLASH_CR), CR_LOCK);
     /* Breakpoint at the "b ." */
     ro.have_break = true;
     ro.break_addr = 0x0800000C;
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_BREAKPOINT);
     CHECK_EQ_U(st.pc, 0x0800000Cu);
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_R0));
     CHECK_EQ_U(v, 42);
     /* Resuming from a breakpoint on a self-loop hits it again at once. */
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_BREAKPOINT);
     /* Instruction budget. */
     ro.have_break = false;
     ro.max_insns = 1000;
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget"));
-    oflash_sim_probe_stats(p, &ss);
+    oflash_sim_probe_stats(&ss, p);
     CHECK(ss.cpu_insns >= 1000 && ss.cpu_insns < 1100);
     /* Single steps are exact: reset, then movs / nop / b . one at a time. */
     CHECK_OK(oflash_probe_reset(p, true));
     ro.max_insns = 1;
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_TIMEOUT);
     CHECK_EQ_U(st.pc, 0x0800000Au);
-    CHECK_OK(oflash_probe_read_reg(p, OFLASH_REG_R0, &v));
+    CHECK_OK(oflash_probe_read_reg(&v, p, OFLASH_REG_R0));
     CHECK_EQ_U(v, 42);
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK_EQ_U(st.pc, 0x0800000Cu);
     ro.max_insns = 2; /* the budget ends the run before a breakpoint elsewhere */
     ro.have_break = true;
     ro.break_addr = 0x08000000;
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget of 2"));
     CHECK_EQ_U(st.pc, 0x0800000Cu);
     ro.have_break = false;
@@ -750,16 +752,16 @@ static void test_core_control(void)
     ro.max_insns = 0;
     ro.timeout_ms = 50;
     clock_gettime(CLOCK_MONOTONIC, &w0);
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     clock_gettime(CLOCK_MONOTONIC, &w1);
     ms = (w1.tv_sec - w0.tv_sec) * 1000 + (w1.tv_nsec - w0.tv_nsec) / 1000000;
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "timeout"));
     CHECK(ms >= 45 && ms < 3000);
     CHECK_EQ_U(st.pc, 0x0800000Cu);
     /* Simulated time reaches the probe statistics. */
-    oflash_probe_get_stats(p, &ps);
+    oflash_probe_get_stats(&ps, p);
     CHECK(ps.has_sim_time && ps.sim_time_ns > 0);
-    oflash_sim_probe_stats(p, &ss);
+    oflash_sim_probe_stats(&ss, p);
     CHECK(ps.sim_time_ns <= ss.sim_time_ns && ss.sim_time_ns - ps.sim_time_ns < 1000);
     CHECK(ps.round_trips > 10);
     /* HSE as system clock: 8 MHz. */
@@ -767,7 +769,7 @@ static void test_core_control(void)
     CHECK_EQ_U(rd32(p, 0x40023800) & 0x00020000u, 0x00020000u); /* HSERDY */
     CHECK_OK(oflash_probe_write_u32(p, 0x40023808, 1));
     CHECK_EQ_U(rd32(p, 0x40023808) & 0xF, 0x5); /* SWS = HSE */
-    oflash_sim_probe_stats(p, &ss);
+    oflash_sim_probe_stats(&ss, p);
     CHECK_EQ_U(ss.core_clock_hz, 8000000u);
     /* Hardware watchdog (WDG_SW = 0): running from reset, the endless loop
      * is reset after 512 ms. */
@@ -776,7 +778,7 @@ static void test_core_control(void)
     CHECK_OK(oflash_probe_reset(p, true));
     ro.timeout_ms = 0;
     ro.max_insns = 20000000;
-    CHECK_OK(oflash_probe_run(p, &ro, &st));
+    CHECK_OK(oflash_probe_run(&st, p, &ro));
     CHECK(st.reason == OFLASH_STOP_FAULT &&
           strstr(st.detail, "watchdog reset: IWDG not reloaded within 512 ms"));
     CHECK_EQ_U(st.pc, 0x08000008u); /* back at the reset vector */
@@ -794,7 +796,7 @@ static void test_rdp2(void)
     CHECK_EQ_U(fw_call(&f, FW_OPT_PROGRAM, 0x0FFFCCEC, 0) & SR_ERRS, 0);
     oflash_probe_close(p);
     CHECK_ERR(oflash_probe_open(&p2, "sim:t_rdp2.sim", NULL), OFLASH_EPROTECTED, "level 2");
-    CHECK_OK(oflash_sim_info_read("t_rdp2.sim", &info));
+    CHECK_OK(oflash_sim_info_read(&info, "t_rdp2.sim"));
     CHECK_EQ_U(oflash_sim_rdp_level(info.optcr), 2);
 }
 

@@ -42,7 +42,7 @@ static void child(int fd)
         if (oflash_probe_open(&p, "sim:" CHIP, NULL) < 0) _exit(3);
         if (fw_load(&f, p, 96 * 1024) < 0) _exit(4);
         fw_call(&f, FW_UNLOCK, 0);
-        while (i < WORDS && oflash_probe_read_u32(p, BASE + 4 * i, &v) == 0 && v != 0xFFFFFFFFu)
+        while (i < WORDS && oflash_probe_read_u32(&v, p, BASE + 4 * i) == 0 && v != 0xFFFFFFFFu)
             i++;
         for (int k = 0; k < 150 && i < WORDS; k++, i++) {
             v = expect(i);
@@ -67,7 +67,7 @@ static long check_prefix(void)
         free(w);
         return -1;
     }
-    if (oflash_probe_read_mem(p, BASE, w, 4 * WORDS) < 0) n = -1;
+    if (oflash_probe_read_mem(w, p, BASE, 4 * WORDS) < 0) n = -1;
     while (n >= 0 && n < (long)WORDS && w[n] == expect((uint32_t)n))
         n++;
     for (long k = n; n >= 0 && k < (long)WORDS; k++)
@@ -120,7 +120,7 @@ int main(void)
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
         /* Reading replays the journal without changing the file. */
-        CHECK_OK(oflash_sim_info_read(CHIP, &info));
+        CHECK_OK(oflash_sim_info_read(&info, CHIP));
         if (info.journal_records > 0) replayed++;
         n = check_prefix();
         CHECK(n >= 0);
@@ -152,7 +152,7 @@ int main(void)
         int fd = open(CHIP, O_WRONLY);
         CHECK(pwrite(fd, "X", 1, 30) == 1);
         close(fd);
-        CHECK_ERR(oflash_sim_info_read(CHIP, &info), OFLASH_EFORMAT, "checksum");
+        CHECK_ERR(oflash_sim_info_read(&info, CHIP), OFLASH_EFORMAT, "checksum");
     }
     return test_summary();
 }

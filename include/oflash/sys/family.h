@@ -19,6 +19,8 @@
 #ifndef OFLASH_SYS_FAMILY_H
 #define OFLASH_SYS_FAMILY_H
 
+#include "oflash/common.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -26,9 +28,7 @@
 #include "oflash/device.h"
 #include "oflash/probe.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OFLASH_BEGIN_DECLS
 
 #define OFLASH_FAMILY_OPS_VERSION 1
 
@@ -139,7 +139,7 @@ typedef struct oflash_family_ops {
      * a static string, never NULL.  NULL callback: results are reported as a
      * number.
      */
-    const char *(*loader_result)(uint32_t r0, int *code);
+    const char *(*loader_result)(int *code, uint32_t r0);
 
     /*
      * OTP rules of dev: fill *rules and return 0; OFLASH_ENOTFOUND when dev
@@ -155,8 +155,8 @@ typedef struct oflash_family_ops {
      * data apply) or NULL when only the family is known (OTP rules apply,
      * no ID check).  NULL callback: never.
      */
-    bool (*pack_match)(const char *vendor, const char *family, const char *device,
-                       const oflash_device **part);
+    bool (*pack_match)(const oflash_device **part, const char *vendor, const char *family,
+                       const char *device);
 
     /* The simulated chip (NULL: `sim:` cannot model the family's parts). */
     const struct oflash_sim_model *sim;
@@ -171,20 +171,18 @@ const oflash_family_ops *oflash_family_get(size_t i);
 const oflash_family_ops *oflash_family_find(const char *name);
 /* The family of a CMSIS-Pack device, or NULL: *part receives the built-in
  * part it matches (may be NULL when only the family is known). */
-const oflash_family_ops *oflash_family_for_pack(const char *vendor, const char *family,
-                                                const char *device, const oflash_device **part);
+const oflash_family_ops *oflash_family_for_pack(const oflash_device **part, const char *vendor,
+                                                const char *family, const char *device);
 
 /* OTP rules of any device: its family's, else derived from its banks of
  * kind OTP and OTP_LOCK (BLOCK_LOCK, block size from the OTP bank's
  * sectors).  Returns 0 and fills *rules (kind NONE when the device has no
  * OTP at all). */
-int oflash_device_otp_rules(const oflash_device *dev, oflash_otp_rules *rules);
+int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev);
 
 /* The family that built flm (oflash_flm_builtin() of its loader), or NULL
  * for any other FLM. */
 const oflash_family_ops *oflash_flm_family(const struct oflash_flm *flm);
 
-#ifdef __cplusplus
-}
-#endif
+OFLASH_END_DECLS
 #endif

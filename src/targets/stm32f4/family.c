@@ -34,10 +34,10 @@ static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
         bool prot;
         if (num >= 24) continue;
         if (!have) {
-            if (oflash_probe_read_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR, &optcr) < 0)
+            if (oflash_probe_read_u32(&optcr, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR) < 0)
                 return oflash_error_prefix("reading FLASH_OPTCR (write protection): ");
             if (f4_part_of(dev)->dual_bank &&
-                oflash_probe_read_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR1, &optcr1) < 0)
+                oflash_probe_read_u32(&optcr1, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR1) < 0)
                 return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
             have = true;
         }
@@ -65,7 +65,7 @@ static uint32_t f4_loader_init_arg(const oflash_device *dev, const oflash_family
     return session && session->have_psize ? F4_INIT_PSIZE(session->psize) : 0;
 }
 
-static const char *f4_loader_result(uint32_t r, int *code)
+static const char *f4_loader_result(int *code, uint32_t r)
 {
     *code = OFLASH_ETARGET;
     switch (r) {
@@ -119,8 +119,8 @@ static int f4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
 
 /* ---- packs ---- */
 
-static bool f4_pack_match(const char *vendor, const char *family, const char *device,
-                          const oflash_device **part)
+static bool f4_pack_match(const oflash_device **part, const char *vendor, const char *family,
+                          const char *device)
 {
     *part = NULL;
     if (vendor && strncasecmp(vendor, "STMicroelectronics", 18) != 0) return false;
@@ -158,5 +158,5 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .loader_result = f4_loader_result,
     .otp_rules = f4_otp_rules,
     .pack_match = f4_pack_match,
-    .sim = NULL,
+    .sim = &oflash__stm32f4_sim,
 };

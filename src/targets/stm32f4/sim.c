@@ -1,0 +1,853 @@
+/*
+ * sim.c - the simulated STM32F2/F4 (the family's model behind
+ * src/sim/sim_model.h): the embedded flash interface (FLASH at 0x40023C00):
+ * unlocking, programming, sector and mass erase, OTP and lock bytes, option
+ * bytes, error flags, and how long each operation keeps BSY set; the
+ * OTP / unique-ID page and the option-byte page; RCC clock switching.
+ *
+ * Follows RM0368 rev 5 §3 (STM32F401), RM0383 rev 3 §3 (F411) and RM0090
+ * rev 19 §3 (F405/407/427/429; dual bank: SNB bit 4 selects bank 2, MER1,
+ * OPTCR1).  Behaviour taken from the manuals:
+ *  - KEYR: KEY1 then KEY2 clears CR.LOCK; "any wrong sequence will return a
+ *    bus error and lock up the FLASH_CR register until the next reset";
+ *    OPTKEYR likewise for OPTCR.OPTLOCK;
+ *  - while CR.LOCK is set, writes to CR are ignored;
+ *  - a write to flash/OTP needs CR.PG; without it the write is not done and
+ *    PGSERR is set;
+ *  - "the write access type (byte, half-word, word or double word) must
+ *    correspond to the type of parallelism chosen (x8, x16, x32 or x64). If
+ *    not, the write operation is not performed and ... PGPERR is set";
+ *  - "it is not allowed to program data ... that would cross the 128-bit row
+ *    boundary ... the write operation is not performed and ... PGAERR";
+ *  - programming a sector whose nWRP bit is 0, or a locked OTP block, is not
+ *    performed and sets WRPERR; a mass erase with a protected sector too;
+ *  - bits only go 1 -> 0 (a program is an AND); erase sets 0xFF; OTP and
+ *    lock bytes are never erased;
+ *  - "If MERx and SER bits are both set ... neither sector nor mass erase
+ *    can be performed" (modelled: nothing happens, PGSERR set);
+ *  - EOP is set when an operation completes only if CR.EOPIE is set;
+ *  - STRT reads 1 until BSY clears;
+ *  - RDP level 1 -> level 0 through OPTSTRT mass-erases main flash.
+ * Model choices where the manual says nothing (documented in docs/sim.md):
+ *  - an access while BSY stalls the bus: simulated time jumps to the end of
+ *    the operation, then the access happens;
+ *  - OPERR is raised by the --fail-at fault (a cell that does not program or
+ *    erase) whether or not ERRIE is set;
+ *  - x64 parallelism takes an 8-byte access (debugger) or two word stores,
+ *    low word first at an 8-aligned address, as the core issues for STRD
+ *    and ST's HAL writes them; anything else sets PGPERR;
+ *  - an SNB that names no sector of the part sets PGSERR;
+ *  - with RDP level 1 the debugger is connected, so flash program/erase
+ *    requests set WRPERR and flash reads fault (RM0368 §3.6.3: "no access
+ *    (read, erase, program) to Flash memory ... while the debug feature is
+ *    connected").
+ *
+ * Durations (typical values, STM32F401xD/E datasheet DS10086 rev 3 and
+ * STM32F401xB/C DS9716 Table "Flash memory programming"; F405/407 DS8626
+ * and F427/429 DS9405 give the same per-sector figures; the search corpus
+ * available while writing this had RM0368/RM0090 but not the datasheets,
+ * so the figures below are the ones quoted in docs/architecture.md and in
+ * those tables: tprog 16 us for every PSIZE; tERASE16KB 400/300/250 ms,
+ * tERASE64KB 1200/700/550 ms, tERASE128KB 2000/1300/1000 ms for x8/x16/x32;
+ * tME 8/5.5/4 s up to 512 KB, 16/11/8 s for 1 MB, 32/22/16 s for 2 MB).
+ * x64 uses the x32 figures (no VPP on the simulated board).  Option byte
+ * programming is not in the tables: modelled as one 16 KB sector erase.
+ */
+#include "stm32f4.h"
+#include "sim/sim_internal.h"
+
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SR_EOP F4_SR_EOP
+#define SR_OPERR F4_SR_OPERR
+#define SR_WRPERR F4_SR_WRPERR
+#define SR_PGAERR F4_SR_PGAERR
+#define SR_PGPERR F4_SR_PGPERR
+#define SR_PGSERR F4_SR_PGSERR
+#define SR_RDERR F4_SR_RDERR
+#define SR_BSY F4_SR_BSY
+#define SR_W1C F4_SR_W1C
+#define CR_PG F4_CR_PG
+#define CR_SER F4_CR_SER
+#define CR_MER F4_CR_MER
+#define CR_MER1 F4_CR_MER1
+#define CR_SNB_SHIFT F4_CR_SNB_SHIFT
+#define CR_PSIZE_SHIFT F4_CR_PSIZE_SHIFT
+#define CR_STRT F4_CR_STRT
+#define CR_EOPIE F4_CR_EOPIE
+#define CR_ERRIE F4_CR_ERRIE
+#define CR_LOCK F4_CR_LOCK
+#define OPTCR_OPTLOCK F4_OPTCR_OPTLOCK
+#define OPTCR_OPTSTRT F4_OPTCR_OPTSTRT
+#define OPTCR_WDG_SW F4_OPTCR_WDG_SW
+#define OPTCR_NWRP_SHIFT F4_OPTCR_NWRP_SHIFT
+#define OPTCR_WRITABLE F4_OPTCR_WRITABLE
+#define OPTCR1_WRITABLE F4_OPTCR1_WRITABLE
+#define FLASH_ACR F4_FLASH_ACR
+#define FLASH_KEYR F4_FLASH_KEYR
+#define FLASH_OPTKEYR F4_FLASH_OPTKEYR
+#define FLASH_SR F4_FLASH_SR
+#define FLASH_CR F4_FLASH_CR
+#define FLASH_OPTCR F4_FLASH_OPTCR
+#define FLASH_OPTCR1 F4_FLASH_OPTCR1
+#define FLASH_KEY1 F4_FLASH_KEY1
+#define FLASH_KEY2 F4_FLASH_KEY2
+#define FLASH_OPTKEY1 F4_FLASH_OPTKEY1
+#define FLASH_OPTKEY2 F4_FLASH_OPTKEY2
+
+#define SIM_PROGRAM_PS 16000000ull /* tprog 16 us typ, DS10086 Table "Flash memory programming" */
+
+/* The model's state (c->model_state). */
+typedef struct f4_sim {
+    uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
+    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
+    int optkey_state;
+    bool cr_dead; /* wrong key: CR locked until reset */
+    bool optcr_dead;
+    /* x64 parallelism: the first word of a double word written as two
+     * 32-bit stores (as the core does for STRD), waiting for its pair. */
+    bool x64_pending;
+    uint32_t x64_addr, x64_low;
+    bool strt_busy, opt_busy, eop_pending;
+    /* RCC (RM0368 §6.3) */
+    uint32_t rcc[256];
+    uint64_t hse_hz;
+} f4_sim;
+
+static f4_sim *F(const sim_chip *c)
+{
+    return (f4_sim *)c->model_state;
+}
+
+/* nv.opt[0] = FLASH_OPTCR as the option bytes hold it, [1] = FLASH_OPTCR1. */
+#define OPTCR(c) ((c)->nv.opt[0])
+#define OPTCR1(c) ((c)->nv.opt[1])
+
+static bool dual(const sim_chip *c)
+{
+    return f4_part_of(c->dev)->dual_bank;
+}
+
+#define MS(x) ((uint64_t)(x)*SIM_PS_PER_MS)
+
+/* Erase time of one sector, indexed [size class][PSIZE]. */
+static const uint64_t erase_ps_table[3][4] = {
+    {MS(400), MS(300), MS(250), MS(250)},    /* 16 KB  tERASE16KB */
+    {MS(1200), MS(700), MS(550), MS(550)},   /* 64 KB  tERASE64KB */
+    {MS(2000), MS(1300), MS(1000), MS(1000)} /* 128 KB tERASE128KB */
+};
+
+static uint64_t erase_ps(uint32_t sector_size, unsigned psize)
+{
+    int cls = sector_size <= 16384 ? 0 : sector_size <= 65536 ? 1 : 2;
+    return erase_ps_table[cls][psize & 3];
+}
+
+static uint64_t mass_erase_ps(uint32_t flash_size, unsigned psize)
+{
+    /* tME per bank size: x8, x16, x32 (x64 as x32). */
+    static const uint64_t upto512k[4] = {MS(8000), MS(5500), MS(4000), MS(4000)};
+    static const uint64_t mb1[4] = {MS(16000), MS(11000), MS(8000), MS(8000)};
+    static const uint64_t mb2[4] = {MS(32000), MS(22000), MS(16000), MS(16000)};
+    const uint64_t *t = flash_size <= 512u * 1024u    ? upto512k
+                        : flash_size <= 1024u * 1024u ? mb1
+                                                      : mb2;
+    return t[psize & 3];
+}
+
+#define OPTION_PROGRAM_PS MS(250)
+
+static int rdp(const sim_chip *c)
+{
+    return oflash_sim_rdp_level(OPTCR(c));
+}
+
+static bool sector_wrp(const sim_chip *c, int index)
+{
+    if (index < 12) return !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + index)));
+    return !(OPTCR1(c) & (1u << (OPTCR_NWRP_SHIFT + index - 12)));
+}
+
+static const oflash_bank *flash_bank(const sim_chip *c)
+{
+    return &c->dev->banks[0]; /* "flash" is first in every built-in part */
+}
+
+static void f4_complete(sim_chip *c)
+{
+    f4_sim *f = F(c);
+    f->strt_busy = false;
+    f->opt_busy = false;
+    if (f->eop_pending && (f->cr & CR_EOPIE)) f->sr |= SR_EOP;
+    f->eop_pending = false;
+}
+
+static void stall(sim_chip *c)
+{
+    oflash__sim_stall(c);
+}
+
+static void start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
+{
+    oflash__sim_start_busy(c, ps);
+    F(c)->strt_busy = strt;
+    F(c)->eop_pending = ok;
+}
+
+static void flash_reset(sim_chip *c)
+{
+    f4_sim *f = F(c);
+    f->acr = 0;
+    F(c)->cr = CR_LOCK;
+    F(c)->sr = 0;
+    F(c)->key_state = F(c)->optkey_state = 0;
+    F(c)->cr_dead = F(c)->optcr_dead = false;
+    F(c)->optcr_reg = OPTCR(c) | OPTCR_OPTLOCK;
+    F(c)->optcr1_reg = OPTCR1(c);
+}
+
+static unsigned psize(const sim_chip *c)
+{
+    return (F(c)->cr >> CR_PSIZE_SHIFT) & 3;
+}
+
+/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP or
+ * lock bytes.  Returns the SR error bits it raised (0 = programmed). */
+static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
+{
+    bool in_flash = addr >= F4_FLASH_BASE && addr - F4_FLASH_BASE < c->nv.flash_size;
+    bool in_otp = addr >= F4_OTP_BASE && addr - F4_OTP_BASE < F4_OTP_SIZE;
+    bool in_lock = addr >= F4_LOCK_BASE && addr - F4_LOCK_BASE < F4_LOCK_SIZE;
+    uint32_t err = 0;
+    int r;
+
+    stall(c);
+    if ((F(c)->cr & CR_LOCK) || !(F(c)->cr & CR_PG) || (F(c)->cr & (CR_SER | CR_MER | CR_MER1)))
+        err = SR_PGSERR;
+    else if (psize(c) == 3 && size == 4) {
+        /* x64: a double word arrives as two word stores, low word first at
+         * an 8-aligned address (ST's HAL FLASH_Program_DoubleWord); the
+         * program starts when the pair is complete. */
+        if (!F(c)->x64_pending && (addr & 7) == 0) {
+            F(c)->x64_pending = true;
+            F(c)->x64_addr = addr;
+            F(c)->x64_low = (uint32_t)val;
+            return 0;
+        }
+        if (F(c)->x64_pending && addr == F(c)->x64_addr + 4) {
+            F(c)->x64_pending = false;
+            addr = F(c)->x64_addr;
+            val = (uint64_t)F(c)->x64_low | (val << 32);
+            size = 8;
+        } else {
+            F(c)->x64_pending = false;
+            err = SR_PGPERR;
+        }
+    } else if (size != (1u << psize(c)))
+        err = SR_PGPERR;
+    if (size != 4) F(c)->x64_pending = false;
+    if (err) {
+        F(c)->sr |= err;
+        return err;
+    }
+    if ((addr & 15) + size > 16)
+        err = SR_PGAERR;
+    else if (!in_flash && !in_otp && !in_lock)
+        err = SR_WRPERR; /* UID, flash size, reserved words of the OTP page */
+    else if (in_flash && (rdp(c) != 0 || sector_wrp(c, oflash_bank_sector_at(flash_bank(c), addr))))
+        err = SR_WRPERR;
+    else if (in_flash && addr - F4_FLASH_BASE + size > c->nv.flash_size)
+        err = SR_PGAERR;
+    else if (in_otp &&
+             *oflash__sim_nv_ptr(c, F4_LOCK_BASE + (addr - F4_OTP_BASE) / F4_OTP_BLOCK, 1) == 0x00)
+        err = SR_WRPERR; /* RM0090 §3.8: LOCKBi = 0x00 -> block i cannot be programmed */
+    else if (in_lock && addr - F4_LOCK_BASE + size > F4_LOCK_SIZE)
+        err = SR_PGAERR;
+    if (err) {
+        F(c)->sr |= err;
+        return err;
+    }
+
+    r = oflash__sim_flash_and(c, addr, val, size);
+    if (r == 2) return 0; /* power lost */
+    c->program_ops++;
+    c->flash_ops++;
+    if (r == 1) {
+        /* The cells do not program: nothing changes, OPERR. */
+        F(c)->sr |= SR_OPERR;
+        start_busy(c, SIM_PROGRAM_PS, false, false);
+        return SR_OPERR;
+    }
+    start_busy(c, SIM_PROGRAM_PS, false, true);
+    return 0;
+}
+
+/* Erase [off, off+len) of main flash, honouring the fail-at and power-loss
+ * faults.  Returns the SR error bits raised. */
+static uint32_t erase_range(sim_chip *c, uint32_t off, uint32_t len)
+{
+    return oflash__sim_flash_erase_range(c, off, len) ? SR_OPERR : 0;
+}
+
+static void start_erase(sim_chip *c)
+{
+    const oflash_bank *bank = flash_bank(c);
+    bool dbl = dual(c);
+    bool ser = F(c)->cr & CR_SER, mer = F(c)->cr & CR_MER, mer1 = dbl && (F(c)->cr & CR_MER1);
+    unsigned ps = psize(c);
+    uint32_t err = 0;
+
+    if (!ser && !mer && !mer1) return; /* STRT without an erase selected: nothing to start */
+    stall(c);
+    if (ser && (mer || mer1)) {
+        F(c)->sr |= SR_PGSERR;
+        return;
+    }
+    if (rdp(c) != 0) {
+        F(c)->sr |= SR_WRPERR;
+        return;
+    }
+    if (ser) {
+        unsigned snb = (F(c)->cr >> CR_SNB_SHIFT) & (dbl ? 0x1Fu : 0x0Fu);
+        int idx = snb < 12 ? (int)snb : (dbl && snb >= 16 && snb < 28) ? (int)snb - 4 : -1;
+        const oflash_sector *s;
+        if (idx < 0 || (size_t)idx >= bank->sector_count) {
+            F(c)->sr |= SR_PGSERR;
+            return;
+        }
+        s = &bank->sectors[idx];
+        if (sector_wrp(c, idx)) {
+            F(c)->sr |= SR_WRPERR;
+            return;
+        }
+        err = erase_range(c, s->addr - F4_FLASH_BASE, s->size);
+        if (c->power_lost) return;
+        c->erase_ops++;
+        c->flash_ops++;
+        F(c)->sr |= err;
+        start_busy(c, erase_ps(s->size, ps), true, err == 0);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: erase sector %u (%u KiB, x%u): %.0f ms%s", s->number,
+                   s->size / 1024, 8u << ps, (double)erase_ps(s->size, ps) / 1e9,
+                   err ? " (OPERR)" : "");
+        return;
+    }
+    /* Mass erase: MER = all (bank 1 on dual-bank parts), MER1 = bank 2. */
+    {
+        uint32_t half = dbl ? c->nv.flash_size / 2 : c->nv.flash_size;
+        uint32_t lo = mer ? 0 : half, hi = (dbl && !mer1) ? half : c->nv.flash_size;
+        for (size_t i = 0; i < bank->sector_count; i++) {
+            uint32_t off = bank->sectors[i].addr - F4_FLASH_BASE;
+            if (off >= lo && off < hi && sector_wrp(c, (int)i)) {
+                F(c)->sr |= SR_WRPERR;
+                return;
+            }
+        }
+        err = erase_range(c, lo, hi - lo);
+        if (c->power_lost) return;
+        c->erase_ops++;
+        c->flash_ops++;
+        F(c)->sr |= err;
+        start_busy(c, mass_erase_ps(hi - lo, ps), true, err == 0);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: mass erase 0x%08X-0x%08X (x%u): %.0f ms%s",
+                   F4_FLASH_BASE + lo, F4_FLASH_BASE + hi - 1, 8u << ps,
+                   (double)mass_erase_ps(hi - lo, ps) / 1e9, err ? " (OPERR)" : "");
+    }
+}
+
+static void start_option_program(sim_chip *c)
+{
+    uint32_t newopt = F(c)->optcr_reg & OPTCR_WRITABLE;
+    uint32_t newopt1 = dual(c) ? (F(c)->optcr1_reg & OPTCR1_WRITABLE) : OPTCR1(c);
+    uint64_t ps = OPTION_PROGRAM_PS;
+    bool regress = oflash_sim_rdp_level(OPTCR(c)) == 1 && oflash_sim_rdp_level(newopt) == 0;
+
+    stall(c);
+    if (oflash__sim_power_fails_now(c)) {
+        oflash__sim_power_loss(c); /* option bytes keep their old value */
+        return;
+    }
+    if (regress) {
+        /* RM0368 §3.6.3: level 1 -> 0 mass-erases main flash. */
+        memset(c->nv.flash, 0xFF, c->nv.flash_size);
+        oflash__sim_journal_fill(&c->file, F4_FLASH_BASE, c->nv.flash_size, 0xFF);
+        oflash__sim_mark_dirty(c, 0, c->nv.flash_size);
+        ps += mass_erase_ps(c->nv.flash_size, 2);
+    }
+    OPTCR(c) = newopt;
+    OPTCR1(c) = newopt1;
+    oflash__sim_journal_opt(c);
+    c->option_ops++;
+    c->flash_ops++;
+    start_busy(c, ps, false, true);
+    F(c)->opt_busy = true;
+    oflash_log(OFLASH_LOG_DEBUG, "sim: option bytes programmed: OPTCR 0x%08X%s: %.0f ms", newopt,
+               regress ? " (RDP 1 -> 0: mass erase)" : "", (double)ps / 1e9);
+    F(c)->optcr_reg = newopt; /* unlocked, OPTSTRT reads 1 while busy (below) */
+    oflash__sim_update_protection(c);
+}
+
+static uint32_t flash_reg_read(sim_chip *c, uint32_t off, bool debugger)
+{
+    uint32_t v = 0;
+    (void)debugger;
+    oflash__sim_flash_update(c);
+    switch (off) {
+    case FLASH_ACR:
+        return F(c)->acr;
+    case FLASH_SR:
+        v = F(c)->sr | (c->busy ? SR_BSY : 0);
+        if (c->busy) {
+            /* Polling BSY: fast-forward.  With a running watchdog, in steps
+             * of 100 us so that a loop that feeds it while it waits works. */
+            uint64_t left = c->busy_until_ps - c->now_ps;
+            uint64_t step =
+                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
+            oflash__sim_advance(c, step);
+        }
+        return v;
+    case FLASH_CR:
+        return F(c)->cr | (c->busy && F(c)->strt_busy ? CR_STRT : 0);
+    case FLASH_OPTCR:
+        return F(c)->optcr_reg | (c->busy && F(c)->opt_busy ? OPTCR_OPTSTRT : 0);
+    case FLASH_OPTCR1:
+        return dual(c) ? F(c)->optcr1_reg : 0;
+    default:
+        return 0; /* KEYR, OPTKEYR are write-only */
+    }
+}
+
+/* Wrong key: bus error, register locked until reset. */
+static void key_fault(sim_chip *c, const char *reg, uint32_t val, bool opt)
+{
+    if (opt) {
+        F(c)->optcr_dead = true;
+        F(c)->optcr_reg |= OPTCR_OPTLOCK;
+    } else {
+        F(c)->cr_dead = true;
+        F(c)->cr |= CR_LOCK;
+    }
+    oflash__sim_stop(c, SIM_STOP_FAULT,
+                     "bus fault: wrong key 0x%08X written to %s; %s stays locked until reset", val,
+                     reg, opt ? "FLASH_OPTCR" : "FLASH_CR");
+}
+
+static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned size)
+{
+    unsigned shift = (off & 3) * 8;
+    uint32_t mask = size >= 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1) << shift;
+    uint32_t reg = off & ~3u;
+    uint32_t v = (val << shift) & mask;
+
+    oflash__sim_flash_update(c);
+    switch (reg) {
+    case FLASH_ACR:
+        F(c)->acr = ((F(c)->acr & ~mask) | v) & 0x0000070Fu;
+        break;
+    case FLASH_KEYR:
+        if (F(c)->cr_dead)
+            key_fault(c, "FLASH_KEYR", v, false);
+        else if (F(c)->key_state == 0 && v == FLASH_KEY1)
+            F(c)->key_state = 1;
+        else if (F(c)->key_state == 1 && v == FLASH_KEY2) {
+            F(c)->key_state = 0;
+            F(c)->cr &= ~CR_LOCK;
+        } else
+            key_fault(c, "FLASH_KEYR", v, false);
+        break;
+    case FLASH_OPTKEYR:
+        if (F(c)->optcr_dead)
+            key_fault(c, "FLASH_OPTKEYR", v, true);
+        else if (F(c)->optkey_state == 0 && v == FLASH_OPTKEY1)
+            F(c)->optkey_state = 1;
+        else if (F(c)->optkey_state == 1 && v == FLASH_OPTKEY2) {
+            F(c)->optkey_state = 0;
+            F(c)->optcr_reg &= ~OPTCR_OPTLOCK;
+        } else
+            key_fault(c, "FLASH_OPTKEYR", v, true);
+        break;
+    case FLASH_SR:
+        F(c)->sr &= ~(v & SR_W1C);
+        break;
+    case FLASH_CR: {
+        uint32_t writable = CR_PG | CR_SER | CR_MER | (0x0Fu << CR_SNB_SHIFT) |
+                            (3u << CR_PSIZE_SHIFT) | CR_STRT | CR_EOPIE | CR_ERRIE | CR_LOCK;
+        uint32_t nv;
+        if (dual(c)) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
+        if (F(c)->cr & CR_LOCK) break; /* locked: writes ignored */
+        nv = ((F(c)->cr & ~mask) | v) & writable;
+        F(c)->cr = nv & ~CR_STRT;
+        if (nv & CR_LOCK) {
+            F(c)->cr = CR_LOCK | (F(c)->cr & ~CR_LOCK);
+            F(c)->key_state = 0;
+            break;
+        }
+        if (nv & CR_STRT) start_erase(c);
+        break;
+    }
+    case FLASH_OPTCR: {
+        uint32_t nv;
+        if (F(c)->optcr_reg & OPTCR_OPTLOCK) break;
+        nv = (F(c)->optcr_reg & ~mask) | v;
+        F(c)->optcr_reg = (F(c)->optcr_reg & ~OPTCR_WRITABLE) | (nv & OPTCR_WRITABLE);
+        if (nv & OPTCR_OPTSTRT) start_option_program(c);
+        if (nv & OPTCR_OPTLOCK) {
+            F(c)->optcr_reg |= OPTCR_OPTLOCK;
+            F(c)->optkey_state = 0;
+        }
+        break;
+    }
+    case FLASH_OPTCR1:
+        if (dual(c) && !(F(c)->optcr_reg & OPTCR_OPTLOCK))
+            F(c)->optcr1_reg = ((F(c)->optcr1_reg & ~mask) | v) & OPTCR1_WRITABLE;
+        break;
+    default:
+        break; /* reserved offsets: counted by the caller */
+    }
+}
+
+/* ---- RCC (RM0368 rev 5 §6.3: CR reset 0x00000083, PLLCFGR reset
+ * 0x24003010, CFGR SW/SWS/HPRE).  The simulated board has an 8 MHz HSE (as
+ * a Nucleo-F401RE fed by its ST-LINK MCO). ---- */
+
+#define HSI_HZ 16000000ull
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSIRDY (1u << 1)
+#define RCC_CR_HSEON (1u << 16)
+#define RCC_CR_HSERDY (1u << 17)
+#define RCC_CR_PLLON F4_RCC_CR_PLLON
+#define RCC_CR_PLLRDY F4_RCC_CR_PLLRDY
+#define RCC_CR_PLLI2SON (1u << 26)
+#define RCC_CR_PLLI2SRDY (1u << 27)
+#define RCC_CR F4_RCC_CR
+#define RCC_PLLCFGR F4_RCC_PLLCFGR
+#define RCC_CFGR F4_RCC_CFGR
+
+static uint64_t sysclk_hz(const sim_chip *c)
+{
+    const uint32_t *r = F(c)->rcc;
+    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
+    if (sws == 1) return F(c)->hse_hz;
+    if (sws == 2) {
+        uint32_t pll = r[RCC_PLLCFGR / 4];
+        uint64_t src = (pll & (1u << 22)) ? F(c)->hse_hz : HSI_HZ;
+        uint32_t m = pll & 0x3F, n = (pll >> 6) & 0x1FF, p = 2 * (((pll >> 16) & 3) + 1);
+        if (m < 2 || n < 2)
+            return HSI_HZ; /* invalid configuration: the PLL does not lock (PLLRDY stays 0) */
+        return src * n / m / p;
+    }
+    return HSI_HZ;
+}
+
+static void set_clock(sim_chip *c)
+{
+    static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
+    uint32_t hpre = (F(c)->rcc[RCC_CFGR / 4] >> 4) & 0xF;
+    uint64_t hz = sysclk_hz(c) / (hpre & 8 ? hpre_div[hpre & 7] : 1);
+    oflash__sim_set_core_hz(c, hz ? hz : HSI_HZ);
+}
+
+static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
+{
+    uint32_t *r = F(c)->rcc;
+    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
+    switch (off) {
+    case RCC_CR: {
+        uint32_t cr = v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 18) | (1u << 19) |
+                           RCC_CR_PLLON | RCC_CR_PLLI2SON);
+        /* A clock in use as SYSCLK cannot be switched off (RM0368 §6.3.1). */
+        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSION;
+        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSEON;
+        if (sws == 2) cr |= RCC_CR_PLLON;
+        /* Oscillators and PLL are ready at once: start-up time is not modelled. */
+        if (cr & RCC_CR_HSION) cr |= RCC_CR_HSIRDY;
+        if (cr & RCC_CR_HSEON) cr |= RCC_CR_HSERDY;
+        if ((cr & RCC_CR_PLLON) &&
+            (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
+            cr |= RCC_CR_PLLRDY;
+        if (cr & RCC_CR_PLLI2SON) cr |= RCC_CR_PLLI2SRDY;
+        r[0] = cr;
+        break;
+    }
+    case RCC_PLLCFGR:
+        if (!(r[0] & RCC_CR_PLLON)) /* "written only if PLL is disabled" */
+            r[1] = v & 0x0F437FFFu;
+        break;
+    case RCC_CFGR: {
+        uint32_t sw = v & 3, ready;
+        ready = sw == 0   ? (r[0] & RCC_CR_HSIRDY)
+                : sw == 1 ? (r[0] & RCC_CR_HSERDY)
+                : sw == 2 ? (r[0] & RCC_CR_PLLRDY)
+                          : 0;
+        /* SWS follows SW only when the selected clock is ready. */
+        r[2] = (v & ~0xCu) | ((ready ? sw : sws) << 2);
+        set_clock(c);
+        break;
+    }
+    default:
+        r[(off / 4) & 0xFF] = v;
+        break;
+    }
+}
+
+/* ---- the OTP / ID page and the option bytes ---- */
+
+static uint8_t info_byte(sim_chip *c, uint32_t addr)
+{
+    if (addr >= F4_OTP_BASE && addr < F4_LOCK_BASE + F4_LOCK_SIZE)
+        return *oflash__sim_nv_ptr(c, addr, 1);
+    if (addr >= F4_UID_BASE && addr < F4_UID_BASE + F4_UID_LEN)
+        return c->nv.uid[addr - F4_UID_BASE];
+    if (addr == F4_FSIZE_ADDR) return (uint8_t)c->dev->flash_size_kb;
+    if (addr == F4_FSIZE_ADDR + 1) return (uint8_t)(c->dev->flash_size_kb >> 8);
+    return 0xFF;
+}
+
+/* Option bytes as stored (RM0368 §3.5, Table "Option byte organization"):
+ * 0x1FFFC000 [15:0] = RDP:USER, 0x1FFFC008 [15:0] = nWRP; other bytes read
+ * 0xFF here.  Bank 2 of dual-bank parts at 0x1FFEC008 [15:0] = nWRP. */
+static uint8_t opt_byte(sim_chip *c, uint32_t addr)
+{
+    bool bank2 = addr < F4_OPT_BASE;
+    uint32_t off = addr - (bank2 ? F4_OPT2_BASE : F4_OPT_BASE);
+    uint32_t opt = bank2 ? OPTCR1(c) : OPTCR(c);
+    switch (off) {
+    case 0:
+        return bank2 ? 0xFF : (uint8_t)(opt & 0xECu);
+    case 1:
+        return bank2 ? 0xFF : (uint8_t)(opt >> 8);
+    case 8:
+        return (uint8_t)(opt >> 16);
+    case 9:
+        return (uint8_t)((opt >> 24) & 0x0F);
+    default:
+        return 0xFF;
+    }
+}
+
+static bool in_info(uint32_t a)
+{
+    return a >= F4_INFO_BASE && a - F4_INFO_BASE < F4_INFO_SIZE;
+}
+
+static bool in_opt(const sim_chip *c, uint32_t a)
+{
+    return (a >= F4_OPT_BASE && a - F4_OPT_BASE < F4_OPT_SIZE) ||
+           (dual(c) && a >= F4_OPT2_BASE && a - F4_OPT2_BASE < F4_OPT_SIZE);
+}
+
+/* ---- the model's hooks ---- */
+
+static bool f4_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger, uint32_t *val)
+{
+    uint32_t word, off;
+    unsigned shift = (addr & 3) * 8;
+    if (in_info(addr) || in_opt(c, addr)) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint32_t)(in_info(addr) ? info_byte(c, addr + i) : opt_byte(c, addr + i))
+                 << (8 * i);
+        *val = v;
+        return true;
+    }
+    if (addr >= F4_FLASHIF_BASE && addr < F4_FLASHIF_BASE + 0x400) {
+        off = addr - F4_FLASHIF_BASE;
+        if ((off & ~3u) > FLASH_OPTCR1 || (!dual(c) && (off & ~3u) == FLASH_OPTCR1))
+            return false; /* counted as unknown */
+        word = flash_reg_read(c, off & ~3u, debugger);
+    } else if (addr >= F4_RCC_BASE && addr < F4_RCC_BASE + 0x400) {
+        word = F(c)->rcc[((addr - F4_RCC_BASE) / 4) & 0xFF];
+    } else {
+        return false;
+    }
+    word >>= shift;
+    *val = size >= 4 ? word : word & ((1u << (8 * size)) - 1);
+    return true;
+}
+
+static bool f4_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t val, bool debugger)
+{
+    uint32_t off;
+    (void)debugger;
+    if (in_info(addr)) {
+        /* OTP and lock bytes are programmed like flash (RM0368 §3.7). */
+        flash_program(c, addr, val, size);
+        return true;
+    }
+    if (in_opt(c, addr)) {
+        /* Option bytes change only through FLASH_OPTCR + OPTSTRT: a direct
+         * write is a programming sequence error. */
+        F(c)->sr |= SR_PGSERR;
+        return true;
+    }
+    if (addr >= F4_FLASHIF_BASE && addr < F4_FLASHIF_BASE + 0x400) {
+        off = addr - F4_FLASHIF_BASE;
+        if ((off & ~3u) > FLASH_OPTCR1 || (!dual(c) && (off & ~3u) == FLASH_OPTCR1)) return false;
+        flash_reg_write(c, off, val, size);
+        return true;
+    }
+    if (addr >= F4_RCC_BASE && addr < F4_RCC_BASE + 0x400) {
+        off = addr - F4_RCC_BASE;
+        if (size != 4 || (off & 3)) return false; /* RCC is word-accessed by every driver */
+        rcc_write(c, off, val);
+        return true;
+    }
+    return false;
+}
+
+static void f4_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
+{
+    flash_program(c, addr, val, size);
+}
+
+static const char *sr_names(uint32_t sr, char *buf, size_t len)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"}, {SR_PGAERR, "PGAERR"},
+                 {SR_WRPERR, "WRPERR"}, {SR_OPERR, "OPERR"},   {SR_RDERR, "RDERR"}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (sr & names[i].bit)
+            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+                                     used ? "|" : "", names[i].name);
+    return buf;
+}
+
+/* A debugger write into flash, OTP or lock bytes: a bus write through the
+ * flash interface, as OpenOCD does without a work area.  Static conditions
+ * are checked first so that a refused write changes nothing. */
+static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
+{
+    f4_sim *f = F(c);
+    unsigned w = 1u << ((f->cr >> CR_PSIZE_SHIFT) & 3);
+    const char *path = c->file.path;
+    char names[64];
+    bool in_flash = addr >= F4_FLASH_BASE && addr - F4_FLASH_BASE < c->nv.flash_size;
+
+    if (in_flash && rdp(c) != 0)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: flash write at 0x%08X refused: read protection level 1 is "
+                                "active",
+                                path, addr);
+    if ((f->cr & CR_LOCK) || !(f->cr & CR_PG) || (f->cr & (CR_SER | CR_MER | CR_MER1))) {
+        f->sr |= SR_PGSERR; /* what the bus write does on silicon */
+        return oflash_error_set(
+            OFLASH_EPROTECTED,
+            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
+            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.PGSERR set)",
+            path, in_flash ? "flash" : "OTP", addr,
+            (f->cr & CR_LOCK)  ? "FLASH_CR is locked"
+            : !(f->cr & CR_PG) ? "FLASH_CR.PG is not set"
+                               : "an erase is selected in FLASH_CR");
+    }
+    if ((addr % w) || (n % w))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
+                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
+                                path, n, addr, w, 8 * w);
+    for (size_t i = 0; i < n; i += w) {
+        uint64_t v = 0;
+        uint32_t err;
+        for (unsigned k = 0; k < w; k++)
+            v |= (uint64_t)buf[i + k] << (8 * k);
+        err = flash_program(c, addr + (uint32_t)i, v, w);
+        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
+        if (err)
+            return oflash_error_set(
+                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
+                addr + (uint32_t)i, sr_names(err, names, sizeof names),
+                err & SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
+    }
+    return 0;
+}
+
+static int f4_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
+{
+    if (in_opt(c, addr))
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: write at 0x%08X refused: option bytes change only through "
+                                "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
+                                c->file.path, addr);
+    if (in_info(addr) && addr - F4_INFO_BASE + n > F4_OTP_SIZE + F4_LOCK_SIZE)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: write at 0x%08X refused: the unique ID and flash size "
+                                "registers (0x1FFF7A10-0x1FFF7A23) are read-only",
+                                c->file.path, addr < F4_UID_BASE ? F4_UID_BASE : addr);
+    return debugger_program(c, addr, buf, n);
+}
+
+static int f4_read_protection(const sim_chip *c, char *why, size_t len)
+{
+    snprintf(why, len, "RDP=0x%02X", (OPTCR(c) >> 8) & 0xFF);
+    return rdp(c);
+}
+
+static void f4_reset(sim_chip *c)
+{
+    f4_sim *f = F(c);
+    flash_reset(c);
+    memset(f->rcc, 0, sizeof f->rcc);
+    f->rcc[0] = 0x00000083u;
+    f->rcc[1] = 0x24003010u;
+    if (!f->hse_hz) f->hse_hz = 8000000ull;
+    set_clock(c);
+    /* WDG_SW = 0: hardware watchdog, running from reset (RM0368 §15.3.2). */
+    if (!(OPTCR(c) & OPTCR_WDG_SW)) oflash__sim_iwdg_start(c);
+}
+
+static void f4_factory(const oflash_device *dev, uint32_t opt[SIM_OPT_WORDS])
+{
+    (void)dev;
+    opt[0] = F4_OPTCR_RESET & ~(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
+    opt[1] = F4_OPTCR1_RESET;
+}
+
+static void f4_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], sim_map *m)
+{
+    (void)opt;
+    memset(m, 0, sizeof *m);
+    m->cpu_model = UC_CPU_ARM_CORTEX_M4;
+    m->cpuid = 0x410FC241u; /* PM0214 rev 10 §4.4: Cortex-M4 r0p1 */
+    m->flash_base = F4_FLASH_BASE;
+    m->flash_alias = 0;
+    m->sram_base = F4_SRAM_BASE;
+    m->sysmem_base = F4_SYSMEM_BASE;
+    m->sysmem_size = F4_SYSMEM_SIZE;
+    m->nv_base = F4_OTP_BASE;
+    m->nv_size = F4_OTP_SIZE + F4_LOCK_SIZE;
+    m->windows[0].base = F4_INFO_BASE;
+    m->windows[0].size = F4_INFO_SIZE;
+    m->windows[1].base = F4_OPT_BASE;
+    m->windows[1].size = F4_OPT_SIZE;
+    m->window_count = 2;
+    if (f4_part_of(dev)->dual_bank) {
+        m->windows[2].base = F4_OPT2_BASE;
+        m->windows[2].size = F4_OPT_SIZE;
+        m->window_count = 3;
+    }
+    m->iwdg_base = F4_IWDG_BASE;
+    m->crc_base = F4_CRC_BASE;
+    m->dbgmcu_base = F4_DBGMCU_IDCODE;
+    m->dbgmcu_idcode_rev = 0x1000;
+}
+
+const oflash_sim_model oflash__stm32f4_sim = {
+    .version = OFLASH_SIM_MODEL_VERSION,
+    .opt_words = 2,
+    .state_size = sizeof(f4_sim),
+    .factory = f4_factory,
+    .map = f4_map,
+    .reset = f4_reset,
+    .complete = f4_complete,
+    .mmio_read = f4_mmio_read,
+    .mmio_write = f4_mmio_write,
+    .cpu_program = f4_cpu_program,
+    .debugger_write = f4_debugger_write,
+    .read_protection = f4_read_protection,
+};
