@@ -49,6 +49,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# LeakSanitizer cannot run under ptrace: an ASan build runs under strace
+# without it (the other runs keep it).
+TRACED_ASAN=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 SYSCALLS=write,pwrite64,pwritev,writev,fsync,fdatasync,ftruncate,rename,renameat,renameat2,unlink,unlinkat,mkdir
 
 # ---- one crash point (runs in a worker: crash_sweep.sh --point ...) ----
@@ -65,7 +68,7 @@ run_point() {
     if [ "$kind" = kill ]; then
         rc=0
         # (in a subshell: the shell's "Killed" notice goes to the log)
-        (strace -f -qq -o /dev/null -e trace="$sys" -e inject="$sys":signal=SIGKILL:when="$n" \
+        (ASAN_OPTIONS=$TRACED_ASAN strace -f -qq -o /dev/null -e trace="$sys" -e inject="$sys":signal=SIGKILL:when="$n" \
             "$OFLASH" program "${args[@]}" --probe "sim:$chip" --journal-dir "$jd" -q; exit $?) \
             >"$d/crash.log" 2>&1 || rc=$?
         if [ "$rc" -ne 137 ]; then
@@ -194,7 +197,7 @@ for sc in "${ORDER[@]}"; do
         if [ "$k" = kill ]; then
             # First pass: how many times the run makes each state-changing call.
             cp "$WORK/$sc.pre.sim" "$WORK/$sc.count.sim"
-            strace -f -qq -o "$WORK/$sc.trace" -e trace="$SYSCALLS" \
+            ASAN_OPTIONS=$TRACED_ASAN strace -f -qq -o "$WORK/$sc.trace" -e trace="$SYSCALLS" \
                 "$OFLASH" program "${args[@]}" --probe "sim:$WORK/$sc.count.sim" \
                 --journal-dir "$WORK/j2.$sc" -q >/dev/null 2>&1
             # --sample: every point of the runs that journal (keep, otp),
