@@ -10,7 +10,7 @@ PACKAGES=(
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   qemu-system-arm gdb-multiarch
   clang libclang-rt-14-dev
-  srecord binutils time python3 zip cppcheck
+  srecord binutils time python3 zip cppcheck groff-base
   strace
 )
 

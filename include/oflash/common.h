@@ -15,7 +15,10 @@
  *  - Options structs start with `unsigned version`; initialise them with
  *    their _INIT macro (which sets the version and the defaults) and then
  *    set the fields you need.  Passing NULL for an options pointer means
- *    "all defaults".
+ *    "all defaults".  The macros are designated initializers ({.version =
+ *    ...}; every other field is zero, its default): C99 and later, C++20
+ *    (where g++ -Wextra warns about the omitted fields; in older C++ write
+ *    `oflash_x_opts o{}; o.version = OFLASH_X_OPTS_VERSION;`).
  *
  * Symbols: liboflash exports only the functions declared between
  * OFLASH_BEGIN_DECLS and OFLASH_END_DECLS in these headers (the library is

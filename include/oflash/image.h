@@ -36,24 +36,47 @@ typedef struct oflash_segment {
 
 typedef struct oflash_image oflash_image;
 
+/* An address range where image data may go (a memory map entry). */
+typedef struct oflash_image_region {
+    uint32_t start;
+    uint64_t size; /* bytes; start + size <= 2^32 */
+} oflash_image_region;
+
 typedef struct oflash_image_load_opts {
     unsigned version;            /* OFLASH_IMAGE_LOAD_OPTS_VERSION */
     oflash_image_format format;  /* AUTO: from the content */
     bool allow_identical_overlap;/* identical overlapping bytes are not an error */
     bool have_base;              /* for binaries: base given here, not by "@ADDR" */
     uint32_t base;
+    /* version 2: */
+    bool allow_missing_eof; /* Intel HEX without an end-of-file record (01) is accepted
+                             * (default: refused, the file may have been cut short) */
+    bool ignore_after_eof;  /* Intel HEX: read up to the end-of-file record and ignore
+                             * what follows (default: anything after it is refused) */
+    /* Where data may go, or NULL for the whole 32-bit address space.  A raw
+     * binary is checked against these before a byte of it is read. */
+    const oflash_image_region *regions;
+    size_t region_count;
 } oflash_image_load_opts;
-#define OFLASH_IMAGE_LOAD_OPTS_VERSION 1
+#define OFLASH_IMAGE_LOAD_OPTS_VERSION 2
 #define OFLASH_IMAGE_LOAD_OPTS_INIT                                                                \
     {                                                                                              \
         .version = OFLASH_IMAGE_LOAD_OPTS_VERSION                                                  \
     }
 
+/* "Intel HEX", "S-record", "ELF", "binary" ("auto" for OFLASH_FORMAT_AUTO). */
+const char *oflash_image_format_name(oflash_image_format format);
+/* "ihex"/"hex", "srec"/"s19", "elf", "bin"/"binary" or "auto" -> *out. */
+int oflash_image_format_parse(oflash_image_format *out, const char *name);
+
 int oflash_image_new(oflash_image **out);
 void oflash_image_free(oflash_image *img);
 
 /* Read one input and merge it into img.  spec is a path, or "PATH@ADDR" for
- * raw binaries.  On error img is unchanged. */
+ * raw binaries (ADDR with 0x for hex: "fw.bin@0x08000000").  Only regular
+ * files are read (a FIFO or device is refused without blocking).  On error
+ * img is unchanged.  opts may be NULL (defaults); version 1 structures are
+ * accepted. */
 int oflash_image_load(oflash_image *img, const char *spec, const oflash_image_load_opts *opts);
 
 /* Read from a memory buffer; name is used in messages. */

@@ -1,28 +1,64 @@
 /* cli_image.c - loading images named on the command line (see cli_image.h). */
 #include "cli_image.h"
 #include "cli.h"
+#include "target.h"
+#include "oflash/device.h"
 #include "oflash/error.h"
+#include "oflash/sim.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 bool cli_parse_format(const char *s, oflash_image_format *out)
 {
-    static const struct {
-        const char *name;
-        oflash_image_format fmt;
-    } names[] = {
-        {"ihex", OFLASH_FORMAT_IHEX},  {"hex", OFLASH_FORMAT_IHEX},  {"srec", OFLASH_FORMAT_SREC},
-        {"s19", OFLASH_FORMAT_SREC},   {"elf", OFLASH_FORMAT_ELF},   {"bin", OFLASH_FORMAT_BIN},
-        {"binary", OFLASH_FORMAT_BIN}, {"auto", OFLASH_FORMAT_AUTO},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcasecmp(s, names[i].name)) {
-            *out = names[i].fmt;
-            return true;
+    return oflash_image_format_parse(out, s) == 0;
+}
+
+int cli_image_opt(const char *cmd, int argc, char **argv, int *i, oflash_image_load_opts *lo)
+{
+    const char *a = argv[*i], *v;
+    bool bad = false;
+    if (!strcmp(a, "--allow-identical-overlap")) {
+        lo->allow_identical_overlap = true;
+    } else if (!strcmp(a, "--allow-missing-eof")) {
+        lo->allow_missing_eof = true;
+    } else if (!strcmp(a, "--ignore-after-eof")) {
+        lo->ignore_after_eof = true;
+    } else if (cli_opt_value(argc, argv, i, "--input-format", &v, &bad)) {
+        if (bad) return -1;
+        if (!cli_parse_format(v, &lo->format)) {
+            cli_usage(cmd, "unknown input format '%s' (expected ihex, srec, elf or bin)", v);
+            return -1;
         }
-    return false;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+void cli_image_limit_to_device(oflash_image_load_opts *lo, const cli_target *ct,
+                               oflash_image_region *buf, size_t cap)
+{
+    oflash_devdb *db = NULL;
+    const oflash_device *dev = NULL;
+    oflash_sim_info *info = NULL;
+    const char *name = ct->device;
+    if (!name && ct->probe && !strncmp(ct->probe, "sim:", 4)) {
+        info = calloc(1, sizeof *info);
+        if (info && oflash_sim_info_read(info, ct->probe + 4) == 0) name = info->part;
+    }
+    if (name && cli_devdb_open(ct->files, ct->nfiles, &db) == 0 &&
+        oflash_devdb_find(&dev, db, name) == 0 && dev->bank_count && dev->bank_count <= cap) {
+        for (size_t i = 0; i < dev->bank_count; i++) {
+            buf[i].start = dev->banks[i].base;
+            buf[i].size = dev->banks[i].size;
+        }
+        lo->regions = buf;
+        lo->region_count = dev->bank_count;
+    }
+    oflash_error_clear();
+    oflash_devdb_free(db);
+    free(info);
 }
 
 int cli_load_images(oflash_image **out, char **files, size_t n, const oflash_image_load_opts *o)

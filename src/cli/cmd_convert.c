@@ -28,9 +28,8 @@ static void convert_help(FILE *f)
             "  --srec-type 1|2|3          force S1/S2/S3 records (default: by highest address)\n"
             "  --fill BYTE                bin: fill gaps with BYTE (needs --range)\n"
             "  --range START:END          bin: write [START, END) (END exclusive), or START+SIZE\n"
-            "  --input-format F           read inputs as F (ihex, srec, elf, bin)\n"
-            "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
-            "  -q, --quiet                no warnings about missing end records\n");
+            CLI_IMAGE_HELP
+            "  -q, --quiet                no warnings\n");
 }
 
 int cmd_convert(int argc, char **argv)
@@ -48,14 +47,15 @@ int cmd_convert(int argc, char **argv)
         const char *v;
         const char *a = argv[i];
         uint32_t u;
+        int k;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             convert_help(stdout);
             free(files);
             return EXIT_OK;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             cli_quiet = true;
-        } else if (!strcmp(a, "--allow-identical-overlap")) {
-            lo.allow_identical_overlap = true;
+        } else if ((k = cli_image_opt("convert", argc, argv, &i, &lo)) != 0) {
+            if (k < 0) rc = EXIT_USAGE;
         } else if (cli_opt_value(argc, argv, &i, "-o", &v, &bad) ||
                    cli_opt_value(argc, argv, &i, "--output", &v, &bad)) {
             if (bad)
@@ -69,14 +69,6 @@ int cmd_convert(int argc, char **argv)
                 rc = cli_usage("convert",
                                "unknown output format '%s' (expected ihex, srec or "
                                "bin)",
-                               v);
-        } else if (cli_opt_value(argc, argv, &i, "--input-format", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_format(v, &lo.format))
-                rc = cli_usage("convert",
-                               "unknown input format '%s' (expected ihex, srec, elf "
-                               "or bin)",
                                v);
         } else if (cli_opt_value(argc, argv, &i, "--record-size", &v, &bad)) {
             if (bad)

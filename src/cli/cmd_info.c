@@ -24,8 +24,8 @@ static void info_help(FILE *f)
                "  --json                     machine-readable output\n"
                "  --format F                 read inputs as F (ihex, srec, elf, bin) instead of\n"
                "                             recognising the format from the content\n"
-               "  --allow-identical-overlap  accept overlapping inputs whose bytes agree\n"
-               "  -q, --quiet                no warnings about missing end records\n");
+               CLI_IMAGE_HELP
+               "  -q, --quiet                no warnings\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -40,6 +40,7 @@ int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *a = argv[i];
+        int k;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             info_help(stdout);
             free(files);
@@ -48,10 +49,12 @@ int cmd_info(int argc, char **argv)
             json = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             cli_quiet = true;
-        } else if (!strcmp(a, "--allow-identical-overlap")) {
-            lo.allow_identical_overlap = true;
-        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--input-format", &v, &bad)) {
+        } else if ((k = cli_image_opt("info", argc, argv, &i, &lo)) != 0) {
+            if (k < 0) {
+                free(files);
+                return EXIT_USAGE;
+            }
+        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad)) {
             if (bad || !cli_parse_format(v, &lo.format)) {
                 free(files);
                 return cli_usage("info", "unknown format '%s' (expected ihex, srec, elf or bin)",

@@ -60,7 +60,7 @@ static void usage(FILE *f)
             "usage: oflash program IMAGE... --probe P [--device D] [options]\n"
             "Program main flash and OTP from one or more images (Intel HEX, S-record, ELF,\n"
             "binary as PATH@ADDR).  Only touched sectors are erased; sectors that already\n"
-            "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP
+            "hold the image are skipped; OTP bytes need --otp.\n\n" CLI_TARGET_HELP CLI_IMAGE_HELP
             "  --otp                program the image's OTP bytes and lock bytes (irreversible)\n"
             "  --skip-otp           leave the image's OTP bytes out\n"
             "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
@@ -200,12 +200,14 @@ int cmd_program(int argc, char **argv)
     cli_progress prog;
     double t0 = cli_now();
     int ret = EXIT_FAIL, rc;
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         bool bad = false;
         int k = cli_target_opt(&ct, "program", argc, argv, &i);
+        if (!k) k = cli_image_opt("program", argc, argv, &i, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
@@ -263,7 +265,8 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     {
-        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+        oflash_image_region map[64];
+        cli_image_limit_to_device(&lo, &ct, map, sizeof map / sizeof map[0]);
         if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
     }
     ret = EXIT_FAIL;

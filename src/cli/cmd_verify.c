@@ -13,7 +13,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: oflash verify IMAGE... --probe P [--device D] [--verify crc|readback]\n"
-               "Compare every byte of the images with the chip.\n\n" CLI_TARGET_HELP
+               "Compare every byte of the images with the chip.\n\n" CLI_TARGET_HELP CLI_IMAGE_HELP
                "  --verify MODE        crc (default, computed on the target) or readback\n"
                "  --quiet, --json\n");
 }
@@ -32,12 +32,14 @@ int cmd_verify(int argc, char **argv)
     uint32_t diff = 0;
     double t0 = cli_now();
     int ret = EXIT_FAIL, rc;
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         bool bad = false;
         int k = cli_target_opt(&ct, "verify", argc, argv, &i);
+        if (!k) k = cli_image_opt("verify", argc, argv, &i, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
@@ -72,10 +74,7 @@ int cmd_verify(int argc, char **argv)
         ret = cli_usage("verify", "no image given");
         goto out;
     }
-    {
-        oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
-        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
-    }
+    if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
     if ((ret = cli_target_open("verify", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet && !json);
     rc = oflash_flash_verify_image(&diff, t, img, mode, cli_progress_cb, &prog);

@@ -10,6 +10,7 @@
 #include "oflash/error.h"
 
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 
 static const struct cli_command {
@@ -59,6 +60,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     cli_cmd_fn fn;
+    /* A file-size limit (ulimit -f) makes write() fail with EFBIG instead of
+     * killing the process: the command then reports it and removes its
+     * temporary files, and nothing is reported as done that was not stored. */
+    signal(SIGXFSZ, SIG_IGN);
     oflash_log_set_handler(log_to_stderr, NULL);
     if (argc < 2) {
         usage(stderr);

@@ -36,7 +36,7 @@ int oflash__open_regular(int *fd, struct stat *st, const char *path, int flags, 
         goto fail;
     }
     if (!S_ISREG(st->st_mode)) {
-        rc = oflash_error_set(OFLASH_EINVAL, "%s: is %s, not a regular file (expected a %s file)",
+        rc = oflash_error_set(OFLASH_EINVAL, "%s: is %s, not a regular file (expected %s)",
                               path, oflash__file_kind(st->st_mode), what);
         goto fail;
     }

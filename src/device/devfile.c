@@ -1,7 +1,8 @@
 /*
  * devfile.c - device files: the entry point oflash__devfile_load() that
- * src/device/device.c calls, what the JLink XML and CMSIS-Pack readers
- * share, the FLM checks, and the user's device store.
+ * src/device/device.c calls, and what the JLink XML and CMSIS-Pack readers
+ * share (the arena, bounded XML).  The FLM checks are in devfile_loader.c,
+ * the user's device store in devstore.c.
  *
  * Formats (the type comes from the contents, never from the file name):
  *  - "PK\3\4": a CMSIS-Pack (.pack, a zip; devfile_pack.c);
@@ -19,6 +20,7 @@
  */
 #include "devfile_internal.h"
 #include "oflash/error.h"
+#include "common/file.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -38,8 +40,6 @@
 
 /* Elements per XML file: a real STM32F4 .pdsc has ~15 000. */
 #define DF_MAX_XML_ELEMENTS 1000000u
-/* Loaders run with at least this much stack (architecture.md, CMSIS convention). */
-#define DF_MIN_STACK 512u
 
 /* ---- arena and context ---- */
 
@@ -189,8 +189,7 @@ int df_err(df_ctx *c, long line, int code, const char *fmt, ...)
     return oflash_error_set(code, "%s%s: %s", c->path, where, msg);
 }
 
-/* Prefix the current error with "path:line: device 'X': " and return its code. */
-static int df_err_prefix(df_ctx *c, long line)
+int df_err_prefix(df_ctx *c, long line)
 {
     if (c->cur_dev) return oflash_error_prefix("%s:%ld: device '%s': ", c->path, line, c->cur_dev);
     return oflash_error_prefix("%s:%ld: ", c->path, line);
@@ -357,184 +356,6 @@ int df_xml_parse(df_ctx *c, const void *buf, size_t len, xmlDoc **out)
     return rc;
 }
 
-/* ---- FLM loaders ---- */
-
-int oflash_device_check_loader(const struct oflash_flm *flm, const char *name, uint32_t base,
-                               uint32_t size, uint32_t ram_start, uint32_t ram_size)
-{
-    const oflash_flash_device *fd;
-    uint64_t end = (uint64_t)base + size, ram_end = (uint64_t)ram_start + ram_size;
-    fd = oflash_flm_device(flm);
-    if (fd->page_size == 0)
-        return oflash_error_set(OFLASH_EFORMAT, "loader %s: FlashDevice page size (szPage) is 0",
-                                name);
-    if (fd->run_count == 0)
-        return oflash_error_set(OFLASH_EFORMAT, "loader %s: FlashDevice lists no sectors", name);
-    if (fd->runs[0].offset != 0)
-        return oflash_error_set(OFLASH_EFORMAT,
-                                "loader %s: first sector run starts at offset 0x%X (expected 0)",
-                                name, fd->runs[0].offset);
-    for (size_t i = 0; i < fd->run_count; i++) {
-        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
-        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
-        if (ssz == 0)
-            return oflash_error_set(OFLASH_EFORMAT,
-                                    "loader %s: sector run %zu at offset 0x%X has sector size 0",
-                                    name, i, off);
-        if (next <= off)
-            return oflash_error_set(
-                OFLASH_EFORMAT,
-                "loader %s: sector run %zu at offset 0x%X does not end before 0x%X (sector "
-                "runs must ascend and stay inside szDev 0x%X)",
-                name, i, off, next, fd->size);
-        if ((next - off) % ssz)
-            return oflash_error_set(
-                OFLASH_EFORMAT,
-                "loader %s: sectors do not cover its declared size: sector run %zu (0x%X-byte "
-                "sectors at offset 0x%X..0x%X) is not a whole number of sectors",
-                name, i, ssz, off, next);
-    }
-    if (size == 0)
-        return oflash_error_set(OFLASH_ERANGE, "loader %s: bank at 0x%08X has size 0", name, base);
-    if (end > 0x100000000ull)
-        return oflash_error_set(OFLASH_ERANGE,
-                                "loader %s: bank 0x%08X + 0x%X runs past the 4 GiB address space",
-                                name, base, size);
-    if (size > fd->size)
-        return oflash_error_set(OFLASH_ERANGE,
-                                "loader %s: its sectors cover 0x%X bytes (szDev) but the bank "
-                                "0x%08X-0x%08X needs 0x%X",
-                                name, fd->size, base, (uint32_t)(end - 1), size);
-    /* The bank must end on a sector boundary. */
-    for (size_t i = 0; i < fd->run_count; i++) {
-        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
-        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
-        if (size > off && size <= next && (size - off) % ssz)
-            return oflash_error_set(OFLASH_ERANGE,
-                                    "loader %s: bank size 0x%X ends inside a 0x%X-byte sector "
-                                    "(sector run at offset 0x%X)",
-                                    name, size, ssz, off);
-    }
-    if (ram_size == 0) return 0; /* no work RAM given: the FLM alone is checked */
-    if (ram_end > 0x100000000ull)
-        return oflash_error_set(OFLASH_ERANGE, "loader %s: work RAM 0x%08X + 0x%X runs past 4 GiB",
-                                name, ram_start, ram_size);
-    /* The runtime's own placement (trampoline, image, stack, page buffer):
-     * what fits here is exactly what oflash_loader_open() accepts. */
-    {
-        oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
-        o.ram_start = ram_start;
-        o.ram_size = ram_size;
-        oflash_loader_layout lay;
-        if (oflash_flm_layout(&lay, flm, &o) < 0) {
-            char why[512]; /* copied: error_set must not read the buffer it writes */
-            snprintf(why, sizeof why, "%s", oflash_error_last());
-            return oflash_error_set(OFLASH_ERANGE, "loader does not fit the device's work RAM: %s",
-                                    why);
-        }
-    }
-    if (ram_start < end && base < ram_end)
-        return oflash_error_set(OFLASH_ERANGE,
-                                "loader %s: work RAM 0x%08X-0x%08X overlaps the flash it "
-                                "programs 0x%08X-0x%08X (it would overwrite its own code and "
-                                "buffers)",
-                                name, ram_start, (uint32_t)(ram_end - 1), base,
-                                (uint32_t)(end - 1));
-    return 0;
-}
-
-static df_flm_cache *df_flm_get(df_ctx *c, long line, const char *key, const void *image,
-                                size_t image_size, int *rc)
-{
-    df_flm_cache *f;
-    *rc = 0;
-    for (f = c->flms; f; f = f->next)
-        if (!strcmp(f->key, key)) break;
-    if (!f) {
-        f = calloc(1, sizeof *f);
-        if (!f || !(f->key = strdup(key))) {
-            free(f);
-            *rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            return NULL;
-        }
-        f->image = image;
-        f->image_size = image_size;
-        f->next = c->flms;
-        c->flms = f;
-        if (image)
-            *rc = oflash_flm_parse(&f->flm, image, image_size, key);
-        else
-            *rc = oflash_flm_load_file(&f->flm, key);
-        if (*rc < 0) {
-            f->flm = NULL;
-            df_err_prefix(c, line);
-            return NULL;
-        }
-    }
-    if (!f->flm)
-        *rc = df_err(c, line, OFLASH_EFORMAT, "loader %s could not be read (see above)", key);
-    return f->flm ? f : NULL;
-}
-
-int df_bank_from_flm(df_ctx *c, long line, oflash_bank *b, const char *key, const void *image,
-                     size_t image_size, bool have_size, uint32_t ram_start, uint32_t ram_size)
-{
-    const oflash_flash_device *fd;
-    oflash_sector *sec;
-    size_t n = 0;
-    int rc;
-    df_flm_cache *f = df_flm_get(c, line, key, image, image_size, &rc);
-    if (!f) return rc;
-    fd = oflash_flm_device(f->flm);
-    if (!have_size) b->size = fd->size;
-    if ((rc = oflash_device_check_loader(f->flm, key, b->base, b->size, ram_start, ram_size)) < 0) {
-        oflash_error_prefix("bank '%s': ", b->name);
-        return df_err_prefix(c, line);
-    }
-    b->page_size = fd->page_size;
-    b->erased_value = fd->erased_value;
-    /* Count, then fill: sectors of every run up to the bank's size.  The
-     * check above guarantees whole sectors and full coverage. */
-    for (size_t i = 0; i < fd->run_count; i++) {
-        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
-        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
-        if (off >= b->size) break;
-        if (next > b->size) next = b->size;
-        n += (next - off) / ssz;
-        if (n > DF_MAX_SECTORS)
-            return df_err(c, line, OFLASH_ERANGE,
-                          "bank '%s': loader %s describes more than %u sectors", b->name, key,
-                          DF_MAX_SECTORS);
-    }
-    sec = df_alloc(c, n * sizeof *sec);
-    if (!sec) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    n = 0;
-    for (size_t i = 0; i < fd->run_count; i++) {
-        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
-        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
-        if (off >= b->size) break;
-        if (next > b->size) next = b->size;
-        for (uint32_t a = off; a < next; a += ssz) {
-            sec[n].addr = b->base + a;
-            sec[n].size = ssz;
-            sec[n].number = (uint16_t)n;
-            n++;
-        }
-    }
-    b->sectors = sec;
-    b->sector_count = n;
-    if (image) {
-        b->loader_image = image;
-        b->loader_size = image_size;
-    } else {
-        b->loader_path = df_strdup(c, key);
-    }
-    if (!b->loader_name) {
-        b->loader_name = df_strdup(c, key);
-    }
-    return (b->sectors || n == 0) ? 0 : oflash_error_set(OFLASH_ENOMEM, "out of memory");
-}
-
 /* ---- loading files ---- */
 
 int oflash__devfile_load_mem(oflash_devdb *db, const char *path, const void *buf, size_t len,
@@ -573,47 +394,43 @@ int oflash__devfile_load_mem(oflash_devdb *db, const char *path, const void *buf
     return rc;
 }
 
-/* Read a whole file of at most max bytes. */
-static int df_read_file(const char *path, size_t max, void **out, size_t *len)
+/* Read the whole of an open regular file of st->st_size <= max bytes. */
+static int df_read_fd(int fd, const struct stat *st, const char *path, size_t max, void **out,
+                      size_t *len)
 {
-    struct stat st;
     void *buf;
     size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     *out = NULL;
     *len = 0;
-    if (fd < 0)
-        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
-                                strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return oflash_error_set(OFLASH_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > max) {
-        close(fd);
+    if ((uint64_t)st->st_size > max)
         return oflash_error_set(OFLASH_EFORMAT, "%s: %lld bytes is larger than the limit of %zu",
-                                path, (long long)st.st_size, max);
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, (char *)buf + got, (size_t)st.st_size - got);
+                                path, (long long)st->st_size, max);
+    buf = malloc((size_t)st->st_size + 1);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    while (got < (size_t)st->st_size) {
+        ssize_t r = pread(fd, (char *)buf + got, (size_t)st->st_size - got, (off_t)got);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
             int e = errno;
             free(buf);
-            close(fd);
             return oflash_error_set(OFLASH_EIO, "%s: read failed: %s", path,
                                     r < 0 ? strerror(e) : "file shrank");
         }
         got += (size_t)r;
     }
-    close(fd);
     *out = buf;
     *len = got;
+    return 0;
+}
+
+int df_file_is_pack(const char *path, bool *is_pack)
+{
+    struct stat st;
+    char magic[4] = {0};
+    int fd, rc = oflash__open_regular(&fd, &st, path, O_RDONLY, "a device file or a .pack");
+    if (rc < 0) return rc;
+    *is_pack = pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "PK\3\4", 4);
+    close(fd);
     return 0;
 }
 
@@ -621,20 +438,23 @@ static int df_load_pack_file(oflash_devdb *db, const char *path);
 
 int oflash__devfile_load(oflash_devdb *db, const char *path)
 {
+    struct stat st;
     char magic[4] = {0};
     void *buf;
     size_t len;
-    int rc;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
-                                strerror(errno));
-    len = fread(magic, 1, sizeof magic, f);
-    fclose(f);
+    int fd, rc;
+    /* Without blocking: a FIFO or device is refused at once. */
+    if ((rc = oflash__open_regular(&fd, &st, path, O_RDONLY, "a device file or a .pack")) < 0)
+        return rc;
     /* Packs are read through libzip from the file: only the entries needed
      * are decompressed, so a large pack costs no more than its .pdsc. */
-    if (len == 4 && !memcmp(magic, "PK\3\4", 4)) return df_load_pack_file(db, path);
-    if ((rc = df_read_file(path, DF_MAX_XML_BYTES, &buf, &len)) < 0) return rc;
+    if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "PK\3\4", 4)) {
+        close(fd);
+        return df_load_pack_file(db, path);
+    }
+    rc = df_read_fd(fd, &st, path, DF_MAX_XML_BYTES, &buf, &len);
+    close(fd);
+    if (rc < 0) return rc;
     rc = oflash__devfile_load_mem(db, path, buf, len, true);
     free(buf);
     return rc;
@@ -662,115 +482,3 @@ static int df_load_pack_file(oflash_devdb *db, const char *path)
     return rc;
 }
 
-/* ---- the user's device store ---- */
-
-int oflash_devstore_dir(char *buf, size_t len)
-{
-    const char *x = getenv("XDG_CONFIG_HOME");
-    const char *h = getenv("HOME");
-    int n;
-    if (x && x[0] == '/')
-        n = snprintf(buf, len, "%s/oflash/devices", x);
-    else if (h && h[0])
-        n = snprintf(buf, len, "%s/.config/oflash/devices", h);
-    else
-        return oflash_error_set(OFLASH_ENOTFOUND,
-                                "no device store: neither $XDG_CONFIG_HOME nor $HOME is set");
-    if (n < 0 || (size_t)n >= len)
-        return oflash_error_set(OFLASH_EINVAL, "device store path too long");
-    return 0;
-}
-
-static int df_mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-            int e = errno;
-            *p = '/';
-            return oflash_error_set(OFLASH_EIO, "cannot create %s: %s", path, strerror(e));
-        }
-        *p = '/';
-    }
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
-        return oflash_error_set(OFLASH_EIO, "cannot create %s: %s", path, strerror(errno));
-    return 0;
-}
-
-int oflash_devstore_import(char *dest, size_t dest_len, const char *path)
-{
-    char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX];
-    const char *base = strrchr(path, '/');
-    oflash_devdb *db = NULL;
-    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
-    o.no_user_paths = true;
-    int rc, in = -1, out = -1;
-    char chunk[65536];
-    FILE *f;
-    char magic[4] = {0};
-    base = base ? base + 1 : path;
-    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-        return oflash_error_set(OFLASH_EINVAL, "%s: not a file name", path);
-    if (!(f = fopen(path, "rb")))
-        return oflash_error_set(errno == ENOENT ? OFLASH_ENOTFOUND : OFLASH_EIO, "%s: %s", path,
-                                strerror(errno));
-    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "PK\3\4", 4)) {
-        fclose(f);
-        return oflash_error_set(OFLASH_EINVAL,
-                                "%s: only .pack files (zip) can be imported: a device file names "
-                                "its loaders by path, use it with --devices or $OFLASH_DEVICES",
-                                path);
-    }
-    fclose(f);
-    /* Check everything before the store is touched. */
-    if ((rc = oflash_devdb_open(&db, &o)) < 0) return rc;
-    rc = oflash_devdb_add_file(db, path);
-    oflash_devdb_free(db);
-    if (rc < 0) return rc;
-    if ((rc = oflash_devstore_dir(dir, sizeof dir)) < 0 || (rc = df_mkdirs(dir)) < 0) return rc;
-    if (snprintf(final, sizeof final, "%s/%s", dir, base) >= (int)sizeof final ||
-        snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, base, (long)getpid()) >= (int)sizeof tmp)
-        return oflash_error_set(OFLASH_EINVAL, "%s: path too long", path);
-    in = open(path, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return oflash_error_set(OFLASH_EIO, "%s: %s", path, strerror(errno));
-    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
-        close(in);
-        return rc;
-    }
-    for (;;) {
-        ssize_t r = read(in, chunk, sizeof chunk), w = 0;
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = oflash_error_set(OFLASH_EIO, "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0) break;
-        while (w < r) {
-            ssize_t k = write(out, chunk + w, (size_t)(r - w));
-            if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) {
-                rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
-                break;
-            }
-            w += k;
-        }
-        if (rc < 0) break;
-    }
-    close(in);
-    if (rc == 0 && fsync(out) < 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
-    if (close(out) < 0 && rc == 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, final) < 0)
-        rc =
-            oflash_error_set(OFLASH_EIO, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
-    if (rc < 0) {
-        unlink(tmp);
-        return rc;
-    }
-    if (dest && dest_len) snprintf(dest, dest_len, "%s", final);
-    return 0;
-}

@@ -79,6 +79,12 @@ int df_add_device(df_ctx *c, oflash_device *d);
 /* A device with that name or alias built earlier from this file, else in db. */
 const oflash_device *df_find(df_ctx *c, const char *name);
 
+/* Prefix the current error with "path:line: device 'X': "; returns its code. */
+int df_err_prefix(df_ctx *c, long line);
+/* Whether path is a .pack (zip); the file must be a regular file (opened
+ * without blocking, see common/file.h). */
+int df_file_is_pack(const char *path, bool *is_pack);
+
 /* "path:line: message" with code; returns code. */
 int df_err(df_ctx *c, long line, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

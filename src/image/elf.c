@@ -32,8 +32,9 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int oflash__elf_read(const oflash__src *src, oflash__load *ld)
+int oflash__elf_read(const oflash__src *src, oflash__load *ld, uint32_t base)
 {
+    (void)base; /* addresses come from the file */
     uint8_t eh[EHDR_SIZE];
     const char *f = src->name;
     int rc;

@@ -6,6 +6,11 @@
  * 02 extended segment address (base = value * 16), 03 start segment address
  * (CS:IP), 04 extended linear address (base = value << 16), 05 start linear
  * address.  Digits may be upper or lower case; lines end in LF or CRLF.
+ * Records 01-05 have the address field 0000 (others are refused, as the
+ * specification says and srec_cat does).  A file must end with record 01:
+ * a file cut short is an error unless allow_missing_eof; anything after
+ * record 01 is an error (two files joined with cat) unless
+ * ignore_after_eof, which stops reading there as objcopy and srec_cat do.
  * Addresses are base + offset + i, linear across 64 KiB boundaries (as
  * objcopy and srec_cat read them); the writer never lets a record cross a
  * 64 KiB boundary, so readers that wrap the offset agree.
@@ -30,16 +35,6 @@ struct ihex_ctx {
     uint32_t last_line; /* last non-blank line */
 };
 
-/* Printable form of a character for messages. */
-static const char *show_char(char c, char *buf, size_t size)
-{
-    unsigned char u = (unsigned char)c;
-    if (u >= 0x21 && u < 0x7F)
-        snprintf(buf, size, "'%c'", c);
-    else
-        snprintf(buf, size, "byte 0x%02X", u);
-    return buf;
-}
 
 /* Cold path: say what is wrong with a line whose length or digits are off.
  * s points after the ':' and holds n characters. */
@@ -52,7 +47,7 @@ static int ihex_diagnose(const struct ihex_ctx *c, const char *s, size_t n, uint
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
-                                c->name, line, show_char(s[bad], cb, sizeof cb), bad + 2);
+                                c->name, line, oflash__img_show_char(s[bad], cb, sizeof cb), bad + 2);
     unsigned len =
         n >= 2
             ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]])
@@ -91,13 +86,16 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     if (c->eof)
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": data after the end-of-file record of line %" PRIu32
-                                " (expected nothing after it)",
+                                " (expected nothing after it; two HEX files joined with cat? "
+                                "merge them with 'oflash convert a.hex b.hex -o all.hex' "
+                                "instead, or read up to the end-of-file record with "
+                                "--ignore-after-eof)",
                                 c->name, line, c->eof_line);
     if (s[0] != ':')
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": line starts with %s (expected ':' of an Intel "
                                 "HEX record)",
-                                c->name, line, show_char(s[0], cb, sizeof cb));
+                                c->name, line, oflash__img_show_char(s[0], cb, sizeof cb));
     s++;
     n--;
     c->last_line = line;
@@ -125,6 +123,15 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
     }
     uint32_t off = (uint32_t)rec[1] << 8 | rec[2];
     const uint8_t *d = rec + 4;
+    if (rec[3] >= 0x01 && rec[3] <= 0x05 && off != 0) {
+        static const char *const what[] = {"", "end-of-file", "extended segment address",
+                                           "start segment address", "extended linear address",
+                                           "start linear address"};
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s:%" PRIu32 ": %s record (type %02X) with address field %04" PRIX32
+                                " (expected 0000)",
+                                c->name, line, what[rec[3]], rec[3], off);
+    }
     switch (rec[3]) {
     case 0x00: {
         if (len == 0) return 0;
@@ -148,7 +155,7 @@ static int ihex_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
                                     c->name, line, len);
         c->eof = true;
         c->eof_line = line;
-        return 0;
+        return c->ld->ignore_after_eof ? 1 : 0; /* 1 ends the scan here */
     case 0x02:
     case 0x04:
         if (len != 2)
@@ -218,18 +225,26 @@ static size_t ihex_fast(void *vctx, const char *p, const char *end, uint32_t *li
     return (size_t)(p - start);
 }
 
-int oflash__ihex_read(const oflash__src *src, oflash__load *ld)
+int oflash__ihex_read(const oflash__src *src, oflash__load *ld, uint32_t base)
 {
+    (void)base; /* addresses come from the file */
     struct ihex_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, ihex_line, ihex_fast, &c);
-    if (rc) return rc;
-    if (!c.eof && !ld->locate)
+    if (rc < 0) return rc;
+    if (c.eof || ld->locate) return 0;
+    if (ld->allow_missing_eof) {
         oflash_log(OFLASH_LOG_WARN,
                    "%s:%" PRIu32 ": no end-of-file record (expected ':00000001FF' as the last "
-                   "record)",
+                   "record; accepted with --allow-missing-eof)",
                    src->name, c.last_line);
-    return 0;
+        return 0;
+    }
+    return oflash_error_set(OFLASH_EFORMAT,
+                            "%s:%" PRIu32 ": no end-of-file record after the last record: the "
+                            "file may have been cut short (expected ':00000001FF' as the last "
+                            "record; --allow-missing-eof accepts the file as it is)",
+                            src->name, c.last_line);
 }
 
 /* ------------------------------------------------------------------ writer */

@@ -1,7 +1,15 @@
 /*
- * image_internal.h - what the files of src/image/ share: the input source
- * (a file read in fixed-size chunks, or a memory buffer), the load builder
- * that readers decode records into, and the output buffer of the writers.
+ * image_internal.h - what the files of src/image/ share:
+ *   source.c  the input source (a file read in fixed-size chunks, or a
+ *             memory buffer);
+ *   load.c    the load transaction: the builder that readers decode records
+ *             into, checked and then merged as a whole;
+ *   store.c   the sparse image itself (segments, pieces, overlap checks);
+ *   format.c  the format table {name, sniff, read, write}: the only place
+ *             that lists the formats;
+ *   hexrec.c  what the hex-record readers share (digit tables, messages);
+ *   ihex.c, srec.c, elf.c, bin.c  one reader (and writer) per format;
+ *   write.c   atomic output files and the writers' output buffer.
  *
  * Readers never hold a whole input file in memory.  Text readers get one
  * line at a time from oflash__src_lines() (a 64 KiB window over the file);
@@ -33,6 +41,13 @@ typedef struct oflash__src {
     uint64_t size;      /* bytes in the file / buffer */
 } oflash__src;
 
+/* Open path as an image input (O_NONBLOCK, regular files only, see
+ * common/file.h); close it with oflash__src_close(). */
+int oflash__src_open(oflash__src *src, const char *path);
+void oflash__src_close(oflash__src *src);
+/* Back to the start of a file source (for a second pass). */
+int oflash__src_rewind(const oflash__src *src);
+
 /* How a location inside an input is named in messages. */
 enum oflash__where_kind {
     OFLASH__WHERE_LINE,    /* "fw.hex:12" */
@@ -41,8 +56,9 @@ enum oflash__where_kind {
 };
 
 /* Called for each line (without its "\n"; a "\r" before it is kept).
- * terminated is false only for a last line that has no "\n".  Returns 0 or
- * a negative error code (which stops the scan). */
+ * terminated is false only for a last line that has no "\n".  Returns 0,
+ * a negative error code (which stops the scan), or 1 to end the scan there
+ * without an error (oflash__src_lines() then returns 1). */
 typedef int (*oflash__line_fn)(void *ctx, const char *s, size_t n, uint32_t line, bool terminated);
 /* Optional fast path: consume as many complete, well-formed lines from
  * [p, end) as it can and return the bytes consumed (adding to *line); stop
@@ -77,6 +93,8 @@ typedef struct oflash__load {
     uint64_t estimate;  /* upper bound of data bytes still to come (reservation hint) */
     bool have_entry;
     uint32_t entry;
+    bool allow_missing_eof; /* Intel HEX: a file without record 01 is accepted */
+    bool ignore_after_eof;  /* Intel HEX: stop reading at record 01 */
     /* Locate mode (error path only): nothing is stored; the lines of the
      * first two records that cover loc_addr are noted. */
     bool locate;
@@ -110,11 +128,85 @@ const char *oflash__where(const oflash__load *ld, uint32_t line, char *buf, size
 /* Set an entry point from the input (a second, different one is a warning). */
 void oflash__load_entry(oflash__load *ld, uint32_t entry, uint32_t line);
 
-/* ---- readers: parse src into ld; return 0 or a negative code ---- */
-int oflash__ihex_read(const oflash__src *src, oflash__load *ld);
-int oflash__srec_read(const oflash__src *src, oflash__load *ld);
-int oflash__elf_read(const oflash__src *src, oflash__load *ld);
+/* Close the open run (keeps it in ld->runs). */
+int oflash__load_close_run(oflash__load *ld);
+void oflash__load_free(oflash__load *ld);
+
+/* ---- readers: parse src into ld; return 0 or a negative code ----
+ * base is the load address of formats without addresses (binary). */
+int oflash__ihex_read(const oflash__src *src, oflash__load *ld, uint32_t base);
+int oflash__srec_read(const oflash__src *src, oflash__load *ld, uint32_t base);
+int oflash__elf_read(const oflash__src *src, oflash__load *ld, uint32_t base);
 int oflash__bin_read(const oflash__src *src, oflash__load *ld, uint32_t base);
+
+/* ---- the store (store.c) ---- */
+
+struct oflash__input {
+    char *name;                   /* as given by the user, for messages */
+    char *path;                   /* file to re-read for exact lines, or NULL */
+    enum oflash__where_kind kind; /* how locations are named */
+    oflash_image_format format;   /* format that was read */
+    uint32_t base;                /* binaries */
+    bool allow_missing_eof, ignore_after_eof; /* as read (for re-reads) */
+};
+
+struct oflash__piece {
+    uint32_t addr;
+    uint64_t size;
+    uint32_t input; /* index into inputs */
+    uint32_t line;  /* first line / ELF segment of these bytes */
+};
+
+struct oflash_image {
+    oflash_segment *seg;
+    size_t nseg, capseg;
+    struct oflash__piece *piece;
+    size_t npiece, cappiece;
+    struct oflash__input *in;
+    size_t nin, capin;
+    bool have_entry;
+    uint32_t entry;
+    char *entry_source;
+};
+
+/* Grow *arr (elements of elem bytes) to hold need; error set on failure. */
+int oflash__img_reserve(void **arr, size_t *cap, size_t need, size_t elem);
+/* Check a finished load against itself and the image; changes nothing.
+ * in is the load's input record, src its source (for exact lines). */
+int oflash__store_check(const oflash_image *img, oflash__load *ld, const struct oflash__input *in,
+                        const oflash__src *src, bool allow_identical);
+/* Merge a checked load into the image; takes the runs' data. */
+int oflash__store_merge(oflash_image *img, oflash__load *ld, uint32_t input);
+/* Error path: the exact line of the record of input `in` that covers addr
+ * (the first one, or the second one when second is set); `line` when the
+ * input cannot be re-read (load.c). */
+uint32_t oflash__locate_line(const struct oflash__input *in, const oflash__src *cur_src,
+                             uint32_t addr, bool second, uint32_t line);
+
+/* ---- the format table (format.c) ---- */
+
+struct oflash__out;
+
+typedef struct oflash__format {
+    oflash_image_format id;
+    const char *name;              /* for messages: "Intel HEX" */
+    const char *const *names;      /* what --format accepts, NULL-terminated */
+    const char *const *extensions; /* output file names, NULL-terminated */
+    enum oflash__where_kind where; /* how locations are named */
+    bool text;                     /* at most one data byte per two characters */
+    /* Recognise the format from the first bytes (NULL: never sniffed). */
+    bool (*sniff)(const uint8_t *head, size_t n);
+    int (*read)(const oflash__src *src, oflash__load *ld, uint32_t base);
+    /* NULL: the format is read only. */
+    int (*write)(const oflash_image *img, struct oflash__out *o, const oflash_image_write_opts *w);
+} oflash__format;
+
+/* The entry for id, or NULL. */
+const oflash__format *oflash__format_get(oflash_image_format id);
+/* The format whose sniff() recognises head, or NULL. */
+const oflash__format *oflash__format_sniff(const uint8_t *head, size_t n);
+/* The format an output file name's extension names, or NULL. */
+const oflash__format *oflash__format_by_extension(const char *path);
 
 /* Two hex digits at p (p[0] high) -> byte value, or 0x100 when either is
  * not a hex digit.  The table is built once (oflash__img_pairs_init). */
@@ -185,6 +277,8 @@ extern const char oflash__img_hexpair[256][2];
 
 /* Column (1-based) and character of the first non-hex digit in s[0..n). */
 size_t oflash__img_bad_digit(const char *s, size_t n);
+/* Printable form of a character for messages: "'x'" or "byte 0x0D". */
+const char *oflash__img_show_char(char c, char *buf, size_t size);
 
 /* ---- output ---- */
 

@@ -30,15 +30,6 @@ struct srec_ctx {
 /* Address bytes of each type; 0 = not a valid type. */
 static const uint8_t addr_len[10] = {2, 2, 3, 4, 0, 2, 3, 4, 3, 2};
 
-static const char *show_char(char c, char *buf, size_t size)
-{
-    unsigned char u = (unsigned char)c;
-    if (u >= 0x21 && u < 0x7F)
-        snprintf(buf, size, "'%c'", c);
-    else
-        snprintf(buf, size, "byte 0x%02X", u);
-    return buf;
-}
 
 /* Cold path for a record with bad digits or a wrong length; s points after
  * "Sn" and holds n characters. */
@@ -52,7 +43,7 @@ static int srec_diagnose(const struct srec_ctx *c, const char *s, size_t n, unsi
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": bad hex digit %s in column %zu (expected 0-9, "
                                 "A-F or a-f)",
-                                c->name, line, show_char(s[bad], cb, sizeof cb), bad + 3);
+                                c->name, line, oflash__img_show_char(s[bad], cb, sizeof cb), bad + 3);
     unsigned cnt =
         n >= 2
             ? (unsigned)(oflash__img_hexval[(uint8_t)s[0]] << 4 | oflash__img_hexval[(uint8_t)s[1]])
@@ -103,12 +94,12 @@ static int srec_line(void *vctx, const char *s, size_t n, uint32_t line, bool te
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": line starts with %s (expected 'S' of an "
                                 "S-record)",
-                                c->name, line, show_char(s[0], cb, sizeof cb));
+                                c->name, line, oflash__img_show_char(s[0], cb, sizeof cb));
     if (n < 2 || s[1] < '0' || s[1] > '9' || s[1] == '4')
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s:%" PRIu32 ": unknown record type %s (expected S0-S3 or "
                                 "S5-S9)",
-                                c->name, line, n < 2 ? "(none)" : show_char(s[1], cb, sizeof cb));
+                                c->name, line, n < 2 ? "(none)" : oflash__img_show_char(s[1], cb, sizeof cb));
     unsigned type = (unsigned)(s[1] - '0');
     unsigned al = addr_len[type];
     c->last_line = line;
@@ -223,8 +214,9 @@ static size_t srec_fast(void *vctx, const char *p, const char *end, uint32_t *li
     return (size_t)(p - start);
 }
 
-int oflash__srec_read(const oflash__src *src, oflash__load *ld)
+int oflash__srec_read(const oflash__src *src, oflash__load *ld, uint32_t base)
 {
+    (void)base; /* addresses come from the file */
     struct srec_ctx c = {.name = src->name, .ld = ld};
     oflash__img_pairs_init();
     int rc = oflash__src_lines(src, srec_line, srec_fast, &c);

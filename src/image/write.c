@@ -5,7 +5,8 @@
  * oflash_image_write() writes into a temporary file in the directory of the
  * destination (mkstemp "OUT.XXXXXX"), gives it the mode a new file would
  * get (0666 & ~umask), and renames it over the destination only when every
- * byte was written.  On any error the temporary file is removed, so the
+ * byte was written and fsync()ed; every write, fsync, close and rename is
+ * checked.  On any error the temporary file is removed, so the
  * destination is either untouched or complete.  Writers format records into
  * a 256 KiB buffer that is written out when full.
  */
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +29,10 @@ static int write_all(oflash__out *o, const void *p, size_t n)
         ssize_t r = write(o->fd, c, n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            o->err = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", o->path, strerror(errno));
+            o->err = oflash_error_set(OFLASH_EIO,
+                                      "%s: write failed: %s (nothing was written: the file is "
+                                      "unchanged or absent)",
+                                      o->path, strerror(errno));
             return o->err;
         }
         c += r;
@@ -57,24 +60,6 @@ int oflash__out_write(oflash__out *o, const void *p, size_t n)
     return write_all(o, p, n);
 }
 
-/* Output format from the file name's extension. */
-static oflash_image_format format_from_name(const char *path)
-{
-    static const struct {
-        const char *ext;
-        oflash_image_format fmt;
-    } ext[] = {
-        {".hex", OFLASH_FORMAT_IHEX},  {".ihex", OFLASH_FORMAT_IHEX}, {".ihx", OFLASH_FORMAT_IHEX},
-        {".srec", OFLASH_FORMAT_SREC}, {".s19", OFLASH_FORMAT_SREC},  {".s28", OFLASH_FORMAT_SREC},
-        {".s37", OFLASH_FORMAT_SREC},  {".mot", OFLASH_FORMAT_SREC},  {".bin", OFLASH_FORMAT_BIN},
-    };
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/')) return OFLASH_FORMAT_AUTO;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot, ext[i].ext)) return ext[i].fmt;
-    return OFLASH_FORMAT_AUTO;
-}
-
 int oflash_image_write(const oflash_image *img, const char *path,
                        const oflash_image_write_opts *opts)
 {
@@ -87,16 +72,19 @@ int oflash_image_write(const oflash_image *img, const char *path,
     if (opts->version != OFLASH_IMAGE_WRITE_OPTS_VERSION)
         return oflash_error_set(OFLASH_EINVAL, "image write options: version %u (expected %u)",
                                 opts->version, OFLASH_IMAGE_WRITE_OPTS_VERSION);
-    if (w.format == OFLASH_FORMAT_AUTO) w.format = format_from_name(path);
-    if (w.format == OFLASH_FORMAT_AUTO)
+    const oflash__format *f = w.format == OFLASH_FORMAT_AUTO ? oflash__format_by_extension(path)
+                                                             : oflash__format_get(w.format);
+    if (!f && w.format == OFLASH_FORMAT_AUTO)
         return oflash_error_set(OFLASH_EINVAL,
                                 "%s: cannot tell the output format from the name (expected .hex, "
                                 ".srec/.s19/.s28/.s37 or .bin, or a format given)",
                                 path);
-    if (w.format == OFLASH_FORMAT_ELF)
+    if (!f) return oflash_error_set(OFLASH_EINVAL, "%s: unknown format %d", path, (int)w.format);
+    if (!f->write)
         return oflash_error_set(OFLASH_EUNSUPPORTED,
-                                "%s: writing ELF is not supported (expected ihex, srec or bin)",
-                                path);
+                                "%s: writing %s is not supported (expected ihex, srec or bin)",
+                                path, f->name);
+    w.format = f->id;
     if (oflash_image_segment_count(img) == 0 && !(w.format == OFLASH_FORMAT_BIN && w.fill))
         return oflash_error_set(OFLASH_EINVAL, "%s: the image is empty; nothing to write", path);
 
@@ -123,24 +111,26 @@ int oflash_image_write(const oflash_image *img, const char *path,
         rc = oflash_error_set(OFLASH_EIO, "%s: chmod failed: %s", tmp, strerror(errno));
         goto out;
     }
-    switch (w.format) {
-    case OFLASH_FORMAT_IHEX:
-        rc = oflash__ihex_write(img, &o, &w);
-        break;
-    case OFLASH_FORMAT_SREC:
-        rc = oflash__srec_write(img, &o, &w);
-        break;
-    default:
-        rc = oflash__bin_write(img, &o, &w);
-        break;
-    }
+    rc = f->write(img, &o, &w);
     if (!rc) rc = oflash__out_flush(&o);
-    if (!rc && close(o.fd) < 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: write failed: %s", path, strerror(errno));
+    /* Every step checked: the data reaches the disk (fsync) before the
+     * rename makes it visible, so a crash never leaves a short file at path. */
+    if (!rc && fsync(o.fd) < 0)
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: write failed: fsync: %s (nothing was written: the file is "
+                              "unchanged or absent)",
+                              path, strerror(errno));
+    if (close(o.fd) < 0 && !rc)
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: write failed: %s (nothing was written: the file is unchanged "
+                              "or absent)",
+                              path, strerror(errno));
     o.fd = -1;
     if (!rc && rename(tmp, path) < 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: cannot rename the temporary file to it: %s", path,
-                              strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO,
+                              "%s: cannot replace it with the new file: %s (nothing was "
+                              "written: the file is unchanged or absent)",
+                              path, strerror(errno));
 out:
     if (o.fd >= 0) close(o.fd);
     if (rc && created) unlink(tmp);

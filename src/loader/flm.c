@@ -18,12 +18,15 @@
  */
 #include "loader_internal.h"
 #include "oflash/error.h"
+#include "common/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Indexed by bit number of OFLASH_FLM_*. */
 const char *const oflash__flm_func_names[OFLASH__FLM_NFUNCS] = {
@@ -415,8 +418,17 @@ int oflash_flm_load_file(oflash_flm **out, const char *path)
     int rc;
 
     *out = NULL;
-    fp = fopen(path, "rb");
-    if (!fp) return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    {
+        /* Without blocking: a FIFO or device is refused at once. */
+        struct stat st;
+        int fd;
+        if ((rc = oflash__open_regular(&fd, &st, path, O_RDONLY, "an FLM loader file (.FLM)")) < 0)
+            return rc;
+        if (!(fp = fdopen(fd, "rb"))) {
+            close(fd);
+            return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
+        }
+    }
     if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         rc = oflash_error_set(OFLASH_EIO, "%s: cannot determine size: %s", path, strerror(errno));
         goto out;

@@ -371,7 +371,7 @@ int oflash__sim_file_open(sim_file *f, sim_nv *nv, const char *path, bool readon
     if (!f->path) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     /* Without blocking: a FIFO or device named as the chip is refused at once. */
     rc = oflash__open_regular(&f->fd, &st, path, readonly ? O_RDONLY : O_RDWR,
-                              "simulated chip (.sim)");
+                              "a simulated chip file (.sim)");
     if (rc < 0) goto fail;
     if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
         rc = oflash_error_set(OFLASH_EIO,

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static oflash_image_load_opts opts(oflash_image_format f, bool allow)
@@ -15,6 +16,7 @@ static oflash_image_load_opts opts(oflash_image_format f, bool allow)
     oflash_image_load_opts o = OFLASH_IMAGE_LOAD_OPTS_INIT;
     o.format = f;
     o.allow_identical_overlap = allow;
+    o.allow_missing_eof = true; /* most snippets here end without record 01 */
     return o;
 }
 
@@ -157,16 +159,156 @@ static void on_log(void *ctx, int level, const char *msg)
     }
 }
 
+static int load_with(oflash_image *img, const char *text, const char *name,
+                     const oflash_image_load_opts *o)
+{
+    return oflash_image_load_mem(img, text, strlen(text), name, o);
+}
+
+/* Issue 13, finding 1: the end-of-file record. */
 static void test_missing_eof(void)
 {
+    oflash_image_load_opts def = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    oflash_image_load_opts allow = def, ignore = def;
+    oflash_image *img;
+    allow.allow_missing_eof = true;
+    ignore.ignore_after_eof = true;
+    CHECK_OK(oflash_image_new(&img));
+
+    /* A file cut before its EOF record is an error by default, naming the
+     * last line; nothing is added. */
+    const char *cut = ":0400000001020304F2\n:0400040005060708DE\n";
+    CHECK_ERR(load_with(img, cut, "cut.hex", &def), OFLASH_EFORMAT,
+              "cut.hex:2: no end-of-file record after the last record: the file may have been "
+              "cut short (expected ':00000001FF' as the last record; --allow-missing-eof");
+    CHECK_ERR(load_with(img, cut, "cut.hex", NULL), OFLASH_EFORMAT, "cut.hex:2: no end-of-file");
+    CHECK_EQ_U(oflash_image_segment_count(img), 0);
+    /* A version-1 options structure gets the same default. */
+    struct {
+        unsigned version;
+        oflash_image_format format;
+        bool allow_identical_overlap, have_base;
+        uint32_t base;
+    } v1 = {1, OFLASH_FORMAT_AUTO, false, false, 0};
+    CHECK_ERR(load_with(img, cut, "cut.hex", (const oflash_image_load_opts *)(void *)&v1),
+              OFLASH_EFORMAT, "cut.hex:2: no end-of-file");
+
+    /* --allow-missing-eof: accepted with a warning naming the line. */
     oflash_log_set_handler(on_log, NULL);
     warned = 0;
-    oflash_image *img = img_of(":0400000001020304F2\n");
-    CHECK(img != NULL);
+    CHECK_OK(load_with(img, cut, "cut.hex", &allow));
     CHECK_EQ_U(warned, 1);
-    CHECK(strstr(warn_msg, "t.hex:1: no end-of-file record") != NULL);
-    oflash_image_free(img);
+    CHECK(strstr(warn_msg, "cut.hex:2: no end-of-file record") != NULL);
+    CHECK_EQ_U(oflash_image_size(img), 8);
     oflash_log_set_handler(NULL, NULL);
+    oflash_image_free(img);
+
+    /* Data after the EOF record (cat a.hex b.hex): refused with the line and
+     * the hint to merge with oflash convert. */
+    const char *cat = ":0400000001020304F2\n:00000001FF\n:0400100001020304E2\n:00000001FF\n";
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_ERR(load_with(img, cat, "all.hex", &def), OFLASH_EFORMAT,
+              "all.hex:3: data after the end-of-file record of line 2 (expected nothing after "
+              "it; two HEX files joined with cat? merge them with 'oflash convert a.hex b.hex "
+              "-o all.hex' instead");
+    CHECK_EQ_U(oflash_image_segment_count(img), 0);
+    /* --ignore-after-eof: read up to the EOF record, whatever follows. */
+    const char *junk = ":0400000001020304F2\n:00000001FF\nnot hex at all\n\x01\x02";
+    CHECK_OK(load_with(img, cat, "all.hex", &ignore));
+    CHECK_EQ_U(oflash_image_size(img), 4);
+    oflash_image_free(img);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_OK(load_with(img, junk, "mk.hex", &ignore));
+    CHECK_EQ_U(oflash_image_size(img), 4);
+    oflash_image_free(img);
+
+    /* Records 01-05 with an address field other than 0000 are refused. */
+    static const struct {
+        const char *text, *msg;
+    } nz[] = {
+        {":00000101FE\n", "z.hex:1: end-of-file record (type 01) with address field 0001"},
+        {":020010021000DC\n:00000001FF\n",
+         "z.hex:1: extended segment address record (type 02) with address field 0010"},
+        {":04FFFF030000000000\n:00000001FF\n", /* checksum below */
+         "z.hex:1: start segment address record (type 03) with address field FFFF"},
+        {":020100040800F1\n:00000001FF\n",
+         "z.hex:1: extended linear address record (type 04) with address field 0100"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", nz[i].text);
+        if (i == 2) { /* fix the checksum of the type 03 record */
+            unsigned sum = 0x04 + 0xFF + 0xFF + 0x03;
+            snprintf(buf, sizeof buf, ":04FFFF0300000000%02X\n:00000001FF\n", (0x100 - (sum & 0xFF)) & 0xFF);
+        }
+        CHECK_OK(oflash_image_new(&img));
+        CHECK_ERR(load_with(img, buf, "z.hex", &def), OFLASH_EFORMAT, nz[i].msg);
+        oflash_image_free(img);
+    }
+    {
+        /* type 05 at address 0x0002 */
+        unsigned sum = 0x04 + 0x00 + 0x02 + 0x05 + 0x08;
+        char buf[128];
+        snprintf(buf, sizeof buf, ":0400020508000000%02X\n:00000001FF\n", (0x100 - (sum & 0xFF)) & 0xFF);
+        CHECK_OK(oflash_image_new(&img));
+        CHECK_ERR(load_with(img, buf, "z.hex", &def), OFLASH_EFORMAT,
+                  "z.hex:1: start linear address record (type 05) with address field 0002");
+        oflash_image_free(img);
+    }
+}
+
+/* Issue 13 #7 and issue 14 #7: FILE@ADDR without 0x, non-regular inputs,
+ * a raw binary checked against the memory map before it is read. */
+static void test_inputs(void)
+{
+    char dir[] = "/tmp/oflash-test-XXXXXX";
+    char path[300], spec[340];
+    oflash_image *img;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/fw.bin", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    fwrite("0123456789abcdef", 1, 16, f);
+    fclose(f);
+    CHECK_OK(oflash_image_new(&img));
+    snprintf(spec, sizeof spec, "%s@08000000", path);
+    CHECK_ERR(oflash_image_load(img, spec, NULL), OFLASH_EINVAL,
+              "address '08000000' has no 0x: is it hex? (expected ");
+    CHECK(strstr(oflash_error_last(), "fw.bin@0x08000000") != NULL);
+    snprintf(spec, sizeof spec, "%s@800A000", path);
+    CHECK_ERR(oflash_image_load(img, spec, NULL), OFLASH_EINVAL, "has no 0x");
+    snprintf(spec, sizeof spec, "%s@0x08000000", path);
+    CHECK_OK(oflash_image_load(img, spec, NULL));
+    snprintf(spec, sizeof spec, "%s@1024", path); /* decimal stays decimal */
+    CHECK_OK(oflash_image_load(img, spec, NULL));
+    CHECK_EQ_U(oflash_image_segment(img, 0)->addr, 1024);
+    oflash_image_free(img);
+
+    /* Regions: a binary outside them is refused before it is read. */
+    oflash_image_region map[2] = {{0x08000000, 0x80000}, {0x20000000, 0x18000}};
+    oflash_image_load_opts o = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    o.regions = map;
+    o.region_count = 2;
+    CHECK_OK(oflash_image_new(&img));
+    snprintf(spec, sizeof spec, "%s@0x0807FFF8", path);
+    CHECK_ERR(oflash_image_load(img, spec, &o), OFLASH_ERANGE,
+              "16 bytes at 0x0807FFF8-0x08080007 are outside the device's memory map");
+    snprintf(spec, sizeof spec, "%s@0x0807FFF0", path);
+    CHECK_OK(oflash_image_load(img, spec, &o));
+    oflash_image_free(img);
+
+    /* A FIFO is refused at once (this would block forever in open()). */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/pipe.hex", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK_OK(oflash_image_new(&img));
+    CHECK_ERR(oflash_image_load(img, fifo, NULL), OFLASH_EINVAL,
+              "pipe.hex: is a FIFO (named pipe), not a regular file");
+    CHECK_ERR(oflash_image_load(img, dir, NULL), OFLASH_EINVAL, "is a directory");
+    oflash_image_free(img);
+    unlink(fifo);
+    unlink(path);
+    rmdir(dir);
 }
 
 /* Overlaps inside one file and between files name both lines. */
@@ -501,6 +643,7 @@ int main(void)
     test_ihex_records();
     test_ihex_bad();
     test_missing_eof();
+    test_inputs();
     test_overlap_lines();
     test_srec_records();
     test_elf();

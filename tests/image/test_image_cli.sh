@@ -77,7 +77,7 @@ grep -q '^S3' d.srec && ok || bad "S3 for 0x08000000"
 "$OFLASH" convert fw.hex sn.hex -o m.srec && srec_cat m.srec -o m2.hex -intel 2>/dev/null \
   && "$OFLASH" info m2.hex | grep -q "total: 2 segments, 1016" && ok || bad "merged srec via srec_cat"
 # bin of a sparse image only with --fill and --range
-rec 1 0x7A00 0 00 > lock.hex.tmp && { rec 2 0 4 1FFF; cat lock.hex.tmp; } > lock.hex
+rec 1 0x7A00 0 00 > lock.hex.tmp && { rec 2 0 4 1FFF; cat lock.hex.tmp; echo ':00000001FF'; } > lock.hex
 "$OFLASH" convert sn.hex lock.hex --fill 0xFF --range 0x1FFF7800:0x1FFF7A10 -o fill.bin 2>err \
   && [ "$(stat -c %s fill.bin)" = 528 ] && [ "$(od -An -tx1 -j512 -N2 fill.bin)" = " 00 ff" ] \
   && cmp -s <(head -c 16 fill.bin) sn.bin && ok || bad "fill range: $(cat err)"
@@ -111,7 +111,7 @@ expect_fail "ihex length" 1 "len.hex:2: record length mismatch: the length field
 printf '%s\n:00000007F9\n' "$good" > typ.hex
 expect_fail "ihex type" 1 "typ.hex:2: unknown record type 07 (expected 00-05)" convert typ.hex -o out.hex
 printf '%s\n:00000001FF\n%s\n' "$good" "$good" > after.hex
-expect_fail "ihex after eof" 1 "after.hex:3: data after the end-of-file record of line 2 (expected nothing after it)" convert after.hex -o out.hex
+expect_fail "ihex after eof" 1 "after.hex:3: data after the end-of-file record of line 2 (expected nothing after it; two HEX files joined with cat? merge them with 'oflash convert a.hex b.hex -o all.hex' instead" convert after.hex -o out.hex
 printf '%s\r\n:0400100001' "$good" > trunc.hex
 expect_fail "ihex truncated" 1 "trunc.hex:2: truncated file: the last record has 10 hex digits (expected 18" convert trunc.hex -o out.hex
 { rec 2 0 4 FFFF; rec 16 0xFFF8 0 000102030405060708090A0B0C0D0E0F; } > wrap.hex
@@ -119,12 +119,40 @@ expect_fail "ihex wrap" 1 "wrap.hex:2: 16 bytes at 0xFFFFFFF8 wrap past 4 GiB (e
 : > empty.hex
 expect_fail "empty" 1 "empty.hex: empty file (expected Intel HEX, S-record, ELF or binary data)" convert empty.hex -o out.hex
 expect_fail "missing file" 1 "nosuch.hex: cannot open" convert nosuch.hex -o out.hex
-# missing EOF: a warning with the line, and the output is written
+# ---- issue 13, finding 1: the end-of-file record, on every command that reads images
+# A file cut before its EOF record (a factory file missing its serial) is an error.
 printf '%s\n' "$good" > noeof.hex
-"$OFLASH" convert noeof.hex -o out.bin 2>err && [ -s out.bin ] \
+for cmd in info convert; do
+  args=(noeof.hex); [ $cmd = convert ] && args+=(-o out.bin)
+  expect_fail "$cmd missing EOF" 1 "noeof.hex:1: no end-of-file record after the last record: the file may have been cut short (expected ':00000001FF' as the last record; --allow-missing-eof accepts" $cmd "${args[@]}"
+done
+# --allow-missing-eof accepts it with a warning naming the line
+"$OFLASH" convert --allow-missing-eof noeof.hex -o out.bin 2>err && [ -s out.bin ] \
   && grep -qF "warning: noeof.hex:1: no end-of-file record (expected ':00000001FF'" err && ok \
-  || bad "missing EOF warning: $(cat err)"
+  || bad "--allow-missing-eof: $(cat err)"
+"$OFLASH" info --allow-missing-eof noeof.hex | grep -q "total: 1 segment, 4 bytes" && ok || bad "info --allow-missing-eof"
 rm -f out.bin
+# cat a.hex b.hex: refused by default; --ignore-after-eof reads up to the EOF record
+{ cat fw.hex; cat sn.hex; } > catted.hex
+expect_fail "cat of two files" 1 "catted.hex:$(($(wc -l < fw.hex) + 1)): data after the end-of-file record of line $(wc -l < fw.hex)" info catted.hex
+"$OFLASH" info --ignore-after-eof catted.hex | grep -q "total: 1 segment, 1000 bytes" && ok || bad "--ignore-after-eof"
+{ cat fw.hex; printf 'MakeCode appends this \x01\x02\n'; } > mk.hex
+"$OFLASH" convert --ignore-after-eof mk.hex -o mk.bin 2>err && cmp -s mk.bin fw.bin && ok || bad "--ignore-after-eof with text after EOF: $(cat err)"
+# the merge the message suggests works
+"$OFLASH" convert fw.hex sn.hex -o merged.hex && "$OFLASH" info merged.hex | grep -q "total: 2 segments" && ok || bad "merge"
+# records 02-05 whose address field is not 0000
+{ rec 2 0x0010 4 0800; rec 4 0 0 01020304; echo ':00000001FF'; } > ela.hex
+expect_fail "type 04 address" 1 "ela.hex:1: extended linear address record (type 04) with address field 0010 (expected 0000)" info ela.hex
+{ rec 2 0x0001 2 1000; rec 4 0 0 01020304; echo ':00000001FF'; } > esa.hex
+expect_fail "type 02 address" 1 "esa.hex:1: extended segment address record (type 02) with address field 0001 (expected 0000)" info esa.hex
+{ rec 4 0 0 01020304; rec 4 0x0100 5 08000101; echo ':00000001FF'; } > sla.hex
+expect_fail "type 05 address" 1 "sla.hex:2: start linear address record (type 05) with address field 0100 (expected 0000)" info sla.hex
+{ rec 4 0 0 01020304; rec 4 0x0002 3 00000000; echo ':00000001FF'; } > ssa.hex
+expect_fail "type 03 address" 1 "ssa.hex:2: start segment address record (type 03) with address field 0002 (expected 0000)" info ssa.hex
+# FILE@08000000 without 0x: refused with a hint, not "No such file"
+expect_fail "@ without 0x" 1 "fw.bin@08000000: address '08000000' has no 0x: is it hex? (expected fw.bin@0x08000000" info fw.bin@08000000
+grep -q "No such file" err && bad "@ without 0x says No such file" || ok
+expect_fail "@ hex letters without 0x" 1 "has no 0x" convert fw.bin@800A000 -o out.hex
 
 # ---- bad S-records
 { srec 0 0 6869; srec 1 0x100 01020304; srec 1 0x104 05060708; srec 5 3 ""; srec 9 0x100 ""; } > cnt.s19

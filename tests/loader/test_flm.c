@@ -143,7 +143,7 @@ static void test_builtin(void)
         CHECK_EQ_U(oflash_flm_functions(f), oflash_flm_functions(b));
         oflash_flm_free(f);
     }
-    CHECK_ERR(oflash_flm_load_file(&f, "/nonexistent/x.flm"), OFLASH_EIO, "/nonexistent/x.flm");
+    CHECK_ERR(oflash_flm_load_file(&f, "/nonexistent/x.flm"), OFLASH_ENOTFOUND, "/nonexistent/x.flm");
 
     /* Layout in 96 KiB of RAM at 0x20000000. */
     oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
