@@ -224,6 +224,15 @@ typedef struct oflash_target_opts {
  * what was found.
  */
 int oflash_target_open(oflash_target **out, const oflash_target_opts *opts);
+/*
+ * A target over a probe and device the caller already has open (a GDB
+ * server serving its probe): no device lookup and no identity check; the
+ * core is not halted here.  opts may be NULL; only psize/have_psize and
+ * clock_hz are used.  Closing the target releases its loader but not the
+ * probe, which must outlive the target.
+ */
+int oflash_target_open_probe(oflash_target **out, oflash_probe *probe, const oflash_device *dev,
+                             const oflash_target_opts *opts);
 void oflash_target_close(oflash_target *t);
 oflash_probe *oflash_target_probe(oflash_target *t);
 const oflash_device *oflash_target_device(const oflash_target *t);

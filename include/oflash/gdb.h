@@ -61,6 +61,7 @@ typedef struct oflash_gdbserver_stats {
     uint64_t packets;  /* packets received */
     uint64_t bytes_rx; /* bytes on the wire from clients */
     uint64_t bytes_tx; /* bytes on the wire to clients */
+    uint64_t busy_refused; /* connections refused because a client was being served */
 } oflash_gdbserver_stats;
 
 /* Called with log lines (level as in oflash/error.h) and, once listening,
@@ -68,26 +69,41 @@ typedef struct oflash_gdbserver_stats {
 typedef void (*oflash_gdbserver_event_fn)(void *ctx, int level, const char *msg);
 
 typedef struct oflash_gdbserver_opts {
-    unsigned version;                  /* OFLASH_GDBSERVER_OPTS_VERSION */
-    const char *listen;                /* "HOST:PORT"; NULL = "127.0.0.1:3333"; port 0 = any free */
-    bool allow_otp;                    /* vFlashWrite into OTP and OTP lock bytes allowed */
-    bool once;                         /* stop after the first client disconnects */
+    unsigned version;   /* OFLASH_GDBSERVER_OPTS_VERSION */
+    const char *listen; /* "HOST:PORT"; NULL = "127.0.0.1:3333"; port 0 = any free */
+    bool allow_otp;     /* clients may program OTP data and lock bytes (vFlash through the
+                         * plan, and memory writes to the OTP area and its unlock register) */
+    bool once;          /* stop after the first client disconnects */
     const volatile sig_atomic_t *stop; /* non-zero: stop serving (signal handler sets it) */
     oflash_gdbserver_event_fn event;
     void *event_ctx;
     void (*listening)(void *ctx, unsigned port); /* called once the socket listens */
     oflash_gdbserver_stats *stats;               /* filled in while serving; may be NULL */
+    /* version 2 */
+    bool allow_option_bytes; /* clients may unlock and program option bytes (RDP, WRP) */
+    unsigned idle_timeout_ms; /* disconnect a client silent this long while the core is
+                               * halted; 0 = never (OFLASH_GDBSERVER_OPTS_INIT: 30 s) */
 } oflash_gdbserver_opts;
-#define OFLASH_GDBSERVER_OPTS_VERSION 1
+#define OFLASH_GDBSERVER_OPTS_VERSION 2
+#define OFLASH_GDBSERVER_IDLE_TIMEOUT_MS 30000u
 #define OFLASH_GDBSERVER_OPTS_INIT                                                                 \
     {                                                                                              \
-        .version = OFLASH_GDBSERVER_OPTS_VERSION                                                   \
+        .version = OFLASH_GDBSERVER_OPTS_VERSION,                                                  \
+        .idle_timeout_ms = OFLASH_GDBSERVER_IDLE_TIMEOUT_MS                                        \
     }
 
 /* Serve probe p (a device dev, which gives the memory map and the flash
  * banks) to GDB clients, one at a time, until *opts->stop becomes non-zero
- * (or after one client with opts->once).  Returns 0 on a requested stop,
- * a negative code if the socket cannot be opened. */
+ * (or after one client with opts->once).  A client that connects while
+ * another is served gets the error reply "E.oflash gdbserver is busy: ..."
+ * and is closed.  Flash programming (vFlashErase/vFlashWrite/vFlashDone)
+ * goes through oflash_plan_create() and oflash_flash_execute() at
+ * vFlashDone; without allow_otp / allow_option_bytes, memory writes to the
+ * OTP, lock-byte and option-byte areas and to the device's guard registers
+ * are refused, and a sim: probe's chip refuses that programming for the
+ * session.  opts with version 1 get the version 2 fields' defaults.
+ * Returns 0 on a requested stop, a negative code if the socket cannot be
+ * opened. */
 int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
                          const oflash_gdbserver_opts *opts);
 

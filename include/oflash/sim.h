@@ -105,5 +105,16 @@ int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex);
  * sim: probe. */
 int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p);
 
+/* Session guards of an open "sim:" probe (not stored in the chip file; they
+ * end when the probe closes).  OFLASH_SIM_GUARD_OTP: programming OTP data
+ * or lock bytes fails with WRPERR, as if every block were locked, whoever
+ * drives the flash interface (the debugger or code running on the core).
+ * OFLASH_SIM_GUARD_OPTION_BYTES: option byte programming (OPTSTRT) fails
+ * with WRPERR and the option bytes keep their value.  flags replaces the
+ * guards set before.  OFLASH_EINVAL if p is not a sim: probe. */
+#define OFLASH_SIM_GUARD_OTP 1u
+#define OFLASH_SIM_GUARD_OPTION_BYTES 2u
+int oflash_sim_probe_guard(oflash_probe *p, unsigned flags);
+
 OFLASH_END_DECLS
 #endif

@@ -2,11 +2,11 @@
  * cmd_gdbserver.c - `oflash gdbserver`: serve a probe + device to GDB.
  *
  *   oflash gdbserver --device D --probe sim:PATH [--listen 127.0.0.1:3333]
- *                    [--otp] [--once]
+ *                    [--otp] [--allow-option-bytes] [--idle-timeout S] [--once]
  *
  * Prints "oflash: listening on HOST:PORT ..." on stderr once the socket
- * listens (port 0 picks a free one), serves one client at a time, and stops
- * cleanly on SIGINT/SIGTERM (exit 0).
+ * listens (port 0 picks a free one), serves one client at a time (others
+ * get a "busy" error), and stops cleanly on SIGINT/SIGTERM (exit 0).
  */
 #include "cli.h"
 #include "oflash/device.h"
@@ -39,20 +39,27 @@ static void on_event(void *ctx, int level, const char *msg)
 
 static void help(void)
 {
-    printf("usage: oflash gdbserver --device D --probe P [--listen HOST:PORT] [--otp] [--once]\n\n"
+    printf("usage: oflash gdbserver --device D --probe P [--listen HOST:PORT] [--otp]\n"
+           "                        [--allow-option-bytes] [--idle-timeout S] [--once]\n\n"
            "Serves probe P (sim:PATH, gdb:HOST:PORT, ...) as device D over the GDB remote\n"
            "protocol: registers, memory, breakpoints, run control, monitor reset/halt, and\n"
-           "flash programming (GDB 'load') through the chip's flash interface.\n"
-           "  --listen HOST:PORT  default 127.0.0.1:3333; port 0 picks a free port\n"
-           "  --otp               allow GDB to write the OTP area and its lock bytes\n"
-           "  --once              exit after the first client disconnects\n"
-           "  --quiet             only warnings\n");
+           "flash programming (GDB 'load'), planned and run like 'oflash program' when GDB\n"
+           "finishes the load: a refused load writes nothing.\n"
+           "  --listen HOST:PORT    default 127.0.0.1:3333; port 0 picks a free port\n"
+           "  --otp                 allow GDB to program the OTP area and its lock bytes\n"
+           "  --allow-option-bytes  allow GDB to unlock and change the option bytes\n"
+           "                        (read protection: level 2 disables the chip for good)\n"
+           "  --idle-timeout S      disconnect a client that sends nothing for S seconds\n"
+           "                        while the core is halted (default 30; 0 = never)\n"
+           "  --once                exit after the first client disconnects\n"
+           "  --quiet               only warnings\n");
 }
 
 int cmd_gdbserver(int argc, char **argv)
 {
-    const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333";
-    bool allow_otp = false, once = false, bad = false;
+    const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333", *idle = NULL;
+    bool allow_otp = false, allow_opt = false, once = false, bad = false;
+    uint32_t idle_s = OFLASH_GDBSERVER_IDLE_TIMEOUT_MS / 1000;
     oflash_probe *p = NULL;
     oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
     oflash_gdbserver_opts so = OFLASH_GDBSERVER_OPTS_INIT;
@@ -70,13 +77,16 @@ int cmd_gdbserver(int argc, char **argv)
             return EXIT_OK;
         } else if (!strcmp(a, "--otp")) {
             allow_otp = true;
+        } else if (!strcmp(a, "--allow-option-bytes")) {
+            allow_opt = true;
         } else if (!strcmp(a, "--once")) {
             once = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             cli_quiet = true;
         } else if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
                    cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--listen", &listen_at, &bad)) {
+                   cli_opt_value(argc, argv, &i, "--listen", &listen_at, &bad) ||
+                   cli_opt_value(argc, argv, &i, "--idle-timeout", &idle, &bad)) {
             if (bad) return EXIT_USAGE;
         } else {
             return cli_usage("gdbserver", "unknown option '%s'", a);
@@ -84,6 +94,9 @@ int cmd_gdbserver(int argc, char **argv)
     }
     if (!probe_spec)
         return cli_usage("gdbserver", "--probe is required (for example sim:chip.sim)");
+    if (idle && (!cli_parse_u32(idle, &idle_s) || idle_s > 86400))
+        return cli_usage("gdbserver", "--idle-timeout '%s': expected seconds (0 to 86400; 0 = never)",
+                         idle);
     if (!strrchr(listen_at, ':'))
         return cli_usage("gdbserver", "--listen '%s': expected HOST:PORT", listen_at);
 
@@ -119,6 +132,8 @@ int cmd_gdbserver(int argc, char **argv)
 
     so.listen = listen_at;
     so.allow_otp = allow_otp;
+    so.allow_option_bytes = allow_opt;
+    so.idle_timeout_ms = idle_s * 1000u;
     so.once = once;
     so.stop = &stop_flag;
     so.event = on_event;
@@ -129,9 +144,10 @@ int cmd_gdbserver(int argc, char **argv)
     }
     fprintf(stderr,
             "oflash: gdbserver: stopped; %llu clients, %llu packets, %llu bytes received, %llu "
-            "bytes sent\n",
+            "bytes sent, %llu clients refused (busy)\n",
             (unsigned long long)stats.clients, (unsigned long long)stats.packets,
-            (unsigned long long)stats.bytes_rx, (unsigned long long)stats.bytes_tx);
+            (unsigned long long)stats.bytes_rx, (unsigned long long)stats.bytes_tx,
+            (unsigned long long)stats.busy_refused);
     ret = EXIT_OK;
 out:
     oflash_probe_close(p);

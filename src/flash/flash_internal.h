@@ -13,7 +13,8 @@
  */
 struct oflash_target {
     oflash_probe *probe;
-    oflash_devdb *db;
+    bool borrowed_probe; /* oflash_target_open_probe: the caller closes the probe */
+    oflash_devdb *db;    /* NULL for oflash_target_open_probe */
     const oflash_device *device;
     oflash_loader_opts lopts;      /* init_arg: set per loader (family_init_arg) */
     oflash_family_session session; /* what a family's own loader may be told */

@@ -58,6 +58,17 @@ static int check_identity(oflash_target *t)
                             found[0] ? ")" : "", d->dev_id, d->flash_size_kb);
 }
 
+/* Loader options from the device and the target options (opts may be NULL). */
+static void set_loader_opts(oflash_target *t, const oflash_target_opts *opts)
+{
+    t->lopts = (oflash_loader_opts)OFLASH_LOADER_OPTS_INIT;
+    t->lopts.ram_start = t->device->work_ram_start;
+    t->lopts.ram_size = t->device->work_ram_size;
+    t->lopts.clock_hz = opts ? opts->clock_hz : 0;
+    t->session.have_psize = opts && opts->have_psize;
+    t->session.psize = opts ? opts->psize : 0;
+}
+
 int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
 {
     oflash_target *t;
@@ -103,17 +114,33 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     }
     if (!opts->force_device && (rc = check_identity(t)) < 0) goto fail;
 
-    t->lopts = (oflash_loader_opts)OFLASH_LOADER_OPTS_INIT;
-    t->lopts.ram_start = t->device->work_ram_start;
-    t->lopts.ram_size = t->device->work_ram_size;
-    t->lopts.clock_hz = opts->clock_hz;
-    t->session.have_psize = opts->have_psize;
-    t->session.psize = opts->psize;
+    set_loader_opts(t, opts);
     *out = t;
     return 0;
 fail:
     oflash_target_close(t);
     return rc;
+}
+
+int oflash_target_open_probe(oflash_target **out, oflash_probe *probe, const oflash_device *dev,
+                             const oflash_target_opts *opts)
+{
+    oflash_target *t;
+    *out = NULL;
+    if (!probe || !dev)
+        return oflash_error_set(OFLASH_EINVAL, "a target over an open probe needs the probe and "
+                                               "the device");
+    if (opts && opts->have_psize && opts->psize > 3)
+        return oflash_error_set(OFLASH_EINVAL, "program parallelism %u: expected 0 (x8) to 3 (x64)",
+                                opts->psize);
+    t = calloc(1, sizeof *t);
+    if (!t) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    t->probe = probe;
+    t->borrowed_probe = true;
+    t->device = dev;
+    set_loader_opts(t, opts);
+    *out = t;
+    return 0;
 }
 
 void oflash__target_loader_release(oflash_target *t)
@@ -130,7 +157,7 @@ void oflash_target_close(oflash_target *t)
 {
     if (!t) return;
     oflash__target_loader_release(t);
-    oflash_probe_close(t->probe);
+    if (!t->borrowed_probe) oflash_probe_close(t->probe);
     oflash_devdb_free(t->db);
     free(t);
 }

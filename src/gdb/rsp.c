@@ -196,7 +196,7 @@ int oflash__rsp_connect(const char *arg, unsigned baud, unsigned timeout_ms)
     return fd;
 }
 
-int oflash__rsp_listen(const char *arg, unsigned *port)
+int oflash__rsp_listen(const char *arg, unsigned *port, int backlog)
 {
     char host[256];
     const char *pstr;
@@ -214,13 +214,13 @@ int oflash__rsp_listen(const char *arg, unsigned *port)
     rc = getaddrinfo(host[0] ? host : "127.0.0.1", pstr, &hints, &res);
     if (rc != 0)
         return oflash_error_set(OFLASH_EINVAL, "listen address %s: %s", arg, gai_strerror(rc));
-    fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+    fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         freeaddrinfo(res);
         return oflash_error_set(OFLASH_EIO, "listen %s: socket: %s", arg, strerror(errno));
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1) != 0) {
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
         int e = errno;
         freeaddrinfo(res);
         close(fd);

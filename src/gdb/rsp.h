@@ -44,8 +44,10 @@ void oflash__rsp_close(oflash__rsp *r);
  * (serial line in raw mode at baud, 0 = 115200).  Returns the fd or a
  * negative error code. */
 int oflash__rsp_connect(const char *arg, unsigned baud, unsigned timeout_ms);
-/* Listen on "HOST:PORT" (PORT 0 = any free port); *port gets the port. */
-int oflash__rsp_listen(const char *arg, unsigned *port);
+/* Listen on "HOST:PORT" (PORT 0 = any free port) with a queue of backlog
+ * pending connections; *port gets the port.  The socket is non-blocking
+ * (accept4() returns EAGAIN when nobody waits). */
+int oflash__rsp_listen(const char *arg, unsigned *port, int backlog);
 
 /* Send raw bytes (acks, Ctrl-C). */
 int oflash__rsp_write_raw(oflash__rsp *r, const void *buf, size_t len, unsigned timeout_ms);

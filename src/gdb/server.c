@@ -3,32 +3,46 @@
  * remote serial protocol, so GDB (and oflash's own client) can debug and
  * program the simulated chip, or anything else behind a probe.
  *
- * Follows "Debugging with GDB" appendix E (GDB 12/13) for the packets,
- * appendix G for the target description (features org.gnu.gdb.arm.m-profile
- * and org.gnu.gdb.arm.m-system) and "Memory Map Format" for
- * qXfer:memory-map:read.  Flash programming (vFlashErase, vFlashWrite,
- * vFlashDone) drives the STM32F4 flash interface through the probe
- * (stm32f4_flash.c), as J-Link GDB Server or OpenOCD do on silicon.
+ * Follows "Debugging with GDB" appendix E (GDB 12/13) for the packets; the
+ * target description and memory map documents are built in target_xml.c.
+ * Flash programming is a client of the one flash path: vFlashErase and
+ * vFlashWrite only collect (an erase records intent, a write stores bytes
+ * in a staging copy of the bank); vFlashDone turns them into an image,
+ * plans it (oflash_plan_create) and runs it (oflash_flash_execute) through
+ * the device's flash loaders, with the OTP policy of `oflash program`.  A
+ * refusal therefore touches nothing.  Bytes of a sector the client erased
+ * and did not write become erased; bytes outside erased sectors are kept.
  *
- * Invariants: one client at a time; the core is halted whenever a packet
- * is being handled (a resume returns only after a stop); pending flash
- * writes are programmed only in vFlashDone and dropped when the client
- * goes away; OTP and OTP lock bytes are written only with allow_otp, lock
- * bytes only ever receive 0x00 (0xFF bytes are not written at all), and an
- * OTP byte is never asked to change a 0 bit back to 1.
+ * Guards (without the opt-ins allow_otp / allow_option_bytes): memory
+ * writes (M, X) into the OTP and lock-byte banks, the option-byte regions,
+ * or the flash-interface registers the device lists in its guards table
+ * are refused; on a sim: probe the simulated chip itself refuses OTP and
+ * option byte programming for the session, whoever drives it.
+ *
+ * Invariants: one client at a time (others get a "busy" error reply and are
+ * closed); the core is halted whenever a packet is being handled (a resume
+ * returns only after a stop); staged flash data is bounded by the size of
+ * the device's banks and dropped when the client goes away; a client
+ * silent for idle_timeout_ms while the core is halted is disconnected.
  */
 #include "gdb/gdb_internal.h"
 #include "gdb/rsp.h"
 #include "oflash/error.h"
+#include "oflash/flash.h"
 #include "oflash/gdb.h"
+#include "oflash/sim.h"
+#include "oflash/sys/family.h"
 #include "oflash/sys/probe.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Largest packet we accept (advertised as PacketSize). */
@@ -39,21 +53,38 @@
 #define SRV_RUN_SLICE_MS 50
 #define SRV_MAX_SWBP 64
 #define SRV_NREGS 19
+/* Refused clients: waiting for their first packet to answer "busy", then
+ * draining their input until they close; each step at most SRV_CLOSING_MS. */
+#define SRV_MAX_CLOSING 64
+#define SRV_CLOSING_MS 3000
+/* Pending connections the kernel queues while a client is served. */
+#define SRV_LISTEN_BACKLOG 64
 
 #define SIG_INT 2
 #define SIG_TRAP 5
 #define SIG_SEGV 11
 
-typedef struct pending {
-    uint32_t addr;
-    uint8_t *data;
-    size_t len, cap;
-} pending;
+/* Flash data a client sent since the last vFlashDone, per bank: a staging
+ * copy of the bank (allocated on the first write), a bitmap of the bytes
+ * written, and which sectors the client erased.  Bounded by the bank. */
+typedef struct stage {
+    const oflash_bank *bank;
+    uint8_t *data;    /* bank->size bytes, or NULL */
+    uint8_t *written; /* bank->size bits */
+    bool *erased;     /* bank->sector_count, or NULL */
+    bool any;         /* something written or erased */
+} stage;
+
+typedef struct closing {
+    int fd;
+    bool answered; /* the busy reply was sent */
+    uint64_t deadline_ms;
+} closing;
 
 typedef struct srv {
     oflash_probe *p;
     const oflash_device *dev;
-    const oflash_gdbserver_opts *o;
+    oflash_gdbserver_opts o; /* a full copy: older versions get the defaults */
     oflash__rsp rsp;
     char peer[64];
     char *buf; /* received payload */
@@ -68,11 +99,13 @@ typedef struct srv {
     size_t nsw;
     bool hw_used;
     uint32_t hw_addr;
-    pending *pend;
-    size_t npend;
+    stage *stages; /* one per device bank */
+    uint64_t staged_limit;
+    int lfd; /* listening socket */
+    closing closing[SRV_MAX_CLOSING];
+    size_t nclosing;
     bool end_session;
-    uint64_t replies; /* packets sent (erase_range tells whether it replied) */
-    int nregs;        /* registers served: 17 (r0-r15, xpsr) or 19 (+ msp, psp) */
+    int nregs; /* registers served: 17 (r0-r15, xpsr) or 19 (+ msp, psp) */
     oflash_gdbserver_stats local;
     oflash_gdbserver_stats *st;
 } srv;
@@ -85,174 +118,20 @@ static void logf_(srv *s, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (s->o->event) s->o->event(s->o->event_ctx, level, msg);
+    if (s->o.event) s->o.event(s->o.event_ctx, level, msg);
 }
 
-/* ------------------------------------------------------------ documents */
-
-static int append(char **doc, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int append(char **doc, size_t *len, size_t *cap, const char *fmt, ...)
+static uint64_t now_ms(void)
 {
-    va_list ap;
-    int n;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(*doc + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n < 0) return OFLASH_ERROR;
-        if ((size_t)n < *cap - *len) break;
-        {
-            char *nd = realloc(*doc, *cap * 2 + (size_t)n);
-            if (!nd) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            *doc = nd;
-            *cap = *cap * 2 + (size_t)n;
-        }
-    }
-    *len += (size_t)n;
-    return 0;
-}
-
-/* msp/psp (org.gnu.gdb.arm.m-system) only when the probe has them: gdb 13
- * writes $sp through them and fails on an unavailable one. */
-static int build_tdesc(srv *s, bool msp_psp)
-{
-    size_t len = 0, cap = 2048;
-    char *d = malloc(cap);
-    int rc;
-    if (!d) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    d[0] = '\0';
-    rc = append(&d, &len, &cap,
-                "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
-                "<target version=\"1.0\">\n<architecture>arm</architecture>\n"
-                "<feature name=\"org.gnu.gdb.arm.m-profile\">\n");
-    for (int i = 0; rc == 0 && i <= 12; i++)
-        rc = append(&d, &len, &cap, "<reg name=\"r%d\" bitsize=\"32\" regnum=\"%d\"/>\n", i, i);
-    if (rc == 0)
-        rc = append(&d, &len, &cap,
-                    "<reg name=\"sp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"13\"/>\n"
-                    "<reg name=\"lr\" bitsize=\"32\" regnum=\"14\"/>\n"
-                    "<reg name=\"pc\" bitsize=\"32\" type=\"code_ptr\" regnum=\"15\"/>\n"
-                    "<reg name=\"xpsr\" bitsize=\"32\" regnum=\"16\"/>\n</feature>\n");
-    if (rc == 0 && msp_psp)
-        rc = append(&d, &len, &cap,
-                    "<feature name=\"org.gnu.gdb.arm.m-system\">\n"
-                    "<reg name=\"msp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"17\"/>\n"
-                    "<reg name=\"psp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"18\"/>\n"
-                    "</feature>\n");
-    if (rc == 0) rc = append(&d, &len, &cap, "</target>\n");
-    if (rc < 0) {
-        free(d);
-        return rc;
-    }
-    s->tdesc = d;
-    s->tdesc_len = len;
-    return 0;
-}
-
-typedef struct mregion {
-    uint32_t start, length, blocksize;
-    const char *type;
-} mregion;
-
-static int cmp_region(const void *a, const void *b)
-{
-    const mregion *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static int build_mmap(srv *s)
-{
-    const oflash_device *dev = s->dev;
-    size_t n = 0, cap = 16, len = 0, dcap = 4096;
-    mregion *r = malloc(cap * sizeof *r);
-    char *d = malloc(dcap);
-    int rc = 0;
-    if (!r || !d) {
-        free(r);
-        free(d);
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    }
-#define ADD(st, ln, bs, ty)                                                                        \
-    do {                                                                                           \
-        if (n == cap) {                                                                            \
-            mregion *nr = realloc(r, 2 * cap * sizeof *r);                                         \
-            if (!nr) {                                                                             \
-                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");                             \
-                goto out;                                                                          \
-            }                                                                                      \
-            r = nr;                                                                                \
-            cap *= 2;                                                                              \
-        }                                                                                          \
-        r[n].start = (st);                                                                         \
-        r[n].length = (ln);                                                                        \
-        r[n].blocksize = (bs);                                                                     \
-        r[n].type = (ty);                                                                          \
-        n++;                                                                                       \
-    } while (0)
-    for (size_t i = 0; i < dev->region_count; i++) {
-        const oflash_region *g = &dev->regions[i];
-        ADD(g->base, g->size, 0,
-            g->kind == OFLASH_REGION_RAM || g->kind == OFLASH_REGION_PERIPH ? "ram" : "rom");
-    }
-    for (size_t b = 0; b < dev->bank_count; b++) {
-        const oflash_bank *k = &dev->banks[b];
-        if (k->kind != OFLASH_BANK_FLASH || !k->sector_count) {
-            /* OTP and lock bytes: one block (never erased; see vFlashErase). */
-            ADD(k->base, k->size, k->size, "flash");
-            continue;
-        }
-        /* Runs of equal sector size, each a region with that blocksize. */
-        for (size_t i = 0; i < k->sector_count;) {
-            size_t j = i;
-            uint32_t total = 0;
-            while (j < k->sector_count && k->sectors[j].size == k->sectors[i].size &&
-                   k->sectors[j].addr == k->sectors[i].addr + total) {
-                total += k->sectors[j].size;
-                j++;
-            }
-            ADD(k->sectors[i].addr, total, k->sectors[i].size, "flash");
-            i = j;
-        }
-    }
-    /* Private peripheral bus (SCS, DWT, FPB, DBGMCU): devices omit it. */
-    ADD(0xE0000000u, 0x20000000u, 0, "ram");
-#undef ADD
-    qsort(r, n, sizeof *r, cmp_region);
-    d[0] = '\0';
-    rc = append(&d, &len, &dcap,
-                "<?xml version=\"1.0\"?>\n<!DOCTYPE memory-map PUBLIC \"+//IDN "
-                "gnu.org//DTD GDB Memory Map V1.0//EN\" \"http://sourceware.org/gdb/"
-                "gdb-memory-map.dtd\">\n<memory-map>\n");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        /* Skip a region overlapping the previous one (gdb rejects overlaps). */
-        if (i && (uint64_t)r[i - 1].start + r[i - 1].length > r[i].start) continue;
-        if (r[i].blocksize)
-            rc = append(&d, &len, &dcap,
-                        "<memory type=\"flash\" start=\"0x%08x\" length=\"0x%x\">\n"
-                        "<property name=\"blocksize\">0x%x</property>\n</memory>\n",
-                        r[i].start, r[i].length, r[i].blocksize);
-        else
-            rc = append(&d, &len, &dcap, "<memory type=\"%s\" start=\"0x%08x\" length=\"0x%x\"/>\n",
-                        r[i].type, r[i].start, r[i].length);
-    }
-    if (rc == 0) rc = append(&d, &len, &dcap, "</memory-map>\n");
-out:
-    free(r);
-    if (rc < 0) {
-        free(d);
-        return rc;
-    }
-    s->mmap = d;
-    s->mmap_len = len;
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* --------------------------------------------------------------- replies */
 
 static int reply_n(srv *s, const char *data, size_t len)
 {
-    s->replies++;
     return oflash__rsp_send(&s->rsp, data, len, SRV_PACKET_TIMEOUT_MS);
 }
 
@@ -433,8 +312,12 @@ static int handle_m(srv *s, const char *args)
     return reply_n(s, s->out, 2 * (size_t)len);
 }
 
+static bool write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *data, char *why,
+                          size_t wlen);
+
 static int handle_write(srv *s, const char *pkt, size_t plen, bool binary)
 {
+    char why[320];
     uint32_t addr, len;
     const char *e;
     const uint8_t *data;
@@ -456,6 +339,11 @@ static int handle_write(srv *s, const char *pkt, size_t plen, bool binary)
             return reply(s, "E01");
         }
         data = tmp;
+    }
+    if (len && !write_allowed(s, addr, len, data, why, sizeof why)) {
+        free(tmp);
+        logf_(s, OFLASH_LOG_WARN, "memory write 0x%08X+0x%X refused: %s", addr, len, why);
+        return reply(s, "E05");
     }
     rc = len ? oflash_probe_write_mem(s->p, addr, data, len) : 0;
     free(tmp);
@@ -557,8 +445,10 @@ static int handle_Z(srv *s, const char *pkt, bool insert)
 
 static bool stop_requested(srv *s)
 {
-    return s->o->stop && *s->o->stop;
+    return s->o.stop && *s->o.stop;
 }
+
+static int tend(srv *s, unsigned timeout_ms, bool with_client, bool busy);
 
 /* Resume (or step) and reply with the stop; Ctrl-C from the client halts. */
 static int resume(srv *s, bool step)
@@ -604,6 +494,7 @@ static int resume(srv *s, bool step)
             s->end_session = true;
             return reply_stop(s, SIG_INT);
         }
+        (void)tend(s, 0, false, true); /* refuse clients arriving while the core runs */
         rc = oflash__rsp_poll(&s->rsp, 0);
         if (rc < 0) return rc;
         if (rc > 0) {
@@ -665,83 +556,200 @@ static int handle_rcmd(srv *s, const char *hex)
     return rc < 0 ? rc : reply(s, "E01");
 }
 
+/* ---------------------------------------------------------------- guard */
+
+static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
+{
+    return (uint64_t)a < (uint64_t)b + blen && (uint64_t)b < (uint64_t)a + alen;
+}
+
+/* Refuse an OTP write without allow_otp; with it, lock bytes only 0x00/0xFF. */
+static bool otp_write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *data,
+                              uint32_t base, uint32_t size, bool lock, char *why, size_t wlen)
+{
+    if (!overlaps(addr, len, base, size)) return true;
+    if (!s->o.allow_otp) {
+        snprintf(why, wlen,
+                 "the write touches the %s area 0x%08X-0x%08X, which is one-time programmable; "
+                 "start oflash gdbserver with --otp to allow it",
+                 lock ? "OTP lock-byte" : "OTP", base, base + size - 1);
+        return false;
+    }
+    if (lock)
+        for (uint32_t k = 0; k < len; k++) {
+            uint32_t a = addr + k;
+            if (a >= base && a - base < size && data[k] != 0x00 && data[k] != 0xFF) {
+                snprintf(why, wlen,
+                         "OTP lock byte 0x%08X: value 0x%02X (expected 0x00 to lock or 0xFF to "
+                         "leave open)",
+                         a, data[k]);
+                return false;
+            }
+        }
+    return true;
+}
+
+/*
+ * May a client write [addr, addr+len) with a memory write (M, X)?  Returns
+ * true, or false with why filled (what is refused and which opt-in allows
+ * it).  The addresses come from the device and its family: the OTP rules
+ * (data and lock bytes, by address) and the device's OTP banks, its
+ * option-byte regions, and the family's guarded registers (the
+ * flash-interface registers that unlock them).
+ */
+static bool write_allowed(srv *s, uint32_t addr, uint32_t len, const uint8_t *data, char *why,
+                          size_t wlen)
+{
+    const oflash_device *d = s->dev;
+    const oflash_family_ops *fam = d->family_ops;
+    oflash_otp_rules rules;
+    /* The family's OTP rules (by address), then the device's OTP banks. */
+    if (fam && fam->otp_rules && fam->otp_rules(d, &rules) == 0 &&
+        rules.kind != OFLASH_OTP_NONE) {
+        if (!otp_write_allowed(s, addr, len, data, rules.data_base, rules.data_size, false, why,
+                               wlen))
+            return false;
+        if (rules.kind == OFLASH_OTP_BLOCK_LOCK &&
+            !otp_write_allowed(s, addr, len, data, rules.lock_base, rules.lock_count, true, why,
+                               wlen))
+            return false;
+    }
+    for (size_t i = 0; i < d->bank_count; i++) {
+        const oflash_bank *b = &d->banks[i];
+        if (b->kind != OFLASH_BANK_FLASH &&
+            !otp_write_allowed(s, addr, len, data, b->base, b->size,
+                               b->kind == OFLASH_BANK_OTP_LOCK, why, wlen))
+            return false;
+    }
+    if (!s->o.allow_option_bytes)
+        for (size_t i = 0; i < d->region_count; i++) {
+            const oflash_region *r = &d->regions[i];
+            if (r->kind == OFLASH_REGION_OPTION && overlaps(addr, len, r->base, r->size)) {
+                snprintf(why, wlen,
+                         "the write touches the option bytes 0x%08X-0x%08X (read protection, "
+                         "write protection); start oflash gdbserver with --allow-option-bytes "
+                         "to allow it",
+                         r->base, r->base + r->size - 1);
+                return false;
+            }
+        }
+    for (size_t i = 0; fam && i < fam->guard_count; i++) {
+        const oflash_guard_reg *g = &fam->guards[i];
+        bool otp = g->kind == OFLASH_GUARD_OTP;
+        if (!overlaps(addr, len, g->addr, g->size)) continue;
+        if (otp ? s->o.allow_otp : s->o.allow_option_bytes) continue;
+        snprintf(why, wlen,
+                 "the write to %s (0x%08X) would unlock %s; start oflash gdbserver with %s to "
+                 "allow it",
+                 g->name, g->addr,
+                 otp ? "OTP programming" : "the option bytes (read protection, write protection)",
+                 otp ? "--otp" : "--allow-option-bytes");
+        return false;
+    }
+    return true;
+}
+
+/* The guards the simulated chip keeps for the session (sim: probes only). */
+static void set_sim_guard(srv *s)
+{
+    unsigned g = (s->o.allow_otp ? 0 : OFLASH_SIM_GUARD_OTP) |
+                 (s->o.allow_option_bytes ? 0 : OFLASH_SIM_GUARD_OPTION_BYTES);
+    if (strcmp(oflash_probe_backend(s->p), "sim") != 0) return;
+    if (oflash_sim_probe_guard(s->p, g) == 0 && g)
+        logf_(s, OFLASH_LOG_INFO, "simulated chip: %s%s%s refused for this session",
+              g & OFLASH_SIM_GUARD_OTP ? "OTP programming" : "",
+              g == (OFLASH_SIM_GUARD_OTP | OFLASH_SIM_GUARD_OPTION_BYTES) ? " and " : "",
+              g & OFLASH_SIM_GUARD_OPTION_BYTES ? "option byte programming" : "");
+}
+
 /* ---------------------------------------------------------------- flash */
 
-static int otp_refused(srv *s, const char *what, uint32_t addr)
+static void drop_pending(srv *s)
 {
-    logf_(s, OFLASH_LOG_WARN,
-          "%s at 0x%08X refused: the OTP area is one-time programmable; start oflash "
-          "gdbserver with --otp to allow it",
-          what, addr);
-    return reply(s, "E05");
+    for (size_t i = 0; s->stages && i < s->dev->bank_count; i++) {
+        stage *g = &s->stages[i];
+        free(g->data);
+        free(g->written);
+        free(g->erased);
+        g->data = g->written = NULL;
+        g->erased = NULL;
+        g->any = false;
+    }
 }
 
-static int erase_in_bank(srv *s, const oflash_bank *b, uint32_t addr, uint32_t len)
+static stage *stage_at(srv *s, uint32_t addr)
 {
-    if (b->kind != OFLASH_BANK_FLASH) {
-        if (!s->o->allow_otp) return otp_refused(s, "erase of OTP", addr);
-        /* OTP is never erased: what is written later is checked instead. */
-        return 0;
+    for (size_t i = 0; i < s->dev->bank_count; i++) {
+        const oflash_bank *b = &s->dev->banks[i];
+        if (addr >= b->base && addr - b->base < b->size) return &s->stages[i];
     }
-    for (size_t i = 0; i < b->sector_count; i++) {
-        const oflash_sector *sec = &b->sectors[i];
-        uint64_t se = (uint64_t)sec->addr + sec->size;
-        if (se <= addr || sec->addr >= (uint64_t)addr + len) continue;
-        if (sec->addr < addr || se > (uint64_t)addr + len) {
-            logf_(s, OFLASH_LOG_WARN,
-                  "vFlashErase 0x%08X+0x%X covers only part of sector %u (0x%08X+0x%X)", addr, len,
-                  sec->number, sec->addr, sec->size);
-            return reply(s, "E01");
-        }
-        if (oflash__f4fi_erase_sector(s->p, sec->number, s->dev->flash_size_kb > 1024) < 0)
-            return reply_err(s, 0x0e, "vFlashErase");
-        logf_(s, OFLASH_LOG_INFO, "erased sector %u (0x%08X, %u KiB)", sec->number, sec->addr,
-              sec->size / 1024);
-    }
-    return 0;
+    return NULL;
 }
 
-/* Returns 1 when a reply (an error) was sent, 0 to go on, <0 link error. */
-static int erase_range(srv *s, uint32_t addr, uint32_t len)
+/* Returns 0 after a reply was sent or a negative link error. */
+static int flash_refused(srv *s, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int flash_refused(srv *s, const char *code, const char *fmt, ...)
 {
-    uint64_t a = addr, end = (uint64_t)addr + len;
-    while (a < end) {
-        const oflash_bank *b = oflash_device_bank_at(s->dev, (uint32_t)a);
-        uint64_t bend;
-        int rc;
-        if (!b) {
-            logf_(s, OFLASH_LOG_WARN, "vFlashErase 0x%08X+0x%X: 0x%08X is in no flash bank", addr,
-                  len, (uint32_t)a);
-            rc = reply(s, "E01");
-            return rc < 0 ? rc : 1;
-        }
-        bend = (uint64_t)b->base + b->size;
-        if (bend > end) bend = end;
-        /* erase_in_bank replies only on failure. */
-        {
-            uint64_t before = s->replies;
-            rc = erase_in_bank(s, b, (uint32_t)a, (uint32_t)(bend - a));
-            if (rc < 0) return rc;
-            if (s->replies != before) return 1;
-        }
-        a = bend;
-    }
-    return 0;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    logf_(s, OFLASH_LOG_WARN, "%s", msg);
+    return reply(s, code);
 }
 
+/* vFlashErase: record which sectors the client erased; nothing is erased
+ * before vFlashDone.  OTP and lock bytes are never erased (the plan decides
+ * what they may become). */
 static int handle_flash_erase(srv *s, const char *args)
 {
     uint32_t addr, len;
     const char *e;
-    int rc;
+    uint64_t a, end;
     if (parse_addr_len(args, &addr, &len, &e) < 0 || *e || len == 0 ||
         (uint64_t)addr + len > 0x100000000ull)
         return reply(s, "E01");
-    rc = erase_range(s, addr, len);
-    if (rc != 0) return rc < 0 ? rc : 0;
+    end = (uint64_t)addr + len;
+    /* Check the whole range first: a refused erase records nothing. */
+    for (a = addr; a < end;) {
+        stage *g = stage_at(s, (uint32_t)a);
+        const oflash_bank *b;
+        if (!g)
+            return flash_refused(s, "E01", "vFlashErase 0x%08X+0x%X: 0x%08X is in no flash bank",
+                                 addr, len, (uint32_t)a);
+        b = g->bank;
+        if (b->kind == OFLASH_BANK_FLASH)
+            for (size_t i = 0; i < b->sector_count; i++) {
+                const oflash_sector *sec = &b->sectors[i];
+                if (!overlaps(addr, len, sec->addr, sec->size)) continue;
+                if (sec->addr < addr || (uint64_t)sec->addr + sec->size > end)
+                    return flash_refused(s, "E01",
+                                         "vFlashErase 0x%08X+0x%X covers only part of sector %u "
+                                         "(0x%08X+0x%X)",
+                                         addr, len, sec->number, sec->addr, sec->size);
+            }
+        a = (uint64_t)b->base + b->size;
+    }
+    for (a = addr; a < end;) {
+        stage *g = stage_at(s, (uint32_t)a);
+        const oflash_bank *b = g->bank;
+        if (b->kind == OFLASH_BANK_FLASH) {
+            if (!g->erased && !(g->erased = calloc(b->sector_count, sizeof *g->erased)))
+                return reply(s, "E0c");
+            for (size_t i = 0; i < b->sector_count; i++)
+                if (overlaps(addr, len, b->sectors[i].addr, b->sectors[i].size))
+                    g->erased[i] = g->any = true;
+        }
+        a = (uint64_t)b->base + b->size;
+    }
     return reply(s, "OK");
 }
 
+/* vFlashWrite: store the bytes in the staging copy of their bank(s).  Data
+ * outside the device's banks is refused, so what is staged never exceeds
+ * the device's flash + OTP size, however many packets arrive. */
 static int handle_flash_write(srv *s, const char *pkt, size_t plen)
 {
     const char *a = pkt + strlen("vFlashWrite:"), *e;
@@ -752,193 +760,216 @@ static int handle_flash_write(srv *s, const char *pkt, size_t plen)
     data = (const uint8_t *)e + 1;
     dlen = plen - (size_t)((const char *)data - pkt);
     if ((uint64_t)addr + dlen > 0x100000000ull) return reply(s, "E01");
-    /* Split at bank boundaries (gdb merges neighbouring regions). */
-    while (dlen) {
-        const oflash_bank *b = oflash_device_bank_at(s->dev, addr);
-        size_t n = dlen;
-        pending *pd;
-        if (!b) {
-            logf_(s, OFLASH_LOG_WARN, "vFlashWrite at 0x%08X: not in a flash bank", addr);
-            return reply(s, "E01");
+    for (size_t off = 0; off < dlen;) {
+        stage *g = stage_at(s, addr + (uint32_t)off);
+        const oflash_bank *b;
+        uint32_t boff;
+        size_t n;
+        if (!g)
+            return flash_refused(s, "E01",
+                                 "vFlashWrite 0x%08X+0x%zX: 0x%08X is in no flash or OTP bank "
+                                 "(staged data is limited to the device's %llu bytes of flash "
+                                 "and OTP)",
+                                 addr, dlen, addr + (uint32_t)off,
+                                 (unsigned long long)s->staged_limit);
+        b = g->bank;
+        boff = addr + (uint32_t)off - b->base;
+        n = dlen - off;
+        if (n > b->size - boff) n = b->size - boff;
+        if (!g->data) {
+            g->data = malloc(b->size);
+            g->written = calloc((b->size + 7) / 8, 1);
+            if (!g->data || !g->written) {
+                free(g->data);
+                free(g->written);
+                g->data = g->written = NULL;
+                return flash_refused(s, "E0c", "vFlashWrite: out of memory staging %u bytes",
+                                     b->size);
+            }
         }
-        if ((uint64_t)addr + n > (uint64_t)b->base + b->size) n = b->base + b->size - addr;
-        if (b->kind != OFLASH_BANK_FLASH && !s->o->allow_otp)
-            return otp_refused(s, "write to OTP", addr);
-        if (b->kind == OFLASH_BANK_OTP_LOCK)
-            for (size_t i = 0; i < n; i++)
-                if (data[i] != 0x00 && data[i] != 0xFF) {
-                    logf_(s, OFLASH_LOG_WARN,
-                          "OTP lock byte 0x%08X: value 0x%02X refused (expected 0x00 to lock or "
-                          "0xFF to leave open)",
-                          addr + (uint32_t)i, data[i]);
-                    return reply(s, "E01");
-                }
-        /* Append to the last pending run when contiguous, else start one. */
-        pd = s->npend ? &s->pend[s->npend - 1] : NULL;
-        if (!pd || pd->addr + pd->len != addr || oflash_device_bank_at(s->dev, pd->addr) != b) {
-            pending *np = realloc(s->pend, (s->npend + 1) * sizeof *np);
-            if (!np) return reply(s, "E0c");
-            s->pend = np;
-            pd = &s->pend[s->npend++];
-            memset(pd, 0, sizeof *pd);
-            pd->addr = addr;
-        }
-        if (pd->len + n > pd->cap) {
-            size_t nc = (pd->len + n) * 2;
-            uint8_t *nd = realloc(pd->data, nc);
-            if (!nd) return reply(s, "E0c");
-            pd->data = nd;
-            pd->cap = nc;
-        }
-        memcpy(pd->data + pd->len, data, n);
-        pd->len += n;
-        addr += (uint32_t)n;
-        data += n;
-        dlen -= n;
+        memcpy(g->data + boff, data + off, n);
+        for (size_t k = boff; k < boff + n; k++)
+            g->written[k / 8] |= (uint8_t)(1u << (k % 8));
+        g->any = true;
+        off += n;
     }
     return reply(s, "OK");
 }
 
-static void drop_pending(srv *s)
+static bool staged_byte(const stage *g, size_t k)
 {
-    for (size_t i = 0; i < s->npend; i++)
-        free(s->pend[i].data);
-    free(s->pend);
-    s->pend = NULL;
-    s->npend = 0;
+    return g->written && (g->written[k / 8] >> (k % 8)) & 1;
 }
 
-/* Check an OTP run against the chip before anything is written: locked
- * blocks and 0 -> 1 changes are refused. */
-static int check_otp(srv *s, const oflash_bank *b, const pending *pd, const uint8_t *cur)
+/* The image vFlashDone programs: written bytes, and erased_value for the
+ * bytes of erased sectors that were not written. */
+static int staged_image(srv *s, oflash_image *img)
 {
-    const oflash_bank *lock = oflash_device_bank(s->dev, "otp-lock");
-    for (size_t i = 0; i < pd->len; i++) {
-        uint32_t a = pd->addr + (uint32_t)i;
-        if ((cur[i] & pd->data[i]) != pd->data[i])
-            return oflash_error_set(OFLASH_ECONFLICT,
-                                    "OTP 0x%08X holds 0x%02X: cannot become 0x%02X (OTP bits "
-                                    "only go from 1 to 0)",
-                                    a, cur[i], pd->data[i]);
-        if (b->kind == OFLASH_BANK_OTP && lock && cur[i] != pd->data[i]) {
-            int blk = oflash_bank_sector_at(b, a);
-            uint8_t lb;
-            if (blk >= 0 && (uint32_t)blk < lock->size &&
-                oflash_probe_read_mem(&lb, s->p, lock->base + (uint32_t)blk, 1) == 0 && lb != 0xFF)
-                return oflash_error_set(OFLASH_EPROTECTED,
-                                        "OTP block %d (0x%08X) is locked (lock byte 0x%02X): "
-                                        "0x%08X cannot change",
-                                        blk, b->sectors[blk].addr, lb, a);
+    for (size_t i = 0; i < s->dev->bank_count; i++) {
+        const stage *g = &s->stages[i];
+        const oflash_bank *b = g->bank;
+        size_t sec = 0;
+        if (!g->any) continue;
+        for (size_t k = 0; k < b->size;) {
+            size_t j = k;
+            bool w = staged_byte(g, k), in_erased;
+            uint32_t a = b->base + (uint32_t)k;
+            while (g->erased && sec < b->sector_count &&
+                   (uint64_t)b->sectors[sec].addr + b->sectors[sec].size <= a)
+                sec++;
+            in_erased = g->erased && sec < b->sector_count && a >= b->sectors[sec].addr &&
+                        g->erased[sec];
+            if (!w && !in_erased) {
+                k++;
+                continue;
+            }
+            /* A run of written bytes, or of unwritten bytes of one erased sector. */
+            if (w)
+                while (j < b->size && staged_byte(g, j))
+                    j++;
+            else {
+                uint64_t se = (uint64_t)b->sectors[sec].addr + b->sectors[sec].size - b->base;
+                while (j < se && !staged_byte(g, j))
+                    j++;
+            }
+            if (w) {
+                if (oflash_image_add(img, a, g->data + k, j - k, "vFlashWrite") < 0) return -1;
+            } else {
+                uint8_t *fill = malloc(j - k);
+                int rc;
+                if (!fill) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                memset(fill, b->erased_value, j - k);
+                rc = oflash_image_add(img, a, fill, j - k, "vFlashErase");
+                free(fill);
+                if (rc < 0) return rc;
+            }
+            k = j;
         }
     }
     return 0;
 }
 
-static int program_run(srv *s, const pending *pd)
+/* Log the conflicts of a refused plan (the first few) for the technician. */
+static void log_conflicts(srv *s, const oflash_plan *plan)
 {
-    const oflash_bank *b = oflash_device_bank_at(s->dev, pd->addr);
-    uint8_t *cur = malloc(pd->len + 8), *img = NULL;
-    uint32_t start, end;
-    int rc;
-    if (!cur) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    if (!b) {
-        free(cur);
-        return oflash_error_set(OFLASH_ERANGE, "0x%08X is not in a flash bank", pd->addr);
+    for (size_t i = 0; i < plan->conflict_count && i < 4; i++) {
+        const oflash_plan_conflict *c = &plan->conflicts[i];
+        const char *what = c->kind == OFLASH_CONFLICT_OTP_LOCKED    ? "the block is locked"
+                           : c->kind == OFLASH_CONFLICT_LOCK_BYTE   ? "the block is locked, the "
+                                                                      "image leaves it open"
+                           : c->kind == OFLASH_CONFLICT_OTP_PARTIAL ? "partly programmed"
+                                                                    : "already programmed";
+        logf_(s, OFLASH_LOG_WARN,
+              "  OTP block %u, 0x%08X: chip holds 0x%02X, image wants 0x%02X (%s)", c->block,
+              c->addr, c->chip, c->image, what);
     }
-    if (b->kind != OFLASH_BANK_FLASH) {
-        rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len);
-        if (rc == 0) rc = check_otp(s, b, pd, cur);
-        if (rc < 0) goto out;
-    }
-    if (b->kind == OFLASH_BANK_OTP_LOCK) {
-        /* x8, only the bytes that lock (0x00); 0xFF is never written. */
-        for (size_t i = 0; i < pd->len; i++) {
-            if (pd->data[i] != 0x00 || cur[i] == 0x00) continue;
-            rc = oflash__f4fi_program_bytes(s->p, pd->addr + (uint32_t)i, &pd->data[i], 1);
-            if (rc < 0) goto out;
-            logf_(s, OFLASH_LOG_INFO, "locked OTP block %u", (unsigned)(pd->addr + i - b->base));
-        }
-    } else {
-        /* x32 words; bytes outside the run are padded with 0xFF, which
-         * leaves flash bits as they are (a program is an AND). */
-        start = pd->addr & ~3u;
-        end = (uint32_t)(((uint64_t)pd->addr + pd->len + 3) & ~3ull);
-        img = malloc(end - start);
-        if (!img) {
-            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            goto out;
-        }
-        memset(img, 0xFF, end - start);
-        memcpy(img + (pd->addr - start), pd->data, pd->len);
-        /* Only words that change are programmed: a word that already holds
-         * its value (0xFF after an erase, OTP written before, a locked OTP
-         * block loaded again) needs no program access. */
-        {
-            uint8_t *now = malloc(end - start);
-            size_t w = 0, nw = (end - start) / 4;
-            if (!now) {
-                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-                goto out;
-            }
-            rc = oflash_probe_read_mem(now, s->p, start, end - start);
-            while (rc == 0 && w < nw) {
-                size_t w0;
-                while (w < nw && !memcmp(now + 4 * w, img + 4 * w, 4))
-                    w++;
-                w0 = w;
-                while (w < nw && memcmp(now + 4 * w, img + 4 * w, 4))
-                    w++;
-                if (w > w0)
-                    rc = oflash__f4fi_program_words(s->p, start + 4 * (uint32_t)w0, img + 4 * w0,
-                                                    4 * (w - w0));
-            }
-            free(now);
-            if (rc < 0) goto out;
-        }
-    }
-    /* Verify. */
-    rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len);
-    if (rc == 0)
-        for (size_t i = 0; i < pd->len; i++)
-            if (cur[i] != pd->data[i]) {
-                rc = oflash_error_set(OFLASH_EVERIFY,
-                                      "verify after programming: 0x%08X reads 0x%02X, expected "
-                                      "0x%02X (was the sector erased?)",
-                                      pd->addr + (uint32_t)i, cur[i], pd->data[i]);
-                break;
-            }
-out:
-    free(cur);
-    free(img);
-    return rc;
+    if (plan->conflict_count > 4)
+        logf_(s, OFLASH_LOG_WARN, "  ... and %zu more", plan->conflict_count - 4);
 }
 
+/*
+ * The loader runs on the core in work RAM: keep what the client had there
+ * (sections gdb loaded into RAM before vFlashDone) and its registers.
+ */
+typedef struct core_state {
+    uint8_t *ram;
+    uint32_t ram_start, ram_size;
+    uint32_t regs[SRV_NREGS];
+    int nregs;
+} core_state;
+
+static void core_save(srv *s, core_state *cs)
+{
+    int r[SRV_NREGS];
+    memset(cs, 0, sizeof *cs);
+    for (int i = 0; i < SRV_NREGS; i++)
+        r[i] = i;
+    if (oflash_probe_read_regs(cs->regs, s->p, r, (size_t)s->nregs) == 0) cs->nregs = s->nregs;
+    cs->ram_start = s->dev->work_ram_start;
+    cs->ram_size = s->dev->work_ram_size;
+    cs->ram = cs->ram_size ? malloc(cs->ram_size) : NULL;
+    if (cs->ram && oflash_probe_read_mem(cs->ram, s->p, cs->ram_start, cs->ram_size) < 0) {
+        free(cs->ram);
+        cs->ram = NULL;
+    }
+}
+
+static void core_restore(srv *s, core_state *cs)
+{
+    int r[SRV_NREGS];
+    for (int i = 0; i < SRV_NREGS; i++)
+        r[i] = i;
+    if (cs->ram) (void)oflash_probe_write_mem(s->p, cs->ram_start, cs->ram, cs->ram_size);
+    if (cs->nregs) (void)oflash_probe_write_regs(s->p, r, cs->regs, (size_t)cs->nregs);
+    free(cs->ram);
+}
+
+/* vFlashDone: plan the staged image against the chip and execute it with
+ * the executor of `oflash program`.  Every check of the plan passes before
+ * the first erase; a refusal writes nothing. */
 static int handle_flash_done(srv *s)
 {
-    int rc = 0;
-    size_t total = 0;
-    /* OTP runs are checked before any of them is written. */
-    for (size_t i = 0; i < s->npend && rc == 0; i++) {
-        const pending *pd = &s->pend[i];
-        const oflash_bank *b = oflash_device_bank_at(s->dev, pd->addr);
-        if (b && b->kind != OFLASH_BANK_FLASH) {
-            uint8_t *cur = malloc(pd->len);
-            if (!cur)
-                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            else if ((rc = oflash_probe_read_mem(cur, s->p, pd->addr, pd->len)) == 0)
-                rc = check_otp(s, b, pd, cur);
-            free(cur);
-        }
-    }
-    for (size_t i = 0; i < s->npend && rc == 0; i++) {
-        rc = program_run(s, &s->pend[i]);
-        total += s->pend[i].len;
-    }
-    (void)oflash__f4fi_lock(s->p);
+    oflash_image *img = NULL;
+    oflash_plan *plan = NULL;
+    oflash_target *t = NULL;
+    oflash_target_view view;
+    oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
+    oflash_flash_stats st;
+    core_state cs;
+    int rc;
+    const char *code = "E0e";
+
+    memset(&st, 0, sizeof st);
+    rc = oflash_image_new(&img);
+    if (rc == 0) rc = staged_image(s, img);
     drop_pending(s);
-    if (rc < 0) return reply_err(s, 0x0e, "vFlashDone");
-    logf_(s, OFLASH_LOG_INFO, "programmed %zu bytes", total);
-    return reply(s, "OK");
+    if (rc == 0 && oflash_image_size(img) == 0) {
+        oflash_image_free(img);
+        return reply(s, "OK");
+    }
+    if (rc == 0) rc = oflash_target_open_probe(&t, s->p, s->dev, NULL);
+    if (rc < 0) {
+        logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s", oflash_error_last());
+        oflash_image_free(img);
+        return reply(s, code);
+    }
+    oflash_target_view_init(&view, t);
+    po.allow_otp = s->o.allow_otp;
+    core_save(s, &cs);
+    rc = oflash_plan_create(&plan, img, s->dev, &view, &po);
+    if (rc == OFLASH_ECONFLICT) {
+        code = "E05";
+        logf_(s, OFLASH_LOG_WARN,
+              "vFlashDone refused: %zu OTP byte(s) of the image conflict with the chip; nothing "
+              "was written",
+              plan->conflict_count);
+        log_conflicts(s, plan);
+    } else if (rc == OFLASH_EPROTECTED || rc == OFLASH_ERANGE || rc == OFLASH_EINVAL) {
+        code = "E05";
+        logf_(s, OFLASH_LOG_WARN, "vFlashDone refused: %s; nothing was written",
+              oflash_error_last());
+    } else if (rc < 0) {
+        logf_(s, OFLASH_LOG_WARN, "vFlashDone: reading the chip to plan: %s; nothing was written",
+              oflash_error_last());
+    } else if (oflash_plan_is_noop(plan)) {
+        logf_(s, OFLASH_LOG_INFO,
+              "vFlashDone: the chip already holds the %llu bytes loaded: nothing written",
+              (unsigned long long)oflash_image_size(img));
+    } else if ((rc = oflash_flash_execute(&st, t, plan, &fo)) < 0) {
+        logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s", oflash_error_last());
+    } else {
+        logf_(s, OFLASH_LOG_INFO,
+              "vFlashDone: %zu sectors erased, %zu unchanged, %llu bytes programmed, %zu OTP "
+              "bytes, %zu OTP blocks locked; verify ok",
+              st.sectors_erased, st.sectors_skipped, (unsigned long long)st.bytes_programmed,
+              st.otp_bytes_programmed, st.otp_blocks_locked);
+    }
+    oflash_target_close(t); /* releases the loader; the probe stays open */
+    core_restore(s, &cs);
+    oflash_plan_free(plan);
+    oflash_image_free(img);
+    return reply(s, rc < 0 ? code : "OK");
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -1037,8 +1068,110 @@ static void cleanup_breakpoints(srv *s)
     s->hw_used = false;
 }
 
+/* ---------------------------------------------------------- connections */
+
+static void close_refused(srv *s, size_t i)
+{
+    close(s->closing[i].fd);
+    s->closing[i] = s->closing[--s->nclosing];
+}
+
+/* Another client while one is served: it waits (without blocking the
+ * session) for its first packet, gets a clear error reply to it, and is
+ * closed.  GDB shows the reply to its qSupported as "Remote failure reply:
+ * E.oflash gdbserver is busy: ...".  The socket is then half-closed and
+ * its input drained for a moment so that the reply is not lost to a reset. */
+static void refuse_busy(srv *s, int fd)
+{
+    if (s->nclosing == SRV_MAX_CLOSING) close_refused(s, 0);
+    s->closing[s->nclosing].fd = fd;
+    s->closing[s->nclosing].answered = false;
+    s->closing[s->nclosing].deadline_ms = now_ms() + SRV_CLOSING_MS;
+    s->nclosing++;
+    s->st->busy_refused++;
+    logf_(s, OFLASH_LOG_INFO, "another client connected while %s is served: refused (busy)",
+          s->peer);
+}
+
+static void answer_busy(srv *s, closing *c)
+{
+    char msg[160], pkt[200];
+    unsigned cs = 0;
+    int n;
+    /* No '#', '$', '}' or '*' in the text: the peer name "#N" loses its '#'. */
+    snprintf(msg, sizeof msg,
+             "E.oflash gdbserver is busy: client %s is connected; try again when it disconnects",
+             s->peer[0] == '#' ? s->peer + 1 : s->peer);
+    for (const char *p = msg; *p; p++)
+        cs += (unsigned char)*p;
+    /* '+' acknowledges the client's packet (GDB discards a reply that
+     * arrives before the acknowledgement). */
+    n = snprintf(pkt, sizeof pkt, "+$%s#%02x", msg, cs & 0xFFu);
+    (void)!send(c->fd, pkt, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(c->fd, SHUT_WR);
+    c->answered = true;
+    c->deadline_ms = now_ms() + SRV_CLOSING_MS;
+}
+
+/* Has the client being served closed its side (killed, or gone after its
+ * last packet)?  Then a new client waits in the queue for its turn instead
+ * of being refused. */
+static bool client_gone(srv *s)
+{
+    struct pollfd q = {s->rsp.fd, POLLRDHUP, 0};
+    return s->rsp.fd < 0 || (poll(&q, 1, 0) > 0 && (q.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
+/*
+ * Wait up to timeout_ms for input from the client being served (with_client)
+ * or for a new connection, draining refused ones; while a client is served
+ * (busy), new connections are refused at once.  Returns 1 when the client
+ * has input, 0 otherwise.
+ */
+static int tend(srv *s, unsigned timeout_ms, bool with_client, bool busy)
+{
+    struct pollfd pf[2 + SRV_MAX_CLOSING];
+    nfds_t n = 0;
+    int lidx, ready = 0;
+    uint64_t now = now_ms();
+    if (with_client) pf[n++] = (struct pollfd){s->rsp.fd, POLLIN, 0};
+    lidx = (int)n;
+    pf[n++] = (struct pollfd){s->lfd, POLLIN, 0};
+    for (size_t i = 0; i < s->nclosing; i++) {
+        uint64_t left = s->closing[i].deadline_ms > now ? s->closing[i].deadline_ms - now : 0;
+        if (left < timeout_ms) timeout_ms = (unsigned)left;
+        pf[n++] = (struct pollfd){s->closing[i].fd, POLLIN, 0};
+    }
+    if (poll(pf, n, (int)timeout_ms) < 0) return 0;
+    if (with_client && pf[0].revents) ready = 1;
+    /* Closing sockets: drain; close on EOF, error or deadline (from the end:
+     * close_refused moves the last one into the hole). */
+    now = now_ms();
+    for (size_t i = s->nclosing; i-- > 0;) {
+        struct pollfd *q = &pf[(size_t)lidx + 1 + i];
+        char junk[512];
+        bool done = s->closing[i].deadline_ms <= now;
+        if (q->revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(q->fd, junk, sizeof junk, MSG_DONTWAIT);
+            if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR))) done = true;
+            /* The end of the client's first packet: answer it. */
+            if (r > 0 && !s->closing[i].answered && memchr(junk, '#', (size_t)r))
+                answer_busy(s, &s->closing[i]);
+        }
+        if (done) close_refused(s, i);
+    }
+    if (busy && (pf[lidx].revents & POLLIN) && !client_gone(s))
+        for (;;) {
+            int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) break;
+            refuse_busy(s, fd);
+        }
+    return ready;
+}
+
 static void serve_client(srv *s, int fd)
 {
+    uint64_t last = now_ms();
     oflash__rsp_init(&s->rsp, fd, s->peer);
     s->rsp.is_server = true;
     s->rsp.rx = &s->st->bytes_rx;
@@ -1048,11 +1181,21 @@ static void serve_client(srv *s, int fd)
     (void)oflash_probe_halt(s->p);
     while (!s->end_session && !stop_requested(s)) {
         size_t n;
-        int rc = oflash__rsp_poll(&s->rsp, 200);
-        if (rc == 0) continue;
+        int rc = oflash__rsp_poll(&s->rsp, 0);
+        if (rc == 0) rc = tend(s, 200, true, true);
+        if (rc == 0) {
+            if (s->o.idle_timeout_ms && now_ms() - last >= s->o.idle_timeout_ms) {
+                logf_(s, OFLASH_LOG_WARN,
+                      "client %s sent nothing for %u s: disconnecting it (--idle-timeout)",
+                      s->peer, (s->o.idle_timeout_ms + 999) / 1000);
+                break;
+            }
+            continue;
+        }
         if (rc > 0)
             rc = oflash__rsp_recv(&s->rsp, s->buf, OFLASH__RSP_MAX_PAYLOAD + 1, &n,
                                   SRV_PACKET_TIMEOUT_MS, true);
+        last = now_ms();
         if (rc == OFLASH__RSP_INTERRUPT) continue; /* the core is already halted */
         if (rc == OFLASH_EINTERRUPTED) continue;
         if (rc < 0) {
@@ -1064,6 +1207,7 @@ static void serve_client(srv *s, int fd)
         }
         s->st->packets++;
         rc = handle(s, n);
+        last = now_ms();
         if (rc < 0) {
             logf_(s, OFLASH_LOG_WARN, "dropping client %s: %s", s->peer, oflash_error_last());
             break;
@@ -1079,22 +1223,32 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
 {
     srv s;
     unsigned port = 0;
-    int lfd, rc = 0;
+    int rc = 0;
     const char *listen_at = opts && opts->listen ? opts->listen : "127.0.0.1:3333";
     oflash_gdbserver_opts defaults = OFLASH_GDBSERVER_OPTS_INIT;
     if (!p || !dev) return oflash_error_set(OFLASH_EINVAL, "gdbserver needs a probe and a device");
     memset(&s, 0, sizeof s);
     s.p = p;
     s.dev = dev;
-    s.o = opts ? opts : &defaults;
-    s.st = s.o->stats ? s.o->stats : &s.local;
+    s.lfd = -1;
+    s.o = defaults;
+    if (opts && opts->version >= 2)
+        s.o = *opts;
+    else if (opts) /* version 1: the fields up to stats */
+        memcpy(&s.o, opts, offsetof(oflash_gdbserver_opts, allow_option_bytes));
+    s.st = s.o.stats ? s.o.stats : &s.local;
     memset(s.st, 0, sizeof *s.st);
     s.out_cap = 2 * (size_t)SRV_PACKET_SIZE + 64;
     s.buf = malloc(OFLASH__RSP_MAX_PAYLOAD + 1);
     s.out = malloc(s.out_cap);
-    if (!s.buf || !s.out) {
+    s.stages = calloc(dev->bank_count ? dev->bank_count : 1, sizeof *s.stages);
+    if (!s.buf || !s.out || !s.stages) {
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto out;
+    }
+    for (size_t i = 0; i < dev->bank_count; i++) {
+        s.stages[i].bank = &dev->banks[i];
+        s.staged_limit += dev->banks[i].size;
     }
     {
         int r2[2] = {OFLASH_REG_MSP, OFLASH_REG_PSP};
@@ -1102,22 +1256,23 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
         (void)oflash_probe_halt(p);
         s.nregs = oflash_probe_read_regs(v2, p, r2, 2) == 0 ? SRV_NREGS : 17;
     }
-    if ((rc = build_tdesc(&s, s.nregs == SRV_NREGS)) < 0 || (rc = build_mmap(&s)) < 0) goto out;
-    lfd = oflash__rsp_listen(listen_at, &port);
-    if (lfd < 0) {
-        rc = lfd;
+    if ((rc = oflash__gdb_tdesc_xml(&s.tdesc, &s.tdesc_len, s.nregs == SRV_NREGS)) < 0 ||
+        (rc = oflash__gdb_memory_map_xml(&s.mmap, &s.mmap_len, dev)) < 0)
+        goto out;
+    s.lfd = oflash__rsp_listen(listen_at, &port, SRV_LISTEN_BACKLOG);
+    if (s.lfd < 0) {
+        rc = s.lfd;
+        s.lfd = -1;
         goto out;
     }
+    set_sim_guard(&s);
     logf_(&s, OFLASH_LOG_INFO, "listening on %.*s:%u for GDB (device %s, probe %s)",
           (int)(strrchr(listen_at, ':') - listen_at), listen_at, port, dev->name, p->spec);
-    if (s.o->listening) s.o->listening(s.o->event_ctx, port);
+    if (s.o.listening) s.o.listening(s.o.event_ctx, port);
     while (!stop_requested(&s)) {
-        struct pollfd pfd = {lfd, POLLIN, 0};
         int fd;
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        if (poll(&pfd, 1, 200) <= 0) continue;
-        fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+        (void)tend(&s, 200, false, false);
+        fd = accept4(s.lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) continue;
         snprintf(s.peer, sizeof s.peer, "#%llu", (unsigned long long)s.st->clients + 1);
         logf_(&s, OFLASH_LOG_INFO, "client %s connected", s.peer);
@@ -1130,13 +1285,18 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
                   (unsigned long long)(s.st->bytes_rx - b.bytes_rx),
                   (unsigned long long)(s.st->bytes_tx - b.bytes_tx));
         }
-        if (s.o->once) break;
+        if (s.o.once) break;
     }
-    close(lfd);
 out:
+    while (s.nclosing)
+        close_refused(&s, s.nclosing - 1);
+    if (s.lfd >= 0) close(s.lfd);
+    drop_pending(&s);
+    free(s.stages);
     free(s.buf);
     free(s.out);
     free(s.tdesc);
     free(s.mmap);
+    if (strcmp(oflash_probe_backend(p), "sim") == 0) (void)oflash_sim_probe_guard(p, 0);
     return rc;
 }

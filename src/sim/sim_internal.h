@@ -143,6 +143,8 @@ typedef struct sim_chip {
     bool link_dropped;
     uint64_t transactions;
     bool rdp_blocked; /* flash mapped without access (read protection level 1) */
+    unsigned guard; /* OFLASH_SIM_GUARD_* of this session (not stored); models honour it:
+                     * OTP / lock-byte programs and option programming fail (WRPERR) */
 } sim_chip;
 
 /* sim_state.c */

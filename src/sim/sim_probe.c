@@ -178,6 +178,14 @@ int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p)
     return 0;
 }
 
+int oflash_sim_probe_guard(oflash_probe *p, unsigned flags)
+{
+    if (!p || p->ops != &oflash_probe_sim_ops)
+        return oflash_error_set(OFLASH_EINVAL, "not a sim: probe");
+    chip(p)->guard = flags;
+    return 0;
+}
+
 const oflash_probe_ops oflash_probe_sim_ops = {
     .version = OFLASH_PROBE_OPS_VERSION,
     .name = "sim",

@@ -90,6 +90,26 @@ typedef struct oflash_family_session {
     unsigned psize;  /* 0 x8, 1 x16, 2 x32, 3 x64 */
 } oflash_family_session;
 
+/* ---------------------------------------------------------------------- */
+/* Guarded registers: flash-interface registers whose writes by a debugger */
+/* unlock or change something irreversible.  A GDB server refuses memory   */
+/* writes to them from its clients unless the matching opt-in was given    */
+/* (the OTP area, its lock bytes and the option-byte regions themselves   */
+/* are guarded through the OTP rules and the device's regions).            */
+
+typedef enum oflash_guard_kind {
+    OFLASH_GUARD_OTP = 0,     /* enables OTP programming (F2/F4: FLASH_KEYR, which unlocks
+                               * main flash and OTP alike) */
+    OFLASH_GUARD_OPTION_BYTES /* unlocks or changes option bytes (read and write protection) */
+} oflash_guard_kind;
+
+typedef struct oflash_guard_reg {
+    const char *name; /* "FLASH_OPTKEYR", for messages */
+    oflash_guard_kind kind;
+    uint32_t addr;
+    uint32_t size; /* bytes */
+} oflash_guard_reg;
+
 struct oflash_sim_model; /* src/sim/sim_model.h: the family's simulated chip */
 struct oflash_flm;
 
@@ -160,6 +180,12 @@ typedef struct oflash_family_ops {
 
     /* The simulated chip (NULL: `sim:` cannot model the family's parts). */
     const struct oflash_sim_model *sim;
+    /* Guarded registers (a const table; guard_count 0: none), e.g. the key
+     * registers that unlock OTP and option-byte programming and the option
+     * control registers.  Also option-byte areas the device's regions do not
+     * list (a second bank's option bytes). */
+    const oflash_guard_reg *guards;
+    size_t guard_count;
 } oflash_family_ops;
 
 /* ---- the registry (src/targets/targets.c) ---- */

@@ -139,6 +139,18 @@ static bool f4_pack_match(const oflash_device **part, const char *vendor, const 
            (strncasecmp(family, "STM32F4", 7) == 0 || strncasecmp(family, "STM32F2", 7) == 0);
 }
 
+/* Guarded registers (RM0368 rev 5 §3.8, RM0090 rev 19 §3.9): the KEYR
+ * sequence unlocks FLASH_CR for main flash and OTP programming, OPTKEYR
+ * unlocks FLASH_OPTCR, and OPTCR/OPTCR1 with OPTSTRT program the option
+ * bytes (RDP, nWRP); F42x/F43x keep bank 2's option bytes at 0x1FFEC000. */
+static const oflash_guard_reg f4_guards[] = {
+    {"FLASH_KEYR", OFLASH_GUARD_OTP, F4_FLASHIF_BASE + F4_FLASH_KEYR, 4},
+    {"FLASH_OPTKEYR", OFLASH_GUARD_OPTION_BYTES, F4_FLASHIF_BASE + F4_FLASH_OPTKEYR, 4},
+    {"FLASH_OPTCR", OFLASH_GUARD_OPTION_BYTES, F4_FLASHIF_BASE + F4_FLASH_OPTCR, 4},
+    {"FLASH_OPTCR1", OFLASH_GUARD_OPTION_BYTES, F4_FLASHIF_BASE + F4_FLASH_OPTCR1, 4},
+    {"option bytes of bank 2", OFLASH_GUARD_OPTION_BYTES, 0x1FFEC000u, 16},
+};
+
 const oflash_family_ops oflash_family_stm32f4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f4",
@@ -159,4 +171,6 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .otp_rules = f4_otp_rules,
     .pack_match = f4_pack_match,
     .sim = &oflash__stm32f4_sim,
+    .guards = f4_guards,
+    .guard_count = sizeof f4_guards / sizeof f4_guards[0],
 };

@@ -265,6 +265,8 @@ static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned
     else if (in_otp &&
              *oflash__sim_nv_ptr(c, F4_LOCK_BASE + (addr - F4_OTP_BASE) / F4_OTP_BLOCK, 1) == 0x00)
         err = SR_WRPERR; /* RM0090 §3.8: LOCKBi = 0x00 -> block i cannot be programmed */
+    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
+        err = SR_WRPERR; /* session guard: the OTP behaves as if locked */
     else if (in_lock && addr - F4_LOCK_BASE + size > F4_LOCK_SIZE)
         err = SR_PGAERR;
     if (err) {
@@ -366,6 +368,14 @@ static void start_option_program(sim_chip *c)
     bool regress = oflash_sim_rdp_level(OPTCR(c)) == 1 && oflash_sim_rdp_level(newopt) == 0;
 
     stall(c);
+    if (c->guard & OFLASH_SIM_GUARD_OPTION_BYTES) {
+        /* Session guard: the option bytes keep their value, as if
+         * write-protected; the error shows in FLASH_SR. */
+        F(c)->sr |= SR_WRPERR;
+        F(c)->optcr_reg = OPTCR(c) | (F(c)->optcr_reg & OPTCR_OPTLOCK);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (session guard)");
+        return;
+    }
     if (oflash__sim_power_fails_now(c)) {
         oflash__sim_power_loss(c); /* option bytes keep their old value */
         return;

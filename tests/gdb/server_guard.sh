@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# oflash gdbserver as a client of the one flash path, guarded and bounded
+# (issues 9 and 14).  Against a simulated STM32F401RE, with gdb-multiarch
+# and a raw RSP client (rsp_raw.py):
+#  - a gdb 'load' the server refuses (OTP data without --otp; a conflicting
+#    serial with --otp) leaves the whole chip (flash, OTP, lock bytes, option
+#    bytes) byte-identical; an accepted load programs through the plan;
+#  - bytes of an erased sector that gdb did not write become 0xFF, other
+#    sectors are kept;
+#  - memory writes into OTP, lock bytes, option bytes and the flash
+#    interface's key registers are refused without the opt-ins; code run on
+#    the simulated core cannot program OTP or option bytes either;
+#  - 4,000 vFlashWrite packets without vFlashDone do not grow the server;
+#  - 50 clients at once: one served, the others told "busy", none hangs;
+#    an idle client is disconnected after --idle-timeout.
+source "$(dirname "$0")/lib.sh"
+RAW="python3 $(dirname "$0")/rsp_raw.py"
+
+CHIP="$WORK/chip.sim"
+"$OFLASH" sim create "$CHIP" --device STM32F401RE >/dev/null
+
+# dump OUT: the whole chip as the sim probe reads it: main flash, OTP data +
+# lock bytes, option bytes.
+dump() {
+    "$OFLASH" read 0x08000000 0x80000 -o "$WORK/d.flash.bin" --probe "sim:$CHIP" --quiet
+    "$OFLASH" read 0x1FFF7800 0x210 -o "$WORK/d.otp.bin" --probe "sim:$CHIP" --quiet
+    "$OFLASH" read 0x1FFFC000 0x10 -o "$WORK/d.opt.bin" --probe "sim:$CHIP" --quiet
+    cat "$WORK/d.flash.bin" "$WORK/d.otp.bin" "$WORK/d.opt.bin" >"$1"
+}
+# same_dump BEFORE WHAT: compare the chip now with BEFORE
+same_dump() {
+    dump "$WORK/after.bin"
+    if cmp -s "$1" "$WORK/after.bin"; then
+        pass "$2: whole chip (flash, OTP, lock and option bytes) byte-identical"
+    else
+        fail "$2: chip changed: $(cmp "$1" "$WORK/after.bin" | head -1)"
+    fi
+}
+
+# fw NAME FILL [SERIAL]: firmware filling sectors 0-1 with FILL; with SERIAL,
+# 32 bytes of it in OTP block 1 (0x1FFF7820) in the same ELF.
+fw() {
+    {
+        printf '    .syntax unified\n    .thumb\n    .section .isr_vector,"a"\n'
+        printf '    .word 0x20018000\n    .word 0x08000009\n    .text\n    b .\n'
+        printf '    .fill 30000, 1, %s\n' "$2"
+        [ -n "${3:-}" ] && printf '    .section .otp,"a"\n    .ascii "%s"\n' "$3"
+    } >"$WORK/$1.S"
+    "$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Wl,-e0x08000009 -Ttext=0x08000008 \
+        -Wl,--section-start=.isr_vector=0x08000000 -Wl,--section-start=.otp=0x1FFF7820 \
+        -o "$WORK/$1.elf" "$WORK/$1.S"
+}
+fw fwA 0xA5
+fw fwB_otpB 0x5A "SERIAL-B-0002-OFLASH-OTP-TEST-02"
+fw fwB_otpA 0x5A "SERIAL-A-0001-OFLASH-OTP-TEST-01"
+"$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
+
+load() { gdbx -ex "target remote 127.0.0.1:$SPORT" -ex "file $1" -ex "load" "${@:2}" -ex "detach"; }
+
+# ---- (a) OTP data in the image, server without --otp
+dump "$WORK/before.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+g=$(load "$WORK/fwB_otpB.elf")
+grep -q "Error finishing flash operation" <<<"$g" && pass "load with OTP data refused without --otp" \
+    || fail "load not refused: $g"
+grep -q "vFlashDone refused: the image holds one-time-programmable bytes.*nothing was written" "$SLOG" \
+    && pass "server log says why" || fail "log: $(cat "$SLOG")"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "OTP image refused without --otp"
+
+# ---- (b) a conflicting serial with --otp
+"$OFLASH" program "$WORK/fwB_otpA.elf" --probe "sim:$CHIP" --otp --quiet
+"$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
+dump "$WORK/before.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP" --otp
+g=$(load "$WORK/fwB_otpB.elf")
+grep -q "Error finishing flash operation" <<<"$g" && pass "conflicting serial refused with --otp" \
+    || fail "conflict not refused: $g"
+grep -q "vFlashDone refused: 3 OTP byte(s) of the image conflict" "$SLOG" &&
+    grep -q "OTP block 1, 0x1FFF7827: chip holds 0x41, image wants 0x42 (already programmed)" "$SLOG" \
+    && pass "server log names the conflicting OTP bytes" || fail "conflict log: $(cat "$SLOG")"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "conflicting serial refused"
+
+# ---- the same serial with --otp: accepted, main flash programmed through the plan
+start_server --device STM32F401RE --probe "sim:$CHIP" --otp
+g=$(load "$WORK/fwB_otpA.elf" -ex "compare-sections")
+[ "$(grep -c ": matched." <<<"$g")" = 3 ] && pass "same serial + new firmware: loaded, 3 sections match" \
+    || fail "accepted load: $g"
+g=$(load "$WORK/fwB_otpA.elf")
+grep -q "Start address" <<<"$g" && grep -q "the chip already holds the .* bytes loaded: nothing written" "$SLOG" \
+    && pass "loading it again writes nothing" || fail "reload: $(cat "$SLOG")"
+stop_pid "$SPID"
+
+# ---- erase semantics: gdb erases whole sectors; unwritten bytes of an
+# erased sector become 0xFF, other sectors keep their bytes.
+printf '    .section .s1,"a"\n    .fill 256, 1, 0x3C\n' >"$WORK/s1.S"
+"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -c -o "$WORK/s1.o" "$WORK/s1.S"
+"$ARM_CC" -nostdlib -Wl,--section-start=.s1=0x08004100 -Wl,-e0 -o "$WORK/s1.elf" "$WORK/s1.o"
+"$OFLASH" read 0x08000000 0x4000 -o "$WORK/s0.before.bin" --probe "sim:$CHIP" --quiet
+start_server --device STM32F401RE --probe "sim:$CHIP"
+load "$WORK/s1.elf" >/dev/null
+stop_pid "$SPID"
+"$OFLASH" read 0x08000000 0x4000 -o "$WORK/s0.after.bin" --probe "sim:$CHIP" --quiet
+"$OFLASH" read 0x08004000 0x4000 -o "$WORK/s1.after.bin" --probe "sim:$CHIP" --quiet
+{ head -c 256 /dev/zero | tr '\0' '\377'; head -c 256 /dev/zero | tr '\0' '\074'
+  head -c $((0x4000 - 512)) /dev/zero | tr '\0' '\377'; } >"$WORK/s1.want.bin"
+cmp -s "$WORK/s0.before.bin" "$WORK/s0.after.bin" && cmp -s "$WORK/s1.after.bin" "$WORK/s1.want.bin" \
+    && pass "erased sector 1: 256 bytes loaded, the rest 0xFF; sector 0 kept" || fail "erase semantics"
+
+# ---- memory writes: guarded without the opt-ins
+n=0
+dump "$WORK/before.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+r=$($RAW packets "$SPORT" 'M1fff7840,4:00000000' 'X1fff7a02,1:\x00' 'M40023c04,4:23016745' \
+    'M40023c08,4:3b2a1908' 'M40023c14,4:edaaff0f' 'M1fffc000,2:aa55' \
+    'M20000000,4:01020304')
+echo "$r" | tr '\n' ' '; echo
+[ "$(echo "$r" | head -6 | grep -c '^E05$')" = 6 ] && pass "M/X into OTP, lock byte, KEYR, OPTKEYR, OPTCR, option bytes: E05" \
+    || fail "guard replies: $r"
+[ "$(echo "$r" | sed -n 7p)" = OK ] && pass "a RAM write still works" || fail "RAM write: $r"
+for w in "OTP area 0x1FFF7800-0x1FFF79FF" "OTP lock-byte area" "FLASH_KEYR (0x40023C04) would unlock OTP programming" \
+         "FLASH_OPTKEYR" "FLASH_OPTCR" "option bytes 0x1FFFC000"; do
+    grep -q "memory write .* refused: .*$w" "$SLOG" && n=$((n + 1)) || fail "no log line for $w"
+done
+[ "$n" = 6 ] && pass "each refusal logged with what and which flag"
+stop_pid "$SPID"
+
+# Code the client runs on the core: unlock, program an OTP word, then
+# unlock the option bytes and write-protect sector 7 (OPTSTRT).  The
+# simulated chip refuses both for the session: WRPERR, nothing changes.
+cat >"$WORK/otpw.S" <<'ASM'
+    .syntax unified
+    .thumb
+    .global _start
+_start:
+    ldr  r4, =0x40023C00
+    ldr  r7, =0x10000        @ FLASH_SR.BSY
+    ldr  r5, =0x45670123
+    str  r5, [r4, #4]        @ FLASH_KEYR
+    ldr  r5, =0xCDEF89AB
+    str  r5, [r4, #4]
+    ldr  r5, =0x201          @ FLASH_CR: PG, PSIZE x32
+    str  r5, [r4, #0x10]
+    ldr  r6, =0x1FFF7840     @ OTP block 2
+    ldr  r5, =0x12345678
+    str  r5, [r6]
+1:  ldr  r0, [r4, #0x0C]
+    tst  r0, r7
+    bne  1b
+    str  r0, [r4, #0x0C]     @ clear the error bits
+    movs r5, #0
+    str  r5, [r4, #0x10]
+    ldr  r5, =0x08192A3B
+    str  r5, [r4, #8]        @ FLASH_OPTKEYR
+    ldr  r5, =0x4C5D6E7F
+    str  r5, [r4, #8]
+    ldr  r5, [r4, #0x14]
+    bic  r5, r5, #0x800000   @ nWRP7 = 0
+    orr  r5, r5, #2          @ OPTSTRT
+    str  r5, [r4, #0x14]
+2:  ldr  r1, [r4, #0x0C]
+    tst  r1, r7
+    bne  2b
+    ldr  r2, [r4, #0x14]
+    bkpt #1
+ASM
+"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -o "$WORK/otpw.elf" "$WORK/otpw.S"
+"$ARM_OBJCOPY" -O binary "$WORK/otpw.elf" "$WORK/otpw.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw.bin@0x20000000" --pc 0x20000001 \
+      --sp 0x20008000 --json) || fail "run via gdbserver: $out"
+r0=$(json_get "$out" r0) || r0=0; r1=$(json_get "$out" r1) || r1=0; r2=$(json_get "$out" r2) || r2=0
+[ $((r0 & 0x10)) != 0 ] && [ $((r1 & 0x10)) != 0 ] && [ $((r2 & 0x800000)) != 0 ] \
+    && pass "code on the core: OTP program and option bytes refused (SR 0x$(printf %x "$r0"), 0x$(printf %x "$r1"))" \
+    || fail "sim guard: r0=$r0 r1=$r1 r2=$r2"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "guarded writes and code"
+
+# ---- bounded: 4,000 vFlashWrite packets of 16 KiB (62.5 MiB), no vFlashDone
+dump "$WORK/before.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+r=$(timeout 120 $RAW flood "$SPORT" 4000 16384 0x08000000 0x80000 "$SPID") || true
+echo "$r"
+before=$(sed -n 's/.*hwm_before_kib=\([0-9]*\).*/\1/p' <<<"$r"); after=$(sed -n 's/.*hwm_after_kib=\([0-9]*\).*/\1/p' <<<"$r")
+: "${before:=0}" "${after:=999999}"
+grep -q "ok=4000 err=0" <<<"$r" && [ $((after - before)) -lt 8192 ] \
+    && pass "4,000 vFlashWrite without vFlashDone: peak RSS grew $((after - before)) KiB (< 8 MiB)" \
+    || fail "flood: $r"
+r=$($RAW packets "$SPORT" 'vFlashWrite:8080000:abcd' 'vFlashWrite:1fff7a10:ab') || true
+[ "$(echo "$r" | tr '\n' ' ')" = "E01 E01 " ] && grep -q "is in no flash or OTP bank (staged data is limited to the device's 524816 bytes" "$SLOG" \
+    && pass "data beyond the device's flash + OTP refused" || fail "beyond: $r"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "flood without vFlashDone"
+
+# ---- 50 clients at once; a busy server says so; idle clients are dropped
+start_server --device STM32F401RE --probe "sim:$CHIP"
+r=$(timeout 60 $RAW crowd "$SPORT" 50 10) || true
+echo "$r"
+[ "$r" = "served=1 busy=49 other=0 closed=0 hung=0" ] \
+    && pass "50 clients at once: 1 served, 49 told busy, none hangs" || fail "crowd: $r"
+$RAW hold "$SPORT" 8 >"$WORK/hold.out" &
+HPID=$!; PIDS+=("$HPID")
+for _ in $(seq 100); do grep -q holding "$WORK/hold.out" && break; sleep 0.05; done
+g=$(gdbx -ex "target remote 127.0.0.1:$SPORT") || true
+grep -q "Remote failure reply: E.oflash gdbserver is busy: client [0-9]* is connected" <<<"$g" \
+    && pass "gdb-multiarch shows: $(grep -o 'E.oflash gdbserver is busy[^;]*' <<<"$g")" || fail "gdb busy: $g"
+stop_pid "$HPID"
+stop_pid "$SPID"
+
+# With the opt-ins the unlock registers are the client's to use.
+start_server --device STM32F401RE --probe "sim:$CHIP" --otp --allow-option-bytes
+r=$($RAW packets "$SPORT" 'M40023c04,4:23016745' 'M40023c08,4:3b2a1908')
+[ "$(echo "$r" | tr '\n' ' ')" = "OK OK " ] && pass "--otp, --allow-option-bytes: KEYR and OPTKEYR writes accepted" \
+    || fail "opt-in: $r"
+stop_pid "$SPID"
+
+start_server --device STM32F401RE --probe "sim:$CHIP" --idle-timeout 2
+t=$($RAW idle "$SPORT" 10)
+awk -v t="$t" 'BEGIN { exit !(t != "open" && t >= 1.5 && t <= 5) }' \
+    && pass "client silent for 2 s disconnected after ${t} s" || fail "idle: $t"
+grep -q "client #1 sent nothing for 2 s: disconnecting it" "$SLOG" && pass "idle drop logged" || fail "idle log"
+out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw.bin@0x20000000" --pc 0x20000001 \
+      --sp 0x20008000 --json) && pass "next client served after the idle one" || fail "after idle: $out"
+stop_pid "$SPID"
+"$OFLASH" gdbserver --probe "sim:$CHIP" --idle-timeout x 2>"$WORK/e" && fail "bad --idle-timeout accepted" \
+    || grep -q "idle-timeout 'x': expected seconds" "$WORK/e" && pass "bad --idle-timeout refused"
+finish
