@@ -116,8 +116,9 @@ typedef struct oflash_plan {
     oflash_plan_sector *sectors; /* touched sectors, in address order */
     size_t sector_count;
 
-    const oflash_bank *otp_bank; /* NULL if the device has none */
-    const oflash_bank *lock_bank;
+    oflash_otp_rules otp_rules;  /* the device's OTP rules, applied by address */
+    const oflash_bank *otp_bank; /* bank holding the first OTP data byte (NULL: none) */
+    const oflash_bank *lock_bank; /* bank holding the first lock byte (NULL: none) */
     oflash_plan_otp_byte *otp_writes; /* OTP data bytes to program, address order */
     size_t otp_write_count;
     size_t otp_equal;            /* OTP data bytes already equal */
@@ -343,19 +344,30 @@ int oflash_flash_erase(size_t *erased, oflash_target *t, const unsigned *numbers
 int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
                       oflash_progress_fn progress, void *ctx);
 
-/* OTP state: 16 (bank sector_count) blocks with their bytes and lock. */
+/* OTP state, by the device's OTP rules (oflash_device_otp_rules): every
+ * block with its bytes and, for the block + lock-byte kind, its lock byte. */
 typedef struct oflash_otp_block {
     uint16_t number;
     uint32_t addr;
-    uint8_t data[32];
-    uint32_t size;
-    uint8_t lock; /* lock byte as read */
-    bool locked;  /* lock != 0xFF */
-    bool blank;   /* every data byte 0xFF */
+    const uint8_t *data; /* size bytes, owned by the oflash_otp_state */
+    uint32_t size;       /* the rules' block size (32 on STM32F4, 64 on STM32F7, ...) */
+    bool has_lock;       /* the OTP kind has lock bytes */
+    uint8_t lock;        /* lock byte as read (0xFF without lock bytes) */
+    bool locked;         /* lock != 0xFF */
+    bool blank;          /* every data byte erased */
 } oflash_otp_block;
 
-/* Read the OTP state.  *count receives the number of blocks (<= max). */
-int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t);
+typedef struct oflash_otp_state {
+    oflash_otp_rules rules;
+    oflash_otp_block *blocks;
+    size_t count;
+    uint8_t *bytes; /* rules.data_size bytes: all OTP data */
+} oflash_otp_state;
+
+/* Read the OTP state into a new *out (oflash_otp_state_free() releases
+ * it).  OFLASH_EUNSUPPORTED when the device has no OTP. */
+int oflash_otp_read(oflash_otp_state **out, oflash_target *t);
+void oflash_otp_state_free(oflash_otp_state *state);
 
 /* Plan locking OTP blocks: an image holding 0x00 at their lock bytes. */
 int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,

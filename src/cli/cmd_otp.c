@@ -30,8 +30,11 @@ static void print_table(const oflash_otp_block *b, size_t n)
 {
     printf("%5s  %-10s  %-6s  %-4s  %s\n", "block", "address", "state", "lock", "data");
     for (size_t i = 0; i < n; i++) {
-        printf("%5u  0x%08X  %-6s  0x%02X  ", b[i].number, b[i].addr,
-               b[i].locked ? "locked" : "open", b[i].lock);
+        if (b[i].has_lock)
+            printf("%5u  0x%08X  %-6s  0x%02X  ", b[i].number, b[i].addr,
+                   b[i].locked ? "locked" : "open", b[i].lock);
+        else
+            printf("%5u  0x%08X  %-6s  %-4s  ", b[i].number, b[i].addr, "-", "-");
         if (b[i].blank) {
             printf("(blank)\n");
             continue;
@@ -109,16 +112,16 @@ int cmd_otp(int argc, char **argv)
     if (!lock && resume) return cli_usage("otp", "--otp-resume only goes with 'otp lock'");
 
     if (!lock) {
-        oflash_otp_block b[MAX_BLOCKS];
-        size_t n;
+        oflash_otp_state *os;
         if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
-        if (oflash_otp_read(b, MAX_BLOCKS, &n, t) < 0) {
+        if (oflash_otp_read(&os, t) < 0) {
             ret = cli_fail();
         } else {
             if (json)
-                print_json(b, n);
+                print_json(os->blocks, os->count);
             else
-                print_table(b, n);
+                print_table(os->blocks, os->count);
+            oflash_otp_state_free(os);
             ret = EXIT_OK;
         }
         oflash_target_close(t);

@@ -282,66 +282,79 @@ static int verify_sectors(run *r, const oflash_plan *plan)
 
 /* ---- OTP ---- */
 
+/* The unit OTP data is written in: whole words (a program only clears
+ * bits, so 0xFF padding changes nothing), or the rules' / bank's bigger
+ * write unit (the planner made sure the image covers whole units). */
+static uint32_t otp_unit(const oflash_plan *plan, const oflash_bank *b)
+{
+    uint32_t a = 4;
+    if (plan->otp_rules.write_unit > a) a = plan->otp_rules.write_unit;
+    if (b && b->write_unit > a) a = b->write_unit;
+    return a;
+}
+
 static int program_otp(run *r, const oflash_plan *plan)
 {
-    const oflash_bank *b = plan->otp_bank;
-    uint8_t buf[64];
-    oflash_loader *l;
-    int rc;
+    const oflash_otp_rules *ru = &plan->otp_rules;
+    uint32_t bsize = ru->block_size ? ru->block_size : ru->data_size;
+    uint8_t *buf;
+    int rc = 0;
 
     if (!plan->otp_write_count) return 0;
     progress(r, OFLASH_PHASE_OTP, 0, plan->otp_write_count);
-    if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
-    /* One call per block: the bytes to program, 0xFF (no change: a program
-     * only clears bits) everywhere else, aligned to whole words. */
-    for (size_t i = 0; i < plan->otp_write_count;) {
+    buf = malloc(bsize);
+    if (!buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    /* One call per block (the rules' block, whatever sectors the loader
+     * declares): the bytes to program, 0xFF everywhere else. */
+    for (size_t i = 0; i < plan->otp_write_count && rc == 0;) {
+        uint32_t first = plan->otp_writes[i].addr;
+        uint32_t bstart = ru->data_base + (first - ru->data_base) / bsize * bsize;
         uint16_t blk = plan->otp_writes[i].block;
-        int si = oflash_bank_sector_at(b, plan->otp_writes[i].addr);
-        uint32_t bstart = b->sectors[si].addr, bsize = b->sectors[si].size;
-        uint32_t lo = plan->otp_writes[i].addr, hi = lo;
+        const oflash_bank *b = oflash_device_bank_at(r->t->device, first);
+        uint32_t lo = first, hi = lo, a = otp_unit(plan, b);
+        oflash_loader *l;
         size_t j = i;
-        if (bsize > sizeof buf)
-            return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP block %u: %u bytes (at most %zu)",
-                                    blk, bsize, sizeof buf);
-        memset(buf, 0xFF, sizeof buf);
-        for (; j < plan->otp_write_count && plan->otp_writes[j].block == blk; j++) {
+        memset(buf, ru->erased ? ru->erased : 0xFF, bsize);
+        for (; j < plan->otp_write_count && plan->otp_writes[j].addr - bstart < bsize; j++) {
             buf[plan->otp_writes[j].addr - bstart] = plan->otp_writes[j].image;
             hi = plan->otp_writes[j].addr;
         }
-        /* Whole words, or whole write units where the bank has bigger ones
-         * (the planner made sure the image covers them). */
-        uint32_t a = b->write_unit > 4 ? b->write_unit : 4;
         lo &= ~(a - 1);
         hi = (hi | (a - 1)) + 1;
+        if (lo < bstart) lo = bstart;
         if (hi > bstart + bsize) hi = bstart + bsize;
-        if (oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo) < 0)
-            return oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
+        if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) break;
+        if ((rc = oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo)) < 0) {
+            oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
+            break;
+        }
         r->st->otp_bytes_programmed += j - i;
         progress(r, OFLASH_PHASE_OTP, r->st->otp_bytes_programmed, plan->otp_write_count);
         i = j;
     }
-    return 0;
+    free(buf);
+    return rc;
 }
 
 /* Read back every planned OTP byte (always, whatever the verify mode: the
  * locks must not be set over data that did not take). */
 static int verify_otp(run *r, const oflash_plan *plan)
 {
-    const oflash_bank *b = plan->otp_bank;
+    uint32_t base = plan->otp_rules.data_base, size = plan->otp_rules.data_size;
     uint8_t *chip;
     int rc;
     if (!plan->otp_write_count) return 0;
     progress(r, OFLASH_PHASE_OTP_VERIFY, 0, plan->otp_write_count);
-    chip = malloc(b->size);
+    chip = malloc(size);
     if (!chip) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    rc = oflash_probe_read_mem(chip, r->t->probe, b->base, b->size);
+    rc = oflash_probe_read_mem(chip, r->t->probe, base, size);
     for (size_t i = 0; rc == 0 && i < plan->otp_write_count; i++) {
         const oflash_plan_otp_byte *w = &plan->otp_writes[i];
-        if (chip[w->addr - b->base] != w->image)
+        if (chip[w->addr - base] != w->image)
             rc = oflash_error_set(OFLASH_EVERIFY,
                                   "verify failed at 0x%08X (OTP block %u): chip 0x%02X, expected "
                                   "0x%02X; no lock byte was written",
-                                  w->addr, w->block, chip[w->addr - b->base], w->image);
+                                  w->addr, w->block, chip[w->addr - base], w->image);
     }
     free(chip);
     if (rc == 0) progress(r, OFLASH_PHASE_OTP_VERIFY, plan->otp_write_count, plan->otp_write_count);
@@ -354,11 +367,13 @@ static int program_locks(run *r, const oflash_plan *plan)
     int rc;
     if (!plan->lock_count) return 0;
     progress(r, OFLASH_PHASE_LOCK, 0, plan->lock_count);
-    if ((rc = oflash__target_loader(r->t, plan->lock_bank, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
     for (size_t i = 0; i < plan->lock_count; i++) {
         const oflash_plan_otp_byte *k = &plan->locks[i];
         const uint8_t zero = 0x00;
         uint8_t back;
+        if ((rc = oflash__target_loader(r->t, oflash_device_bank_at(r->t->device, k->addr),
+                                        OFLASH_FNC_PROGRAM, &l)) < 0)
+            return rc;
         /* One byte per call: nothing but this lock byte is written. */
         if (oflash_loader_program(l, k->addr, &zero, 1) < 0)
             return oflash_error_prefix("locking OTP block %u (lock byte 0x%08X): ", k->block,
@@ -582,64 +597,96 @@ int oflash_flash_read(void *buf, oflash_target *t, uint32_t addr, uint32_t len,
 
 /* ---- OTP state ---- */
 
-int oflash_otp_read(oflash_otp_block *blocks, size_t max, size_t *count, oflash_target *t)
+void oflash_otp_state_free(oflash_otp_state *state)
 {
-    const oflash_bank *otp = NULL, *lock = NULL;
-    uint8_t data[2048], locks[64];
+    if (!state) return;
+    free(state->blocks);
+    free(state->bytes);
+    free(state);
+}
 
-    *count = 0;
-    for (size_t i = 0; i < t->device->bank_count; i++) {
-        if (t->device->banks[i].kind == OFLASH_BANK_OTP && !otp) otp = &t->device->banks[i];
-        if (t->device->banks[i].kind == OFLASH_BANK_OTP_LOCK && !lock) lock = &t->device->banks[i];
+int oflash_otp_read(oflash_otp_state **out, oflash_target *t)
+{
+    oflash_otp_state *st;
+    const oflash_otp_rules *r;
+    uint8_t *locks = NULL;
+    uint32_t bsize, n;
+    int rc;
+
+    *out = NULL;
+    st = calloc(1, sizeof *st);
+    if (!st) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    r = &st->rules;
+    if ((rc = oflash_device_otp_rules(&st->rules, t->device)) < 0) goto fail;
+    if (r->kind == OFLASH_OTP_NONE || !r->data_size) {
+        rc = oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP area", t->device->name);
+        goto fail;
     }
-    if (!otp) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP area", t->device->name);
-    if (otp->size > sizeof data || (lock && lock->size > sizeof locks))
-        return oflash_error_set(OFLASH_EUNSUPPORTED, "OTP area of %s is larger than %zu bytes",
-                                t->device->name, sizeof data);
-    if (oflash_probe_read_mem(data, t->probe, otp->base, otp->size) < 0)
-        return oflash_error_prefix("reading OTP: ");
-    memset(locks, 0xFF, sizeof locks);
-    if (lock && oflash_probe_read_mem(locks, t->probe, lock->base, lock->size) < 0)
-        return oflash_error_prefix("reading OTP lock bytes: ");
-    for (size_t i = 0; i < otp->sector_count && *count < max; i++) {
-        const oflash_sector *s = &otp->sectors[i];
-        oflash_otp_block *b = &blocks[(*count)++];
-        memset(b, 0, sizeof *b);
-        b->number = s->number;
-        b->addr = s->addr;
-        b->size = s->size < sizeof b->data ? s->size : (uint32_t)sizeof b->data;
-        memcpy(b->data, data + (s->addr - otp->base), b->size);
-        b->lock = s->number < sizeof locks ? locks[s->number] : 0xFF;
+    bsize = r->block_size ? r->block_size : r->data_size;
+    n = (r->data_size + bsize - 1) / bsize;
+    st->bytes = malloc(r->data_size);
+    st->blocks = calloc(n, sizeof *st->blocks);
+    locks = malloc(n);
+    if (!st->bytes || !st->blocks || !locks) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = oflash_probe_read_mem(st->bytes, t->probe, r->data_base, r->data_size)) < 0) {
+        oflash_error_prefix("reading OTP: ");
+        goto fail;
+    }
+    memset(locks, 0xFF, n);
+    if (r->kind == OFLASH_OTP_BLOCK_LOCK && r->lock_count &&
+        (rc = oflash_probe_read_mem(locks, t->probe, r->lock_base,
+                                    r->lock_count < n ? r->lock_count : n)) < 0) {
+        oflash_error_prefix("reading OTP lock bytes: ");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        oflash_otp_block *b = &st->blocks[i];
+        b->number = (uint16_t)i;
+        b->addr = r->data_base + i * bsize;
+        b->data = st->bytes + i * bsize;
+        b->size = r->data_size - i * bsize < bsize ? r->data_size - i * bsize : bsize;
+        b->has_lock = r->kind == OFLASH_OTP_BLOCK_LOCK && i < r->lock_count;
+        b->lock = b->has_lock ? locks[i] : 0xFF;
         b->locked = b->lock != 0xFF;
-        b->blank = all_value(b->data, b->size, 0xFF);
+        b->blank = all_value(b->data, b->size, r->erased ? r->erased : 0xFF);
     }
+    st->count = n;
+    free(locks);
+    *out = st;
     return 0;
+fail:
+    free(locks);
+    oflash_otp_state_free(st);
+    return rc;
 }
 
 int oflash_otp_lock_image(oflash_image **out, const oflash_device *dev, const unsigned *blocks,
                           size_t n)
 {
-    const oflash_bank *lock = NULL;
+    oflash_otp_rules r;
     oflash_image *img;
     int rc;
     *out = NULL;
-    for (size_t i = 0; i < dev->bank_count; i++)
-        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK) lock = &dev->banks[i];
-    if (!lock) return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP lock bytes", dev->name);
+    if ((rc = oflash_device_otp_rules(&r, dev)) < 0) return rc;
+    if (r.kind != OFLASH_OTP_BLOCK_LOCK || !r.lock_count)
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "%s has no OTP lock bytes", dev->name);
     if ((rc = oflash_image_new(&img)) < 0) return rc;
     for (size_t k = 0; k < n; k++) {
         const uint8_t zero = 0;
         char src[32];
-        if (blocks[k] >= lock->sector_count) {
+        if (blocks[k] >= r.lock_count) {
             oflash_image_free(img);
-            return oflash_error_set(OFLASH_ERANGE, "OTP block %u does not exist (%s has 0..%zu)",
-                                    blocks[k], dev->name, lock->sector_count - 1);
+            return oflash_error_set(OFLASH_ERANGE, "OTP block %u does not exist (%s has 0..%u)",
+                                    blocks[k], dev->name, r.lock_count - 1);
         }
         snprintf(src, sizeof src, "lock block %u", blocks[k]);
         /* Asking twice for the same block is harmless. */
         uint8_t have;
-        if (oflash_image_read(&have, img, lock->sectors[blocks[k]].addr, 1, 0xFF)) continue;
-        if ((rc = oflash_image_add(img, lock->sectors[blocks[k]].addr, &zero, 1, src)) < 0) {
+        if (oflash_image_read(&have, img, r.lock_base + blocks[k], 1, 0xFF)) continue;
+        if ((rc = oflash_image_add(img, r.lock_base + blocks[k], &zero, 1, src)) < 0) {
             oflash_image_free(img);
             return rc;
         }

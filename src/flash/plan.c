@@ -245,8 +245,15 @@ static int push_conflict(oflash_plan *p, size_t *cap, oflash_conflict_kind kind,
     return 0;
 }
 
-/* Fill has[]/val[] with the image bytes of bank (size bytes). */
-static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8_t *val, bool *has,
+/* An OTP area by address (data or lock bytes): what the rules say, whatever
+ * banks a device file declares over it. */
+typedef struct otp_area {
+    uint32_t base, size;
+    uint32_t block; /* bytes per block: data block_size, lock bytes 1 */
+} otp_area;
+
+/* Fill has[]/val[] with the image bytes of area b (size bytes). */
+static int image_bank_bytes(const oflash_image *img, const otp_area *b, uint8_t *val, bool *has,
                             size_t *count)
 {
     range_list rl = {0};
@@ -265,16 +272,19 @@ static int image_bank_bytes(const oflash_image *img, const oflash_bank *b, uint8
     return rc;
 }
 
-static int block_of(const oflash_bank *b, uint32_t addr)
+/* The OTP block of addr in area b, or -1. */
+static int block_of(const otp_area *b, uint32_t addr)
 {
-    int i = oflash_bank_sector_at(b, addr);
-    return i < 0 ? -1 : b->sectors[i].number;
+    if (addr < b->base || addr - b->base >= b->size || !b->block) return -1;
+    return (int)((addr - b->base) / b->block);
 }
 
 /* ---- OTP ---- */
 
 typedef struct otp_state {
-    const oflash_bank *otp, *lock;
+    oflash_otp_rules rules;   /* kind NONE: the device has no OTP */
+    otp_area otp_a, lock_a;   /* what otp and lock point at */
+    const otp_area *otp, *lock; /* NULL when absent */
     uint8_t *otp_val, *lock_val; /* image values */
     bool *otp_has, *lock_has;
     size_t otp_count, lock_count;
@@ -288,13 +298,21 @@ static void otp_state_free(otp_state *s)
     free(s->lock_has);
 }
 
+/* The image's OTP bytes, by the address ranges of the device's OTP rules
+ * (oflash_device_otp_rules: the family's, else its OTP / OTP_LOCK banks). */
 static int otp_collect(const oflash_image *img, const oflash_device *dev, otp_state *s)
 {
-    int rc = 0;
+    int rc;
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < dev->bank_count; i++) {
-        if (dev->banks[i].kind == OFLASH_BANK_OTP && !s->otp) s->otp = &dev->banks[i];
-        if (dev->banks[i].kind == OFLASH_BANK_OTP_LOCK && !s->lock) s->lock = &dev->banks[i];
+    if ((rc = oflash_device_otp_rules(&s->rules, dev)) < 0) return rc;
+    if (s->rules.kind != OFLASH_OTP_NONE && s->rules.data_size) {
+        s->otp_a = (otp_area){s->rules.data_base, s->rules.data_size,
+                              s->rules.block_size ? s->rules.block_size : s->rules.data_size};
+        s->otp = &s->otp_a;
+    }
+    if (s->rules.kind == OFLASH_OTP_BLOCK_LOCK && s->rules.lock_count) {
+        s->lock_a = (otp_area){s->rules.lock_base, s->rules.lock_count, 1};
+        s->lock = &s->lock_a;
     }
     if (s->otp) {
         s->otp_val = malloc(s->otp->size);
@@ -479,17 +497,6 @@ out:
     return rc;
 }
 
-/* The family's OTP rules for dev, applied by address over its OTP bank:
- * kind NONE when there are none. */
-static void otp_rules_of(const oflash_device *dev, const otp_state *s, oflash_otp_rules *r)
-{
-    memset(r, 0, sizeof *r);
-    if (!s->otp || !dev->family_ops || !dev->family_ops->otp_rules ||
-        dev->family_ops->otp_rules(dev, r) < 0 || r->data_base != s->otp->base ||
-        r->data_size != s->otp->size)
-        memset(r, 0, sizeof *r);
-}
-
 /* OFLASH_OTP_WRITE_ONCE: OTP is written whole units at a time and never
  * padded, so an image covering part of a unit is refused. */
 static int check_otp_units(const oflash_image *img, const otp_state *s, const oflash_otp_rules *r)
@@ -663,8 +670,67 @@ static int span_check(const oflash_image *img, const oflash_bank *b, const size_
     return 0;
 }
 
+/* Does [a, a+len) meet the OTP data or lock area? */
+static bool meets_otp(const otp_state *o, uint32_t a, uint32_t len)
+{
+    const otp_area *ar[2] = {o->otp, o->lock};
+    for (int i = 0; i < 2; i++)
+        if (ar[i] && (uint64_t)a < (uint64_t)ar[i]->base + ar[i]->size &&
+            (uint64_t)ar[i]->base < (uint64_t)a + len)
+            return true;
+    return false;
+}
+
+static bool in_otp(const otp_state *o, uint32_t a)
+{
+    return (o->otp && a - o->otp->base < o->otp->size && a >= o->otp->base) ||
+           (o->lock && a - o->lock->base < o->lock->size && a >= o->lock->base);
+}
+
+/* OTP rules apply by address: whatever bank a device file declares over the
+ * OTP area (plain flash, one loader sector over data and lock bytes, ...)
+ * is never erased or planned as flash there.  Image bytes in such a bank
+ * outside the OTP area, in a sector that meets it, or in a bank of kind
+ * OTP / OTP_LOCK outside the area the rules know are refused: no rule
+ * would decide what to do with them. */
+static int check_otp_banks(const oflash_image *img, const oflash_device *dev, const otp_state *o)
+{
+    range_list rl = {0};
+    int rc = 0;
+    for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
+        const oflash_bank *b = &dev->banks[bi];
+        if (b->kind == OFLASH_BANK_FLASH && !meets_otp(o, b->base, b->size)) continue;
+        if ((rc = image_ranges_in(img, b->base, (uint64_t)b->base + b->size, &rl)) < 0) break;
+        for (size_t i = 0; i < rl.n && !rc; i++)
+            for (uint64_t a = rl.r[i].start; a < rl.r[i].end; a++) {
+                int si;
+                if (in_otp(o, (uint32_t)a)) continue;
+                si = b->kind == OFLASH_BANK_FLASH ? oflash_bank_sector_at(b, (uint32_t)a) : -1;
+                if (b->kind == OFLASH_BANK_FLASH &&
+                    (si < 0 || !meets_otp(o, b->sectors[si].addr, b->sectors[si].size))) {
+                    a = si < 0 ? a : (uint64_t)b->sectors[si].addr + b->sectors[si].size - 1;
+                    continue;
+                }
+                const oflash_segment *seg = segment_at(img, (uint32_t)a);
+                rc = oflash_error_set(
+                    OFLASH_ERANGE,
+                    "image byte 0x%08X%s%s lies in bank '%s' (0x%08X-0x%08X) %s the OTP area of "
+                    "%s (data 0x%08X-0x%08X%s): no OTP or flash rule covers it",
+                    (uint32_t)a, seg && seg->source ? " from " : "", seg && seg->source ? seg->source : "",
+                    b->name, b->base, b->base + b->size - 1,
+                    b->kind == OFLASH_BANK_FLASH ? "in a sector shared with" : "outside", dev->name,
+                    o->otp ? o->otp->base : 0, o->otp ? o->otp->base + o->otp->size - 1 : 0,
+                    o->lock ? ", lock bytes follow" : "");
+                break;
+            }
+    }
+    free(rl.r);
+    return rc;
+}
+
 static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_device *dev,
-                      const oflash_target_view *view, const oflash_plan_opts *opts)
+                      const oflash_target_view *view, const oflash_plan_opts *opts,
+                      const otp_state *otp)
 {
     size_t cap = 0, *idx = NULL;
     range_list rl = {0};
@@ -682,9 +748,11 @@ static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_devi
             rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
             break;
         }
-        /* The touched sectors of this bank. */
+        /* The touched sectors of this bank (not those over the OTP area:
+         * the OTP rules plan them). */
         for (size_t si = 0; si < b->sector_count && !rc; si++) {
             const oflash_sector *sec = &b->sectors[si];
+            if (meets_otp(otp, sec->addr, sec->size)) continue;
             if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &rl)) < 0)
                 break;
             if (rl.n) idx[n++] = si;
@@ -738,7 +806,6 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     oflash_plan_opts defaults = OFLASH_PLAN_OPTS_INIT;
     oflash_plan *p = NULL;
     otp_state otp;
-    oflash_otp_rules rules;
     uint32_t data_mask, lock_mask;
     int rc;
 
@@ -760,10 +827,11 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
         goto fail_otp;
     }
     p->device = dev;
-    p->otp_bank = otp.otp;
-    p->lock_bank = otp.lock;
+    p->otp_rules = otp.rules;
+    p->otp_bank = otp.otp ? oflash_device_bank_at(dev, otp.otp->base) : NULL;
+    p->lock_bank = otp.lock ? oflash_device_bank_at(dev, otp.lock->base) : NULL;
     p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
-    otp_rules_of(dev, &otp, &rules);
+    if ((rc = check_otp_banks(img, dev, &otp)) < 0) goto fail;
 
     if (otp.otp_count + otp.lock_count) {
         if (opts->skip_otp) {
@@ -787,7 +855,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                 otp.otp_count + otp.lock_count);
             goto fail;
         } else {
-            if ((rc = check_otp_units(img, &otp, &rules)) < 0) goto fail;
+            if ((rc = check_otp_units(img, &otp, &otp.rules)) < 0) goto fail;
             for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
                 if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
                     const oflash_segment *s = segment_at(img, otp.lock->base + i);
@@ -802,9 +870,9 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
         }
     }
 
-    if ((rc = plan_flash(p, img, dev, view, opts)) < 0) goto fail;
+    if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts, &rules)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0) goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);

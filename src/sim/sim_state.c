@@ -28,8 +28,6 @@
  */
 #include "sim_internal.h"
 
-#include "oflash/sys/family.h"
-
 #include "common/file.h"
 
 #include "oflash/error.h"

@@ -14,8 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
-/* One line per family. */
-#define OFLASH_FAMILIES(X) X(stm32f4) X(stm32l4)
+/* One line per family (keep the last line: it ends the list). */
+/* clang-format off */
+#define OFLASH_FAMILIES(X) \
+    X(stm32f4)             \
+    X(stm32l4)             \
+    /* end of the list */
+/* clang-format on */
 
 #define DECLARE(f) extern const oflash_family_ops oflash_family_##f;
 OFLASH_FAMILIES(DECLARE)

@@ -32,37 +32,7 @@ OFLASH_BEGIN_DECLS
 
 #define OFLASH_FAMILY_OPS_VERSION 1
 
-/* ---------------------------------------------------------------------- */
-/* OTP rules: what the family's one-time-programmable area allows.  The    */
-/* planner applies them BY ADDRESS, whatever banks a device file declares  */
-/* over the area (a loader's page or sector size is only a transfer unit). */
-
-typedef enum oflash_otp_kind {
-    OFLASH_OTP_NONE = 0,
-    /* Blocks of block_size bytes, one lock byte per block at lock_base +
-     * block (F2/F4/F7).  A lock byte holds 0x00 (locked) or 0xFF (open) and
-     * nothing else; lock bytes are written last, one byte per write; a
-     * locked block never changes (differing bytes are a conflict). */
-    OFLASH_OTP_BLOCK_LOCK,
-    /* Units of write_unit bytes, each written once, no lock bytes (L4:
-     * 64-bit double words).  A unit is written whole: an image covering
-     * part of a unit is refused (OTP is never padded); a unit the chip
-     * holds as all erased is programmed, one equal to the image is kept,
-     * anything else is a conflict. */
-    OFLASH_OTP_WRITE_ONCE
-} oflash_otp_kind;
-
-typedef struct oflash_otp_rules {
-    oflash_otp_kind kind;
-    uint32_t data_base;  /* first OTP data byte */
-    uint32_t data_size;  /* bytes of OTP data */
-    uint32_t block_size; /* BLOCK_LOCK: bytes per block (32 on F2/F4, 64 on F7);
-                          * WRITE_ONCE: reporting granularity (may equal write_unit) */
-    uint32_t lock_base;  /* BLOCK_LOCK: lock byte of block i at lock_base + i */
-    uint32_t lock_count; /* BLOCK_LOCK: data_size / block_size */
-    uint32_t write_unit; /* smallest OTP write in bytes: 1 (F4 x8), 8 (L4) */
-    uint8_t erased;      /* value of a never-written OTP byte (0xFF) */
-} oflash_otp_rules;
+/* OTP rules (oflash_otp_rules) are declared in oflash/device.h. */
 
 /* ---------------------------------------------------------------------- */
 /* Identity registers: read on connect to check the part.                  */
@@ -200,11 +170,6 @@ const oflash_family_ops *oflash_family_find(const char *name);
 const oflash_family_ops *oflash_family_for_pack(const oflash_device **part, const char *vendor,
                                                 const char *family, const char *device);
 
-/* OTP rules of any device: its family's, else derived from its banks of
- * kind OTP and OTP_LOCK (BLOCK_LOCK, block size from the OTP bank's
- * sectors).  Returns 0 and fills *rules (kind NONE when the device has no
- * OTP at all). */
-int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev);
 
 /* The family that built flm (oflash_flm_builtin() of its loader), or NULL
  * for any other FLM. */
