@@ -69,7 +69,12 @@ const char *oflash_error_name(int code);
 /*
  * Warnings and log lines: the library hands them to a callback that the
  * application installs (the CLI prints them to stderr).  Without a callback
- * they are dropped.  level: 0 error, 1 warning, 2 info, 3 debug.
+ * (NULL, the default) they are dropped.  The callback gets ctx first, then
+ * level (OFLASH_LOG_ERROR .. OFLASH_LOG_DEBUG) and the line, NUL-terminated,
+ * without a newline, valid only during the call.  It is process-wide and
+ * may be called from any thread that calls into the library, also from
+ * several at once.  oflash_log_set_handler() may be called at any time
+ * from any thread; a call of the old handler that has started completes.
  */
 typedef void (*oflash_log_fn)(void *ctx, int level, const char *msg);
 void oflash_log_set_handler(oflash_log_fn fn, void *ctx);

@@ -51,13 +51,22 @@ OFLASH_BEGIN_DECLS
 /* ---------------------------------------------------------------------- */
 /* The view of the chip the planner reads through.                        */
 
+/*
+ * Both callbacks are required (oflash_plan_create() refuses a view with a
+ * NULL one) and get ctx first.  They are called only from the thread that
+ * called oflash_plan_create(), during that call, and only after the image
+ * passed every static check.  They return 0, or a negative
+ * oflash_error_code with the message set (oflash_error_set()): the plan
+ * then fails with that code and message.  buf belongs to the caller and
+ * holds len bytes.
+ */
 typedef struct oflash_target_view {
-    /* CRC-32 (oflash_crc32 compatible, initial value 0) of [addr, addr+len)
-     * as the chip holds it now.  len > 0. */
+    /* Store in *crc the CRC-32 (oflash_crc32 compatible, initial value 0)
+     * of [addr, addr+len) as the chip holds it now.  len > 0. */
     int (*crc32)(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len);
-    /* Read [addr, addr+len) as the chip holds it now.  len > 0. */
+    /* Copy [addr, addr+len) as the chip holds it now into buf.  len > 0. */
     int (*read)(void *ctx, void *buf, uint32_t addr, uint32_t len);
-    void *ctx;
+    void *ctx; /* passed to both, not owned by the view */
 } oflash_target_view;
 
 /* A view over a snapshot of the chip held in an image: bytes the image does
@@ -267,14 +276,25 @@ typedef enum oflash_phase {
 } oflash_phase;
 const char *oflash_phase_name(oflash_phase phase);
 
-/* Progress: done of total bytes in phase (called with done == 0 when a
- * phase starts and done == total when it ends). */
+/* Progress of a long operation (optional: NULL means no reports).  Called
+ * in the thread running the operation with ctx first, then the phase and
+ * done of total bytes (OTP phases: bytes; lock phase: lock bytes): once
+ * with done == 0 when a phase starts, as it advances, and with done ==
+ * total when it ends.  It must not call back into the library with the
+ * same target.  No return value: progress cannot stop an operation. */
 typedef void (*oflash_progress_fn)(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 
 /*
  * Main flash through a server's own flash commands (GDB vFlashErase /
  * vFlashWrite / vFlashDone) instead of oflash's loader.  OTP always goes
- * through oflash's loader.  Each callback returns 0 or a negative code.
+ * through oflash's loader.  All three callbacks are required; each gets
+ * ctx first and returns 0, or a negative oflash_error_code with the
+ * message set, which stops the run with that error.  erase: one whole
+ * sector (or run of sectors) of the plan, addr and len on sector
+ * boundaries.  write: len bytes from data (the caller's, valid during the
+ * call) at addr, inside sectors erased or blank before, in address order.
+ * done: once, after the last write, before verification; the server
+ * finishes programming there.
  */
 typedef struct oflash_server_flash {
     int (*erase)(void *ctx, uint32_t addr, uint32_t len);
@@ -323,6 +343,15 @@ typedef struct oflash_flash_stats {
  */
 int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const oflash_plan *plan,
                          const oflash_flash_opts *opts);
+
+/*
+ * Every check oflash_flash_execute() makes before its first write, alone:
+ * the plan is for this target's device, has no conflicts, writes no sector
+ * the chip's option bytes protect (the family's check), and every bank it
+ * writes has a loader that loads.  Returns 0, or the refusal a run would
+ * hit (nothing is written either way): what a dry run shows.
+ */
+int oflash_flash_check(oflash_target *t, const oflash_plan *plan);
 
 /* Fill the probe counters of stats (round trips, wire bytes, sim time). */
 void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t);

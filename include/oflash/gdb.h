@@ -64,8 +64,10 @@ typedef struct oflash_gdbserver_stats {
     uint64_t busy_refused; /* connections refused because a client was being served */
 } oflash_gdbserver_stats;
 
-/* Called with log lines (level as in oflash/error.h) and, once listening,
- * with the port; ctx is passed through. */
+/* Log lines of the server (optional: NULL drops them): ctx
+ * (opts->event_ctx) first, then the level (OFLASH_LOG_*, oflash/error.h)
+ * and the line, valid only during the call; called in the thread running
+ * oflash_gdbserver_run(). */
 typedef void (*oflash_gdbserver_event_fn)(void *ctx, int level, const char *msg);
 
 typedef struct oflash_gdbserver_opts {
@@ -77,7 +79,8 @@ typedef struct oflash_gdbserver_opts {
     const volatile sig_atomic_t *stop; /* non-zero: stop serving (signal handler sets it) */
     oflash_gdbserver_event_fn event;
     void *event_ctx;
-    void (*listening)(void *ctx, unsigned port); /* called once the socket listens */
+    void (*listening)(void *ctx, unsigned port); /* optional: called once, with event_ctx
+                                                  * and the port, when the socket listens */
     oflash_gdbserver_stats *stats;               /* filled in while serving; may be NULL */
     /* version 2 */
     bool allow_option_bytes; /* clients may unlock and program option bytes (RDP, WRP) */

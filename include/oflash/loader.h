@@ -166,8 +166,11 @@ int oflash_flm_layout(oflash_loader_layout *layout, const oflash_flm *flm,
                       const oflash_loader_opts *opts);
 const oflash_loader_layout *oflash_loader_get_layout(const oflash_loader *l);
 
-/* Progress of long operations: op is "erase", "program", "crc" or "blank";
- * called after each loader call with the bytes done so far of total. */
+/* Progress of long operations (optional: NULL, the default, means no
+ * reports): called with ctx first after each loader call of a long
+ * operation, with op "erase", "program", "crc" or "blank" (a string
+ * constant), the address of that call and the bytes done so far of
+ * total.  It must not use the loader. */
 typedef void (*oflash_loader_progress_fn)(void *ctx, const char *op, uint32_t addr,
                                           uint64_t done, uint64_t total);
 void oflash_loader_set_progress(oflash_loader *l, oflash_loader_progress_fn fn, void *ctx);

@@ -313,6 +313,12 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     if (plan_only) {
+        /* The refusal a run would hit before its first write (protection,
+         * loaders) is the plan's answer too. */
+        if (oflash_flash_check(t, plan) < 0) {
+            ret = cli_fail();
+            goto out;
+        }
         if (json)
             json_plan(stdout, plan);
         else

@@ -6,6 +6,7 @@
  */
 #include "oflash/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@
 static _Thread_local char err_msg[OFLASH_ERR_MAX];
 static _Thread_local int err_code;
 
+/* The handler and its context change together under log_lock. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static oflash_log_fn log_fn;
 static void *log_ctx;
 
@@ -98,18 +101,25 @@ const char *oflash_error_name(int code)
 
 void oflash_log_set_handler(oflash_log_fn fn, void *ctx)
 {
+    pthread_mutex_lock(&log_lock);
     log_fn = fn;
     log_ctx = ctx;
+    pthread_mutex_unlock(&log_lock);
 }
 
 void oflash_log(int level, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
-    if (!log_fn)
-        return;
+    oflash_log_fn fn;
+    void *ctx;
+    pthread_mutex_lock(&log_lock);
+    fn = log_fn;
+    ctx = log_ctx;
+    pthread_mutex_unlock(&log_lock);
+    if (!fn) return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    log_fn(log_ctx, level, buf);
+    fn(ctx, level, buf);
 }

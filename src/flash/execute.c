@@ -133,6 +133,50 @@ static int check_write_protection(oflash_target *t, const oflash_plan *plan)
     return rc;
 }
 
+/* Every bank the plan writes has a loader that parses (a missing or broken
+ * FLM file is found before the first erase, not after main flash). */
+static int check_loaders(const oflash_plan *plan)
+{
+    const oflash_bank *seen[16];
+    size_t nseen = 0;
+    size_t n = plan->sector_count + plan->otp_write_count + plan->lock_count;
+    for (size_t i = 0; i < n; i++) {
+        const oflash_bank *b;
+        oflash_flm *flm;
+        bool known = false;
+        if (i < plan->sector_count) {
+            if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) continue;
+            b = plan->sectors[i].bank;
+        } else if (i < plan->sector_count + plan->otp_write_count) {
+            b = oflash_device_bank_at(plan->device, plan->otp_writes[i - plan->sector_count].addr);
+        } else {
+            b = oflash_device_bank_at(
+                plan->device, plan->locks[i - plan->sector_count - plan->otp_write_count].addr);
+        }
+        for (size_t k = 0; k < nseen && !known; k++)
+            known = seen[k] == b;
+        if (known || !b) continue;
+        if (oflash__bank_flm(b, &flm) < 0)
+            return oflash_error_prefix("bank '%s' (nothing was written): ", b->name);
+        oflash_flm_free(flm);
+        if (nseen < sizeof seen / sizeof seen[0]) seen[nseen++] = b;
+    }
+    return 0;
+}
+
+int oflash_flash_check(oflash_target *t, const oflash_plan *plan)
+{
+    int rc;
+    if (plan->device != t->device)
+        return oflash_error_set(OFLASH_EINVAL, "the plan was made for %s, the target is %s",
+                                plan->device->name, t->device->name);
+    if (plan->conflict_count)
+        return oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
+                                plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
+    if ((rc = check_write_protection(t, plan)) < 0) return rc;
+    return check_loaders(plan);
+}
+
 /* ---- main flash ---- */
 
 static int erase_sectors(run *r, const oflash_plan *plan)
@@ -404,17 +448,12 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
     r = (run){t, opts, stats, OFLASH_PHASE_PLAN, 0, 0};
     for (size_t i = 0; i < plan->sector_count; i++)
         if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) stats->sectors_skipped++;
-    if (plan->device != t->device) {
-        rc = oflash_error_set(OFLASH_EINVAL, "the plan was made for %s, the target is %s",
-                              plan->device->name, t->device->name);
+    if (opts->server_flash &&
+        (!opts->server_flash->erase || !opts->server_flash->write || !opts->server_flash->done)) {
+        rc = oflash_error_set(OFLASH_EINVAL, "server flash: erase, write and done are all needed");
         goto out;
     }
-    if (plan->conflict_count) {
-        rc = oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
-                              plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
-        goto out;
-    }
-    if ((rc = check_write_protection(t, plan)) < 0) goto out;
+    if ((rc = oflash_flash_check(t, plan)) < 0) goto out;
     /* Kept bytes reach the recovery journal before their sector is erased. */
     if ((rc = oflash__journal_before_erase(opts->journal, plan)) < 0) goto out;
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;

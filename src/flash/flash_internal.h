@@ -28,6 +28,9 @@ struct oflash_target {
  * bank NULL: the loader of the device's first flash bank. */
 int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fnc,
                           oflash_loader **out);
+/* Parse the FLM that serves bank (its file, embedded image or the family's
+ * built-in loader) into a new *flm. */
+int oflash__bank_flm(const oflash_bank *b, oflash_flm **flm);
 /* UnInit and release the current loader, if any. */
 void oflash__target_loader_release(oflash_target *t);
 

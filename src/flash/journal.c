@@ -342,10 +342,14 @@ static bool is_flash_sector(const oflash_device *d, uint32_t addr, uint32_t size
     return si >= 0 && b->sectors[si].addr == addr && b->sectors[si].size == size;
 }
 
+/* An OTP data or lock byte by the device's OTP rules (whatever banks a
+ * device file declares over them). */
 static bool is_otp_addr(const oflash_device *d, uint32_t addr)
 {
-    const oflash_bank *b = oflash_device_bank_at(d, addr);
-    return b && (b->kind == OFLASH_BANK_OTP || b->kind == OFLASH_BANK_OTP_LOCK);
+    oflash_otp_rules r;
+    if (oflash_device_otp_rules(&r, d) < 0 || r.kind == OFLASH_OTP_NONE) return false;
+    return (addr >= r.data_base && addr - r.data_base < r.data_size) ||
+           (r.lock_count && addr >= r.lock_base && addr - r.lock_base < r.lock_count);
 }
 
 /* Parse and check buf (n bytes) as this chip's journal; fill j.  Errors

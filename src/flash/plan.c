@@ -282,9 +282,9 @@ static int block_of(const otp_area *b, uint32_t addr)
 /* ---- OTP ---- */
 
 typedef struct otp_state {
-    oflash_otp_rules rules;   /* kind NONE: the device has no OTP */
-    otp_area otp_a, lock_a;   /* what otp and lock point at */
-    const otp_area *otp, *lock; /* NULL when absent */
+    oflash_otp_rules rules;      /* kind NONE: the device has no OTP */
+    otp_area otp_a, lock_a;      /* what otp and lock point at */
+    const otp_area *otp, *lock;  /* NULL when absent */
     uint8_t *otp_val, *lock_val; /* image values */
     bool *otp_has, *lock_has;
     size_t otp_count, lock_count;
@@ -391,8 +391,8 @@ static int otp_plan_units(oflash_plan *p, const otp_state *s, const uint8_t *chi
         } else if (blank) {
             for (uint32_t k = u; k < u + unit; k++)
                 if (s->otp_has[k] && chip_otp[k] != s->otp_val[k])
-                    p->otp_writes[(*wn)++] = (oflash_plan_otp_byte){
-                        s->otp->base + k, (uint16_t)blk, chip_otp[k], s->otp_val[k]};
+                    p->otp_writes[(*wn)++] = (oflash_plan_otp_byte){s->otp->base + k, (uint16_t)blk,
+                                                                    chip_otp[k], s->otp_val[k]};
                 else if (s->otp_has[k])
                     p->otp_equal++;
         } else {
@@ -521,6 +521,31 @@ static int check_otp_units(const oflash_image *img, const otp_state *s, const of
             s->otp->base + u, s->otp->base + u + unit - 1, have, unit, s->otp->base + first,
             s->otp->base + last, seg && seg->source ? ", from " : "",
             seg && seg->source ? seg->source : "", unit, unit);
+    }
+    return 0;
+}
+
+/* Loader limits the plan can foresee: OTP data goes to the loader in whole
+ * write units (words, or the rules' / bank's bigger unit), so a loader whose
+ * page is smaller than that unit (or not a multiple of it) would fail in
+ * the middle of a run, after main flash was written: refuse it now. */
+static int check_otp_loader_units(const oflash_plan *p, const oflash_device *dev)
+{
+    for (size_t i = 0; i < p->otp_write_count; i++) {
+        const oflash_plan_otp_byte *w = &p->otp_writes[i];
+        const oflash_bank *b = oflash_device_bank_at(dev, w->addr);
+        uint32_t unit = 4;
+        if (!b) continue; /* check_mapping refused it already */
+        if (p->otp_rules.write_unit > unit) unit = p->otp_rules.write_unit;
+        if (b->write_unit > unit) unit = b->write_unit;
+        if (b->page_size && b->page_size % unit == 0) continue;
+        return oflash_error_set(
+            OFLASH_EUNSUPPORTED,
+            "OTP byte 0x%08X (block %u): the loader of bank '%s'%s%s programs %u-byte pages, "
+            "but OTP data is written in %u-byte units; nothing was written (use a loader whose "
+            "page is a multiple of %u bytes)",
+            w->addr, w->block, b->name, b->loader_path ? " " : "",
+            b->loader_path ? b->loader_path : "", b->page_size, unit, unit);
     }
     return 0;
 }
@@ -716,8 +741,8 @@ static int check_otp_banks(const oflash_image *img, const oflash_device *dev, co
                     OFLASH_ERANGE,
                     "image byte 0x%08X%s%s lies in bank '%s' (0x%08X-0x%08X) %s the OTP area of "
                     "%s (data 0x%08X-0x%08X%s): no OTP or flash rule covers it",
-                    (uint32_t)a, seg && seg->source ? " from " : "", seg && seg->source ? seg->source : "",
-                    b->name, b->base, b->base + b->size - 1,
+                    (uint32_t)a, seg && seg->source ? " from " : "",
+                    seg && seg->source ? seg->source : "", b->name, b->base, b->base + b->size - 1,
                     b->kind == OFLASH_BANK_FLASH ? "in a sector shared with" : "outside", dev->name,
                     o->otp ? o->otp->base : 0, o->otp ? o->otp->base + o->otp->size - 1 : 0,
                     o->lock ? ", lock bytes follow" : "");
@@ -872,7 +897,9 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
 
     if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0) goto fail;
+        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0 ||
+            (rc = check_otp_loader_units(p, dev)) < 0)
+            goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
     }
     otp_state_free(&otp);

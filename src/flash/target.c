@@ -189,7 +189,7 @@ static bool same_loader(const oflash_bank *a, const oflash_bank *b)
     return a->loader_name && b->loader_name && strcmp(a->loader_name, b->loader_name) == 0;
 }
 
-static int open_flm(const oflash_bank *b, oflash_flm **flm)
+int oflash__bank_flm(const oflash_bank *b, oflash_flm **flm)
 {
     if (b->loader_path) return oflash_flm_load_file(flm, b->loader_path);
     if (b->loader_image)
@@ -210,7 +210,7 @@ int oflash__target_loader(oflash_target *t, const oflash_bank *bank, uint32_t fn
     if (t->loader && !same_loader(t->loader_bank, bank)) oflash__target_loader_release(t);
     if (!t->loader) {
         const oflash_family_ops *fam;
-        if (open_flm(bank, &t->flm) < 0)
+        if (oflash__bank_flm(bank, &t->flm) < 0)
             return oflash_error_prefix("loader for bank '%s': ", bank->name);
         /* A family's own loader may take a fourth Init argument (the
          * family's business); any other FLM gets the standard three. */

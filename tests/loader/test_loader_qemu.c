@@ -110,13 +110,19 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const oflash_loader_opts opts = {OFLASH_LOADER_OPTS_VERSION, RAM, RAMSZ, 0, 0, 0, 0};
+static oflash_loader_opts qemu_opts(void)
+{
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = RAM;
+    o.ram_size = RAMSZ;
+    return o;
+}
 
 static void test_convention(oflash_probe *p, oflash_flm *f)
 {
     oflash_loader *l = NULL;
     uint32_t r0 = 0;
-    oflash_loader_opts o = opts;
+    oflash_loader_opts o = qemu_opts();
     o.init_arg = 0xA5A50003u;
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
     if (!l) return;
@@ -174,11 +180,11 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     oflash_loader_close(l);
 
     /* Too little RAM: clear error before touching the target. */
-    o = opts;
+    o = qemu_opts();
     o.ram_size = 1024;
     CHECK_ERR(oflash_loader_open(&l, p, f, &o), OFLASH_ERANGE, "needs");
     /* RAM that is not there (QEMU has nothing at 0x60000000). */
-    o = opts;
+    o = qemu_opts();
     o.ram_start = 0x60000000u;
     CHECK(oflash_loader_open(&l, p, f, &o) < 0);
     CHECK(strstr(oflash_error_last(), "0x60000000") != NULL);
@@ -204,7 +210,7 @@ static void on_progress(void *ctx, const char *op, uint32_t addr, uint64_t done,
 static void test_flash_ops(oflash_probe *p, oflash_flm *f, int segger)
 {
     oflash_loader *l = NULL;
-    oflash_loader_opts o = opts;
+    oflash_loader_opts o = qemu_opts();
     o.ram_size = 0x1000; /* a few page buffers only: programs in several rounds */
     CHECK_OK(oflash_loader_open(&l, p, f, &o));
     if (!l) return;

@@ -50,6 +50,13 @@ for t in $(cat $(printf "$inc/%s " $headers) | tr '\n' ' ' |
 done
 printf '    return 0;\n}\n' >>"$WORK/init.c"
 check "$ninit options structs found" test "$ninit" -ge 8
+# ... and code uses them: no options struct initialised from its version
+# constant by position or field (ops tables, which are not options, aside).
+# (Assigning the version field, as a version upgrade does, is fine.)
+bad=$(cd "$OFLASH_SRC" && grep -rnE \
+    '\{\s*(\.version\s*=\s*)?OFLASH_[A-Z_]*_OPTS_VERSION|^\s*\.version\s*=\s*OFLASH_[A-Z_]*_OPTS_VERSION\s*,' \
+    src tests fuzz examples --include='*.c' --include='*.h' || true)
+check "options structs are initialised with their _INIT macro (${bad:-all are})" test -z "$bad"
 check "the _INIT macros compile as C11 without warnings" \
     "$CC" "${cflags[@]}" -Wmissing-field-initializers -c "$WORK/init.c" -o "$WORK/init.o"
 if $have_cxx; then
