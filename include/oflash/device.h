@@ -168,6 +168,26 @@ void oflash_devdb_free(oflash_devdb *db);
 /* Load a device file (JLink XML, .pdsc or .pack) with higher priority than
  * anything loaded before. */
 int oflash_devdb_add_file(oflash_devdb *db, const char *path);
+/* What reading a device file did (vendor packs are read as shipped: a bank
+ * or device that does not check out is clipped or skipped, with a warning
+ * logged for each, instead of refusing the whole pack). */
+typedef struct oflash_devfile_report {
+    unsigned version;       /* OFLASH_DEVFILE_REPORT_VERSION */
+    size_t devices;         /* devices read */
+    size_t devices_skipped; /* devices left out */
+    size_t banks_clipped;   /* banks cut to what their loader covers */
+    size_t banks_skipped;   /* banks left out (their device kept) */
+    size_t warnings;        /* warnings logged (all of the above and others) */
+    size_t builtin_parts;   /* devices that are also built-in parts: named "PACK::PART" */
+} oflash_devfile_report;
+#define OFLASH_DEVFILE_REPORT_VERSION 1
+#define OFLASH_DEVFILE_REPORT_INIT                                                                 \
+    {                                                                                              \
+        .version = OFLASH_DEVFILE_REPORT_VERSION                                                   \
+    }
+/* oflash_devdb_add_file(), and fill *report (version set by the caller). */
+int oflash_devdb_add_file_report(oflash_devfile_report *report, oflash_devdb *db,
+                                 const char *path);
 /* Find by name or alias, case-insensitively. */
 int oflash_devdb_find(const oflash_device **out, oflash_devdb *db, const char *name);
 size_t oflash_devdb_count(const oflash_devdb *db);
@@ -194,6 +214,10 @@ int oflash_devstore_dir(char *buf, size_t len);
  * the store directory is created if needed).  The stored path is written
  * to dest (may be NULL). */
 int oflash_devstore_import(char *dest, size_t dest_len, const char *path);
+/* oflash_devstore_import(), and fill *report (version set by the caller)
+ * from the check of the pack that comes before the copy. */
+int oflash_devstore_import_report(oflash_devfile_report *report, char *dest, size_t dest_len,
+                                  const char *path);
 
 /*
  * Check that an FLM can serve the bank [base, base+size) of a device whose

@@ -143,6 +143,9 @@ static void show_text(const oflash_device *d)
     printf("\nsource:   %s", d->source ? d->source : "?");
     if (d->extends) printf(" (extends %s)", d->extends);
     printf("\n");
+    if (d->family_ops)
+        printf("family:   %s (its OTP rules, write protection and ID registers apply)\n",
+               d->family_ops->name);
     if (d->aliases && d->aliases[0]) {
         printf("aliases: ");
         for (const char *const *a = d->aliases; *a; a++)

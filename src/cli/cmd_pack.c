@@ -18,28 +18,43 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: oflash pack add FILE.pack...\n\n"
             "Imports CMSIS-Packs (.pack) into the device store (%s).\n"
+            "Packs are imported as shipped: a bank whose loader covers less than the pack\n"
+            "says is clipped, a bank or device that cannot be used is left out, each with\n"
+            "a warning; a summary ends the import.  A part that is also built in keeps its\n"
+            "name; the pack's description of it is PACK::PART (e.g.\n"
+            "Keil.STM32F4xx_DFP::STM32F401RE).\n"
             "'oflash devices --paths' shows where devices are searched for.\n",
             "$XDG_CONFIG_HOME/oflash/devices, default ~/.config/oflash/devices");
 }
 
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 static int pack_add(const char *path)
 {
-    oflash_devdb_opts o = OFLASH_DEVDB_OPTS_INIT;
-    o.no_user_paths = true;
-    oflash_devdb *db;
+    oflash_devfile_report r = OFLASH_DEVFILE_REPORT_INIT;
     char dest[PATH_MAX];
-    size_t before, n;
-    if (oflash_devdb_open(&db, &o) < 0) return cli_fail();
-    before = oflash_devdb_count(db);
-    if (oflash_devdb_add_file(db, path) < 0) {
-        oflash_devdb_free(db);
-        return cli_fail();
+    /* The whole pack is read first (a warning for each bank or device that is
+     * clipped or left out), then copied into the store. */
+    if (oflash_devstore_import_report(&r, dest, sizeof dest, path) < 0) return cli_fail();
+    if (!cli_quiet) {
+        printf("imported %zu %s from %s into %s\n", r.devices,
+               plural(r.devices, "device", "devices"), path, dest);
+        printf("summary: %zu %s imported, %zu %s left out, %zu %s clipped, %zu %s left out, "
+               "%zu %s\n",
+               r.devices, plural(r.devices, "device", "devices"), r.devices_skipped,
+               plural(r.devices_skipped, "device", "devices"), r.banks_clipped,
+               plural(r.banks_clipped, "bank", "banks"), r.banks_skipped,
+               plural(r.banks_skipped, "bank", "banks"), r.warnings,
+               plural(r.warnings, "warning", "warnings"));
+        if (r.builtin_parts)
+            printf("%zu %s also built in: the built-in %s the name; the pack's algorithms with "
+                   "--device PACK::PART (listed by 'oflash devices ::')\n",
+                   r.builtin_parts, plural(r.builtin_parts, "part is", "parts are"),
+                   plural(r.builtin_parts, "one keeps", "ones keep"));
     }
-    n = oflash_devdb_count(db) - before;
-    oflash_devdb_free(db);
-    if (oflash_devstore_import(dest, sizeof dest, path) < 0) return cli_fail();
-    if (!cli_quiet)
-        printf("imported %zu device%s from %s into %s\n", n, n == 1 ? "" : "s", path, dest);
     return EXIT_OK;
 }
 

@@ -43,6 +43,9 @@
 
 /* ---- arena and context ---- */
 
+/* Where df_commit() adds its counts (oflash_devdb_add_file_report). */
+static _Thread_local oflash_devfile_report *df_report;
+
 typedef struct df_store {
     df_block *blocks;
 } df_store;
@@ -98,6 +101,43 @@ void df_ctx_init(df_ctx *c, oflash_devdb *db, const char *path)
      * (NULL only on out-of-memory, checked in df_commit()). */
     c->source = df_strdup(c, path);
     c->check_loaders = true;
+    c->warn_level = OFLASH_LOG_WARN;
+    /* Files of the device store were warned about when imported. */
+    char dir[4096];
+    size_t n;
+    if (oflash_devstore_dir(dir, sizeof dir) == 0 && (n = strlen(dir)) &&
+        !strncmp(path, dir, n) && path[n] == '/')
+        c->warn_level = OFLASH_LOG_DEBUG;
+    oflash_error_clear();
+}
+
+void df_warn(df_ctx *c, long line, const char *fmt, ...)
+{
+    char msg[1024], where[64] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0) snprintf(where, sizeof where, ":%ld", line);
+    c->warnings++;
+    if (c->cur_dev)
+        oflash_log(c->warn_level, "%s%s: device '%s': %s", c->path, where, c->cur_dev, msg);
+    else
+        oflash_log(c->warn_level, "%s%s: %s", c->path, where, msg);
+}
+
+int oflash_devdb_add_file_report(oflash_devfile_report *report, oflash_devdb *db,
+                                 const char *path)
+{
+    oflash_devfile_report r = OFLASH_DEVFILE_REPORT_INIT;
+    if (report && report->version != OFLASH_DEVFILE_REPORT_VERSION)
+        return oflash_error_set(OFLASH_EINVAL, "device file report: version %u (expected %u)",
+                                report->version, OFLASH_DEVFILE_REPORT_VERSION);
+    df_report = &r;
+    int rc = oflash_devdb_add_file(db, path);
+    df_report = NULL;
+    if (report) *report = r;
+    return rc;
 }
 
 static void df_flms_free(df_ctx *c)
@@ -172,6 +212,14 @@ int df_commit(df_ctx *c)
     for (size_t i = c->ndev; i-- > 0;) {
         int rc = oflash__devdb_push_front(c->db, c->devs[i]);
         if (rc < 0) return rc;
+    }
+    if (df_report) {
+        df_report->devices += c->ndev;
+        df_report->devices_skipped += c->devices_skipped;
+        df_report->banks_clipped += c->banks_clipped;
+        df_report->banks_skipped += c->banks_skipped;
+        df_report->warnings += c->warnings;
+        df_report->builtin_parts += c->builtin_parts;
     }
     return 0;
 }

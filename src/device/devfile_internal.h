@@ -64,6 +64,13 @@ typedef struct df_ctx {
     size_t ndev, capdev;
     df_flm_cache *flms;
     bool check_loaders; /* parse FLMs and check them (false only in fuzzers) */
+    /* Vendor packs are read as shipped: a bank or device that does not
+     * check out is clipped or skipped with a warning (df_warn) instead of
+     * refusing the file.  Counted for oflash_devfile_report. */
+    bool lenient;
+    int warn_level; /* OFLASH_LOG_WARN, or OFLASH_LOG_DEBUG for files of the device store
+                     * (warned about once, when they were imported) */
+    size_t warnings, banks_clipped, banks_skipped, devices_skipped, builtin_parts;
 } df_ctx;
 
 void df_ctx_init(df_ctx *c, oflash_devdb *db, const char *path);
@@ -84,6 +91,9 @@ int df_err_prefix(df_ctx *c, long line);
 /* Whether path is a .pack (zip); the file must be a regular file (opened
  * without blocking, see common/file.h). */
 int df_file_is_pack(const char *path, bool *is_pack);
+
+/* A warning "path:line: device 'X': message" (counted in c->warnings). */
+void df_warn(df_ctx *c, long line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "path:line: message" with code; returns code. */
 int df_err(df_ctx *c, long line, int code, const char *fmt, ...)

@@ -128,6 +128,31 @@ static df_flm_cache *df_flm_get(df_ctx *c, long line, const char *key, const voi
     return f->flm ? f : NULL;
 }
 
+/* Vendor packs as shipped: a bank larger than what its loader's FlashDevice
+ * covers (an external-flash algorithm whose szDev is less than the pdsc's
+ * size), or one that ends inside a sector, is clipped to the last whole
+ * sector the loader covers, with a warning. */
+static void df_clip_bank(df_ctx *c, long line, oflash_bank *b, const oflash_flash_device *fd,
+                         const char *key)
+{
+    uint32_t want = b->size, end = b->size < fd->size ? b->size : fd->size;
+    /* Round down to a sector boundary of the loader's layout. */
+    for (size_t i = 0; i < fd->run_count; i++) {
+        uint32_t off = fd->runs[i].offset, ssz = fd->runs[i].size;
+        uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
+        if (ssz && end > off && end <= next) end = off + (end - off) / ssz * ssz;
+    }
+    if (end == want || end == 0) return; /* nothing to clip, or nothing left: checked later */
+    b->size = end;
+    c->banks_clipped++;
+    df_warn(c, line,
+            "bank '%s' at 0x%08X: the pack gives it 0x%X bytes but its loader %s covers "
+            "0x%X%s: clipped to 0x%X bytes (0x%08X-0x%08X)",
+            b->name, b->base, want, key, fd->size,
+            want <= fd->size ? " (the bank ends inside a sector)" : "", end, b->base,
+            b->base + end - 1);
+}
+
 int df_bank_from_flm(df_ctx *c, long line, oflash_bank *b, const char *key, const void *image,
                      size_t image_size, bool have_size, uint32_t ram_start, uint32_t ram_size)
 {
@@ -139,6 +164,7 @@ int df_bank_from_flm(df_ctx *c, long line, oflash_bank *b, const char *key, cons
     if (!f) return rc;
     fd = oflash_flm_device(f->flm);
     if (!have_size) b->size = fd->size;
+    if (c->lenient && have_size) df_clip_bank(c, line, b, fd, key);
     if ((rc = oflash_device_check_loader(f->flm, key, b->base, b->size, ram_start, ram_size)) < 0) {
         oflash_error_prefix("bank '%s': ", b->name);
         return df_err_prefix(c, line);

@@ -21,9 +21,23 @@
  *    algorithms are placed first and a non-default one overlapping a bank
  *    already placed is left out.  Work RAM is the first algorithm's
  *    RAMstart/RAMsize, else the largest writable default memory.
- *  - pack devices declare no ID registers (the ID check is skipped); a
- *    pack device named like a built-in part is left out (the built-in
- *    part, with its ID check and OTP banks, keeps the name).
+ *  - every device is also known as "PACK::NAME" (PACK = <vendor>.<name> of
+ *    the .pdsc, e.g. Keil.STM32F4xx_DFP); a device named like a built-in
+ *    part is known only by that name, so the built-in part keeps its name
+ *    and `--device Keil.STM32F4xx_DFP::STM32F401RE` chooses the pack's
+ *    algorithms for it.
+ *  - a device of a family oflash knows (oflash_family_for_pack: Dvendor,
+ *    Dfamily, Dname) gets the family: its OTP rules (banks in the family's
+ *    OTP area become OTP / OTP lock banks) and, when it is a known part,
+ *    its ID check.  Other pack devices have no ID check.
+ *
+ * Packs are read as shipped (df_ctx.lenient): real packs contain
+ * inconsistencies, e.g. an external-flash algorithm whose FlashDevice
+ * covers less than the pdsc's size.  Such a bank is clipped to what its
+ * loader covers (devfile_loader.c); a bank whose loader is missing or does
+ * not check out is skipped; a device that cannot be described (no RAM for
+ * its algorithms, no name) is skipped; each with a warning naming the line
+ * and why.  The pack is refused only when it yields no device at all.
  *
  * Bounds: entries in the zip, bytes per .pdsc and per FLM, bytes
  * decompressed in total, memories/algorithms per device (see
@@ -32,6 +46,7 @@
  */
 #include "devfile_internal.h"
 #include "oflash/error.h"
+#include "oflash/sys/family.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,7 +86,8 @@ typedef struct pk_ctx {
     zip_t *zip;         /* NULL: loaders are files next to the .pdsc */
     const char *prefix; /* folder of the .pdsc inside the pack */
     uint64_t total;     /* bytes decompressed so far */
-    size_t shadowed;    /* devices left out: built-in parts of the same name */
+    size_t shadowed;    /* devices that are also built-in parts (named PACK::NAME only) */
+    const char *pack_id; /* "<vendor>.<name>" of the .pdsc */
     pk_image *images;
 } pk_ctx;
 
@@ -168,6 +184,23 @@ static int pk_flm_image(df_ctx *c, pk_ctx *k, long line, const char *key, const 
     return 0;
 }
 
+/* The last error's message, for a warning that names its own line: without
+ * the "FILE:LINE: " (and "device 'X': ") df_err put in front. */
+static const char *pk_msg(void)
+{
+    const char *m = oflash_error_last(), *q;
+    if ((q = strstr(m, ": device '")) && (q = strstr(q + 10, "': "))) return q + 3;
+    /* "path:LINE: message": after the first ":DIGITS: " */
+    for (q = strchr(m, ':'); q; q = strchr(q + 1, ':')) {
+        const char *d = q + 1;
+        if (*d < '0' || *d > '9') continue;
+        while (*d >= '0' && *d <= '9')
+            d++;
+        if (d[0] == ':' && d[1] == ' ') return d + 2;
+    }
+    return m;
+}
+
 /* Apply the <processor>, <memory> and <algorithm> children of n to p. */
 static int pk_apply(df_ctx *c, xmlNode *n, pk_props *p)
 {
@@ -183,28 +216,38 @@ static int pk_apply(df_ctx *c, xmlNode *n, pk_props *p)
             const char *def = df_attr(c, ch, "default");
             m.name = df_attr(c, ch, "name");
             if (!m.name) m.name = id;
-            if (!m.name || !m.name[0])
-                return df_err(c, line, OFLASH_EFORMAT,
-                              "<memory> has neither name= nor id= (expected e.g. name=\"Flash\")");
+            if (!m.name || !m.name[0]) {
+                df_warn(c, line,
+                        "<memory> has neither name= nor id= (expected e.g. name=\"Flash\"): "
+                        "left out");
+                continue;
+            }
             if ((rc = df_attr_u32(c, ch, "start", &m.start, true)) < 0 ||
-                (rc = df_attr_u32(c, ch, "size", &m.size, true)) < 0)
-                return rc;
+                (rc = df_attr_u32(c, ch, "size", &m.size, true)) < 0) {
+                if (rc == OFLASH_ENOMEM) return rc;
+                df_warn(c, line, "%s: <memory> left out", pk_msg());
+                continue;
+            }
             if (acc)
                 m.writable = strchr(acc, 'w') != NULL;
             else if (id)
                 m.writable = !strncasecmp(id, "IRAM", 4) || !strncasecmp(id, "RAM", 3);
-            else
-                return df_err(c, line, OFLASH_EFORMAT,
-                              "<memory name=\"%s\"> has no access= (expected e.g. \"rx\" or "
-                              "\"rwx\")",
-                              m.name);
+            else {
+                df_warn(c, line,
+                        "<memory name=\"%s\"> has no access= (expected e.g. \"rx\" or "
+                        "\"rwx\"): left out",
+                        m.name);
+                continue;
+            }
             m.is_default = def && !strcmp(def, "1");
             size_t i;
             for (i = 0; i < p->nmem; i++)
                 if (!strcasecmp(p->mem[i].name, m.name)) break;
-            if (i == p->nmem && p->nmem == DF_MAX_PACK_MEMS)
-                return df_err(c, line, OFLASH_EFORMAT, "more than %u <memory> for one device",
-                              DF_MAX_PACK_MEMS);
+            if (i == p->nmem && p->nmem == DF_MAX_PACK_MEMS) {
+                df_warn(c, line, "more than %u <memory> for one device: the rest left out",
+                        DF_MAX_PACK_MEMS);
+                continue;
+            }
             p->mem[i] = m;
             if (i == p->nmem) p->nmem++;
         } else if (df_name_is(ch, "algorithm")) {
@@ -212,28 +255,40 @@ static int pk_apply(df_ctx *c, xmlNode *n, pk_props *p)
             const char *def = df_attr(c, ch, "default");
             int r1, r2;
             a.path = df_attr(c, ch, "name");
-            if (!a.path || !a.path[0])
-                return df_err(c, line, OFLASH_EFORMAT,
-                              "<algorithm> has no name= (expected the FLM's path in the pack)");
+            if (!a.path || !a.path[0]) {
+                df_warn(c, line,
+                        "<algorithm> has no name= (expected the FLM's path in the pack): "
+                        "left out");
+                continue;
+            }
             if ((rc = df_attr_u32(c, ch, "start", &a.start, true)) < 0 ||
-                (rc = df_attr_u32(c, ch, "size", &a.size, true)) < 0)
-                return rc;
-            if ((r1 = df_attr_u32(c, ch, "RAMstart", &a.ram_start, false)) < 0) return r1;
-            if ((r2 = df_attr_u32(c, ch, "RAMsize", &a.ram_size, false)) < 0) return r2;
-            if (r1 != r2)
-                return df_err(c, line, OFLASH_EFORMAT,
-                              "<algorithm name=\"%s\">: RAMstart and RAMsize go together", a.path);
-            if (a.size == 0)
-                return df_err(c, line, OFLASH_EFORMAT, "<algorithm name=\"%s\">: size is 0",
-                              a.path);
+                (rc = df_attr_u32(c, ch, "size", &a.size, true)) < 0 ||
+                (rc = r1 = df_attr_u32(c, ch, "RAMstart", &a.ram_start, false)) < 0 ||
+                (rc = r2 = df_attr_u32(c, ch, "RAMsize", &a.ram_size, false)) < 0) {
+                if (rc == OFLASH_ENOMEM) return rc;
+                df_warn(c, line, "%s: algorithm %s left out", pk_msg(), a.path);
+                continue;
+            }
+            if (r1 != r2) {
+                df_warn(c, line,
+                        "<algorithm name=\"%s\">: RAMstart and RAMsize go together: left out",
+                        a.path);
+                continue;
+            }
+            if (a.size == 0) {
+                df_warn(c, line, "<algorithm name=\"%s\">: size is 0: left out", a.path);
+                continue;
+            }
             a.has_ram = r1 == 0;
             a.is_default = def && !strcmp(def, "1");
             size_t i;
             for (i = 0; i < p->nalgo; i++)
                 if (p->algo[i].start == a.start) break;
-            if (i == p->nalgo && p->nalgo == DF_MAX_PACK_MEMS)
-                return df_err(c, line, OFLASH_EFORMAT, "more than %u <algorithm> for one device",
-                              DF_MAX_PACK_MEMS);
+            if (i == p->nalgo && p->nalgo == DF_MAX_PACK_MEMS) {
+                df_warn(c, line, "more than %u <algorithm> for one device: the rest left out",
+                        DF_MAX_PACK_MEMS);
+                continue;
+            }
             p->algo[i] = a;
             if (i == p->nalgo) p->nalgo++;
         }
@@ -287,19 +342,40 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
     size_t nb = 0, nr = 0;
     const pk_mem *ram = NULL;
     int rc;
-    if (!d || !banks || !rg) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    /* A built-in part keeps its name: its ID check, OTP banks and loader
-     * are worth more than a pack's generic algorithm (a J-Link device file
-     * can still extend it with the pack's FLM, explicitly). */
+    const oflash_device *part = NULL;
+    const oflash_family_ops *fam;
+    char *qualified;
+    const char **aliases = df_alloc(c, 2 * sizeof *aliases);
+    if (!d || !banks || !rg || !aliases) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!(qualified = df_alloc(c, strlen(k->pack_id) + strlen(name) + 3)))
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    sprintf(qualified, "%s::%s", k->pack_id, name);
+    c->cur_dev = name;
+    /* A built-in part keeps its name (its ID check, OTP banks and loader);
+     * the pack's description of it is "PACK::NAME" only, for --device. */
     if (oflash_builtin_device_find(name)) {
         k->shadowed++;
-        oflash_log(OFLASH_LOG_INFO,
-                   "%s:%ld: device '%s' is a built-in part: the built-in one is used", c->path,
-                   line, name);
-        return 0;
+        c->builtin_parts++;
+        oflash_log(OFLASH_LOG_DEBUG,
+                   "%s:%ld: device '%s' is also a built-in part: the pack's description is "
+                   "'%s'",
+                   c->path, line, name, qualified);
+        d->name = qualified;
+    } else {
+        d->name = name;
+        aliases[0] = qualified;
+        d->aliases = aliases;
     }
-    c->cur_dev = name;
-    d->name = name;
+    /* A family oflash knows: its OTP rules and, for a known part, its ID check. */
+    if ((fam = oflash_family_for_pack(&part, p->vendor, p->family, name))) {
+        d->family_ops = fam;
+        if (part) {
+            d->has_id = part->has_id;
+            d->dev_id = part->dev_id;
+            d->flash_size_kb = part->flash_size_kb;
+            d->family_data = part->family_data;
+        }
+    }
     d->source = c->source;
     d->vendor = p->vendor;
     d->family = p->family;
@@ -327,6 +403,8 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
         return df_err(c, line, OFLASH_EFORMAT,
                       "flash algorithms but no RAM to run them in (expected a writable "
                       "<memory> or RAMstart/RAMsize on <algorithm>)");
+    oflash_otp_rules otp = {0};
+    if (fam && oflash_device_otp_rules(&otp, d) < 0) otp.kind = OFLASH_OTP_NONE;
     /* Banks: default algorithms first; a later one overlapping is left out. */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < p->nalgo; i++) {
@@ -341,10 +419,13 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
             for (size_t j = 0; j < nb && !clash; j++)
                 clash = pk_overlap(a->start, a->size, banks[j].base, banks[j].size);
             if (clash) {
-                if (pass == 0)
-                    return df_err(c, a->line, OFLASH_EFORMAT,
-                                  "default algorithms %s and %s overlap", a->path,
-                                  banks[nb - 1].loader_name);
+                if (pass == 0) {
+                    c->banks_skipped++;
+                    df_warn(c, a->line,
+                            "default algorithms %s and %s overlap: %s left out (expected one "
+                            "default algorithm per address range)",
+                            a->path, banks[nb - 1].loader_name, a->path);
+                }
                 continue;
             }
             memset(b, 0, sizeof *b);
@@ -353,7 +434,10 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
             b->size = a->size;
             b->erased_value = 0xFF;
             b->name = pk_bank_name(c, p, a, banks, nb);
-            if (!(clean = pk_clean_path(c, a->line, a->path))) return oflash_error_last_code();
+            if (!(clean = pk_clean_path(c, a->line, a->path))) {
+                if ((rc = oflash_error_last_code()) == OFLASH_ENOMEM) return rc;
+                goto skip_bank;
+            }
             if (k->zip) {
                 size_t pl = strlen(k->prefix);
                 char *full = df_alloc(c, pl + strlen(clean) + 1);
@@ -369,20 +453,39 @@ static int pk_emit(df_ctx *c, pk_ctx *k, xmlNode *n, const char *name, const pk_
                 char *joined = df_alloc(c, strlen(c->dir) + strlen(clean) + 2), resolved[PATH_MAX];
                 if (!joined) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
                 sprintf(joined, "%s/%s", c->dir, clean);
-                if (c->check_loaders && !realpath(joined, resolved))
-                    return df_err(c, a->line, OFLASH_ENOTFOUND, "algorithm file %s: %s", joined,
-                                  strerror(errno));
+                if (c->check_loaders && !realpath(joined, resolved)) {
+                    df_err(c, a->line, OFLASH_ENOTFOUND, "algorithm file %s: %s", joined,
+                           strerror(errno));
+                    goto skip_bank;
+                }
                 key = c->check_loaders ? df_strdup(c, resolved) : joined;
                 b->loader_name = a->path;
             }
             if (!key) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) return rc;
+            if (k->zip && (rc = pk_flm_image(c, k, a->line, key, &img, &len)) < 0) {
+                if (rc == OFLASH_ENOMEM) return rc;
+                goto skip_bank;
+            }
             if (c->check_loaders) {
                 if ((rc = df_bank_from_flm(c, a->line, b, key, img, len, true, d->work_ram_start,
-                                           d->work_ram_size)) < 0)
-                    return rc;
+                                           d->work_ram_size)) < 0) {
+                    if (rc == OFLASH_ENOMEM) return rc;
+                    goto skip_bank;
+                }
             }
+            /* The family's OTP area: OTP data and lock banks get its rules. */
+            if (otp.kind != OFLASH_OTP_NONE && otp.data_size &&
+                b->base >= otp.data_base && b->base - otp.data_base < otp.data_size)
+                b->kind = OFLASH_BANK_OTP;
+            else if (otp.kind != OFLASH_OTP_NONE && otp.lock_count && b->base >= otp.lock_base &&
+                     b->base - otp.lock_base < otp.lock_count)
+                b->kind = OFLASH_BANK_OTP_LOCK;
             nb++;
+            continue;
+        skip_bank:
+            c->banks_skipped++;
+            df_warn(c, a->line, "bank at 0x%08X (algorithm %s) left out: %s", a->start, a->path,
+                    pk_msg());
         }
     for (size_t i = 0; i < p->nmem; i++) {
         const pk_mem *m = &p->mem[i];
@@ -417,7 +520,7 @@ static int pk_level(df_ctx *c, pk_ctx *k, xmlNode *n, const pk_props *parent, in
             p->vendor = colon ? df_strndup(c, s, (size_t)(colon - s)) : s;
         }
         if (!(p->family = df_attr(c, n, "Dfamily")) || !p->family[0]) {
-            rc = df_err(c, xmlGetLineNo(n), OFLASH_EFORMAT, "<family> has no Dfamily");
+            df_warn(c, xmlGetLineNo(n), "<family> has no Dfamily: its devices are left out");
             goto out;
         }
     } else if (level == 2) {
@@ -426,12 +529,19 @@ static int pk_level(df_ctx *c, pk_ctx *k, xmlNode *n, const pk_props *parent, in
         name = df_attr(c, n, "Dvariant");
     }
     if ((level == 2 || level == 3) && (!name || !name[0])) {
-        rc = df_err(c, xmlGetLineNo(n), OFLASH_EFORMAT, "<%s> has no %s", (const char *)n->name,
-                    level == 2 ? "Dname" : "Dvariant");
+        c->devices_skipped++;
+        df_warn(c, xmlGetLineNo(n), "<%s> has no %s: left out", (const char *)n->name,
+                level == 2 ? "Dname" : "Dvariant");
         goto out;
     }
     if ((rc = pk_apply(c, n, p)) < 0) goto out;
-    if (name && (rc = pk_emit(c, k, n, name, p)) < 0) goto out;
+    if (name && (rc = pk_emit(c, k, n, name, p)) < 0) {
+        if (rc == OFLASH_ENOMEM) goto out;
+        c->devices_skipped++;
+        df_warn(c, xmlGetLineNo(n), "left out: %s", pk_msg());
+        c->cur_dev = NULL;
+        rc = 0;
+    }
     for (xmlNode *ch = n->children; ch && rc == 0; ch = ch->next) {
         if (level == 0 && df_name_is(ch, "subFamily"))
             rc = pk_level(c, k, ch, p, 1);
@@ -455,6 +565,42 @@ static void pk_images_free(pk_ctx *k)
     }
 }
 
+/* Text of an element, copied into the arena (NULL when empty). */
+static const char *pk_text(df_ctx *c, xmlNode *n)
+{
+    xmlChar *t = xmlNodeGetContent(n);
+    const char *r = NULL;
+    if (t) {
+        const char *s = (const char *)t;
+        size_t len;
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        len = strlen(s);
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
+                       s[len - 1] == '\r'))
+            len--;
+        if (len) r = df_strndup(c, s, len);
+        xmlFree(t);
+    }
+    return r;
+}
+
+/* "<vendor>.<name>" of the pack (as in its file name, without the
+ * version), else the file name's stem. */
+static const char *pk_pack_id(df_ctx *c, const char *vendor, const char *name)
+{
+    char *id;
+    if (vendor && name) {
+        if ((id = df_alloc(c, strlen(vendor) + strlen(name) + 2))) sprintf(id, "%s.%s", vendor, name);
+        return id;
+    }
+    const char *base = strrchr(c->source, '/');
+    base = base ? base + 1 : c->source;
+    const char *dot = strstr(base, ".pack");
+    if (!dot) dot = strstr(base, ".pdsc");
+    return df_strndup(c, base, dot ? (size_t)(dot - base) : strlen(base));
+}
+
 int oflash__devfile_pdsc(df_ctx *c, xmlDoc *doc, zip_t *zip, const char *prefix)
 {
     xmlNode *root = xmlDocGetRootElement(doc), *devices = NULL;
@@ -462,17 +608,29 @@ int oflash__devfile_pdsc(df_ctx *c, xmlDoc *doc, zip_t *zip, const char *prefix)
     pk_props *empty = calloc(1, sizeof *empty);
     size_t before = c->ndev;
     int rc = 0;
+    const char *vendor = NULL, *pname = NULL;
     if (!empty) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    for (xmlNode *ch = root->children; ch; ch = ch->next)
+    c->lenient = true;
+    for (xmlNode *ch = root->children; ch; ch = ch->next) {
         if (df_name_is(ch, "devices")) devices = ch;
+        if (df_name_is(ch, "vendor") && !vendor) vendor = pk_text(c, ch);
+        if (df_name_is(ch, "name") && !pname) pname = pk_text(c, ch);
+    }
+    k.pack_id = pk_pack_id(c, vendor, pname);
+    if (!k.pack_id) {
+        free(empty);
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    }
     if (!devices)
         rc = df_err(c, xmlGetLineNo(root), OFLASH_EFORMAT,
                     "<package> has no <devices> (a pack without devices describes no part)");
     for (xmlNode *ch = devices ? devices->children : NULL; ch && rc == 0; ch = ch->next)
         if (df_name_is(ch, "family")) rc = pk_level(c, &k, ch, empty, 0);
-    if (rc == 0 && c->ndev == before && k.shadowed == 0)
+    if (rc == 0 && c->ndev == before)
         rc = df_err(c, xmlGetLineNo(devices), OFLASH_EFORMAT,
-                    "<devices> describes no <device> (expected <family><device Dname=...>)");
+                    "<devices> describes no usable <device> (expected <family><device "
+                    "Dname=...>%s)",
+                    c->devices_skipped ? "; every device was left out, see the warnings" : "");
     pk_images_free(&k);
     free(empty);
     return rc;

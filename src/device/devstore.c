@@ -55,6 +55,12 @@ static int df_mkdirs(char *path)
 
 int oflash_devstore_import(char *dest, size_t dest_len, const char *path)
 {
+    return oflash_devstore_import_report(NULL, dest, dest_len, path);
+}
+
+int oflash_devstore_import_report(oflash_devfile_report *report, char *dest, size_t dest_len,
+                                  const char *path)
+{
     char dir[PATH_MAX], final[PATH_MAX], tmp[PATH_MAX];
     const char *base = strrchr(path, '/');
     oflash_devdb *db = NULL;
@@ -76,7 +82,7 @@ int oflash_devstore_import(char *dest, size_t dest_len, const char *path)
     }
     /* Check everything before the store is touched. */
     if ((rc = oflash_devdb_open(&db, &o)) < 0) return rc;
-    rc = oflash_devdb_add_file(db, path);
+    rc = report ? oflash_devdb_add_file_report(report, db, path) : oflash_devdb_add_file(db, path);
     oflash_devdb_free(db);
     if (rc < 0) return rc;
     if ((rc = oflash_devstore_dir(dir, sizeof dir)) < 0 || (rc = df_mkdirs(dir)) < 0) return rc;

@@ -12,6 +12,7 @@
 #include "flash_internal.h"
 #include "journal_internal.h"
 #include "oflash/error.h"
+#include "oflash/sys/flasher.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +48,27 @@ const char *oflash_phase_name(oflash_phase phase)
 typedef struct run {
     oflash_target *t;
     const oflash_flash_opts *o;
+    oflash_flasher flm, server, host; /* server.ops NULL: no server flash */
+    oflash_flasher_server_ctx server_ctx;
     oflash_flash_stats *st;
     oflash_phase phase;
     uint64_t done, total;
 } run;
+
+/* The flasher that writes bank: the server's own flash for main flash when
+ * one is given, the bank's loader when it has one, else the family's
+ * register-level host flasher. */
+static const oflash_flasher *flasher_for(run *r, const oflash_bank *b)
+{
+    const oflash_family_ops *fam = r->t->device->family_ops;
+    if (r->server.ops && b->kind == OFLASH_BANK_FLASH) return &r->server;
+    if (!b->loader_path && !b->loader_image && !b->loader_name && fam && fam->host_flasher) {
+        r->host.ops = fam->host_flasher; /* ctx is the target */
+        r->host.ctx = r->t;
+        return &r->host;
+    }
+    return &r->flm;
+}
 
 static void progress(run *r, oflash_phase phase, uint64_t done, uint64_t total)
 {
@@ -181,7 +199,6 @@ int oflash_flash_check(oflash_target *t, const oflash_plan *plan)
 
 static int erase_sectors(run *r, const oflash_plan *plan)
 {
-    const oflash_server_flash *sf = r->o->server_flash;
     uint64_t total = 0, done = 0;
     int rc = 0;
 
@@ -206,15 +223,8 @@ static int erase_sectors(run *r, const oflash_plan *plan)
             len += plan->sectors[j].sector->size;
             j++;
         }
-        if (sf) {
-            rc = sf->erase(sf->ctx, s->sector->addr, len);
-        } else {
-            oflash_loader *l;
-            if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_ERASE, &l)) == 0)
-                rc = oflash_loader_erase_sectors(l, s->sector->addr,
-                                                 (uint32_t)(s->sector - s->bank->sectors),
-                                                 (uint32_t)(j - i));
-        }
+        const oflash_flasher *f = flasher_for(r, s->bank);
+        rc = f->ops->erase(f->ctx, s->bank, s->sector, j - i);
         if (rc < 0)
             return oflash_error_prefix("erasing sector%s %u%s at 0x%08X: ", j - i > 1 ? "s" : "",
                                        s->sector->number, j - i > 1 ? "..." : "", s->sector->addr);
@@ -228,7 +238,6 @@ static int erase_sectors(run *r, const oflash_plan *plan)
 
 static int program_sectors(run *r, const oflash_plan *plan)
 {
-    const oflash_server_flash *sf = r->o->server_flash;
     uint64_t total = 0, done = 0;
     int rc;
 
@@ -240,9 +249,8 @@ static int program_sectors(run *r, const oflash_plan *plan)
         const oflash_plan_sector *s = &plan->sectors[i];
         const oflash_bank *b = s->bank;
         uint32_t page = b->page_size ? b->page_size : 256;
-        oflash_loader *l = NULL;
+        const oflash_flasher *f = flasher_for(r, b);
         if (s->action == OFLASH_SECTOR_SKIP || !s->program_bytes) continue;
-        if (!sf && (rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) return rc;
         /* Program runs of pages that are not all erased. */
         for (uint32_t off = 0; off < s->sector->size;) {
             uint32_t n = s->sector->size - off < page ? s->sector->size - off : page;
@@ -257,8 +265,7 @@ static int program_sectors(run *r, const oflash_plan *plan)
                 end += m;
             }
             uint32_t addr = s->sector->addr + off;
-            rc = sf ? sf->write(sf->ctx, addr, s->data + off, end - off)
-                    : oflash_loader_program(l, addr, s->data + off, end - off);
+            rc = f->ops->program(f->ctx, b, addr, s->data + off, end - off);
             if (rc < 0)
                 return oflash_error_prefix("programming 0x%08X-0x%08X (sector %u): ", addr,
                                            s->sector->addr + end - 1, s->sector->number);
@@ -268,8 +275,8 @@ static int program_sectors(run *r, const oflash_plan *plan)
             off = end;
         }
     }
-    if (sf && sf->done(sf->ctx) < 0)
-        return oflash_error_prefix("finishing the server's flash write: ");
+    /* Every flasher that wrote finishes (a server writes what it buffered). */
+    if (r->server.ops && (rc = r->server.ops->done(r->server.ctx)) < 0) return rc;
     return 0;
 }
 
@@ -288,11 +295,12 @@ static int verify_sectors(run *r, const oflash_plan *plan)
         const oflash_plan_sector *s = &plan->sectors[i];
         size_t j = i + 1;
         uint32_t want, crc, len;
-        oflash_loader *l;
+        const oflash_flasher *f = flasher_for(r, s->bank);
         if (s->action == OFLASH_SECTOR_SKIP) {
             i++;
             continue;
         }
+        if (!f->ops->crc32) break; /* read back sector by sector below */
         want = oflash_crc32(0, s->data, s->sector->size);
         len = s->sector->size;
         while (j < plan->sector_count && plan->sectors[j].action != OFLASH_SECTOR_SKIP &&
@@ -302,9 +310,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
             len += plan->sectors[j].sector->size;
             j++;
         }
-        if ((rc = oflash__target_loader(r->t, s->bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
-            (rc = oflash_loader_crc32(&crc, l, s->sector->addr, len)) < 0)
-            return rc;
+        if ((rc = f->ops->crc32(f->ctx, &crc, s->bank, s->sector->addr, len)) < 0) return rc;
         if (crc != want) break; /* find it sector by sector below */
         done += len;
         progress(r, OFLASH_PHASE_VERIFY, done, total);
@@ -314,9 +320,12 @@ static int verify_sectors(run *r, const oflash_plan *plan)
     done = 0;
     for (size_t i = 0; i < plan->sector_count; i++) {
         const oflash_plan_sector *s = &plan->sectors[i];
+        oflash_verify_mode mode = r->o->verify;
         if (s->action == OFLASH_SECTOR_SKIP) continue;
+        if (mode == OFLASH_VERIFY_CRC && !flasher_for(r, s->bank)->ops->crc32)
+            mode = OFLASH_VERIFY_READBACK; /* no CRC where the flash is */
         if ((rc = verify_range(r->t, s->bank, s->sector->addr, s->data, s->sector->size, s->crc,
-                               r->o->verify, "sector")) < 0)
+                               mode, "sector")) < 0)
             return oflash_error_prefix("sector %u: ", s->sector->number);
         done += s->sector->size;
         progress(r, OFLASH_PHASE_VERIFY, done, total);
@@ -445,7 +454,13 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
     if (!opts) opts = &defaults;
-    r = (run){t, opts, stats, OFLASH_PHASE_PLAN, 0, 0};
+    memset(&r, 0, sizeof r);
+    r.t = t;
+    r.o = opts;
+    r.st = stats;
+    r.phase = OFLASH_PHASE_PLAN;
+    oflash_flasher_flm(&r.flm, t);
+    if (opts->server_flash) oflash_flasher_server(&r.server, &r.server_ctx, opts->server_flash, t);
     for (size_t i = 0; i < plan->sector_count; i++)
         if (plan->sectors[i].action == OFLASH_SECTOR_SKIP) stats->sectors_skipped++;
     if (opts->server_flash &&

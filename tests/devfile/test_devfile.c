@@ -302,9 +302,15 @@ static void check_pack_devices(oflash_devdb *db, const char *source)
         CHECK(!strcmp(d->core, "Cortex-M4")); /* not under the subFamily */
         CHECK(region(d, "IRAM1") == NULL);
     }
-    /* A pack does not take a built-in part's name. */
+    /* A pack does not take a built-in part's name: its description of the
+     * part is "PACK::PART" only (for --device Acme.Widgets_DFP::STM32F401RE). */
     CHECK_OK(oflash_devdb_find(&d, db, "STM32F401RE"));
     CHECK(d && !strcmp(d->source, "built-in") && d->has_id);
+    CHECK_OK(oflash_devdb_find(&d, db, "Acme.Widgets_DFP::STM32F401RE"));
+    CHECK(d && !strcmp(d->source, source) && !strcmp(d->name, "Acme.Widgets_DFP::STM32F401RE"));
+    /* Every pack device is also PACK::NAME. */
+    CHECK_OK(oflash_devdb_find(&d, db, "acme.widgets_dfp::w200"));
+    CHECK(d && !strcmp(d->name, "W200"));
 }
 
 static void test_pdsc(void)
@@ -331,6 +337,45 @@ static void make_zip(const char *name, const char *const *entries, size_t n)
         fprintf(stderr, "cannot write %s\n", name);
         exit(2);
     }
+}
+
+static int warned;
+static char warn_msg[4][1024];
+static void on_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (level == OFLASH_LOG_WARN) {
+        snprintf(warn_msg[warned % 4], sizeof warn_msg[0], "%s", msg);
+        warned++;
+    }
+}
+static bool warned_with(const char *what)
+{
+    for (int i = 0; i < warned && i < 4; i++)
+        if (strstr(warn_msg[i], what)) return true;
+    return false;
+}
+
+/* A pack with one inconsistency: imported, with a warning holding what,
+ * and the report's counts. */
+static void lenient_pack(const char *const *entries, size_t n, const char *what, size_t devices,
+                         size_t devices_skipped, size_t banks_skipped, size_t banks_clipped)
+{
+    oflash_devdb *db = open_db();
+    oflash_devfile_report rep = OFLASH_DEVFILE_REPORT_INIT;
+    make_zip("lenient.pack", entries, n);
+    warned = 0;
+    oflash_log_set_handler(on_log, NULL);
+    CHECK_OK(oflash_devdb_add_file_report(&rep, db, tpath("lenient.pack")));
+    oflash_log_set_handler(NULL, NULL);
+    CHECK(warned_with(what));
+    if (!warned_with(what)) fprintf(stderr, "  (expected a warning with: %s; got: %s)\n", what, warned ? warn_msg[0] : "none");
+    CHECK_EQ_U(rep.devices, devices);
+    CHECK_EQ_U(rep.devices_skipped, devices_skipped);
+    CHECK_EQ_U(rep.banks_skipped, banks_skipped);
+    CHECK_EQ_U(rep.banks_clipped, banks_clipped);
+    CHECK(rep.warnings >= 1);
+    oflash_devdb_free(db);
 }
 
 static void bad_pack(const char *const *entries, size_t n, int code, const char *what)
@@ -371,39 +416,59 @@ static void test_pack(void)
         const char *notxml[] = {"a.pdsc", "<package><devices>"};
         bad_pack(notxml, 1, OFLASH_EFORMAT, "bad.pack:a.pdsc:1: XML:");
     }
+    /* Packs are read as shipped: what does not check out is left out with
+     * a warning naming the line and why; the rest of the pack is kept. */
     snprintf(text, sizeof text, algo_pdsc_fmt, "../../etc/passwd");
     {
         const char *esc[] = {"a.pdsc", text};
-        bad_pack(esc, 1, OFLASH_EFORMAT, "bad.pack:a.pdsc:5: device 'D1': algorithm path");
+        lenient_pack(esc, 1, "a.pdsc:5: device 'D1': bank at 0x08000000 (algorithm "
+                             "../../etc/passwd) left out: algorithm path",
+                     1, 0, 1, 0);
     }
     snprintf(text, sizeof text, algo_pdsc_fmt, "C:\\Keil\\x.FLM");
     {
         const char *abs[] = {"a.pdsc", text};
-        bad_pack(abs, 1, OFLASH_EFORMAT, "leaves the pack");
+        lenient_pack(abs, 1, "leaves the pack", 1, 0, 1, 0);
     }
     snprintf(text, sizeof text, algo_pdsc_fmt, "Flash\\Missing.FLM");
     {
         const char *missing[] = {"a.pdsc", text};
-        bad_pack(missing, 1, OFLASH_ENOTFOUND,
-                 "bad.pack:a.pdsc:5: device 'D1': algorithm Flash/Missing.FLM is not in the pack");
+        lenient_pack(missing, 1,
+                     "a.pdsc:5: device 'D1': bank at 0x08000000 (algorithm Flash\\Missing.FLM) "
+                     "left out: algorithm Flash/Missing.FLM is not in the pack",
+                     1, 0, 1, 0);
     }
     {
         const char *nodev[] = {"a.pdsc",
                                "<package><devices><family Dfamily=\"F\"/></devices></package>"};
-        bad_pack(nodev, 1, OFLASH_EFORMAT, "describes no <device>");
+        bad_pack(nodev, 1, OFLASH_EFORMAT, "describes no usable <device>");
     }
     {
+        /* One device cannot be described: it is left out, the other kept. */
         const char *noram[] = {"a.pdsc", "<package><devices><family Dfamily=\"F\">\n"
                                          "<algorithm name=\"x.FLM\" start=\"0\" size=\"0x100\"/>\n"
-                                         "<device Dname=\"D\"/></family></devices></package>"};
-        bad_pack(noram, 1, OFLASH_EFORMAT, "device 'D': flash algorithms but no RAM");
+                                         "<device Dname=\"D\"/></family>\n"
+                                         "<family Dfamily=\"G\"><device Dname=\"E\"/></family>"
+                                         "</devices></package>"};
+        lenient_pack(noram, 1, "a.pdsc:3: device 'D': left out: flash algorithms but no RAM", 1,
+                     1, 0, 0);
+    }
+    {
+        const char *onlynoram[] = {"a.pdsc",
+                                   "<package><devices><family Dfamily=\"F\">\n"
+                                   "<algorithm name=\"x.FLM\" start=\"0\" size=\"0x100\"/>\n"
+                                   "<device Dname=\"D\"/></family></devices></package>"};
+        bad_pack(onlynoram, 1, OFLASH_EFORMAT, "every device was left out, see the warnings");
     }
     {
         const char *badnum[] = {"a.pdsc",
                                 "<package><devices><family Dfamily=\"F\">\n"
                                 "<memory name=\"R\" access=\"rw\" start=\"zero\" size=\"1\"/>\n"
                                 "<device Dname=\"D\"/></family></devices></package>"};
-        bad_pack(badnum, 1, OFLASH_EFORMAT, "a.pdsc:2: <memory start=\"zero\">");
+        lenient_pack(badnum, 1,
+                     "a.pdsc:2: <memory start=\"zero\">: expected a 32-bit number (decimal or 0x "
+                     "hex): <memory> left out",
+                     1, 0, 0, 0);
     }
     /* Not a zip at all, though it starts like one. */
     write_file("trunc.pack", "PK\3\4garbage");
@@ -487,7 +552,7 @@ static void test_search_paths(void)
         p = oflash_devdb_path_get(db, 1);
         CHECK(p && !strcmp(p->path, tpath("envdir")) && p->devices == 1);
         p = oflash_devdb_path_get(db, 2);
-        CHECK(p && !strcmp(p->origin, "config") && p->exists && p->devices == 4);
+        CHECK(p && !strcmp(p->origin, "config") && p->exists && p->devices == 5);
         /* --devices files come first. */
         CHECK_OK(oflash_devdb_add_file(db, tpath("a.xml")));
         p = oflash_devdb_path_get(db, 0);

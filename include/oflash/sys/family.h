@@ -148,6 +148,14 @@ typedef struct oflash_family_ops {
     bool (*pack_match)(const oflash_device **part, const char *vendor, const char *family,
                        const char *device);
 
+    /*
+     * A register-level flasher run from the host (oflash/sys/flasher.h),
+     * for banks of the family's parts that have no flash loader; its ctx is
+     * the oflash_target (oflash_target_probe(), oflash_target_device()).
+     * NULL: every bank needs a loader.
+     */
+    const struct oflash_flasher_ops *host_flasher;
+
     /* The simulated chip (NULL: `sim:` cannot model the family's parts). */
     const struct oflash_sim_model *sim;
     /* Guarded registers (a const table; guard_count 0: none), e.g. the key
