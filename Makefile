@@ -3,11 +3,13 @@
 #   make check  install what is missing, build, run every test
 #   make crashtest  the full crash sweep (kill -9 at every state-changing
 #               system call, power loss at every flash operation; minutes)
+#   make install   build, then cmake --install into PREFIX (/usr/local)
 BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
 
-.PHONY: all deps build run check crashtest bench clean format lint
+.PHONY: all deps build run check crashtest bench clean format lint install
 
 all: build
 
@@ -26,6 +28,8 @@ check: build
 
 crashtest: build
 	OFLASH=$(abspath $(BUILD))/oflash bash tests/crash/crash_sweep.sh --full --jobs $(JOBS)
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b $(BUILD) || exit 1; done

@@ -3,7 +3,8 @@
 # symbol it defines is named oflash_<letter or digit>..., none is internal
 # (oflash__*, df_*, uc_*, xml*, zip_*), every exported function is declared
 # in a public header and every function a public header declares is
-# exported; the soname carries MAJOR.MINOR of the version in common.h.
+# exported; liboflash.a has the same global symbols; the soname carries
+# MAJOR.MINOR of the version in common.h.
 . "$(dirname "$0")/lib.sh"
 so=$(readlink -f "$OFLASH_BUILD/liboflash.so")
 nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | sort -u >"$WORK/exported"
@@ -28,6 +29,13 @@ missing=$(comm -23 "$WORK/declared" "$WORK/exported" | tr '\n' ' ')
 extra=$(comm -13 "$WORK/declared" "$WORK/exported" | tr '\n' ' ')
 check "every declared function is exported (missing: ${missing:-none})" test -z "$missing"
 check "every exported symbol is declared in include/oflash (extra: ${extra:-none})" test -z "$extra"
+
+# liboflash.a: the same names and nothing else are global (a program that
+# links it statically sees no internal symbol).
+nm "$OFLASH_BUILD/liboflash.a" | awk 'NF == 3 && $2 ~ /[A-Z]/ && $2 != "U" && $2 != "W" {print $3}' |
+    sort -u >"$WORK/archive"
+diff_a=$(diff "$WORK/exported" "$WORK/archive" | grep '^[<>]' | tr '\n' ' ' || true)
+check "liboflash.a defines exactly the exported symbols globally (${diff_a:-same})" test -z "$diff_a"
 
 v=$(hdr_version)
 want="liboflash.so.${v%.*}"
