@@ -1,9 +1,10 @@
 /*
  * plan.c - the pure planner: image + device + view of the chip -> plan.
  *
- * Follows the rules of issue 5 and the STM32F4 reference manuals RM0368
- * rev 5 §3.7 and RM0090 rev 19 §3.8 (OTP: 16 blocks of 32 bytes, one lock
- * byte per block, lock bytes hold 0x00 or 0xFF only, OTP is never erased).
+ * OTP is planned by the device's OTP rules (oflash_device_otp_rules: the
+ * family's, applied by address whatever banks a device file declares):
+ * block + lock-byte kind (lock bytes hold 0x00 or 0xFF only, written last,
+ * locked blocks never change) or write-once units; OTP is never erased.
  *
  * The planner does no I/O of its own: what it needs of the chip it asks
  * through the oflash_target_view callbacks (a CRC-32 of a range, a read of

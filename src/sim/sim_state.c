@@ -628,7 +628,7 @@ int oflash_sim_parse_uid(uint8_t uid[OFLASH_SIM_UID_LEN], const char *hex)
     if (n != 2 * OFLASH_SIM_UID_LEN)
         return oflash_error_set(OFLASH_EINVAL,
                                 "unique ID '%s': expected 24 hex digits (12 bytes, the byte at "
-                                "0x1FFF7A10 first)",
+                                "the lowest address first)",
                                 hex ? hex : "");
     for (size_t i = 0; i < OFLASH_SIM_UID_LEN; i++) {
         unsigned v = 0;
