@@ -382,6 +382,7 @@ int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
         oflash__sim_chip_close(s.chip);
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     }
+    s.jtag.dap.tck_ps = s.tck_ps;
     lfd = open_listener(opts->listen, host, sizeof host, &port);
     if (lfd < 0) {
         rc = lfd;
