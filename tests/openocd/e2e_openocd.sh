@@ -129,6 +129,30 @@ check "WAIT: OpenOCD saw the stall and resent" has wait.log "DAP transaction sta
 check "WAIT: the read after the stall gives the programmed word" has wait.log "RD:0x11223344"
 check "WAIT: the server counted WAIT answers" bash -c "grep -qE 'waits=[1-9]' serve2.log"
 
+# kill -9 of the server in the middle of OpenOCD's flash write: the chip
+# file opens again (its journal replayed) and can be programmed again.
+"$OFLASH" sim create chip3.sim --device STM32F401RE >/dev/null
+"$OFLASH" sim serve chip3.sim --remote-bitbang 127.0.0.1:0 >serve3.log 2>&1 &
+SPID3=$!
+PIDS+=("$SPID3")
+RB3=
+for _ in $(seq 200); do
+    RB3=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve3.log)
+    [ -n "$RB3" ] && break
+    sleep 0.05
+done
+timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB3" \
+    -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" \
+    -c "init; reset halt; flash write_image erase fwflash.elf; shutdown" >kill.log 2>&1 &
+OPID3=$!
+sleep 1.5
+kill -9 "$SPID3"
+wait "$SPID3" 2>/dev/null || true
+wait "$OPID3" 2>/dev/null || true
+check "kill -9 mid-write: the chip file opens again" "$OFLASH" sim show chip3.sim
+run_oflash out rc program fwflash.elf --probe sim:chip3.sim
+check "kill -9 mid-write: the chip programs again" test "$rc" = 0
+
 # ---- 2. gdb-multiarch through OpenOCD's GDB server
 # OpenOCD's GDB server on a free port (retried if another test takes it first)
 for _ in 1 2 3 4 5; do
