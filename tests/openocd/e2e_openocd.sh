@@ -179,6 +179,12 @@ check "gdb monitor reset halt: pc at the entry" has gdb.log "= 0x$(printf %x "$E
 
 # ---- 3. oflash through OpenOCD's GDB server
 T=(--probe "gdb:127.0.0.1:$G" --device STM32F401RE)
+# dump FILE: the sectors the image covers (0-4, 128 KiB) + OTP and lock bytes
+dump() {
+    timeout 300 "$OFLASH" read 0x08000000 0x20000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
+        cat "$1.flash.bin" "$1.otp.bin" >"$1"
+}
 run_oflash out rc erase --all "${T[@]}"
 check "oflash erase --all through OpenOCD" test "$rc" = 0
 run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --plan
