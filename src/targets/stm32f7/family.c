@@ -155,10 +155,11 @@ static bool f7_pack_match(const oflash_device **part, const char *vendor, const 
             strncasecmp(device, "STM32F76", 8) == 0 || strncasecmp(device, "STM32F77", 8) == 0);
 }
 
-/* Guarded registers (RM0385 rev 8 §3.7, RM0410 rev 4 §3.7): the KEYR
- * sequence unlocks FLASH_CR for main flash and OTP programming, OPTKEYR
- * unlocks FLASH_OPTCR/OPTCR1, which program the option bytes (RDP, nWRP,
- * nDBANK, BOOT_ADDx) with OPTSTRT. */
+/* Guarded registers (RM0385 §3.7, RM0410 §3.7): the KEYR sequence unlocks
+ * FLASH_CR for main flash and OTP programming, OPTKEYR unlocks FLASH_OPTCR,
+ * and OPTCR/OPTCR1 with OPTSTRT program the option bytes (RDP, nWRP,
+ * nDBANK, BOOT_ADD0/1).  The option bytes themselves (0x1FFF0000) are a
+ * region of every device. */
 static const oflash_guard_reg f7_guards[] = {
     {"FLASH_KEYR", OFLASH_GUARD_OTP, F7_FLASHIF_BASE + F7_FLASH_KEYR, 4},
     {"FLASH_OPTKEYR", OFLASH_GUARD_OPTION_BYTES, F7_FLASHIF_BASE + F7_FLASH_OPTKEYR, 4},
