@@ -324,9 +324,10 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
 
 /*
  * Every check oflash_flash_execute() makes before its first write, alone:
- * the plan is for this target's device, has no conflicts, writes no sector
- * the chip's option bytes protect (the family's check), and every bank it
- * writes has a loader that loads.  Returns 0, or the refusal a run would
+ * the plan is for this target's device, has no conflicts, writes no OTP
+ * through a GDB server that refuses OTP programming for its session, writes
+ * no sector the chip's option bytes protect (the family's check), and every
+ * bank it writes has a loader that loads.  Returns 0, or the refusal a run would
  * hit (nothing is written either way): what a dry run shows.
  */
 int oflash_flash_check(oflash_target *t, const oflash_plan *plan);

@@ -11,6 +11,7 @@
  */
 #include "flash_internal.h"
 #include "oflash/error.h"
+#include "oflash/gdb.h"
 #include "oflash/sys/flasher.h"
 
 #include <stdio.h>
@@ -135,6 +136,33 @@ static int check_protection(oflash_target *t, const oflash_sector *const *sector
     return fam->check_protection(t->device, t->probe, sectors, n);
 }
 
+/* A GDB server may refuse OTP programming for its session: oflash
+ * gdbserver without its OTP opt-in advertises "oflash-guard=otp" in its
+ * qSupported reply (and its simulated chip refuses the loader's OTP
+ * writes).  Refuse such a plan before anything is written instead of
+ * failing at the first OTP byte after main flash. */
+static int check_server_guard(oflash_target *t, const oflash_plan *plan)
+{
+    const char *v;
+    if (!plan->otp_write_count && !plan->lock_count) return 0;
+    if (strcmp(oflash_probe_backend(t->probe), "gdb") != 0) return 0;
+    v = strstr(oflash_gdb_features(t->probe), "oflash-guard=");
+    if (!v) return 0;
+    v += strlen("oflash-guard=");
+    for (size_t n = strcspn(v, ";"); n;) {
+        size_t k = strcspn(v, ",;");
+        if (k == 3 && !strncmp(v, "otp", 3))
+            return oflash_error_set(OFLASH_EPROTECTED,
+                                    "the GDB server refuses OTP programming for this session "
+                                    "(oflash gdbserver started without its OTP opt-in); nothing "
+                                    "was written: restart the server with --otp");
+        if (k >= n) break;
+        v += k + 1;
+        n -= k + 1;
+    }
+    return 0;
+}
+
 static int check_write_protection(oflash_target *t, const oflash_plan *plan)
 {
     const oflash_sector **list;
@@ -193,7 +221,8 @@ int oflash_flash_check(oflash_target *t, const oflash_plan *plan)
     if (plan->conflict_count)
         return oflash_error_set(OFLASH_ECONFLICT, "%zu OTP conflict%s: refusing to write anything",
                                 plan->conflict_count, plan->conflict_count == 1 ? "" : "s");
-    if ((rc = check_write_protection(t, plan)) < 0) return rc;
+    if ((rc = check_server_guard(t, plan)) < 0 || (rc = check_write_protection(t, plan)) < 0)
+        return rc;
     return check_loaders(plan);
 }
 

@@ -1015,11 +1015,15 @@ static int handle(srv *s, size_t n)
         return 0;
     case 'q':
         if (!strncmp(pk, "qSupported", 10)) {
-            char r[160];
+            /* oflash-guard: what this session refuses (oflash's client
+             * checks it before programming; GDB ignores it). */
+            char r[200];
+            bool otp = !s->o.allow_otp, opt = !s->o.allow_option_bytes;
             snprintf(r, sizeof r,
                      "PacketSize=%x;qXfer:features:read+;qXfer:memory-map:read+;"
-                     "QStartNoAckMode+;vContSupported+",
-                     SRV_PACKET_SIZE);
+                     "QStartNoAckMode+;vContSupported+%s%s%s%s",
+                     SRV_PACKET_SIZE, otp || opt ? ";oflash-guard=" : "", otp ? "otp" : "",
+                     otp && opt ? "," : "", opt ? "option-bytes" : "");
             return reply(s, r);
         }
 #define PFX_TDESC "qXfer:features:read:target.xml:"

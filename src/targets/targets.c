@@ -19,6 +19,7 @@
 #define OFLASH_FAMILIES(X) \
     X(stm32f4)             \
     X(stm32l4)             \
+    X(stm32f7)             \
     /* end of the list */
 /* clang-format on */
 

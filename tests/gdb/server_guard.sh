@@ -68,6 +68,21 @@ grep -q "vFlashDone refused: the image holds one-time-programmable bytes.*nothin
 stop_pid "$SPID"
 same_dump "$WORK/before.bin" "OTP image refused without --otp"
 
+# ---- oflash program --otp through the guarded server: refused before
+# anything is written (the server advertises oflash-guard=otp).
+dump "$WORK/before.bin"
+start_server --device STM32F401RE --probe "sim:$CHIP"
+rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --probe "gdb:127.0.0.1:$SPORT" \
+    --device STM32F401RE --quiet 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "the GDB server refuses OTP programming for this session.*nothing was written" <<<"$out" \
+    && pass "oflash program --otp via a server without --otp: refused up front" || fail "program via guard: rc $rc: $out"
+rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --plan --probe "gdb:127.0.0.1:$SPORT" \
+    --device STM32F401RE 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "the GDB server refuses OTP programming for this session" <<<"$out" \
+    && pass "... and --plan shows the same refusal" || fail "--plan via guard: rc $rc: $out"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "oflash program --otp through the guarded server"
+
 # ---- (b) a conflicting serial with --otp
 "$OFLASH" program "$WORK/fwB_otpA.elf" --probe "sim:$CHIP" --otp --quiet
 "$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet

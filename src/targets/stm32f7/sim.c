@@ -1,0 +1,863 @@
+/*
+ * sim.c - the simulated STM32F7 (the family's model behind
+ * src/sim/sim_model.h): the embedded flash interface (FLASH at 0x40023C00): unlocking, programming,
+ * sector and mass erase in single and dual bank mode, OTP (16 x 64 bytes) and lock bytes, option
+ * bytes (OPTCR, OPTCR1 = BOOT_ADD0/1), error flags, and how long each operation keeps BSY set; the
+ * OTP / unique-ID page, the option-byte page, RCC clock switching and the memory map (Cortex-M7
+ * core, flash also on ITCM at 0x00200000, 16 KiB ITCM RAM at 0, system memory at 0x1FF00000).
+ *
+ * Follows RM0385 rev 8 §3 (STM32F74x/F75x) and RM0410 rev 4 §3
+ * (STM32F76x/F77x); see stm32f7_regs.h.  The flash interface is the F4's
+ * (RM0090 §3) with these differences, all modelled:
+ *  - SR bit 7 is ERSERR ("erase sequence error"): set, as the F4's PGSERR,
+ *    when flash is written while CR is not set up for programming (PG
+ *    clear, or SER/MER set with PG); there is no RDERR;
+ *  - F74x: SNB is 4 bits (6..3), MER erases everything, bit 15 reserved;
+ *    nWRP[7:0] at OPTCR 23..16, one bit per sector;
+ *  - F76x: SNB is 5 bits; with OPTCR.nDBANK = 1 (single bank) sectors
+ *    0..11 of 32/128/256 KB, MER erases everything; with nDBANK = 0 (dual
+ *    bank) two banks of 16/64/128 KB sectors, SNB 0..11 bank 1 and
+ *    16..27 bank 2, MER erases bank 1 and MER2 (bit 15) bank 2; nWRP[11:0]
+ *    at OPTCR 27..16, in dual bank mode nWRPi protects sectors 2i and 2i+1;
+ *  - OPTCR1 holds BOOT_ADD0/BOOT_ADD1 on every F7 (writable with OPTCR);
+ *  - OTP blocks are 64 bytes (0x1FF0F000), lock bytes at 0x1FF0F400; the
+ *    unique ID (0x1FF0F420) and flash size (0x1FF0F442) are not writable.
+ * As on the F4 (same wording in RM0385 §3.3.7): a write whose access size
+ * differs from PSIZE is not performed and sets PGPERR; one that would
+ * cross a 128-bit row sets PGAERR; a protected sector or locked OTP block
+ * sets WRPERR; EOP only with EOPIE; STRT reads 1 until BSY clears; a wrong
+ * key sequence faults the bus and locks CR (or OPTCR) until reset; RDP
+ * level 1 -> 0 mass-erases main flash.
+ * Model choices (docs/sim.md): an access while BSY stalls until the end of
+ * the operation; SER together with MER/MER2 sets ERSERR and does nothing;
+ * an SNB that names no sector of the current layout sets ERSERR; a change
+ * of nDBANK takes effect at once (the sector layout follows OPTCR) and
+ * keeps the flash contents; x64 takes an 8-byte access or two word
+ * stores, low word first at an 8-aligned address.
+ *
+ * Durations (typical, STM32F745xx/746xx datasheet DS10916 and
+ * STM32F765xx/767xx DS11532, table "Flash memory programming"): tprog
+ * 16 us for every PSIZE (max 100 us); sector erase per size class and
+ * PSIZE x8/x16/x32: 32 KB 400/300/250 ms, 128 KB 1200/700/550 ms, 256 KB
+ * 2000/1300/1000 ms (maxima 800, 2400, 4000 ms at x8), and for the dual
+ * bank sizes 16 KB 400/300/250, 64 KB 1200/700/550, 128 KB 2000/1300/1000
+ * (the same flash cells, so the F4's figures per size class); mass erase
+ * 16/11/8 s per MB at x8/x16/x32 (max 32 s for 2 MB at x8).  x64 uses
+ * the x32 figures.  Option byte programming: modelled as 250 ms.  The
+ * datasheets were not in the search corpus while this was written; the
+ * maxima above were cross-checked against a flash tool's table of F7
+ * constants (tERASE32KB 800 ms, tERASE128KB 2400 ms, tERASE256KB 4000 ms,
+ * tME 32 s, tPROG 100 us).
+ */
+#include "stm32f7.h"
+#include "sim/sim_internal.h"
+
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS(x) ((uint64_t)(x)*SIM_PS_PER_MS)
+#define F7_PROGRAM_PS (16ull * SIM_PS_PER_US)
+#define F7_OPTION_PROGRAM_PS MS(250)
+#define F7_OTP_TOTAL (F7_OTP_SIZE + F7_LOCK_SIZE)
+
+/* The model's state (c->model_state). */
+typedef struct f7_sim {
+    uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
+    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
+    int optkey_state;
+    bool cr_dead; /* wrong key: CR locked until reset */
+    bool optcr_dead;
+    bool x64_pending; /* x64: the first word of a double word, waiting for its pair */
+    uint32_t x64_addr, x64_low;
+    bool strt_busy, opt_busy, eop_pending;
+    uint32_t rcc[256]; /* RCC (RM0385 §5.3) */
+    uint64_t hse_hz;
+} f7_sim;
+
+static f7_sim *F(const sim_chip *c)
+{
+    return (f7_sim *)c->model_state;
+}
+
+/* nv.opt[0] = FLASH_OPTCR as the option bytes hold it (OPTLOCK/OPTSTRT 0),
+ * nv.opt[1] = FLASH_OPTCR1 (BOOT_ADD0, BOOT_ADD1). */
+#define OPTCR(c) ((c)->nv.opt[0])
+#define OPTCR1(c) ((c)->nv.opt[1])
+
+static bool is_f76x(const sim_chip *c)
+{
+    return f7_part_of(c->dev)->f76x;
+}
+
+/* The bank mode follows the option bytes, not the device entry: a chip
+ * switched to dual bank has the dual bank layout (the host refuses a
+ * device entry that does not match before writing). */
+static bool dual_mode(const sim_chip *c)
+{
+    return is_f76x(c) && !(OPTCR(c) & F7_OPTCR_NDBANK);
+}
+
+static int rdp(const sim_chip *c)
+{
+    return oflash_sim_rdp_level(OPTCR(c));
+}
+
+/* ---- geometry ---- */
+
+typedef struct f7_sector {
+    uint32_t off, size;
+    unsigned number; /* RM numbering: 0..11, bank 2 of dual bank 12..23 */
+    unsigned snb;    /* the value CR.SNB takes for it */
+    unsigned cls;    /* size class for the erase time: 0 small, 1 medium, 2 large */
+} f7_sector;
+
+/* Sector i (0-based, in address order) of the current layout; false past
+ * the end of the flash. */
+static bool f7_sector_get(const sim_chip *c, unsigned i, f7_sector *s)
+{
+    uint32_t size = c->nv.flash_size, off;
+    if (!dual_mode(c)) {
+        if (i < 4)
+            s->off = i * 0x8000u, s->size = 0x8000u;
+        else if (i == 4)
+            s->off = 0x20000u, s->size = 0x20000u;
+        else
+            s->off = (i - 4) * 0x40000u, s->size = 0x40000u;
+        s->number = s->snb = i;
+        s->cls = i < 4 ? 0 : i == 4 ? 1 : 2;
+    } else {
+        uint32_t half = size / 2;
+        unsigned per_bank = half == 0x100000u ? 12 : 8, k = i % per_bank;
+        bool b2 = i >= per_bank;
+        if (i >= 2 * per_bank) return false;
+        if (k < 4)
+            off = k * 0x4000u, s->size = 0x4000u;
+        else if (k == 4)
+            off = 0x10000u, s->size = 0x10000u;
+        else
+            off = (k - 4) * 0x20000u, s->size = 0x20000u;
+        s->off = off + (b2 ? half : 0);
+        s->number = b2 ? 12 + k : k;
+        s->snb = b2 ? F7_SNB_BANK2 + k : k;
+        s->cls = k < 4 ? 0 : k == 4 ? 1 : 2;
+    }
+    return s->off < size && s->off + s->size <= size;
+}
+
+static int f7_sector_at(const sim_chip *c, uint32_t off, f7_sector *s)
+{
+    for (unsigned i = 0; f7_sector_get(c, i, s); i++)
+        if (off >= s->off && off - s->off < s->size) return (int)i;
+    return -1;
+}
+
+static bool f7_wrp(const sim_chip *c, const f7_sector *s)
+{
+    unsigned bit = dual_mode(c) ? s->number / 2 : s->number;
+    unsigned nbits = is_f76x(c) ? 12 : 8;
+    if (bit >= nbits) return false;
+    return !(OPTCR(c) & (1u << (F7_OPTCR_NWRP_SHIFT + bit)));
+}
+
+/* ---- timing ---- */
+
+/* Erase time of a sector by size class (single bank 32/128/256 KB, dual
+ * bank 16/64/128 KB) and PSIZE. */
+static uint64_t erase_ps(unsigned cls, unsigned psize)
+{
+    static const uint64_t t[3][4] = {
+        {MS(400), MS(300), MS(250), MS(250)},
+        {MS(1200), MS(700), MS(550), MS(550)},
+        {MS(2000), MS(1300), MS(1000), MS(1000)},
+    };
+    return t[cls > 2 ? 2 : cls][psize & 3];
+}
+
+static uint64_t mass_erase_ps(uint32_t bytes, unsigned psize)
+{
+    static const uint64_t per_mb[4] = {MS(16000), MS(11000), MS(8000), MS(8000)};
+    uint64_t mb = (bytes + 0xFFFFFu) >> 20;
+    return per_mb[psize & 3] * (mb ? mb : 1);
+}
+
+/* ---- busy time ---- */
+
+static void f7_complete(sim_chip *c)
+{
+    f7_sim *f = F(c);
+    f->strt_busy = false;
+    f->opt_busy = false;
+    if (f->eop_pending && (f->cr & F7_CR_EOPIE)) f->sr |= F7_SR_EOP;
+    f->eop_pending = false;
+}
+
+static void start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
+{
+    oflash__sim_start_busy(c, ps);
+    F(c)->strt_busy = strt;
+    F(c)->eop_pending = ok;
+}
+
+static unsigned psize(const sim_chip *c)
+{
+    return (F(c)->cr >> F7_CR_PSIZE_SHIFT) & 3;
+}
+
+/* ---- programming ---- */
+
+/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP or
+ * the rest of the OTP/ID page.  Returns the SR error bits it raised. */
+static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
+{
+    f7_sim *f = F(c);
+    bool in_flash = addr >= F7_MAIN_BASE && addr - F7_MAIN_BASE < c->nv.flash_size;
+    bool in_otp = addr >= F7_OTP_BASE && addr - F7_OTP_BASE < F7_OTP_SIZE;
+    bool in_lock = addr >= F7_LOCK_BASE && addr - F7_LOCK_BASE < F7_LOCK_SIZE;
+    uint32_t err = 0;
+    f7_sector s;
+    int r;
+
+    oflash__sim_stall(c);
+    if ((f->cr & F7_CR_LOCK) || !(f->cr & F7_CR_PG) ||
+        (f->cr & (F7_CR_SER | F7_CR_MER | F7_CR_MER2)))
+        err = F7_SR_ERSERR;
+    else if (psize(c) == 3 && size == 4) {
+        /* x64: a double word as two word stores, low word first at an
+         * 8-aligned address; the program starts when the pair is complete. */
+        if (!f->x64_pending && (addr & 7) == 0) {
+            f->x64_pending = true;
+            f->x64_addr = addr;
+            f->x64_low = (uint32_t)val;
+            return 0;
+        }
+        if (f->x64_pending && addr == f->x64_addr + 4) {
+            f->x64_pending = false;
+            addr = f->x64_addr;
+            val = (uint64_t)f->x64_low | (val << 32);
+            size = 8;
+        } else {
+            f->x64_pending = false;
+            err = F7_SR_PGPERR;
+        }
+    } else if (size != (1u << psize(c)))
+        err = F7_SR_PGPERR;
+    if (size != 4) f->x64_pending = false;
+    if (err) {
+        f->sr |= err;
+        return err;
+    }
+    if ((addr & 15) + size > 16)
+        err = F7_SR_PGAERR;
+    else if (!in_flash && !in_otp && !in_lock)
+        err = F7_SR_WRPERR; /* UID, flash size, reserved words of the OTP page */
+    else if (in_flash && addr - F7_MAIN_BASE + size > c->nv.flash_size)
+        err = F7_SR_PGAERR;
+    else if (in_flash &&
+             (rdp(c) != 0 || (f7_sector_at(c, addr - F7_MAIN_BASE, &s) >= 0 && f7_wrp(c, &s))))
+        err = F7_SR_WRPERR;
+    else if (in_otp && *oflash__sim_nv_ptr(
+                           c, F7_LOCK_BASE + (addr - F7_OTP_BASE) / F7_OTP_BLOCK_SIZE, 1) == 0x00)
+        err = F7_SR_WRPERR; /* LOCKBi = 0x00: block i cannot be programmed */
+    else if (in_lock && addr - F7_LOCK_BASE + size > F7_LOCK_SIZE)
+        err = F7_SR_PGAERR;
+    if (err) {
+        f->sr |= err;
+        return err;
+    }
+
+    r = oflash__sim_flash_and(c, addr, val, size);
+    if (r == 2) return 0; /* power lost */
+    c->program_ops++;
+    c->flash_ops++;
+    if (r == 1) {
+        f->sr |= F7_SR_OPERR; /* the cells do not program: nothing changes */
+        start_busy(c, F7_PROGRAM_PS, false, false);
+        return F7_SR_OPERR;
+    }
+    start_busy(c, F7_PROGRAM_PS, false, true);
+    return 0;
+}
+
+/* ---- erase ---- */
+
+static void start_erase(sim_chip *c)
+{
+    f7_sim *f = F(c);
+    bool f76x = is_f76x(c), dual = dual_mode(c);
+    bool ser = f->cr & F7_CR_SER, mer = f->cr & F7_CR_MER, mer2 = f76x && (f->cr & F7_CR_MER2);
+    unsigned ps = psize(c);
+    uint32_t lo, hi;
+    bool failed;
+    f7_sector s;
+
+    if (!ser && !mer && !mer2) return; /* STRT without an erase selected */
+    oflash__sim_stall(c);
+    if (ser && (mer || mer2)) {
+        f->sr |= F7_SR_ERSERR;
+        return;
+    }
+    if (rdp(c) != 0) {
+        f->sr |= F7_SR_WRPERR;
+        return;
+    }
+    if (ser) {
+        unsigned snb = (f->cr >> F7_CR_SNB_SHIFT) & (f76x ? 0x1Fu : 0x0Fu);
+        bool found = false;
+        for (unsigned i = 0; !found && f7_sector_get(c, i, &s); i++)
+            found = s.snb == snb;
+        if (!found) {
+            f->sr |= F7_SR_ERSERR;
+            return;
+        }
+        if (f7_wrp(c, &s)) {
+            f->sr |= F7_SR_WRPERR;
+            return;
+        }
+        failed = oflash__sim_flash_erase_range(c, s.off, s.size);
+        if (c->power_lost) return;
+        c->erase_ops++;
+        c->flash_ops++;
+        if (failed) f->sr |= F7_SR_OPERR;
+        start_busy(c, erase_ps(s.cls, ps), true, !failed);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: erase sector %u (%u KiB, x%u): %.0f ms%s", s.number,
+                   s.size / 1024, 8u << ps, (double)erase_ps(s.cls, ps) / 1e9,
+                   failed ? " (OPERR)" : "");
+        return;
+    }
+    /* Mass erase: MER = everything (single bank) or bank 1 (dual bank),
+     * MER2 = bank 2 (dual bank; in single bank mode the same as MER). */
+    lo = 0;
+    hi = c->nv.flash_size;
+    if (dual) {
+        uint32_t half = c->nv.flash_size / 2;
+        lo = mer ? 0 : half;
+        hi = mer2 ? c->nv.flash_size : half;
+    }
+    for (unsigned i = 0; f7_sector_get(c, i, &s); i++)
+        if (s.off >= lo && s.off < hi && f7_wrp(c, &s)) {
+            f->sr |= F7_SR_WRPERR;
+            return;
+        }
+    failed = oflash__sim_flash_erase_range(c, lo, hi - lo);
+    if (c->power_lost) return;
+    c->erase_ops++;
+    c->flash_ops++;
+    if (failed) f->sr |= F7_SR_OPERR;
+    start_busy(c, mass_erase_ps(hi - lo, ps), true, !failed);
+    oflash_log(OFLASH_LOG_DEBUG, "sim: mass erase 0x%08X-0x%08X (x%u): %.0f ms%s",
+               F7_MAIN_BASE + lo, F7_MAIN_BASE + hi - 1, 8u << ps,
+               (double)mass_erase_ps(hi - lo, ps) / 1e9, failed ? " (OPERR)" : "");
+}
+
+/* ---- option bytes ---- */
+
+static uint32_t optcr_writable(const sim_chip *c)
+{
+    return is_f76x(c) ? F7_OPTCR_WRITABLE_F76X : F7_OPTCR_WRITABLE_F74X;
+}
+
+static void start_option_program(sim_chip *c)
+{
+    f7_sim *f = F(c);
+    uint32_t newopt = f->optcr_reg & optcr_writable(c);
+    uint32_t newopt1 = f->optcr1_reg;
+    uint64_t ps = F7_OPTION_PROGRAM_PS;
+    bool regress = oflash_sim_rdp_level(OPTCR(c)) == 1 && oflash_sim_rdp_level(newopt) == 0;
+
+    oflash__sim_stall(c);
+    if (oflash__sim_power_fails_now(c)) {
+        oflash__sim_power_loss(c); /* option bytes keep their old value */
+        return;
+    }
+    if (regress) {
+        /* RM0385 §3.5.1: level 1 -> 0 mass-erases main flash. */
+        memset(c->nv.flash, 0xFF, c->nv.flash_size);
+        oflash__sim_journal_fill(&c->file, F7_MAIN_BASE, c->nv.flash_size, 0xFF);
+        oflash__sim_mark_dirty(c, 0, c->nv.flash_size);
+        ps += mass_erase_ps(c->nv.flash_size, 2);
+    }
+    OPTCR(c) = newopt;
+    OPTCR1(c) = newopt1;
+    oflash__sim_journal_opt(c);
+    c->option_ops++;
+    c->flash_ops++;
+    start_busy(c, ps, false, true);
+    f->opt_busy = true;
+    oflash_log(OFLASH_LOG_DEBUG,
+               "sim: option bytes programmed: OPTCR 0x%08X OPTCR1 0x%08X%s: %.0f ms", newopt,
+               newopt1, regress ? " (RDP 1 -> 0: mass erase)" : "", (double)ps / 1e9);
+    f->optcr_reg = newopt; /* unlocked; OPTSTRT reads 1 while busy */
+    oflash__sim_update_protection(c);
+}
+
+/* ---- flash interface registers ---- */
+
+static uint32_t flash_reg_read(sim_chip *c, uint32_t off)
+{
+    f7_sim *f = F(c);
+    uint32_t v;
+    oflash__sim_flash_update(c);
+    switch (off) {
+    case F7_FLASH_ACR:
+        return f->acr;
+    case F7_FLASH_SR:
+        v = f->sr | (c->busy ? F7_SR_BSY : 0);
+        if (c->busy) {
+            /* Polling BSY: fast-forward; with a running watchdog in steps
+             * of 100 us so that a loop that feeds it while it waits works. */
+            uint64_t left = c->busy_until_ps - c->now_ps;
+            uint64_t step =
+                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
+            oflash__sim_advance(c, step);
+        }
+        return v;
+    case F7_FLASH_CR:
+        return f->cr | (c->busy && f->strt_busy ? F7_CR_STRT : 0);
+    case F7_FLASH_OPTCR:
+        return f->optcr_reg | (c->busy && f->opt_busy ? F7_OPTCR_OPTSTRT : 0);
+    case F7_FLASH_OPTCR1:
+        return f->optcr1_reg;
+    default:
+        return 0; /* KEYR, OPTKEYR are write-only */
+    }
+}
+
+/* Wrong key: bus error, register locked until reset. */
+static void key_fault(sim_chip *c, const char *reg, uint32_t val, bool opt)
+{
+    if (opt) {
+        F(c)->optcr_dead = true;
+        F(c)->optcr_reg |= F7_OPTCR_OPTLOCK;
+    } else {
+        F(c)->cr_dead = true;
+        F(c)->cr |= F7_CR_LOCK;
+    }
+    oflash__sim_stop(c, SIM_STOP_FAULT,
+                     "bus fault: wrong key 0x%08X written to %s; %s stays locked until reset", val,
+                     reg, opt ? "FLASH_OPTCR" : "FLASH_CR");
+}
+
+static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned size)
+{
+    f7_sim *f = F(c);
+    unsigned shift = (off & 3) * 8;
+    uint32_t mask = size >= 4 ? 0xFFFFFFFFu : ((1u << (8 * size)) - 1) << shift;
+    uint32_t reg = off & ~3u;
+    uint32_t v = (val << shift) & mask;
+
+    oflash__sim_flash_update(c);
+    switch (reg) {
+    case F7_FLASH_ACR: /* LATENCY 3..0, PRFTEN 8, ARTEN 9, ARTRST 11 */
+        f->acr = ((f->acr & ~mask) | v) & 0x00000B0Fu;
+        break;
+    case F7_FLASH_KEYR:
+        if (f->cr_dead)
+            key_fault(c, "FLASH_KEYR", v, false);
+        else if (f->key_state == 0 && v == F7_FLASH_KEY1)
+            f->key_state = 1;
+        else if (f->key_state == 1 && v == F7_FLASH_KEY2) {
+            f->key_state = 0;
+            f->cr &= ~F7_CR_LOCK;
+        } else
+            key_fault(c, "FLASH_KEYR", v, false);
+        break;
+    case F7_FLASH_OPTKEYR:
+        if (f->optcr_dead)
+            key_fault(c, "FLASH_OPTKEYR", v, true);
+        else if (f->optkey_state == 0 && v == F7_FLASH_OPTKEY1)
+            f->optkey_state = 1;
+        else if (f->optkey_state == 1 && v == F7_FLASH_OPTKEY2) {
+            f->optkey_state = 0;
+            f->optcr_reg &= ~F7_OPTCR_OPTLOCK;
+        } else
+            key_fault(c, "FLASH_OPTKEYR", v, true);
+        break;
+    case F7_FLASH_SR:
+        f->sr &= ~(v & F7_SR_W1C);
+        break;
+    case F7_FLASH_CR: {
+        uint32_t writable = F7_CR_PG | F7_CR_SER | F7_CR_MER | F7_CR_SNB_MASK_F74X |
+                            F7_CR_PSIZE_MASK | F7_CR_STRT | F7_CR_EOPIE | F7_CR_ERRIE | F7_CR_LOCK;
+        uint32_t nv;
+        if (is_f76x(c)) writable |= F7_CR_MER2 | F7_CR_SNB_MASK_F76X;
+        if (f->cr & F7_CR_LOCK) break; /* locked: writes ignored */
+        nv = ((f->cr & ~mask) | v) & writable;
+        f->cr = nv & ~F7_CR_STRT;
+        if (nv & F7_CR_LOCK) {
+            f->key_state = 0;
+            break;
+        }
+        if (nv & F7_CR_STRT) start_erase(c);
+        break;
+    }
+    case F7_FLASH_OPTCR: {
+        uint32_t nv, w = optcr_writable(c);
+        if (f->optcr_reg & F7_OPTCR_OPTLOCK) break;
+        nv = (f->optcr_reg & ~mask) | v;
+        f->optcr_reg = (f->optcr_reg & ~w) | (nv & w);
+        if (nv & F7_OPTCR_OPTSTRT) start_option_program(c);
+        if (nv & F7_OPTCR_OPTLOCK) {
+            f->optcr_reg |= F7_OPTCR_OPTLOCK;
+            f->optkey_state = 0;
+        }
+        break;
+    }
+    case F7_FLASH_OPTCR1: /* BOOT_ADD0/1, written with OPTCR's OPTSTRT */
+        if (!(f->optcr_reg & F7_OPTCR_OPTLOCK)) f->optcr1_reg = (f->optcr1_reg & ~mask) | v;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- RCC: the F4's registers and bits at the same address (RM0385 §5.3:
+ * CR reset 0x00000083, PLLCFGR reset 0x24003010, CFGR SW/SWS/HPRE).  The
+ * simulated board has an 8 MHz HSE (a Nucleo-144's ST-LINK MCO). ---- */
+
+#define HSI_HZ 16000000ull
+#define RCC_CR 0x00u
+#define RCC_PLLCFGR 0x04u
+#define RCC_CFGR 0x08u
+#define RCC_CR_HSION (1u << 0)
+#define RCC_CR_HSIRDY (1u << 1)
+#define RCC_CR_HSEON (1u << 16)
+#define RCC_CR_HSERDY (1u << 17)
+#define RCC_CR_PLLON (1u << 24)
+#define RCC_CR_PLLRDY (1u << 25)
+#define RCC_CR_PLLI2SON (1u << 26)
+#define RCC_CR_PLLI2SRDY (1u << 27)
+#define RCC_CR_PLLSAION (1u << 28)
+#define RCC_CR_PLLSAIRDY (1u << 29)
+
+static uint64_t sysclk_hz(const sim_chip *c)
+{
+    const uint32_t *r = F(c)->rcc;
+    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
+    if (sws == 1) return F(c)->hse_hz;
+    if (sws == 2) {
+        uint32_t pll = r[RCC_PLLCFGR / 4];
+        uint64_t src = (pll & (1u << 22)) ? F(c)->hse_hz : HSI_HZ;
+        uint32_t m = pll & 0x3F, n = (pll >> 6) & 0x1FF, p = 2 * (((pll >> 16) & 3) + 1);
+        if (m < 2 || n < 2) return HSI_HZ; /* the PLL does not lock */
+        return src * n / m / p;
+    }
+    return HSI_HZ;
+}
+
+static void set_clock(sim_chip *c)
+{
+    static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
+    uint32_t hpre = (F(c)->rcc[RCC_CFGR / 4] >> 4) & 0xF;
+    uint64_t hz = sysclk_hz(c) / (hpre & 8 ? hpre_div[hpre & 7] : 1);
+    oflash__sim_set_core_hz(c, hz ? hz : HSI_HZ);
+}
+
+static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
+{
+    uint32_t *r = F(c)->rcc;
+    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
+    switch (off) {
+    case RCC_CR: {
+        uint32_t cr = v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 18) | (1u << 19) |
+                           RCC_CR_PLLON | RCC_CR_PLLI2SON | RCC_CR_PLLSAION);
+        /* A clock in use as SYSCLK cannot be switched off. */
+        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSION;
+        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSEON;
+        if (sws == 2) cr |= RCC_CR_PLLON;
+        /* Oscillators and PLLs are ready at once: start-up time is not modelled. */
+        if (cr & RCC_CR_HSION) cr |= RCC_CR_HSIRDY;
+        if (cr & RCC_CR_HSEON) cr |= RCC_CR_HSERDY;
+        if ((cr & RCC_CR_PLLON) &&
+            (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
+            cr |= RCC_CR_PLLRDY;
+        if (cr & RCC_CR_PLLI2SON) cr |= RCC_CR_PLLI2SRDY;
+        if (cr & RCC_CR_PLLSAION) cr |= RCC_CR_PLLSAIRDY;
+        r[0] = cr;
+        break;
+    }
+    case RCC_PLLCFGR:
+        if (!(r[0] & RCC_CR_PLLON)) /* "written only if PLL is disabled" */
+            r[1] = v & 0x7F437FFFu; /* PLLM, PLLN, PLLP, PLLSRC, PLLQ, PLLR (F76x) */
+        break;
+    case RCC_CFGR: {
+        uint32_t sw = v & 3, ready;
+        ready = sw == 0   ? (r[0] & RCC_CR_HSIRDY)
+                : sw == 1 ? (r[0] & RCC_CR_HSERDY)
+                : sw == 2 ? (r[0] & RCC_CR_PLLRDY)
+                          : 0;
+        r[2] = (v & ~0xCu) | ((ready ? sw : sws) << 2); /* SWS follows a ready clock */
+        set_clock(c);
+        break;
+    }
+    default:
+        r[(off / 4) & 0xFF] = v;
+        break;
+    }
+}
+
+/* ---- the OTP / ID page (0x1FF0F000) and the option bytes (0x1FFF0000) ---- */
+
+static uint8_t info_byte(sim_chip *c, uint32_t addr)
+{
+    if (addr >= F7_OTP_BASE && addr < F7_LOCK_END) return *oflash__sim_nv_ptr(c, addr, 1);
+    if (addr >= F7_UID_ADDR && addr < F7_UID_ADDR + 12) return c->nv.uid[addr - F7_UID_ADDR];
+    if (addr == F7_FSIZE_ADDR) return (uint8_t)c->dev->flash_size_kb;
+    if (addr == F7_FSIZE_ADDR + 1) return (uint8_t)(c->dev->flash_size_kb >> 8);
+    return 0xFF;
+}
+
+/* Option bytes as stored (RM0385 §3.4.1): 16-bit values, each with its
+ * complement in the upper half-word, at 0x1FFF0000 USER:RDP (OPTCR 15..0
+ * without OPTLOCK/OPTSTRT), 0x1FFF0008 OPTCR 31..16 (nWRP, nDBOOT, nDBANK,
+ * IWDG_STDBY/STOP), 0x1FFF0010 BOOT_ADD0, 0x1FFF0018 BOOT_ADD1; the words
+ * between read 0xFF. */
+static uint8_t opt_byte(sim_chip *c, uint32_t addr)
+{
+    uint32_t off = addr - F7_OPT_BASE;
+    uint16_t half[4] = {(uint16_t)(OPTCR(c) & 0xFFFCu), (uint16_t)(OPTCR(c) >> 16),
+                        (uint16_t)OPTCR1(c), (uint16_t)(OPTCR1(c) >> 16)};
+    uint32_t word;
+    if (off >= F7_OPT_SIZE || (off & 4)) return 0xFF;
+    word = half[off / 8] | ((uint32_t)(uint16_t)~half[off / 8] << 16);
+    return (uint8_t)(word >> (8 * (off & 3)));
+}
+
+static bool in_info(uint32_t a)
+{
+    return a >= F7_INFO_BASE && a - F7_INFO_BASE < F7_INFO_SIZE;
+}
+
+static bool in_opt(uint32_t a)
+{
+    return a >= F7_OPT_BASE && a - F7_OPT_BASE < 0x400u;
+}
+
+/* ---- the model's hooks ---- */
+
+static bool f7_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger, uint32_t *val)
+{
+    uint32_t word, off;
+    unsigned shift = (addr & 3) * 8;
+    (void)debugger;
+    if (in_info(addr) || in_opt(addr)) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint32_t)(in_info(addr) ? info_byte(c, addr + i) : opt_byte(c, addr + i))
+                 << (8 * i);
+        *val = v;
+        return true;
+    }
+    if (addr >= F7_FLASHIF_BASE && addr < F7_FLASHIF_BASE + 0x400) {
+        off = addr - F7_FLASHIF_BASE;
+        if ((off & ~3u) > F7_FLASH_OPTCR1) return false; /* counted as unknown */
+        word = flash_reg_read(c, off & ~3u);
+    } else if (addr >= F7_RCC_BASE && addr < F7_RCC_BASE + 0x400) {
+        word = F(c)->rcc[((addr - F7_RCC_BASE) / 4) & 0xFF];
+    } else {
+        return false;
+    }
+    word >>= shift;
+    *val = size >= 4 ? word : word & ((1u << (8 * size)) - 1);
+    return true;
+}
+
+static bool f7_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t val, bool debugger)
+{
+    uint32_t off;
+    (void)debugger;
+    if (in_info(addr)) {
+        flash_program(c, addr, val, size); /* OTP and lock bytes program like flash */
+        return true;
+    }
+    if (in_opt(addr)) {
+        /* Option bytes change only through FLASH_OPTCR + OPTSTRT. */
+        F(c)->sr |= F7_SR_ERSERR;
+        return true;
+    }
+    if (addr >= F7_FLASHIF_BASE && addr < F7_FLASHIF_BASE + 0x400) {
+        off = addr - F7_FLASHIF_BASE;
+        if ((off & ~3u) > F7_FLASH_OPTCR1) return false;
+        flash_reg_write(c, off, val, size);
+        return true;
+    }
+    if (addr >= F7_RCC_BASE && addr < F7_RCC_BASE + 0x400) {
+        off = addr - F7_RCC_BASE;
+        if (size != 4 || (off & 3)) return false; /* RCC is word-accessed by every driver */
+        rcc_write(c, off, val);
+        return true;
+    }
+    return false;
+}
+
+static void f7_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
+{
+    flash_program(c, addr, val, size);
+}
+
+static const char *sr_names(uint32_t sr, char *buf, size_t len)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{F7_SR_ERSERR, "ERSERR"},
+                 {F7_SR_PGPERR, "PGPERR"},
+                 {F7_SR_PGAERR, "PGAERR"},
+                 {F7_SR_WRPERR, "WRPERR"},
+                 {F7_SR_OPERR, "OPERR"}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (sr & names[i].bit)
+            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+                                     used ? "|" : "", names[i].name);
+    return buf;
+}
+
+/* A debugger write into flash, OTP or lock bytes: a bus write through the
+ * flash interface.  Static conditions are checked first so that a refused
+ * write changes nothing. */
+static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
+{
+    f7_sim *f = F(c);
+    unsigned w = 1u << psize(c);
+    const char *path = c->file.path;
+    char names[64];
+    bool in_flash = addr >= F7_MAIN_BASE && addr - F7_MAIN_BASE < c->nv.flash_size;
+
+    if (in_flash && rdp(c) != 0)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: flash write at 0x%08X refused: read protection level 1 is "
+                                "active",
+                                path, addr);
+    if ((f->cr & F7_CR_LOCK) || !(f->cr & F7_CR_PG) ||
+        (f->cr & (F7_CR_SER | F7_CR_MER | F7_CR_MER2))) {
+        f->sr |= F7_SR_ERSERR; /* what the bus write does on silicon */
+        return oflash_error_set(
+            OFLASH_EPROTECTED,
+            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
+            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.ERSERR set)",
+            path, in_flash ? "flash" : "OTP", addr,
+            (f->cr & F7_CR_LOCK)  ? "FLASH_CR is locked"
+            : !(f->cr & F7_CR_PG) ? "FLASH_CR.PG is not set"
+                                  : "an erase is selected in FLASH_CR");
+    }
+    if ((addr % w) || (n % w))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
+                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
+                                path, n, addr, w, 8 * w);
+    for (size_t i = 0; i < n; i += w) {
+        uint64_t v = 0;
+        uint32_t err;
+        for (unsigned k = 0; k < w; k++)
+            v |= (uint64_t)buf[i + k] << (8 * k);
+        err = flash_program(c, addr + (uint32_t)i, v, w);
+        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
+        if (err)
+            return oflash_error_set(
+                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
+                addr + (uint32_t)i, sr_names(err, names, sizeof names),
+                err & F7_SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
+    }
+    return 0;
+}
+
+static int f7_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
+{
+    if (in_opt(addr))
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: write at 0x%08X refused: option bytes change only through "
+                                "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
+                                c->file.path, addr);
+    if (in_info(addr) && addr - F7_INFO_BASE + n > F7_OTP_TOTAL)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "%s: write at 0x%08X refused: only OTP (0x1FF0F000-0x1FF0F3FF) and "
+                                "its lock bytes (0x1FF0F400-0x1FF0F40F) are programmable in this "
+                                "page; the unique ID and flash size registers are read-only",
+                                c->file.path, addr < F7_LOCK_END ? F7_LOCK_END : addr);
+    return debugger_program(c, addr, buf, n);
+}
+
+static int f7_read_protection(const sim_chip *c, char *why, size_t len)
+{
+    snprintf(why, len, "RDP=0x%02X", (OPTCR(c) >> 8) & 0xFF);
+    return rdp(c);
+}
+
+static void f7_reset(sim_chip *c)
+{
+    f7_sim *f = F(c);
+    f->acr = 0;
+    f->cr = F7_CR_LOCK;
+    f->sr = 0;
+    f->key_state = f->optkey_state = 0;
+    f->cr_dead = f->optcr_dead = false;
+    f->x64_pending = false;
+    f->optcr_reg = OPTCR(c) | F7_OPTCR_OPTLOCK;
+    f->optcr1_reg = OPTCR1(c);
+    memset(f->rcc, 0, sizeof f->rcc);
+    f->rcc[0] = 0x00000083u;
+    f->rcc[1] = 0x24003010u;
+    if (!f->hse_hz) f->hse_hz = 8000000ull;
+    set_clock(c);
+    /* IWDG_SW = 0: hardware watchdog, running from reset. */
+    if (!(OPTCR(c) & F7_OPTCR_IWDG_SW)) oflash__sim_iwdg_start(c);
+}
+
+/* Factory option bytes; a "-DB" entry is a chip already switched to dual
+ * bank mode (nDBANK = 0). */
+static void f7_factory(const oflash_device *dev, uint32_t opt[SIM_OPT_WORDS])
+{
+    const f7_part *p = f7_part_of(dev);
+    opt[0] = (p->f76x ? F7_OPTCR_RESET_F76X : F7_OPTCR_RESET_F74X) &
+             ~(F7_OPTCR_OPTLOCK | F7_OPTCR_OPTSTRT);
+    if (p->dual_bank) opt[0] &= ~F7_OPTCR_NDBANK;
+    opt[1] = F7_OPTCR1_RESET;
+}
+
+static void f7_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], sim_map *m)
+{
+    (void)opt;
+    memset(m, 0, sizeof *m);
+    m->cpu_model = UC_CPU_ARM_CORTEX_M7;
+    m->cpuid = f7_part_of(dev)->f76x ? F7_CPUID_F76X : F7_CPUID_F74X;
+    m->flash_base = F7_MAIN_BASE;
+    /* The flash on ITCM, where BOOT_ADD0's factory value (0x0080) boots
+     * from; the simulator reads the reset vector from the flash's first
+     * words whatever BOOT_ADD0 says. */
+    m->flash_alias = F7_ITCM_FLASH_BASE;
+    m->sram_base = F7_SRAM_BASE;
+    m->extra_ram_base = F7_ITCM_RAM_BASE;
+    m->extra_ram_size = F7_ITCM_RAM_SIZE;
+    m->sysmem_base = F7_SYSMEM_BASE;
+    m->sysmem_size = 0xF000u; /* 0xEDC0 rounded up to the 1 KiB mapping unit */
+    m->nv_base = F7_OTP_BASE;
+    m->nv_size = F7_OTP_TOTAL;
+    m->windows[0].base = F7_INFO_BASE;
+    m->windows[0].size = F7_INFO_SIZE;
+    m->windows[1].base = F7_OPT_BASE;
+    m->windows[1].size = 0x400u;
+    m->window_count = 2;
+    m->iwdg_base = F7_IWDG_BASE;
+    m->crc_base = F7_CRC_BASE;
+    m->dbgmcu_base = F7_DBGMCU_IDCODE;
+    m->dbgmcu_idcode_rev = 0x1000;
+}
+
+const oflash_sim_model oflash__stm32f7_sim = {
+    .version = OFLASH_SIM_MODEL_VERSION,
+    .opt_words = 2,
+    .state_size = sizeof(f7_sim),
+    .factory = f7_factory,
+    .map = f7_map,
+    .reset = f7_reset,
+    .complete = f7_complete,
+    .mmio_read = f7_mmio_read,
+    .mmio_write = f7_mmio_write,
+    .cpu_program = f7_cpu_program,
+    .debugger_write = f7_debugger_write,
+    .read_protection = f7_read_protection,
+};
