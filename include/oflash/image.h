@@ -68,6 +68,9 @@ typedef struct oflash_image_load_opts {
 const char *oflash_image_format_name(oflash_image_format format);
 /* "ihex"/"hex", "srec"/"s19", "elf", "bin"/"binary" or "auto" -> *out. */
 int oflash_image_format_parse(oflash_image_format *out, const char *name);
+/* The output format a file name's extension names (.hex, .srec, .bin...);
+ * OFLASH_ENOTFOUND when it names none. */
+int oflash_image_format_for_path(oflash_image_format *out, const char *path);
 
 int oflash_image_new(oflash_image **out);
 void oflash_image_free(oflash_image *img);

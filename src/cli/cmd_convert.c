@@ -126,17 +126,8 @@ int cmd_convert(int argc, char **argv)
     /* Options that do not fit the output format are usage errors. */
     oflash_image_format of = wo.format;
     if (of == OFLASH_FORMAT_AUTO) {
-        const char *dot = strrchr(out, '.');
         oflash_image_format g = OFLASH_FORMAT_AUTO;
-        if (dot && (!strcmp(dot, ".bin") || !strcmp(dot, ".BIN")))
-            g = OFLASH_FORMAT_BIN;
-        else if (dot && (!strcasecmp(dot, ".hex") || !strcasecmp(dot, ".ihex") ||
-                         !strcasecmp(dot, ".ihx")))
-            g = OFLASH_FORMAT_IHEX;
-        else if (dot &&
-                 (!strcasecmp(dot, ".srec") || !strcasecmp(dot, ".s19") ||
-                  !strcasecmp(dot, ".s28") || !strcasecmp(dot, ".s37") || !strcasecmp(dot, ".mot")))
-            g = OFLASH_FORMAT_SREC;
+        if (oflash_image_format_for_path(&g, out) < 0) g = OFLASH_FORMAT_AUTO;
         if (g == OFLASH_FORMAT_AUTO) {
             free(files);
             return cli_usage("convert",

@@ -74,7 +74,11 @@ int cmd_verify(int argc, char **argv)
         ret = cli_usage("verify", "no image given");
         goto out;
     }
-    if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    {
+        oflash_image_region map[64];
+        cli_image_limit_to_device(&lo, &ct, map, sizeof map / sizeof map[0]);
+        if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
+    }
     if ((ret = cli_target_open("verify", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet && !json);
     rc = oflash_flash_verify_image(&diff, t, img, mode, cli_progress_cb, &prog);

@@ -105,3 +105,15 @@ int oflash_image_format_parse(oflash_image_format *out, const char *name)
     return oflash_error_set(OFLASH_EINVAL, "unknown format '%s' (expected ihex, srec, elf or bin)",
                             name);
 }
+
+int oflash_image_format_for_path(oflash_image_format *out, const char *path)
+{
+    const oflash__format *f = oflash__format_by_extension(path);
+    if (!f)
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "%s: the name does not tell the format (expected .hex, "
+                                ".srec/.s19/.s28/.s37/.mot or .bin)",
+                                path);
+    *out = f->id;
+    return 0;
+}
