@@ -128,6 +128,17 @@ for n in 1 40; do
     run_oflash out rc program "$WORK/fw.elf" "${T[@]}" --otp
 done
 
+# 6b. --voltage-range 1/2/4: the loader programs at x8, x16 and x64 (two
+# word stores per double word) and gives the same bytes.
+for v in 1 2 4; do
+    head -c 3072 /dev/urandom >"$WORK/vr$v.bin"
+    run_oflash out rc program "$WORK/vr$v.bin@0x08040000" "${T[@]}" --voltage-range $v --json
+    [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--voltage-range $v" ||
+        fail "--voltage-range $v: $out"
+    timeout 30 "$OFLASH" read 0x08040000 3072 -o "$WORK/vrback.bin" "${T[@]}" --quiet
+    check "--voltage-range $v wrote the bytes" cmp -s "$WORK/vr$v.bin" "$WORK/vrback.bin"
+done
+
 # 7. STM32F767ZI: single bank by default; the -DB entry refuses it before
 # writing, and after nDBANK = 0 the -DB entry programs bank 2.
 C2=$WORK/f767.sim

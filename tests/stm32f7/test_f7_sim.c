@@ -363,6 +363,31 @@ static void test_f76x_banks(void)
     oflash_probe_close(p);
 }
 
+/* F76x 1 MiB in dual bank mode (STM32F767ZG-DB): bank 2 at 0x08080000,
+ * sectors 12..19 (SNB 16..23); 0x080E0000 is bank 2's last 128 KiB. */
+static void test_f76x_1m_dual(void)
+{
+    fw f;
+    oflash_probe *p = fresh("f7_1mdb.sim", "STM32F767ZG-DB", &f, RAM_F76X);
+    if (!p) return;
+    CHECK_EQ_U(rd32(p, FLASH_OPTCR) & (1u << 29), 0); /* created in dual bank mode */
+    fw_call(&f, FW_UNLOCK, 0);
+    CHECK_EQ_U(prog16(&f, 0x0807FFF0), 0); /* bank 1, sector 7 end */
+    CHECK_EQ_U(prog16(&f, 0x08080000), 0); /* bank 2, sector 12 */
+    CHECK_EQ_U(prog16(&f, 0x080E0000), 0); /* bank 2, sector 19 */
+    CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 16, X32) & SR_ERRS, 0);
+    CHECK(all_ff(p, 0x08080000, 0x4000));
+    CHECK_EQ_U(rd32(p, 0x0807FFF0), 0x76543210u);
+    CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 23, X32) & SR_ERRS, 0);
+    CHECK(all_ff(p, 0x080E0000, 0x20000));
+    /* SNB 8 (a 2 MiB part's bank 1 sector 8) and SNB 24 do not exist here. */
+    CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 8, X32) & SR_ERRS, SR_ERSERR);
+    clear_sr(p);
+    CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 24, X32) & SR_ERRS, SR_ERSERR);
+    CHECK_EQ_U(rd32(p, 0x0807FFF0), 0x76543210u);
+    oflash_probe_close(p);
+}
+
 int main(void)
 {
     test_ids();
@@ -371,5 +396,6 @@ int main(void)
     test_otp();
     test_wrp();
     test_f76x_banks();
+    test_f76x_1m_dual();
     return test_summary();
 }
