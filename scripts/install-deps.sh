@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libunicorn-dev libxml2-dev libzip-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
-  qemu-system-arm gdb-multiarch
+  qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base
 )

@@ -55,6 +55,9 @@ bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char *
 /* Quiet / JSON flags shared by commands. */
 extern bool cli_quiet;
 
+/* cmd_sim_serve.c: `oflash sim serve` (argv[1] is "serve"). */
+int cmd_sim_serve(int argc, char **argv);
+
 /* JSON string escaping to f. */
 void cli_json_string(FILE *f, const char *s);
 

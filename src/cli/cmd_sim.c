@@ -23,6 +23,8 @@ static void usage(FILE *f)
                "       oflash sim show PATH [--json]\n"
                "       oflash sim fault PATH [--power-loss-after N] [--fail-at ADDR]\n"
                "                             [--link-drop-after N] | --clear\n"
+               "       oflash sim serve PATH --remote-bitbang [HOST:]PORT [--device PART]\n"
+               "                        [--adapter-khz N] [--no-realtime] [--once]\n"
                "\n"
                "A simulated STM32F4 lives in file PATH; use it as probe sim:PATH.\n"
                "  create  new chip of a built-in part (STM32F401xB/C/D/E, F411xC/E, F405xG,\n"
@@ -36,7 +38,11 @@ static void usage(FILE *f)
                "                                (an erase leaves the sector partly erased)\n"
                "          --fail-at ADDR        program/erase touching ADDR fails (OPERR)\n"
                "          --link-drop-after N   probe link drops after N transactions\n"
-               "          --clear               disarm everything\n");
+               "          --clear               disarm everything\n"
+               "  serve   the chip's JTAG port for OpenOCD's remote_bitbang adapter (loopback\n"
+               "          unless HOST is given; one client at a time; Ctrl-C stops).  The core\n"
+               "          runs while not halted; simulated time follows TCK at --adapter-khz\n"
+               "          (4000) and, unless --no-realtime, never lags the wall clock.\n");
 }
 
 static int sim_create(int argc, char **argv)
@@ -303,6 +309,7 @@ int cmd_sim(int argc, char **argv)
     if (!strcmp(argv[1], "create")) return sim_create(argc, argv);
     if (!strcmp(argv[1], "show")) return sim_show(argc, argv);
     if (!strcmp(argv[1], "fault")) return sim_fault(argc, argv);
-    return cli_usage("sim", "sim: unknown subcommand '%s' (expected create, show or fault)",
+    if (!strcmp(argv[1], "serve")) return cmd_sim_serve(argc, argv);
+    return cli_usage("sim", "sim: unknown subcommand '%s' (expected create, show, fault or serve)",
                      argv[1]);
 }

@@ -58,6 +58,70 @@ static int check_identity(oflash_target *t)
                             found[0] ? ")" : "", d->dev_id, d->flash_size_kb);
 }
 
+/* No --device and a probe that does not name the part (a GDB server):
+ * read the ID registers the known parts' families declare (DBGMCU_IDCODE
+ * and the flash size register on the STM32) and take the one part that
+ * matches. */
+static int detect_device(oflash_target *t, const char *probe)
+{
+    size_t n = oflash_devdb_count(t->db), matches = 0;
+    const oflash_device *hit = NULL;
+    uint32_t last_id_addr = 0, last_fs_addr = 0, idcode = 0;
+    uint16_t kb = 0;
+    bool have_id = false, have_fs = false;
+    char names[256] = "";
+    size_t off = 0;
+
+    if (oflash_probe_halt(t->probe) < 0) return oflash_error_prefix("halting the core: ");
+    for (size_t i = 0; i < n; i++) {
+        const oflash_device *d = oflash_devdb_get(t->db, i);
+        const oflash_family_id *id = d->family_ops ? &d->family_ops->id : NULL;
+        uint8_t b[2];
+        if (!d->has_id || !id || !id->idcode_addr) continue;
+        if (!have_id || id->idcode_addr != last_id_addr) {
+            if (oflash_probe_read_u32(&idcode, t->probe, id->idcode_addr) < 0) continue;
+            last_id_addr = id->idcode_addr;
+            have_id = true;
+            have_fs = false;
+        }
+        if ((idcode & (id->dev_id_mask ? id->dev_id_mask : 0xFFFu)) != d->dev_id) continue;
+        if (!have_fs || id->flash_size_addr != last_fs_addr) {
+            if (oflash_probe_read_mem(b, t->probe, id->flash_size_addr, 2) < 0) continue;
+            kb = (uint16_t)(b[0] | b[1] << 8);
+            last_fs_addr = id->flash_size_addr;
+            have_fs = true;
+        }
+        if (kb != d->flash_size_kb) continue;
+        if (!hit || strcmp(hit->name, d->name) != 0) {
+            int k = snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", d->name);
+            if (k > 0 && (size_t)k < sizeof names - off) off += (size_t)k;
+            matches++;
+        }
+        if (!hit) hit = d;
+    }
+    if (matches == 1) {
+        t->device = hit;
+        oflash_log(OFLASH_LOG_INFO,
+                   "device %s detected from DBGMCU_IDCODE 0x%08X and %u KiB of flash", hit->name,
+                   idcode, kb);
+        return 0;
+    }
+    if (matches > 1)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "no device given and the chip on '%s' matches several parts (%s; "
+                                "DBGMCU_IDCODE 0x%08X, %u KiB of flash): use --device NAME",
+                                probe, names, idcode, kb);
+    if (have_id)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "no device given and no known part has DBGMCU_IDCODE 0x%08X "
+                                "(DEV_ID 0x%03X)%s%u KiB of flash: use --device NAME",
+                                idcode, idcode & 0xFFFu, have_fs ? " and " : " ", have_fs ? kb : 0);
+    return oflash_error_set(OFLASH_EINVAL,
+                            "no device given and probe '%s' does not know the part: use --device "
+                            "NAME",
+                            probe);
+}
+
 /* Loader options from the device and the target options (opts may be NULL). */
 static void set_loader_opts(oflash_target *t, const oflash_target_opts *opts)
 {
@@ -99,13 +163,10 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     if (!t->device) {
         devname = oflash_probe_part(t->probe);
         if (!devname) {
-            rc = oflash_error_set(OFLASH_EINVAL,
-                                  "no device given and probe '%s' does not know the part: use "
-                                  "--device NAME",
-                                  opts->probe);
+            if ((rc = detect_device(t, opts->probe)) < 0) goto fail;
+        } else if ((rc = oflash_devdb_find(&t->device, t->db, devname)) < 0) {
             goto fail;
         }
-        if ((rc = oflash_devdb_find(&t->device, t->db, devname)) < 0) goto fail;
     }
     /* Halt first: flash loaders need the core. */
     if ((rc = oflash_probe_halt(t->probe)) < 0) {

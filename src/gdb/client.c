@@ -99,10 +99,11 @@ static int err_reply(gdb_client *c, const char *what, const char *r)
                             c->peer, what, r);
 }
 
-/* Console output packet "O<hex>" (not "OK"). */
+/* Console output packet "O<hex>" (not "OK").  A bare "O" is OpenOCD's
+ * keep-alive while the target runs for longer than it likes to be silent. */
 static bool is_console(const char *r, size_t n)
 {
-    return r[0] == 'O' && n >= 3 && (n - 1) % 2 == 0 && is_hex_str(r + 1, n - 1);
+    return r[0] == 'O' && n >= 1 && (n - 1) % 2 == 0 && is_hex_str(r + 1, n - 1);
 }
 
 static void log_console(gdb_client *c, const char *hex, size_t n, char *acc, size_t acc_cap)
@@ -351,11 +352,11 @@ static int parse_tdesc(gdb_client *c, const char *annex, int depth, int *next)
             g = &c->regs[c->nregs];
             if (!xml_attr(s + 1, end, "name", g->name, sizeof g->name)) g->name[0] = '\0';
             if (xml_attr(s + 1, end, "bitsize", v, sizeof v) &&
-                (!parse_num(v, &bits) || bits == 0 || bits > 512 || bits % 8)) {
+                (!parse_num(v, &bits) || bits == 0 || bits > 512)) {
                 free(doc);
                 return oflash_error_set(OFLASH_EPROTO,
                                         "GDB server %s: register '%s' has bitsize '%s' (expected "
-                                        "a multiple of 8 up to 512)",
+                                        "1 to 512; OpenOCD gives PRIMASK 1 bit, sent as a byte)",
                                         c->peer, g->name, v);
             }
             if (xml_attr(s + 1, end, "regnum", v, sizeof v) &&
@@ -412,13 +413,13 @@ static void map_regs(gdb_client *c)
         {
             int off = 0;
             for (size_t j = 0; j < c->nregs; j++)
-                if (c->regs[j].num < g->num) off += c->regs[j].bits / 8;
+                if (c->regs[j].num < g->num) off += (c->regs[j].bits + 7) / 8;
             c->regoff[i] = off;
         }
     }
     c->g_len = 0;
     for (size_t j = 0; j < c->nregs; j++)
-        c->g_len += c->regs[j].bits / 8;
+        c->g_len += (c->regs[j].bits + 7) / 8;
 }
 
 /* gdb's built-in ARM layout when the server has no target description:

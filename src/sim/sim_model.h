@@ -94,6 +94,10 @@ typedef struct oflash_sim_model {
      * flash), 2 (debug port disabled: the chip cannot be opened).  why
      * receives the register value for messages ("RDP=0xBB"). */
     int (*read_protection)(const struct sim_chip *c, char *why, size_t len);
+
+    /* The part's debug port for `oflash sim serve` (src/sim/dbg.h: TAP IDs,
+     * IR lengths, AP, comparators); NULL: the family has none modelled. */
+    const struct sim_dbg_desc *debug_port;
 } oflash_sim_model;
 
 #endif

@@ -42,6 +42,8 @@ OFLASH_LAZY_FN(ucl, uc_err, UC_ERR_HANDLE, uc_mem_protect,
                (uc_engine * uc, uint64_t address, size_t size, uint32_t perms),
                (uc, address, size, perms))
 
+OFLASH_LAZY_FN(ucl, uc_err, UC_ERR_HANDLE, uc_hook_del, (uc_engine * uc, uc_hook hh), (uc, hh))
+
 /* Variadic: only hook types without extra arguments are used (no
  * UC_HOOK_INSN), so the fixed arguments are forwarded. */
 uc_err uc_hook_add(uc_engine *uc, uc_hook *hh, int type, void *callback, void *user_data,

@@ -860,4 +860,5 @@ const oflash_sim_model oflash__stm32f4_sim = {
     .cpu_program = f4_cpu_program,
     .debugger_write = f4_debugger_write,
     .read_protection = f4_read_protection,
+    .debug_port = &oflash__stm32f4_debug_port,
 };

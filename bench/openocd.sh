@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# bench/openocd.sh [BUILD] - the same simulated STM32F401RE and the same ELF
+# (64 KiB of code/data + a 12-byte serial in OTP block 0 + its lock byte),
+# programmed three ways in one run:
+#   A. OpenOCD 0.12's own `program ELF verify reset` (remote_bitbang JTAG);
+#   B. oflash through OpenOCD's GDB server (--probe gdb:...);
+#   C. oflash with the simulated chip directly (--probe sim:...).
+# Each starts from a blank chip; each is then run again on the programmed
+# chip.  Reported: simulated target time, host wall time, TCK cycles and
+# remote_bitbang bytes (A, B), and whether the OTP serial was programmed.
+# The server runs with --no-realtime: simulated time is TCK cycles plus the
+# core's own run, never the host's idle time.  The OpenOCD figures cover
+# the command alone (the server's per-session figures are sampled with
+# SIGUSR1 before and after it), not OpenOCD's start-up.
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OFLASH=$ROOT/$BUILD/oflash
+CFG=$ROOT/tests/openocd/oflash-sim-stm32f4.cfg
+[ -x "$OFLASH" ] || { echo "bench/openocd.sh: build first ($OFLASH missing)" >&2; exit 2; }
+command -v openocd >/dev/null || { echo "bench/openocd.sh: openocd missing (scripts/install-deps.sh)" >&2; exit 2; }
+source "$ROOT/tests/lib/ports.sh"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK"
+
+pick_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        port_free "$p" && { echo "$p"; return 0; }
+    done
+    return 1
+}
+now() { date +%s.%N; }
+
+# The firmware of tests/flash: 64 KiB of constant data, serial, lock byte.
+arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$ROOT/tests/flash/fw/fw.ld" \
+    -DBIGDATA_KB=64 -o fw.elf "$ROOT/tests/flash/fw/fw.c"
+arm-none-eabi-objcopy -R .otp -R .otp_lock fw.elf fwflash.elf 2>/dev/null
+"$OFLASH" sim create blank.sim --device STM32F401RE --uid 00112233445566778899aabb >/dev/null
+
+# serve CHIP: start the server; sets RB, SPID
+serve() {
+    "$OFLASH" sim serve "$1" --remote-bitbang 127.0.0.1:0 --no-realtime >"$1.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    RB=
+    for _ in $(seq 200); do
+        RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$1.log")
+        [ -n "$RB" ] && return 0
+        sleep 0.05
+    done
+    echo "bench/openocd.sh: sim serve did not listen: $(cat "$1.log")" >&2
+    exit 1
+}
+# mark CHIP: the server's figures of the current session so far (one line)
+mark() {
+    local n
+    n=$(grep -c '^progress ' "$1.log" || true)
+    kill -USR1 "$SPID"
+    for _ in $(seq 100); do
+        [ "$(grep -c '^progress ' "$1.log" || true)" -gt "$n" ] && break
+        sleep 0.02
+    done
+    grep '^progress ' "$1.log" | tail -1
+}
+field() { sed -nE "s/.* $2=([0-9]+).*/\1/p" <<<"$1"; }
+# delta LINE1 LINE2 KEY
+delta() { echo $(($(field "$2" "$3") - $(field "$1" "$3"))); }
+stop_server() {
+    kill -TERM "$SPID"
+    wait "$SPID" || true
+}
+# tcl CMD: one command through OpenOCD's Tcl server (port TCL), reply on stdout
+tcl() {
+    exec 3<>"/dev/tcp/127.0.0.1/$TCL"
+    printf '%s\x1a' "$1" >&3
+    IFS= read -r -d $'\x1a' -u 3 reply || true
+    exec 3>&-
+    printf '%s\n' "$reply"
+}
+otp_state() { # CHIP: "yes" if OTP block 0 holds the serial and is locked
+    local b l
+    "$OFLASH" read 0x1FFF7800 12 -o "$1.otp.bin" --probe "sim:$1" -q 2>/dev/null || true
+    "$OFLASH" read 0x1FFF7A00 1 -o "$1.lock.bin" --probe "sim:$1" -q 2>/dev/null || true
+    b=$(tr -d '\0' <"$1.otp.bin")
+    l=$(od -An -tx1 "$1.lock.bin" | tr -d ' ')
+    if [ "$b" = "SN-000001234" ] && [ "$l" = 00 ]; then echo "yes (serial + lock)"
+    elif [ "$b" = "SN-000001234" ]; then echo "serial only"
+    else echo "no"; fi
+}
+row() { # NAME SIM_NS WALL_S TCK BYTES OTP
+    printf '| %-44s | %9.4f | %7.2f | %10s | %11s | %-18s |\n' "$1" "$(echo "$2 / 1000000000" | bc -l)" "$3" "$4" "$5" "$6"
+}
+
+echo "| run | simulated s | wall s | TCK cycles | bitbang bytes | OTP programmed |"
+echo "|---|---|---|---|---|---|"
+
+# ---- A. OpenOCD's own program
+cp blank.sim a.sim
+serve a.sim
+TCL=$(pick_port)
+openocd -f "$CFG" -c "remote_bitbang port $RB" \
+    -c "gdb_port disabled; telnet_port disabled; tcl_port $TCL" >a.ocd.log 2>&1 &
+OPID=$!
+PIDS+=("$OPID")
+wait_port "$TCL" "$OPID"
+m0=$(mark a.sim)
+t0=$(now)
+tcl "program fw.elf verify reset" >a.full.reply
+t1=$(now)
+m1=$(mark a.sim)
+grep -E "Error|error|wrote|Verified|verified" a.ocd.log | tail -3 >a.full.summary || true
+m2=$(mark a.sim)
+t2=$(now)
+tcl "program fwflash.elf verify reset" >a.flash.reply
+t3=$(now)
+m3=$(mark a.sim)
+t4=$(now)
+tcl "program fwflash.elf verify reset" >a.rerun.reply
+t5=$(now)
+m4=$(mark a.sim)
+tcl "shutdown" >/dev/null || true
+wait "$OPID" || true
+stop_server
+row "A. OpenOCD program fw.elf (with OTP data)" "$(delta "$m0" "$m1" sim_ns)" "$(echo "$t1 - $t0" | bc)" \
+    "$(delta "$m0" "$m1" tck)" "$(delta "$m0" "$m1" bytes_in)" "$(otp_state a.sim)"
+row "A. OpenOCD program fwflash.elf (code only)" "$(delta "$m2" "$m3" sim_ns)" "$(echo "$t3 - $t2" | bc)" \
+    "$(delta "$m2" "$m3" tck)" "$(delta "$m2" "$m3" bytes_in)" "n/a"
+row "A. same again (OpenOCD always erases)" "$(delta "$m3" "$m4" sim_ns)" "$(echo "$t5 - $t4" | bc)" \
+    "$(delta "$m3" "$m4" tck)" "$(delta "$m3" "$m4" bytes_in)" "n/a"
+A_SIM=$(delta "$m2" "$m3" sim_ns)
+A_TCK=$(delta "$m2" "$m3" tck)
+
+# ---- B. oflash through OpenOCD's GDB server
+cp blank.sim b.sim
+serve b.sim
+G=$(pick_port)
+openocd -f "$CFG" -c "remote_bitbang port $RB" \
+    -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >b.ocd.log 2>&1 &
+OPID=$!
+PIDS+=("$OPID")
+wait_port "$G" "$OPID"
+n0=$(mark b.sim)
+t0=$(now)
+"$OFLASH" program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json >b.first.json 2>b.first.err
+t1=$(now)
+n1=$(mark b.sim)
+"$OFLASH" program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json >b.rerun.json 2>b.rerun.err
+t2=$(now)
+n2=$(mark b.sim)
+kill "$OPID"
+wait "$OPID" || true
+stop_server
+row "B. oflash via OpenOCD gdb: program --otp" "$(delta "$n0" "$n1" sim_ns)" "$(echo "$t1 - $t0" | bc)" \
+    "$(delta "$n0" "$n1" tck)" "$(delta "$n0" "$n1" bytes_in)" "$(otp_state b.sim)"
+row "B. same again (rerun)" "$(delta "$n1" "$n2" sim_ns)" "$(echo "$t2 - $t1" | bc)" \
+    "$(delta "$n1" "$n2" tck)" "$(delta "$n1" "$n2" bytes_in)" "(unchanged)"
+B_SIM=$(delta "$n0" "$n1" sim_ns)
+B_TCK=$(delta "$n0" "$n1" tck)
+B_RSIM=$(delta "$n1" "$n2" sim_ns)
+B_RTCK=$(delta "$n1" "$n2" tck)
+
+# ---- C. oflash with sim: directly
+cp blank.sim c.sim
+t0=$(now)
+"$OFLASH" program fw.elf --probe sim:c.sim --otp --json >c.first.json 2>c.first.err
+t1=$(now)
+"$OFLASH" program fw.elf --probe sim:c.sim --otp --json >c.rerun.json 2>c.rerun.err
+t2=$(now)
+simC=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.first.json)
+simCr=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.rerun.json)
+row "C. oflash sim: program --otp" "$(echo "$simC * 1000000000" | bc | cut -d. -f1)" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
+row "C. same again (rerun)" "$(echo "$simCr * 1000000000" | bc | cut -d. -f1)" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
+
+echo
+echo "What OpenOCD did with the OTP data in fw.elf (program fw.elf verify reset):"
+sed 's/^/  /' a.full.reply | head -5
+grep -E "^Error" a.ocd.log | sort -u | head -4 | sed 's/^/  /'
+echo
+echo "targets:"
+printf '  oflash via OpenOCD vs OpenOCD program (code only): simulated time %.4f s vs %.4f s (%s)\n' \
+    "$(echo "$B_SIM / 1000000000" | bc -l)" "$(echo "$A_SIM / 1000000000" | bc -l)" \
+    "$([ "$B_SIM" -le "$A_SIM" ] && echo met || echo NOT met)"
+printf '  TCK cycles %s vs %s (%s), OTP in the same pass: %s\n' "$B_TCK" "$A_TCK" \
+    "$([ "$B_TCK" -le "$A_TCK" ] && echo met || echo NOT met)" "$(otp_state b.sim)"
+printf '  rerun / first through OpenOCD: simulated time %.2f %%, TCK cycles %.2f %% (target < 2 %%)\n' \
+    "$(echo "100 * $B_RSIM / $B_SIM" | bc -l)" "$(echo "100 * $B_RTCK / $B_TCK" | bc -l)"

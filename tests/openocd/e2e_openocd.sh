@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# e2e_openocd.sh - the real OpenOCD 0.12 drives a simulated STM32F401RE
+# through `oflash sim serve --remote-bitbang` (JTAG), as if it were silicon:
+#   1. OpenOCD alone: the scan chain and IDs, reset halt, reg, step, bp,
+#      resume/halt, mdw/mww, flash probe, write_image + verify_image (its own
+#      RAM loader on the simulated core), read_bank, the OTP bank, reset run;
+#   2. gdb-multiarch through OpenOCD's GDB server: load, compare-sections,
+#      monitor reset halt;
+#   3. oflash through OpenOCD's GDB server (--probe gdb:...): program of one
+#      ELF with code + OTP serial + lock byte (exact contents, a rerun writes
+#      nothing, a conflicting serial is refused with the chip unchanged,
+#      --plan), run of a RAM routine ending in BKPT, read, otp; the part
+#      found from DBGMCU_IDCODE without --device;
+#   4. the server stops cleanly on SIGTERM and the chip file holds the result.
+# Every process is started here on free loopback ports and stopped by PID.
+source "$(dirname "$0")/../flash/lib.sh"
+CFG="$(cd "$(dirname "$0")" && pwd)/oflash-sim-stm32f4.cfg"
+command -v openocd >/dev/null || { echo "FAIL: openocd is not installed (scripts/install-deps.sh)"; exit 1; }
+command -v gdb-multiarch >/dev/null || { echo "FAIL: gdb-multiarch is not installed"; exit 1; }
+cd "$WORK"
+if [ -n "${KEEP_WORK:-}" ]; then # debugging: keep the logs
+    trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; echo "kept $WORK"' EXIT
+fi
+
+pick_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        port_free "$p" && { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# ---- firmware: 20 KiB of code/data, serial "SN-000001234" in OTP block 0, lock byte 0x00
+build_fw fw -DBIGDATA_KB=20
+build_fw conflict -DBIGDATA_KB=20 '-DSERIAL="SN-000009999"'
+"$ARM_OBJCOPY" -R .otp -R .otp_lock fw.elf fwflash.elf 2>/dev/null
+"$ARM_OBJCOPY" -O binary -j .isr_vector -j .text -j .bigdata -j .data fw.elf fw.bin
+ENTRY=$(printf '0x%08x' "$(arm-none-eabi-nm fw.elf | awk '/ reset_handler$/ {print "0x" $1}')")
+# the loop head: target of the backward branch that ends reset_handler
+LOOP=$(arm-none-eabi-objdump -d fw.elf | awk '/<reset_handler>:/,0' |
+    sed -nE 's/.*\sb(\.n|\.w)?\s+([0-9a-f]+) <reset_handler.*/\2/p' | head -1)
+LOOP=$(printf '0x%08x' "0x$LOOP")
+FWSIZE=$(stat -c %s fw.bin)
+
+CHIP=$WORK/chip.sim
+"$OFLASH" sim create "$CHIP" --device STM32F401RE --uid 00112233445566778899aabb >/dev/null
+# PORT 0: the server binds a free port and prints it (no race with other tests)
+"$OFLASH" sim serve "$CHIP" --remote-bitbang 127.0.0.1:0 >serve.log 2>&1 &
+SPID=$!
+PIDS+=("$SPID")
+RB=
+for _ in $(seq 200); do
+    RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve.log)
+    [ -n "$RB" ] && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.05
+done
+[ -n "$RB" ] || { cat serve.log; echo "FAIL: sim serve did not listen"; exit 1; }
+check "sim serve says where it listens" grep -q "listening on 127.0.0.1:$RB" serve.log
+
+# ocd LOG COMMANDS: one OpenOCD session that runs COMMANDS (then shutdown)
+ocd() {
+    local log=$1
+    shift
+    timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB" \
+        -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" -c "$1; shutdown" >"$log" 2>&1
+}
+has() { grep -q -- "$2" "$1" || { echo "  $1 lacks '$2':"; grep -v "^Info : JTAG tap" "$1" | tail -15; return 1; }; }
+
+# ---- 1. OpenOCD alone
+ocd init.log "init"
+check "init: JTAG-DP 0x4ba00477 found" has init.log "tap/device found: 0x4ba00477"
+check "init: boundary-scan TAP 0x06433041 (F401xD/E) found" has init.log "tap/device found: 0x06433041"
+check "init: target examined" has init.log "Cortex-M4 r0p1 processor detected"
+check "init: FPB 6 + DWT 4 comparators" has init.log "target has 6 breakpoints, 4 watchpoints"
+# An erased chip has no reset vector: the core locks up, OpenOCD says so.
+check "init: blank chip locked up, OpenOCD halts it" has init.log "clearing lockup after double fault"
+
+ocd flash.log 'init; reset halt; echo "PROBE:[capture {flash probe 0}]";
+  echo "WRITE:[capture {flash write_image erase fwflash.elf}]";
+  echo "VERIFY:[capture {verify_image fwflash.elf}]";
+  flash read_bank 0 rb.bin 0 '"$FWSIZE"';
+  echo "OTP:[capture {stm32f2x otp 1 show}]"; echo "INFO1:[capture {flash info 1}]"'
+check "flash probe 0: 512 KiB" has flash.log "flash size = 512 KiB"
+check "flash write_image erase: written" has flash.log "wrote [0-9]* bytes from file fwflash.elf"
+check "verify_image (OpenOCD's RAM loader ran on the simulated core)" has flash.log "VERIFY:verified $FWSIZE bytes"
+check "flash read_bank matches the image" cmp rb.bin fw.bin
+check "stm32f2x otp: the OTP bank (512 bytes)" has flash.log "OTP:flash size = 512 bytes"
+check "flash info 1: 16 OTP blocks of 32 bytes" has flash.log "# 15: 0x000001e0 (0x20 0kB)"
+
+ocd debug.log 'init; reset halt; echo "PC0:[capture {reg pc}]"; step; echo "PC1:[capture {reg pc}]";
+  bp '"$LOOP"' 2 hw; resume; wait_halt 2000; echo "PC2:[capture {reg pc}]"; rbp all;
+  mww 0x20004000 0xCAFEF00D; echo "MDW:[capture {mdw 0x20004000 1}]";
+  reset run; sleep 30; halt; echo "R2:[capture {reg r2}]"; echo "PC3:[capture {reg pc}]"'
+check "reset halt: pc at the reset handler $ENTRY" has debug.log "PC0:pc (/32): $ENTRY"
+check "step: one 16-bit instruction" has debug.log "PC1:pc (/32): $(printf '0x%08x' $((ENTRY + 2)))"
+check "bp + resume: halted due to breakpoint" has debug.log "halted due to breakpoint"
+check "bp: pc at the breakpoint $LOOP" has debug.log "PC2:pc (/32): $LOOP"
+check "mww/mdw" has debug.log "MDW:0x20004000: cafef00d"
+# reset run: r2 = 0 after the reset; the firmware's first instruction loads
+# the address of its counter (0x20000000) into r2 and the loop keeps it.
+check "reset run starts the firmware (r2 loaded by its code)" has debug.log "R2:r2 (/32): 0x20000000"
+pc3=$(sed -nE 's/^PC3:pc \(\/32\): (0x[0-9a-f]+).*/\1/p' debug.log)
+check "reset run: the halted core is inside the firmware's loop ($pc3)" \
+    test -n "$pc3" -a $((pc3)) -ge $((ENTRY)) -a $((pc3)) -lt $((ENTRY + 0x30))
+
+# ---- 2. gdb-multiarch through OpenOCD's GDB server
+# OpenOCD's GDB server on a free port (retried if another test takes it first)
+for _ in 1 2 3 4 5; do
+    G=$(pick_port)
+    timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
+        -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
+    OPID=$!
+    wait_port "$G" "$OPID" && break
+    kill "$OPID" 2>/dev/null || true
+    wait "$OPID" 2>/dev/null || true
+    OPID=
+done
+[ -n "$OPID" ] || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
+PIDS+=("$OPID")
+"$OFLASH" erase --all --probe "gdb:127.0.0.1:$G" --device STM32F401RE -q >erase.log 2>&1 ||
+    fail "oflash erase --all through OpenOCD: $(cat erase.log)"
+timeout 120 gdb-multiarch -batch -nx fwflash.elf -ex "target extended-remote 127.0.0.1:$G" \
+    -ex "monitor reset halt" -ex load -ex compare-sections -ex "monitor reset halt" \
+    -ex 'p/x $pc' >gdb.log 2>&1 || true
+check "gdb load through OpenOCD" has gdb.log "Start address $ENTRY"
+check "gdb compare-sections: .bigdata matched" has gdb.log "Section .bigdata, range .*: matched"
+check "gdb compare-sections: nothing mismatched" bash -c "! grep -q MIS-MATCHED gdb.log"
+check "gdb monitor reset halt: pc at the entry" has gdb.log "= 0x$(printf %x "$ENTRY")"
+
+# ---- 3. oflash through OpenOCD's GDB server
+T=(--probe "gdb:127.0.0.1:$G" --device STM32F401RE)
+run_oflash out rc erase --all "${T[@]}"
+check "oflash erase --all through OpenOCD" test "$rc" = 0
+run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --plan
+[ "$rc" = 0 ] || echo "$out"
+check "--plan exits 0" test "$rc" = 0
+check "--plan lists the OTP bytes and the lock" bash -c "grep -q 'otp: 12 bytes to program' <<<\"\$0\" && grep -q 'lock' <<<\"\$0\"" "$out"
+run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json
+check "program without --device: part detected from DBGMCU_IDCODE" bash -c "grep -q 'STM32F401xE detected from DBGMCU_IDCODE 0x10000433' <<<\"\$0\"" "$out"
+check "program: exit 0" test "$rc" = 0
+check "program: 12 OTP bytes" test "$(jget "$out" otp_bytes_programmed)" = 12
+check "program: block 0 locked" test "$(jget "$out" otp_blocks_locked)" = 1
+check "program: verify ok" test "$(jget "$out" verify)" = ok
+"$OFLASH" read 0x08000000 "$FWSIZE" -o back.bin "${T[@]}" -q
+check "oflash read: flash holds exactly the image" cmp back.bin fw.bin
+"$OFLASH" read 0x1FFF7800 0x210 -o otp.bin "${T[@]}" -q
+printf 'SN-000001234' >otp.want
+head -c 500 /dev/zero | tr '\0' '\377' >>otp.want
+printf '\000' >>otp.want
+head -c 15 /dev/zero | tr '\0' '\377' >>otp.want
+check "oflash read: OTP = serial + 0xFF, lock byte 0 = 0x00, others 0xFF" cmp otp.bin otp.want
+run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json
+check "rerun: nothing erased, programmed or locked" \
+    test "$(jget "$out" sectors_erased)/$(jget "$out" bytes_programmed)/$(jget "$out" otp_bytes_programmed)/$(jget "$out" otp_blocks_locked)" = 0/0/0/0
+dump before.dump
+run_oflash out rc program conflict.elf --probe "gdb:127.0.0.1:$G" --otp
+check "conflicting serial refused (exit 1)" test "$rc" = 1
+check "conflict names OTP block 0" bash -c "grep -q 'OTP conflicts, nothing written' <<<\"\$0\"" "$out"
+dump after.dump
+check "conflict: whole chip unchanged" cmp before.dump after.dump
+run_oflash out rc otp "${T[@]}"
+check "oflash otp: block 0 locked with the serial" bash -c "grep -qE '^ +0 +0x1FFF7800 +locked +0x00 +534E2D303030303031323334' <<<\"\$0\"" "$out"
+printf '\x01\x30\x02\x31\x00\xbe' >routine.bin # adds r0,#1; adds r1,#2; bkpt
+run_oflash out rc run "${T[@]}" --load routine.bin@0x20001000 --pc 0x20001001 --sp 0x20002000 \
+    --reg r0=41 --reg r1=5
+check "oflash run: RAM routine stops at its BKPT" bash -c "grep -q 'stopped: bkpt at 0x20001004' <<<\"\$0\"" "$out"
+check "oflash run: r0 = 42, r1 = 7" bash -c "grep -qE 'r0 +0x0000002A +r1 +0x00000007' <<<\"\$0\"" "$out"
+
+kill "$OPID" 2>/dev/null || true
+wait "$OPID" 2>/dev/null || true
+
+# ---- 4. the server stops cleanly; the chip file holds the result
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+check "sim serve exits 0 on SIGTERM" test "$rc" = 0
+check "sim serve reported each session" test "$(grep -c '^session ' serve.log)" -ge 4
+"$OFLASH" read 0x1FFF7800 12 -o otp2.bin --probe "sim:$CHIP" -q
+check "the chip file holds the serial after the server stopped" cmp otp2.bin <(printf 'SN-000001234')
+finish
