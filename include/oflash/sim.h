@@ -30,8 +30,11 @@
 
 OFLASH_BEGIN_DECLS
 
-#define OFLASH_SIM_UID_LEN 12 /* bytes at 0x1FFF7A10 */
-#define OFLASH_SIM_OTP_BLOCKS 16
+#define OFLASH_SIM_UID_LEN 12      /* bytes at 0x1FFF7A10 */
+#define OFLASH_SIM_OTP_BLOCKS 16   /* STM32F2/F4: 16 blocks of 32 bytes */
+#define OFLASH_SIM_MAX_SECTORS 512 /* main-flash sectors (pages) oflash_sim_info holds */
+#define OFLASH_SIM_OTP_MAX 1024    /* OTP data bytes oflash_sim_info holds */
+#define OFLASH_SIM_LOCK_MAX 64     /* OTP lock bytes oflash_sim_info holds */
 
 /* Create a new chip file at path for the built-in part named device (any
  * name or alias oflash_builtin_device_find() knows).  uid_hex: 24 hex digits
@@ -75,12 +78,22 @@ typedef struct oflash_sim_info {
     uint8_t uid[OFLASH_SIM_UID_LEN];
     uint32_t flash_size; /* bytes */
     uint32_t ram_size;
-    size_t sector_count;
-    bool sector_blank[24]; /* per sector, all 0xFF */
-    uint8_t otp[OFLASH_SIM_OTP_BLOCKS * 32];
-    uint8_t otp_lock[OFLASH_SIM_OTP_BLOCKS]; /* 0xFF open, 0x00 locked, else invalid */
-    uint32_t optcr;                          /* option bytes as FLASH_OPTCR shows them */
-    uint32_t optcr1;                         /* F42x/F43x: nWRP of bank 2 (FLASH_OPTCR1) */
+    size_t sector_count;                       /* at most OFLASH_SIM_MAX_SECTORS */
+    bool sector_blank[OFLASH_SIM_MAX_SECTORS]; /* per sector, all 0xFF */
+    bool sector_wrp[OFLASH_SIM_MAX_SECTORS];   /* per sector, write-protected by the option bytes */
+    /* OTP where the part's OTP rules put it (oflash/sys/family.h): otp_size
+     * bytes at otp_base in blocks of otp_block bytes (the F4's 32-byte
+     * blocks, the L4's 8-byte double words), and otp_lock_count lock bytes
+     * (0: the write-once kind, no lock bytes).  otp_size 0: no OTP. */
+    uint32_t otp_base, otp_size, otp_block, otp_lock_count;
+    uint8_t otp[OFLASH_SIM_OTP_MAX];
+    uint8_t otp_lock[OFLASH_SIM_LOCK_MAX]; /* 0xFF open, 0x00 locked, else invalid */
+    uint32_t opt[8]; /* the option words the chip file keeps (the family says what they mean) */
+    size_t opt_count;
+    uint32_t optcr;    /* opt[0] (STM32F2/F4/F7: option bytes as FLASH_OPTCR shows them) */
+    uint32_t optcr1;   /* opt[1] (F42x/F43x: nWRP of bank 2, FLASH_OPTCR1) */
+    int rdp_level;     /* read protection level the option bytes give: 0, 1 or 2 */
+    char options[256]; /* the option bytes in words, from the family's model ("" if none) */
     oflash_sim_faults faults;
     oflash_sim_run_stats last_run;
     uint64_t journal_records; /* records not yet compacted (0 after a clean close) */

@@ -80,11 +80,16 @@ static const char *lock_state(uint8_t v)
     return v == 0xFF ? "open" : v == 0x00 ? "locked" : "INVALID";
 }
 
-static bool block_blank(const oflash_sim_info *info, int b)
+static bool block_blank(const oflash_sim_info *info, uint32_t b)
 {
-    for (int i = 0; i < 32; i++)
-        if (info->otp[32 * b + i] != 0xFF) return false;
+    for (uint32_t i = 0; i < info->otp_block && b * info->otp_block + i < info->otp_size; i++)
+        if (info->otp[b * info->otp_block + i] != 0xFF) return false;
     return true;
+}
+
+static uint32_t otp_blocks(const oflash_sim_info *info)
+{
+    return info->otp_block ? info->otp_size / info->otp_block : 0;
 }
 
 static void print_time(double ns)
@@ -101,8 +106,6 @@ static void show_text(const char *path, const oflash_sim_info *in)
 {
     const oflash_device *dev = oflash_builtin_device_find(in->part);
     const oflash_bank *bank = dev ? oflash_device_bank(dev, "flash") : NULL;
-    int rdp = oflash_sim_rdp_level(in->optcr);
-    unsigned nwrp = (in->optcr >> 16) & 0xFFF;
 
     printf("chip:         %s\n", path);
     printf("part:         %s (DEV_ID 0x%03X, flash %u KiB, SRAM %u KiB)\n", in->part,
@@ -115,31 +118,40 @@ static void show_text(const char *path, const oflash_sim_info *in)
     for (size_t i = 0; bank && i < in->sector_count; i++)
         printf("  %2u  0x%08X  %4u KiB  %s\n", bank->sectors[i].number, bank->sectors[i].addr,
                bank->sectors[i].size / 1024, in->sector_blank[i] ? "blank" : "programmed");
-    printf("OTP blocks:\n");
-    for (int b = 0; b < OFLASH_SIM_OTP_BLOCKS; b++) {
-        printf("  %2d  0x%08X  %-8s %s", b, 0x1FFF7800u + 32u * (unsigned)b,
-               block_blank(in, b) ? "blank" : "data", lock_state(in->otp_lock[b]));
-        if (in->otp_lock[b] != 0xFF && in->otp_lock[b] != 0x00)
-            printf(" (lock byte 0x%02X)", in->otp_lock[b]);
+    if (in->otp_size && in->otp_lock_count) {
+        printf("OTP blocks:\n");
+        for (uint32_t b = 0; b < otp_blocks(in); b++) {
+            uint8_t lock = b < in->otp_lock_count ? in->otp_lock[b] : 0xFF;
+            printf("  %2u  0x%08X  %-8s %s", b, in->otp_base + in->otp_block * b,
+                   block_blank(in, b) ? "blank" : "data", lock_state(lock));
+            if (lock != 0xFF && lock != 0x00) printf(" (lock byte 0x%02X)", lock);
+            printf("\n");
+        }
+    } else if (in->otp_size) {
+        /* The write-once kind: list the units that hold data. */
+        uint32_t n = 0;
+        printf("OTP:          %u bytes at 0x%08X, written once per %u bytes; written:",
+               in->otp_size, in->otp_base, in->otp_block);
+        for (uint32_t b = 0; b < otp_blocks(in); b++)
+            if (!block_blank(in, b))
+                printf("%s %u (0x%08X)", n++ ? "," : "", b, in->otp_base + in->otp_block * b);
+        printf("%s\n", n ? "" : " none");
+    }
+    printf("option bytes: ");
+    if (in->options[0])
+        printf("%s\n", in->options);
+    else {
+        for (size_t i = 0; i < in->opt_count; i++)
+            printf("%s0x%08X", i ? " " : "", in->opt[i]);
         printf("\n");
     }
-    printf("option bytes: OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X, %s watchdog, "
-           "BOR_LEV %u\n",
-           in->optcr, rdp, (in->optcr >> 8) & 0xFF, nwrp,
-           (in->optcr & 0x20) ? "software" : "hardware", (in->optcr >> 2) & 3);
     printf("write-protected sectors: ");
     {
         int n = 0;
-        for (size_t i = 0; bank && i < in->sector_count; i++) {
-            uint32_t reg = i < 12 ? in->optcr : in->optcr1;
-            if (!(reg & (1u << (16 + (i % 12)))))
-                printf("%s%u", n++ ? " " : "", bank->sectors[i].number);
-        }
+        for (size_t i = 0; bank && i < in->sector_count; i++)
+            if (in->sector_wrp[i]) printf("%s%u", n++ ? " " : "", bank->sectors[i].number);
         printf("%s\n", n ? "" : "none");
     }
-    if (dev && dev->flash_size_kb > 1024) /* 2 MiB parts: OPTCR1 holds bank 2's nWRP */
-        printf("              OPTCR1 0x%08X: nWRP bank 2 0x%03X\n", in->optcr1,
-               (in->optcr1 >> 16) & 0xFFF);
     printf("faults:       ");
     if (!in->faults.power_loss && !in->faults.fail_at && !in->faults.link_drop) printf("none");
     if (in->faults.power_loss)
@@ -177,11 +189,22 @@ static void show_json(const char *path, const oflash_sim_info *in)
     for (size_t i = 0, n = 0; i < in->sector_count; i++)
         if (in->sector_blank[i]) printf("%s%zu", n++ ? "," : "", i);
     printf("],\"otp\":[");
-    for (int b = 0; b < OFLASH_SIM_OTP_BLOCKS; b++)
-        printf("%s{\"block\":%d,\"blank\":%s,\"lock\":\"%s\"}", b ? "," : "", b,
-               block_blank(in, b) ? "true" : "false", lock_state(in->otp_lock[b]));
-    printf("],\"optcr\":%u,\"optcr1\":%u,\"rdp_level\":%d", in->optcr, in->optcr1,
-           oflash_sim_rdp_level(in->optcr));
+    for (uint32_t b = 0; b < otp_blocks(in); b++) {
+        printf("%s{\"block\":%u,\"blank\":%s,\"address\":%u", b ? "," : "", b,
+               block_blank(in, b) ? "true" : "false", in->otp_base + in->otp_block * b);
+        if (b < in->otp_lock_count) printf(",\"lock\":\"%s\"", lock_state(in->otp_lock[b]));
+        printf("}");
+    }
+    printf("],\"opt\":[");
+    for (size_t i = 0; i < in->opt_count; i++)
+        printf("%s%u", i ? "," : "", in->opt[i]);
+    printf("],\"optcr\":%u,\"optcr1\":%u,\"rdp_level\":%d,\"options\":", in->optcr, in->optcr1,
+           in->rdp_level);
+    cli_json_string(stdout, in->options);
+    printf(",\"write_protected\":[");
+    for (size_t i = 0, n = 0; i < in->sector_count; i++)
+        if (in->sector_wrp[i]) printf("%s%zu", n++ ? "," : "", i);
+    printf("]");
     printf(",\"faults\":{\"power_loss_after\":");
     if (in->faults.power_loss)
         printf("%llu", (unsigned long long)in->faults.power_loss_after);

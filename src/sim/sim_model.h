@@ -95,6 +95,14 @@ typedef struct oflash_sim_model {
      * receives the register value for messages ("RDP=0xBB"). */
     int (*read_protection)(const struct sim_chip *c, char *why, size_t len);
 
+    /* For `oflash sim show` (works on a closed chip file): the option words
+     * in words into text (one line: RDP, watchdog, protection registers),
+     * *rdp the read protection level they give, and wrp[i] true for every
+     * main-flash sector i (index in dev's first flash bank, i < nsect) they
+     * write-protect.  NULL: only the raw words are shown. */
+    void (*describe_options)(char *text, size_t len, int *rdp, bool *wrp, size_t nsect,
+                             const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS]);
+
     /* The part's debug port for `oflash sim serve` (src/sim/dbg.h: TAP IDs,
      * IR lengths, AP, comparators); NULL: the family has none modelled. */
     const struct sim_dbg_desc *debug_port;

@@ -702,17 +702,21 @@ int oflash_sim_info_read(oflash_sim_info *info, const char *path)
     sim_nv nv;
     const oflash_device *dev;
     const oflash_bank *bank;
+    const oflash_sim_model *model;
+    oflash_otp_rules r;
     int rc = oflash__sim_file_open(&f, &nv, path, true);
     if (rc < 0) return rc;
     memset(info, 0, sizeof *info);
     dev = oflash__sim_part_device(nv.part);
+    model = oflash__sim_model_of(dev);
     snprintf(info->part, sizeof info->part, "%s", nv.part);
     memcpy(info->uid, nv.uid, 12);
     info->flash_size = nv.flash_size;
     info->ram_size = nv.ram_size;
     bank = oflash_device_bank(dev, "flash");
     info->sector_count = bank ? bank->sector_count : 0;
-    for (size_t i = 0; i < info->sector_count && i < 24; i++) {
+    if (info->sector_count > OFLASH_SIM_MAX_SECTORS) info->sector_count = OFLASH_SIM_MAX_SECTORS;
+    for (size_t i = 0; i < info->sector_count; i++) {
         const oflash_sector *s = &bank->sectors[i];
         const uint8_t *p = nv.flash + (s->addr - nv.flash_base);
         bool blank = true;
@@ -723,19 +727,26 @@ int oflash_sim_info_read(oflash_sim_info *info, const char *path)
     /* OTP and lock bytes where the part's OTP rules put them. */
     memset(info->otp, 0xFF, sizeof info->otp);
     memset(info->otp_lock, 0xFF, sizeof info->otp_lock);
-    {
-        oflash_otp_rules r;
-        if (oflash_device_otp_rules(&r, dev) == 0 && r.kind != OFLASH_OTP_NONE) {
-            for (uint32_t i = 0; i < r.data_size && i < sizeof info->otp; i++)
-                if (r.data_base + i >= nv.nv_base && r.data_base + i - nv.nv_base < nv.nv_size)
-                    info->otp[i] = nv.nv[r.data_base + i - nv.nv_base];
-            for (uint32_t i = 0; i < r.lock_count && i < sizeof info->otp_lock; i++)
-                if (r.lock_base + i >= nv.nv_base && r.lock_base + i - nv.nv_base < nv.nv_size)
-                    info->otp_lock[i] = nv.nv[r.lock_base + i - nv.nv_base];
-        }
+    if (oflash_device_otp_rules(&r, dev) == 0 && r.kind != OFLASH_OTP_NONE) {
+        info->otp_base = r.data_base;
+        info->otp_size = r.data_size < OFLASH_SIM_OTP_MAX ? r.data_size : OFLASH_SIM_OTP_MAX;
+        info->otp_block = r.block_size ? r.block_size : 1;
+        info->otp_lock_count =
+            r.lock_count < OFLASH_SIM_LOCK_MAX ? r.lock_count : OFLASH_SIM_LOCK_MAX;
+        for (uint32_t i = 0; i < info->otp_size; i++)
+            if (r.data_base + i >= nv.nv_base && r.data_base + i - nv.nv_base < nv.nv_size)
+                info->otp[i] = nv.nv[r.data_base + i - nv.nv_base];
+        for (uint32_t i = 0; i < info->otp_lock_count; i++)
+            if (r.lock_base + i >= nv.nv_base && r.lock_base + i - nv.nv_base < nv.nv_size)
+                info->otp_lock[i] = nv.nv[r.lock_base + i - nv.nv_base];
     }
+    memcpy(info->opt, nv.opt, sizeof info->opt);
+    info->opt_count = model ? model->opt_words : 0;
     info->optcr = nv.opt[0];
     info->optcr1 = nv.opt[1];
+    if (model && model->describe_options)
+        model->describe_options(info->options, sizeof info->options, &info->rdp_level,
+                                info->sector_wrp, info->sector_count, dev, nv.opt);
     info->faults = nv.faults;
     info->last_run = nv.last_run;
     info->journal_records = f.records;

@@ -847,6 +847,25 @@ static void f4_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], 
     m->dbgmcu_idcode_rev = 0x1000;
 }
 
+/* For `oflash sim show`: OPTCR (RDP, nWRP, WDG_SW, BOR_LEV) and, on 2 MiB
+ * parts, OPTCR1 (nWRP of bank 2); nWRPi = 0 protects sector i. */
+static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, size_t nsect,
+                                const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS])
+{
+    uint32_t optcr = opt[0], optcr1 = opt[1];
+    int n;
+    *rdp = oflash_sim_rdp_level(optcr);
+    n = snprintf(text, len,
+                 "OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X, %s watchdog, BOR_LEV %u", optcr,
+                 *rdp, (optcr >> 8) & 0xFF, (optcr >> 16) & 0xFFF,
+                 (optcr & OPTCR_WDG_SW) ? "software" : "hardware", (optcr >> 2) & 3);
+    if (f4_part_of(dev)->dual_bank && n > 0 && (size_t)n < len)
+        snprintf(text + n, len - (size_t)n, "; OPTCR1 0x%08X: nWRP bank 2 0x%03X", optcr1,
+                 (optcr1 >> 16) & 0xFFF);
+    for (size_t i = 0; i < nsect && i < 24; i++)
+        wrp[i] = !((i < 12 ? optcr : optcr1) & (1u << (16 + i % 12)));
+}
+
 const oflash_sim_model oflash__stm32f4_sim = {
     .version = OFLASH_SIM_MODEL_VERSION,
     .opt_words = 2,
@@ -860,5 +879,6 @@ const oflash_sim_model oflash__stm32f4_sim = {
     .cpu_program = f4_cpu_program,
     .debugger_write = f4_debugger_write,
     .read_protection = f4_read_protection,
+    .describe_options = f4_describe_options,
     .debug_port = &oflash__stm32f4_debug_port,
 };

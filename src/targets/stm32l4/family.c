@@ -154,6 +154,18 @@ static bool l4_pack_match(const oflash_device **part, const char *vendor, const 
     return family && strncasecmp(family, "STM32L4", 7) == 0;
 }
 
+/* Registers a gdbserver client may not write without the matching opt-in:
+ * FLASH_KEYR unlocks main flash and OTP alike; OPTKEYR and the option
+ * registers (OPTR, PCROP1SR/ER, WRP1AR/BR; PCROP2SR/ER, WRP2AR/BR) change the
+ * option bytes.  The option-byte pages are regions of every device. */
+static const oflash_guard_reg l4_guards[] = {
+    {"FLASH_KEYR", OFLASH_GUARD_OTP, L4_FLASH_REGS + L4_FLASH_KEYR, 4},
+    {"FLASH_OPTKEYR", OFLASH_GUARD_OPTION_BYTES, L4_FLASH_REGS + L4_FLASH_OPTKEYR, 4},
+    {"FLASH_OPTR..FLASH_WRP1BR", OFLASH_GUARD_OPTION_BYTES, L4_FLASH_REGS + L4_FLASH_OPTR, 0x14},
+    {"FLASH_PCROP2SR..FLASH_WRP2BR", OFLASH_GUARD_OPTION_BYTES, L4_FLASH_REGS + L4_FLASH_PCROP2SR,
+     0x10},
+};
+
 const oflash_family_ops oflash_family_stm32l4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32l4",
@@ -173,5 +185,7 @@ const oflash_family_ops oflash_family_stm32l4 = {
     .loader_result = l4_loader_result,
     .otp_rules = l4_otp_rules,
     .pack_match = l4_pack_match,
-    .sim = NULL, /* the simulated chip: sim.c, once the model hook is in */
+    .sim = &oflash__stm32l4_sim,
+    .guards = l4_guards,
+    .guard_count = sizeof l4_guards / sizeof l4_guards[0],
 };

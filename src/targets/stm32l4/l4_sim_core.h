@@ -41,6 +41,8 @@ typedef struct l4_host {
     void (*bus_fault)(void *ctx, const char *what); /* stop the run: bus error */
     void (*system_reset)(void *ctx);                /* OBL_LAUNCH */
     void (*protection_changed)(void *ctx);          /* RDP level may differ now */
+    unsigned (*guard)(void *ctx); /* OFLASH_SIM_GUARD_* of the session: OTP programs and
+                                   * option programming fail with WRPERR */
 } l4_host;
 
 typedef struct l4_flash {
@@ -57,26 +59,13 @@ typedef struct l4_flash {
     uint64_t fast_last_ps, fast_start_ps;
     unsigned mass_erased; /* bit b: bank b+1 mass-erased since (fast programming allowed) */
     bool strt_busy, opt_busy;
-    uint32_t ecc_bad[16]; /* double words with a broken ECC (--fail-at), addresses */
-    unsigned ecc_bad_n;
     uint64_t programs, erases, options;
 } l4_flash;
 
-void l4_flash_reset(l4_flash *f, const l4_host *h);
-uint32_t l4_flash_reg_read(l4_flash *f, const l4_host *h, uint32_t off);
-void l4_flash_reg_write(l4_flash *f, const l4_host *h, uint32_t off, uint32_t val, unsigned size);
-/* A write of size bytes (1, 2, 4; 8 from the debugger) to main flash or
- * OTP: returns the SR error bits it raised (0: accepted). */
-uint32_t l4_flash_program(l4_flash *f, const l4_host *h, uint32_t addr, uint64_t val,
-                          unsigned size);
-/* The operation in progress ended (BSY cleared). */
-void l4_flash_done(l4_flash *f);
-/* A debugger read of main flash [addr, addr+len): ECC flags. */
-void l4_flash_read_check(l4_flash *f, uint32_t addr, uint32_t len);
-int l4_flash_rdp(const l4_flash *f);
-/* Byte of the option-byte pages (bank 1 at L4_OPT1_BASE, bank 2 at L4_OPT2_BASE). */
-uint8_t l4_opt_byte(const l4_host *h, uint32_t addr);
-/* Factory option words for a new chip. */
-void l4_opt_factory(uint32_t opt[L4_OPT_N]);
+/* The model's functions (all static in sim.c, in this order): l4_flash_reset,
+ * l4_flash_reg_read, l4_flash_reg_write, l4_flash_program (a write of 1, 2,
+ * 4 or 8 bytes to flash or OTP; returns the SR error bits it raised),
+ * l4_flash_done (BSY cleared), l4_flash_rdp, l4_opt_byte (a byte of the
+ * option-byte pages), l4_opt_factory. */
 
 #endif
