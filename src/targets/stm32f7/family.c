@@ -155,6 +155,18 @@ static bool f7_pack_match(const oflash_device **part, const char *vendor, const 
             strncasecmp(device, "STM32F76", 8) == 0 || strncasecmp(device, "STM32F77", 8) == 0);
 }
 
+/* Guarded registers (RM0385 §3.7, RM0410 §3.7): the KEYR sequence unlocks
+ * FLASH_CR for main flash and OTP programming, OPTKEYR unlocks FLASH_OPTCR,
+ * and OPTCR/OPTCR1 with OPTSTRT program the option bytes (RDP, nWRP,
+ * nDBANK, BOOT_ADD0/1).  The option bytes themselves (0x1FFF0000) are a
+ * region of every device. */
+static const oflash_guard_reg f7_guards[] = {
+    {"FLASH_KEYR", OFLASH_GUARD_OTP, F7_FLASHIF_BASE + F7_FLASH_KEYR, 4},
+    {"FLASH_OPTKEYR", OFLASH_GUARD_OPTION_BYTES, F7_FLASHIF_BASE + F7_FLASH_OPTKEYR, 4},
+    {"FLASH_OPTCR", OFLASH_GUARD_OPTION_BYTES, F7_FLASHIF_BASE + F7_FLASH_OPTCR, 4},
+    {"FLASH_OPTCR1", OFLASH_GUARD_OPTION_BYTES, F7_FLASHIF_BASE + F7_FLASH_OPTCR1, 4},
+};
+
 const oflash_family_ops oflash_family_stm32f7 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f7",
@@ -175,4 +187,6 @@ const oflash_family_ops oflash_family_stm32f7 = {
     .otp_rules = f7_otp_rules,
     .pack_match = f7_pack_match,
     .sim = &oflash__stm32f7_sim,
+    .guards = f7_guards,
+    .guard_count = sizeof f7_guards / sizeof f7_guards[0],
 };

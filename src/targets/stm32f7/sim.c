@@ -261,6 +261,8 @@ static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned
     else if (in_otp && *oflash__sim_nv_ptr(
                            c, F7_LOCK_BASE + (addr - F7_OTP_BASE) / F7_OTP_BLOCK_SIZE, 1) == 0x00)
         err = F7_SR_WRPERR; /* LOCKBi = 0x00: block i cannot be programmed */
+    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
+        err = F7_SR_WRPERR; /* session guard: the OTP behaves as if locked */
     else if (in_lock && addr - F7_LOCK_BASE + size > F7_LOCK_SIZE)
         err = F7_SR_PGAERR;
     if (err) {
@@ -368,6 +370,15 @@ static void start_option_program(sim_chip *c)
     bool regress = oflash_sim_rdp_level(OPTCR(c)) == 1 && oflash_sim_rdp_level(newopt) == 0;
 
     oflash__sim_stall(c);
+    if (c->guard & OFLASH_SIM_GUARD_OPTION_BYTES) {
+        /* Session guard: the option bytes keep their value, as if
+         * write-protected; the error shows in FLASH_SR. */
+        f->sr |= F7_SR_WRPERR;
+        f->optcr_reg = OPTCR(c) | (f->optcr_reg & F7_OPTCR_OPTLOCK);
+        f->optcr1_reg = OPTCR1(c);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (session guard)");
+        return;
+    }
     if (oflash__sim_power_fails_now(c)) {
         oflash__sim_power_loss(c); /* option bytes keep their old value */
         return;
