@@ -105,6 +105,15 @@ head -c 4096 /dev/urandom >"$t/fw.bin"
 "$OFLASH" read 0x08004000 4096 -o "$t/back.bin" --probe "sim:$t/chip.sim" 2>"$t/err" || bad "read: $(cat "$t/err")"
 cmp -s "$t/fw.bin" "$t/back.bin" && ok || bad "flash after program with PACK::PART"
 
+# ... and the built-in part's ID check comes with it: another part is refused.
+"$OFLASH" sim create "$t/f411.sim" --device STM32F411RE >/dev/null || exit 1
+"$OFLASH" program "$t/fw.bin@0x08004000" --device Vend.Mixed_DFP::STM32F401RE \
+  --probe "sim:$t/f411.sim" >"$t/prog" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "the connected chip is not a Vend.Mixed_DFP::STM32F401RE: found DEV_ID 0x431" "$t/prog" && ok ||
+  bad "PACK::PART on another part: exit $rc: $(cat "$t/prog")"
+"$OFLASH" sim show "$t/f411.sim" | grep -q "0x08004000    16 KiB  blank" && ok || bad "F411 chip changed"
+
 # 4. Commands other than the import warn too; files of the store do not
 #    repeat their warnings on every command.
 "$OFLASH" devices EXT >"$t/out" 2>"$t/err"

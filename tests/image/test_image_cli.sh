@@ -138,6 +138,15 @@ expect_fail "cat of two files" 1 "catted.hex:$(($(wc -l < fw.hex) + 1)): data af
 "$OFLASH" info --ignore-after-eof catted.hex | grep -q "total: 1 segment, 1000 bytes" && ok || bad "--ignore-after-eof"
 { cat fw.hex; printf 'MakeCode appends this \x01\x02\n'; } > mk.hex
 "$OFLASH" convert --ignore-after-eof mk.hex -o mk.bin 2>err && cmp -s mk.bin fw.bin && ok || bad "--ignore-after-eof with text after EOF: $(cat err)"
+# program and verify read images the same way (checked before connecting)
+"$OFLASH" sim create chip.sim --device STM32F401RE >/dev/null
+expect_fail "program missing EOF" 1 "noeof.hex:1: no end-of-file record after the last record" program --plan --probe sim:chip.sim noeof.hex
+expect_fail "verify missing EOF" 1 "noeof.hex:1: no end-of-file record" verify --probe sim:chip.sim noeof.hex
+{ rec 2 0 4 0800; rec 4 0 0 01020304; } > flash_noeof.hex
+"$OFLASH" program --plan --allow-missing-eof --probe sim:chip.sim flash_noeof.hex >out.plan 2>err && ok || bad "program --allow-missing-eof: $(cat err)"
+rm -f out.plan
+expect_fail "program after EOF" 1 "catted.hex:$(($(wc -l < fw.hex) + 1)): data after the end-of-file record" program --plan --probe sim:chip.sim catted.hex
+"$OFLASH" program --plan --ignore-after-eof --probe sim:chip.sim catted.hex >/dev/null 2>err && ok || bad "program --ignore-after-eof: $(cat err)"
 # the merge the message suggests works
 "$OFLASH" convert fw.hex sn.hex -o merged.hex && "$OFLASH" info merged.hex | grep -q "total: 2 segments" && ok || bad "merge"
 # records 02-05 whose address field is not 0000
