@@ -1,13 +1,15 @@
 # oflash - top-level convenience targets around CMake.
 #   make run    install what is missing, build, run the demo on the simulated chip
 #   make check  install what is missing, build, run every test
+#   make crashtest  the full crash sweep (kill -9 at every state-changing
+#               system call, power loss at every flash operation; minutes)
 #   make install   build, then cmake --install into PREFIX (/usr/local)
 BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check bench clean format lint install
+.PHONY: all deps build run check crashtest bench clean format lint install
 
 all: build
 
@@ -24,6 +26,8 @@ run: build
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+crashtest: build
+	OFLASH=$(abspath $(BUILD))/oflash bash tests/crash/crash_sweep.sh --full --jobs $(JOBS)
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 

@@ -11,6 +11,7 @@ PACKAGES=(
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base
+  strace
 )
 
 missing=()

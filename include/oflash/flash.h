@@ -23,9 +23,11 @@
  *  - lock bytes in the image must be 0x00 or 0xFF;
  *  - per OTP byte: equal -> nothing; chip 0xFF -> program; else conflict;
  *    a locked block whose bytes differ -> conflict.  One exception, only on
- *    request (otp_resume): a byte whose chip value has every 0 bit of the
- *    image value (a program cut short by a power loss) is programmed again.  Any conflict makes the
- *    whole plan refused (the executor writes nothing).
+ *    request (otp_resume) and only for bytes the recovery journal shows as
+ *    started with the image's value (otp_started): a byte whose chip value
+ *    has every 0 bit of the image value (a program cut short by a power
+ *    loss) is programmed again.  Any conflict makes the whole plan refused
+ *    (the executor writes nothing).
  *
  * Ownership: a plan owns its buffers and keeps pointers to the device (and
  * its banks) it was made for: the device must outlive the plan.  A target
@@ -105,8 +107,9 @@ typedef enum oflash_conflict_kind {
     OFLASH_CONFLICT_OTP_LOCKED,    /* the block is locked and the bytes differ */
     OFLASH_CONFLICT_LOCK_BYTE,     /* chip lock byte 0x00 (locked), image says 0xFF */
     OFLASH_CONFLICT_OTP_PARTIAL    /* chip byte has every 0 bit of the image byte and more
-                                    * 1 bits: a program interrupted by a power loss; only
-                                    * otp_resume completes it */
+                                    * 1 bits, and the recovery journal shows a write of the
+                                    * image value there as started (plan opts otp_started):
+                                    * a program cut short; only otp_resume completes it */
 } oflash_conflict_kind;
 
 typedef struct oflash_plan_conflict {
@@ -141,6 +144,13 @@ typedef struct oflash_plan {
     uint64_t image_bytes; /* bytes of the image the plan covers */
 } oflash_plan;
 
+/* An OTP or lock byte a run started to program: its address and the value
+ * it was programming (from the recovery journal, oflash/journal.h). */
+typedef struct oflash_otp_intent {
+    uint32_t addr;
+    uint8_t value;
+} oflash_otp_intent;
+
 typedef struct oflash_plan_opts {
     unsigned version;     /* OFLASH_PLAN_OPTS_VERSION */
     bool allow_otp;       /* program OTP data and lock bytes (irreversible: opt-in) */
@@ -148,8 +158,16 @@ typedef struct oflash_plan_opts {
     bool erase_untouched; /* bytes of touched sectors the image does not
                            * cover become erased_value instead of kept */
     bool otp_resume;      /* program OTP and lock bytes that an
-                           * interrupted run left partly programmed (chip & image
-                           * == image) instead of reporting a conflict */
+                           * interrupted run left partly programmed instead of
+                           * reporting a conflict; only bytes listed in
+                           * otp_started with the image's value qualify */
+    /* The OTP/lock bytes a recovery journal shows as started on this chip
+     * (oflash_journal_otp_started).  A byte whose chip value has every 0 bit
+     * of the image value and more 1 bits is "partly programmed" (a conflict
+     * that otp_resume finishes) only when it is listed here with the image's
+     * value; otherwise it is a conflict like any other value. */
+    const oflash_otp_intent *otp_started;
+    size_t otp_started_count;
 } oflash_plan_opts;
 #define OFLASH_PLAN_OPTS_VERSION 1
 #define OFLASH_PLAN_OPTS_INIT                                                                      \
@@ -291,6 +309,10 @@ typedef struct oflash_flash_opts {
     oflash_progress_fn progress; /* may be NULL */
     void *progress_ctx;
     const oflash_server_flash *server_flash; /* NULL: oflash's loaders for all banks */
+    /* Recovery journal of the chip (oflash/journal.h), or NULL for none: the
+     * kept bytes of each sector are journaled before it is erased, the OTP
+     * intent before the first OTP or lock-byte write. */
+    struct oflash_journal *journal;
 } oflash_flash_opts;
 #define OFLASH_FLASH_OPTS_VERSION 1
 #define OFLASH_FLASH_OPTS_INIT                                                                     \

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_journal.h"
 #include "oflash/error.h"
 
 #include <ctype.h>
@@ -19,7 +20,10 @@ static void usage(FILE *f)
                "       oflash otp lock N... [--yes] --probe P [--device D]\n"
                "Show the OTP blocks, or lock blocks (irreversible: shown as a plan; --yes does "
                "it).\n\n" CLI_TARGET_HELP "  --json               print the blocks as JSON\n"
-               "  --yes                really lock (without it only the plan is shown)\n");
+               "  --yes                really lock (without it only the plan is shown)\n"
+               "  --otp-resume         finish a lock byte an interrupted run left partly\n"
+               "                       programmed (only what the recovery journal "
+               "shows)\n" CLI_JOURNAL_HELP);
 }
 
 static void print_table(const oflash_otp_block *b, size_t n)
@@ -62,7 +66,9 @@ static void print_json(const oflash_otp_block *b, size_t n)
 int cmd_otp(int argc, char **argv)
 {
     cli_target ct = {0};
-    bool json = false, yes = false, lock = false;
+    bool json = false, yes = false, lock = false, resume = false;
+    const char *journal_dir = NULL;
+    oflash_journal *journal = NULL;
     unsigned blocks[MAX_BLOCKS];
     size_t nblocks = 0;
     oflash_target *t = NULL;
@@ -74,9 +80,15 @@ int cmd_otp(int argc, char **argv)
         int k = cli_target_opt(&ct, "otp", argc, argv, &i);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
+        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
+            if (k < 0) return EXIT_USAGE;
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--otp-resume")) {
+            resume = true;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (!strcmp(argv[i], "--yes")) {
@@ -97,6 +109,7 @@ int cmd_otp(int argc, char **argv)
     }
     if (lock && !nblocks) return cli_usage("otp", "otp lock: which blocks? (oflash otp lock N...)");
     if (!lock && yes) return cli_usage("otp", "--yes only goes with 'otp lock'");
+    if (!lock && resume) return cli_usage("otp", "--otp-resume only goes with 'otp lock'");
 
     if (!lock) {
         oflash_otp_state *os;
@@ -119,6 +132,10 @@ int cmd_otp(int argc, char **argv)
      * executor as program --otp (so a block is only locked once, and
      * already-locked blocks are reported as such). */
     if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
+    /* The recovery journal: restore an interrupted run first (only when
+     * something may be written), and the intent of the lock bytes. */
+    if ((ret = cli_journal_open(&journal, t, journal_dir, yes, resume)) != 0) goto out;
+    ret = EXIT_FAIL;
     if (oflash_otp_lock_image(&img, oflash_target_device(t), blocks, nblocks) < 0) {
         ret = cli_fail();
         goto out;
@@ -127,8 +144,15 @@ int cmd_otp(int argc, char **argv)
         oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
         oflash_target_view view;
         po.allow_otp = true;
+        po.otp_resume = resume;
+        oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, journal);
         oflash_target_view_init(&view, t);
         rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
+        if (rc == OFLASH_ECONFLICT && plan) {
+            cli_error("%s", oflash_error_last());
+            cli_print_conflicts(stderr, plan);
+            goto out;
+        }
         if (rc < 0) {
             ret = cli_fail();
             goto out;
@@ -152,6 +176,7 @@ int cmd_otp(int argc, char **argv)
     {
         oflash_flash_stats st;
         oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
+        fo.journal = journal;
         if (oflash_flash_execute(&st, t, plan, &fo) < 0) {
             ret = cli_fail();
             goto out;
@@ -164,6 +189,7 @@ int cmd_otp(int argc, char **argv)
 out:
     oflash_plan_free(plan);
     oflash_image_free(img);
+    oflash_journal_close(journal);
     oflash_target_close(t);
     return ret;
 }

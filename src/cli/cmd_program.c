@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "target.h"
 #include "cli_image.h"
+#include "cli_journal.h"
 #include "oflash/error.h"
 
 #include <stdlib.h>
@@ -63,13 +64,14 @@ static void usage(FILE *f)
             "  --otp                program the image's OTP bytes and lock bytes (irreversible)\n"
             "  --skip-otp           leave the image's OTP bytes out\n"
             "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
+            "                       (only what the recovery journal shows it started)\n"
             "  --plan               print the plan and touch nothing\n"
             "  --erase-untouched    bytes of touched sectors outside the image become 0xFF\n"
             "                       (default: they keep their contents)\n"
             "  --verify MODE        crc (default, computed on the target), readback, none\n"
             "  --use-server-flash   gdb: main flash through the server's vFlash commands\n"
             "  --quiet              no progress, no summary\n"
-            "  --json               print one JSON object with the statistics\n");
+            "  --json               print one JSON object with the statistics\n" CLI_JOURNAL_HELP);
 }
 
 static const char *action_name(oflash_sector_action a)
@@ -96,7 +98,7 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
                 : c->kind == OFLASH_CONFLICT_LOCK_BYTE
                     ? "lock byte: a locked block cannot be unlocked"
                 : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
-                    ? "partly programmed (interrupted run?): --otp-resume finishes it"
+                    ? "partly programmed by an interrupted run (journal): --otp-resume finishes it"
                     : "OTP byte already programmed to another value");
     }
 }
@@ -191,6 +193,8 @@ int cmd_program(int argc, char **argv)
     oflash_image *img = NULL;
     oflash_target *t = NULL;
     oflash_plan *plan = NULL;
+    oflash_journal *journal = NULL;
+    const char *journal_dir = NULL;
     oflash_target_view view;
     oflash_flash_stats st;
     cli_progress prog;
@@ -209,6 +213,11 @@ int cmd_program(int argc, char **argv)
             goto out;
         }
         if (k) continue;
+        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
+            if (k > 0) continue;
+            ret = EXIT_USAGE;
+            goto out;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             ret = EXIT_OK;
@@ -276,6 +285,14 @@ int cmd_program(int argc, char **argv)
         sf.ctx = oflash_target_probe(t);
         fo.server_flash = &sf;
     }
+
+    /* What an interrupted run left is restored before anything is planned
+     * (with --plan only reported). */
+    if ((ret = cli_journal_open(&journal, t, journal_dir, !plan_only, po.otp_resume)) != 0)
+        goto out;
+    ret = EXIT_FAIL;
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, journal);
+    fo.journal = journal;
 
     oflash_target_view_init(&view, t);
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
@@ -349,6 +366,7 @@ int cmd_program(int argc, char **argv)
     ret = EXIT_OK;
 out:
     oflash_plan_free(plan);
+    oflash_journal_close(journal);
     oflash_target_close(t);
     oflash_image_free(img);
     free(specs);

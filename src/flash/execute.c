@@ -10,6 +10,7 @@
  * progress goes through the callback in oflash_flash_opts.
  */
 #include "flash_internal.h"
+#include "journal_internal.h"
 #include "oflash/error.h"
 #include "oflash/gdb.h"
 #include "oflash/sys/flasher.h"
@@ -497,9 +498,16 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
         goto out;
     }
     if ((rc = oflash_flash_check(t, plan)) < 0) goto out;
+    /* Kept bytes reach the recovery journal before their sector is erased. */
+    if ((rc = oflash__journal_before_erase(opts->journal, plan)) < 0) goto out;
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
     if ((rc = verify_sectors(&r, plan)) < 0) {
         stats->verify = -1;
+        goto out;
+    }
+    /* Flash verified: its journal entries go; the OTP intent is recorded. */
+    if ((rc = oflash__journal_after_flash(opts->journal, t, plan, opts->verify)) < 0) {
+        if (rc == OFLASH_EVERIFY) stats->verify = -1;
         goto out;
     }
     if ((rc = program_otp(&r, plan)) < 0) goto out;
@@ -511,6 +519,7 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
         if (rc == OFLASH_EVERIFY) stats->verify = -1;
         goto out;
     }
+    if ((rc = oflash__journal_after_otp(opts->journal, plan)) < 0) goto out;
     stats->verify = opts->verify == OFLASH_VERIFY_NONE ? 0 : 1;
 out:
     /* Leave the loader initialised state clean for the next operation. */

@@ -359,8 +359,8 @@ static uint32_t otp_block_mask(const otp_state *s, uint32_t *data_mask, uint32_t
     return *data_mask | *lock_mask;
 }
 
-/* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
-/* chip can become img by clearing bits only: a program cut short. */
+/* chip can become img by clearing bits only.  That alone is no evidence of
+ * an interrupted write ("SN-0005" can become "SN-0001"): see started(). */
 static bool partial_of(uint8_t chip, uint8_t img)
 {
     return chip != 0xFF && chip != img && (chip & img) == img;
@@ -405,9 +405,26 @@ static int otp_plan_units(oflash_plan *p, const otp_state *s, const uint8_t *chi
     return 0;
 }
 
-static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view, bool resume,
-                    const oflash_otp_rules *rules)
+/* Does the recovery journal show a write of img at addr as started? */
+static bool started(const oflash_plan_opts *o, uint32_t addr, uint8_t img)
 {
+    for (size_t i = 0; o->otp_started && i < o->otp_started_count; i++)
+        if (o->otp_started[i].addr == addr) return o->otp_started[i].value == img;
+    return false;
+}
+
+/* A byte a journaled write left partly programmed: only then is it a
+ * "partial" conflict, and only then may otp_resume finish it. */
+static bool interrupted(const oflash_plan_opts *o, uint32_t addr, uint8_t chip, uint8_t img)
+{
+    return partial_of(chip, img) && started(o, addr, img);
+}
+
+/* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
+static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view,
+                    const oflash_plan_opts *o, const oflash_otp_rules *rules)
+{
+    const bool resume = o->otp_resume;
     uint8_t *chip_otp = NULL, *chip_lock = NULL;
     size_t ccap = 0, wn = 0, ln = 0;
     int rc = 0;
@@ -447,9 +464,9 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         } else if (locked) {
             rc =
                 push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_LOCKED, (uint16_t)blk, addr, chip, img);
-        } else if (chip == 0xFF || (resume && partial_of(chip, img))) {
+        } else if (chip == 0xFF || (resume && interrupted(o, addr, chip, img))) {
             p->otp_writes[wn++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
-        } else if (partial_of(chip, img)) {
+        } else if (interrupted(o, addr, chip, img)) {
             rc = push_conflict(p, &ccap, OFLASH_CONFLICT_OTP_PARTIAL, (uint16_t)blk, addr, chip,
                                img);
         } else {
@@ -464,11 +481,12 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         uint8_t chip = chip_lock[i], img = s->lock_val[i];
         if (chip == img)
             p->locks_equal++;
-        else if (chip == 0xFF || (resume && partial_of(chip, img)))
+        else if (chip == 0xFF || (resume && interrupted(o, addr, chip, img)))
             p->locks[ln++] = (oflash_plan_otp_byte){addr, (uint16_t)blk, chip, img};
         else if ((rc = push_conflict(p, &ccap,
-                                     partial_of(chip, img) ? OFLASH_CONFLICT_OTP_PARTIAL
-                                                           : OFLASH_CONFLICT_LOCK_BYTE,
+                                     interrupted(o, addr, chip, img) ? OFLASH_CONFLICT_OTP_PARTIAL
+                                     : img == 0xFF                   ? OFLASH_CONFLICT_LOCK_BYTE
+                                                                     : OFLASH_CONFLICT_OTP_VALUE,
                                      (uint16_t)blk, addr, chip, img)) < 0)
             goto out;
     }
@@ -880,7 +898,7 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
 
     if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts->otp_resume, &otp.rules)) < 0 ||
+        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0 ||
             (rc = check_otp_loader_units(p, dev)) < 0)
             goto fail;
         p->image_bytes += otp.otp_count + otp.lock_count;
@@ -899,9 +917,13 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
                                 : c->kind == OFLASH_CONFLICT_LOCK_BYTE
                                     ? " (lock byte: a locked block cannot be unlocked)"
                                 : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
-                                    ? " (partly programmed, as by an interrupted run: "
-                                      "--otp-resume finishes it)"
-                                    : "");
+                                    ? " (partly programmed by an interrupted run of this image, "
+                                      "as the recovery journal shows: --otp-resume finishes it)"
+                                : opts->otp_resume
+                                    ? " (already programmed to another value; --otp-resume "
+                                      "finishes only a write the recovery journal shows as "
+                                      "started on this chip with these values)"
+                                    : " (already programmed to another value)");
     }
     return 0;
 

@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 #include "oflash/flash.h"
+#include "oflash/journal.h"
 #include "oflash/sim.h"
 
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #define DATA_LEN 0x12000u /* sectors 0..3 and an eighth of 4 */
 
 static char dir[256];
+static char jdir[300]; /* recovery journals */
 
 static void pattern(uint8_t *p, size_t n, unsigned seed)
 {
@@ -61,21 +63,34 @@ static int open_target(const char *chip, oflash_target **t)
     return oflash_target_open(t, &o);
 }
 
+/* A run as `oflash program` makes it: open the chip's recovery journal
+ * (in the test directory), restore what an interrupted run left, plan with
+ * the OTP writes the journal shows as started, execute with the journal. */
 static int program_opt(const char *chip, const oflash_image *img, oflash_flash_stats *st,
                        bool resume)
 {
     oflash_target *t = NULL;
     oflash_plan *plan = NULL;
+    oflash_journal *j = NULL;
     oflash_target_view view;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
+    oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     int rc;
     po.allow_otp = true;
     po.otp_resume = resume;
+    jo.dir = jdir;
     if ((rc = open_target(chip, &t)) < 0) return rc;
+    if ((rc = oflash_journal_open(&j, t, &jo)) < 0 || (rc = oflash_journal_recover(NULL, j, t)) < 0)
+        goto out;
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, j);
+    fo.journal = j;
     oflash_target_view_init(&view, t);
     if ((rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po)) == 0)
-        rc = oflash_flash_execute(st, t, plan, NULL);
+        rc = oflash_flash_execute(st, t, plan, &fo);
+out:
     oflash_plan_free(plan);
+    oflash_journal_close(j);
     oflash_target_close(t);
     return rc;
 }
@@ -174,6 +189,71 @@ static void test_power_loss(void)
     free(e2);
 }
 
+/* Finding 1 of issue 14: a full image, then an 8 KiB image at 0x08000000
+ * over it (sector 0 is 16 KiB: 0x08002000-0x08003FFF must be kept); power
+ * fails during the erase of sector 0 and at points while it is written
+ * again.  The rerun must restore the kept bytes from the recovery journal
+ * (before: they came back as 0xFF or half-erased garbage and the rerun
+ * reported "verify ok"), and the journal is gone afterwards. */
+static void test_kept_bytes_power_loss(void)
+{
+    char chip[300], jpath[400];
+    uint8_t *full = malloc(FLASH_SIZE), *small = malloc(0x2000), *want = malloc(FLASH_SIZE);
+    oflash_image *vfull, *vsmall;
+    oflash_flash_stats st;
+    const uint64_t when[] = {0, 1, 1000, 2047, 2048, 2049};
+
+    pattern(full, FLASH_SIZE, 7);
+    pattern(small, 0x2000, 8);
+    memcpy(want, full, FLASH_SIZE);
+    memcpy(want, small, 0x2000);
+    oflash_image_new(&vfull);
+    oflash_image_new(&vsmall);
+    oflash_image_add(vfull, FLASH0, full, FLASH_SIZE, "full");
+    oflash_image_add(vsmall, FLASH0, small, 0x2000, "small");
+    for (size_t k = 0; k < sizeof when / sizeof when[0]; k++) {
+        oflash_sim_faults f;
+        oflash_target *t = NULL;
+        oflash_journal *j = NULL;
+        oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
+        uint8_t *back = malloc(FLASH_SIZE);
+        memset(&f, 0, sizeof f);
+        snprintf(chip, sizeof chip, "%s/keep%zu.sim", dir, k);
+        CHECK_OK(oflash_sim_create(chip, DEV, NULL));
+        CHECK_OK(program(chip, vfull, &st));
+        f.power_loss = true;
+        f.power_loss_after = when[k];
+        CHECK_OK(oflash_sim_set_faults(chip, &f));
+        CHECK(program(chip, vsmall, &st) < 0);
+        /* The journal of this chip holds sector 0. */
+        jo.dir = jdir;
+        CHECK_OK(open_target(chip, &t));
+        if (t) CHECK_OK(oflash_journal_open(&j, t, &jo));
+        CHECK_EQ_U(oflash_journal_pending_sectors(j), 1);
+        snprintf(jpath, sizeof jpath, "%s", oflash_journal_path(j));
+        CHECK(access(jpath, F_OK) == 0);
+        oflash_journal_close(j);
+        oflash_target_close(t);
+        /* The rerun restores, then has nothing left to do for the image. */
+        CHECK_OK(program(chip, vsmall, &st));
+        CHECK_EQ_U(st.sectors_erased, 0);
+        CHECK_OK(open_target(chip, &t));
+        if (t) CHECK_OK(oflash_flash_read(back, t, FLASH0, FLASH_SIZE, NULL, NULL));
+        oflash_target_close(t);
+        if (memcmp(back, want, FLASH_SIZE) != 0)
+            fprintf(stderr, "power loss after %llu operations: kept bytes not kept\n",
+                    (unsigned long long)when[k]);
+        CHECK(memcmp(back, want, FLASH_SIZE) == 0);
+        CHECK(access(jpath, F_OK) != 0); /* removed after the sector verified */
+        free(back);
+    }
+    oflash_image_free(vfull);
+    oflash_image_free(vsmall);
+    free(full);
+    free(small);
+    free(want);
+}
+
 /* Set nWRP2 = 0 through the option-byte sequence, as a debugger would
  * (RM0368 rev 5 §3.6.2: OPTKEYR keys, OPTCR, OPTSTRT, wait for BSY). */
 static int protect_sector2(oflash_probe *p)
@@ -254,7 +334,9 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    snprintf(jdir, sizeof jdir, "%s/journal", dir);
     test_power_loss();
+    test_kept_bytes_power_loss();
     test_write_protection();
     {
         char cmd[300];

@@ -233,28 +233,33 @@ static const otp_case otp_cases[] = {
      {{LOCK0 + 2, 1, 0xFF}},
      true, false, OFLASH_ECONFLICT, "cannot be unlocked", 0, 0, 0, 1,
      OFLASH_CONFLICT_LOCK_BYTE, LOCK0 + 2, false, false},
-    {"partly programmed byte (interrupted run): conflict without resume",
+    /* A value reachable by clearing bits is no evidence of an interrupted
+     * write: without a journal record (resume_cases below) it is a
+     * conflict like any other, with or without otp_resume. */
+    {"bit-clearing difference, no journal: a plain conflict",
      {{OTP0 + 7, 1, 0x3B}},
      {{OTP0 + 7, 1, 0x30}},
-     true, false, OFLASH_ECONFLICT, "--otp-resume", 0, 0, 0, 1, OFLASH_CONFLICT_OTP_PARTIAL,
-     OTP0 + 7, false, false},
-    {"partly programmed byte: programmed with resume, then locked",
+     true, false, OFLASH_ECONFLICT, "(already programmed to another value)", 0, 0, 0, 1,
+     OFLASH_CONFLICT_OTP_VALUE, OTP0 + 7, false, false},
+    {"bit-clearing difference, no journal, resume: still a conflict",
      {{OTP0 + 7, 1, 0x3B}},
      {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0x00}},
-     true, false, 0, "", 1, 1, 0, 0, 0, 0, false, true},
-    {"partly programmed lock byte: programmed with resume",
+     true, false, OFLASH_ECONFLICT, "finishes only a write the recovery journal shows", 0, 1, 0,
+     1, OFLASH_CONFLICT_OTP_VALUE, OTP0 + 7, false, true},
+    {"odd lock byte, no journal, resume: still a conflict",
      {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0xAB}},
      {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0x00}},
-     true, false, 0, "", 0, 1, 1, 0, 0, 0, false, true},
+     true, false, OFLASH_ECONFLICT, "chip 0xAB, image 0x00", 0, 0, 1, 1,
+     OFLASH_CONFLICT_OTP_VALUE, LOCK0, false, true},
     {"resume never turns a different value into a write",
      {{OTP0 + 7, 1, 0x31}},
      {{OTP0 + 7, 1, 0x32}},
      true, false, OFLASH_ECONFLICT, "chip 0x31, image 0x32", 0, 0, 0, 1,
      OFLASH_CONFLICT_OTP_VALUE, OTP0 + 7, false, true},
-    {"partly programmed lock byte: conflict without resume",
+    {"odd lock byte, no journal: a plain conflict",
      {{LOCK0 + 1, 1, 0xAB}},
      {{LOCK0 + 1, 1, 0x00}},
-     true, false, OFLASH_ECONFLICT, "OTP block 1", 0, 0, 0, 1, OFLASH_CONFLICT_OTP_PARTIAL,
+     true, false, OFLASH_ECONFLICT, "OTP block 1", 0, 0, 0, 1, OFLASH_CONFLICT_OTP_VALUE,
      LOCK0 + 1, false, false},
     {"bad lock byte value refused",
      {{0}},
@@ -304,6 +309,8 @@ static void run_otp_case(const oflash_device *dev, const otp_case *c)
         fprintf(stderr, "case '%s': rc %d, '%s'\n", c->name, rc, oflash_error_last());
     CHECK_EQ_U(rc, c->rc);
     if (c->rc) CHECK(strstr(oflash_error_last(), c->msg) != NULL);
+    /* Without a journal nothing suggests that --otp-resume would help. */
+    CHECK(strstr(oflash_error_last(), "--otp-resume finishes it") == NULL);
     if (c->no_view_calls) CHECK(cv.crcs == 0 && cv.reads == 0);
     if (rc == 0 || rc == OFLASH_ECONFLICT) {
         CHECK(p != NULL);
@@ -322,18 +329,127 @@ static void run_otp_case(const oflash_device *dev, const otp_case *c)
             uint8_t b;
             oflash_image_read(&b, chip, p->otp_writes[i].addr, 1, 0xFF);
             CHECK(b == p->otp_writes[i].chip);
-            CHECK(b == 0xFF ||
-                  (c->resume && (b & p->otp_writes[i].image) == p->otp_writes[i].image));
+            CHECK(b == 0xFF);
             oflash_image_read(&b, img, p->otp_writes[i].addr, 1, 0xFF);
             CHECK_EQ_U(p->otp_writes[i].image, b);
         }
         for (size_t i = 0; i < p->lock_count; i++)
-            CHECK(p->locks[i].image == 0x00 && (p->locks[i].chip == 0xFF || c->resume));
+            CHECK(p->locks[i].image == 0x00 && p->locks[i].chip == 0xFF);
     } else {
         CHECK(p == NULL);
     }
 out:
     oflash_plan_free(p);
+    oflash_image_free(chip);
+    oflash_image_free(img);
+}
+
+/* ---- otp_resume and the recovery journal's record of started writes ---- */
+
+typedef struct resume_case {
+    const char *name;
+    frag chip[MAXF];
+    frag image[MAXF];
+    oflash_otp_intent started[4]; /* what the journal shows as started */
+    size_t nstarted;
+    bool resume;
+    int rc;
+    const char *msg;   /* in the message */
+    const char *nomsg; /* not in the message */
+    size_t writes, locks, conflicts;
+    oflash_conflict_kind kind;
+} resume_case;
+
+/* clang-format off */
+static const resume_case resume_cases[] = {
+    {"journaled write cut short: a partial conflict that names --otp-resume",
+     {{OTP0 + 7, 1, 0x3B}}, {{OTP0 + 7, 1, 0x30}}, {{OTP0 + 7, 0x30}}, 1, false,
+     OFLASH_ECONFLICT, "--otp-resume finishes it", "", 0, 0, 1, OFLASH_CONFLICT_OTP_PARTIAL},
+    {"journaled write cut short, resume: programmed, then locked",
+     {{OTP0 + 7, 1, 0x3B}}, {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0x00}},
+     {{OTP0 + 7, 0x30}, {LOCK0, 0x00}}, 2, true, 0, "", "", 1, 1, 0, 0},
+    {"journaled lock byte cut short, resume: locked",
+     {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0xAB}}, {{OTP0 + 7, 1, 0x30}, {LOCK0, 1, 0x00}},
+     {{LOCK0, 0x00}}, 1, true, 0, "", "", 0, 1, 0, 0},
+    {"journal shows another value at the byte: a plain conflict, even with resume",
+     {{OTP0 + 7, 1, 0x3B}}, {{OTP0 + 7, 1, 0x30}}, {{OTP0 + 7, 0x31}}, 1, true,
+     OFLASH_ECONFLICT, "already programmed to another value", "finishes it", 0, 0, 1,
+     OFLASH_CONFLICT_OTP_VALUE},
+    {"journal shows another byte: a plain conflict, even with resume",
+     {{OTP0 + 7, 1, 0x3B}}, {{OTP0 + 7, 1, 0x30}}, {{OTP0 + 6, 0x30}}, 1, true,
+     OFLASH_ECONFLICT, "already programmed to another value", "finishes it", 0, 0, 1,
+     OFLASH_CONFLICT_OTP_VALUE},
+    {"journaled lock byte, image leaves it open: a lock-byte conflict",
+     {{LOCK0 + 2, 1, 0x00}}, {{LOCK0 + 2, 1, 0xFF}}, {{LOCK0 + 2, 0x00}}, 1, true,
+     OFLASH_ECONFLICT, "cannot be unlocked", "finishes it", 0, 0, 1, OFLASH_CONFLICT_LOCK_BYTE},
+    {"journaled byte still blank: an ordinary write",
+     {{0}}, {{OTP0 + 7, 1, 0x30}}, {{OTP0 + 7, 0x30}}, 1, true, 0, "", "", 1, 0, 0, 0},
+};
+/* clang-format on */
+
+static void run_resume_case(const oflash_device *dev, const resume_case *c)
+{
+    oflash_image *chip = mk(c->chip), *img = mk(c->image);
+    oflash_target_view view;
+    oflash_plan_opts o = OFLASH_PLAN_OPTS_INIT;
+    oflash_plan *p = NULL;
+    int rc;
+
+    oflash_target_view_from_image(&view, chip);
+    o.allow_otp = true;
+    o.otp_resume = c->resume;
+    o.otp_started = c->started;
+    o.otp_started_count = c->nstarted;
+    rc = oflash_plan_create(&p, img, dev, &view, &o);
+    if (rc != c->rc) fprintf(stderr, "case '%s': rc %d, '%s'\n", c->name, rc, oflash_error_last());
+    CHECK_EQ_U(rc, c->rc);
+    if (c->msg[0]) CHECK(strstr(oflash_error_last(), c->msg) != NULL);
+    if (c->nomsg[0]) CHECK(strstr(oflash_error_last(), c->nomsg) == NULL);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK_EQ_U(p->otp_write_count, c->writes);
+        CHECK_EQ_U(p->lock_count, c->locks);
+        CHECK_EQ_U(p->conflict_count, c->conflicts);
+        if (c->conflicts) CHECK_EQ_U(p->conflicts[0].kind, c->kind);
+    }
+    oflash_plan_free(p);
+    oflash_image_free(chip);
+    oflash_image_free(img);
+}
+
+/* Finding 2 of issue 14: a block holding a complete different serial
+ * ("SN-0005") is refused for "SN-0001" with and without otp_resume, and the
+ * message does not suggest --otp-resume, though '5' (0x35) becomes '1'
+ * (0x31) by clearing bits. */
+static void test_serial_overwrite_refused(const oflash_device *dev)
+{
+    oflash_image *chip, *img;
+    oflash_target_view view;
+    oflash_plan *p = NULL;
+    const oflash_otp_intent old_run[] = {{OTP0 + 6, '5'}}; /* the SN-0005 run's record */
+
+    oflash_image_new(&chip);
+    oflash_image_new(&img);
+    oflash_image_add(chip, OTP0, "SN-0005-ABCDEFGH", 16, "chip");
+    oflash_image_add(img, OTP0, "SN-0001-ABCDEFGH", 16, "image");
+    oflash_target_view_from_image(&view, chip);
+    for (int k = 0; k < 3; k++) {
+        oflash_plan_opts o = OFLASH_PLAN_OPTS_INIT;
+        o.allow_otp = true;
+        o.otp_resume = k > 0;
+        if (k == 2) {
+            o.otp_started = old_run;
+            o.otp_started_count = 1;
+        }
+        CHECK_ERR(oflash_plan_create(&p, img, dev, &view, &o), OFLASH_ECONFLICT,
+                  "first at 0x1FFF7806 (OTP block 0): chip 0x35, image 0x31 (already programmed "
+                  "to another value");
+        CHECK(strstr(oflash_error_last(), "--otp-resume finishes it") == NULL);
+        CHECK(p && p->conflict_count == 1 && p->otp_write_count == 0 &&
+              p->conflicts[0].kind == OFLASH_CONFLICT_OTP_VALUE);
+        oflash_plan_free(p);
+        p = NULL;
+    }
     oflash_image_free(chip);
     oflash_image_free(img);
 }
@@ -461,6 +577,9 @@ int main(void)
         run_flash_case(dev, &flash_cases[i]);
     for (size_t i = 0; i < sizeof otp_cases / sizeof otp_cases[0]; i++)
         run_otp_case(dev, &otp_cases[i]);
+    for (size_t i = 0; i < sizeof resume_cases / sizeof resume_cases[0]; i++)
+        run_resume_case(dev, &resume_cases[i]);
+    test_serial_overwrite_refused(dev);
     test_misc(dev);
     dev = oflash_builtin_device_find("STM32L476RG");
     CHECK(dev != NULL);

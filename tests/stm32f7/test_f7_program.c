@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 #include "oflash/flash.h"
+#include "oflash/journal.h"
 #include "oflash/sim.h"
 
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #define DATA_LEN 0x42000u /* sectors 0..4 (4 x 32 + 128 KiB) and 8 KiB of sector 5 */
 
 static char dir[256];
+static char jdir[300]; /* recovery journals (oflash/journal.h) */
 
 static void pattern(uint8_t *p, size_t n, unsigned seed)
 {
@@ -67,16 +69,28 @@ static int program_opt(const char *chip, const char *dev, const oflash_image *im
 {
     oflash_target *t = NULL;
     oflash_plan *plan = NULL;
+    oflash_journal *j = NULL;
     oflash_target_view view;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
+    oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
+    oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     int rc;
     po.allow_otp = true;
     po.otp_resume = resume;
+    jo.dir = jdir;
     if ((rc = open_target(chip, dev, &t)) < 0) return rc;
+    /* As oflash program: the recovery journal restores what a cut left and
+     * shows which OTP writes were started (otp_resume finishes only those). */
+    if ((rc = oflash_journal_open(&j, t, &jo)) < 0 || (rc = oflash_journal_recover(NULL, j, t)) < 0)
+        goto out;
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, j);
+    fo.journal = j;
     oflash_target_view_init(&view, t);
     if ((rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po)) == 0)
-        rc = oflash_flash_execute(st, t, plan, NULL);
+        rc = oflash_flash_execute(st, t, plan, &fo);
+out:
     oflash_plan_free(plan);
+    oflash_journal_close(j);
     oflash_target_close(t);
     return rc;
 }
@@ -312,6 +326,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    snprintf(jdir, sizeof jdir, "%s/journal", dir);
     test_write_protection();
     test_dual_bank_protection();
     test_power_loss();

@@ -1,0 +1,24 @@
+/* cli_journal.h - --journal-dir and the recovery journal of program / otp lock. */
+#ifndef OFLASH_CLI_JOURNAL_H
+#define OFLASH_CLI_JOURNAL_H
+
+#include "oflash/journal.h"
+
+#include <stdbool.h>
+
+#define CLI_JOURNAL_HELP                                                                           \
+    "  --journal-dir DIR    recovery journal directory (default $XDG_STATE_HOME/oflash,\n"         \
+    "                       else ~/.local/state/oflash)\n"
+
+/* argv[*i] is --journal-dir DIR: store DIR, return 1; not it: 0; missing
+ * value (reported): -1. */
+int cli_journal_opt(const char **dir, int argc, char **argv, int *i);
+
+/* Open the chip's journal (dir NULL: the default); refuse otp_resume on a
+ * chip without unique ID; restore an interrupted run when recover is set,
+ * else only say what would be restored.  0, or EXIT_FAIL with the error
+ * printed (*out NULL). */
+int cli_journal_open(oflash_journal **out, oflash_target *t, const char *dir, bool recover,
+                     bool otp_resume);
+
+#endif
