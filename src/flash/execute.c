@@ -265,45 +265,84 @@ static int erase_sectors(run *r, const oflash_plan *plan)
     return 0;
 }
 
+/* A run of main-flash bytes to program in one flasher call: consecutive
+ * non-erased pages, across sector boundaries (a family with 2 KiB pages
+ * would otherwise make one loader call per page), up to PROGRAM_CHUNK. */
+typedef struct prog_run {
+    const oflash_bank *bank;
+    uint32_t addr, len;
+    unsigned first_sector, last_sector;
+    uint8_t *buf; /* PROGRAM_CHUNK bytes */
+} prog_run;
+
+static int prog_flush(run *r, prog_run *pr, uint64_t *done, uint64_t total)
+{
+    const oflash_flasher *f;
+    int rc;
+    if (!pr->len) return 0;
+    f = flasher_for(r, pr->bank);
+    rc = f->ops->program(f->ctx, pr->bank, pr->addr, pr->buf, pr->len);
+    if (rc < 0) {
+        if (pr->first_sector == pr->last_sector)
+            return oflash_error_prefix("programming 0x%08X-0x%08X (sector %u): ", pr->addr,
+                                       pr->addr + pr->len - 1, pr->first_sector);
+        return oflash_error_prefix("programming 0x%08X-0x%08X (sectors %u-%u): ", pr->addr,
+                                   pr->addr + pr->len - 1, pr->first_sector, pr->last_sector);
+    }
+    r->st->bytes_programmed += pr->len;
+    *done += pr->len;
+    progress(r, OFLASH_PHASE_PROGRAM, *done, total);
+    pr->len = 0;
+    return 0;
+}
+
 static int program_sectors(run *r, const oflash_plan *plan)
 {
     uint64_t total = 0, done = 0;
-    int rc;
+    prog_run pr = {0};
+    int rc = 0;
 
     for (size_t i = 0; i < plan->sector_count; i++)
         total += plan->sectors[i].program_bytes;
     if (!total) return 0;
+    pr.buf = malloc(PROGRAM_CHUNK);
+    if (!pr.buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     progress(r, OFLASH_PHASE_PROGRAM, 0, total);
-    for (size_t i = 0; i < plan->sector_count; i++) {
+    for (size_t i = 0; i < plan->sector_count && rc == 0; i++) {
         const oflash_plan_sector *s = &plan->sectors[i];
         const oflash_bank *b = s->bank;
         uint32_t page = b->page_size ? b->page_size : 256;
-        const oflash_flasher *f = flasher_for(r, b);
-        if (s->action == OFLASH_SECTOR_SKIP || !s->program_bytes) continue;
-        /* Program runs of pages that are not all erased. */
-        for (uint32_t off = 0; off < s->sector->size;) {
+        if (s->action == OFLASH_SECTOR_SKIP || !s->program_bytes) {
+            rc = prog_flush(r, &pr, &done, total);
+            continue;
+        }
+        /* Pages that are all erased are not programmed; the others join
+         * the run when they follow it directly in the same bank. */
+        for (uint32_t off = 0; off < s->sector->size && rc == 0;) {
             uint32_t n = s->sector->size - off < page ? s->sector->size - off : page;
+            uint32_t addr = s->sector->addr + off;
             if (all_value(s->data + off, n, b->erased_value)) {
+                rc = prog_flush(r, &pr, &done, total);
                 off += n;
                 continue;
             }
-            uint32_t end = off + n;
-            while (end < s->sector->size && end - off < PROGRAM_CHUNK) {
-                uint32_t m = s->sector->size - end < page ? s->sector->size - end : page;
-                if (all_value(s->data + end, m, b->erased_value)) break;
-                end += m;
+            if (pr.len && (pr.bank != b || pr.addr + pr.len != addr || pr.len + n > PROGRAM_CHUNK))
+                rc = prog_flush(r, &pr, &done, total);
+            if (rc) break;
+            if (!pr.len) {
+                pr.bank = b;
+                pr.addr = addr;
+                pr.first_sector = s->sector->number;
             }
-            uint32_t addr = s->sector->addr + off;
-            rc = f->ops->program(f->ctx, b, addr, s->data + off, end - off);
-            if (rc < 0)
-                return oflash_error_prefix("programming 0x%08X-0x%08X (sector %u): ", addr,
-                                           s->sector->addr + end - 1, s->sector->number);
-            r->st->bytes_programmed += end - off;
-            done += end - off;
-            progress(r, OFLASH_PHASE_PROGRAM, done, total);
-            off = end;
+            memcpy(pr.buf + pr.len, s->data + off, n);
+            pr.len += n;
+            pr.last_sector = s->sector->number;
+            off += n;
         }
     }
+    if (rc == 0) rc = prog_flush(r, &pr, &done, total);
+    free(pr.buf);
+    if (rc < 0) return rc;
     /* Every flasher that wrote finishes (a server writes what it buffered). */
     if (r->server.ops && (rc = r->server.ops->done(r->server.ctx)) < 0) return rc;
     return 0;

@@ -20,11 +20,12 @@ CHIP="$WORK/chip.sim"
 "$OFLASH" sim create "$CHIP" --device STM32F401RE >/dev/null
 
 # dump OUT: the whole chip as the sim probe reads it: main flash, OTP data +
-# lock bytes, option bytes.
+# lock bytes, option bytes (F401xE addresses; the F7 section sets its own).
+FLASH_LEN=0x80000 OTP_BASE=0x1FFF7800 OTP_LEN=0x210 OPT_BASE=0x1FFFC000 OPT_LEN=0x10
 dump() {
-    "$OFLASH" read 0x08000000 0x80000 -o "$WORK/d.flash.bin" --probe "sim:$CHIP" --quiet
-    "$OFLASH" read 0x1FFF7800 0x210 -o "$WORK/d.otp.bin" --probe "sim:$CHIP" --quiet
-    "$OFLASH" read 0x1FFFC000 0x10 -o "$WORK/d.opt.bin" --probe "sim:$CHIP" --quiet
+    "$OFLASH" read 0x08000000 $FLASH_LEN -o "$WORK/d.flash.bin" --probe "sim:$CHIP" --quiet
+    "$OFLASH" read $OTP_BASE $OTP_LEN -o "$WORK/d.otp.bin" --probe "sim:$CHIP" --quiet
+    "$OFLASH" read $OPT_BASE $OPT_LEN -o "$WORK/d.opt.bin" --probe "sim:$CHIP" --quiet
     cat "$WORK/d.flash.bin" "$WORK/d.otp.bin" "$WORK/d.opt.bin" >"$1"
 }
 # same_dump BEFORE WHAT: compare the chip now with BEFORE
@@ -37,8 +38,9 @@ same_dump() {
     fi
 }
 
-# fw NAME FILL [SERIAL]: firmware filling sectors 0-1 with FILL; with SERIAL,
-# 32 bytes of it in OTP block 1 (0x1FFF7820) in the same ELF.
+# fw NAME FILL [SERIAL [OTP_ADDR]]: firmware filling sectors 0-1 with FILL;
+# with SERIAL, 32 bytes of it at OTP_ADDR (default 0x1FFF7820, OTP block 1
+# of the F401) in the same ELF.
 fw() {
     {
         printf '    .syntax unified\n    .thumb\n    .section .isr_vector,"a"\n'
@@ -47,7 +49,7 @@ fw() {
         [ -n "${3:-}" ] && printf '    .section .otp,"a"\n    .ascii "%s"\n' "$3"
     } >"$WORK/$1.S"
     "$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Wl,-e0x08000009 -Ttext=0x08000008 \
-        -Wl,--section-start=.isr_vector=0x08000000 -Wl,--section-start=.otp=0x1FFF7820 \
+        -Wl,--section-start=.isr_vector=0x08000000 -Wl,--section-start=.otp="${4:-0x1FFF7820}" \
         -o "$WORK/$1.elf" "$WORK/$1.S"
 }
 fw fwA 0xA5
@@ -157,7 +159,7 @@ _start:
     str  r5, [r4, #4]
     ldr  r5, =0x201          @ FLASH_CR: PG, PSIZE x32
     str  r5, [r4, #0x10]
-    ldr  r6, =0x1FFF7840     @ OTP block 2
+    ldr  r6, =OTP_WORD       @ an OTP word (F401: block 2)
     ldr  r5, =0x12345678
     str  r5, [r6]
 1:  ldr  r0, [r4, #0x0C]
@@ -180,7 +182,8 @@ _start:
     ldr  r2, [r4, #0x14]
     bkpt #1
 ASM
-"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -o "$WORK/otpw.elf" "$WORK/otpw.S"
+"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -DOTP_WORD=0x1FFF7840 \
+    -o "$WORK/otpw.elf" "$WORK/otpw.S"
 "$ARM_OBJCOPY" -O binary "$WORK/otpw.elf" "$WORK/otpw.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP"
 out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw.bin@0x20000000" --pc 0x20000001 \
@@ -238,6 +241,42 @@ grep -q "client #1 sent nothing for 2 s: disconnecting it" "$SLOG" && pass "idle
 out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw.bin@0x20000000" --pc 0x20000001 \
       --sp 0x20008000 --json) && pass "next client served after the idle one" || fail "after idle: $out"
 stop_pid "$SPID"
+# ---- any family with a loader: a simulated STM32F746ZG (OTP 16 x 64 bytes
+# at 0x1FF0F000, lock bytes at 0x1FF0F400, option bytes at 0x1FFF0000).
+CHIP="$WORK/f7.sim"
+"$OFLASH" sim create "$CHIP" --device STM32F746ZG >/dev/null
+FLASH_LEN=0x100000 OTP_BASE=0x1FF0F000 OTP_LEN=0x410 OPT_BASE=0x1FFF0000 OPT_LEN=0x20
+fw f7fw 0x6B
+fw f7fw_otp 0x6B "SERIAL-F7-0003-OFLASH-OTP-TEST03" 0x1FF0F040
+"$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
+dump "$WORK/before.bin"
+start_server --device STM32F746ZG --probe "sim:$CHIP"
+g=$(load "$WORK/f7fw_otp.elf")
+grep -q "Error finishing flash operation" <<<"$g" && grep -q "vFlashDone refused: the image holds one-time-programmable bytes" "$SLOG" \
+    && pass "F7: load with OTP data refused without --otp" || fail "F7 OTP load: $g"
+r=$($RAW packets "$SPORT" 'M1ff0f040,4:00000000' 'M1ff0f401,1:00' 'M40023c04,4:23016745' \
+    'M40023c08,4:3b2a1908' 'M1fff0000,4:aa55aa55')
+[ "$(echo "$r" | grep -c '^E05$')" = 5 ] && pass "F7: M into OTP, lock byte, KEYR, OPTKEYR, option bytes: E05" \
+    || fail "F7 guard replies: $r"
+stop_pid "$SPID"
+start_server --device STM32F746ZG --probe "sim:$CHIP"
+"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -DOTP_WORD=0x1FF0F040 \
+    -o "$WORK/otpw7.elf" "$WORK/otpw.S"
+"$ARM_OBJCOPY" -O binary "$WORK/otpw7.elf" "$WORK/otpw7.bin"
+out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw7.bin@0x20000000" --pc 0x20000001 \
+      --sp 0x20008000 --json) || fail "F7 run via gdbserver: $out"
+r0=$(json_get "$out" r0) || r0=0; r1=$(json_get "$out" r1) || r1=0
+[ $((r0 & 0x10)) != 0 ] && [ $((r1 & 0x10)) != 0 ] \
+    && pass "F7: code on the core: OTP program and option bytes refused (SR 0x$(printf %x "$r0"), 0x$(printf %x "$r1"))" \
+    || fail "F7 sim guard: r0=$r0 r1=$r1"
+stop_pid "$SPID"
+same_dump "$WORK/before.bin" "F7 refusals"
+start_server --device STM32F746ZG --probe "sim:$CHIP"
+g=$(load "$WORK/f7fw.elf" -ex "compare-sections")
+[ "$(grep -c ": matched." <<<"$g")" = 2 ] && grep -q "vFlashDone: .* bytes programmed" "$SLOG" \
+    && pass "F7: gdb load through the F7 loader, sections match" || fail "F7 load: $g"
+stop_pid "$SPID"
+
 "$OFLASH" gdbserver --probe "sim:$CHIP" --idle-timeout x 2>"$WORK/e" && fail "bad --idle-timeout accepted" \
     || grep -q "idle-timeout 'x': expected seconds" "$WORK/e" && pass "bad --idle-timeout refused"
 finish
