@@ -62,6 +62,9 @@ typedef struct sim_bus_ops {
     /* Called before every AP bus access: let the rest of the system catch
      * up with the debugger's clock (may be NULL). */
     void (*sync)(void *ctx);
+    /* How long an access at addr would stall the bus now, picoseconds
+     * (0: none; may be NULL).  Short stalls make the DP answer WAIT. */
+    uint64_t (*stall)(void *ctx, uint32_t addr);
 } sim_bus_ops;
 
 /* ---- TAP controller states (IEEE 1149.1 Figure 6-1) ---- */
@@ -109,6 +112,9 @@ typedef struct sim_tap {
 #define DP_IR_BYPASS 0xFu
 #define DP_ACK_OK 0x2u   /* OK/FAULT */
 #define DP_ACK_WAIT 0x1u /* WAIT */
+/* Longer bus stalls (a sector erase) complete at once, moving simulated
+ * time to their end, rather than make the debugger retry for seconds. */
+#define SIM_DAP_WAIT_MAX_PS 1000000000ull /* 1 ms */
 
 #define DP_CTRL_ORUNDETECT (1u << 0)
 #define DP_CTRL_STICKYORUN (1u << 1)
@@ -143,6 +149,12 @@ typedef struct sim_dap {
     uint32_t rdbuff;     /* result of the last read, returned by the next capture */
     uint64_t busy_until; /* an AP access in progress until this tick: WAIT */
     uint64_t tick;       /* TCK cycles so far (the DP's sense of time) */
+    uint64_t tck_ps;     /* one TCK period (0: stalls are not turned into WAIT) */
+    bool pend;           /* a stalled DRW/BD access, performed when it ends */
+    bool pend_rnw;
+    int pend_bd;
+    uint32_t pend_data, pend_addr;
+    unsigned pend_size;
     /* MEM-AP 0 */
     uint32_t csw, tar;
     /* statistics */

@@ -719,7 +719,22 @@ static void bus_sync(void *ctx)
     if (ps) oflash__sim_cortexm_advance(m, ps);
 }
 
-const sim_bus_ops oflash__sim_cortexm_bus = {bus_read, bus_write, bus_sync};
+/* Flash (and its alias) stalls the bus while an operation is in progress
+ * (RM0090 §3.5.4: "a read/write access to the flash while it is busy
+ * stalls the bus"). */
+static uint64_t bus_stall(void *ctx, uint32_t addr)
+{
+    sim_cortexm *m = ctx;
+    sim_chip *c = chip(m);
+    uint32_t fs = c->nv.flash_size;
+    bool flash = (addr >= c->map.flash_base && addr - c->map.flash_base < fs) ||
+                 (addr >= c->map.flash_alias && addr - c->map.flash_alias < fs);
+    oflash__sim_flash_update(c);
+    if (!flash || !c->busy || c->busy_until_ps <= c->now_ps) return 0;
+    return c->busy_until_ps - c->now_ps;
+}
+
+const sim_bus_ops oflash__sim_cortexm_bus = {bus_read, bus_write, bus_sync, bus_stall};
 
 int oflash__sim_cortexm_init(sim_cortexm *m, struct sim_chip *c, const sim_dbg_desc *desc)
 {

@@ -122,22 +122,12 @@ static void bus_error(sim_dap *d)
 }
 
 /* A data access through DRW (bd < 0) or BDn at the TAR. */
-static void mem_access(sim_dap *d, int bd, bool rnw, uint32_t data)
+/* The bus part of a DRW/BDn access (now, or when a stall ends). */
+static void mem_perform(sim_dap *d, int bd, bool rnw, uint32_t data, uint32_t addr, unsigned size)
 {
-    unsigned size = csw_size(d);
-    uint32_t addr = bd < 0 ? d->tar : (d->tar & ~0xFu) + 4u * (unsigned)bd;
     unsigned lane = addr & 3u;
     uint32_t v = 0;
     int rc;
-
-    if (size == 0 || (size > 1 && (lane & (size - 1)))) {
-        /* Reserved size, or an unaligned halfword/word: the AHB-AP of a
-         * Cortex-M cannot issue it. */
-        bus_error(d);
-        if (rnw) d->rdbuff = 0;
-        return;
-    }
-    if (d->bus->sync) d->bus->sync(d->bus_ctx);
     if (rnw) {
         rc = d->bus->read(d->bus_ctx, addr, size, &v);
         if (rc < 0) {
@@ -155,6 +145,38 @@ static void mem_access(sim_dap *d, int bd, bool rnw, uint32_t data)
         }
     }
     if (bd < 0) tar_increment(d, size);
+}
+
+/* A data access through DRW (bd < 0) or BDn at the TAR.  When the bus is
+ * stalled for a short while (a flash program operation in progress), the
+ * access waits: it is performed when the stall is over, and until then
+ * every DPACC/APACC scan is answered WAIT. */
+static void mem_access(sim_dap *d, int bd, bool rnw, uint32_t data)
+{
+    unsigned size = csw_size(d);
+    uint32_t addr = bd < 0 ? d->tar : (d->tar & ~0xFu) + 4u * (unsigned)bd;
+    uint64_t stall = 0;
+
+    if (size == 0 || (size > 1 && ((addr & 3u) & (size - 1)))) {
+        /* Reserved size, or an unaligned halfword/word: the AHB-AP of a
+         * Cortex-M cannot issue it. */
+        bus_error(d);
+        if (rnw) d->rdbuff = 0;
+        return;
+    }
+    if (d->bus->sync) d->bus->sync(d->bus_ctx);
+    if (d->bus->stall && d->tck_ps) stall = d->bus->stall(d->bus_ctx, addr);
+    if (stall && stall <= SIM_DAP_WAIT_MAX_PS) {
+        d->pend = true;
+        d->pend_bd = bd;
+        d->pend_rnw = rnw;
+        d->pend_data = data;
+        d->pend_addr = addr;
+        d->pend_size = size;
+        d->busy_until = d->tick + (stall + d->tck_ps - 1) / d->tck_ps;
+        return;
+    }
+    mem_perform(d, bd, rnw, data, addr, size);
 }
 
 static void ap_access(sim_dap *d, bool rnw, unsigned a, uint32_t data)
@@ -300,6 +322,11 @@ static void capture_dr(sim_jtag *j, int i)
             d->waits++;
             if (d->ctrl & DP_CTRL_ORUNDETECT) d->ctrl |= DP_CTRL_STICKYORUN;
         } else {
+            if (d->pend) { /* the stalled access completes now */
+                d->pend = false;
+                if (d->bus->sync) d->bus->sync(d->bus_ctx);
+                mem_perform(d, d->pend_bd, d->pend_rnw, d->pend_data, d->pend_addr, d->pend_size);
+            }
             t->sr = DP_ACK_OK | (uint64_t)d->rdbuff << 3;
         }
     }
@@ -315,7 +342,10 @@ static void update_dr(sim_jtag *j, int i)
     uint32_t data = (uint32_t)(t->sr >> 3);
     switch (t->ir) {
     case DP_IR_ABORT:
-        if (data & 1) d->busy_until = 0; /* DAPABORT */
+        if (data & 1) { /* DAPABORT: the access in progress is dropped */
+            d->busy_until = 0;
+            d->pend = false;
+        }
         break;
     case DP_IR_DPACC:
         oflash__sim_dap_access(d, false, rnw, a, data);

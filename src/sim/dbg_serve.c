@@ -15,9 +15,13 @@
  * Time: every rising TCK edge adds one adapter clock period (1/tck_hz) of
  * simulated time, which the core (if not halted) and the chip's flash
  * operations use before the next AP access and at the end of each batch of
- * bytes.  With realtime, each time the server waits for input it first
- * brings the simulated time up to the wall time elapsed since the client
- * connected (counted in wait_time_ns), so the core runs and a flash
+ * bytes.  When the client has been silent for IDLE_NS (it waits for the
+ * target, e.g. for a flash loader to reach its BKPT), a running core runs
+ * ahead of the wall clock (up to MAX_LEAD_PS per silence); shorter gaps
+ * are the round trips of an active debugger and add nothing, so that a
+ * core spinning while the debugger feeds it (OpenOCD's async flash loader)
+ * costs only TCK time.  With realtime, simulated time also never falls
+ * behind the wall time of a silence (counted in wait_time_ns), so a flash
  * operation finishes no slower than on silicon while the debugger sleeps.
  *
  * The chip's journal is flushed after every batch, so the state file is as
@@ -45,6 +49,7 @@
 
 #define DEFAULT_TCK_HZ 4000000u
 #define MAX_LEAD_PS (100ull * SIM_PS_PER_MS) /* lead over the wall clock per idle period */
+#define IDLE_NS 5000000ull                   /* a debugger silent this long waits for the target */
 
 typedef struct server {
     sim_chip *chip;
@@ -307,11 +312,18 @@ static void serve_client(server *s, int fd, const char *peer, oflash_sim_serve_s
             s->idle_wall_ns = wall_ns();
             s->idle_sim_ps = s->chip->now_ps;
         }
-        if (pr == 0 && run_ahead(s)) continue;
         if (pr == 0) {
-            /* Nothing pending: the debugger waits for us or sleeps. */
+            /* Nothing pending: the debugger waits for us, computes, or
+             * sleeps.  A gap shorter than IDLE_NS is a round trip of an
+             * active debugger; after it the core may run ahead. */
+            uint64_t idle_for = wall_ns() - s->idle_wall_ns;
+            int ms;
+            if (idle_for >= IDLE_NS && run_ahead(s)) continue;
             realtime_floor(s);
-            pr = poll(&pfd, 1, s->core.halted || !s->opts->realtime ? 100 : 1);
+            ms = idle_for < IDLE_NS                     ? (int)((IDLE_NS - idle_for) / 1000000u) + 1
+                 : s->core.halted || !s->opts->realtime ? 100
+                                                        : 1;
+            pr = poll(&pfd, 1, ms);
             if (pr == 0) continue;
         }
         if (pr < 0) {
@@ -370,6 +382,7 @@ int oflash_sim_serve(oflash_sim_serve_stats *total, const char *path,
         oflash__sim_chip_close(s.chip);
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     }
+    s.jtag.dap.tck_ps = s.tck_ps;
     lfd = open_listener(opts->listen, host, sizeof host, &port);
     if (lfd < 0) {
         rc = lfd;

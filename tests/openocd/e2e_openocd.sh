@@ -105,6 +105,54 @@ pc3=$(sed -nE 's/^PC3:pc \(\/32\): (0x[0-9a-f]+).*/\1/p' debug.log)
 check "reset run: the halted core is inside the firmware's loop ($pc3)" \
     test -n "$pc3" -a $((pc3)) -ge $((ENTRY)) -a $((pc3)) -lt $((ENTRY + 0x30))
 
+# WAIT: a flash read while a program operation (16 us) is in progress
+# stalls the bus and the JTAG-DP answers WAIT.  At 4 MHz OpenOCD is never
+# that fast; at a 1 GHz adapter clock it is, and it has to resend.
+"$OFLASH" sim create chip2.sim --device STM32F401RE >/dev/null
+"$OFLASH" sim serve chip2.sim --remote-bitbang 127.0.0.1:0 --adapter-khz 1000000 >serve2.log 2>&1 &
+SPID2=$!
+PIDS+=("$SPID2")
+RB2=
+for _ in $(seq 200); do
+    RB2=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve2.log)
+    [ -n "$RB2" ] && break
+    sleep 0.05
+done
+timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB2" \
+    -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" \
+    -c 'init; reset halt; mww 0x40023C04 0x45670123; mww 0x40023C04 0xCDEF89AB;
+        mww 0x40023C10 0x201; mww 0x08010000 0x11223344;
+        echo "RD:[read_memory 0x08010000 32 1]"; shutdown' >wait.log 2>&1
+kill -TERM "$SPID2"
+wait "$SPID2" || true
+check "WAIT: OpenOCD saw the stall and resent" has wait.log "DAP transaction stalled (WAIT)"
+check "WAIT: the read after the stall gives the programmed word" has wait.log "RD:0x11223344"
+check "WAIT: the server counted WAIT answers" bash -c "grep -qE 'waits=[1-9]' serve2.log"
+
+# kill -9 of the server in the middle of OpenOCD's flash write: the chip
+# file opens again (its journal replayed) and can be programmed again.
+"$OFLASH" sim create chip3.sim --device STM32F401RE >/dev/null
+"$OFLASH" sim serve chip3.sim --remote-bitbang 127.0.0.1:0 >serve3.log 2>&1 &
+SPID3=$!
+PIDS+=("$SPID3")
+RB3=
+for _ in $(seq 200); do
+    RB3=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve3.log)
+    [ -n "$RB3" ] && break
+    sleep 0.05
+done
+timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB3" \
+    -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" \
+    -c "init; reset halt; flash write_image erase fwflash.elf; shutdown" >kill.log 2>&1 &
+OPID3=$!
+sleep 1.5
+kill -9 "$SPID3"
+wait "$SPID3" 2>/dev/null || true
+wait "$OPID3" 2>/dev/null || true
+check "kill -9 mid-write: the chip file opens again" "$OFLASH" sim show chip3.sim
+run_oflash out rc program fwflash.elf --probe sim:chip3.sim
+check "kill -9 mid-write: the chip programs again" test "$rc" = 0
+
 # ---- 2. gdb-multiarch through OpenOCD's GDB server
 # OpenOCD's GDB server on a free port (retried if another test takes it first)
 for _ in 1 2 3 4 5; do
@@ -131,6 +179,12 @@ check "gdb monitor reset halt: pc at the entry" has gdb.log "= 0x$(printf %x "$E
 
 # ---- 3. oflash through OpenOCD's GDB server
 T=(--probe "gdb:127.0.0.1:$G" --device STM32F401RE)
+# dump FILE: the sectors the image covers (0-4, 128 KiB) + OTP and lock bytes
+dump() {
+    timeout 300 "$OFLASH" read 0x08000000 0x20000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
+        cat "$1.flash.bin" "$1.otp.bin" >"$1"
+}
 run_oflash out rc erase --all "${T[@]}"
 check "oflash erase --all through OpenOCD" test "$rc" = 0
 run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --plan

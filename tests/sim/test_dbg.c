@@ -34,13 +34,22 @@ static int ram_write(void *ctx, uint32_t addr, unsigned size, uint32_t val)
     return 0;
 }
 
-static const sim_bus_ops ram_bus = {ram_read, ram_write, NULL};
+static const sim_bus_ops ram_bus = {ram_read, ram_write, NULL, NULL};
 
 /* ---- driving the pins ---- */
+static sim_cortexm *g_core; /* when set, each TCK cycle is 250 ns of its time */
+
+static void pins(sim_jtag *j, int tck, int tms, int tdi)
+{
+    uint64_t before = j->tck_cycles;
+    oflash__sim_jtag_pins(j, tck, tms, tdi);
+    if (g_core && j->tck_cycles != before) g_core->pending_ps += 250000;
+}
+
 static void clk(sim_jtag *j, int tms, int tdi)
 {
-    oflash__sim_jtag_pins(j, 0, tms, tdi);
-    oflash__sim_jtag_pins(j, 1, tms, tdi);
+    pins(j, 0, tms, tdi);
+    pins(j, 1, tms, tdi);
 }
 
 /* From Run-Test/Idle: shift n bits (LSB first) through IR or DR, back to
@@ -54,14 +63,14 @@ static uint64_t scan(sim_jtag *j, bool ir, uint64_t out, unsigned n, uint64_t *h
     clk(j, 0, 0);         /* SHIFT */
     for (unsigned i = 0; i < n; i++) {
         int bit = i < 64 ? (int)((out >> i) & 1) : 0;
-        oflash__sim_jtag_pins(j, 0, i == n - 1, bit);
+        pins(j, 0, i == n - 1, bit);
         if (oflash__sim_jtag_tdo(j)) {
             if (i < 64)
                 in |= 1ull << i;
             else if (hi_out)
                 *hi_out |= 1ull << (i - 64);
         }
-        oflash__sim_jtag_pins(j, 1, i == n - 1, bit);
+        pins(j, 1, i == n - 1, bit);
     }
     clk(j, 1, 0); /* UPDATE */
     clk(j, 0, 0); /* IDLE */
@@ -529,6 +538,41 @@ static void test_core(void)
     CHECK(!(rd(&m, 0x40023C10u) & (1u << 31)));
     wr(&m, AIRCR_ADDR, 0x05FA0004u); /* SYSRESETREQ relocks it */
     CHECK(rd(&m, 0x40023C10u) & (1u << 31));
+
+    /* Through the JTAG-DP: a flash read while a program operation (16 us)
+     * is in progress stalls the bus; the DP answers WAIT until it ends. */
+    {
+        sim_jtag j;
+        uint64_t cap;
+        unsigned waits = 0;
+        CHECK_OK(oflash__sim_jtag_init(&j, &d, &oflash__sim_cortexm_bus, &m));
+        j.dap.tck_ps = 250000; /* 4 MHz */
+        g_core = &m;
+        clk(&j, 0, 0);
+        dp_write(&j, 0x4, DP_CTRL_CDBGPWRUPREQ | DP_CTRL_CSYSPWRUPREQ);
+        ap_write(&j, AP_CSW, 0x23000002u); /* 32-bit, no increment */
+        ap_write(&j, AP_TAR, 0x40023C04u);
+        ap_write(&j, AP_DRW, 0x45670123u);
+        ap_write(&j, AP_DRW, 0xCDEF89ABu);
+        ap_write(&j, AP_TAR, 0x40023C10u);
+        ap_write(&j, AP_DRW, 2u << 8 | 1u); /* PSIZE x32, PG */
+        ap_write(&j, AP_TAR, 0x08000100u);
+        dp_ir(&j, DP_IR_APACC);
+        acc(&j, false, AP_DRW, 0x12345678u); /* starts a 16 us program */
+        acc(&j, true, AP_DRW, 0);            /* issued ~11 us later: stalls */
+        do {
+            dp_ir(&j, DP_IR_DPACC);
+            cap = acc(&j, true, 0xC, 0); /* RDBUFF */
+            if ((cap & 7) == DP_ACK_WAIT) waits++;
+        } while ((cap & 7) == DP_ACK_WAIT && waits < 100);
+        CHECK(waits >= 1);
+        CHECK_EQ_U(cap & 7, DP_ACK_OK);
+        CHECK_EQ_U((uint32_t)(cap >> 3), 0x12345678u);
+        CHECK_EQ_U(j.dap.waits, waits);
+        CHECK(!(dp_read(&j, 0x4) & DP_CTRL_STICKYERR));
+        g_core = NULL;
+        oflash__sim_jtag_free(&j);
+    }
 
     oflash__sim_cortexm_free(&m);
     oflash__sim_chip_close(c);
