@@ -6,11 +6,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git
-  libunicorn-dev libxml2-dev libzip-dev
+  libunicorn-dev libxml2-dev libzip-dev libedit-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
-  srecord binutils time python3 zip cppcheck groff-base
+  srecord binutils time python3 zip cppcheck groff-base tmux
   strace
 )
 

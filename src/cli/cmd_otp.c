@@ -26,7 +26,7 @@ static void usage(FILE *f)
                "shows)\n" CLI_JOURNAL_HELP);
 }
 
-static void print_table(const oflash_otp_block *b, size_t n)
+void cli_otp_print_table(const oflash_otp_block *b, size_t n)
 {
     printf("%5s  %-10s  %-6s  %-4s  %s\n", "block", "address", "state", "lock", "data");
     for (size_t i = 0; i < n; i++) {
@@ -120,7 +120,7 @@ int cmd_otp(int argc, char **argv)
             if (json)
                 print_json(os->blocks, os->count);
             else
-                print_table(os->blocks, os->count);
+                cli_otp_print_table(os->blocks, os->count);
             oflash_otp_state_free(os);
             ret = EXIT_OK;
         }

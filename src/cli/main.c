@@ -26,6 +26,7 @@ static const struct cli_command {
     {"read", cmd_read, "read a memory range to a file"},
     {"otp", cmd_otp, "show OTP blocks; lock blocks"},
     {"run", cmd_run, "load RAM code and data, set registers, run to a breakpoint"},
+    {"commander", cmd_commander, "interactive console in the manner of J-Link Commander"},
     {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
     {"sim", cmd_sim, "create and inspect simulated chips"},
     {"devices", cmd_devices, "list known devices and device-file search paths"},

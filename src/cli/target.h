@@ -62,5 +62,7 @@ void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
 void cli_print_conflicts(FILE *f, const oflash_plan *p);
+/* The OTP table of `oflash otp` (cmd_otp.c). */
+void cli_otp_print_table(const oflash_otp_block *b, size_t n);
 
 #endif
