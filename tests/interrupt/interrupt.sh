@@ -8,7 +8,10 @@
 # erased / half programmed), OTP untouched, and a rerun completes the work.
 source "$(dirname "$0")/../flash/lib.sh"
 command -v strace >/dev/null || { echo "FAIL: strace is missing (scripts/install-deps.sh)"; exit 1; }
-slow() { strace -f -qq -o "$WORK/trace" -e trace=clone3 -e inject=clone3:delay_enter=300000 "$@"; }
+# LeakSanitizer cannot run under ptrace: no leak check for the traced runs
+# (in a sanitizer build; every other run keeps it).
+NOLEAK="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+slow() { env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3 -e inject=clone3:delay_enter=300000 "$@"; }
 clones() { grep -c 'clone3(' "$WORK/trace" 2>/dev/null || true; }
 writes() { grep -c 'pwrite64(' "$WORK/trace" 2>/dev/null || true; }
 # sigint_after WHAT N CMD...: run CMD slowed down; SIGINT to it (by PID)
@@ -18,7 +21,7 @@ writes() { grep -c 'pwrite64(' "$WORK/trace" 2>/dev/null || true; }
 sigint_after() {
     local what=$1 n=$2 sp op; shift 2
     : >"$WORK/trace"
-    strace -f -qq -o "$WORK/trace" -e trace=clone3,pwrite64 -e inject=clone3:delay_enter=300000 "$@" \
+    env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3,pwrite64 -e inject=clone3:delay_enter=300000 "$@" \
         >"$WORK/out" 2>&1 &
     sp=$!
     for _ in $(seq 1200); do [ "$($what)" -ge "$n" ] && break; sleep 0.05; done
