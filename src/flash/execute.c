@@ -202,6 +202,9 @@ static int check_loaders(const oflash_plan *plan)
         for (size_t k = 0; k < nseen && !known; k++)
             known = seen[k] == b;
         if (known || !b) continue;
+        if (!b->loader_path && !b->loader_image && !b->loader_name &&
+            plan->device->family_ops && plan->device->family_ops->host_flasher)
+            continue; /* written by the family's host flasher */
         if (oflash__bank_flm(b, &flm) < 0)
             return oflash_error_prefix("bank '%s' (nothing was written): ", b->name);
         oflash_flm_free(flm);

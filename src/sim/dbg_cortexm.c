@@ -27,7 +27,8 @@
  * without a catch enters the HardFault handler (the eight-word frame is
  * pushed, LR = EXC_RETURN, IPSR = 3, PC from the vector table); a fault in
  * the HardFault handler, or one whose vector cannot be fetched, locks the
- * core up (S_LOCKUP) until a reset or a halt.  BKPT without C_DEBUGEN is a
+ * core up (S_LOCKUP) until a reset or a halt.  A handler's branch to
+ * EXC_RETURN pops the frame (exception return).  BKPT without C_DEBUGEN is a
  * fault (HardFault).  Interrupts are not modelled, so C_MASKINTS is kept
  * only.  Register transfers complete at once: S_REGRDY reads 1.
  */
@@ -261,6 +262,42 @@ static void take_fault(sim_cortexm *m, uint32_t catch_bit, const char *what)
         halt(m, DFSR_VCATCH);
 }
 
+/* Exception return (ARMv7-M B1.5.8): a handler branched to an EXC_RETURN
+ * value.  Unicorn reports it as an instruction fetch fault at
+ * 0xFFFFFFFx with IPSR still set; pop the frame the entry pushed.  Returns
+ * false if that is not what happened. */
+static bool exception_return(sim_cortexm *m)
+{
+    sim_chip *c = chip(m);
+    uint32_t pc = reg_get(m, UC_ARM_REG_PC), exc = pc | 1u;
+    uint32_t ipsr = reg_get(m, UC_ARM_REG_IPSR) & 0x1FFu;
+    uint32_t frame[8], sp;
+    bool psp = exc == 0xFFFFFFFDu, thread = exc != 0xFFFFFFF1u;
+    uint8_t b[32];
+
+    if (!ipsr || (exc != 0xFFFFFFF1u && exc != 0xFFFFFFF9u && exc != 0xFFFFFFFDu)) return false;
+    sp = reg_get(m, psp ? UC_ARM_REG_PSP : UC_ARM_REG_MSP);
+    if (oflash__sim_read(c, sp, b, sizeof b) < 0) return false; /* unstacking fault: lockup */
+    for (int i = 0; i < 8; i++)
+        frame[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
+                   (uint32_t)b[4 * i + 3] << 24;
+    sp += 32 + ((frame[7] >> 9) & 1u) * 4; /* the stack was realigned at entry */
+    reg_set(m, UC_ARM_REG_R0, frame[0]);
+    reg_set(m, UC_ARM_REG_R1, frame[1]);
+    reg_set(m, UC_ARM_REG_R2, frame[2]);
+    reg_set(m, UC_ARM_REG_R3, frame[3]);
+    reg_set(m, UC_ARM_REG_R12, frame[4]);
+    reg_set(m, UC_ARM_REG_LR, frame[5]);
+    reg_set(m, psp ? UC_ARM_REG_PSP : UC_ARM_REG_MSP, sp);
+    reg_set(m, UC_ARM_REG_CONTROL, (reg_get(m, UC_ARM_REG_CONTROL) & ~2u) | (psp ? 2u : 0u));
+    reg_set(m, UC_ARM_REG_SP, sp);
+    reg_set(m, UC_ARM_REG_XPSR, (frame[7] & ~(1u << 9)) | 0x01000000u);
+    if (!thread && (frame[7] & 0x1FFu) == 0) /* return to handler mode needs an IPSR */
+        return false;
+    reg_set(m, UC_ARM_REG_PC, frame[6] & ~1u);
+    return true;
+}
+
 /* ---- FPB ---- */
 
 static void fpb_hook(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
@@ -368,6 +405,10 @@ static void run_core(sim_cortexm *m, uint64_t n, bool step)
             halt(m, DFSR_BKPT);
         else
             take_fault(m, 0, "BKPT with debug disabled");
+        return;
+    }
+    if ((c->stop == SIM_STOP_FAULT || e != UC_ERR_OK) && exception_return(m)) {
+        if (step) halt(m, DFSR_HALTED);
         return;
     }
     if (c->stop == SIM_STOP_FAULT) {

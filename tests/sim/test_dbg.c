@@ -539,6 +539,39 @@ static void test_core(void)
     wr(&m, AIRCR_ADDR, 0x05FA0004u); /* SYSRESETREQ relocks it */
     CHECK(rd(&m, 0x40023C10u) & (1u << 31));
 
+    /* Exception return: a HardFault handler that skips the faulting 16-bit
+     * instruction (stacked PC += 2) and returns through EXC_RETURN. */
+    {
+        /* 0x0800003C: ldr r1,[sp,#24]; adds r1,#2; str r1,[sp,#24]; bx lr */
+        static const uint32_t fw2[] = {
+            0x20010000u, 0x08000021u, 0x08000021u, 0x0800003Du, 0,           0,
+            0,           0,           0x21022001u, 0xBE111840u, 0xE7FD3201u, 0xE7FEE7FEu,
+            0x68184B01u, 0xBF00BE22u, 0x30000000u, 0x31029906u, 0x47709106u,
+        };
+        wr(&m, 0x40023C04u, 0x45670123u);
+        wr(&m, 0x40023C04u, 0xCDEF89ABu);
+        wr(&m, 0x40023C10u, 2u << 8 | 2u | 1u << 16); /* SER sector 0, STRT */
+        rd(&m, 0x40023C0Cu);                          /* SR: waits for the erase */
+        CHECK_EQ_U(rd(&m, 0x08000000u), 0xFFFFFFFFu);
+        flash_words(&m, 0x08000000u, fw2, sizeof fw2 / sizeof fw2[0]);
+        rd(&m, 0x40023C0Cu); /* SR: the last program operation ends */
+        wr(&m, DEMCR_ADDR, DEMCR_TRCENA);
+        reg_w(&m, 16, 0x01000000u);
+        reg_w(&m, 15, 0x08000030u);
+        reg_w(&m, 13, 0x20008004u); /* not 8-aligned: the entry realigns */
+        reg_w(&m, 12, 0xC12C12C1u);
+        wr(&m, DFSR_ADDR, 0x1F);
+        wr(&m, DHCSR_ADDR, DHCSR_DBGKEY | DHCSR_C_DEBUGEN);
+        oflash__sim_cortexm_advance(&m, 1000000);
+        CHECK(rd(&m, DHCSR_ADDR) & DHCSR_S_HALT);
+        CHECK_EQ_U(rd(&m, DFSR_ADDR), DFSR_BKPT);
+        CHECK_EQ_U(reg_r(&m, 15), 0x08000034u); /* the BKPT after the skipped LDR */
+        CHECK_EQ_U(reg_r(&m, 16) & 0x1FFu, 0);  /* back in thread mode */
+        CHECK_EQ_U(reg_r(&m, 13), 0x20008004u); /* stack restored, realignment undone */
+        CHECK_EQ_U(reg_r(&m, 12), 0xC12C12C1u); /* R12 from the frame */
+        CHECK_EQ_U(reg_r(&m, 3), 0x30000000u);
+    }
+
     /* Through the JTAG-DP: a flash read while a program operation (16 us)
      * is in progress stalls the bus; the DP answers WAIT until it ends. */
     {
