@@ -270,6 +270,19 @@ static void test_dual_bank_protection(void)
     if (!t) return;
     CHECK_OK(clear_optcr_bits(oflash_target_probe(t), 1u << (16 + 6)));
     oflash_target_close(t);
+    /* sim show's view: nWRP6 = 0 write-protects sectors 12 and 13 only. */
+    {
+        oflash_sim_info info;
+        CHECK_OK(oflash_sim_info_read(&info, chip));
+        CHECK_EQ_U(info.sector_count, 24);
+        CHECK(info.sector_wrp[12] && info.sector_wrp[13]);
+        CHECK(!info.sector_wrp[11] && !info.sector_wrp[14] && !info.sector_wrp[0]);
+        CHECK(strstr(info.options, "nWRP 0xFBF") != NULL);
+        CHECK(strstr(info.options, "dual bank (nDBANK 0)") != NULL);
+        CHECK(strstr(info.options, "BOOT_ADD0 0x00200000") != NULL);
+        CHECK_EQ_U(info.otp_base, 0x1FF0F000u);
+        CHECK_EQ_U(info.otp_block, 64);
+    }
     pattern(b, sizeof b, 5);
     oflash_image_new(&img);
     oflash_image_add(img, 0x08104000u, b, sizeof b, "bank2"); /* sector 13 */

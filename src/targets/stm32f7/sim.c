@@ -858,6 +858,33 @@ static void f7_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], 
     m->dbgmcu_idcode_rev = 0x1000;
 }
 
+/* For `oflash sim show`: OPTCR (RDP, nWRP, IWDG_SW, BOR_LEV; F76x nDBANK,
+ * nDBOOT) and OPTCR1 (BOOT_ADD0/1); nWRPi = 0 protects sector i, or
+ * sectors 2i and 2i+1 in dual bank mode (indexes of dev's sector list,
+ * which is the layout of dev's entry). */
+static void f7_describe_options(char *text, size_t len, int *rdp, bool *wrp, size_t nsect,
+                                const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS])
+{
+    const f7_part *p = f7_part_of(dev);
+    uint32_t optcr = opt[0], optcr1 = opt[1];
+    bool dual = p->f76x && !(optcr & F7_OPTCR_NDBANK);
+    unsigned nbits = p->f76x ? 12 : 8;
+    *rdp = oflash_sim_rdp_level(optcr);
+    snprintf(text, len,
+             "OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%0*X, %s watchdog, BOR_LEV %u%s; "
+             "OPTCR1 0x%08X: BOOT_ADD0 0x%08X, BOOT_ADD1 0x%08X",
+             optcr, *rdp, (optcr >> 8) & 0xFF, p->f76x ? 3 : 2,
+             (optcr >> F7_OPTCR_NWRP_SHIFT) & ((1u << nbits) - 1),
+             (optcr & F7_OPTCR_IWDG_SW) ? "software" : "hardware", (optcr >> 2) & 3,
+             !p->f76x ? "" : dual ? ", dual bank (nDBANK 0)" : ", single bank (nDBANK 1)",
+             optcr1, (optcr1 & 0xFFFFu) << 14, (optcr1 >> 16) << 14);
+    for (size_t i = 0; i < nsect && dev->bank_count; i++) {
+        unsigned num = dev->banks[0].sectors[i].number;
+        unsigned bit = dual ? num / 2 : num;
+        wrp[i] = bit < nbits && !(optcr & (1u << (F7_OPTCR_NWRP_SHIFT + bit)));
+    }
+}
+
 const oflash_sim_model oflash__stm32f7_sim = {
     .version = OFLASH_SIM_MODEL_VERSION,
     .opt_words = 2,
@@ -871,4 +898,6 @@ const oflash_sim_model oflash__stm32f7_sim = {
     .cpu_program = f7_cpu_program,
     .debugger_write = f7_debugger_write,
     .read_protection = f7_read_protection,
+    .describe_options = f7_describe_options,
+    .debug_port = &oflash__stm32f7_debug_port,
 };

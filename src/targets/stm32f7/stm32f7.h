@@ -30,6 +30,7 @@ extern const oflash_device oflash__stm32f7_devices[]; /* devices.c */
 extern const size_t oflash__stm32f7_device_count;
 extern const oflash_family_ops oflash_family_stm32f7;     /* family.c */
 extern const struct oflash_sim_model oflash__stm32f7_sim; /* sim.c */
+extern const struct sim_dbg_desc oflash__stm32f7_debug_port; /* debug_port.c */
 
 /* The embedded loader (loaders/CMakeLists.txt, from loader/). */
 extern const unsigned char oflash__loader_stm32f7[];
