@@ -56,6 +56,8 @@ typedef struct gdb_client {
     char features[1024]; /* qSupported reply */
     bool running;        /* resumed without waiting (reset run) */
     int vector_catch;    /* DEMCR keeps the VC_* bits: 0 not asked yet, 1 yes, -1 no */
+    bool vc_set;         /* VC_* bits set by us: DEMCR was demcr_orig before */
+    uint32_t demcr_orig;
     int x_state;         /* X support: 0 unknown, 1 yes, -1 no (use M) */
     int p_state;         /* p/P: 0 unknown, 1 yes, -1 no (use g/G) */
     bool z1_unsupported;
@@ -567,6 +569,18 @@ static int handshake(gdb_client *c)
     return 0;
 }
 
+static int gdb_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t len);
+
+/* Put DEMCR back as it was before vector catch was set (best effort). */
+static void restore_demcr(oflash_probe *p)
+{
+    gdb_client *c = cl(p);
+    if (c->vc_set && c->rsp.fd >= 0 && !c->running) {
+        (void)gdb_write_mem(p, 0xE000EDFCu, &c->demcr_orig, 4);
+        c->vc_set = false;
+    }
+}
+
 static void gdb_close(oflash_probe *p)
 {
     gdb_client *c = cl(p);
@@ -575,6 +589,7 @@ static void gdb_close(oflash_probe *p)
         int sig;
         (void)interrupt(c, &sig);
     }
+    restore_demcr(p);
     oflash__rsp_close(&c->rsp);
     free(c->buf);
     free(c->out);
@@ -1039,6 +1054,7 @@ static int gdb_reset(oflash_probe *p, bool halt)
     }
     if (rc < 0) return rc;
     if (!halt) {
+        restore_demcr(p); /* the firmware handles its own faults */
         rc = oflash__rsp_send(&c->rsp, "c", 1, c->timeout_ms);
         if (rc < 0) return rc;
         c->running = true;
@@ -1189,6 +1205,27 @@ static const char *exception_name(unsigned n)
     }
 }
 
+/* The first cause CFSR records (ARMv7-M ARM B3.2.15), in words. */
+static const char *cfsr_text(uint32_t cfsr)
+{
+    static const struct {
+        uint32_t bit;
+        const char *text;
+    } causes[] = {
+        {0x1u, "instruction access violation"},    {0x2u, "data access violation"},
+        {0x8u, "fault unstacking"},                 {0x10u, "fault stacking"},
+        {0x100u, "bus error on instruction fetch"}, {0x200u, "bus error on data access"},
+        {0x400u, "imprecise bus error"},            {0x800u, "bus error unstacking"},
+        {0x1000u, "bus error stacking"},            {0x10000u, "undefined instruction"},
+        {0x20000u, "invalid state (Thumb bit clear)"},
+        {0x40000u, "invalid exception return"},     {0x80000u, "no coprocessor"},
+        {0x1000000u, "unaligned access"},           {0x2000000u, "division by zero"},
+    };
+    for (size_t i = 0; i < sizeof causes / sizeof *causes; i++)
+        if (cfsr & causes[i].bit) return causes[i].text;
+    return cfsr ? "fault" : "no configurable fault recorded";
+}
+
 /* The core stopped on exception entry (handler mode, frame on the stack):
  * fill stop from the frame and the fault status registers.  When guard is
  * set, return to thread mode through the stub (VTOR = old_vtor). */
@@ -1228,10 +1265,13 @@ static int take_fault(oflash_probe *p, oflash_stop_info *stop, const uint32_t *l
         stop->reason = OFLASH_STOP_BKPT;
         snprintf(stop->detail, sizeof stop->detail, "BKPT #%u", ins[0]);
     } else {
+        char far[24] = "";
+        if (f->cfsr & 0x8000u) snprintf(far, sizeof far, ", BFAR 0x%08X", f->bfar);
+        if (f->cfsr & 0x80u) snprintf(far, sizeof far, ", MMFAR 0x%08X", f->mmfar);
         stop->reason = OFLASH_STOP_FAULT;
-        snprintf(stop->detail, sizeof stop->detail,
-                 "%s at 0x%08X (CFSR 0x%08X, HFSR 0x%08X)", exception_name(f->exception),
-                 stop->pc, f->cfsr, f->hfsr);
+        snprintf(stop->detail, sizeof stop->detail, "%s at 0x%08X: %s (CFSR 0x%08X, HFSR 0x%08X%s)",
+                 exception_name(f->exception), stop->pc, cfsr_text(f->cfsr), f->cfsr, f->hfsr,
+                 far);
     }
     if (g) { /* back to thread mode: the handler returns into the stub */
         uint32_t park = g + GUARD_PARK, pc;
@@ -1267,16 +1307,22 @@ static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
     if (g && (g & 0x1FFu))
         return oflash_error_set(OFLASH_EINVAL, "guard RAM 0x%08X is not 512-byte aligned", g);
     /* Vector catch where DEMCR keeps the bits (servers with halting debug;
-     * QEMU ignores debugger writes there).  Asked once per connection. */
-    if (opts->max_insns != 1 && c->vector_catch >= 0) {
+     * QEMU ignores debugger writes there).  Set on the first run of the
+     * connection, restored by reset-and-run and at close. */
+    if (opts->max_insns != 1 && c->vector_catch >= 0 && !c->vc_set) {
         uint32_t want, back = 0;
         if (gdb_read_mem(p, &demcr, SCB_DEMCR, 4) == 0 &&
             (want = demcr | DEMCR_VC_FAULTS, gdb_write_mem(p, SCB_DEMCR, &want, 4) == 0) &&
-            (c->vector_catch > 0 ||
-             (gdb_read_mem(p, &back, SCB_DEMCR, 4) == 0 && (back & DEMCR_VC_FAULTS))))
-            vc = true;
-        c->vector_catch = vc ? 1 : -1;
+            gdb_read_mem(p, &back, SCB_DEMCR, 4) == 0 && (back & DEMCR_VC_FAULTS)) {
+            c->vc_set = true;
+            c->demcr_orig = demcr;
+        }
+        c->vector_catch = c->vc_set ? 1 : -1;
     }
+    vc = c->vc_set;
+    /* With vector catch the core halts on exception entry by itself; the
+     * guard is for servers without halting debug (QEMU). */
+    if (vc) g = 0;
     if (g && opts->max_insns != 1) {
         uint8_t blob[GUARD_HANDLER + sizeof guard_code];
         for (uint32_t i = 0; i < GUARD_HANDLER / 4; i++)
@@ -1336,7 +1382,6 @@ static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
     if (g && !in_exc && (rc = guard_stub(p, g, old_vtor)) < 0)
         return oflash_error_prefix("restoring VTOR to 0x%08X: ", old_vtor);
     if (g && (rc = gdb_write_regs(p, all_regs, now, 17)) < 0) return rc;
-    if (vc) (void)gdb_write_mem(p, SCB_DEMCR, &demcr, 4);
     return 0;
 }
 

@@ -123,6 +123,9 @@ typedef struct sim_chip {
 
     /* DBGMCU */
     uint32_t dbgmcu_cr, dbgmcu_apb1, dbgmcu_apb2;
+    /* DEMCR as a debugger wrote it: the simulated core stops on every fault
+     * (as with all VC_* bits set), so a GDB client sees vector catch. */
+    uint32_t demcr;
 
     /* unknown accesses */
     uint64_t unknown;
