@@ -313,8 +313,20 @@ typedef struct oflash_flash_opts {
      * kept bytes of each sector are journaled before it is erased, the OTP
      * intent before the first OTP or lock-byte write. */
     struct oflash_journal *journal;
+    /* Cancel request (version 2; may be NULL), for a signal handler's flag.
+     * Polled only at safe points: before each main-flash erase (sectors are
+     * then erased one call each), between sectors while programming once
+     * every sector erased by this run is written, and before the OTP phase.  A sector that
+     * was erased is always programmed (its kept bytes included) and
+     * verified before the run stops; OTP data and lock bytes are never
+     * interrupted once their phase has started.  When cancel(ctx) returns
+     * true at a safe point, oflash_flash_execute() returns
+     * OFLASH_EINTERRUPTED; stats says what was done, and executing a new
+     * plan of the same image completes the work. */
+    bool (*cancel)(void *ctx);
+    void *cancel_ctx;
 } oflash_flash_opts;
-#define OFLASH_FLASH_OPTS_VERSION 1
+#define OFLASH_FLASH_OPTS_VERSION 2
 #define OFLASH_FLASH_OPTS_INIT                                                                     \
     {                                                                                              \
         .version = OFLASH_FLASH_OPTS_VERSION                                                       \

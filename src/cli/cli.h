@@ -69,4 +69,13 @@ void cli_json_string(FILE *f, const char *s);
 struct oflash_devdb;
 int cli_devdb_open(const char *const *files, size_t nfiles, struct oflash_devdb **out);
 
+/* interrupt.c: SIGINT/SIGTERM set cli_interrupted (exit code 130). */
+#define EXIT_INTERRUPTED 130
+#include <signal.h>
+extern volatile sig_atomic_t cli_interrupted;
+void cli_interrupt_install(void);
+bool cli_cancel_cb(void *ctx); /* oflash_flash_opts.cancel */
+struct oflash_probe;
+void cli_interrupt_halt(struct oflash_probe *p);
+
 #endif

@@ -20,8 +20,18 @@ static void usage(FILE *f)
                "  --quiet\n");
 }
 
+static uint64_t sector_size(const oflash_device *d, unsigned number)
+{
+    for (size_t b = 0; b < d->bank_count; b++)
+        if (d->banks[b].kind == OFLASH_BANK_FLASH)
+            for (size_t k = 0; k < d->banks[b].sector_count; k++)
+                if (d->banks[b].sectors[k].number == number) return d->banks[b].sectors[k].size;
+    return 0;
+}
+
 int cmd_erase(int argc, char **argv)
 {
+    uint64_t total = 0, done = 0;
     cli_target ct = {0};
     unsigned nums[MAX_SECTORS];
     size_t n = 0, erased = 0;
@@ -61,12 +71,47 @@ int cmd_erase(int argc, char **argv)
     if (!all && !n) return cli_usage("erase", "say which sectors: --sector N or --all");
     if (all && n) return cli_usage("erase", "--all and --sector contradict each other: choose one");
     if ((ret = cli_target_open("erase", &ct, &t)) != 0) return ret;
+    if (all) {
+        /* One sector per call, so that Ctrl-C stops between two sectors. */
+        const oflash_device *d = oflash_target_device(t);
+        for (size_t b = 0; b < d->bank_count; b++)
+            if (d->banks[b].kind == OFLASH_BANK_FLASH)
+                for (size_t k = 0; k < d->banks[b].sector_count && n < MAX_SECTORS; k++)
+                    nums[n++] = d->banks[b].sectors[k].number;
+    }
     cli_progress_init(&prog, !cli_quiet);
-    if (oflash_flash_erase(&erased, t, nums, n, all, cli_progress_cb, &prog) < 0) {
-        ret = cli_fail();
-    } else {
+    cli_interrupt_install();
+    {
+        const oflash_device *d = oflash_target_device(t);
+        total = 0;
+        for (size_t k = 0; k < n; k++) total += sector_size(d, nums[k]);
+    }
+    ret = EXIT_OK;
+    for (size_t k = 0; k < n; k++) {
+        size_t one = 0;
+        if (cli_interrupted) {
+            if (prog.tty) fputc('\n', stderr);
+            cli_interrupt_halt(oflash_target_probe(t));
+            cli_error("interrupted: %zu of %zu sector%s erased; not erased:", erased, n,
+                      n == 1 ? "" : "s");
+            for (size_t j = k; j < n; j++) fprintf(stderr, " %u", nums[j]);
+            fputc('\n', stderr);
+            cli_error("stopped between two sectors, core halted; run the same command again to "
+                      "complete the erase");
+            ret = EXIT_INTERRUPTED;
+            break;
+        }
+        cli_progress_cb(&prog, OFLASH_PHASE_ERASE, done, total);
+        if (oflash_flash_erase(&one, t, &nums[k], 1, false, NULL, NULL) < 0) {
+            ret = cli_fail();
+            break;
+        }
+        erased += one;
+        done += sector_size(oflash_target_device(t), nums[k]);
+    }
+    if (ret == EXIT_OK) {
+        cli_progress_cb(&prog, OFLASH_PHASE_ERASE, total, total);
         if (!cli_quiet) printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");
-        ret = EXIT_OK;
     }
     oflash_target_close(t);
     return ret;

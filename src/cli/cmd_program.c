@@ -270,6 +270,7 @@ int cmd_program(int argc, char **argv)
         if ((ret = cli_load_images(&img, specs, nspecs, &lo)) != 0) goto out;
     }
     ret = EXIT_FAIL;
+    cli_interrupt_install();
     if ((rc = cli_target_open("program", &ct, &t)) != 0) {
         ret = rc;
         goto out;
@@ -336,7 +337,23 @@ int cmd_program(int argc, char **argv)
     cli_progress_init(&prog, !cli_quiet && !json);
     fo.progress = cli_progress_cb;
     fo.progress_ctx = &prog;
+    fo.cancel = cli_cancel_cb;
+    if (cli_interrupted) {
+        cli_interrupt_halt(oflash_target_probe(t));
+        cli_error("interrupted before anything was written; core halted");
+        ret = EXIT_INTERRUPTED;
+        goto out;
+    }
     rc = oflash_flash_execute(&st, t, plan, &fo);
+    if (rc == OFLASH_EINTERRUPTED) {
+        if (prog.tty) fputc('\n', stderr);
+        cli_interrupt_halt(oflash_target_probe(t));
+        cli_error("%s", oflash_error_last());
+        cli_error("stopped at a safe point (no sector left half-written, OTP untouched), core "
+                  "halted; run the same command again to complete the work");
+        ret = EXIT_INTERRUPTED;
+        goto out;
+    }
     if (json) {
         printf("{\"sectors_erased\": %zu, \"sectors_skipped\": %zu, \"bytes_programmed\": %llu, "
                "\"otp_bytes_programmed\": %zu, \"otp_blocks_locked\": %zu, \"verify\": \"%s\", ",

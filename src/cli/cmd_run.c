@@ -15,6 +15,7 @@
 
 #define MAX_LOADS 32
 #define MAX_REGSET 32
+#define RUN_SLICE_MS 250u
 
 static const int shown[] = {
     OFLASH_REG_R0,  OFLASH_REG_R1, OFLASH_REG_R2, OFLASH_REG_R3, OFLASH_REG_R4,  OFLASH_REG_R5,
@@ -232,10 +233,42 @@ int cmd_run(int argc, char **argv)
     ro.have_break = have_break;
     ro.break_addr = brk;
     ro.guard_ram = guard;
-    ro.timeout_ms = (unsigned)(timeout_s * 1000.0 + 0.5);
-    if (ro.timeout_ms == 0) ro.timeout_ms = 1;
-    if (oflash_probe_run(&stop, p, &ro) < 0) {
-        cli_fail_ctx("running the code");
+    /* Run in slices so that Ctrl-C / SIGTERM is seen: the core is then
+     * halted where it is and its registers printed (exit 130). */
+    cli_interrupt_install();
+    {
+        unsigned left = (unsigned)(timeout_s * 1000.0 + 0.5);
+        if (left == 0) left = 1;
+        for (;;) {
+            ro.timeout_ms = left < RUN_SLICE_MS ? left : RUN_SLICE_MS;
+            if (oflash_probe_run(&stop, p, &ro) < 0) {
+                cli_fail_ctx("running the code");
+                goto out;
+            }
+            left -= ro.timeout_ms;
+            if (stop.reason != OFLASH_STOP_TIMEOUT || left == 0 || cli_interrupted) break;
+        }
+    }
+    if (cli_interrupted && stop.reason == OFLASH_STOP_TIMEOUT) {
+        if (oflash_probe_read_regs(vals, p, shown, NSHOWN) < 0) {
+            cli_fail_ctx("reading registers");
+            goto out;
+        }
+        if (json) {
+            printf("{\"stopped\": \"interrupted\", \"pc\": %u, \"registers\": {", stop.pc);
+            for (size_t i = 0; i < NSHOWN; i++)
+                printf("%s\"%s\": %u", i ? ", " : "", oflash_reg_name(shown[i]), vals[i]);
+            printf("}}\n");
+        } else {
+            printf("stopped: interrupted at 0x%08X\n", stop.pc);
+            for (size_t i = 0; i < NSHOWN; i++)
+                printf("%-4s 0x%08X%s", oflash_reg_name(shown[i]), vals[i],
+                       (i % 4 == 3 || i + 1 == NSHOWN) ? "\n" : "   ");
+        }
+        cli_error("interrupted: the core is halted at 0x%08X (registers above); nothing else "
+                  "was changed",
+                  stop.pc);
+        ret = EXIT_INTERRUPTED;
         goto out;
     }
     if (stop.reason == OFLASH_STOP_HALT) {

@@ -54,7 +54,17 @@ typedef struct run {
     oflash_flash_stats *st;
     oflash_phase phase;
     uint64_t done, total;
+    size_t limit;     /* sectors [limit, count) are left alone (cancelled) */
+    bool cancelled;
 } run;
+
+/* A cancel request at a safe point (see oflash_flash_opts.cancel). */
+static bool cancel_requested(run *r)
+{
+    if (r->o->version < 2 || !r->o->cancel) return false;
+    if (!r->cancelled && r->o->cancel(r->o->cancel_ctx)) r->cancelled = true;
+    return r->cancelled;
+}
 
 /* The flasher that writes bank: the server's own flash for main flash when
  * one is given, the bank's loader when it has one, else the family's
@@ -247,9 +257,16 @@ static int erase_sectors(run *r, const oflash_plan *plan)
             i++;
             continue;
         }
+        /* Safe point: what is erased so far gets programmed and verified,
+         * the rest is left for a rerun. */
+        if (cancel_requested(r)) {
+            r->limit = i;
+            return 0;
+        }
         /* A run of consecutive sectors of one bank: one call when the
          * loader can erase several (SEGGER_OPEN_Erase). */
-        while (j < plan->sector_count && plan->sectors[j].action == OFLASH_SECTOR_ERASE_PROGRAM &&
+        while (!(r->o->version >= 2 && r->o->cancel) && j < plan->sector_count &&
+               plan->sectors[j].action == OFLASH_SECTOR_ERASE_PROGRAM &&
                plan->sectors[j].bank == s->bank &&
                plan->sectors[j].sector == plan->sectors[j - 1].sector + 1) {
             len += plan->sectors[j].sector->size;
@@ -311,9 +328,23 @@ static int program_sectors(run *r, const oflash_plan *plan)
     pr.buf = malloc(PROGRAM_CHUNK);
     if (!pr.buf) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     progress(r, OFLASH_PHASE_PROGRAM, 0, total);
-    for (size_t i = 0; i < plan->sector_count && rc == 0; i++) {
+    size_t after_erased = 0; /* sectors from here on were not erased by this run */
+    for (size_t i = 0; i < r->limit; i++)
+        if (plan->sectors[i].action == OFLASH_SECTOR_ERASE_PROGRAM) after_erased = i + 1;
+    for (size_t i = 0; i < r->limit && rc == 0; i++) {
         const oflash_plan_sector *s = &plan->sectors[i];
         const oflash_bank *b = s->bank;
+        /* Safe point: between sectors once every erased sector is written
+         * (with a cancel callback each sector is its own flasher call, so
+         * that a request is seen after the sector it arrives in). */
+        if (r->o->version >= 2 && r->o->cancel && i >= after_erased &&
+            s->action != OFLASH_SECTOR_SKIP) {
+            if ((rc = prog_flush(r, &pr, &done, total)) < 0) break;
+            if (cancel_requested(r)) {
+                r->limit = i;
+                break;
+            }
+        }
         uint32_t page = b->page_size ? b->page_size : 256;
         if (s->action == OFLASH_SECTOR_SKIP || !s->program_bytes) {
             rc = prog_flush(r, &pr, &done, total);
@@ -355,14 +386,14 @@ static int verify_sectors(run *r, const oflash_plan *plan)
 {
     uint64_t total = 0, done = 0;
     int rc;
-    for (size_t i = 0; i < plan->sector_count; i++)
+    for (size_t i = 0; i < r->limit; i++)
         if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) total += plan->sectors[i].sector->size;
     if (!total) return 0;
     progress(r, OFLASH_PHASE_VERIFY, 0, total);
     /* CRC mode: one CRC over each run of consecutive written sectors (the
      * CRC of a concatenation is the chained CRC of its parts); only when a
      * run differs is it checked sector by sector to name the address. */
-    for (size_t i = 0; r->o->verify == OFLASH_VERIFY_CRC && i < plan->sector_count;) {
+    for (size_t i = 0; r->o->verify == OFLASH_VERIFY_CRC && i < r->limit;) {
         const oflash_plan_sector *s = &plan->sectors[i];
         size_t j = i + 1;
         uint32_t want, crc, len;
@@ -374,7 +405,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
         if (!f->ops->crc32) break; /* read back sector by sector below */
         want = oflash_crc32(0, s->data, s->sector->size);
         len = s->sector->size;
-        while (j < plan->sector_count && plan->sectors[j].action != OFLASH_SECTOR_SKIP &&
+        while (j < r->limit && plan->sectors[j].action != OFLASH_SECTOR_SKIP &&
                plan->sectors[j].bank == s->bank &&
                plan->sectors[j].sector->addr == s->sector->addr + len) {
             want = oflash_crc32(want, plan->sectors[j].data, plan->sectors[j].sector->size);
@@ -389,7 +420,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
     }
     if (done == total) return 0;
     done = 0;
-    for (size_t i = 0; i < plan->sector_count; i++) {
+    for (size_t i = 0; i < r->limit; i++) {
         const oflash_plan_sector *s = &plan->sectors[i];
         oflash_verify_mode mode = r->o->verify;
         if (s->action == OFLASH_SECTOR_SKIP) continue;
@@ -530,6 +561,7 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
     r.o = opts;
     r.st = stats;
     r.phase = OFLASH_PHASE_PLAN;
+    r.limit = plan->sector_count;
     oflash_flasher_flm(&r.flm, t);
     if (opts->server_flash) oflash_flasher_server(&r.server, &r.server_ctx, opts->server_flash, t);
     for (size_t i = 0; i < plan->sector_count; i++)
@@ -545,6 +577,26 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
     if ((rc = erase_sectors(&r, plan)) < 0 || (rc = program_sectors(&r, plan)) < 0) goto out;
     if ((rc = verify_sectors(&r, plan)) < 0) {
         stats->verify = -1;
+        goto out;
+    }
+    if (r.limit < plan->sector_count ||
+        ((plan->otp_write_count || plan->lock_count) && cancel_requested(&r))) {
+        size_t left = 0, written = 0;
+        for (size_t i = 0; i < plan->sector_count; i++)
+            if (plan->sectors[i].action != OFLASH_SECTOR_SKIP) {
+                if (i < r.limit)
+                    written++;
+                else
+                    left++;
+            }
+        stats->verify = opts->verify == OFLASH_VERIFY_NONE ? 0 : 1;
+        rc = oflash_error_set(OFLASH_EINTERRUPTED,
+                              "interrupted: %zu sector%s written, %zu sector%s and "
+                              "%zu OTP byte%s and %zu lock%s not written",
+                              written, written == 1 ? "" : "s", left,
+                              left == 1 ? "" : "s", plan->otp_write_count,
+                              plan->otp_write_count == 1 ? "" : "s", plan->lock_count,
+                              plan->lock_count == 1 ? "" : "s");
         goto out;
     }
     /* Flash verified: its journal entries go; the OTP intent is recorded. */

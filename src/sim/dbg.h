@@ -252,6 +252,9 @@ typedef struct sim_cortexm {
     uint64_t cyccnt_base; /* core cycles at which CYCCNT read 0 */
     uint32_t cyccnt_written;
     uint32_t dwt_comp[SIM_DWT_MAX], dwt_mask[SIM_DWT_MAX], dwt_func[SIM_DWT_MAX];
+    size_t dwt_hooks[SIM_DWT_MAX]; /* Unicorn memory hooks of armed watchpoints */
+    bool dwt_hooked[SIM_DWT_MAX];
+    bool dwt_hit;
     /* ITM */
     uint32_t itm_tcr, itm_ter, itm_tpr, itm_lar;
     uint64_t pending_ps; /* debugger time the core has not caught up with yet */

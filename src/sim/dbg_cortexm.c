@@ -5,8 +5,9 @@
  *
  *   0xE0000000 ITM (registers kept, stimulus writes dropped)
  *   0xE0001000 DWT: CTRL (NUMCOMP), CYCCNT (core cycles while CYCCNTENA and
- *              TRCENA), PCSR, COMP/MASK/FUNCTION (kept; no watchpoint
- *              matching)
+ *              TRCENA), PCSR, COMP/MASK/FUNCTION: data watchpoints
+ *              (read/write/access) halt the core (DFSR.DWTTRAP) and set
+ *              MATCHED
  *   0xE0002000 FPB: FP_CTRL (KEY/ENABLE, NUM_CODE, NUM_LIT), FP_REMAP,
  *              FP_COMPn; an enabled code comparator halts the core before
  *              the instruction at its address executes (REPLACE selects
@@ -47,6 +48,8 @@
 #define MVFR0_ADDR 0xE000EF40u
 #define MVFR1_ADDR 0xE000EF44u
 #define ID_BLOCK 0xFD0u
+
+#define DWT_MATCHED (1u << 24)
 
 #define AIRCR_VECTKEY 0x05FAu
 #define AIRCR_VECTRESET (1u << 0)
@@ -343,6 +346,52 @@ static void fpb_rearm(sim_cortexm *m)
     }
 }
 
+/* ---- DWT data watchpoints ---- */
+
+static void dwt_hook(uc_engine *uc, uc_mem_type type, uint64_t address, int size, int64_t value,
+                     void *ud)
+{
+    sim_cortexm *m = ud;
+    (void)type;
+    (void)size;
+    (void)value;
+    for (unsigned n = 0; n < m->desc->dwt_comp && n < SIM_DWT_MAX; n++) {
+        uint32_t span = 1u << (m->dwt_mask[n] & 0x1Fu);
+        if (m->dwt_hooked[n] && (uint32_t)address - (m->dwt_comp[n] & ~(span - 1)) < span)
+            m->dwt_func[n] |= DWT_MATCHED;
+    }
+    if (!(m->dhcsr & DHCSR_C_DEBUGEN)) return;
+    m->dwt_hit = true;
+    uc_emu_stop(uc);
+}
+
+/* One Unicorn memory hook per comparator whose FUNCTION is a data
+ * watchpoint: 5 read, 6 write, 7 read or write (ARMv7-M C1.8.7), over the
+ * 2^MASK bytes it matches.  The core halts after the accessing
+ * instruction (DFSR.DWTTRAP), as data watchpoints on the Cortex-M4 do. */
+static void dwt_rearm(sim_cortexm *m)
+{
+    sim_chip *c = chip(m);
+    for (unsigned n = 0; n < SIM_DWT_MAX; n++) {
+        if (m->dwt_hooked[n]) uc_hook_del(c->uc, (uc_hook)m->dwt_hooks[n]);
+        m->dwt_hooked[n] = false;
+    }
+    for (unsigned n = 0; n < m->desc->dwt_comp && n < SIM_DWT_MAX; n++) {
+        unsigned f = m->dwt_func[n] & 0xFu;
+        uint32_t span = 1u << (m->dwt_mask[n] & 0x1Fu), base = m->dwt_comp[n] & ~(span - 1);
+        int type = f == 5   ? UC_HOOK_MEM_READ
+                   : f == 6 ? UC_HOOK_MEM_WRITE
+                            : UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE;
+        uc_hook h;
+        if (f < 5 || f > 7) continue;
+        if (uc_hook_add(c->uc, &h, type, (void *)dwt_hook, m, base, (uint64_t)base + span - 1) ==
+            UC_ERR_OK) {
+            m->dwt_hooks[n] = (size_t)h;
+            m->dwt_hooked[n] = true;
+        }
+    }
+}
+
 /* ---- running ---- */
 
 static const char *fault_name(const sim_chip *c)
@@ -368,6 +417,7 @@ static void run_core(sim_cortexm *m, uint64_t n, bool step)
     c->run_insns = 0;
     c->run_deadline_ns = 0;
     m->fp_hit = false;
+    m->dwt_hit = false;
     c->in_run = true;
     e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, 0, (size_t)(n ? n : 1));
     c->in_run = false;
@@ -398,6 +448,10 @@ static void run_core(sim_cortexm *m, uint64_t n, bool step)
     }
     if (m->fp_hit) {
         halt(m, DFSR_BKPT);
+        return;
+    }
+    if (m->dwt_hit) {
+        halt(m, DFSR_DWTTRAP);
         return;
     }
     if (c->stop == SIM_STOP_BKPT) {
@@ -565,6 +619,7 @@ static bool dbg_reg_read(sim_cortexm *m, uint32_t addr, uint32_t *val)
                    : (off & 0xF) == 4 ? m->dwt_mask[n]
                    : (off & 0xF) == 8 ? m->dwt_func[n]
                                       : 0;
+            if ((off & 0xF) == 8) m->dwt_func[n] &= ~DWT_MATCHED; /* cleared by the read */
         } else {
             *val = 0;
         }
@@ -649,7 +704,8 @@ static bool dbg_reg_write(sim_cortexm *m, uint32_t addr, uint32_t v)
             unsigned n = (off - 0x20) / 16;
             if ((off & 0xF) == 0) m->dwt_comp[n] = v;
             if ((off & 0xF) == 4) m->dwt_mask[n] = v & 0x1Fu;
-            if ((off & 0xF) == 8) m->dwt_func[n] = v & ~(1u << 24); /* MATCHED is RO */
+            if ((off & 0xF) == 8) m->dwt_func[n] = v & ~DWT_MATCHED; /* MATCHED is RO */
+            dwt_rearm(m);
         }
         return true;
     }
@@ -793,5 +849,7 @@ void oflash__sim_cortexm_free(sim_cortexm *m)
     if (!m->chip) return;
     m->fp_ctrl_enable = 0;
     fpb_rearm(m);
+    memset(m->dwt_func, 0, sizeof m->dwt_func);
+    dwt_rearm(m);
     m->chip = NULL;
 }

@@ -91,12 +91,14 @@ check "flash info 1: 16 OTP blocks of 32 bytes" has flash.log "# 15: 0x000001e0 
 
 ocd debug.log 'init; reset halt; echo "PC0:[capture {reg pc}]"; step; echo "PC1:[capture {reg pc}]";
   bp '"$LOOP"' 2 hw; resume; wait_halt 2000; echo "PC2:[capture {reg pc}]"; rbp all;
+  wp 0x20000000 4 w; resume; wait_halt 2000; echo "WP:[capture {reg pc}]"; rwp 0x20000000;
   mww 0x20004000 0xCAFEF00D; echo "MDW:[capture {mdw 0x20004000 1}]";
   reset run; sleep 30; halt; echo "R2:[capture {reg r2}]"; echo "PC3:[capture {reg pc}]"'
 check "reset halt: pc at the reset handler $ENTRY" has debug.log "PC0:pc (/32): $ENTRY"
 check "step: one 16-bit instruction" has debug.log "PC1:pc (/32): $(printf '0x%08x' $((ENTRY + 2)))"
 check "bp + resume: halted due to breakpoint" has debug.log "halted due to breakpoint"
 check "bp: pc at the breakpoint $LOOP" has debug.log "PC2:pc (/32): $LOOP"
+check "wp: the firmware's store to its counter halts the core (DWT)" has debug.log "halted due to watchpoint"
 check "mww/mdw" has debug.log "MDW:0x20004000: cafef00d"
 # reset run: r2 = 0 after the reset; the firmware's first instruction loads
 # the address of its counter (0x20000000) into r2 and the loop keeps it.
@@ -123,8 +125,10 @@ timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB2" \
     -c 'init; reset halt; mww 0x40023C04 0x45670123; mww 0x40023C04 0xCDEF89AB;
         mww 0x40023C10 0x201; mww 0x08010000 0x11223344;
         echo "RD:[read_memory 0x08010000 32 1]"; shutdown' >wait.log 2>&1
-kill -TERM "$SPID2"
-wait "$SPID2" || true
+kill -INT "$SPID2"
+rc=0
+wait "$SPID2" || rc=$?
+check "sim serve exits 0 on SIGINT" test "$rc" = 0
 check "WAIT: OpenOCD saw the stall and resent" has wait.log "DAP transaction stalled (WAIT)"
 check "WAIT: the read after the stall gives the programmed word" has wait.log "RD:0x11223344"
 check "WAIT: the server counted WAIT answers" bash -c "grep -qE 'waits=[1-9]' serve2.log"

@@ -539,6 +539,37 @@ static void test_core(void)
     wr(&m, AIRCR_ADDR, 0x05FA0004u); /* SYSRESETREQ relocks it */
     CHECK(rd(&m, 0x40023C10u) & (1u << 31));
 
+    /* DWT data watchpoint: a write to 0x20000100 halts the core after the
+     * store (DFSR.DWTTRAP, FUNCTION.MATCHED, cleared by reading it). */
+    {
+        wr(&m, 0x20001000u, 0x32016008u); /* str r0,[r1]; adds r2,#1 */
+        wr(&m, 0x20001004u, 0xE7FEE7FEu); /* b . */
+        wr(&m, 0xE0001020u, 0x20000100u); /* COMP0 */
+        wr(&m, 0xE0001024u, 2);           /* MASK0: 4 bytes */
+        wr(&m, 0xE0001028u, 5);           /* FUNCTION0: read watchpoint first */
+        reg_w(&m, 0, 0xA5A5A5A5u);
+        reg_w(&m, 1, 0x20000100u);
+        reg_w(&m, 2, 0);
+        reg_w(&m, 15, 0x20001000u);
+        reg_w(&m, 16, 0x01000000u);
+        wr(&m, DFSR_ADDR, 0x1F);
+        wr(&m, DHCSR_ADDR, DHCSR_DBGKEY | DHCSR_C_DEBUGEN);
+        oflash__sim_cortexm_advance(&m, 1000000);
+        CHECK(!(rd(&m, DHCSR_ADDR) & DHCSR_S_HALT)); /* a write: the read watchpoint stays quiet */
+        wr(&m, DHCSR_ADDR, DHCSR_DBGKEY | DHCSR_C_DEBUGEN | DHCSR_C_HALT);
+        wr(&m, 0xE0001028u, 6); /* FUNCTION0: write watchpoint */
+        reg_w(&m, 15, 0x20001000u);
+        wr(&m, DFSR_ADDR, 0x1F);
+        wr(&m, DHCSR_ADDR, DHCSR_DBGKEY | DHCSR_C_DEBUGEN);
+        oflash__sim_cortexm_advance(&m, 1000000);
+        CHECK(rd(&m, DHCSR_ADDR) & DHCSR_S_HALT);
+        CHECK_EQ_U(rd(&m, DFSR_ADDR), DFSR_DWTTRAP);
+        CHECK(reg_r(&m, 15) <= 0x20001002u);
+        CHECK(rd(&m, 0xE0001028u) & (1u << 24));
+        CHECK(!(rd(&m, 0xE0001028u) & (1u << 24)));
+        wr(&m, 0xE0001028u, 0);
+    }
+
     /* Exception return: a HardFault handler that skips the faulting 16-bit
      * instruction (stacked PC += 2) and returns through EXC_RETURN. */
     {
