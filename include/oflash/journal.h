@@ -115,6 +115,11 @@ typedef struct oflash_journal_recovery {
  */
 int oflash_journal_recover(oflash_journal_recovery *out, oflash_journal *j, oflash_target *t);
 
+/* Drop the sector entries inside [addr, addr+len) and rewrite (or remove)
+ * the file: for sectors erased on request (oflash erase), whose saved
+ * contents must not come back.  Each dropped entry is reported. */
+int oflash_journal_forget(oflash_journal *j, uint32_t addr, uint32_t len);
+
 /* The OTP and lock bytes the journal shows as started (for
  * oflash_plan_opts.otp_started); valid until the next call on j. */
 void oflash_journal_otp_started(const oflash_otp_intent **list, size_t *count,

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_journal.h"
 #include "oflash/error.h"
 
 #include <stdlib.h>
@@ -17,7 +18,36 @@ static void usage(FILE *f)
                "Erase main-flash sectors by their reference-manual numbers.\n\n" CLI_TARGET_HELP
                "  --sector N           sector number (repeatable, or a comma list)\n"
                "  --all                every sector of every flash bank\n"
-               "  --quiet\n");
+               "  --quiet\n" CLI_JOURNAL_HELP);
+}
+
+/* Sectors erased on request lose what a recovery journal saved for them
+ * (an interrupted run's contents must not come back over the erase). */
+static int forget_erased(oflash_target *t, const char *dir, const unsigned *nums, size_t n,
+                         bool all)
+{
+    const oflash_device *d = oflash_target_device(t);
+    oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
+    oflash_journal *j = NULL;
+    int rc = 0;
+    jo.dir = dir;
+    if (oflash_journal_open(&j, t, &jo) < 0) {
+        /* A journal that does not check out is not applied anyway. */
+        cli_error("warning: %s", oflash_error_last());
+        return EXIT_OK;
+    }
+    for (size_t bi = 0; bi < d->bank_count && rc == 0; bi++) {
+        const oflash_bank *b = &d->banks[bi];
+        if (b->kind != OFLASH_BANK_FLASH) continue;
+        for (size_t si = 0; si < b->sector_count && rc == 0; si++) {
+            bool pick = all;
+            for (size_t k = 0; k < n && !pick; k++)
+                pick = b->sectors[si].number == nums[k];
+            if (pick) rc = oflash_journal_forget(j, b->sectors[si].addr, b->sectors[si].size);
+        }
+    }
+    oflash_journal_close(j);
+    return rc < 0 ? cli_fail() : EXIT_OK;
 }
 
 static uint64_t sector_size(const oflash_device *d, unsigned number)
@@ -37,6 +67,7 @@ int cmd_erase(int argc, char **argv)
     size_t n = 0, erased = 0;
     bool all = false;
     oflash_target *t = NULL;
+    const char *journal_dir = NULL;
     cli_progress prog;
     int ret = EXIT_FAIL;
 
@@ -46,6 +77,10 @@ int cmd_erase(int argc, char **argv)
         int k = cli_target_opt(&ct, "erase", argc, argv, &i);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
+        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
+            if (k < 0) return EXIT_USAGE;
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return EXIT_OK;
@@ -84,17 +119,20 @@ int cmd_erase(int argc, char **argv)
     {
         const oflash_device *d = oflash_target_device(t);
         total = 0;
-        for (size_t k = 0; k < n; k++) total += sector_size(d, nums[k]);
+        for (size_t k = 0; k < n; k++)
+            total += sector_size(d, nums[k]);
     }
     ret = EXIT_OK;
-    for (size_t k = 0; k < n; k++) {
+    size_t k = 0;
+    for (; k < n; k++) {
         size_t one = 0;
         if (cli_interrupted) {
             if (prog.tty) fputc('\n', stderr);
             cli_interrupt_halt(oflash_target_probe(t));
             cli_error("interrupted: %zu of %zu sector%s erased; not erased:", erased, n,
                       n == 1 ? "" : "s");
-            for (size_t j = k; j < n; j++) fprintf(stderr, " %u", nums[j]);
+            for (size_t j = k; j < n; j++)
+                fprintf(stderr, " %u", nums[j]);
             fputc('\n', stderr);
             cli_error("stopped between two sectors, core halted; run the same command again to "
                       "complete the erase");
@@ -112,6 +150,12 @@ int cmd_erase(int argc, char **argv)
     if (ret == EXIT_OK) {
         cli_progress_cb(&prog, OFLASH_PHASE_ERASE, total, total);
         if (!cli_quiet) printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");
+    }
+    /* The sectors erased (all of them, or those before an interruption or
+     * a failure) lose what a recovery journal saved for them. */
+    if (k) {
+        int fr = forget_erased(t, journal_dir, nums, k, false);
+        if (ret == EXIT_OK) ret = fr;
     }
     oflash_target_close(t);
     return ret;

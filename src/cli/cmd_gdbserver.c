@@ -45,7 +45,8 @@ static void help(void)
            "protocol: registers, memory, breakpoints, run control, monitor reset/halt, and\n"
            "flash programming (GDB 'load'), planned and run like 'oflash program' when GDB\n"
            "finishes the load: a refused load writes nothing.\n"
-           "  --listen HOST:PORT    default 127.0.0.1:3333; port 0 picks a free port\n"
+           "  --listen [HOST:]PORT  default 127.0.0.1:3333; a bare PORT is loopback;\n"
+           "                        port 0 picks a free port\n"
            "  --otp                 allow GDB to program the OTP area and its lock bytes\n"
            "  --allow-option-bytes  allow GDB to unlock and change the option bytes\n"
            "                        (read protection: level 2 disables the chip for good)\n"
@@ -97,8 +98,15 @@ int cmd_gdbserver(int argc, char **argv)
     if (idle && (!cli_parse_u32(idle, &idle_s) || idle_s > 86400))
         return cli_usage("gdbserver", "--idle-timeout '%s': expected seconds (0 to 86400; 0 = never)",
                          idle);
-    if (!strrchr(listen_at, ':'))
-        return cli_usage("gdbserver", "--listen '%s': expected HOST:PORT", listen_at);
+    if (!strrchr(listen_at, ':')) {
+        /* A bare port means loopback, never every interface. */
+        static char lb[64];
+        uint32_t port;
+        if (!cli_parse_u32(listen_at, &port) || port > 65535)
+            return cli_usage("gdbserver", "--listen '%s': expected PORT or HOST:PORT", listen_at);
+        snprintf(lb, sizeof lb, "127.0.0.1:%u", port);
+        listen_at = lb;
+    }
 
     if (oflash_devdb_open(&db, NULL) < 0) return cli_fail();
     if (device && oflash_devdb_find(&dev, db, device) < 0) {

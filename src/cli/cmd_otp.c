@@ -132,6 +132,22 @@ int cmd_otp(int argc, char **argv)
      * executor as program --otp (so a block is only locked once, and
      * already-locked blocks are reported as such). */
     if ((ret = cli_target_open("otp", &ct, &t)) != 0) return ret;
+    {
+        oflash_otp_rules rules;
+        char nm[64];
+        snprintf(nm, sizeof nm, "%s", oflash_target_device(t)->name);
+        if (oflash_device_otp_rules(&rules, oflash_target_device(t)) < 0 ||
+            rules.kind != OFLASH_OTP_BLOCK_LOCK || !rules.lock_count) {
+            oflash_target_close(t);
+            return cli_usage("otp", "otp lock: %s has no OTP blocks with lock bytes", nm);
+        }
+        for (size_t k = 0; k < nblocks; k++)
+            if (blocks[k] >= rules.lock_count) {
+                oflash_target_close(t);
+                return cli_usage("otp", "otp lock %u: %s has OTP blocks 0..%u", blocks[k], nm,
+                                 rules.lock_count - 1);
+            }
+    }
     /* The recovery journal: restore an interrupted run first (only when
      * something may be written), and the intent of the lock bytes. */
     if ((ret = cli_journal_open(&journal, t, journal_dir, yes, resume)) != 0) goto out;

@@ -66,6 +66,7 @@ static void usage(FILE *f)
             "  --otp-resume         finish OTP bytes an interrupted run left partly programmed\n"
             "                       (only what the recovery journal shows it started)\n"
             "  --plan               print the plan and touch nothing\n"
+            "  --run                afterwards reset the core and start the firmware\n"
             "  --erase-untouched    bytes of touched sectors outside the image become 0xFF\n"
             "                       (default: they keep their contents)\n"
             "  --verify MODE        crc (default, computed on the target), readback, none\n"
@@ -186,7 +187,7 @@ int cmd_program(int argc, char **argv)
     cli_target ct = {0};
     char **specs = calloc((size_t)argc, sizeof *specs);
     size_t nspecs = 0;
-    bool plan_only = false, json = false, server_flash = false;
+    bool plan_only = false, json = false, server_flash = false, run_after = false;
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
     oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     oflash_server_flash sf;
@@ -230,6 +231,8 @@ int cmd_program(int argc, char **argv)
             po.skip_otp = true;
         } else if (!strcmp(argv[i], "--plan")) {
             plan_only = true;
+        } else if (!strcmp(argv[i], "--run")) {
+            run_after = true;
         } else if (!strcmp(argv[i], "--erase-untouched")) {
             po.erase_untouched = true;
         } else if (!strcmp(argv[i], "--use-server-flash")) {
@@ -380,7 +383,7 @@ int cmd_program(int argc, char **argv)
         printf(", %llu round trips, %llu bytes on the wire\n", (unsigned long long)st.round_trips,
                (unsigned long long)st.wire_bytes);
     }
-    ret = EXIT_OK;
+    ret = run_after ? cli_reset_target(t, false) : EXIT_OK;
 out:
     oflash_plan_free(plan);
     oflash_journal_close(journal);

@@ -26,6 +26,7 @@ static const struct cli_command {
     {"read", cmd_read, "read a memory range to a file"},
     {"otp", cmd_otp, "show OTP blocks; lock blocks"},
     {"run", cmd_run, "load RAM code and data, set registers, run to a breakpoint"},
+    {"reset", cmd_reset, "reset the core and run it (or --halt at the reset vector)"},
     {"commander", cmd_commander, "interactive console in the manner of J-Link Commander"},
     {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
     {"sim", cmd_sim, "create and inspect simulated chips"},
@@ -55,7 +56,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: oflash COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'oflash COMMAND --help' describes each command.\n");
+    fprintf(f, "\n'oflash COMMAND --help' or 'oflash help COMMAND' describes each command.\n"
+               "'oflash --version' prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -69,6 +71,16 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {
+        char *hargv[] = {argv[2], "--help", NULL};
+        fn = lookup(argv[2]);
+        if (!fn) {
+            cli_error("help: unknown command '%s'", argv[2]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return fn(2, hargv);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);

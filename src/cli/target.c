@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "oflash/error.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +63,31 @@ int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out)
     o.force_device = ct->force_device;
     o.have_psize = ct->have_psize;
     o.psize = ct->psize;
-    if (oflash_target_open(out, &o) < 0) return cli_fail();
+    if (oflash_target_open(out, &o) < 0) {
+        char part[64];
+        if (oflash_error_last_code() == OFLASH_ENOTFOUND && ct->device &&
+            cli_order_code_part(part, sizeof part, ct->device)) {
+            /* A full order code (STM32F401RET6): package and temperature
+             * range do not change the flash, so the part is the name. */
+            o.device = part;
+            if (oflash_target_open(out, &o) == 0) return 0;
+        }
+        return cli_fail();
+    }
     return 0;
+}
+
+bool cli_order_code_part(char *out, size_t len, const char *code)
+{
+    size_t n = strlen(code);
+    if (n >= len || n < 12 || strncasecmp(code, "STM32", 5) != 0) return false;
+    memcpy(out, code, n + 1);
+    if (!strcasecmp(out + n - 2, "TR")) out[n -= 2] = '\0'; /* tape and reel */
+    /* ...<package letter><temperature digit> */
+    if (n < 12 || !isdigit((unsigned char)out[n - 1]) || !isalpha((unsigned char)out[n - 2]))
+        return false;
+    out[n - 2] = '\0';
+    return true;
 }
 
 double cli_now(void)

@@ -62,6 +62,11 @@ void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
 void cli_print_conflicts(FILE *f, const oflash_plan *p);
+/* "STM32F401RET6" (order code: part + package + temperature [+ TR]) ->
+ * "STM32F401RE". */
+bool cli_order_code_part(char *out, size_t len, const char *code);
+/* Reset; halt: stop at the reset vector, else run (cmd_reset.c). */
+int cli_reset_target(oflash_target *t, bool halt);
 /* The OTP table of `oflash otp` (cmd_otp.c). */
 void cli_otp_print_table(const oflash_otp_block *b, size_t n);
 

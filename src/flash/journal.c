@@ -746,6 +746,27 @@ int oflash_journal_recover(oflash_journal_recovery *out, oflash_journal *j, ofla
     return changed ? commit(j) : 0;
 }
 
+int oflash_journal_forget(oflash_journal *j, uint32_t addr, uint32_t len)
+{
+    size_t k = 0, dropped = 0;
+    if (!j || !j->has_uid) return 0;
+    for (size_t i = 0; i < j->nsectors; i++) {
+        jsector *s = &j->sectors[i];
+        if (s->addr >= addr && (uint64_t)s->addr + s->size <= (uint64_t)addr + len) {
+            oflash_log(OFLASH_LOG_WARN,
+                       "recovery journal: 0x%08X-0x%08X was erased on request; the contents an "
+                       "interrupted run saved for it are dropped",
+                       s->addr, s->addr + s->size - 1);
+            free(s->data);
+            dropped++;
+            continue;
+        }
+        j->sectors[k++] = *s;
+    }
+    j->nsectors = k;
+    return dropped ? commit(j) : 0;
+}
+
 /* ---- the executor's hooks (journal_internal.h) ---- */
 
 int oflash__journal_before_erase(oflash_journal *j, const oflash_plan *plan)

@@ -19,9 +19,11 @@
 #include "loader_internal.h"
 #include "oflash/error.h"
 #include "common/file.h"
+#include "oflash/sys/loader.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,29 +455,141 @@ out:
     return rc;
 }
 
+/*
+ * Loaders registered by the program (oflash/sys/loader.h).  Invariants:
+ * registered[0..registered_count) are valid, their names are unique among
+ * themselves and the families' loaders, and each image parsed once as an
+ * FLM.  The mutex guards both; entries are never removed.
+ */
+typedef struct registered_loader {
+    char name[64];
+    const void *image;
+    size_t len;
+} registered_loader;
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
+static registered_loader registered[OFLASH_LOADER_MAX_REGISTERED];
+static size_t registered_count;
+
+/* The family whose own loader is called name, or NULL. */
+static const oflash_family_ops *family_loader(const char *name)
+{
+    for (size_t i = 0; name && i < oflash_family_count(); i++) {
+        const oflash_family_ops *fam = oflash_family_get(i);
+        if (fam->loader.name && fam->loader.image && fam->loader.size &&
+            strcmp(fam->loader.name, name) == 0)
+            return fam;
+    }
+    return NULL;
+}
+
+int oflash_loader_register(const char *name, const void *flm, size_t len)
+{
+    oflash_flm *parsed = NULL;
+    size_t n;
+    int rc = 0;
+
+    if (!name || !name[0] || (n = strlen(name)) >= sizeof registered[0].name)
+        return oflash_error_set(OFLASH_EINVAL, "flash loader name: expected 1 to %zu characters",
+                                sizeof registered[0].name - 1);
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return oflash_error_set(OFLASH_EINVAL,
+                                    "flash loader name '%s': character '%c' (expected letters, "
+                                    "digits, '_', '.' or '-')",
+                                    name, ch);
+    }
+    if (!flm || !len)
+        return oflash_error_set(OFLASH_EINVAL, "flash loader '%s': no FLM image given", name);
+    if (family_loader(name))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "flash loader '%s' is built into liboflash and cannot be replaced",
+                                name);
+    /* Parse once so that a damaged image is refused now, not at first use. */
+    if ((rc = oflash_flm_parse(&parsed, flm, len, name)) < 0)
+        return oflash_error_prefix("registering flash loader '%s': ", name);
+    oflash_flm_free(parsed);
+
+    pthread_mutex_lock(&loader_lock);
+    for (size_t i = 0; i < registered_count && rc == 0; i++)
+        if (strcmp(registered[i].name, name) == 0)
+            rc = oflash_error_set(OFLASH_EINVAL, "flash loader '%s' is already registered", name);
+    if (rc == 0 && registered_count == OFLASH_LOADER_MAX_REGISTERED)
+        rc = oflash_error_set(OFLASH_ENOMEM,
+                              "flash loader '%s': %d loaders are registered already (the most "
+                              "liboflash keeps)",
+                              name, OFLASH_LOADER_MAX_REGISTERED);
+    if (rc == 0) {
+        registered_loader *r = &registered[registered_count];
+        memcpy(r->name, name, n + 1);
+        r->image = flm;
+        r->len = len;
+        registered_count++;
+    }
+    pthread_mutex_unlock(&loader_lock);
+    return rc;
+}
+
+size_t oflash_loader_registered_count(void)
+{
+    size_t n;
+    pthread_mutex_lock(&loader_lock);
+    n = registered_count;
+    pthread_mutex_unlock(&loader_lock);
+    return n;
+}
+
+const char *oflash_loader_registered_name(size_t i)
+{
+    const char *name = NULL;
+    pthread_mutex_lock(&loader_lock);
+    if (i < registered_count) name = registered[i].name;
+    pthread_mutex_unlock(&loader_lock);
+    return name;
+}
+
 /* Built-in loaders: each family's own (oflash_family_ops.loader, embedded
- * by loaders/CMakeLists.txt), found through the family registry. */
+ * by loaders/CMakeLists.txt), found through the family registry, then the
+ * ones the program registered. */
 int oflash_flm_builtin(oflash_flm **out, const char *name)
 {
-    char known[256];
+    char known[256], what[80];
     size_t off = 0;
+    const oflash_family_ops *fam = family_loader(name);
+    const void *image = NULL;
+    size_t len = 0;
+
     *out = NULL;
+    if (fam) {
+        snprintf(what, sizeof what, "builtin:%s", name);
+        int rc = oflash_flm_parse(out, fam->loader.image, *fam->loader.size, what);
+        if (rc == 0) (*out)->family = fam;
+        return rc;
+    }
     known[0] = '\0';
     for (size_t i = 0; i < oflash_family_count(); i++) {
-        const oflash_family_ops *fam = oflash_family_get(i);
-        const oflash_family_loader *ld = &fam->loader;
+        const oflash_family_loader *ld = &oflash_family_get(i)->loader;
         if (!ld->name || !ld->image || !ld->size) continue;
-        if (name && strcmp(name, ld->name) == 0) {
-            char what[64];
-            snprintf(what, sizeof what, "builtin:%s", name);
-            int rc = oflash_flm_parse(out, ld->image, *ld->size, what);
-            if (rc == 0) (*out)->family = fam;
-            return rc;
-        }
         int k = snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", ld->name);
         if (k > 0 && (size_t)k < sizeof known - off) off += (size_t)k;
     }
-    return oflash_error_set(OFLASH_ENOTFOUND, "no built-in flash loader '%s' (built-in: %s)",
+    pthread_mutex_lock(&loader_lock);
+    for (size_t i = 0; i < registered_count; i++) {
+        if (name && strcmp(registered[i].name, name) == 0) {
+            image = registered[i].image;
+            len = registered[i].len;
+        }
+        int k = snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
+                         registered[i].name);
+        if (k > 0 && (size_t)k < sizeof known - off) off += (size_t)k;
+    }
+    pthread_mutex_unlock(&loader_lock);
+    if (image) {
+        snprintf(what, sizeof what, "registered:%s", name);
+        return oflash_flm_parse(out, image, len, what);
+    }
+    return oflash_error_set(OFLASH_ENOTFOUND, "no built-in flash loader '%s' (known: %s)",
                             name ? name : "", known[0] ? known : "none");
 }
 

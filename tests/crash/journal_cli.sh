@@ -16,7 +16,8 @@
 #    --otp-resume, and the message does not suggest --otp-resume;
 #  - an OTP write cut short: the plain rerun names --otp-resume, which
 #    finishes it; on a chip without unique ID --otp-resume is refused;
-#  - otp lock cut short, finished with otp lock --otp-resume.
+#  - otp lock cut short, finished with otp lock --otp-resume;
+#  - oflash erase drops the journal's contents of the sectors it erases.
 set -euo pipefail
 : "${OFLASH:?OFLASH must point at the oflash CLI}"
 WORK=$(mktemp -d)
@@ -83,6 +84,25 @@ expect "rerun says it restores sector 0 with its kept bytes" "$RC" 0 "$OUT" \
 cmp -s "$WORK/back.bin" "$WORK/want.bin" && pass "kept bytes 0x08002000-0x08003FFF kept, whole flash exact" ||
     fail "flash differs: $(cmp "$WORK/back.bin" "$WORK/want.bin" | head -1)"
 [ ! -e "$JD/$UID_A.journal" ] && pass "journal removed after the sector verified" || fail "journal left behind"
+
+# ---- oflash erase: the sectors it erases lose what the journal saved ----
+cut_chip "$WORK/e.sim" 0e0e0e0e0e0e0e0e0e0e0e0e
+run erase --sector 1,0 --probe "sim:$WORK/e.sim"
+expect "erase drops the journal's entry for sector 0" "$RC" 0 "$OUT" \
+    "0x08000000-0x08003FFF was erased on request; the contents an interrupted run saved for it are dropped"
+[ ! -e "$JD/0e0e0e0e0e0e0e0e0e0e0e0e.journal" ] && pass "journal removed by the erase" ||
+    fail "journal still there after the erase"
+run program "$WORK/small.bin@0x08000000" --probe "sim:$WORK/e.sim"
+grep -q restoring <<<"$OUT" && fail "erased sector restored: $OUT" || pass "nothing restored after the erase"
+"$OFLASH" read 0x08000000 0x80000 -o "$WORK/back.bin" --probe "sim:$WORK/e.sim" -q
+python3 - "$WORK" <<'EOF2' && pass "erased sectors stay erased around the new image" || fail "flash after erase + program differs"
+import sys
+w = sys.argv[1]
+full = open(f"{w}/full.bin", "rb").read()
+small = open(f"{w}/small.bin", "rb").read()
+want = small + b"\xff" * (0x8000 - len(small)) + full[0x8000:]
+sys.exit(0 if open(f"{w}/back.bin", "rb").read() == want else 1)
+EOF2
 
 # ---- --journal-dir ----
 cut_chip "$WORK/b.sim" $UID_B --journal-dir "$WORK/station"

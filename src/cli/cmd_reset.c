@@ -1,0 +1,62 @@
+/*
+ * cmd_reset.c - `oflash reset [--halt]`: reset the core and let it run the
+ * firmware, or stop it at the reset vector (SP and PC loaded from the
+ * vector table).
+ */
+#include "cli.h"
+#include "target.h"
+#include "oflash/error.h"
+#include "oflash/probe.h"
+
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oflash reset [--halt] --probe P [--device D]\n"
+               "Reset the core and run the firmware; --halt stops it at the reset vector\n"
+               "and prints SP and PC.\n\n" CLI_TARGET_HELP
+               "  --halt               stay halted at the reset vector\n");
+}
+
+int cmd_reset(int argc, char **argv)
+{
+    cli_target ct = {0};
+    bool halt = false;
+    oflash_target *t = NULL;
+    int ret;
+    for (int i = 1; i < argc; i++) {
+        int k = cli_target_opt(&ct, "reset", argc, argv, &i);
+        if (k < 0) return EXIT_USAGE;
+        if (k) continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--halt")) {
+            halt = true;
+        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            cli_quiet = true;
+        } else {
+            return cli_usage("reset", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if ((ret = cli_target_open("reset", &ct, &t)) != 0) return ret;
+    ret = cli_reset_target(t, halt);
+    oflash_target_close(t);
+    return ret;
+}
+
+int cli_reset_target(oflash_target *t, bool halt)
+{
+    oflash_probe *p = oflash_target_probe(t);
+    uint32_t v[2];
+    static const int regs[2] = {OFLASH_REG_SP, OFLASH_REG_PC};
+    if (oflash_probe_reset(p, true) < 0) return cli_fail_ctx("reset");
+    if (oflash_probe_read_regs(v, p, regs, 2) < 0) return cli_fail_ctx("reading SP and PC");
+    if (halt) {
+        if (!cli_quiet) printf("reset: halted at the reset vector: SP 0x%08X, PC 0x%08X\n", v[0], v[1]);
+        return EXIT_OK;
+    }
+    if (oflash_probe_reset(p, false) < 0) return cli_fail_ctx("reset");
+    if (!cli_quiet) printf("reset: running from 0x%08X (SP 0x%08X)\n", v[1], v[0]);
+    return EXIT_OK;
+}
