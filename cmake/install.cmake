@@ -12,6 +12,8 @@ install(TARGETS oflash oflash_shared EXPORT oflashTargets
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS oflash_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_BINARY_DIR}/oflash.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${PROJECT_BINARY_DIR}/oflash.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME oflash)
 
 set(OFLASH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/oflash)
 install(EXPORT oflashTargets NAMESPACE oflash:: DESTINATION ${OFLASH_CMAKE_DIR})

@@ -44,6 +44,9 @@ cat >"$t/pk/Vend.Mixed_DFP.pdsc" <<'X'
       <device Dname="EXT2">
         <algorithm name="Flash/TP_512.FLM" start="0x08000000" size="0x81000" RAMstart="0x20000000" RAMsize="0x8000" default="1"/>
       </device>
+      <device Dname="EXT4">
+        <algorithm name="Flash/TP_512.FLM" start="0x08000000" size="0x70000" RAMstart="0x20000000" RAMsize="0x8000" default="1"/>
+      </device>
       <device Dname="EXT3">
         <algorithm name="Flash/TP_512.FLM" start="0x08000000" size="0x80000" RAMstart="0x20000000" RAMsize="0x8000" default="1"/>
         <algorithm name="Flash/NOPE.FLM" start="0x90000000" size="0x10000" RAMstart="0x20000000" RAMsize="0x8000"/>
@@ -66,11 +69,12 @@ rc=$?
 has "$t/err" "Vend.Mixed_DFP.pdsc:18: device 'EXT1': bank 'TP_512' at 0x90000000: the pack gives it 0x1000000 bytes but its loader" "clip EXT1"
 has "$t/err" "covers 0x80000: clipped to 0x80000 bytes (0x90000000-0x9007FFFF)" "clip EXT1 range"
 has "$t/err" "Vend.Mixed_DFP.pdsc:21: device 'EXT2': bank 'TP_512' at 0x08000000: the pack gives it 0x81000 bytes" "clip EXT2"
-has "$t/err" "Vend.Mixed_DFP.pdsc:25: device 'EXT3': bank at 0x90000000 (algorithm Flash/NOPE.FLM) left out: algorithm Flash/NOPE.FLM is not in the pack" "skip EXT3 bank"
-has "$t/err" "Vend.Mixed_DFP.pdsc:29: device 'NORAM': left out: flash algorithms but no RAM to run them in" "skip NORAM"
-has "$t/out" "imported 5 devices from $t/Vend.Mixed_DFP.1.0.0.pack" "imported"
+has "$t/err" "Vend.Mixed_DFP.pdsc:28: device 'EXT3': bank at 0x90000000 (algorithm Flash/NOPE.FLM) left out: algorithm Flash/NOPE.FLM is not in the pack" "skip EXT3 bank"
+has "$t/err" "Vend.Mixed_DFP.pdsc:32: device 'NORAM': left out: flash algorithms but no RAM to run them in" "skip NORAM"
+has "$t/err" "device 'EXT4': bank 'TP_512' at 0x08000000: the pack gives it 0x70000 bytes but its loader Flash/TP_512.FLM covers 0x80000 (the bank ends inside a sector): clipped to 0x60000 bytes (0x08000000-0x0805FFFF)" "clip EXT4 to a sector boundary"
+has "$t/out" "imported 6 devices from $t/Vend.Mixed_DFP.1.0.0.pack" "imported"
 [ "$(grep -c "device 'EXT1': bank" "$t/err")" = 1 ] && ok || bad "warning given more than once: $(cat "$t/err")"
-has "$t/out" "summary: 5 devices imported, 1 device left out, 2 banks clipped, 1 bank left out, 4 warnings" "summary"
+has "$t/out" "summary: 6 devices imported, 1 device left out, 3 banks clipped, 1 bank left out, 5 warnings" "summary"
 has "$t/out" "1 part is also built in" "built-in note"
 [ -f "$t/cfg/oflash/devices/Vend.Mixed_DFP.1.0.0.pack" ] && ok || bad "pack not in the store"
 
