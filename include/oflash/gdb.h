@@ -86,8 +86,12 @@ typedef struct oflash_gdbserver_opts {
     bool allow_option_bytes; /* clients may unlock and program option bytes (RDP, WRP) */
     unsigned idle_timeout_ms; /* disconnect a client silent this long while the core is
                                * halted; 0 = never (OFLASH_GDBSERVER_OPTS_INIT: 30 s) */
+    /* version 3 */
+    const char *journal_dir; /* recovery journal directory (oflash/journal.h) for the
+                              * bytes a load keeps and the OTP it writes; NULL: the
+                              * default directory */
 } oflash_gdbserver_opts;
-#define OFLASH_GDBSERVER_OPTS_VERSION 2
+#define OFLASH_GDBSERVER_OPTS_VERSION 3
 #define OFLASH_GDBSERVER_IDLE_TIMEOUT_MS 30000u
 #define OFLASH_GDBSERVER_OPTS_INIT                                                                 \
     {                                                                                              \

@@ -145,7 +145,11 @@ void oflash_flm_get_sizes(oflash_flm_sizes *sizes, const oflash_flm *flm);
  *   image      PrgCode | PrgData | BSS  (static_base = R9)
  *   stack      [stack_bottom, stack_top), 16-byte canary at stack_bottom
  *   buffer     [buffer, buffer + buffer_size): page buffers, a whole number
- *              of pages, up to the end of work RAM                      */
+ *              of pages, up to the guard (or the end of work RAM)
+ *   guard      the fault guard for GDB servers without halting debug
+ *              (oflash_run_opts.guard_ram): OFLASH_RUN_GUARD_SIZE bytes,
+ *              512-byte aligned, at the end of work RAM when it fits after
+ *              one page buffer; 0 = none                                */
 typedef struct oflash_loader_layout {
     uint32_t trampoline;
     uint32_t image;
@@ -157,6 +161,7 @@ typedef struct oflash_loader_layout {
     uint32_t buffer_size;
     uint32_t page_size;      /* FlashDevice szPage */
     uint32_t page_buffers;   /* buffer_size / page_size */
+    uint32_t guard;          /* fault guard, 0 = no room for it */
 } oflash_loader_layout;
 
 /* Compute the layout for work RAM in opts without touching a target;

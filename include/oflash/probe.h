@@ -78,17 +78,36 @@ typedef struct oflash_run_opts {
     uint32_t break_addr;
     unsigned timeout_ms;      /* host time limit; 0 = 10000 */
     uint64_t max_insns;       /* sim: instruction budget, 0 = none */
+    /* Version 2.  Work RAM (512-byte aligned, OFLASH_RUN_GUARD_SIZE bytes)
+     * for the fault guard on GDB servers: for the duration of the run,
+     * VTOR points at a vector table there whose fault handlers stop the
+     * run, so that a BKPT or a fault on a server without halting debug
+     * (QEMU) ends the run cleanly; VTOR is restored afterwards.  0 = none
+     * (then only DEMCR vector catch, where the server has it). */
+    uint32_t guard_ram;
 } oflash_run_opts;
-#define OFLASH_RUN_OPTS_VERSION 1
+#define OFLASH_RUN_OPTS_VERSION 2
+#define OFLASH_RUN_GUARD_SIZE 0x224u
 #define OFLASH_RUN_OPTS_INIT                                                                       \
     {                                                                                              \
         .version = OFLASH_RUN_OPTS_VERSION                                                         \
     }
 
+/* A fault taken by the core during a run (ARMv7-M ARM B3.2.15-B3.2.18). */
+typedef struct oflash_fault_info {
+    bool valid;               /* the fields below were read from the core */
+    unsigned exception;       /* 3 HardFault, 4 MemManage, 5 BusFault, 6 UsageFault */
+    uint32_t cfsr, hfsr, mmfar, bfar;
+    /* r0-r12, sp, lr, pc, xpsr when the fault was taken (from the
+     * exception frame; pc = the faulting instruction, sp before stacking) */
+    uint32_t regs[17];
+} oflash_fault_info;
+
 typedef struct oflash_stop_info {
     oflash_stop_reason reason;
     uint32_t pc;
     char detail[128];         /* e.g. the fault description */
+    oflash_fault_info fault;  /* reason FAULT (and BKPT caught by the guard) */
 } oflash_stop_info;
 
 /* Open a probe from a spec string ("sim:PATH", "gdb:HOST:PORT", "gdb:/dev/ttyACM0"). */

@@ -9,6 +9,7 @@
  * get a "busy" error), and stops cleanly on SIGINT/SIGTERM (exit 0).
  */
 #include "cli.h"
+#include "cli_journal.h"
 #include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/gdb.h"
@@ -40,7 +41,8 @@ static void on_event(void *ctx, int level, const char *msg)
 static void help(void)
 {
     printf("usage: oflash gdbserver --device D --probe P [--listen HOST:PORT] [--otp]\n"
-           "                        [--allow-option-bytes] [--idle-timeout S] [--once]\n\n"
+           "                        [--allow-option-bytes] [--idle-timeout S] [--once]\n"
+           "                        [--journal-dir DIR]\n\n"
            "Serves probe P (sim:PATH, gdb:HOST:PORT, ...) as device D over the GDB remote\n"
            "protocol: registers, memory, breakpoints, run control, monitor reset/halt, and\n"
            "flash programming (GDB 'load'), planned and run like 'oflash program' when GDB\n"
@@ -53,13 +55,16 @@ static void help(void)
            "  --idle-timeout S      disconnect a client that sends nothing for S seconds\n"
            "                        while the core is halted (default 30; 0 = never)\n"
            "  --once                exit after the first client disconnects\n"
+           CLI_JOURNAL_HELP
            "  --quiet               only warnings\n");
 }
 
 int cmd_gdbserver(int argc, char **argv)
 {
     const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333", *idle = NULL;
+    const char *journal_dir = NULL;
     bool allow_otp = false, allow_opt = false, once = false, bad = false;
+    int k;
     uint32_t idle_s = OFLASH_GDBSERVER_IDLE_TIMEOUT_MS / 1000;
     oflash_probe *p = NULL;
     oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
@@ -84,6 +89,8 @@ int cmd_gdbserver(int argc, char **argv)
             once = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             cli_quiet = true;
+        } else if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
+            if (k < 0) return EXIT_USAGE;
         } else if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
                    cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
                    cli_opt_value(argc, argv, &i, "--listen", &listen_at, &bad) ||
@@ -142,6 +149,7 @@ int cmd_gdbserver(int argc, char **argv)
     so.allow_otp = allow_otp;
     so.allow_option_bytes = allow_opt;
     so.idle_timeout_ms = idle_s * 1000u;
+    so.journal_dir = journal_dir;
     so.once = once;
     so.stop = &stop_flag;
     so.event = on_event;

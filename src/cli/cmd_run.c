@@ -2,8 +2,8 @@
  * cmd_run.c - `oflash run`: load RAM code and data through any probe, set
  * core registers, run until a BKPT or a breakpoint, print the registers.
  *
- * Exit codes: 0 stopped on a BKPT or the breakpoint, 1 timeout (the core is
- * halted and its registers are still printed), fault or probe error, 2 usage.
+ * Exit codes: 0 stopped on a BKPT or the breakpoint, 1 timeout or fault (the
+ * core is halted and its registers are still printed) or probe error, 2 usage.
  */
 #include "cli.h"
 #include "oflash/error.h"
@@ -27,14 +27,20 @@ static void help(void)
 {
     printf("usage: oflash run --probe P [--device D] --load FILE@ADDR [--load FILE@ADDR]...\n"
            "                  --pc ADDR --sp ADDR [--reg NAME=V]... [--break ADDR]\n"
-           "                  [--timeout SEC] [--reset-cmd CMD] [--halt-cmd CMD] [--baud N] "
-           "[--json]\n\n"
+           "                  [--timeout SEC] [--guard-ram ADDR] [--reset-cmd CMD] [--halt-cmd CMD]\n"
+           "                  [--baud N] [--json]\n\n"
            "Loads raw binary files into target memory, sets the registers (r0-r12, sp,\n"
            "lr, pc, xpsr; xpsr defaults to 0x01000000, the Thumb bit), runs until the\n"
            "core executes a BKPT or reaches --break, and prints the registers.\n"
            "A timeout (default 10 s) halts the core and reports where it was (exit 1).\n"
-           "--json prints {\"stopped\": \"bkpt\"|\"breakpoint\"|\"timeout\", \"pc\": N,\n"
+           "A fault stops the run (exit 1) and reports the faulting instruction, the\n"
+           "fault status registers and the registers when it was taken.\n"
+           "--json prints {\"stopped\": \"bkpt\"|\"breakpoint\"|\"timeout\"|\"fault\", \"pc\": N,\n"
+           "[\"fault\": {\"exception\", \"cfsr\", \"hfsr\", \"mmfar\", \"bfar\"},]\n"
            "\"registers\": {\"r0\": N, ..., \"xpsr\": N}}.\n"
+           "gdb: probes: --guard-ram ADDR names 548 bytes of RAM (512-byte aligned) for\n"
+           "the fault guard: a vector table installed for the run, so that a BKPT or\n"
+           "a fault ends the run on servers without halting debug (QEMU).\n"
            "gdb: probes: --reset-cmd/--halt-cmd set the monitor commands (see docs/gdb.md),\n"
            "--baud the speed of a serial line (gdb:/dev/ttyACM0; default 115200).\n");
 }
@@ -77,7 +83,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *halt_cmd = NULL, *v;
     const char *load_file[MAX_LOADS];
-    uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0;
+    uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0, guard = 0;
     int set_regs[MAX_REGSET];
     uint32_t set_vals[MAX_REGSET];
     size_t nloads = 0, nset = 0;
@@ -126,6 +132,13 @@ int cmd_run(int argc, char **argv)
             if (bad || !cli_parse_u32(v, &sp))
                 return bad ? EXIT_USAGE : cli_usage("run", "--sp '%s': expected an address", v);
             have_sp = true;
+        } else if (cli_opt_value(argc, argv, &i, "--guard-ram", &v, &bad)) {
+            if (bad || !cli_parse_u32(v, &guard) || !guard || (guard & 0x1FFu))
+                return bad ? EXIT_USAGE
+                           : cli_usage("run",
+                                       "--guard-ram '%s': expected a RAM address aligned to "
+                                       "512 bytes (0x...00 with bit 8 clear)",
+                                       v);
         } else if (cli_opt_value(argc, argv, &i, "--break", &v, &bad)) {
             if (bad || !cli_parse_u32(v, &brk))
                 return bad ? EXIT_USAGE : cli_usage("run", "--break '%s': expected an address", v);
@@ -219,6 +232,7 @@ int cmd_run(int argc, char **argv)
     }
     ro.have_break = have_break;
     ro.break_addr = brk;
+    ro.guard_ram = guard;
     /* Run in slices so that Ctrl-C / SIGTERM is seen: the core is then
      * halted where it is and its registers printed (exit 130). */
     cli_interrupt_install();
@@ -257,27 +271,43 @@ int cmd_run(int argc, char **argv)
         ret = EXIT_INTERRUPTED;
         goto out;
     }
-    if (stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT &&
-        stop.reason != OFLASH_STOP_TIMEOUT) {
+    if (stop.reason == OFLASH_STOP_HALT) {
         cli_error("the core stopped at 0x%08X without reaching a BKPT or the breakpoint: %s",
-                  stop.pc, stop.detail[0] ? stop.detail : "fault");
+                  stop.pc, stop.detail[0] ? stop.detail : "halted");
         goto out;
     }
-    if (oflash_probe_read_regs(vals, p, shown, NSHOWN) < 0) {
+    if (stop.reason == OFLASH_STOP_FAULT && stop.fault.valid)
+        memcpy(vals, stop.fault.regs, sizeof vals);
+    else if (oflash_probe_read_regs(vals, p, shown, NSHOWN) < 0) {
         cli_fail_ctx("reading registers");
         goto out;
     }
     {
+        const oflash_fault_info *f = &stop.fault;
         const char *why = stop.reason == OFLASH_STOP_BKPT         ? "bkpt"
                           : stop.reason == OFLASH_STOP_BREAKPOINT ? "breakpoint"
+                          : stop.reason == OFLASH_STOP_FAULT      ? "fault"
                                                                   : "timeout";
         if (json) {
-            printf("{\"stopped\": \"%s\", \"pc\": %u, \"registers\": {", why, stop.pc);
+            printf("{\"stopped\": \"%s\", \"pc\": %u, ", why, stop.pc);
+            if (stop.reason == OFLASH_STOP_FAULT) {
+                printf("\"fault\": {\"description\": ");
+                cli_json_string(stdout, stop.detail);
+                if (f->valid)
+                    printf(", \"exception\": %u, \"cfsr\": %u, \"hfsr\": %u, \"mmfar\": %u, "
+                           "\"bfar\": %u",
+                           f->exception, f->cfsr, f->hfsr, f->mmfar, f->bfar);
+                printf("}, ");
+            }
+            printf("\"registers\": {");
             for (size_t i = 0; i < NSHOWN; i++)
                 printf("%s\"%s\": %u", i ? ", " : "", oflash_reg_name(shown[i]), vals[i]);
             printf("}}\n");
         } else {
             printf("stopped: %s at 0x%08X (%s)\n", why, stop.pc, stop.detail);
+            if (stop.reason == OFLASH_STOP_FAULT && f->valid)
+                printf("CFSR 0x%08X  HFSR 0x%08X  MMFAR 0x%08X  BFAR 0x%08X\n", f->cfsr, f->hfsr,
+                       f->mmfar, f->bfar);
             for (size_t i = 0; i < NSHOWN; i++)
                 printf("%-4s 0x%08X%s", oflash_reg_name(shown[i]), vals[i],
                        (i % 4 == 3 || i + 1 == NSHOWN) ? "\n" : "   ");
@@ -286,6 +316,8 @@ int cmd_run(int argc, char **argv)
             cli_error("timeout: the code did not reach a BKPT or the breakpoint within %g s; "
                       "halted at 0x%08X",
                       timeout_s, stop.pc);
+        else if (stop.reason == OFLASH_STOP_FAULT)
+            cli_error("the code faulted: %s", stop.detail);
         else
             ret = EXIT_OK;
     }

@@ -55,6 +55,9 @@ typedef struct gdb_client {
     size_t packet_size;  /* largest payload the server accepts */
     char features[1024]; /* qSupported reply */
     bool running;        /* resumed without waiting (reset run) */
+    int vector_catch;    /* DEMCR keeps the VC_* bits: 0 not asked yet, 1 yes, -1 no */
+    bool vc_set;         /* VC_* bits set by us: DEMCR was demcr_orig before */
+    uint32_t demcr_orig;
     int x_state;         /* X support: 0 unknown, 1 yes, -1 no (use M) */
     int p_state;         /* p/P: 0 unknown, 1 yes, -1 no (use g/G) */
     bool z1_unsupported;
@@ -566,6 +569,18 @@ static int handshake(gdb_client *c)
     return 0;
 }
 
+static int gdb_write_mem(oflash_probe *p, uint32_t addr, const void *buf, size_t len);
+
+/* Put DEMCR back as it was before vector catch was set (best effort). */
+static void restore_demcr(oflash_probe *p)
+{
+    gdb_client *c = cl(p);
+    if (c->vc_set && c->rsp.fd >= 0 && !c->running) {
+        (void)gdb_write_mem(p, 0xE000EDFCu, &c->demcr_orig, 4);
+        c->vc_set = false;
+    }
+}
+
 static void gdb_close(oflash_probe *p)
 {
     gdb_client *c = cl(p);
@@ -574,6 +589,7 @@ static void gdb_close(oflash_probe *p)
         int sig;
         (void)interrupt(c, &sig);
     }
+    restore_demcr(p);
     oflash__rsp_close(&c->rsp);
     free(c->buf);
     free(c->out);
@@ -1038,6 +1054,7 @@ static int gdb_reset(oflash_probe *p, bool halt)
     }
     if (rc < 0) return rc;
     if (!halt) {
+        restore_demcr(p); /* the firmware handles its own faults */
         rc = oflash__rsp_send(&c->rsp, "c", 1, c->timeout_ms);
         if (rc < 0) return rc;
         c->running = true;
@@ -1076,44 +1093,279 @@ static int set_break(gdb_client *c, uint32_t addr, bool insert, char *type)
     return 0;
 }
 
+/* ---------------------------------------------------------- fault guard
+ *
+ * A BKPT or a fault on a core without halting debug (QEMU) escalates to
+ * HardFault; through the vector table of a part with no firmware that is a
+ * lockup, and QEMU exits.  The guard: a vector table in work RAM (opts->
+ * guard_ram) whose every entry points at GUARD_HANDLER (nop; bx lr), with a
+ * breakpoint on it.  When it is hit the host reads the exception frame and
+ * CFSR/HFSR/MMFAR/BFAR, rewrites the frame so the handler's exception return
+ * lands in thread mode on GUARD_STUB (r0 = the old VTOR), which restores
+ * VTOR, clears CFSR/HFSR (write 1 to clear) and parks on GUARD_PARK.  The
+ * same stub installs the table before the run.  Debug writes cannot reach
+ * the SCB on QEMU (its gdbstub skips MMIO writes), hence code on the core.
+ * Where DEMCR takes the vector-catch bits (halting debug: OpenOCD, J-Link)
+ * they are set too; a fault then halts on the handler's first instruction,
+ * which is the same state.  Layout (offsets from guard_ram):
+ *   0x000 vector table, 128 entries (entry 0 unused)
+ *   0x200 handler: nop; bx lr
+ *   0x204 stub: VTOR = r0; dsb; isb; CFSR = HFSR = ~0; park: b park
+ */
+#define GUARD_HANDLER 0x200u
+#define GUARD_STUB 0x204u
+#define GUARD_PARK 0x21Au
+#define SCB_VTOR 0xE000ED08u
+#define SCB_CFSR 0xE000ED28u
+#define SCB_DEMCR 0xE000EDFCu
+/* VC_HARDERR b10, VC_INTERR b9, VC_BUSERR b8, VC_STATERR b7, VC_CHKERR b6,
+ * VC_NOCPERR b5, VC_MMERR b4 */
+#define DEMCR_VC_FAULTS 0x7F0u
+#define STUB_TIMEOUT_MS 2000u
+
+static const uint8_t guard_code[] = {
+    0x00, 0xbf, 0x70, 0x47,                         /* handler: nop; bx lr */
+    0x05, 0x4a, 0x10, 0x60, 0xbf, 0xf3, 0x4f, 0x8f, /* ldr r2,=VTOR; str r0,[r2]; dsb */
+    0xbf, 0xf3, 0x6f, 0x8f, 0x03, 0x4a, 0x00, 0x23, /* isb; ldr r2,=CFSR; movs r3,#0 */
+    0x01, 0x3b, 0x13, 0x60, 0x53, 0x60, 0xfe, 0xe7, /* subs r3,#1; str r3,[r2]; [r2,#4]; b . */
+    0x08, 0xed, 0x00, 0xe0, 0x28, 0xed, 0x00, 0xe0, /* literals */
+};
+
+static const int all_regs[17] = {
+    OFLASH_REG_R0,  OFLASH_REG_R1, OFLASH_REG_R2, OFLASH_REG_R3, OFLASH_REG_R4,  OFLASH_REG_R5,
+    OFLASH_REG_R6,  OFLASH_REG_R7, OFLASH_REG_R8, OFLASH_REG_R9, OFLASH_REG_R10, OFLASH_REG_R11,
+    OFLASH_REG_R12, OFLASH_REG_SP, OFLASH_REG_LR, OFLASH_REG_PC, OFLASH_REG_XPSR};
+
+static void put32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+
+/* Resume with breakpoints at brk[0..nb) and wait for the stop (timeout:
+ * halt).  *timed_out tells which. */
+static int resume(oflash_probe *p, const uint32_t *brk, size_t nb, bool step, unsigned tmo,
+                  int *sig, bool *timed_out)
+{
+    gdb_client *c = cl(p);
+    char type[4] = {0};
+    size_t set = 0;
+    int rc = 0, rc2;
+    *timed_out = false;
+    for (; set < nb && rc == 0; set++)
+        if ((rc = set_break(c, brk[set], true, &type[set])) < 0) break;
+    if (rc == 0) rc = oflash__rsp_send(&c->rsp, step ? "s" : "c", 1, c->timeout_ms);
+    if (rc == 0) {
+        p->stats.round_trips++;
+        c->running = true;
+        rc = wait_stop(c, tmo, sig);
+        if (rc == OFLASH_ETIMEOUT) {
+            *timed_out = true;
+            rc = interrupt(c, sig);
+        }
+        if (rc < 0) return rc;
+        c->running = false;
+    }
+    while (set-- > 0)
+        if ((rc2 = set_break(c, brk[set], false, &type[set])) < 0 && rc == 0) rc = rc2;
+    return rc;
+}
+
+/* Run the guard stub: VTOR = vtor, CFSR/HFSR cleared, parked in thread mode.
+ * Clobbers r0, r2, r3, pc, xpsr (the caller restores registers). */
+static int guard_stub(oflash_probe *p, uint32_t g, uint32_t vtor)
+{
+    static const int regs[3] = {OFLASH_REG_R0, OFLASH_REG_PC, OFLASH_REG_XPSR};
+    uint32_t vals[3] = {vtor, (g + GUARD_STUB) | 1u, 0x01000000u}, park = g + GUARD_PARK, pc;
+    int rc, sig, pcreg = OFLASH_REG_PC;
+    bool to;
+    rc = gdb_write_regs(p, regs, vals, 3);
+    if (rc == 0) rc = resume(p, &park, 1, false, STUB_TIMEOUT_MS, &sig, &to);
+    if (rc == 0) rc = gdb_read_regs(p, &pc, &pcreg, 1);
+    if (rc < 0) return rc;
+    if (to || pc != park)
+        return oflash_error_set(OFLASH_ETARGET,
+                                "GDB server %s: setting VTOR to 0x%08X with code at 0x%08X "
+                                "did not finish (core at 0x%08X); is the guard RAM writable?",
+                                cl(p)->peer, vtor, g + GUARD_STUB, pc);
+    return 0;
+}
+
+static const char *exception_name(unsigned n)
+{
+    switch (n) {
+    case 2: return "NMI";
+    case 3: return "HardFault";
+    case 4: return "MemManage";
+    case 5: return "BusFault";
+    case 6: return "UsageFault";
+    default: return "exception";
+    }
+}
+
+/* The first cause CFSR records (ARMv7-M ARM B3.2.15), in words. */
+static const char *cfsr_text(uint32_t cfsr)
+{
+    static const struct {
+        uint32_t bit;
+        const char *text;
+    } causes[] = {
+        {0x1u, "instruction access violation"},    {0x2u, "data access violation"},
+        {0x8u, "fault unstacking"},                 {0x10u, "fault stacking"},
+        {0x100u, "bus error on instruction fetch"}, {0x200u, "bus error on data access"},
+        {0x400u, "imprecise bus error"},            {0x800u, "bus error unstacking"},
+        {0x1000u, "bus error stacking"},            {0x10000u, "undefined instruction"},
+        {0x20000u, "invalid state (Thumb bit clear)"},
+        {0x40000u, "invalid exception return"},     {0x80000u, "no coprocessor"},
+        {0x1000000u, "unaligned access"},           {0x2000000u, "division by zero"},
+    };
+    for (size_t i = 0; i < sizeof causes / sizeof *causes; i++)
+        if (cfsr & causes[i].bit) return causes[i].text;
+    return cfsr ? "fault" : "no configurable fault recorded";
+}
+
+/* The core stopped on exception entry (handler mode, frame on the stack):
+ * fill stop from the frame and the fault status registers.  When guard is
+ * set, return to thread mode through the stub (VTOR = old_vtor). */
+static int take_fault(oflash_probe *p, oflash_stop_info *stop, const uint32_t *live, uint32_t g,
+                      uint32_t old_vtor)
+{
+    oflash_fault_info *f = &stop->fault;
+    uint8_t fr[32], st[20], ins[2] = {0, 0};
+    uint32_t sp = live[13], exc_return = live[14], frame_size;
+    int rc;
+    if ((exc_return & 0xFFFFFF00u) == 0xFFFFFF00u && (exc_return & 4u)) {
+        static const int psp = OFLASH_REG_PSP;
+        if ((rc = gdb_read_regs(p, &sp, &psp, 1)) < 0) return rc;
+    }
+    if ((rc = gdb_read_mem(p, fr, sp, sizeof fr)) < 0 ||
+        (rc = gdb_read_mem(p, st, SCB_CFSR, sizeof st)) < 0)
+        return oflash_error_prefix("reading the exception frame at 0x%08X: ", sp);
+    memcpy(f->regs, live, sizeof f->regs);
+    for (int i = 0; i < 4; i++) f->regs[i] = le32(fr + 4 * i);
+    f->regs[12] = le32(fr + 16);
+    f->regs[14] = le32(fr + 20);
+    f->regs[15] = le32(fr + 24);
+    f->regs[16] = le32(fr + 28);
+    frame_size = (exc_return & 0x10u) ? 0x20u : 0x68u; /* basic / with FP state */
+    if (f->regs[16] & (1u << 9)) frame_size += 4;      /* stack was realigned */
+    f->regs[13] = sp + frame_size;
+    f->exception = live[16] & 0x1FFu;
+    f->cfsr = le32(st);
+    f->hfsr = le32(st + 4);
+    f->mmfar = le32(st + 12);
+    f->bfar = le32(st + 16);
+    f->valid = true;
+    stop->pc = f->regs[15];
+    (void)gdb_read_mem(p, ins, stop->pc & ~1u, 2);
+    /* BKPT without halting debug: escalated to HardFault (HFSR.DEBUGEVT). */
+    if (ins[1] == 0xBE && f->exception == 3 && f->cfsr == 0) {
+        stop->reason = OFLASH_STOP_BKPT;
+        snprintf(stop->detail, sizeof stop->detail, "BKPT #%u", ins[0]);
+    } else {
+        char far[24] = "";
+        if (f->cfsr & 0x8000u) snprintf(far, sizeof far, ", BFAR 0x%08X", f->bfar);
+        if (f->cfsr & 0x80u) snprintf(far, sizeof far, ", MMFAR 0x%08X", f->mmfar);
+        stop->reason = OFLASH_STOP_FAULT;
+        snprintf(stop->detail, sizeof stop->detail, "%s at 0x%08X: %s (CFSR 0x%08X, HFSR 0x%08X%s)",
+                 exception_name(f->exception), stop->pc, cfsr_text(f->cfsr), f->cfsr, f->hfsr,
+                 far);
+    }
+    if (g) { /* back to thread mode: the handler returns into the stub */
+        uint32_t park = g + GUARD_PARK, pc;
+        int sig, pcreg = OFLASH_REG_PC;
+        bool to;
+        put32(fr, old_vtor);
+        put32(fr + 24, g + GUARD_STUB);
+        put32(fr + 28, 0x01000000u);
+        if ((rc = gdb_write_mem(p, sp, fr, sizeof fr)) < 0) return rc;
+        rc = resume(p, &park, 1, false, STUB_TIMEOUT_MS, &sig, &to);
+        if (rc == 0) rc = gdb_read_regs(p, &pc, &pcreg, 1);
+        if (rc < 0) return rc;
+        if (to || pc != park)
+            return oflash_error_set(OFLASH_ETARGET,
+                                    "GDB server %s: the core took a %s at 0x%08X and did not "
+                                    "return from it (core at 0x%08X); reset the target",
+                                    cl(p)->peer, exception_name(f->exception), stop->pc, pc);
+    }
+    return 0;
+}
+
 static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opts *opts)
 {
     gdb_client *c = cl(p);
     unsigned tmo = opts->timeout_ms ? opts->timeout_ms : DEFAULT_RUN_TIMEOUT_MS;
-    char btype = '1';
+    uint32_t g = opts->guard_ram, brk[2], user[17], now[17], old_vtor = 0, demcr = 0;
+    size_t nb = 0;
     int rc, sig = 0;
-    bool timed_out = false;
-    uint32_t pc;
-    int pcreg = OFLASH_REG_PC;
+    bool timed_out = false, vc = false, in_exc;
 
     rc = ensure_halted(c);
     if (rc < 0) return rc;
-    if (opts->have_break && (rc = set_break(c, opts->break_addr, true, &btype)) < 0) return rc;
+    if (g && (g & 0x1FFu))
+        return oflash_error_set(OFLASH_EINVAL, "guard RAM 0x%08X is not 512-byte aligned", g);
+    /* Vector catch where DEMCR keeps the bits (servers with halting debug;
+     * QEMU ignores debugger writes there).  Set on the first run of the
+     * connection, restored by reset-and-run and at close. */
+    if (opts->max_insns != 1 && c->vector_catch >= 0 && !c->vc_set) {
+        uint32_t want, back = 0;
+        if (gdb_read_mem(p, &demcr, SCB_DEMCR, 4) == 0 &&
+            (want = demcr | DEMCR_VC_FAULTS, gdb_write_mem(p, SCB_DEMCR, &want, 4) == 0) &&
+            gdb_read_mem(p, &back, SCB_DEMCR, 4) == 0 && (back & DEMCR_VC_FAULTS)) {
+            c->vc_set = true;
+            c->demcr_orig = demcr;
+        }
+        c->vector_catch = c->vc_set ? 1 : -1;
+    }
+    vc = c->vc_set;
+    /* With vector catch the core halts on exception entry by itself; the
+     * guard is for servers without halting debug (QEMU). */
+    if (vc) g = 0;
+    if (g && opts->max_insns != 1) {
+        uint8_t blob[GUARD_HANDLER + sizeof guard_code];
+        for (uint32_t i = 0; i < GUARD_HANDLER / 4; i++)
+            put32(blob + 4 * i, i ? (g + GUARD_HANDLER) | 1u : 0);
+        memcpy(blob + GUARD_HANDLER, guard_code, sizeof guard_code);
+        if ((rc = gdb_read_mem(p, &old_vtor, SCB_VTOR, 4)) < 0 ||
+            (rc = gdb_read_regs(p, user, all_regs, 17)) < 0 ||
+            (rc = gdb_write_mem(p, g, blob, sizeof blob)) < 0 ||
+            (rc = guard_stub(p, g, g)) < 0 || (rc = gdb_write_regs(p, all_regs, user, 17)) < 0)
+            return oflash_error_prefix("installing the fault guard at 0x%08X: ", g);
+        brk[nb++] = g + GUARD_HANDLER;
+    } else {
+        g = 0;
+    }
+    if (opts->have_break) brk[nb++] = opts->break_addr;
     /* An instruction budget of 1 is a single step. */
-    rc = oflash__rsp_send(&c->rsp, opts->max_insns == 1 ? "s" : "c", 1, c->timeout_ms);
-    if (rc < 0) return rc;
-    p->stats.round_trips++;
-    c->running = true;
-    rc = wait_stop(c, tmo, &sig);
-    if (rc == OFLASH_ETIMEOUT) {
-        timed_out = true;
-        rc = interrupt(c, &sig);
+    rc = resume(p, brk, nb, opts->max_insns == 1, tmo, &sig, &timed_out);
+    if (rc == 0) { /* pc and xpsr; all registers when they are needed */
+        static const int pcx[2] = {OFLASH_REG_PC, OFLASH_REG_XPSR};
+        uint32_t v[2];
+        rc = gdb_read_regs(p, v, pcx, 2);
+        now[15] = v[0];
+        now[16] = v[1];
     }
     if (rc < 0) return rc;
-    c->running = false;
-    if (opts->have_break && (rc = set_break(c, opts->break_addr, false, &btype)) < 0) return rc;
-    rc = gdb_read_regs(p, &pc, &pcreg, 1);
-    if (rc < 0) return rc;
-    stop->pc = pc;
-    if (timed_out) {
+    stop->pc = now[15];
+    in_exc = !timed_out && (now[16] & 0x1FFu) >= 2 && (now[16] & 0x1FFu) <= 6 &&
+             ((g && now[15] == g + GUARD_HANDLER) || vc);
+    if ((in_exc || g) && (rc = gdb_read_regs(p, now, all_regs, 17)) < 0) return rc;
+    if (in_exc) {
+        rc = take_fault(p, stop, now, g, old_vtor);
+        if (rc < 0) return rc;
+        memcpy(now, stop->fault.regs, sizeof now);
+        if (stop->reason == OFLASH_STOP_BKPT) stop->fault.valid = false;
+    } else if (timed_out) {
         stop->reason = OFLASH_STOP_TIMEOUT;
         snprintf(stop->detail, sizeof stop->detail, "no halt within %u ms; halted", tmo);
-    } else if (opts->have_break && pc == opts->break_addr) {
+    } else if (opts->have_break && now[15] == opts->break_addr) {
         stop->reason = OFLASH_STOP_BREAKPOINT;
-        snprintf(stop->detail, sizeof stop->detail, "breakpoint at 0x%08X", pc);
+        snprintf(stop->detail, sizeof stop->detail, "breakpoint at 0x%08X", now[15]);
     } else {
         uint8_t ins[2] = {0, 0};
-        rc = gdb_read_mem(p, ins, pc & ~1u, 2);
+        rc = gdb_read_mem(p, ins, now[15] & ~1u, 2);
         if (rc == 0 && ins[1] == 0xBE) {
             stop->reason = OFLASH_STOP_BKPT;
             snprintf(stop->detail, sizeof stop->detail, "BKPT #%u", ins[0]);
@@ -1125,6 +1377,11 @@ static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
             snprintf(stop->detail, sizeof stop->detail, "stopped with signal %d", sig);
         }
     }
+    /* Put the old VTOR back (no exception: through the stub) and leave the
+     * registers as they were where the code stopped. */
+    if (g && !in_exc && (rc = guard_stub(p, g, old_vtor)) < 0)
+        return oflash_error_prefix("restoring VTOR to 0x%08X: ", old_vtor);
+    if (g && (rc = gdb_write_regs(p, all_regs, now, 17)) < 0) return rc;
     return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "oflash/error.h"
 #include "oflash/flash.h"
 #include "oflash/gdb.h"
+#include "oflash/journal.h"
 #include "oflash/sim.h"
 #include "oflash/sys/family.h"
 #include "oflash/sys/probe.h"
@@ -916,7 +917,9 @@ static int handle_flash_done(srv *s)
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
     oflash_flash_opts fo = OFLASH_FLASH_OPTS_INIT;
     oflash_flash_stats st;
+    oflash_journal *journal = NULL;
     core_state cs;
+    bool saved = false;
     int rc;
     const char *code = "E0e";
 
@@ -929,14 +932,41 @@ static int handle_flash_done(srv *s)
         return reply(s, "OK");
     }
     if (rc == 0) rc = oflash_target_open_probe(&t, s->p, s->dev, NULL);
+    /* The recovery journal, as `oflash program` keeps it: an interrupted
+     * earlier load is restored before planning, and the bytes this load
+     * keeps in the sectors it erases (and the OTP it writes) are journaled
+     * before the first erase.  A journal that does not check out refuses
+     * the load: nothing is written. */
+    if (rc == 0) {
+        oflash_journal_opts jo = OFLASH_JOURNAL_OPTS_INIT;
+        jo.dir = s->o.version >= 3 ? s->o.journal_dir : NULL;
+        rc = oflash_journal_open(&journal, t, &jo);
+        if (rc == 0) {
+            oflash_journal_recovery rec;
+            memset(&rec, 0, sizeof rec);
+            core_save(s, &cs);
+            saved = true;
+            rc = oflash_journal_recover(&rec, journal, t);
+            if (rc == 0 && rec.sectors_restored)
+                logf_(s, OFLASH_LOG_WARN,
+                      "vFlashDone: restored %zu sector(s) an interrupted run had erased, from "
+                      "the recovery journal",
+                      rec.sectors_restored);
+        }
+        if (rc < 0) oflash_error_prefix("recovery journal: ");
+    }
     if (rc < 0) {
-        logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s", oflash_error_last());
+        logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s; nothing was written", oflash_error_last());
+        if (saved) core_restore(s, &cs);
+        oflash_journal_close(journal);
+        oflash_target_close(t);
         oflash_image_free(img);
         return reply(s, code);
     }
     oflash_target_view_init(&view, t);
     po.allow_otp = s->o.allow_otp;
-    core_save(s, &cs);
+    oflash_journal_otp_started(&po.otp_started, &po.otp_started_count, journal);
+    fo.journal = journal;
     rc = oflash_plan_create(&plan, img, s->dev, &view, &po);
     if (rc == OFLASH_ECONFLICT) {
         code = "E05";
@@ -965,6 +995,7 @@ static int handle_flash_done(srv *s)
               st.sectors_erased, st.sectors_skipped, (unsigned long long)st.bytes_programmed,
               st.otp_bytes_programmed, st.otp_blocks_locked);
     }
+    oflash_journal_close(journal);
     oflash_target_close(t); /* releases the loader; the probe stays open */
     core_restore(s, &cs);
     oflash_plan_free(plan);

@@ -108,6 +108,16 @@ int oflash_flm_layout(oflash_loader_layout *lay, const oflash_flm *flm,
                                 flm->name, (unsigned long long)(p + page - opts->ram_start),
                                 TRAMP_SIZE, flm->image_size, (unsigned long long)stack, page,
                                 opts->ram_start, opts->ram_size);
+    {
+        /* The fault guard at the end, when one page buffer still fits. */
+        uint64_t g = ram_end >= OFLASH_RUN_GUARD_SIZE
+                         ? (ram_end - OFLASH_RUN_GUARD_SIZE) & ~(uint64_t)0x1FF
+                         : 0;
+        if (g && g >= p + page) {
+            lay->guard = (uint32_t)g;
+            ram_end = g;
+        }
+    }
     lay->page_buffers = (uint32_t)((ram_end - p) / page);
     lay->buffer_size = lay->page_buffers * page;
     return 0;
@@ -262,6 +272,7 @@ int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const u
      * still stops there before executing it. */
     ro.have_break = true;
     ro.break_addr = l->lay.trampoline;
+    ro.guard_ram = l->lay.guard;
     l->stats.calls++;
     rc = oflash_probe_write_regs(l->probe, regs, vals, 9);
     if (rc == 0) rc = oflash_probe_run(&stop, l->probe, &ro);
@@ -270,6 +281,9 @@ int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const u
         return oflash_error_set(OFLASH_ETIMEOUT,
                                 "%s: %s did not return within %u ms (halted at pc 0x%08X)",
                                 l->flm->name, what, ro.timeout_ms, stop.pc);
+    if (stop.reason == OFLASH_STOP_FAULT)
+        return oflash_error_set(OFLASH_ETARGET, "%s: %s faulted at pc 0x%08X: %s", l->flm->name,
+                                what, stop.pc, stop.detail[0] ? stop.detail : "fault");
     pc = stop.pc & ~1u;
     if ((stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT) ||
         pc < l->lay.trampoline || pc >= l->lay.trampoline + TRAMP_SIZE) {

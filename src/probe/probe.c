@@ -291,6 +291,13 @@ int oflash_probe_run(oflash_stop_info *stop, oflash_probe *p, const oflash_run_o
     oflash_run_opts defaults = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info dummy;
     memset(stop ? stop : &dummy, 0, sizeof dummy);
+    if (opts && opts->version < 2) { /* a caller built before guard_ram */
+        defaults.have_break = opts->have_break;
+        defaults.break_addr = opts->break_addr;
+        defaults.timeout_ms = opts->timeout_ms;
+        defaults.max_insns = opts->max_insns;
+        opts = &defaults;
+    }
     return p->ops->run(p, stop ? stop : &dummy, opts ? opts : &defaults);
 }
 

@@ -287,6 +287,20 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "host timeout of %u ms", c->run_timeout_ms);
 }
 
+/* CFSR bits (ARMv7-M ARM B3.2.15) */
+#define CFSR_IBUSERR 0x00000100u
+#define CFSR_PRECISERR 0x00000200u
+#define CFSR_BFARVALID 0x00008000u
+#define CFSR_UNDEFINSTR 0x00010000u
+#define CFSR_INVSTATE 0x00020000u
+
+static void fault_status(sim_chip *c, uint32_t cfsr, uint32_t bfar)
+{
+    if (c->fault_cfsr) return; /* the first fault of the run */
+    c->fault_cfsr = cfsr;
+    c->fault_bfar = bfar;
+}
+
 static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
                             int64_t value, void *ud)
 {
@@ -298,6 +312,7 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
         a = a - c->map.flash_alias + c->map.flash_base; /* boot alias */
     if (a >= c->map.flash_base && a - c->map.flash_base < c->nv.flash_size) {
         if (c->rdp_blocked) {
+            fault_status(c, CFSR_PRECISERR | CFSR_BFARVALID, a);
             oflash__sim_stop(c, SIM_STOP_FAULT,
                              "bus fault: write to flash at 0x%08X while read protection level 1 "
                              "is active and the debugger is connected",
@@ -307,6 +322,7 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t address, i
         c->model->cpu_program(c, a, (uint64_t)value, (unsigned)size);
         return true;
     }
+    fault_status(c, CFSR_PRECISERR | CFSR_BFARVALID, a);
     oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: write to read-only system memory at 0x%08X", a);
     return false;
 }
@@ -318,6 +334,8 @@ static bool hook_read_prot(uc_engine *uc, uc_mem_type type, uint64_t address, in
     (void)uc;
     (void)size;
     (void)value;
+    fault_status(c, type == UC_MEM_FETCH_PROT ? CFSR_IBUSERR : CFSR_PRECISERR | CFSR_BFARVALID,
+                 (uint32_t)address);
     oflash__sim_stop(c, SIM_STOP_FAULT,
                      "bus fault: %s flash at 0x%08X while read protection level 1 is active "
                      "and the debugger is connected",
@@ -333,6 +351,8 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int
     (void)uc;
     (void)size;
     (void)value;
+    fault_status(c, type == UC_MEM_FETCH_UNMAPPED ? CFSR_IBUSERR : CFSR_PRECISERR | CFSR_BFARVALID,
+                 (uint32_t)address);
     oflash__sim_stop(c, SIM_STOP_FAULT, "bus fault: %s unmapped address 0x%08X",
                      type == UC_MEM_FETCH_UNMAPPED   ? "instruction fetch from"
                      : type == UC_MEM_WRITE_UNMAPPED ? "write to"
@@ -354,6 +374,13 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         uc_emu_stop(uc);
         return;
     }
+    fault_status(c,
+                 intno == 1    ? CFSR_UNDEFINSTR
+                 : intno == 3  ? CFSR_IBUSERR
+                 : intno == 4  ? CFSR_PRECISERR
+                 : intno == 18 ? CFSR_INVSTATE
+                               : 0,
+                 0);
     oflash__sim_stop(c, SIM_STOP_FAULT, "%s at 0x%08X (exception %u)",
                      intno == 1    ? "usage fault: undefined instruction"
                      : intno == 2  ? "SVC instruction (no handler)"
@@ -587,6 +614,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
 
     c->stop = SIM_STOP_NONE;
     c->stop_detail[0] = '\0';
+    c->fault_cfsr = c->fault_bfar = 0;
     c->run_budget = exact ? 0 : opts->max_insns;
     c->run_insns = 0;
     c->run_blocks = 0;
@@ -626,6 +654,11 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     } else if (c->stop == SIM_STOP_FAULT) {
         stop->reason = OFLASH_STOP_FAULT;
         snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);
+    } else if (e == UC_ERR_INSN_INVALID) {
+        stop->reason = OFLASH_STOP_FAULT;
+        fault_status(c, CFSR_UNDEFINSTR, 0);
+        snprintf(stop->detail, sizeof stop->detail, "usage fault: undefined instruction at 0x%08X",
+                 pc);
     } else if (e != UC_ERR_OK) {
         stop->reason = OFLASH_STOP_FAULT;
         snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_strerror(e), pc);

@@ -123,6 +123,9 @@ typedef struct sim_chip {
 
     /* DBGMCU */
     uint32_t dbgmcu_cr, dbgmcu_apb1, dbgmcu_apb2;
+    /* DEMCR as a debugger wrote it: the simulated core stops on every fault
+     * (as with all VC_* bits set), so a GDB client sees vector catch. */
+    uint32_t demcr;
 
     /* unknown accesses */
     uint64_t unknown;
@@ -131,6 +134,9 @@ typedef struct sim_chip {
     /* run state */
     sim_stop_kind stop;
     char stop_detail[128];
+    /* The CPU fault that stopped the run, as the core would have recorded
+     * it (ARMv7-M ARM B3.2.15: CFSR bits; BFAR when BFARVALID); 0 = none. */
+    uint32_t fault_cfsr, fault_bfar;
     uint64_t run_budget; /* instruction budget of this run, 0 = none */
     uint64_t run_insns;
     uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC deadline of this run, 0 = none */

@@ -22,6 +22,8 @@
 
 #define SCB_CPUID 0xE000ED00u
 #define SCB_AIRCR 0xE000ED0Cu
+#define SCB_DEMCR 0xE000EDFCu
+#define DEMCR_MASK 0x010F07F1u /* TRCENA, MON_*, VC_* (ARMv7-M ARM C1.6.5) */
 
 static void count_unknown(sim_chip *c, uint32_t addr)
 {
@@ -139,6 +141,8 @@ uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool d
                           : c->dbgmcu_apb2;
     } else if ((addr & ~3u) == SCB_CPUID) {
         word = m->cpuid;
+    } else if ((addr & ~3u) == SCB_DEMCR) {
+        word = c->demcr;
     } else {
         count_unknown(c, addr);
         return 0;
@@ -173,6 +177,8 @@ void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t 
             c->dbgmcu_apb1 = (uint32_t)val;
         else if (off == 12)
             c->dbgmcu_apb2 = (uint32_t)val;
+    } else if (addr == SCB_DEMCR && size == 4) {
+        c->demcr = (uint32_t)val & DEMCR_MASK;
     } else if (addr == SCB_AIRCR && size == 4) {
         if (((val >> 16) & 0xFFFF) == 0x05FA && (val & 4)) {
             if (c->in_run)

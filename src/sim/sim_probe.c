@@ -161,6 +161,26 @@ static int sim_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
     int rc = begin(p);
     if (rc < 0) return rc;
     rc = oflash__sim_run(chip(p), opts, stop);
+    if (rc == 0 && stop->reason == OFLASH_STOP_FAULT && chip(p)->fault_cfsr) {
+        /* The simulated core stops on the faulting instruction itself,
+         * before exception entry (as with vector catch): the registers are
+         * those of the fault; a configurable fault is disabled after reset
+         * (SHCSR), so it escalates to HardFault (HFSR.FORCED). */
+        static const int all[17] = {
+            OFLASH_REG_R0, OFLASH_REG_R1, OFLASH_REG_R2,  OFLASH_REG_R3,  OFLASH_REG_R4,
+            OFLASH_REG_R5, OFLASH_REG_R6, OFLASH_REG_R7,  OFLASH_REG_R8,  OFLASH_REG_R9,
+            OFLASH_REG_R10, OFLASH_REG_R11, OFLASH_REG_R12, OFLASH_REG_SP, OFLASH_REG_LR,
+            OFLASH_REG_PC, OFLASH_REG_XPSR};
+        oflash_fault_info *f = &stop->fault;
+        f->valid = true;
+        f->exception = 3;
+        f->cfsr = chip(p)->fault_cfsr;
+        f->hfsr = 0x40000000u; /* FORCED */
+        f->bfar = (f->cfsr & 0x8000u) ? chip(p)->fault_bfar : 0;
+        f->mmfar = 0;
+        sim_read_regs(p, f->regs, all, 17);
+        f->regs[15] = stop->pc;
+    }
     end(p);
     return rc;
 }

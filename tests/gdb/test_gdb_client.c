@@ -168,6 +168,7 @@ static void test_errors(void)
     finish(p);
 
     noack_hello();
+    pkt("E01"); /* reply to the DEMCR read (vector catch: none) */
     pkt("W00"); /* reply to c */
     CHECK_OK(start(&p, false, 2000));
     CHECK_ERR(oflash_probe_run(&st, p, &ro), OFLASH_ELINK, "exited");

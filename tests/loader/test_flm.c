@@ -159,9 +159,17 @@ static void test_builtin(void)
     CHECK(L.stack_top % 8 == 0);
     CHECK_EQ_U(L.buffer, L.stack_top);
     CHECK_EQ_U(L.page_size, 1024);
-    CHECK_EQ_U(L.page_buffers, (0x20000000u + 96 * 1024 - L.buffer) / 1024);
+    /* The fault guard: the last 548 bytes, 512-byte aligned; buffers below. */
+    CHECK_EQ_U(L.guard, 0x20017C00u);
+    CHECK_EQ_U(L.page_buffers, (L.guard - L.buffer) / 1024);
     CHECK_EQ_U(L.buffer_size, L.page_buffers * 1024);
-    CHECK(L.buffer + L.buffer_size <= 0x20000000u + 96 * 1024);
+    CHECK(L.buffer + L.buffer_size <= L.guard);
+    /* No room for it after one page buffer: no guard, all buffers. */
+    o.ram_size = L.buffer - 0x20000000u + 1024 + 256;
+    CHECK_OK(oflash_flm_layout(&L, b, &o));
+    CHECK_EQ_U(L.guard, 0);
+    CHECK_EQ_U(L.page_buffers, 1);
+    o.ram_size = 96 * 1024;
     o.stack_size = 4096;
     CHECK_OK(oflash_flm_layout(&L, b, &o));
     CHECK_EQ_U(L.stack_top - L.stack_bottom, 4096);

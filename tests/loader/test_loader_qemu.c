@@ -206,6 +206,38 @@ static void on_progress(void *ctx, const char *op, uint32_t addr, uint64_t done,
     }
 }
 
+/* A ProgramPage that faults (bus fault on page 1, undefined instruction on
+ * page 2): an error naming the function and the fault, at once (not the
+ * timeout), and the loader still works afterwards. */
+static void test_faulty(oflash_probe *p, oflash_flm *f)
+{
+    oflash_loader *l = NULL;
+    oflash_loader_opts o = qemu_opts();
+    uint8_t page[256];
+    bool blank = false;
+    memset(page, 0x5A, sizeof page);
+    CHECK_OK(oflash_loader_open(&l, p, f, &o));
+    if (!l) return;
+    CHECK(oflash_loader_get_layout(l)->guard != 0);
+    CHECK_OK(oflash_loader_erase_sectors(l, DEV, 0, 1));
+    CHECK_OK(oflash_loader_program(l, DEV, page, 256));
+    time_t t0 = time(NULL);
+    CHECK_ERR(oflash_loader_program(l, DEV + 256, page, 256), OFLASH_ETARGET, "HardFault");
+    CHECK_ERR(oflash_loader_program(l, DEV + 256, page, 256), OFLASH_ETARGET, "ProgramPage(0x20010100, 0x100");
+    CHECK_ERR(oflash_loader_program(l, DEV + 256, page, 256), OFLASH_ETARGET, "BFAR 0x0F000000");
+    CHECK_ERR(oflash_loader_program(l, DEV + 512, page, 256), OFLASH_ETARGET, "undefined instruction");
+    CHECK(time(NULL) - t0 <= 3); /* not the call timeout */
+    /* Still usable: page 3 programs, the sector erases and checks blank. */
+    CHECK_OK(oflash_loader_program(l, DEV + 768, page, 256));
+    uint8_t back[256];
+    CHECK_OK(oflash_probe_read_mem(back, p, DEV + 768, 256));
+    CHECK(memcmp(back, page, 256) == 0);
+    CHECK_OK(oflash_loader_erase_sectors(l, DEV, 0, 1));
+    CHECK_OK(oflash_loader_blank_check(&blank, l, DEV, 0x1000));
+    CHECK(blank);
+    oflash_loader_close(l);
+}
+
 /* Erase, program, verify on the RAM "flash" with one of the test FLMs. */
 static void test_flash_ops(oflash_probe *p, oflash_flm *f, int segger)
 {
@@ -274,8 +306,8 @@ int main(void)
     signal(SIGALRM, on_alarm);
     alarm(80);
     oflash_flm *plain = load_flm("test_plain.flm"), *segger = load_flm("test_segger.flm"),
-               *badcrc = load_flm("test_badcrc.flm");
-    if (!plain || !segger || !badcrc) return test_summary();
+               *badcrc = load_flm("test_badcrc.flm"), *faulty = load_flm("test_faulty.flm");
+    if (!plain || !segger || !badcrc || !faulty) return test_summary();
     CHECK_EQ_U(oflash_flm_functions(plain) & OFLASH_FLM_SEGGER_PROGRAM, 0);
     CHECK(oflash_flm_functions(segger) & OFLASH_FLM_SEGGER_CRC);
 
@@ -292,6 +324,8 @@ int main(void)
             test_flash_ops(p, segger, 1);
             /* A SEGGER_OPEN_CalcCRC that is not zlib's: found, read-back used. */
             test_flash_ops(p, badcrc, 1);
+            test_faulty(p, faulty);
+            test_flash_ops(p, plain, 0); /* and the target is fine afterwards */
             oflash_probe_close(p);
         }
     }
@@ -299,5 +333,6 @@ int main(void)
     oflash_flm_free(plain);
     oflash_flm_free(segger);
     oflash_flm_free(badcrc);
+    oflash_flm_free(faulty);
     return test_summary();
 }

@@ -395,6 +395,53 @@ out:
     oflash_flm_free(t);
 }
 
+/* A test FLM whose ProgramPage faults (tests/loader/testflm, -DFAULTY):
+ * an error naming the function and the fault at once, CFSR-level detail
+ * from the simulated core, and the loader still works afterwards. */
+static void test_faulty(void)
+{
+    char path[1024];
+    oflash_flm *t = NULL;
+    uint8_t page[256], back[256];
+    bool blank = false;
+    memset(page, 0xA5, sizeof page);
+    snprintf(path, sizeof path, "%s/tests/loader/test_faulty.flm", getenv("OFLASH_BUILD"));
+    CHECK_OK(oflash_flm_load_file(&t, path));
+    oflash_probe *p = open_chip("f401f", "STM32F401RE");
+    if (!t || !p) goto out;
+    oflash_loader_opts o = OFLASH_LOADER_OPTS_INIT;
+    o.ram_start = 0x20000000u;
+    o.ram_size = 0x10000;
+    oflash_loader *l = NULL;
+    CHECK_OK(oflash_loader_open(&l, p, t, &o));
+    if (l) {
+        struct timespec a, b;
+        CHECK_OK(oflash_loader_erase_sectors(l, 0x20010000u, 0, 1));
+        CHECK_OK(oflash_loader_program(l, 0x20010000u, page, 256));
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        CHECK_ERR(oflash_loader_program(l, 0x20010100u, page, 256), OFLASH_ETARGET,
+                  "ProgramPage(0x20010100, 0x100");
+        CHECK_ERR(oflash_loader_program(l, 0x20010100u, page, 256), OFLASH_ETARGET,
+                  "faulted at pc 0x");
+        CHECK_ERR(oflash_loader_program(l, 0x20010100u, page, 256), OFLASH_ETARGET,
+                  "bus fault: read of unmapped address 0x0F000000");
+        CHECK_ERR(oflash_loader_program(l, 0x20010200u, page, 256), OFLASH_ETARGET,
+                  "usage fault: undefined instruction");
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        CHECK((double)(b.tv_sec - a.tv_sec) < 3.0); /* not the call timeout */
+        CHECK_OK(oflash_loader_program(l, 0x20010300u, page, 256));
+        CHECK_OK(oflash_probe_read_mem(back, p, 0x20010300u, 256));
+        CHECK(memcmp(back, page, 256) == 0);
+        CHECK_OK(oflash_loader_erase_sectors(l, 0x20010000u, 0, 1));
+        CHECK_OK(oflash_loader_blank_check(&blank, l, 0x20010000u, 0x1000));
+        CHECK(blank);
+        oflash_loader_close(l);
+    }
+out:
+    oflash_probe_close(p);
+    oflash_flm_free(t);
+}
+
 /* The whole 512 KB of an F401xE: erase the 8 sectors and program random
  * data at x32 through the loader; simulated time against the floor. */
 static void test_full_f401(const oflash_flm *f)
@@ -501,6 +548,7 @@ int main(void)
         test_chip_erase(f, "STM32F401RE", 512 * 1024);
         test_chip_erase(f, "STM32F429ZI", 2048 * 1024);
         test_hang();
+        test_faulty();
         test_full_f401(f);
     }
     oflash_flm_free(f);

@@ -11,7 +11,10 @@
  * Overflow (uses n bytes of stack), State (PrgData through R9).
  *
  * Variants (-D): WITH_SEGGER adds SEGGER_OPEN_Program/_Erase/_CalcCRC;
- * BAD_CRC makes SEGGER_OPEN_CalcCRC return a non-zlib value.
+ * BAD_CRC makes SEGGER_OPEN_CalcCRC return a non-zlib value; FAULTY makes
+ * ProgramPage of the second page load from an unmapped address (a bus
+ * fault, escalated to HardFault) and of the third page execute an undefined
+ * instruction.
  */
 #include <stdint.h>
 
@@ -108,6 +111,10 @@ int ProgramPage(uint32_t adr, uint32_t sz, uint8_t *buf)
 {
     if (sz > PAGE || (adr - DEV_ADR) / PAGE != (adr - DEV_ADR + sz - 1) / PAGE)
         return 6; /* a page at a time, never across a page boundary */
+#ifdef FAULTY
+    if (adr == DEV_ADR + PAGE) return (int)*(volatile uint32_t *)0x0F000000u;
+    if (adr == DEV_ADR + 2 * PAGE) __asm__ volatile(".short 0xde00"); /* UDF #0 */
+#endif
     return program(adr, sz, buf);
 }
 
