@@ -19,8 +19,7 @@
 #   over     full image over another full image                     (kill)
 #   keep     8 KiB at 0x08000000 over a full image: 0x08002000-
 #            0x08003FFF of sector 0 must be kept (issue 14 finding 1) (kill, power:
-#            its 4,097 operations are swept every 32nd, with the first and
-#            last four)
+#            every one of its 4,097 operations with --full)
 #   keepsm   256 bytes inside 1 KiB of old data in sector 1          (power)
 #   otp      1 KiB of code + 16 OTP bytes + the lock byte of block 0 (kill, power)
 #
@@ -156,7 +155,7 @@ declare -A PRE ARGS KINDS STRIDE
 PRE[blank]=-;                          ARGS[blank]="$WORK/full_a.bin@0x08000000";  KINDS[blank]=kill
 PRE[over]="$WORK/full_b.bin@0x08000000"; ARGS[over]="$WORK/full_a.bin@0x08000000"; KINDS[over]=kill
 PRE[keep]="$WORK/full_b.bin@0x08000000"; ARGS[keep]="$WORK/small8k.bin@0x08000000"; KINDS[keep]="kill power"
-STRIDE[keep]=32 # 4,097 operations (an erase, 4,096 word programs): every 32nd
+STRIDE[keep]=1 # 4,097 operations (an erase, 4,096 word programs): every one (a STRIDE > 1 would sample)
 PRE[keepsm]="$WORK/old1k.bin@0x08004000"; ARGS[keepsm]="$WORK/new256.bin@0x08004100"; KINDS[keepsm]=power
 PRE[otp]=-;                            ARGS[otp]="$WORK/otp.hex --otp";            KINDS[otp]="kill power"
 ORDER=(blank over keep keepsm otp)
