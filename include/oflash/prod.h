@@ -214,17 +214,6 @@ typedef struct oflash_ledger_query {
 int oflash_ledger_units(oflash_ledger *l, const oflash_ledger_query *q,
                         int (*fn)(void *ctx, const oflash_unit_record *rec), void *ctx);
 
-/* Live state of the stations writing to this ledger (the web page of
- * `oflash prod serve`): each station upserts its snapshot (the JSON of
- * oflash_web_station_json) about once a second; one round trip each. */
-int oflash_ledger_live_put(oflash_ledger *l, const char *station, const char *status_json);
-/* Call fn for each station's last snapshot, by station name; fn returning
- * non-zero stops the walk and that value is returned. */
-int oflash_ledger_live_list(oflash_ledger *l,
-                            int (*fn)(void *ctx, const char *station, int64_t updated_us,
-                                      const char *status_json),
-                            void *ctx);
-
 typedef enum oflash_export_format { OFLASH_EXPORT_CSV = 0, OFLASH_EXPORT_JSON } oflash_export_format;
 /* The export `oflash prod export` and the web page both give: the selected
  * records written through write(ctx, data, len) (returns 0 or negative). */

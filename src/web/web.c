@@ -209,9 +209,25 @@ static int check_token_text(const char *t)
     return 0;
 }
 
+/* The raw request target, before libmicrohttpd decodes it: a path of this
+ * server never needs a '%' (its names are plain ASCII), so any encoding in
+ * the path -- %2e, %2f, %5c, %00 (which would cut the decoded path short)
+ * -- is refused whatever it decodes to.  The verdict travels to access_cb
+ * as the request's context pointer. */
+static char raw_path_refused;
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    size_t n = strcspn(uri, "?");
+    (void)cls;
+    (void)c;
+    return memchr(uri, '%', n) ? &raw_path_refused : NULL;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls);
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c);
 
 /* MHD_start_daemon through the va_list form (the lazy forwarder). */
 static struct MHD_Daemon *start_daemon(unsigned flags, MHD_AccessHandlerCallback dh, void *dh_cls,
@@ -275,7 +291,7 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
         (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 30),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(512 * 1024), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, (void *)NULL, MHD_OPTION_END);
     if (!w->daemon) {
         const char *why = oflash__web_mhd_error();
         close(fd);
@@ -458,7 +474,6 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     (void)version;
     (void)upload;
     (void)upload_size;
-    (void)con_cls;
 
     if (w->token) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -512,6 +527,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return oflash__web_send_buf(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", &b,
                                     "Allow", "GET, HEAD");
     }
+    if (*con_cls == &raw_path_refused)
+        return oflash__web_send_text(c, MHD_HTTP_BAD_REQUEST,
+                                     "refused: '%%' in the path (no name here is encoded)");
     if (strlen(url) > PATH_MAX_LEN)
         return oflash__web_send_text(c, MHD_HTTP_URI_TOO_LONG, "path longer than %d bytes",
                                      PATH_MAX_LEN);
