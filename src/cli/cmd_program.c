@@ -231,8 +231,36 @@ static const char *up_to_date_what(const oflash_plan *p)
     return buf;
 }
 
+enum {
+    O_OTP = CLI_OPT_LOCAL,
+    O_OTP_RESUME,
+    O_SKIP_OTP,
+    O_PLAN,
+    O_RUN,
+    O_ERASE_UNTOUCHED,
+    O_SERVER_FLASH,
+    O_VERIFY
+};
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
+                                     CLI_OPTS_TARGET,
+                                     CLI_OPTS_IMAGE,
+                                     CLI_OPTS_JOURNAL,
+                                     {"otp", no_argument, NULL, O_OTP},
+                                     {"otp-resume", no_argument, NULL, O_OTP_RESUME},
+                                     {"skip-otp", no_argument, NULL, O_SKIP_OTP},
+                                     {"plan", no_argument, NULL, O_PLAN},
+                                     {"run", no_argument, NULL, O_RUN},
+                                     {"erase-untouched", no_argument, NULL, O_ERASE_UNTOUCHED},
+                                     {"use-server-flash", no_argument, NULL, O_SERVER_FLASH},
+                                     {"verify", required_argument, NULL, O_VERIFY},
+                                     CLI_OPTS_END};
+
 int cmd_program(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     char **specs = calloc((size_t)argc, sizeof *specs);
     size_t nspecs = 0;
@@ -253,57 +281,60 @@ int cmd_program(int argc, char **argv)
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool bad = false;
-        int k = cli_target_opt(&ct, "program", argc, argv, &i);
-        if (!k) k = cli_image_opt("program", argc, argv, &i, &lo);
+    cli_args_init(&a, "program", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "program", c, a.arg);
+        if (!k) k = cli_image_apply("program", c, a.arg, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
         }
         if (k) continue;
-        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
-            if (k > 0) continue;
-            ret = EXIT_USAGE;
-            goto out;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             ret = EXIT_OK;
             goto out;
-        } else if (!strcmp(argv[i], "--otp")) {
-            po.allow_otp = true;
-        } else if (!strcmp(argv[i], "--otp-resume")) {
-            po.otp_resume = true;
-        } else if (!strcmp(argv[i], "--skip-otp")) {
-            po.skip_otp = true;
-        } else if (!strcmp(argv[i], "--plan")) {
-            plan_only = true;
-        } else if (!strcmp(argv[i], "--run")) {
-            run_after = true;
-        } else if (!strcmp(argv[i], "--erase-untouched")) {
-            po.erase_untouched = true;
-        } else if (!strcmp(argv[i], "--use-server-flash")) {
-            server_flash = true;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (!strcmp(argv[i], "--json")) {
+            break;
+        case CLI_OPT_JSON:
             json = true;
-        } else if (cli_opt_value(argc, argv, &i, "--verify", &v, &bad)) {
-            if (bad || !cli_parse_verify(v, &fo.verify)) {
-                ret =
-                    bad ? EXIT_USAGE
-                        : cli_usage("program", "--verify '%s': expected crc, readback or none", v);
+            break;
+        case CLI_OPT_JOURNAL_DIR:
+            journal_dir = a.arg;
+            break;
+        case O_OTP:
+            po.allow_otp = true;
+            break;
+        case O_OTP_RESUME:
+            po.otp_resume = true;
+            break;
+        case O_SKIP_OTP:
+            po.skip_otp = true;
+            break;
+        case O_PLAN:
+            plan_only = true;
+            break;
+        case O_RUN:
+            run_after = true;
+            break;
+        case O_ERASE_UNTOUCHED:
+            po.erase_untouched = true;
+            break;
+        case O_SERVER_FLASH:
+            server_flash = true;
+            break;
+        case O_VERIFY:
+            if (!cli_parse_verify(a.arg, &fo.verify)) {
+                ret = cli_usage("program", "--verify '%s': expected crc, readback or none", a.arg);
                 goto out;
             }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            ret = cli_usage("program", "unknown option '%s'", argv[i]);
-            goto out;
-        } else {
-            specs[nspecs++] = argv[i];
+            break;
         }
     }
+    for (int i = 0; i < a.npos; i++)
+        specs[nspecs++] = a.pos[i];
     if (po.allow_otp && po.skip_otp) {
         ret = cli_usage("program", "--otp and --skip-otp contradict each other: choose one");
         goto out;
