@@ -1,7 +1,7 @@
 /*
  * web_serve.c - the web server alone, for the HTTP-level tests
- * (tests/web/http_security.sh): no station, no ledger unless --db.
- *   web_serve --listen [HOST:]PORT [--token T] [--db URL]
+ * (tests/web/http_security.sh): no station, no ledger.
+ *   web_serve --listen [HOST:]PORT [--token T]
  * Prints the URL on stdout once listening; serves until SIGTERM/SIGINT.
  */
 #include "oflash/error.h"
@@ -17,7 +17,6 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
                                              {"token", required_argument, NULL, 't'},
-                                             {"db", required_argument, NULL, 'd'},
                                              {NULL, 0, NULL, 0}};
     oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
     oflash_web *w;
@@ -27,7 +26,6 @@ int main(int argc, char **argv)
         switch (c) {
         case 'l': o.listen = optarg; break;
         case 't': o.token = optarg; break;
-        case 'd': o.db_url = optarg; break;
         default: return 2;
         }
     }
