@@ -3,6 +3,9 @@
 the path or limits the header size), for tests/web/http_security.sh.
 
   rawhttp.py get HOST PORT PATH [HEADER...]   -> "STATUS\\n" + body on stdout
+  rawhttp.py batch HOST PORT < LINES            -> one GET per line "PATH[\tHEADER...]":
+                                                 prints "STATUS PATH" (and " LEAK"
+                                                 when the body holds "root:")
   rawhttp.py bigheader HOST PORT BYTES        -> status of a GET with one huge header
   rawhttp.py idle HOST PORT N SECONDS         -> hold N connections open without a
                                                  byte sent: print "open N" once they are,
@@ -46,6 +49,15 @@ def main():
         status, body = request(host, port, raw.encode("latin-1"))
         sys.stdout.write(status + "\n")
         sys.stdout.buffer.write(body)
+    elif cmd == "batch":
+        for line in sys.stdin.read().splitlines():
+            if not line:
+                continue
+            path, *hdrs = line.split("\t")
+            headers = "".join(h + "\r\n" for h in hdrs)
+            raw = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"
+            status, body = request(host, port, raw.encode("latin-1"))
+            print(status, line.replace("\t", " | ") + (" LEAK" if b"root:" in body else ""))
     elif cmd == "bigheader":
         n = int(sys.argv[4])
         raw = (f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Big: " + "a" * n +

@@ -1,7 +1,7 @@
 /*
  * web_serve.c - the web server alone, for the HTTP-level tests
  * (tests/web/http_security.sh): no station, no ledger.
- *   web_serve --listen [HOST:]PORT [--token T]
+ *   web_serve --listen [HOST:]PORT [--token T] [--idle-timeout S]
  * Prints the URL on stdout once listening; serves until SIGTERM/SIGINT.
  */
 #include "oflash/error.h"
@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
                                              {"token", required_argument, NULL, 't'},
+                                             {"idle-timeout", required_argument, NULL, 'i'},
                                              {NULL, 0, NULL, 0}};
     oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
     oflash_web *w;
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'l': o.listen = optarg; break;
         case 't': o.token = optarg; break;
+        case 'i': o.idle_timeout_s = (unsigned)atoi(optarg); break;
         default: return 2;
         }
     }
