@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *oflash__pq_load_error(void);
 
@@ -110,12 +111,21 @@ static int result_error(oflash_ledger *l, PGresult *res)
                             msg, state ? state : "none");
 }
 
-/* After a failed statement: the connection is gone; reconnect once. */
+/* After a failed statement: the connection is gone; reconnect.  A server
+ * that is restarting refuses sessions for a moment ("the database system
+ * is starting up") after it accepts TCP again: tries for up to
+ * RECONNECT_MS, 100 ms apart; a server that stays down costs that long. */
+#define RECONNECT_MS 2000
 static bool reconnected(oflash_ledger *l)
 {
     if (PQstatus(conn_of(l)) != CONNECTION_BAD) return false;
-    PQreset(conn_of(l));
-    if (PQstatus(conn_of(l)) != CONNECTION_OK) return false;
+    for (int waited = 0;; waited += 100) {
+        PQreset(conn_of(l));
+        if (PQstatus(conn_of(l)) == CONNECTION_OK) break;
+        if (waited >= RECONNECT_MS) return false;
+        struct timespec d = {0, 100 * 1000000L};
+        nanosleep(&d, NULL);
+    }
     PQsetNoticeProcessor(conn_of(l), quiet_notice, NULL);
     return true;
 }

@@ -45,6 +45,14 @@ _pg_launch() {
     fi
     PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
     export PG_PID
+    # Accepting TCP is not accepting sessions ("starting up"): wait for that.
+    local i
+    for i in $(seq 200); do
+        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres && return 0
+        sleep 0.05
+    done
+    echo "pg.sh: the PostgreSQL server does not accept sessions after 10 s" >&2
+    return 1
 }
 
 pg_start() {
