@@ -281,6 +281,20 @@ static int sq_reserve_locked(oflash_unit_record *out, oflash_ledger *l, const ch
                     8, p, row_rec, &r);
 }
 
+/* COMMIT, or ROLLBACK when it fails (the transaction would stay open and
+ * every later BEGIN fail). */
+static int commit(oflash_ledger *l)
+{
+    int rc = sq_script(l, "COMMIT");
+    if (rc < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", oflash_error_last());
+        sq_script(l, "ROLLBACK");
+        oflash_error_set(rc, "%s", msg);
+    }
+    return rc;
+}
+
 static int sq_reserve(oflash_unit_record *out, oflash_ledger *l, const char *uid,
                       const oflash_unit_record *info, int64_t now_us)
 {
@@ -293,7 +307,7 @@ static int sq_reserve(oflash_unit_record *out, oflash_ledger *l, const char *uid
         sq_script(l, "ROLLBACK");
         return rc < 0 ? oflash_error_set(rc, "%s", msg) : rc;
     }
-    return sq_script(l, "COMMIT");
+    return commit(l);
 }
 
 const ledger_backend oflash__ledger_sqlite = {
