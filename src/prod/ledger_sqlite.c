@@ -298,16 +298,23 @@ static int commit(oflash_ledger *l)
 static int sq_reserve(oflash_unit_record *out, oflash_ledger *l, const char *uid,
                       const oflash_unit_record *info, int64_t now_us)
 {
-    int rc = sq_script(l, "BEGIN IMMEDIATE");
-    if (rc < 0) return rc;
-    rc = sq_reserve_locked(out, l, uid, info, now_us);
-    if (rc != 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", oflash_error_last());
-        sq_script(l, "ROLLBACK");
-        return rc < 0 ? oflash_error_set(rc, "%s", msg) : rc;
+    /* A reservation need not reach the disk on its own (docs/ledger.md
+     * "Durability"): its commit is not flushed; started's is, and with it
+     * everything before it in the WAL. */
+    int rc = sq_script(l, "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE");
+    if (rc == 0) {
+        rc = sq_reserve_locked(out, l, uid, info, now_us);
+        if (rc != 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", oflash_error_last());
+            sq_script(l, "ROLLBACK");
+            if (rc < 0) oflash_error_set(rc, "%s", msg);
+        } else {
+            rc = commit(l);
+        }
     }
-    return commit(l);
+    if (sq_script(l, "PRAGMA synchronous = FULL") < 0 && rc == 0) rc = OFLASH_EIO;
+    return rc;
 }
 
 const ledger_backend oflash__ledger_sqlite = {
