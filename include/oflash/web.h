@@ -2,8 +2,14 @@
  * oflash/web.h - the production station's read-only web page.
  *
  * An embedded HTTP server (libmicrohttpd, loaded on first use) that serves
- * one page (HTML, CSS and JS compiled into the library) and the JSON API
- * under /api/ that the page itself uses (docs/web.md).
+ * one page (HTML, CSS and JS compiled into the library) and a JSON API
+ * under /api/ that the page itself uses (docs/web.md):
+ *
+ *   /api/status        live state of the station(s) and the ledger's counts
+ *   /api/events        the same, pushed as Server-Sent Events on change
+ *   /api/units         records; ?serial=TEXT ?uid=HEX (substring), ?limit=N
+ *   /api/failures      failed and void units grouped by reason
+ *   /api/export.csv    the export `oflash prod export` writes (also .json)
  *
  * Security: it listens on loopback unless told otherwise; any other address
  * needs a token, and then every request (assets included) must carry it as
@@ -24,6 +30,10 @@
 
 OFLASH_BEGIN_DECLS
 
+struct oflash_station;
+struct oflash_ledger;
+struct oflash_serial_pool;
+
 typedef struct oflash_web oflash_web;
 
 typedef struct oflash_web_opts {
@@ -34,6 +44,16 @@ typedef struct oflash_web_opts {
     /* Required when HOST is not a loopback address; when set, required on
      * every request whatever the address.  At least 8 characters. */
     const char *token;
+    /* The station whose live state the page shows (oflash prod run), or
+     * NULL.  Must outlive the server. */
+    struct oflash_station *station;
+    /* The ledger the page reads history from (and, without a station, the
+     * live state every station publishes there: oflash prod serve), or
+     * NULL.  The server opens its own connection. */
+    const char *db_url;
+    /* The pool whose counters (serials left, next serial) the page shows,
+     * or NULL.  Must outlive the server. */
+    const struct oflash_serial_pool *pool;
     unsigned max_connections; /* 0 = 64 */
     unsigned idle_timeout_s;  /* 0 = 30: an idle connection is closed after this */
 } oflash_web_opts;
@@ -53,6 +73,23 @@ const char *oflash_web_url(const oflash_web *w);
 void oflash_web_notify(oflash_web *w);
 /* Stop serving: open event streams end, the port is released. */
 void oflash_web_stop(oflash_web *w);
+
+/* Publishing a station's live state into its ledger, for the page of
+ * `oflash prod serve` (every station writing to one database shows there):
+ * a thread that puts the snapshot (oflash_web_station_json) every period_ms
+ * (0 = 1000) through its own ledger connection -- one upsert a second.  A
+ * failing put is logged (warning) and retried at the next period; it never
+ * stops the station. */
+typedef struct oflash_web_publisher oflash_web_publisher;
+int oflash_web_publish_start(oflash_web_publisher **out, struct oflash_station *st,
+                             const char *db_url, unsigned period_ms);
+/* Publishes the final state once more, then stops the thread. */
+void oflash_web_publish_stop(oflash_web_publisher *p);
+
+/* The station's snapshot as the JSON object /api/status lists under
+ * "stations" (and `prod serve` reads back from the ledger).  *out is
+ * malloc'ed, NUL-terminated; free() it. */
+int oflash_web_station_json(char **out, size_t *len, struct oflash_station *st);
 
 OFLASH_END_DECLS
 

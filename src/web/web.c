@@ -227,16 +227,6 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls);
-
-static void web_free(oflash_web *w)
-{
-    if (!w)
-        return;
-    free(w->token);
-    pthread_mutex_destroy(&w->wait_lock);
-    pthread_cond_destroy(&w->wait_cond);
-    free(w);
-}
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c);
 
 /* MHD_start_daemon through the va_list form (the lazy forwarder). */
@@ -267,20 +257,24 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
     w = calloc(1, sizeof *w);
     if (!w)
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->wait_lock, NULL);
     pthread_cond_init(&w->wait_cond, NULL);
-    if (opts->token && !(w->token = strdup(opts->token))) {
-        web_free(w);
+    w->station = opts->station;
+    w->pool = opts->pool;
+    if ((opts->token && !(w->token = strdup(opts->token))) ||
+        (opts->db_url && !(w->db_url = strdup(opts->db_url)))) {
+        oflash__web_free(w);
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     }
     rc = open_listener(&fd, &loopback, w->url, sizeof w->url, opts->listen);
     if (rc) {
-        web_free(w);
+        oflash__web_free(w);
         return rc;
     }
     if (!loopback && !opts->token) {
         close(fd);
-        web_free(w);
+        oflash__web_free(w);
         return oflash_error_set(OFLASH_EINVAL,
                                 "--http %s is reachable from other machines: give --http-token TOKEN "
                                 "(every request must then carry it), or listen on 127.0.0.1",
@@ -301,7 +295,7 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
     if (!w->daemon) {
         const char *why = oflash__web_mhd_error();
         close(fd);
-        web_free(w);
+        oflash__web_free(w);
         return oflash_error_set(OFLASH_EIO, "cannot start the web server on %s: %s", opts->listen,
                                 *why ? why : "libmicrohttpd refused (see -v)");
     }
@@ -330,7 +324,7 @@ void oflash_web_stop(oflash_web *w)
     pthread_mutex_unlock(&w->wait_lock);
     if (w->daemon)
         MHD_stop_daemon(w->daemon); /* joins every connection thread, closes the socket */
-    web_free(w);
+    oflash__web_free(w);
 }
 
 /* Sleep up to ms, or until the server stops. */
@@ -543,8 +537,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (why)
         return oflash__web_send_text(c, MHD_HTTP_BAD_REQUEST, "refused: %s", why);
     if (strncmp(url, "/api/", 5) == 0)
-        return oflash__web_send_text(c, MHD_HTTP_NOT_FOUND,
-                                     "the JSON API needs the serial ledger (docs/web.md)");
+        return oflash__web_api(w, c, url + 5);
     if (strcmp(url, "/") == 0)
         url = "/index.html";
     for (i = 0; i < oflash__web_asset_count; i++)

@@ -3,6 +3,9 @@
  *
  *   web.c        the HTTP side: listen address, token, path checks, limits,
  *                routing, assets (libmicrohttpd)
+ *   web_data.c   the /api/ answers and the event stream: station snapshot,
+ *                ledger counts, units, failures, export (prod.h)
+ *   publish.c    a station's live state put into its ledger every second
  *   buf.c        growable buffer and JSON writer
  *   mhd_lazy.c   libmicrohttpd loaded on first use
  *   web_assets.c generated at build time by cmake/embed-assets.cmake from
@@ -22,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include "oflash/prod.h"
 #include "oflash/web.h"
 #include "web/buf.h"
 
@@ -40,19 +44,37 @@ struct oflash_web {
     struct MHD_Daemon *daemon;
     char url[96];
     char *token;   /* NULL: no token asked */
+    char *db_url;  /* NULL: no ledger */
+    oflash_station *station;
+    const oflash_serial_pool *pool;
     atomic_ulong gen;     /* bumped by oflash_web_notify */
     atomic_bool stopping; /* oflash_web_stop has begun */
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond; /* broadcast at stop */
+
+    /* Under lock: the ledger connection (opened on first use, reopened
+     * after an error) and the /api/status answer, rebuilt at most every
+     * 250 ms and only when something may have changed. */
+    pthread_mutex_t lock;
+    oflash_ledger *ledger;
+    bool pool_used;
+    wbuf status;
+    unsigned long status_gen;
+    int64_t status_ms; /* 0: never built */
 };
 
 const char *oflash__web_mhd_error(void);
+void oflash__web_free(oflash_web *w);
 void oflash__web_wait(oflash_web *w, unsigned ms);
+/* path is what follows "/api/". */
+enum MHD_Result oflash__web_api(oflash_web *w, struct MHD_Connection *c, const char *path);
 enum MHD_Result oflash__web_send_text(struct MHD_Connection *c, unsigned status, const char *fmt,
                                       ...) __attribute__((format(printf, 3, 4)));
 /* Queues b's bytes (taken over; b is emptied). */
 enum MHD_Result oflash__web_send_buf(struct MHD_Connection *c, unsigned status, const char *type,
                                      wbuf *b, const char *extra_name, const char *extra_value);
 int64_t oflash__web_now_ms(void);
+/* The JSON of one station's snapshot (web_data.c). */
+void oflash__web_station_json(wbuf *b, const oflash_station_status *s);
 
 #endif

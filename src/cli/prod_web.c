@@ -1,0 +1,151 @@
+/*
+ * prod_web.c - the station's web page from the CLI: `oflash prod run
+ * --http` (the live station plus its ledger) and `oflash prod serve` (a
+ * ledger alone: its history and the live state every station publishes
+ * into it).  docs/web.md.
+ */
+#include "cli/prod_web.h"
+
+#include "oflash/error.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int prod_web_opt(prod_web *pw, int c, const char *arg)
+{
+    switch (c) {
+    case PROD_WEB_OPT_HTTP:
+        pw->listen = arg;
+        return 1;
+    case PROD_WEB_OPT_HTTP_TOKEN:
+        pw->token = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void prod_web_changed(void *ctx, size_t port)
+{
+    prod_web *pw = ctx;
+    (void)port;
+    oflash_web_notify(__atomic_load_n(&pw->web, __ATOMIC_ACQUIRE));
+}
+
+static int start_page(prod_web *pw, oflash_station *st, const char *db_url)
+{
+    oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
+    oflash_web *w;
+    o.listen = pw->listen;
+    o.token = pw->token;
+    o.station = st;
+    o.db_url = db_url;
+    o.pool = pw->pool;
+    if (oflash_web_start(&w, &o) < 0)
+        return cli_fail_ctx("--http %s", pw->listen);
+    __atomic_store_n(&pw->web, w, __ATOMIC_RELEASE);
+    if (!cli_json)
+        fprintf(stderr, "web page: %s%s\n", oflash_web_url(w),
+                pw->token ? " (open it once as URL?token=TOKEN)" : "");
+    return EXIT_OK;
+}
+
+int prod_web_start(prod_web *pw, oflash_station *st, const oflash_job *job)
+{
+    const char *db = oflash_station_db_url(st);
+    if (pw->token && !pw->listen)
+        return cli_usage("prod", "prod run: --http-token without --http");
+    if (db && oflash_web_publish_start(&pw->pub, st, db, 0) < 0)
+        return cli_fail_ctx("publishing the station's live state");
+    if (!pw->listen)
+        return EXIT_OK;
+    /* The page's counters (serials left, next serial) are those of the
+     * job's pool: the same identity as the station's. */
+    if (oflash_serial_pool_open(&pw->pool, &job->serial) < 0) {
+        prod_web_stop(pw);
+        return cli_fail_ctx("the web page's serial pool");
+    }
+    if (start_page(pw, st, db) != EXIT_OK) {
+        prod_web_stop(pw);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+void prod_web_stop(prod_web *pw)
+{
+    oflash_web *w = __atomic_exchange_n(&pw->web, NULL, __ATOMIC_ACQ_REL);
+    oflash_web_stop(w);
+    oflash_web_publish_stop(pw->pub);
+    pw->pub = NULL;
+    oflash_serial_pool_free(pw->pool);
+    pw->pool = NULL;
+}
+
+/* ---- prod serve ---- */
+
+static void serve_usage(FILE *f)
+{
+    fputs("usage: oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]\n"
+          "Serve the web page of a serial ledger: its units, counters and failures, and the\n"
+          "live state of every station writing to it (stations publish it once a second).\n"
+          "Read-only; runs until Ctrl-C or SIGTERM (exit 130).\n"
+          "  --db URL              sqlite:PATH or postgresql://...\n" PROD_WEB_HELP,
+          f);
+}
+
+int prod_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_OPTS_COMMON,
+                                         {"db", required_argument, NULL, CLI_OPT_LOCAL},
+                                         PROD_WEB_OPTS, CLI_OPTS_END};
+    prod_web pw;
+    const char *db = NULL;
+    oflash_ledger *l;
+    cli_args a;
+    int c, rc;
+
+    memset(&pw, 0, sizeof pw);
+    cli_args_init(&a, "prod", "prod serve: ", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        if (c == CLI_ARGS_BAD)
+            return EXIT_USAGE;
+        if (prod_web_opt(&pw, c, a.arg))
+            continue;
+        switch (c) {
+        case 'h':
+            serve_usage(stdout);
+            return EXIT_OK;
+        case 'q':
+            cli_quiet = true;
+            break;
+        case CLI_OPT_LOCAL:
+            db = a.arg;
+            break;
+        default:
+            return cli_usage("prod", "prod serve: unexpected option");
+        }
+    }
+    if (a.npos)
+        return cli_usage("prod", "prod serve: unexpected argument '%s'", a.pos[0]);
+    if (!db)
+        return cli_usage("prod", "prod serve: --db URL is needed (the ledger to show)");
+    if (!pw.listen)
+        return cli_usage("prod", "prod serve: --http [HOST:]PORT is needed");
+    /* The ledger must open now (a wrong URL is said at once, not on the
+     * page); the server opens its own connection. */
+    if (oflash_ledger_open(&l, db) < 0)
+        return cli_fail_ctx("ledger %s", db);
+    oflash_ledger_close(l);
+    cli_interrupt_install();
+    rc = start_page(&pw, NULL, db);
+    if (rc != EXIT_OK)
+        return rc;
+    while (!cli_interrupted) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    prod_web_stop(&pw);
+    return EXIT_INTERRUPTED; /* like gdbserver: stopped by a signal */
+}
