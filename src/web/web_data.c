@@ -406,7 +406,7 @@ static void record_json(wbuf *b, const oflash_unit_record *r)
     wjson_ku64(b, &f, "seq", r->seq);
     wjson_kstr(b, &f, "serial", r->serial);
     wjson_kstr(b, &f, "uid", r->uid);
-    wjson_kstr(b, &f, "result", oflash_unit_state_name(r->state));
+    wjson_kstr(b, &f, "state", oflash_unit_state_name(r->state));
     wjson_kstr(b, &f, "image_sha256", r->image_sha256);
     wjson_kstr(b, &f, "device", r->device);
     wjson_kstr(b, &f, "station", r->station);
@@ -499,7 +499,8 @@ static enum MHD_Result send_units(oflash_web *w, struct MHD_Connection *c)
 }
 
 typedef struct reason {
-    char text[256];
+    char text[256];    /* the reason: the error's cause, numbers as N */
+    char example[256]; /* the latest full error text of this reason */
     uint64_t count, voided;
     char last_serial[OFLASH_SERIAL_TEXT_MAX];
     int64_t last_us;
@@ -511,15 +512,42 @@ struct failures_ctx {
     uint64_t other;
 };
 
+/* The reason of an error text: its last part (after the last ": ", where
+ * the cause is: "target power lost (simulated fault after 28 flash
+ * operations)"), with every run of digits written N, so that the same
+ * cause on other chips, addresses or counts is one group. */
+static void reason_of(char out[256], const char *error)
+{
+    const char *p = error, *q;
+    size_t n = 0;
+    for (q = strstr(error, ": "); q; q = strstr(q + 2, ": "))
+        if (strlen(q + 2) >= 8)
+            p = q + 2;
+    if (!*error)
+        p = "(no reason recorded)";
+    for (; *p && n < 255; p++) {
+        if (*p >= '0' && *p <= '9') {
+            while (p[1] >= '0' && p[1] <= '9')
+                p++;
+            out[n++] = 'N';
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
 static int failure_row(void *ctx, const oflash_unit_record *rec)
 {
     struct failures_ctx *fc = ctx;
+    char key[256];
     size_t i;
     if (rec->state != OFLASH_UNIT_FAIL && rec->state != OFLASH_UNIT_VOID &&
         !(rec->state == OFLASH_UNIT_RELEASED && rec->error[0]))
         return 0;
+    reason_of(key, rec->error);
     for (i = 0; i < fc->n; i++)
-        if (strcmp(fc->r[i].text, rec->error) == 0)
+        if (strcmp(fc->r[i].text, key) == 0)
             break;
     if (i == fc->n) {
         if (fc->n == FAILURE_REASONS_MAX) {
@@ -527,8 +555,7 @@ static int failure_row(void *ctx, const oflash_unit_record *rec)
             return 0;
         }
         memset(&fc->r[i], 0, sizeof fc->r[i]);
-        snprintf(fc->r[i].text, sizeof fc->r[i].text, "%s",
-                 rec->error[0] ? rec->error : "(no reason recorded)");
+        memcpy(fc->r[i].text, key, sizeof key);
         fc->n++;
     }
     fc->r[i].count++;
@@ -537,6 +564,7 @@ static int failure_row(void *ctx, const oflash_unit_record *rec)
     if (rec->start_us >= fc->r[i].last_us) {
         fc->r[i].last_us = rec->start_us;
         snprintf(fc->r[i].last_serial, sizeof fc->r[i].last_serial, "%s", rec->serial);
+        snprintf(fc->r[i].example, sizeof fc->r[i].example, "%s", rec->error);
     }
     return 0;
 }
@@ -579,6 +607,7 @@ static enum MHD_Result send_failures(oflash_web *w, struct MHD_Connection *c)
         bool f = true;
         wbuf_puts(&b, i ? ",{" : "{");
         wjson_kstr(&b, &f, "reason", fc.r[i].text);
+        wjson_kstr(&b, &f, "example", fc.r[i].example);
         wjson_ku64(&b, &f, "count", fc.r[i].count);
         wjson_ku64(&b, &f, "void", fc.r[i].voided);
         wjson_kstr(&b, &f, "last_serial", fc.r[i].last_serial);

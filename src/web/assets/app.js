@@ -126,7 +126,7 @@ function renderStatus(st) {
   $('c-void').textContent = c ? fmtNum(c.void) : '–';
   $('c-yield').textContent = c && c.yield !== null ? (c.yield * 100).toFixed(1) + ' %' : '–';
   $('c-left').textContent = c ? (c.left === null ? 'unlimited' : String(c.left)) : '–';
-  $('c-next').textContent = c ? (c.next_serial || 'none left') : '–';
+  $('c-next').textContent = c ? (c.next_serial || (c.left === 0 ? 'none left' : '–')) : '–';
   const err = (st.ledger && st.ledger.error) || '';
   $('ledger-error').hidden = !err;
   $('ledger-error').textContent = err;
@@ -154,7 +154,7 @@ function fillUnits(body, units, wide) {
     tr.dataset.serial = u.serial;
     cell(tr, u.serial, 'mono serial');
     cell(tr, u.uid, 'mono uid');
-    cell(tr, u.result, `result result-${u.result}`);
+    cell(tr, u.state, `result result-${u.state}`);
     if (wide) cell(tr, u.station);
     cell(tr, u.port + 1);
     cell(tr, fmtTime(u.start_us));
@@ -179,7 +179,7 @@ async function refreshHistory() {
     const f = await getJSON('/api/failures');
     const rows = f.failures.map((r) => {
       const tr = document.createElement('tr');
-      cell(tr, r.reason, 'reason');
+      cell(tr, r.reason, 'reason').title = r.example;
       cell(tr, r.count, 'count');
       cell(tr, r.void);
       cell(tr, r.last_serial, 'mono');

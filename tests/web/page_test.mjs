@@ -1,0 +1,214 @@
+// page_test.mjs - the station's web page in Debian's headless Chromium
+// (puppeteer-core, executablePath /usr/bin/chromium; never a downloaded
+// browser), while a real gang job of 4 simulated ports runs with a failure
+// injected on port 3 (every board of its feed loses power mid-programming).
+// Run by tests/web/page.sh, which sets OFLASH, WORK, FW, SHOT.
+//
+// Asserts: every port's tile shows its state changing; the failure shows
+// on port 3's tile and in "failures by reason" with its cause; `<script>`
+// and `<img onerror>` in serials and errors show as text (no element, no
+// dialog); the page says "disconnected" when the station stops and is live
+// again when it restarts; the counters equal `oflash prod status`; the
+// search finds a unit by its UID; the CSV the page downloads equals
+// `oflash prod export`; 20 idle connections do not change the station's
+// units per hour.  Takes the 1366x768 screenshot (SHOT).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+const { OFLASH, WORK, FW, SHOT } = process.env;
+let fails = 0;
+const ok = (m) => console.log(`ok: ${m}`);
+const bad = (m) => { console.log(`FAIL: ${m}`); fails++; };
+const check = (cond, m) => (cond ? ok(m) : bad(m));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+const DB = `sqlite:${WORK}/ledger.db`;
+const EVIL = '<img src=x onerror=alert(1)>';
+const FEEDS = ['p1', 'p2', `p3${EVIL}`, 'p4'].map((d) => path.join(WORK, d));
+for (const d of FEEDS) fs.mkdirSync(d, { recursive: true });
+const PROBES = FEEDS.flatMap((d, i) =>
+  ['--probe', i === 2 ? `sim-feed:${d}?power-loss=1&power-loss-ops=40` : `sim-feed:${d}`]);
+const JOB = ['--image', FW, '--device', 'STM32F401RE', '--serial-at', '0x1FFF7800',
+  '--serial-prefix', '<script>', '--station', 'line-1', '--db', DB, ...PROBES];
+
+// Start `oflash ARGS`; resolves with the process once its stderr names the page.
+function start(args) {
+  const p = spawn(OFLASH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.out = '';
+  p.err = '';
+  p.stdout.on('data', (d) => { p.out += d; });
+  p.stderr.on('data', (d) => { p.err += d; });
+  p.done = new Promise((r) => p.on('exit', (code) => r(code)));
+  return p;
+}
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await sleep(50);
+  }
+  bad(`timed out waiting for ${what}`);
+  return false;
+}
+const oflash = (...args) => execFileSync(OFLASH, args, { encoding: 'utf8' });
+
+const port = await freePort();
+const URL = `http://127.0.0.1:${port}/`;
+
+// ---- 20 idle connections do not change the station's units per hour ------
+async function unitsPerHour(idle) {
+  const dir = fs.mkdtempSync(path.join(WORK, 'uph-'));
+  const socks = [];
+  const p = start(['prod', 'run', '--image', FW, '--device', 'STM32F401RE', '--serial-at',
+    '0x1FFF7800', '--station', 'uph', '--db', `sqlite:${dir}/l.db`, '--probe',
+    `sim-feed:${dir}`, '--units', '40', '--json', '--quiet', '--http', `127.0.0.1:${port}`]);
+  if (idle) {
+    await waitFor(() => /web page:/.test(p.err) || p.exitCode !== null, 10000, 'the page');
+    for (let i = 0; i < idle; i++) socks.push(net.connect(port, '127.0.0.1'));
+  }
+  await p.done;
+  for (const s of socks) s.destroy();
+  const j = JSON.parse(p.out);
+  return { uph: j.units_per_hour, host: 40 / j.elapsed_s * 3600, passed: j.passed };
+}
+const base = await unitsPerHour(0);
+const idle = await unitsPerHour(20);
+check(base.passed === 40 && idle.passed === 40, 'both runs of 40 units passed');
+check(Math.abs(idle.uph - base.uph) <= 0.01 * base.uph,
+  `units per hour (simulated time) ${Math.round(base.uph)} without, ${Math.round(idle.uph)} with 20 idle connections (<1 % apart); host time: ${Math.round(base.host)} and ${Math.round(idle.host)} units/h`);
+
+// ---- the gang job, watched in the browser --------------------------------
+const station = start(['prod', 'run', ...JOB, '--units', '300', '--http', `127.0.0.1:${port}`]);
+await waitFor(() => /web page:/.test(station.err) || station.exitCode !== null, 15000, 'the station\'s page');
+
+const browser = await puppeteer.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run',
+    `--user-data-dir=${path.join(WORK, 'chromium-profile')}`],
+  defaultViewport: { width: 1366, height: 768 },
+});
+const page = await browser.newPage();
+let dialogs = 0;
+page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+await page.goto(URL);
+const conn = () => page.$eval('#conn', (e) => e.dataset.state);
+await waitFor(async () => (await conn()) === 'live', 10000, 'the page to go live');
+ok('the page is live while the station runs');
+
+// Every port's state, sampled every 50 ms while the station runs.
+const seen = [new Set(), new Set(), new Set(), new Set()];
+let shot = false;
+const t0 = Date.now();
+while (station.exitCode === null && Date.now() - t0 < 120000) {
+  const states = await page.$$eval('.tile', (ts) => ts.map((t) => t.dataset.state));
+  states.forEach((s, i) => seen[i] && seen[i].add(s));
+  if (!shot && Date.now() - t0 > 1500 && states.some((s) => s === 'programming' || s === 'erasing')) {
+    await page.screenshot({ path: SHOT });
+    shot = true;
+  }
+  await sleep(50);
+}
+const code = await station.done;
+check(code === 1, `the station ended with exit 1 (a port failed): ${code}`);
+check(shot, `screenshot at 1366x768 taken while ports were busy (${SHOT})`);
+for (let i = 0; i < 4; i++) {
+  check(seen[i].size >= 2, `port ${i + 1}: the tile showed its state changing (${[...seen[i]].join(', ')})`);
+}
+check(['programming', 'erasing', 'verifying', 'connecting'].some((s) => seen[0].has(s)),
+  'port 1 was seen at work');
+check(seen[2].has('fail') || seen[2].has('connecting'), 'port 3 (power loss) was seen failing or retrying');
+
+await waitFor(async () => (await conn()) === 'disconnected', 10000, '"disconnected" after the station stopped');
+check((await page.$eval('#conn', (e) => e.textContent)).includes('disconnected'),
+  'the page says "disconnected" when the station stops');
+
+// The failure and the hostile texts, as the page shows them.
+const err3 = await page.$eval('.tile:nth-child(3) .last-error', (e) => e.textContent);
+check(err3.includes('target power lost') && err3.includes(EVIL),
+  `port 3's tile: the last error in words, its <img onerror> as text (${err3.slice(0, 90)}...)`);
+const serials = await page.$$eval('#last-body .serial', (c) => c.map((e) => e.textContent));
+check(serials.length === 50 && serials.every((s) => /^<script>\d{8}$/.test(s)),
+  `last 50 units: 50 rows, serials shown as text (${serials[0]})`);
+const injected = await page.$$eval('main script, main img, .tile img, td *', (e) => e.length);
+check(injected === 0 && dialogs === 0, `no element made from a serial or error, no dialog (${injected}, ${dialogs})`);
+const reasons = await page.$$eval('#fail-body tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+const exportJson = JSON.parse(oflash('prod', 'export', '--db', DB, '--format', 'json'));
+const units = Array.isArray(exportJson) ? exportJson : exportJson.units;
+const voids = units.filter((u) => u.state === 'void').length;
+const power = reasons.find((r) => r[0].includes('target power lost'));
+check(power && Number(power[1]) === voids,
+  `failures by reason: "${power && power[0]}" x ${power && power[1]} (${voids} void units in the export)`);
+
+// Restart: a second, short run on the same port; the page recovers.
+const again = start(['prod', 'run', ...JOB, '--units', '8', '--http', `127.0.0.1:${port}`]);
+const back = await waitFor(async () => (await conn()) === 'live' || again.exitCode !== null, 15000,
+  'the page to recover');
+check(back && again.exitCode === null ? true : (await conn()) === 'live',
+  'the page is live again when the station restarts');
+await again.done;
+await waitFor(async () => (await conn()) === 'disconnected', 10000, '"disconnected" again');
+
+// The ledger alone (prod serve): the counters equal `oflash prod status`.
+const serve = start(['prod', 'serve', '--db', DB, '--http', `127.0.0.1:${port}`]);
+await waitFor(async () => (await conn()) === 'live', 15000, 'prod serve');
+await sleep(1500);
+const st = JSON.parse(oflash('prod', 'status', '--db', DB, '--json'));
+const counters = await page.evaluate(() => Object.fromEntries(
+  ['pass', 'fail', 'void', 'left', 'next'].map((k) => [k, document.getElementById(`c-${k}`).textContent])));
+check(counters.pass === String(st.pass) && counters.fail === String(st.fail) &&
+  counters.void === String(st.void) && counters.left === (st.left === null ? 'unlimited' : String(st.left)),
+  `counters equal oflash prod status: pass ${counters.pass}/${st.pass}, fail ${counters.fail}/${st.fail}, void ${counters.void}/${st.void}, left ${counters.left}/${st.left}`);
+const tiles = await page.$$eval('.tile', (t) => t.length);
+check(tiles === 4, `prod serve shows the station's 4 ports from its published live state (${tiles})`);
+
+// Search by UID.
+const unit = units.find((u) => u.state === 'pass');
+await page.type('#q-uid', unit.uid.slice(4, 20));
+await page.click('#q-go');
+await waitFor(async () => (await page.$$eval('#units-body tr', (r) => r.length)) >= 1 &&
+  (await page.$eval('#search-info', (e) => e.textContent)).startsWith('1 unit'), 10000, 'the search');
+const found = await page.$$eval('#units-body tr', (rs) => rs.map((r) => [r.dataset.uid, r.dataset.serial]));
+check(found.length === 1 && found[0][0] === unit.uid && found[0][1] === unit.serial,
+  `search by part of a UID finds unit ${unit.serial} (${found.length} row)`);
+
+// The CSV download equals `oflash prod export`.
+await page.$eval('#q-uid', (e) => { e.value = ''; });
+await page.click('#q-go');
+await sleep(300);
+const dl = path.join(WORK, 'downloads');
+fs.mkdirSync(dl);
+const cdp = await page.createCDPSession();
+await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dl });
+await page.click('#dl-csv');
+const file = path.join(dl, 'oflash-units.csv');
+await waitFor(() => fs.existsSync(file) && !fs.readdirSync(dl).some((f) => f.endsWith('.crdownload')),
+  15000, 'the CSV download');
+const csv = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+const exp = oflash('prod', 'export', '--db', DB);
+check(csv.length > 0 && csv === exp,
+  `the CSV the page downloads equals oflash prod export (${csv.split('\n').length - 1} lines, ${csv.length} bytes)`);
+
+check(pageErrors.length === 0, `no script error on the page (${pageErrors.join('; ')})`);
+serve.kill('SIGTERM');
+await serve.done;
+await browser.close();
+if (fails) {
+  console.log(`${fails} failed`);
+  process.exit(1);
+}
+console.log('all passed');
