@@ -82,11 +82,21 @@ async function unitsPerHour(idle) {
   const j = JSON.parse(p.out);
   return { uph: j.units_per_hour, host: 40 / j.elapsed_s * 3600, passed: j.passed };
 }
-const base = await unitsPerHour(0);
-const idle = await unitsPerHour(20);
-check(base.passed === 40 && idle.passed === 40, 'both runs of 40 units passed');
-check(Math.abs(idle.uph - base.uph) <= 0.01 * base.uph,
-  `units per hour (simulated time) ${Math.round(base.uph)} without, ${Math.round(idle.uph)} with 20 idle connections (<1 % apart); host time: ${Math.round(base.host)} and ${Math.round(idle.host)} units/h`);
+// The station's rate (simulated target time plus the station's own host
+// time per unit) varies a few % from run to run by itself (the ledger's
+// disk flushes): 3 runs each, alternated, medians compared with the spread
+// of the runs without connections.
+const base = [];
+const idle = [];
+for (let i = 0; i < 3; i++) {
+  base.push(await unitsPerHour(0));
+  idle.push(await unitsPerHour(20));
+}
+const median = (a) => a.map((r) => r.uph).sort((x, y) => x - y)[1];
+const lo = Math.min(...base.map((r) => r.uph));
+check([...base, ...idle].every((r) => r.passed === 40), '6 runs of 40 units passed');
+check(median(idle) >= lo * 0.99,
+  `units per hour: median ${Math.round(median(base))} without, ${Math.round(median(idle))} with 20 idle connections open (runs without: ${base.map((r) => Math.round(r.uph)).join(', ')})`);
 
 // ---- the gang job, watched in the browser --------------------------------
 const station = start(['prod', 'run', ...JOB, '--units', '300', '--http', `127.0.0.1:${port}`]);
@@ -155,10 +165,8 @@ check(power && Number(power[1]) === voids,
   `failures by reason: "${power && power[0]}" x ${power && power[1]} (${voids} void units in the export)`);
 
 // Restart: a second, short run on the same port; the page recovers.
-const again = start(['prod', 'run', ...JOB, '--units', '8', '--http', `127.0.0.1:${port}`]);
-const back = await waitFor(async () => (await conn()) === 'live' || again.exitCode !== null, 15000,
-  'the page to recover');
-check(back && again.exitCode === null ? true : (await conn()) === 'live',
+const again = start(['prod', 'run', ...JOB, '--units', '100', '--http', `127.0.0.1:${port}`]);
+check(await waitFor(async () => (await conn()) === 'live', 15000, 'the page to recover'),
   'the page is live again when the station restarts');
 await again.done;
 await waitFor(async () => (await conn()) === 'disconnected', 10000, '"disconnected" again');
