@@ -14,8 +14,9 @@ PACKAGES=(
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux
   strace
-  # the station's web page: HTTP server (dlopen'ed) and its tests (curl, unshare/ip)
-  libmicrohttpd-dev curl iproute2 util-linux
+  # the station's web page: HTTP server (dlopen'ed) and its tests (curl,
+  # unshare/ip, Debian's Chromium driven by puppeteer-core from npm)
+  libmicrohttpd-dev curl iproute2 util-linux chromium
 )
 
 missing=()
@@ -24,6 +25,12 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm for the page test (tests/web/page.sh runs `npm ci`): Debian's
+# unless a node with npm is there already (a NodeSource node bundles npm and
+# conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ "${1:-}" = "--if-missing" ] && [ ${#missing[@]} -eq 0 ]; then
   exit 0
