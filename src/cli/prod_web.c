@@ -45,9 +45,8 @@ static int start_page(prod_web *pw, oflash_station *st, const char *db_url)
     if (oflash_web_start(&w, &o) < 0)
         return cli_fail_ctx("--http %s", pw->listen);
     __atomic_store_n(&pw->web, w, __ATOMIC_RELEASE);
-    if (!cli_json)
-        fprintf(stderr, "web page: %s%s\n", oflash_web_url(w),
-                pw->token ? " (open it once as URL?token=TOKEN)" : "");
+    fprintf(stderr, "web page: %s%s\n", oflash_web_url(w),
+            pw->token ? " (open it once as URL?token=TOKEN)" : "");
     return EXIT_OK;
 }
 
