@@ -33,18 +33,20 @@ function freePort() {
   });
 }
 
-const DB = `sqlite:${WORK}/ledger.db`;
+// oflash runs in WORK with relative names: no path of this machine shows
+// on the page (the screenshot goes into docs/).
+const DB = 'sqlite:ledger.db';
 const EVIL = '<img src=x onerror=alert(1)>';
-const FEEDS = ['p1', 'p2', `p3${EVIL}`, 'p4'].map((d) => path.join(WORK, d));
-for (const d of FEEDS) fs.mkdirSync(d, { recursive: true });
+const FEEDS = ['p1', 'p2', `p3${EVIL}`, 'p4'];
+for (const d of FEEDS) fs.mkdirSync(path.join(WORK, d), { recursive: true });
 const PROBES = FEEDS.flatMap((d, i) =>
   ['--probe', i === 2 ? `sim-feed:${d}?power-loss=1&power-loss-ops=40` : `sim-feed:${d}`]);
-const JOB = ['--image', FW, '--device', 'STM32F401RE', '--serial-at', '0x1FFF7800',
+const JOB = ['--image', path.basename(FW), '--device', 'STM32F401RE', '--serial-at', '0x1FFF7800',
   '--serial-prefix', '<script>', '--station', 'line-1', '--db', DB, ...PROBES];
 
 // Start `oflash ARGS`; resolves with the process once its stderr names the page.
 function start(args) {
-  const p = spawn(OFLASH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(OFLASH, args, { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
   p.out = '';
   p.err = '';
   p.stdout.on('data', (d) => { p.out += d; });
@@ -61,7 +63,7 @@ async function waitFor(fn, ms, what) {
   bad(`timed out waiting for ${what}`);
   return false;
 }
-const oflash = (...args) => execFileSync(OFLASH, args, { encoding: 'utf8' });
+const oflash = (...args) => execFileSync(OFLASH, args, { cwd: WORK, encoding: 'utf8' });
 
 const port = await freePort();
 const URL = `http://127.0.0.1:${port}/`;
