@@ -63,6 +63,8 @@ void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
 void cli_print_conflicts(FILE *f, const oflash_plan *p);
+/* One line per OTP block of the image: chip and image in words. */
+void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent);
 /* "STM32F401RET6" (order code: part + package + temperature [+ TR]) ->
  * "STM32F401RE". */
 bool cli_order_code_part(char *out, size_t len, const char *code);
