@@ -243,7 +243,9 @@ static void queue_log(void *ctx, int level, const char *msg)
 {
     char *line;
     (void)ctx;
-    if (level > OFLASH_LOG_WARN && (level > OFLASH_LOG_INFO || cli_quiet)) return;
+    /* Warnings only: a line's journal directory holds the journals of many
+     * chips, and the INFO line about each would drown the port lines. */
+    if (level > OFLASH_LOG_WARN) return;
     if (asprintf(&line, "%s%s", level == OFLASH_LOG_WARN ? "warning: " : "", msg) < 0) return;
     pthread_mutex_lock(&log_lock);
     if (log_count < LOG_QUEUE) {

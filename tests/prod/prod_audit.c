@@ -61,9 +61,10 @@ static int add_rec(void *ctx, const oflash_unit_record *r)
 {
     (void)ctx;
     if (nrecs == caprecs) {
+        oflash_unit_record *n;
         caprecs = caprecs ? 2 * caprecs : 256;
-        recs = realloc(recs, caprecs * sizeof *recs);
-        if (!recs) return -1;
+        if (!(n = realloc(recs, caprecs * sizeof *recs))) return -1;
+        recs = n;
     }
     recs[nrecs++] = *r;
     return 0;
@@ -98,9 +99,10 @@ static void scan(const char *dir)
             continue;
         }
         if (nchips == capchips) {
+            chip *n;
             capchips = capchips ? 2 * capchips : 256;
-            chips = realloc(chips, capchips * sizeof *chips);
-            if (!chips) exit(2);
+            if (!(n = realloc(chips, capchips * sizeof *chips))) exit(2);
+            chips = n;
         }
         c = &chips[nchips++];
         memset(c, 0, sizeof *c);
