@@ -874,26 +874,26 @@ static int check_job(const oflash_job *job)
     return 0;
 }
 
-/* SHA-256 of the image: per segment its address and size (u32 LE) and bytes. */
+/* SHA-256 of the image: per segment its address and size (u32 LE), then
+ * its bytes, in address order. */
 static int image_sha256(char out[65], const oflash_image *img)
 {
-    size_t total = 0, off = 0;
-    uint8_t *buf, digest[32];
-    for (size_t i = 0; i < oflash_image_segment_count(img); i++)
-        total += 8 + oflash_image_segment(img, i)->size;
-    if (!(buf = malloc(total ? total : 1))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    oflash__sha256 h;
+    uint8_t digest[32];
+    int rc;
+    if ((rc = oflash__sha256_init(&h)) < 0) return rc;
     for (size_t i = 0; i < oflash_image_segment_count(img); i++) {
         const oflash_segment *s = oflash_image_segment(img, i);
+        uint8_t hdr[8];
         for (int k = 0; k < 4; k++) {
-            buf[off + (size_t)k] = (uint8_t)(s->addr >> (8 * k));
-            buf[off + 4 + (size_t)k] = (uint8_t)(s->size >> (8 * k));
+            hdr[k] = (uint8_t)(s->addr >> (8 * k));
+            hdr[4 + k] = (uint8_t)(s->size >> (8 * k));
         }
-        memcpy(buf + off + 8, s->data, s->size);
-        off += 8 + s->size;
+        oflash__sha256_update(&h, hdr, sizeof hdr);
+        oflash__sha256_update(&h, s->data, s->size);
     }
-    oflash__sha256(digest, buf, total);
-    free(buf);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    oflash__sha256_final(digest, &h);
+    oflash__sha256_hex(out, digest);
     return 0;
 }
 

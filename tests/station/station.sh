@@ -83,10 +83,10 @@ run_oflash out rc prod run "${JOB[@]}" --serial-at 0x08000000 --probe "sim:$WORK
     pass "serial field over the firmware's vector table refused" || fail "overlap flash: rc=$rc $out"
 
 # --- list running out --------------------------------------------------
-printf 'SN-A1\nSN-A2\n' >"$WORK/list.txt"
+printf 'A1\nA2\n' >"$WORK/list.txt"
 DBL=$(newdb list)
 for c in l1 l2 l3; do new_chip $c; done
-run_oflash out rc prod run "${JOB[@]}" --serial-format ascii-hex --serial-len 5 --serial-list "$WORK/list.txt" \
+run_oflash out rc prod run "${JOB[@]}" --serial-format ascii-hex --serial-len 2 --serial-prefix SN- --serial-list "$WORK/list.txt" \
     --probe "sim:$WORK/l1" --probe "sim:$WORK/l2" --probe "sim:$WORK/l3" --db "$DBL" --units 3
 [ "$rc" = 1 ] && grep -qi "no serials left" <<<"$out" && pass "list of 2 for 3 units: stops, 'no serials left'" ||
     fail "list out: rc=$rc $out"

@@ -9,7 +9,7 @@
 #  - every void serial has a reason.
 source "$(dirname "$0")/../flash/lib.sh"
 source "$(dirname "$0")/../lib/pg.sh"
-AUDIT=${OFLASH_BUILD:?}/tests/prod/prod_audit
+AUDIT=${OFLASH_BUILD:?}/tests/station/prod_audit
 TARGET=${STRESS_UNITS:-200}
 DEADLINE=$((SECONDS + ${STRESS_SECONDS:-240}))
 declare -A SPID
