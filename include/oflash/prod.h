@@ -294,8 +294,10 @@ typedef struct oflash_station_status {
     double elapsed_s;
     bool running;
     /* Figures of the units so far (averages per unit; bench/prod.sh): */
-    double overhead_ms;               /* host time outside the chip's own work (probe,
-                                       * planning, programming): ledger, serial, image */
+    double overhead_ms;               /* the station's own host time: outside the chip's
+                                       * work (probe, planning, programming) and the
+                                       * ledger's round trips: serial, image, bookkeeping */
+    double db_ms;                     /* host time waiting for the ledger */
     double db_round_trips;            /* ledger round trips */
     /* At the start of the run (oflash_ledger_reconcile for this station): */
     uint64_t reconciled_released;     /* reservations of a stopped run given back */

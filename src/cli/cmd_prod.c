@@ -392,8 +392,10 @@ static void print_summary(FILE *f, const oflash_station_status *s)
             strncmp(s->ports[0].probe, "sim", 3) == 0 ? " (simulated target time)" : "",
             s->elapsed_s);
     if (units)
-        fprintf(f, "station overhead %.2f ms per unit, %.1f database round trips per unit\n",
-                s->overhead_ms, s->db_round_trips);
+        fprintf(f,
+                "per unit: station overhead %.2f ms host time, ledger %.2f ms in %.1f database "
+                "round trips\n",
+                s->overhead_ms, s->db_ms, s->db_round_trips);
 }
 
 static void json_summary(FILE *f, const oflash_station_status *s, int rc, const char *error)
@@ -405,12 +407,13 @@ static void json_summary(FILE *f, const oflash_station_status *s, int rc, const 
     cli_json_string(f, s->device);
     fprintf(f, ", \"image_sha256\": \"%s\", \"units\": %" PRIu64 ", \"passed\": %" PRIu64
                ", \"failed\": %" PRIu64 ", \"yield\": %.4f, \"units_per_hour\": %.1f, "
-               "\"elapsed_s\": %.3f, \"overhead_ms\": %.3f, \"db_round_trips\": %.2f, "
+               "\"elapsed_s\": %.3f, \"overhead_ms\": %.3f, \"db_ms\": %.3f, \"db_round_trips\": %.2f, "
                "\"reconciled_released\": %" PRIu64 ", \"reconciled_inflight\": %" PRIu64
                ", \"ports\": [",
             s->image_sha256, units, s->passed, s->failed,
             units ? (double)s->passed / (double)units : 0.0, s->units_per_hour, s->elapsed_s,
-            s->overhead_ms, s->db_round_trips, s->reconciled_released, s->reconciled_inflight);
+            s->overhead_ms, s->db_ms, s->db_round_trips, s->reconciled_released,
+            s->reconciled_inflight);
     for (size_t i = 0; i < s->nports; i++) {
         const oflash_port_status *p = &s->ports[i];
         fprintf(f, "%s{\"probe\": ", i ? ", " : "");
@@ -603,6 +606,13 @@ static int prod_run(int argc, char **argv)
     if (cli_json) {
         json_summary(stdout, s, r.rc, r.error);
     } else {
+        /* The ports' last errors in full (a live line is cut at the
+         * terminal's width; quiet printed none). */
+        if (!live || tty)
+            for (size_t i = 0; i < s->nports; i++)
+                if (s->ports[i].last_error[0])
+                    cli_error("port %zu (%s): %s", i + 1, s->ports[i].probe,
+                              s->ports[i].last_error);
         if (r.rc < 0) cli_error("%s", r.error);
         print_summary(stdout, s);
     }

@@ -124,6 +124,7 @@ struct oflash_station {
     double elapsed_s;
     uint64_t units_measured; /* units with overhead figures */
     uint64_t overhead_ns;
+    uint64_t db_ns;
     uint64_t db_round_trips;
     uint64_t reconciled_released, reconciled_inflight;
 };
@@ -256,6 +257,7 @@ typedef struct unit {
     oflash_plan *plan;
     char uid[OFLASH_UID_HEX_MAX];
     uint64_t chip_ns; /* host time spent on the chip's own work */
+    uint64_t db_ns;   /* host time waiting for the ledger */
     uint64_t mark;
     uint64_t t_start;
     int64_t wall_start;
@@ -270,6 +272,13 @@ static int chip_done(unit *u, int rc)
     return rc;
 }
 #define CHIP(u, expr) ((u)->mark = now_ns(), chip_done((u), (expr)))
+/* The same for the ledger's round trips. */
+static int db_done(unit *u, int rc)
+{
+    u->db_ns += now_ns() - u->mark;
+    return rc;
+}
+#define DB(u, expr) ((u)->mark = now_ns(), db_done((u), (expr)))
 
 static void unit_close(unit *u)
 {
@@ -444,13 +453,30 @@ static unit_result unit_fail(unit *u, oflash_unit_record *rec, const char *msg)
     rec->end_us = wall_us();
     rec->duration_ms = (now_ns() - u->t_start) / 1000000u;
     u->db_trips++;
-    if (oflash_ledger_finish(p->ledger, rec) < 0)
+    if (DB(u, oflash_ledger_finish(p->ledger, rec)) < 0)
         halt_station(st, oflash_error_last_code(),
                      "the database did not take the failure of serial %s (UID %s): %s; no new "
                      "unit is started without the ledger",
                      rec->serial, u->uid, oflash_error_last());
     set_error(p, OFLASH_PORT_FAIL, msg);
     return UNIT_FAIL;
+}
+
+/* Readout protection (include/oflash/protect.h, landing): until then a job
+ * asking for it is refused before any chip is touched. */
+static int check_rdp(const oflash_station *st)
+{
+    return oflash_error_set(OFLASH_EUNSUPPORTED,
+                            "job: readout protection (rdp = %d) cannot be set by this build yet; "
+                            "nothing was done",
+                            st->job.rdp);
+}
+
+static int set_rdp(oflash_target *t, const oflash_job *job)
+{
+    (void)t;
+    return oflash_error_set(OFLASH_EUNSUPPORTED, "readout protection level %d: not supported",
+                            job->rdp);
 }
 
 static unit_result run_unit(unit *u)
@@ -492,7 +518,7 @@ static unit_result run_unit(unit *u)
     info.port = (int)p->index;
     info.start_us = u->wall_start;
     u->db_trips++;
-    if ((rc = oflash_ledger_reserve(&rec, &rebind, p->ledger, u->uid, &info)) < 0) {
+    if ((rc = DB(u, oflash_ledger_reserve(&rec, &rebind, p->ledger, u->uid, &info))) < 0) {
         if (rc == OFLASH_ENOTFOUND)
             halt_station(st, rc, "%s", oflash_error_last());
         else
@@ -523,7 +549,7 @@ static unit_result run_unit(unit *u)
         if (rc == 0 && (seq != rec.seq || rec.state == OFLASH_UNIT_RESERVED)) {
             oflash_unit_record owner;
             u->db_trips++;
-            if (oflash_ledger_find_serial(&owner, p->ledger, text) == 0 &&
+            if (DB(u, oflash_ledger_find_serial(&owner, p->ledger, text)) == 0 &&
                 strcmp(owner.uid, u->uid) != 0)
                 snprintf(msg, sizeof msg,
                          "chip refused, nothing written: it already holds serial %s (%s at "
@@ -596,7 +622,7 @@ static unit_result run_unit(unit *u)
             return unit_fail(u, &rec, msg);
         }
         u->db_trips++;
-        if (oflash_ledger_started(p->ledger, &rec) < 0) {
+        if (DB(u, oflash_ledger_started(p->ledger, &rec)) < 0) {
             halt_station(st, oflash_error_last_code(),
                          "the database did not record that writing serial %s (UID %s) starts: "
                          "%s; nothing was written to the chip and no new unit is started",
@@ -628,7 +654,7 @@ static unit_result run_unit(unit *u)
     }
     if (job->rdp) {
         set_state(p, OFLASH_PORT_PROTECTING, 0);
-        if (CHIP(u, oflash_target_set_rdp(u->t, job->rdp)) < 0) {
+        if (CHIP(u, set_rdp(u->t, job)) < 0) {
             snprintf(msg, sizeof msg,
                      "programmed and verified, but setting readout protection level %d failed: %s",
                      job->rdp, oflash_error_last());
@@ -652,7 +678,7 @@ static unit_result run_unit(unit *u)
     rec.end_us = wall_us();
     rec.duration_ms = (now_ns() - u->t_start) / 1000000u;
     u->db_trips++;
-    if (oflash_ledger_finish(p->ledger, &rec) < 0) {
+    if (DB(u, oflash_ledger_finish(p->ledger, &rec)) < 0) {
         snprintf(msg, sizeof msg,
                  "serial %s is programmed and verified on UID %s but the database did not take "
                  "the record: %s; keep this board aside (the same board on the next run "
@@ -713,8 +739,10 @@ static void unclaim(oflash_station *st, unit_result r, const unit *u, uint64_t h
         p->sim_ns += sim_ns;
         p->host_ns += host_ns;
         st->units_measured++;
-        p->over_ns += host_ns > u->chip_ns ? host_ns - u->chip_ns : 0;
-        st->overhead_ns += host_ns > u->chip_ns ? host_ns - u->chip_ns : 0;
+        uint64_t over = host_ns > u->chip_ns + u->db_ns ? host_ns - u->chip_ns - u->db_ns : 0;
+        p->over_ns += over + u->db_ns;
+        st->overhead_ns += over;
+        st->db_ns += u->db_ns;
         st->db_round_trips += u->db_trips;
     }
     p->status.uid[0] = '\0';
@@ -920,7 +948,7 @@ static int load_images(oflash_station *st)
     base = strrchr(st->job.images[0], '/');
     base = base ? base + 1 : st->job.images[0];
     if (st->job.nimages > 1)
-        snprintf(st->image_name, sizeof st->image_name, "%.100s + %zu more", base,
+        snprintf(st->image_name, sizeof st->image_name, "%.90s + %zu more", base,
                  st->job.nimages - 1);
     else
         snprintf(st->image_name, sizeof st->image_name, "%.120s", base);
@@ -1059,7 +1087,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (st->job.lock && (rc = add_lock_bytes(st)) < 0) goto fail;
     if ((rc = image_sha256(st->image_sha256, st->img)) < 0) goto fail;
     if ((rc = dry_plan(st)) < 0) goto fail;
-    if (st->job.rdp && (rc = oflash_device_rdp_supported(st->dev)) < 0) goto fail;
+    if (st->job.rdp && (rc = check_rdp(st)) < 0) goto fail;
     describe_scheme(st);
 
     /* Ports and the database: one connection per port. */
@@ -1217,6 +1245,7 @@ void oflash_station_status_get(oflash_station_status *out, oflash_station *st)
     if (st->units_measured) {
         out->overhead_ms = (double)st->overhead_ns / 1e6 / (double)st->units_measured;
         out->db_round_trips = (double)st->db_round_trips / (double)st->units_measured;
+        out->db_ms = (double)st->db_ns / 1e6 / (double)st->units_measured;
     }
     out->reconciled_released = st->reconciled_released;
     out->reconciled_inflight = st->reconciled_inflight;

@@ -25,7 +25,7 @@ else
 fi
 
 new_chip() { "$OFLASH" sim create "$WORK/$1" --device $DEV >/dev/null; }
-uid_of() { jget "$("$OFLASH" sim show "$WORK/$1" --json)" uid; }
+uid_of() { sj "$("$OFLASH" sim show "$WORK/$1" --json)" uid; }
 # otp_text CHIP N: the first N bytes of OTP as text
 otp_text() {
     "$OFLASH" read 0x1FFF7800 "$2" -o "$WORK/otp.$1.bin" --probe "sim:$WORK/$1" --device $DEV --quiet &&
@@ -33,6 +33,8 @@ otp_text() {
 }
 # state CHIP: flash + OTP + lock bytes + option bytes, for "unchanged" checks
 state() { "$OFLASH" sim show "$WORK/$1" --json | sed 's/"last_run".*//'; dump "$WORK/$1.dump.$2" >/dev/null; }
+# sj JSON KEY: a value of compact JSON (oflash sim show --json)
+sj() { grep -o "\"$2\": *[^,}]*" <<<"$1" | head -1 | sed -E 's/^"[^"]*": *//; s/"//g'; }
 export_json() { "$OFLASH" prod export --db "$1" --format json; }
 count() { grep -o "$2" <<<"$1" | wc -l; }
 JOB=(--image "$WORK/fw.hex" --device $DEV --serial-at 0x1FFF7800 --station st1 --quiet)
@@ -52,7 +54,7 @@ T=(--probe "sim:$WORK/c1" --device $DEV)
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$DB" --units 1 --json
 [ "$rc" = 0 ] && [ "$(jget "$out" passed)" = 1 ] && pass "the same chip again passes" || fail "rerun: rc=$rc $out"
 S=$("$OFLASH" sim show "$WORK/c1" --json)
-[ "$(jget "$S" program_ops)" = 0 ] && [ "$(jget "$S" erase_ops)" = 0 ] &&
+[ "$(sj "$S" program_ops)" = 0 ] && [ "$(sj "$S" erase_ops)" = 0 ] &&
     pass "rerun: zero program and erase operations on the chip" || fail "rerun wrote: $S"
 EX2=$(export_json "$DB")
 [ "$(count "$EX2" '"serial"')" = 1 ] && grep -q '"00000001"' <<<"$EX2" &&
@@ -109,10 +111,10 @@ EXG=$(export_json "$DBG")
 # --- readout protection -----------------------------------------------
 new_chip r1
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 2
-[ "$rc" = 2 ] && grep -q -- "--rdp2-permanent" <<<"$out" && [ "$(jget "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 0 ] &&
+[ "$rc" = 2 ] && grep -q -- "--rdp2-permanent" <<<"$out" && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 0 ] &&
     pass "--rdp 2 without --rdp2-permanent: usage error, chip untouched" || fail "rdp2: rc=$rc $out"
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 1
-[ "$rc" = 0 ] && [ "$(jget "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 1 ] &&
+[ "$rc" = 0 ] && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 1 ] &&
     pass "--rdp 1: unit passes, chip at RDP level 1" || fail "rdp1: rc=$rc $out"
 run_oflash out rc read 0x08000000 16 -o "$WORK/r1.bin" --probe "sim:$WORK/r1" --device $DEV
 [ "$rc" != 0 ] && pass "oflash read of the protected chip fails: $(tail -1 <<<"$out")" || fail "read after RDP 1 worked"
