@@ -288,18 +288,33 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-static void port_line(char *buf, size_t len, size_t i, const oflash_port_status *p)
+/* One port: number, probe (its end, the distinctive part), state,
+ * progress, serial in progress, last serial, counts, last error. */
+static void port_line(char *buf, size_t len, size_t i, const oflash_port_status *p, int sw)
 {
     char prog[16] = "";
-    const char *serial = p->serial[0] ? p->serial : "-";
+    size_t pl = strlen(p->probe);
+    const char *probe = pl > 20 ? p->probe + pl - 20 : p->probe;
     if (p->state >= OFLASH_PORT_ERASING && p->state <= OFLASH_PORT_LOCKING)
         snprintf(prog, sizeof prog, "%3u%%", p->percent);
-    snprintf(buf, len, "port %zu %-22.22s %-11s %4s  serial %-16.16s last %-16.16s pass %" PRIu64
-                       " fail %" PRIu64 "%s%s",
-             i + 1, p->probe, oflash_port_state_name(p->state), prog, serial,
+    snprintf(buf, len,
+             "%2zu %-20s %-11s %4s %-*s last %-*s %4" PRIu64 " ok %3" PRIu64 " fail%s%s", i + 1,
+             probe, oflash_port_state_name(p->state), prog, sw, p->serial[0] ? p->serial : "-", sw,
              p->last_serial[0] ? p->last_serial : "-", p->passed, p->failed,
              p->last_error[0] && p->state != OFLASH_PORT_PASS ? "  " : "",
              p->last_error[0] && p->state != OFLASH_PORT_PASS ? p->last_error : "");
+}
+
+/* The width of the serial columns: the longest serial shown. */
+static int serial_width(const oflash_station_status *s)
+{
+    size_t w = 1;
+    for (size_t i = 0; i < s->nports; i++) {
+        size_t a = strlen(s->ports[i].serial), b = strlen(s->ports[i].last_serial);
+        if (a > w) w = a;
+        if (b > w) w = b;
+    }
+    return (int)w;
 }
 
 static unsigned term_width(void)
@@ -314,10 +329,11 @@ static void draw_tty(const oflash_station_status *s, size_t *drawn)
 {
     char line[1024];
     unsigned w = term_width();
+    int sw = serial_width(s);
     if (*drawn) fprintf(stderr, "\033[%zuA", *drawn);
     drain_log();
     for (size_t i = 0; i < s->nports; i++) {
-        port_line(line, sizeof line, i, &s->ports[i]);
+        port_line(line, sizeof line, i, &s->ports[i], sw);
         if (strlen(line) >= w) line[w - 1] = '\0';
         fprintf(stderr, "\033[2K%s\n", line);
     }
