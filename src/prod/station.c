@@ -448,10 +448,16 @@ static unit_result unit_fail(unit *u, oflash_unit_record *rec, const char *msg)
 {
     port *p = u->p;
     oflash_station *st = p->st;
+    bool committed = rec->state == OFLASH_UNIT_PASS;
     rec->state = OFLASH_UNIT_FAIL;
     copy_str(rec->error, sizeof rec->error, msg);
     rec->end_us = wall_us();
     rec->duration_ms = (now_ns() - u->t_start) / 1000000u;
+    if (committed) {
+        /* A committed record never changes: nothing to tell the ledger. */
+        set_error(p, OFLASH_PORT_FAIL, msg);
+        return UNIT_FAIL;
+    }
     u->db_trips++;
     if (DB(u, oflash_ledger_finish(p->ledger, rec)) < 0)
         halt_station(st, oflash_error_last_code(),
@@ -606,9 +612,27 @@ static unit_result run_unit(unit *u)
         return unit_fail(u, &rec, msg);
     }
     noop = oflash_plan_is_noop(u->plan);
-    if (noop && rebind && rec.state == OFLASH_UNIT_PASS && !job->rdp && !job->run) {
-        /* The same chip again, already as the job wants it: zero writes,
-         * its committed record stays as it is. */
+    if (rec.state == OFLASH_UNIT_PASS) {
+        /* The same chip again.  Already as the job wants it: zero writes,
+         * its committed record stays as it is.  Otherwise the line does not
+         * rework a committed unit. */
+        if (!noop) {
+            oflash_plan_summary sum;
+            oflash_plan_summarize(&sum, u->plan);
+            snprintf(msg, sizeof msg,
+                     "chip refused, nothing written: UID %s passed before as serial %s, but its "
+                     "flash no longer matches this job's image (%zu sector%s to program, %zu OTP "
+                     "byte%s): the line does not reprogram a committed unit (rework it with "
+                     "oflash program)",
+                     u->uid, rec.serial, sum.sectors_program, sum.sectors_program == 1 ? "" : "s",
+                     sum.otp_bytes, sum.otp_bytes == 1 ? "" : "s");
+            return unit_fail(u, &rec, msg);
+        }
+        if (job->run && CHIP(u, oflash_probe_reset(u->probe, false)) < 0) {
+            snprintf(msg, sizeof msg, "serial %s already programmed; reset-and-run failed: %s",
+                     rec.serial, oflash_error_last());
+            return unit_fail(u, &rec, msg);
+        }
         pthread_mutex_lock(&st->lock);
         copy_str(p->status.last_serial, sizeof p->status.last_serial, rec.serial);
         pthread_mutex_unlock(&st->lock);
@@ -616,13 +640,20 @@ static unit_result run_unit(unit *u)
     }
 
     /* 6. Writing may start: the serial is bound to this UID from here on. */
-    if (rec.state == OFLASH_UNIT_RESERVED || (!noop && rec.state != OFLASH_UNIT_WRITING)) {
+    if (rec.state != OFLASH_UNIT_WRITING) {
         if (st->stop_requested) {
             snprintf(msg, sizeof msg, "stopped before anything was written");
             return unit_fail(u, &rec, msg);
         }
         u->db_trips++;
-        if (DB(u, oflash_ledger_started(p->ledger, &rec)) < 0) {
+        if ((rc = DB(u, oflash_ledger_started(p->ledger, &rec))) == OFLASH_ECONFLICT) {
+            /* The ledger took the reservation back (a reconcile): the unit
+             * is not written and not recorded. */
+            snprintf(msg, sizeof msg, "nothing written: %s", oflash_error_last());
+            set_error(p, OFLASH_PORT_FAIL, msg);
+            return UNIT_FAIL;
+        }
+        if (rc < 0) {
             halt_station(st, oflash_error_last_code(),
                          "the database did not record that writing serial %s (UID %s) starts: "
                          "%s; nothing was written to the chip and no new unit is started",
