@@ -60,6 +60,35 @@ EX2=$(export_json "$DB")
 [ "$(count "$EX2" '"serial"')" = 1 ] && grep -q '"00000001"' <<<"$EX2" &&
     pass "rerun: still one record, serial 00000001 (no second serial)" || fail "rerun export: $EX2"
 
+# --- a job file; flags override its keys; the default ledger beside it --
+mkdir -p "$WORK/job"
+cp "$WORK/fw.hex" "$WORK/job/app.hex"
+new_chip j1
+cat >"$WORK/job/line.ini" <<EOF
+; a line of one port
+[job]
+image = app.hex
+device = $DEV
+probe = sim:$WORK/j1
+station = st-job
+
+[serial]
+at = 0x1FFF7800
+prefix = AB-
+len = 4
+EOF
+if [ "$BACKEND" = pg ]; then DBJ=(--db "$(newdb job)"); else DBJ=(); fi
+run_oflash out rc prod run "$WORK/job/line.ini" "${DBJ[@]}" --serial-prefix XY- --units 1 --quiet
+[ "$rc" = 0 ] && [ "$(otp_text j1 7)" = XY-0001 ] && pass "job file + --serial-prefix over its prefix: XY-0001 in OTP" ||
+    fail "job file: rc=$rc $out / $(otp_text j1 7)"
+if [ "$BACKEND" = sqlite ]; then
+    [ -s "$WORK/job/line.db" ] && "$OFLASH" prod status "$WORK/job/line.ini" --serial-prefix XY- | grep -q "pass 1" &&
+        pass "no db in the job: sqlite:line.db beside line.ini; prod status reads it" || fail "default db: $(ls "$WORK/job")"
+fi
+run_oflash out rc prod run "$WORK/job/line.ini" --plan "${DBJ[@]}"
+[ "$rc" = 0 ] && grep -q "serial *ascii-dec, 4 bytes, first AB-0001" <<<"$out" && grep -q "OTP .*can never be erased" <<<"$out" &&
+    pass "--plan prints the plan with the irreversible steps" || fail "--plan: rc=$rc $out"
+
 # --- a chip holding a serial the ledger gives to another UID: refused -----
 new_chip c2
 printf '00000001' >"$WORK/sn.bin"
