@@ -188,11 +188,8 @@ static int serial_opt(job_args *ja, int c, const char *v)
 static int build_job(job_args *ja)
 {
     oflash_job *j = &ja->job;
-    if (ja->path) {
-        if (oflash_job_load(j, &ja->file, ja->path) < 0) return cli_fail();
-    } else {
-        *j = (oflash_job)OFLASH_JOB_INIT;
-    }
+    *j = (oflash_job)OFLASH_JOB_INIT;
+    if (ja->path && oflash_job_load(j, &ja->file, ja->path) < 0) return cli_fail();
     if (ja->nimages) {
         memcpy(j->images, ja->images, sizeof ja->images);
         j->nimages = ja->nimages;
