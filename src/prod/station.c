@@ -554,6 +554,7 @@ static unit_result run_unit(unit *u)
          * chip's serial came from elsewhere, even when it is the same. */
         if (rc == 0 && (seq != rec.seq || rec.state == OFLASH_UNIT_RESERVED)) {
             oflash_unit_record owner;
+            memset(&owner, 0, sizeof owner);
             u->db_trips++;
             if (DB(u, oflash_ledger_find_serial(&owner, p->ledger, text)) == 0 &&
                 strcmp(owner.uid, u->uid) != 0)
