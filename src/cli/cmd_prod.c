@@ -70,7 +70,7 @@ static void usage(FILE *f)
         "  --since TIME         units started at or after TIME: 2026-11-30, 2026-11-30T14:00\n"
         "                       (UTC; seconds and a trailing Z allowed) or @UNIXSECONDS\n\n"
         "prod status:           counts per state and the next serial of the job's pool\n"
-        "  --db URL, --json\n\n"
+        "  --db URL, --json, and the --serial-* options of prod run (the pool)\n\n"
         "Exit status: 0 every unit passed, 1 a unit failed or the line stopped (database,\n"
         "serials used up), 2 usage error, 130 stopped with Ctrl-C.\n");
 }
@@ -746,8 +746,9 @@ static int prod_export(int argc, char **argv)
 
 /* ---- status ---- */
 
-static const struct option status_opts[] = {CLI_OPTS_COMMON, CLI_OPTS_JSON, OPTS_SERIAL,
-                                            CLI_OPTS_END};
+static const struct option status_opts[] = {
+    CLI_OPTS_COMMON, CLI_OPTS_JSON, OPTS_SERIAL, {"db", required_argument, NULL, OPT_DB},
+    CLI_OPTS_END};
 
 static int prod_status(int argc, char **argv)
 {

@@ -49,6 +49,8 @@
 #include "oflash/image.h"
 #include "oflash/journal.h"
 #include "oflash/probe.h"
+#include "oflash/protect.h"
+#include "oflash/sim.h"
 #include "oflash/sys/family.h"
 #include "common/sha256.h"
 
@@ -468,21 +470,24 @@ static unit_result unit_fail(unit *u, oflash_unit_record *rec, const char *msg)
     return UNIT_FAIL;
 }
 
-/* Readout protection (include/oflash/protect.h, landing): until then a job
- * asking for it is refused before any chip is touched. */
+/* Readout protection: the part's family must be able to set it. */
 static int check_rdp(const oflash_station *st)
 {
+    const oflash_device *d = st->dev;
+    if (d->family_ops && d->family_ops->rdp_set && d->family_ops->rdp_get) return 0;
     return oflash_error_set(OFLASH_EUNSUPPORTED,
-                            "job: readout protection (rdp = %d) cannot be set by this build yet; "
-                            "nothing was done",
-                            st->job.rdp);
+                            "job: readout protection (rdp = %d) asked, but oflash cannot set it on "
+                            "%s (family %s); nothing was done",
+                            st->job.rdp, d->name, d->family ? d->family : "unknown");
 }
 
+/* After verify: the level the job asks for (the same level again writes
+ * nothing). */
 static int set_rdp(oflash_target *t, const oflash_job *job)
 {
-    (void)t;
-    return oflash_error_set(OFLASH_EUNSUPPORTED, "readout protection level %d: not supported",
-                            job->rdp);
+    oflash_rdp_opts ro = OFLASH_RDP_OPTS_INIT;
+    ro.allow_rdp2 = job->allow_rdp2;
+    return oflash_target_set_rdp(t, job->rdp, &ro);
 }
 
 static unit_result run_unit(unit *u)
@@ -628,6 +633,16 @@ static unit_result run_unit(unit *u)
                      u->uid, rec.serial, sum.sectors_program, sum.sectors_program == 1 ? "" : "s",
                      sum.otp_bytes, sum.otp_bytes == 1 ? "" : "s");
             return unit_fail(u, &rec, msg);
+        }
+        if (job->rdp) {
+            set_state(p, OFLASH_PORT_PROTECTING, 0);
+            if (CHIP(u, set_rdp(u->t, job)) < 0) {
+                snprintf(msg, sizeof msg,
+                         "serial %s already programmed; setting readout protection level %d "
+                         "failed: %s",
+                         rec.serial, job->rdp, oflash_error_last());
+                return unit_fail(u, &rec, msg);
+            }
         }
         if (job->run && CHIP(u, oflash_probe_reset(u->probe, false)) < 0) {
             snprintf(msg, sizeof msg, "serial %s already programmed; reset-and-run failed: %s",
@@ -828,9 +843,10 @@ static void *port_main(void *arg)
         pthread_mutex_unlock(&st->lock);
         copy_str(p->last_uid, sizeof p->last_uid, u.uid);
         r = run_unit(&u);
-        /* The board is done with on this port (sim-feed: takes it off). */
-        if (p->boards == BOARD_FEED && r != UNIT_NOBOARD && u.probe)
-            (void)CHIP(&u, oflash_probe_command(NULL, 0, u.probe, "take-off"));
+        /* sim-feed: a passed board goes off the fixture; any other comes
+         * back on the next placement (the operator's retry). */
+        if (p->boards == BOARD_FEED && u.probe)
+            (void)CHIP(&u, oflash_sim_feed_result(u.probe, r == UNIT_PASS));
         unclaim(st, r, &u, now_ns() - u.t_start);
         unit_close(&u);
         if (p->boards == BOARD_ONE) break;

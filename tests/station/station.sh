@@ -89,6 +89,10 @@ run_oflash out rc prod run "$WORK/job/line.ini" --plan "${DBJ[@]}"
 [ "$rc" = 0 ] && grep -q "serial *ascii-dec, 4 bytes, first AB-0001" <<<"$out" && grep -q "OTP .*can never be erased" <<<"$out" &&
     pass "--plan prints the plan with the irreversible steps" || fail "--plan: rc=$rc $out"
 
+ST=$("$OFLASH" prod status --db "$DB" --serial-at 0x1FFF7800 --json)
+[ "$(sj "$ST" pass)" = 1 ] && [ "$(sj "$ST" next_serial)" = 00000002 ] &&
+    pass "prod status --db: 1 pass, next serial 00000002" || fail "status: $ST"
+
 # --- a chip holding a serial the ledger gives to another UID: refused -----
 new_chip c2
 printf '00000001' >"$WORK/sn.bin"
@@ -137,15 +141,33 @@ EXG=$(export_json "$DBG")
 [ "$(count "$EXG" '"state": *"pass"')" = 3 ] && [ "$(count "$EXG" '"state": *"void"')" = 1 ] &&
     grep -q '"error": *"[^"]' <<<"$EXG" && pass "ledger: 3 pass, the failed unit void with its reason" || fail "gang export: $EXG"
 
+# --- a gang of 4 sim-feed ports, one cutting every board's power --------
+DBF=$(newdb feed)
+mkdir -p "$WORK/f1" "$WORK/f2" "$WORK/f3" "$WORK/f4"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim-feed:$WORK/f1" --probe "sim-feed:$WORK/f2" \
+    --probe "sim-feed:$WORK/f3?power-loss=1&power-loss-ops=6" --probe "sim-feed:$WORK/f4" --db "$DBF" --units 9 --json
+ports=$(grep -o '"ports": \[.*' <<<"$out")
+p3=$(sed -E 's/.*"probe": "sim-feed:[^"]*f3[^"]*", "state": "[a-z]*", "passed": ([0-9]+), "failed": ([0-9]+).*/\1 \2/' <<<"$ports")
+[ "$rc" = 1 ] && [ "$(jget "$out" passed)" = 9 ] && [ "${p3% *}" = 0 ] && [ "${p3#* }" -ge 1 ] &&
+    pass "sim-feed gang: 9 units passed on 3 ports while port 3 lost power on every board (${p3#* } failed)" ||
+    fail "feed gang: rc=$rc p3='$p3' $out"
+EXF=$(export_json "$DBF")
+[ "$(count "$EXF" '"state": *"pass"')" = 9 ] && grep -q '"state": *"void"' <<<"$EXF" &&
+    ! grep -A12 '"state": *"void"' <<<"$EXF" | grep -q '"error": *""' &&
+    pass "ledger: 9 pass, every void has its reason ($(grep -m1 -o '"error": *"[^"]*power[^"]*"' <<<"$EXF"))" || fail "feed export: $EXF"
+
 # --- readout protection -----------------------------------------------
 new_chip r1
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 2
 [ "$rc" = 2 ] && grep -q -- "--rdp2-permanent" <<<"$out" && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 0 ] &&
     pass "--rdp 2 without --rdp2-permanent: usage error, chip untouched" || fail "rdp2: rc=$rc $out"
-# (setting RDP 1 lands with include/oflash/protect.h; until then refused up front)
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 1
-[ "$rc" = 1 ] && grep -q "readout protection" <<<"$out" && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" program_ops)" = 0 ] &&
-    pass "--rdp 1 refused before any write by a build that cannot set it" || fail "rdp1: rc=$rc $out"
+[ "$rc" = 0 ] && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 1 ] &&
+    pass "--rdp 1: unit passes, chip at RDP level 1" || fail "rdp1: rc=$rc $out"
+EXR=$(export_json "$DB")
+grep -q "\"uid\": *\"$(uid_of r1)\"" <<<"$EXR" && pass "RDP unit committed in the ledger" || fail "rdp export: $EXR"
+run_oflash out rc read 0x08000000 16 -o "$WORK/r1.bin" --probe "sim:$WORK/r1" --device $DEV
+[ "$rc" != 0 ] && pass "oflash read of the protected chip fails: $(tail -1 <<<"$out")" || fail "read after RDP 1 worked"
 
 # --- the database unreachable: nothing touched ------------------------
 run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/d1" --db "postgresql://oflash@127.0.0.1:1/none?connect_timeout=2" --units 1
