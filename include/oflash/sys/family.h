@@ -164,6 +164,11 @@ typedef struct oflash_family_ops {
      * list (a second bank's option bytes). */
     const oflash_guard_reg *guards;
     size_t guard_count;
+    /* Optional (NULL: unknown): the datasheet's typical time to erase one
+     * main-flash sector of sector_size bytes, in microseconds, at the
+     * default parallelism; for progress display only (oflash devices,
+     * the CLI's erase bar moving within a long sector). */
+    uint32_t (*erase_time_us)(const oflash_device *dev, uint32_t sector_size);
 } oflash_family_ops;
 
 /* ---- the registry (src/targets/targets.c) ---- */
