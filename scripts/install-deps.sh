@@ -13,7 +13,7 @@ PACKAGES=(
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux
-  strace
+  strace bsdutils
 )
 
 missing=()
