@@ -198,6 +198,15 @@ static const oflash_guard_reg f4_guards[] = {
     {"option bytes of bank 2", OFLASH_GUARD_OPTION_BYTES, 0x1FFEC000u, 16},
 };
 
+/* Typical sector erase time at x32 (the loader's default parallelism):
+ * tERASE16KB 250 ms, tERASE64KB 550 ms, tERASE128KB 1 s (datasheets of
+ * the F401/F405/F427, "Flash memory programming" tables). */
+static uint32_t f4_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    (void)dev;
+    return sector_size <= 16384u ? 250000u : sector_size <= 65536u ? 550000u : 1000000u;
+}
+
 const oflash_family_ops oflash_family_stm32f4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f4",
@@ -223,4 +232,5 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .guard_count = sizeof f4_guards / sizeof f4_guards[0],
     .rdp_get = f4_rdp_get,
     .rdp_set = f4_rdp_set,
+    .erase_time_us = f4_erase_time_us,
 };
