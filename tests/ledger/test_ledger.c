@@ -681,6 +681,13 @@ static void test_migrations(void)
     oflash_ledger_close(raw);
     CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "acme-mes");
 
+    /* A server that does not answer: ELINK, the address, never the password. */
+    CHECK_ERR(oflash_ledger_open(&l, "postgresql://oflash:s3cret@127.0.0.1:1/x"), OFLASH_ELINK,
+              "cannot reach the ledger database postgresql://oflash@127.0.0.1:1/x: ");
+    CHECK(strstr(oflash_error_last(), "s3cret") == NULL);
+    CHECK_ERR(oflash_ledger_open(&l, "postgres://127.0.0.1:1/x?password=s3cret&sslmode=disable"),
+              OFLASH_ELINK, "postgres://127.0.0.1:1/x?sslmode=disable");
+    CHECK(strstr(oflash_error_last(), "s3cret") == NULL);
     /* Bad URLs. */
     CHECK_ERR(oflash_ledger_open(&l, "mysql://x/y"), OFLASH_EINVAL, "neither sqlite:PATH");
     CHECK_ERR(oflash_ledger_open(&l, "sqlite:"), OFLASH_EINVAL, "names no file");
@@ -699,6 +706,9 @@ static void test_sqlite_not_a_db(void)
     snprintf(url, sizeof url, "sqlite:%s", path);
     oflash_ledger *l;
     CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "not an SQLite database");
+    snprintf(url, sizeof url, "sqlite:%s/no-such-dir/l.db", base);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EIO, "cannot open the ledger file");
+    CHECK(strstr(oflash_error_last(), "no-such-dir/l.db") != NULL);
 }
 
 /* PostgreSQL: the server restarts in the middle of a run; then it is down. */
