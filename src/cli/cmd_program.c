@@ -90,7 +90,9 @@ static const char *action_name(oflash_sector_action a)
 
 void cli_print_conflicts(FILE *f, const oflash_plan *p)
 {
-    fprintf(f, "OTP conflicts (nothing was written):\n");
+    fprintf(f, "OTP blocks of the image (nothing was written):\n");
+    cli_print_otp_blocks(f, p, "  ");
+    fprintf(f, "OTP conflicts, byte by byte:\n");
     fprintf(f, "  %5s  %-10s  %-4s  %-5s  %s\n", "block", "address", "chip", "image", "reason");
     for (size_t i = 0; i < p->conflict_count; i++) {
         const oflash_plan_conflict *c = &p->conflicts[i];
@@ -101,6 +103,41 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
                 : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
                     ? "partly programmed by an interrupted run (journal): --otp-resume finishes it"
                     : "OTP byte already programmed to another value");
+    }
+}
+
+#define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
+
+/* One line per OTP block of the image: the chip's and the image's
+ * contents in words, and what happens to the block. */
+void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent)
+{
+    for (size_t i = 0; i < p->otp_block_count; i++) {
+        const oflash_plan_otp_block *b = &p->otp_blocks[i];
+        char chip[96], image[96];
+        const char *what;
+        oflash_otp_text(chip, sizeof chip, b->chip, b->len);
+        oflash_otp_text(image, sizeof image, b->image, b->len);
+        if (b->state == OFLASH_OTP_BLOCK_EQUAL)
+            what = p->otp_skipped ? "left out; the chip already holds the image's bytes"
+                                  : "already holds the image's bytes";
+        else if (b->state == OFLASH_OTP_BLOCK_PROGRAM)
+            what = p->otp_skipped        ? "left out, DIFFERS: the chip's block is blank there"
+                   : p->otp_needs_opt_in ? "to program  [REFUSED without --otp]"
+                                         : "to program";
+        else
+            what = p->otp_skipped
+                       ? "left out, DIFFERS: the chip holds other values"
+                       : "CONFLICT: the chip holds other values, OTP cannot be rewritten";
+        fprintf(f, "%sOTP block %u", indent, b->block);
+        if (b->len)
+            fprintf(f, " at 0x%08X: chip %s%s, image %s%s", b->addr, chip,
+                    b->chip_locked ? " (locked)" : "", image,
+                    b->image_locks && !b->chip_locked ? " + lock" : "");
+        else
+            fprintf(f, ": lock byte only, chip %s, image %s", b->chip_locked ? "locked" : "open",
+                    b->image_locks ? "locks it" : "leaves it open");
+        fprintf(f, ": %s\n", what);
     }
 }
 
@@ -121,31 +158,24 @@ void cli_print_plan(FILE *f, const oflash_plan *p)
     }
     if (p->otp_skipped)
         fprintf(f, "  otp: %zu image bytes left out (--skip-otp)\n", p->otp_skipped_bytes);
-    if (p->otp_write_count || p->otp_equal) {
-        fprintf(f, "  otp: %zu bytes to program, %zu already equal\n", p->otp_write_count,
-                p->otp_equal);
-        for (size_t i = 0; i < p->otp_write_count;) {
-            size_t j = i;
-            while (j < p->otp_write_count && p->otp_writes[j].block == p->otp_writes[i].block)
-                j++;
-            fprintf(f, "    block %2u: %zu bytes from 0x%08X:", p->otp_writes[i].block, j - i,
-                    p->otp_writes[i].addr);
-            for (size_t k = i; k < j && k < i + 32; k++)
-                fprintf(f, " %02X", p->otp_writes[k].image);
-            fputc('\n', f);
-            i = j;
-        }
-    }
+    else if (p->otp_write_count || p->otp_equal || p->lock_count || p->locks_equal)
+        fprintf(f, "  otp: %zu byte%s to program, %zu already equal%s\n", p->otp_write_count,
+                p->otp_write_count == 1 ? "" : "s", p->otp_equal,
+                p->otp_needs_opt_in ? "  [REFUSED without --otp: OTP cannot be erased]" : "");
+    cli_print_otp_blocks(f, p, "    ");
     for (size_t i = 0; i < p->lock_count; i++)
-        fprintf(f, "  lock: OTP block %u (lock byte 0x%08X <- 0x00, irreversible)\n",
-                p->locks[i].block, p->locks[i].addr);
+        fprintf(f, "  lock: OTP block %u (lock byte 0x%08X <- 0x00, irreversible)%s\n",
+                p->locks[i].block, p->locks[i].addr,
+                p->otp_needs_opt_in ? "  [REFUSED without --otp]" : "");
     if (p->locks_equal)
-        fprintf(f, "  lock: %zu lock bytes already as the image wants\n", p->locks_equal);
+        fprintf(f, "  lock: %zu lock byte%s already as the image wants\n", p->locks_equal,
+                p->locks_equal == 1 ? "" : "s");
     fprintf(f,
-            "total: %zu sectors to erase, %zu to program, %zu skipped; %llu flash bytes, %zu OTP "
-            "bytes, %zu locks\n",
-            s.sectors_erase, s.sectors_program, s.sectors_skip, (unsigned long long)s.program_bytes,
-            s.otp_bytes, s.locks);
+            "total: %zu sector%s to erase, %zu to program, %zu skipped; %llu flash byte%s, %zu OTP "
+            "byte%s, %zu lock%s\n",
+            PL(s.sectors_erase, "", "s"), s.sectors_program, s.sectors_skip,
+            (unsigned long long)s.program_bytes, s.program_bytes == 1 ? "" : "s",
+            PL(s.otp_bytes, "", "s"), PL(s.locks, "", "s"));
     if (p->conflict_count) cli_print_conflicts(f, p);
 }
 
@@ -171,6 +201,32 @@ static json_t *json_locks(const oflash_plan *p)
     for (size_t i = 0; i < p->lock_count; i++)
         json_array_append_new(a, json_pack("{s:I, s:I}", "block", (json_int_t)p->locks[i].block,
                                            "lock_address", (json_int_t)p->locks[i].addr));
+    return a;
+}
+
+/* The OTP blocks the image touches, as the plan found them: what the
+ * chip holds, what the image holds (hex and as text), the lock. */
+static json_t *json_otp_blocks(const oflash_plan *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < p->otp_block_count; i++) {
+        const oflash_plan_otp_block *b = &p->otp_blocks[i];
+        char chip[96], image[96];
+        json_t *e;
+        oflash_otp_text(chip, sizeof chip, b->chip, b->len);
+        oflash_otp_text(image, sizeof image, b->image, b->len);
+        e = json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:s, s:s}", "block", (json_int_t)b->block,
+                      "state",
+                      b->state == OFLASH_OTP_BLOCK_EQUAL     ? "equal"
+                      : b->state == OFLASH_OTP_BLOCK_PROGRAM ? "program"
+                                                             : "conflict",
+                      "address", (json_int_t)b->addr, "length", (json_int_t)b->len, "chip",
+                      cli_json_hex(b->chip, b->len), "image", cli_json_hex(b->image, b->len),
+                      "chip_text", chip, "image_text", image);
+        cli_json_lock(e, b->has_lock, b->chip_locked, b->chip_locked ? 0x00 : 0xFF);
+        json_object_set_new(e, "image_locks", json_boolean(b->image_locks));
+        json_array_append_new(a, e);
+    }
     return a;
 }
 
@@ -213,6 +269,8 @@ json_t *cli_json_plan(const oflash_plan *p)
                                               conflict_reason(c->kind)));
     }
     json_object_set_new(o, "conflicts", conf);
+    json_object_set_new(o, "otp_blocks", json_otp_blocks(p));
+    json_object_set_new(o, "otp_needs_opt_in", json_boolean(p->otp_needs_opt_in));
     return o;
 }
 
@@ -234,6 +292,25 @@ static json_t *json_result(const oflash_target *t, const oflash_plan *plan,
                                                                   : "skipped"));
     cli_json_stats(o, st, elapsed);
     return o;
+}
+
+/* "3 sectors and 14 OTP bytes already hold the image" */
+static const char *up_to_date_what(const oflash_plan *p)
+{
+    static char buf[160];
+    oflash_plan_summary s;
+    size_t otp = p->otp_equal;
+    oflash_plan_summarize(&s, p);
+    if (s.sectors_skip && otp)
+        snprintf(buf, sizeof buf, "%zu sector%s and %zu OTP byte%s already hold the image",
+                 PL(s.sectors_skip, "", "s"), PL(otp, "", "s"));
+    else if (otp)
+        snprintf(buf, sizeof buf, "%zu OTP byte%s already hold%s the image", PL(otp, "", "s"),
+                 otp == 1 ? "s" : "");
+    else
+        snprintf(buf, sizeof buf, "%zu sector%s already hold%s the image",
+                 PL(s.sectors_skip, "", "s"), s.sectors_skip == 1 ? "s" : "");
+    return buf;
 }
 
 enum {
@@ -384,11 +461,15 @@ int cmd_program(int argc, char **argv)
     fo.journal = journal;
 
     oflash_target_view_init(&view, t);
+    /* --plan shows OTP even without --otp, marking what a run refuses. */
+    po.show_otp = plan_only;
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
     if (rc == OFLASH_ECONFLICT && plan) {
         cli_fail();
         if (json)
             cli_json_error_add("plan", cli_json_plan(plan));
+        else if (plan_only)
+            cli_print_plan(stdout, plan);
         else
             cli_print_conflicts(stderr, plan);
         goto out;
@@ -408,12 +489,43 @@ int cmd_program(int argc, char **argv)
             ret = cli_fail();
             goto out;
         }
-        if (json)
+        if (json && !plan->otp_needs_opt_in)
             cli_json_print(cli_json_plan(plan));
+        else if (json)
+            cli_json_error_add("plan", cli_json_plan(plan)); /* the refusal below */
         else
             cli_print_plan(stdout, plan);
+        if (plan->otp_needs_opt_in) {
+            /* The plan is shown; the answer is what a real run does. */
+            cli_error("a run without --otp refuses this image: it programs %zu OTP byte%s and %zu "
+                      "lock%s (irreversible); add --otp to write them or --skip-otp to leave "
+                      "them out",
+                      PL(plan->otp_write_count, "", "s"), PL(plan->lock_count, "", "s"));
+            goto out;
+        }
         ret = EXIT_OK;
         goto out;
+    }
+    if (plan->otp_skipped && !json) {
+        /* --skip-otp is no silent success: the blocks that differ. */
+        size_t differ = 0;
+        for (size_t i = 0; i < plan->otp_block_count; i++)
+            differ += plan->otp_blocks[i].state != OFLASH_OTP_BLOCK_EQUAL;
+        if (differ) {
+            fprintf(stderr,
+                    "oflash: warning: --skip-otp: %zu OTP block%s of this chip differ%s from the "
+                    "image (left out, nothing written there):\n",
+                    PL(differ, "", "s"), differ == 1 ? "s" : "");
+            oflash_plan differing = *plan;
+            oflash_plan_otp_block only[64];
+            size_t n = 0;
+            for (size_t i = 0; i < plan->otp_block_count && n < 64; i++)
+                if (plan->otp_blocks[i].state != OFLASH_OTP_BLOCK_EQUAL)
+                    only[n++] = plan->otp_blocks[i];
+            differing.otp_blocks = only;
+            differing.otp_block_count = n;
+            cli_print_otp_blocks(stderr, &differing, "  ");
+        }
     }
     /* Irreversible work is shown before it is done. */
     if (!cli_quiet && !json && (plan->otp_write_count || plan->lock_count)) {
@@ -448,12 +560,19 @@ int cmd_program(int argc, char **argv)
         ret = cli_fail();
         goto out;
     }
+    if (!cli_quiet && !json && oflash_plan_is_noop(plan)) {
+        printf("%s: already up to date (%s; nothing erased or programmed), verify %s\n",
+               oflash_target_device(t)->name, up_to_date_what(plan),
+               st.verify > 0 ? "ok" : "skipped");
+    } else if (!cli_quiet && !json) {
+        printf("%s: %zu sector%s erased, %zu skipped, %llu byte%s programmed, %zu OTP byte%s, "
+               "%zu block%s locked, verify %s\n",
+               oflash_target_device(t)->name, PL(st.sectors_erased, "", "s"), st.sectors_skipped,
+               (unsigned long long)st.bytes_programmed, st.bytes_programmed == 1 ? "" : "s",
+               PL(st.otp_bytes_programmed, "", "s"), PL(st.otp_blocks_locked, "", "s"),
+               st.verify > 0 ? "ok" : "skipped");
+    }
     if (!cli_quiet && !json) {
-        printf("%s: %zu sectors erased, %zu skipped, %llu bytes programmed, %zu OTP bytes, %zu "
-               "blocks locked, verify %s\n",
-               oflash_target_device(t)->name, st.sectors_erased, st.sectors_skipped,
-               (unsigned long long)st.bytes_programmed, st.otp_bytes_programmed,
-               st.otp_blocks_locked, st.verify > 0 ? "ok" : "skipped");
         printf("%.2f s elapsed", cli_now() - t0);
         if (st.has_sim_time) printf(", %.3f s simulated target time", st.sim_time_s);
         printf(", %llu round trips, %llu bytes on the wire\n", (unsigned long long)st.round_trips,

@@ -67,6 +67,8 @@ json_t *cli_json_plan(const oflash_plan *p);
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
 void cli_print_conflicts(FILE *f, const oflash_plan *p);
+/* One line per OTP block of the image: chip and image in words. */
+void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent);
 /* "STM32F401RET6" (order code: part + package + temperature [+ TR]) ->
  * "STM32F401RE". */
 bool cli_order_code_part(char *out, size_t len, const char *code);
