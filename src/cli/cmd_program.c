@@ -223,7 +223,8 @@ static json_t *json_otp_blocks(const oflash_plan *p)
                       "address", (json_int_t)b->addr, "length", (json_int_t)b->len, "chip",
                       cli_json_hex(b->chip, b->len), "image", cli_json_hex(b->image, b->len),
                       "chip_text", chip, "image_text", image);
-        cli_json_lock(e, b->has_lock, b->chip_locked, b->chip_locked ? 0x00 : 0xFF);
+        cli_json_lock(e, b->has_lock, b->chip_locked, 0);
+        json_object_set_new(e, "lock_byte", json_null()); /* the plan keeps no value */
         json_object_set_new(e, "image_locks", json_boolean(b->image_locks));
         json_array_append_new(a, e);
     }
