@@ -11,7 +11,7 @@ PACKAGES=(
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
-  srecord binutils time python3 zip cppcheck groff-base tmux
+  srecord binutils time python3 zip cppcheck groff-base tmux zsh
   strace
 )
 
