@@ -7,6 +7,7 @@
 #include <string.h>
 
 static bool printed;
+static bool print_failed; /* the result could not be written: exit 1 */
 static json_t *err_code, *err_msg; /* of the first message noted */
 static json_t *err_extra;          /* the command's own fields */
 static json_t *err_details;        /* later messages */
@@ -16,14 +17,18 @@ static json_t *err_details;        /* later messages */
 void cli_json_print(json_t *obj)
 {
     if (!obj) {
-        fputs("{\"error\": {\"code\": \"out_of_memory\", \"message\": \"out of memory\"}}\n",
+        /* jansson failed: out of memory */
+        fputs("{\"error\": {\"code\": \"out_of_memory\", \"message\": \"cannot write JSON "
+              "(out of memory)\", \"exit_code\": 1}}\n",
               stdout);
-        printed = true;
+        printed = print_failed = true;
         return;
     }
-    json_dumpf(obj, stdout, CLI_JSON_FLAGS);
-    fputc('\n', stdout);
-    fflush(stdout);
+    if (json_dumpf(obj, stdout, CLI_JSON_FLAGS) < 0 || fputc('\n', stdout) == EOF ||
+        fflush(stdout) == EOF) {
+        fprintf(stderr, "oflash: writing the JSON result to standard output failed\n");
+        print_failed = true;
+    }
     json_decref(obj);
     printed = true;
 }
@@ -135,6 +140,7 @@ void cli_json_note(const char *msg, const char *code)
 
 int cli_json_finish(int rc)
 {
+    if (print_failed && rc == EXIT_OK) rc = EXIT_FAIL;
     if (cli_json && rc != 0 && !printed) {
         json_t *e = json_object();
         if (rc == EXIT_INTERRUPTED) {
