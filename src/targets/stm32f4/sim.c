@@ -168,6 +168,8 @@ static int rdp(const sim_chip *c)
 
 static bool sector_wrp(const sim_chip *c, int index)
 {
+    if (!dual(c)) /* F413/F423: nWRP12..14 in OPTCR, nWRP14 for sectors 14 and 15 */
+        return !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + (index < 15 ? index : 14))));
     if (index < 12) return !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + index)));
     return !(OPTCR1(c) & (1u << (OPTCR_NWRP_SHIFT + index - 12)));
 }
@@ -315,7 +317,12 @@ static void start_erase(sim_chip *c)
     }
     if (ser) {
         unsigned snb = (F(c)->cr >> CR_SNB_SHIFT) & (dbl ? 0x1Fu : 0x0Fu);
-        int idx = snb < 12 ? (int)snb : (dbl && snb >= 16 && snb < 28) ? (int)snb - 4 : -1;
+        /* One bank: SNB is the sector (F413/F423 have 16); dual bank: SNB
+         * bit 4 selects bank 2. */
+        int idx = !dbl                      ? (int)snb
+                  : snb < 12                ? (int)snb
+                  : (snb >= 16 && snb < 28) ? (int)snb - 4
+                                            : -1;
         const oflash_sector *s;
         if (idx < 0 || (size_t)idx >= bank->sector_count) {
             F(c)->sr |= SR_PGSERR;
@@ -813,8 +820,11 @@ static void f4_reset(sim_chip *c)
 
 static void f4_factory(const oflash_device *dev, uint32_t opt[SIM_OPT_WORDS])
 {
-    (void)dev;
     opt[0] = F4_OPTCR_RESET & ~(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
+    /* F413/F423 (16 sectors, one bank): nWRP12..14 in OPTCR bits 28..30. */
+    if (!f4_part_of(dev)->dual_bank && oflash_device_bank_at(dev, F4_FLASH_BASE) &&
+        oflash_device_bank_at(dev, F4_FLASH_BASE)->sector_count > 12)
+        opt[0] |= 0x70000000u;
     opt[1] = F4_OPTCR1_RESET;
 }
 
@@ -822,8 +832,13 @@ static void f4_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], 
 {
     (void)opt;
     memset(m, 0, sizeof *m);
-    m->cpu_model = UC_CPU_ARM_CORTEX_M4;
-    m->cpuid = 0x410FC241u; /* PM0214 rev 10 §4.4: Cortex-M4 r0p1 */
+    if (dev->core && !strcmp(dev->core, "Cortex-M3")) { /* STM32F2 */
+        m->cpu_model = UC_CPU_ARM_CORTEX_M3;
+        m->cpuid = 0x412FC230u; /* PM0056 §4.4.1: Cortex-M3 r2p0 */
+    } else {
+        m->cpu_model = UC_CPU_ARM_CORTEX_M4;
+        m->cpuid = 0x410FC241u; /* PM0214 rev 10 §4.4: Cortex-M4 r0p1 */
+    }
     m->flash_base = F4_FLASH_BASE;
     m->flash_alias = 0;
     m->sram_base = F4_SRAM_BASE;
@@ -863,7 +878,8 @@ static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
         snprintf(text + n, len - (size_t)n, "; OPTCR1 0x%08X: nWRP bank 2 0x%03X", optcr1,
                  (optcr1 >> 16) & 0xFFF);
     for (size_t i = 0; i < nsect && i < 24; i++)
-        wrp[i] = !((i < 12 ? optcr : optcr1) & (1u << (16 + i % 12)));
+        wrp[i] = f4_part_of(dev)->dual_bank ? !((i < 12 ? optcr : optcr1) & (1u << (16 + i % 12)))
+                                            : !(optcr & (1u << (16 + (i < 15 ? i : 14))));
 }
 
 const oflash_sim_model oflash__stm32f4_sim = {
