@@ -73,6 +73,10 @@ jrun "otp lock --yes" 0 otp lock 3 --yes "${T[@]}" --json &&
     jkeys "otp lock --json" otp_blocks_locked=1 locks.0.block=3 locks.0.lock_address=$((0x1FFF7A03))
 jrun "otp after lock" 0 otp "${T[@]}" --json && jkeys "otp --json: block 3 locked" blocks.3.locked=true blocks.3.lock_byte=0
 jrun "sim show after lock" 0 sim show "$CHIP" --json && jkeys "sim show --json: block 3 locked, same keys" otp.3.locked=true otp.3.lock_byte=0
+jrun "protect" 0 protect "${T[@]}" --json && jkeys "protect --json" device rdp_level=0
+jrun "protect plan" 1 protect --rdp 1 "${T[@]}" --json &&
+    jkeys "protect --rdp 1 without --yes: the plan in the error" error.code='"confirmation_needed"' \
+        error.plan.rdp_level=0 error.plan.rdp_level_planned=1 error.plan.mass_erase=false
 jrun "reset" 0 reset --halt "${T[@]}" --json && jkeys "reset --json" reset.state='"halted"' reset.sp reset.pc
 jrun "run" 0 run --probe "sim:$CHIP" --load bkpt.bin@0x20000000 --pc 0x20000001 --sp 0x20002000 --reg r0=7 --json &&
     jkeys "run --json" stopped='"bkpt"' pc=$((0x20000000)) registers.r0=7
