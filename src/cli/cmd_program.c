@@ -358,7 +358,7 @@ int cmd_program(int argc, char **argv)
     const char *journal_dir = NULL;
     oflash_target_view view;
     oflash_flash_stats st;
-    cli_progress prog;
+    cli_progress prog = {0};
     double t0 = cli_now();
     int ret = EXIT_FAIL, rc;
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
@@ -536,6 +536,8 @@ int cmd_program(int argc, char **argv)
         fputc('\n', stderr);
     }
     cli_progress_init(&prog, !cli_quiet && !json);
+    cli_progress_target(&prog, t);
+    cli_progress_erase_plan(&prog, plan);
     fo.progress = cli_progress_cb;
     fo.progress_ctx = &prog;
     fo.cancel = cli_cancel_cb;
@@ -547,6 +549,7 @@ int cmd_program(int argc, char **argv)
     }
     memset(&st, 0, sizeof st);
     rc = oflash_flash_execute(&st, t, plan, &fo);
+    cli_progress_finish(&prog);
     if (rc < 0 && json) cli_json_error_add("done", json_result(t, plan, &st, cli_now() - t0));
     if (rc == OFLASH_EINTERRUPTED) {
         if (prog.tty) fputc('\n', stderr);
@@ -596,6 +599,7 @@ int cmd_program(int argc, char **argv)
     }
     ret = run_after ? cli_reset_target(t, false, NULL) : EXIT_OK;
 out:
+    cli_progress_finish(&prog);
     oflash_plan_free(plan);
     oflash_journal_close(journal);
     oflash_target_close(t);
