@@ -13,6 +13,7 @@
  * the ports to stop at their next safe point; the command then exits 130.
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/prod.h"
@@ -411,40 +412,38 @@ static void print_summary(FILE *f, const oflash_station_status *s)
                 s->overhead_ms, s->db_ms, s->db_round_trips);
 }
 
-static void json_summary(FILE *f, const oflash_station_status *s, int rc, const char *error)
+static void json_summary(const oflash_station_status *s, int rc, const char *error)
 {
     uint64_t units = s->passed + s->failed;
-    fprintf(f, "{\"station\": ");
-    cli_json_string(f, s->station);
-    fprintf(f, ", \"device\": ");
-    cli_json_string(f, s->device);
-    fprintf(f, ", \"image_sha256\": \"%s\", \"units\": %" PRIu64 ", \"passed\": %" PRIu64
-               ", \"failed\": %" PRIu64 ", \"yield\": %.4f, \"units_per_hour\": %.1f, "
-               "\"elapsed_s\": %.3f, \"overhead_ms\": %.3f, \"db_ms\": %.3f, \"db_round_trips\": %.2f, "
-               "\"reconciled_released\": %" PRIu64 ", \"reconciled_inflight\": %" PRIu64
-               ", \"ports\": [",
-            s->image_sha256, units, s->passed, s->failed,
-            units ? (double)s->passed / (double)units : 0.0, s->units_per_hour, s->elapsed_s,
-            s->overhead_ms, s->db_ms, s->db_round_trips, s->reconciled_released,
-            s->reconciled_inflight);
+    json_t *o = json_object(), *ports = json_array();
+    json_object_set_new(o, "station", cli_json_str(s->station));
+    json_object_set_new(o, "device", cli_json_str(s->device));
+    json_object_set_new(o, "image_sha256", cli_json_str(s->image_sha256));
+    json_object_set_new(o, "units", json_integer((json_int_t)units));
+    json_object_set_new(o, "passed", json_integer((json_int_t)s->passed));
+    json_object_set_new(o, "failed", json_integer((json_int_t)s->failed));
+    json_object_set_new(o, "yield", json_real(units ? (double)s->passed / (double)units : 0.0));
+    json_object_set_new(o, "units_per_hour", json_real(s->units_per_hour));
+    json_object_set_new(o, "elapsed_s", json_real(s->elapsed_s));
+    json_object_set_new(o, "overhead_ms", json_real(s->overhead_ms));
+    json_object_set_new(o, "db_ms", json_real(s->db_ms));
+    json_object_set_new(o, "db_round_trips", json_real(s->db_round_trips));
+    json_object_set_new(o, "reconciled_released", json_integer((json_int_t)s->reconciled_released));
+    json_object_set_new(o, "reconciled_inflight", json_integer((json_int_t)s->reconciled_inflight));
     for (size_t i = 0; i < s->nports; i++) {
         const oflash_port_status *p = &s->ports[i];
-        fprintf(f, "%s{\"probe\": ", i ? ", " : "");
-        cli_json_string(f, p->probe);
-        fprintf(f, ", \"state\": \"%s\", \"passed\": %" PRIu64 ", \"failed\": %" PRIu64
-                   ", \"last_serial\": ",
-                oflash_port_state_name(p->state), p->passed, p->failed);
-        cli_json_string(f, p->last_serial);
-        fprintf(f, ", \"last_error\": ");
-        cli_json_string(f, p->last_error);
-        fputc('}', f);
+        json_t *po = json_object();
+        json_object_set_new(po, "probe", cli_json_str(p->probe));
+        json_object_set_new(po, "state", cli_json_str(oflash_port_state_name(p->state)));
+        json_object_set_new(po, "passed", json_integer((json_int_t)p->passed));
+        json_object_set_new(po, "failed", json_integer((json_int_t)p->failed));
+        json_object_set_new(po, "last_serial", cli_json_str(p->last_serial));
+        json_object_set_new(po, "last_error", cli_json_str(p->last_error));
+        json_array_append_new(ports, po);
     }
-    fprintf(f, "], \"error\": ");
-    if (rc < 0)
-        cli_json_string(f, error);
-    else
-        fprintf(f, "null");
-    fprintf(f, "}\n");
+    json_object_set_new(o, "ports", ports);
+    json_object_set_new(o, "error", rc < 0 ? cli_json_str(error) : json_null());
+    cli_json_print(o);
 }
 
 static const struct option run_opts[] = {
@@ -617,7 +616,7 @@ static int prod_run(int argc, char **argv)
     drain_log();
     oflash_log_set_handler(NULL, NULL);
     if (cli_json) {
-        json_summary(stdout, s, r.rc, r.error);
+        json_summary(s, r.rc, r.error);
     } else {
         /* The ports' last errors in full (a live line is cut at the
          * terminal's width; quiet printed none). */
@@ -797,24 +796,22 @@ static int prod_status(int argc, char **argv)
         goto out;
     }
     if (cli_json) {
-        printf("{\"db\": ");
-        cli_json_string(stdout, ja.job.db_url);
-        printf(", \"backend\": \"%s\", \"schema_version\": %d, \"pass\": %" PRIu64
-               ", \"fail\": %" PRIu64 ", \"void\": %" PRIu64 ", \"reserved\": %" PRIu64
-               ", \"writing\": %" PRIu64 ", \"released\": %" PRIu64 ", \"issued\": %" PRIu64
-               ", \"left\": ",
-               oflash_ledger_backend(l), oflash_ledger_schema_version(l), n.pass, n.fail,
-               n.voided, n.reserved, n.writing, n.released, n.issued);
-        if (n.left == UINT64_MAX)
-            printf("null");
-        else
-            printf("%" PRIu64, n.left);
-        printf(", \"next_serial\": ");
-        if (n.next_serial[0])
-            cli_json_string(stdout, n.next_serial);
-        else
-            printf("null");
-        printf("}\n");
+        json_t *o = json_object();
+        json_object_set_new(o, "db", cli_json_str(ja.job.db_url));
+        json_object_set_new(o, "backend", cli_json_str(oflash_ledger_backend(l)));
+        json_object_set_new(o, "schema_version", json_integer(oflash_ledger_schema_version(l)));
+        json_object_set_new(o, "pass", json_integer((json_int_t)n.pass));
+        json_object_set_new(o, "fail", json_integer((json_int_t)n.fail));
+        json_object_set_new(o, "void", json_integer((json_int_t)n.voided));
+        json_object_set_new(o, "reserved", json_integer((json_int_t)n.reserved));
+        json_object_set_new(o, "writing", json_integer((json_int_t)n.writing));
+        json_object_set_new(o, "released", json_integer((json_int_t)n.released));
+        json_object_set_new(o, "issued", json_integer((json_int_t)n.issued));
+        json_object_set_new(o, "left",
+                            n.left == UINT64_MAX ? json_null() : json_integer((json_int_t)n.left));
+        json_object_set_new(o, "next_serial",
+                            n.next_serial[0] ? cli_json_str(n.next_serial) : json_null());
+        cli_json_print(o);
     } else {
         printf("ledger %s (%s, schema %d)\n", ja.job.db_url, oflash_ledger_backend(l),
                oflash_ledger_schema_version(l));
