@@ -55,10 +55,12 @@ int prod_web_start(prod_web *pw, oflash_station *st, const oflash_job *job)
     const char *db = oflash_station_db_url(st);
     if (pw->token && !pw->listen)
         return cli_usage("prod", "prod run: --http-token without --http");
-    if (db && oflash_web_publish_start(&pw->pub, st, db, 0) < 0)
-        return cli_fail_ctx("publishing the station's live state");
     if (!pw->listen)
         return EXIT_OK;
+    /* A station with a page also publishes its live state into its ledger
+     * (for `prod serve`). */
+    if (db && oflash_web_publish_start(&pw->pub, st, db, 0) < 0)
+        return cli_fail_ctx("publishing the station's live state");
     /* The page's counters (serials left, next serial) are those of the
      * job's pool: the same identity as the station's. */
     if (oflash_serial_pool_open(&pw->pool, &job->serial) < 0) {

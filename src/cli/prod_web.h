@@ -5,8 +5,8 @@
  * prod run: add PROD_WEB_OPTS to the option table and give every option to
  * prod_web_opt() first; set the station's opts.changed = prod_web_changed,
  * opts.ctx = &pw before oflash_station_create(); prod_web_start() after it
- * (publishes the live state into the ledger, and serves the page when
- * --http was given); prod_web_stop() after the run, before
+ * (with --http: serves the page and publishes the live state into the
+ * ledger); prod_web_stop() after the run, before
  * oflash_station_free().
  */
 #ifndef OFLASH_CLI_PROD_WEB_H
