@@ -20,10 +20,21 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+bool cli_verbose;
+
+/* With -v: the internal details of the last error (loader call, emulator
+ * error, temporary file), which messages leave out. */
+static void detail(void)
+{
+    const char *d = oflash_error_detail();
+    if (cli_verbose && d[0]) fprintf(stderr, "oflash: detail: %s\n", d);
+}
+
 int cli_fail(void)
 {
     const char *m = oflash_error_last();
     cli_error("%s", m[0] ? m : "operation failed");
+    detail();
     return EXIT_FAIL;
 }
 
@@ -36,6 +47,7 @@ int cli_fail_ctx(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, ": %s\n", m[0] ? m : "operation failed");
+    detail();
     return EXIT_FAIL;
 }
 
