@@ -120,6 +120,28 @@ typedef struct oflash_plan_conflict {
     uint8_t image;
 } oflash_plan_conflict;
 
+/* One OTP block the image touches, as the plan found it (for messages
+ * that say what the chip holds and what the image holds). */
+typedef enum oflash_otp_block_state {
+    OFLASH_OTP_BLOCK_EQUAL = 0, /* the chip holds the image's bytes and lock */
+    OFLASH_OTP_BLOCK_PROGRAM,   /* only blank bytes (or an open lock) differ: programmable */
+    OFLASH_OTP_BLOCK_CONFLICT   /* the chip holds other values: it cannot become the image's */
+} oflash_otp_block_state;
+
+typedef struct oflash_plan_otp_block {
+    uint16_t block;
+    oflash_otp_block_state state;
+    uint32_t addr;        /* first byte of the span: the block's bytes the image holds
+                           * and the ones the chip has programmed */
+    uint32_t len;         /* bytes of the span (0: the image holds only the lock byte) */
+    const uint8_t *chip;  /* len bytes: the chip's OTP now (owned by the plan) */
+    const uint8_t *image; /* len bytes: the image's (erased value where it has none) */
+    bool has_lock;        /* the OTP kind has lock bytes */
+    bool chip_locked;     /* the chip's lock byte of the block is programmed */
+    bool image_lock;      /* the image holds the block's lock byte */
+    bool image_locks;     /* ... and it is 0x00 (lock the block) */
+} oflash_plan_otp_block;
+
 typedef struct oflash_plan {
     const oflash_device *device;
     oflash_plan_sector *sectors; /* touched sectors, in address order */
@@ -142,6 +164,18 @@ typedef struct oflash_plan {
     size_t conflict_count;
 
     uint64_t image_bytes; /* bytes of the image the plan covers */
+
+    /* Every OTP block the image touches, in block order, compared with the
+     * chip: filled with allow_otp, with skip_otp (the blocks left out, so
+     * that a caller can say which differ from the image), and with
+     * show_otp.  With skip_otp, otp_writes/locks/conflicts stay empty. */
+    oflash_plan_otp_block *otp_blocks;
+    size_t otp_block_count;
+    /* show_otp without allow_otp: the plan has OTP bytes or locks to
+     * program, so a real run without allow_otp refuses it
+     * (OFLASH_EPROTECTED).  oflash_flash_execute() refuses such a plan. */
+    bool otp_needs_opt_in;
+    uint8_t *otp_block_bytes; /* storage of otp_blocks[].chip/.image */
 } oflash_plan;
 
 /* An OTP or lock byte a run started to program: its address and the value
@@ -168,15 +202,26 @@ typedef struct oflash_plan_opts {
      * value; otherwise it is a conflict like any other value. */
     const oflash_otp_intent *otp_started;
     size_t otp_started_count;
+    /* Version 2.  A plan to show, not to run (a dry run): without
+     * allow_otp, OTP bytes and locks the image would program are planned
+     * anyway and the plan is marked otp_needs_opt_in instead of failing
+     * with OFLASH_EPROTECTED.  Conflicts are reported as always. */
+    bool show_otp;
 } oflash_plan_opts;
-#define OFLASH_PLAN_OPTS_VERSION 1
+#define OFLASH_PLAN_OPTS_VERSION 2
 #define OFLASH_PLAN_OPTS_INIT                                                                      \
     {                                                                                              \
         .version = OFLASH_PLAN_OPTS_VERSION                                                        \
     }
 
 /*
- * Make a plan.  Returns 0 and *out on success.  Returns OFLASH_ECONFLICT
+ * Make a plan.  Returns 0 and *out on success.  OTP bytes in the image
+ * need allow_otp only when something irreversible is left to do: without
+ * allow_otp (and without skip_otp) the chip's OTP is read, and when it
+ * already holds every OTP byte and lock of the image the plan succeeds
+ * with nothing to program there; when a byte or a lock is still to be
+ * programmed the plan fails with OFLASH_EPROTECTED naming the blocks (or,
+ * with show_otp, is returned marked otp_needs_opt_in).  Returns OFLASH_ECONFLICT
  * with *out set (the caller frees it) when OTP conflicts exist, so that
  * they can be shown; the plan then must not be executed.  Any other error:
  * *out is NULL and the message says what is wrong (OFLASH_ERANGE for bytes
@@ -187,6 +232,15 @@ typedef struct oflash_plan_opts {
 int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_device *dev,
                        const oflash_target_view *view, const oflash_plan_opts *opts);
 void oflash_plan_free(oflash_plan *plan);
+
+/*
+ * OTP bytes as a technician reads them, into buf (always NUL-terminated):
+ * printable ASCII (leading 0xFF, trailing 0xFF / 0x00 dropped) as the text
+ * itself, e.g. ACME-SN-000001, quoted when it holds a space; all 0xFF as
+ * "blank"; anything else as hex bytes ("12 34 AB ...", shortened with
+ * "..." when it does not fit).  Returns buf.
+ */
+char *oflash_otp_text(char *buf, size_t size, const uint8_t *bytes, size_t n);
 
 /* Totals of a plan. */
 typedef struct oflash_plan_summary {

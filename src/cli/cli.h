@@ -50,12 +50,90 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 bool cli_parse_u32(const char *s, uint32_t *out);
 bool cli_parse_u64(const char *s, uint64_t *out);
 
-/* If argv[*i] is "--name VALUE" or "--name=VALUE", store VALUE, advance *i
- * and return true.  A missing value is reported and *bad set. */
-bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value, bool *bad);
+/*
+ * Options: every command parses its arguments with getopt_long through
+ * cli_args.  A command lists its options in a struct option table built
+ * from the shared pieces below plus its own entries (val >= CLI_OPT_LOCAL,
+ * or a letter for a short option such as 'o'), then loops:
+ *
+ *     static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_JSON,
+ *         CLI_OPTS_TARGET, {"yes", no_argument, NULL, CLI_OPT_LOCAL}, CLI_OPTS_END};
+ *     cli_args a;
+ *     cli_args_init(&a, "otp", "", argc, argv, opts);
+ *     while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+ *         if (c == CLI_ARGS_BAD) return EXIT_USAGE;       (message printed)
+ *         if ((k = cli_target_apply(&ct, "otp", c, a.arg)) != 0) ...
+ *         switch (c) { case 'h': ...; case CLI_OPT_LOCAL: yes = true; ... }
+ *     }
+ *     positional arguments: a.pos[0..a.npos), in the order given.
+ *
+ * Long options must be spelled in full (no getopt abbreviations: "--dev"
+ * is an unknown option, not --device); a letter in val gives the short
+ * option (-h, -q, -o); options and positional arguments mix freely; "--"
+ * ends the options.  Unknown options, missing values and values given to
+ * flags are usage errors (exit 2): "unknown option '--x'",
+ * "option --probe needs a value".  Subcommands parse argv + 1 with a
+ * prefix for the messages ("sim create: ").
+ */
+#include <getopt.h>
+
+enum {
+    CLI_OPT_JSON = 0x100,
+    CLI_OPT_PROBE,
+    CLI_OPT_DEVICE,
+    CLI_OPT_DEVICES,
+    CLI_OPT_FORCE_DEVICE,
+    CLI_OPT_VOLTAGE_RANGE,
+    CLI_OPT_INPUT_FORMAT,
+    CLI_OPT_ALLOW_IDENTICAL_OVERLAP,
+    CLI_OPT_ALLOW_MISSING_EOF,
+    CLI_OPT_IGNORE_AFTER_EOF,
+    CLI_OPT_JOURNAL_DIR,
+    CLI_OPT_LOCAL = 0x200 /* a command's own options: CLI_OPT_LOCAL + n */
+};
+
+#define CLI_OPTS_COMMON {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'}
+#define CLI_OPTS_JSON {"json", no_argument, NULL, CLI_OPT_JSON}
+#define CLI_OPTS_TARGET                                                                            \
+    {"probe", required_argument, NULL, CLI_OPT_PROBE},                                             \
+        {"device", required_argument, NULL, CLI_OPT_DEVICE},                                       \
+        {"devices", required_argument, NULL, CLI_OPT_DEVICES},                                     \
+        {"force-device", no_argument, NULL, CLI_OPT_FORCE_DEVICE},                                 \
+        {"voltage-range", required_argument, NULL, CLI_OPT_VOLTAGE_RANGE}
+#define CLI_OPTS_IMAGE                                                                             \
+    {"input-format", required_argument, NULL, CLI_OPT_INPUT_FORMAT},                               \
+        {"allow-identical-overlap", no_argument, NULL, CLI_OPT_ALLOW_IDENTICAL_OVERLAP},           \
+        {"allow-missing-eof", no_argument, NULL, CLI_OPT_ALLOW_MISSING_EOF},                       \
+        {"ignore-after-eof", no_argument, NULL, CLI_OPT_IGNORE_AFTER_EOF}
+#define CLI_OPTS_JOURNAL {"journal-dir", required_argument, NULL, CLI_OPT_JOURNAL_DIR}
+#define CLI_OPTS_END {NULL, 0, NULL, 0}
+
+#define CLI_ARGS_END (-1)
+#define CLI_ARGS_BAD (-2)
+
+typedef struct cli_args {
+    const char *cmd;    /* "see 'oflash CMD --help'" */
+    const char *prefix; /* put before messages: "" or "sim create: " */
+    int argc;
+    char **argv;
+    const struct option *opts;
+    char shortopts[64];
+    bool checked;
+    const char *arg;  /* value of the option cli_args_next returned, else NULL */
+    char **pos;       /* positional arguments, after CLI_ARGS_END */
+    int npos;
+} cli_args;
+
+/* argv[0] is the (sub)command name.  When opts has --json and argv holds
+ * it, cli_json is set at once, so that even a usage error is reported as
+ * JSON. */
+void cli_args_init(cli_args *a, const char *cmd, const char *prefix, int argc, char **argv,
+                   const struct option *opts);
+int cli_args_next(cli_args *a);
 
 /* Quiet / JSON flags shared by commands. */
 extern bool cli_quiet;
+extern bool cli_json;
 
 /* cmd_sim_serve.c: `oflash sim serve` (argv[1] is "serve"). */
 int cmd_sim_serve(int argc, char **argv);

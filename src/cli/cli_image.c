@@ -14,26 +14,27 @@ bool cli_parse_format(const char *s, oflash_image_format *out)
     return oflash_image_format_parse(out, s) == 0;
 }
 
-int cli_image_opt(const char *cmd, int argc, char **argv, int *i, oflash_image_load_opts *lo)
+int cli_image_apply(const char *cmd, int opt, const char *v, oflash_image_load_opts *lo)
 {
-    const char *a = argv[*i], *v;
-    bool bad = false;
-    if (!strcmp(a, "--allow-identical-overlap")) {
+    switch (opt) {
+    case CLI_OPT_ALLOW_IDENTICAL_OVERLAP:
         lo->allow_identical_overlap = true;
-    } else if (!strcmp(a, "--allow-missing-eof")) {
+        return 1;
+    case CLI_OPT_ALLOW_MISSING_EOF:
         lo->allow_missing_eof = true;
-    } else if (!strcmp(a, "--ignore-after-eof")) {
+        return 1;
+    case CLI_OPT_IGNORE_AFTER_EOF:
         lo->ignore_after_eof = true;
-    } else if (cli_opt_value(argc, argv, i, "--input-format", &v, &bad)) {
-        if (bad) return -1;
+        return 1;
+    case CLI_OPT_INPUT_FORMAT:
         if (!cli_parse_format(v, &lo->format)) {
             cli_usage(cmd, "unknown input format '%s' (expected ihex, srec, elf or bin)", v);
             return -1;
         }
-    } else {
+        return 1;
+    default:
         return 0;
     }
-    return 1;
 }
 
 void cli_image_limit_to_device(oflash_image_load_opts *lo, const cli_target *ct,

@@ -23,10 +23,10 @@ bool cli_parse_format(const char *s, oflash_image_format *out);
     "  --ignore-after-eof         read Intel HEX up to its end-of-file record and ignore\n"  \
     "                             the rest (default: data after it is refused)\n"
 
-/* If argv[*i] is one of the CLI_IMAGE_HELP options, apply it to lo (and
- * advance *i past a value) and return 1; return 0 when it is not; print a
- * usage error for cmd and return -1 on a bad value. */
-int cli_image_opt(const char *cmd, int argc, char **argv, int *i, oflash_image_load_opts *lo);
+/* If opt (from cli_args_next, CLI_OPTS_IMAGE) is one of the CLI_IMAGE_HELP
+ * options, apply it (value v) to lo and return 1; return 0 when it is not;
+ * print a usage error for cmd and return -1 on a bad value. */
+int cli_image_apply(const char *cmd, int opt, const char *v, oflash_image_load_opts *lo);
 
 struct cli_target;
 /* Limit raw binaries to the flash and OTP banks of the device a target

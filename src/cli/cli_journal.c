@@ -11,16 +11,6 @@
 
 #include <string.h>
 
-int cli_journal_opt(const char **dir, int argc, char **argv, int *i)
-{
-    const char *v;
-    bool bad = false;
-    if (!cli_opt_value(argc, argv, i, "--journal-dir", &v, &bad)) return 0;
-    if (bad) return -1;
-    *dir = v;
-    return 1;
-}
-
 int cli_journal_open(oflash_journal **out, oflash_target *t, const char *dir, bool recover,
                      bool otp_resume)
 {

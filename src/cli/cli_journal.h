@@ -10,9 +10,7 @@
     "  --journal-dir DIR    recovery journal directory (default $XDG_STATE_HOME/oflash,\n"         \
     "                       else ~/.local/state/oflash)\n"
 
-/* argv[*i] is --journal-dir DIR: store DIR, return 1; not it: 0; missing
- * value (reported): -1. */
-int cli_journal_opt(const char **dir, int argc, char **argv, int *i);
+/* --journal-dir is CLI_OPTS_JOURNAL (CLI_OPT_JOURNAL_DIR) in cli.h. */
 
 /* Open the chip's journal (dir NULL: the default); refuse otp_resume on a
  * chip without unique ID; restore an interrupted run when recover is set,

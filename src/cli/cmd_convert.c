@@ -32,89 +32,96 @@ static void convert_help(FILE *f)
             "  -q, --quiet                no warnings\n");
 }
 
+enum { O_FORMAT = CLI_OPT_LOCAL, O_RECORD_SIZE, O_SREC_TYPE, O_FILL, O_RANGE };
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_IMAGE,
+                                     {"output", required_argument, NULL, 'o'},
+                                     {"format", required_argument, NULL, O_FORMAT},
+                                     {"record-size", required_argument, NULL, O_RECORD_SIZE},
+                                     {"srec-type", required_argument, NULL, O_SREC_TYPE},
+                                     {"fill", required_argument, NULL, O_FILL},
+                                     {"range", required_argument, NULL, O_RANGE},
+                                     CLI_OPTS_END};
+
 int cmd_convert(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
     oflash_image_write_opts wo = OFLASH_IMAGE_WRITE_OPTS_INIT;
     const char *out = NULL;
-    bool bad = false, have_fill = false, have_rs = false, have_type = false;
+    bool have_fill = false, have_rs = false, have_type = false;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nf = 0;
     oflash_image *img = NULL;
     int rc = EXIT_OK;
     if (!files) return EXIT_FAIL;
-    for (int i = 1; i < argc && rc == EXIT_OK; i++) {
-        const char *v;
-        const char *a = argv[i];
+    cli_args_init(&a, "convert", "", argc, argv, opts);
+    while (rc == EXIT_OK && (c = cli_args_next(&a)) != CLI_ARGS_END) {
+        const char *v = a.arg;
         uint32_t u;
-        int k;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_image_apply("convert", c, v, &lo);
+        if (k < 0) rc = EXIT_USAGE;
+        if (k) continue;
+        switch (c) {
+        case 'h':
             convert_help(stdout);
             free(files);
             return EXIT_OK;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        case 'q':
             cli_quiet = true;
-        } else if ((k = cli_image_opt("convert", argc, argv, &i, &lo)) != 0) {
-            if (k < 0) rc = EXIT_USAGE;
-        } else if (cli_opt_value(argc, argv, &i, "-o", &v, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--output", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else
-                out = v;
-        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_format(v, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
+            break;
+        case 'o':
+            out = v;
+            break;
+        case O_FORMAT:
+            if (!cli_parse_format(v, &wo.format) || wo.format == OFLASH_FORMAT_ELF)
                 rc = cli_usage("convert",
                                "unknown output format '%s' (expected ihex, srec or "
                                "bin)",
                                v);
-        } else if (cli_opt_value(argc, argv, &i, "--record-size", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_u32(v, &u) || u < 1 || u > 255)
+            break;
+        case O_RECORD_SIZE:
+            if (!cli_parse_u32(v, &u) || u < 1 || u > 255)
                 rc =
                     cli_usage("convert", "bad record size '%s' (expected 1-255, e.g. 16 or 32)", v);
             else {
                 wo.record_size = u;
                 have_rs = true;
             }
-        } else if (cli_opt_value(argc, argv, &i, "--srec-type", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_u32(v, &u) || u < 1 || u > 3)
+            break;
+        case O_SREC_TYPE:
+            if (!cli_parse_u32(v, &u) || u < 1 || u > 3)
                 rc = cli_usage("convert", "bad S-record type '%s' (expected 1, 2 or 3)", v);
             else {
                 wo.srec_type = (int)u;
                 have_type = true;
             }
-        } else if (cli_opt_value(argc, argv, &i, "--fill", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_u32(v, &u) || u > 0xFF)
+            break;
+        case O_FILL:
+            if (!cli_parse_u32(v, &u) || u > 0xFF)
                 rc = cli_usage("convert", "bad fill byte '%s' (expected 0-255, e.g. 0xFF)", v);
             else {
                 wo.fill = true;
                 wo.fill_byte = (uint8_t)u;
                 have_fill = true;
             }
-        } else if (cli_opt_value(argc, argv, &i, "--range", &v, &bad)) {
-            if (bad)
-                rc = EXIT_USAGE;
-            else if (!cli_parse_range(v, &wo.range_start, &wo.range_end))
+            break;
+        case O_RANGE:
+            if (!cli_parse_range(v, &wo.range_start, &wo.range_end))
                 rc = cli_usage("convert",
                                "bad range '%s' (expected START:END with END above "
                                "START, or START+SIZE)",
                                v);
             else
                 wo.have_range = true;
-        } else if (a[0] == '-' && a[1]) {
-            rc = cli_usage("convert", "unknown option '%s'", a);
-        } else {
-            files[nf++] = argv[i];
+            break;
         }
     }
+    if (rc == EXIT_OK)
+        for (int i = 0; i < a.npos; i++)
+            files[nf++] = a.pos[i];
     if (rc == EXIT_OK && nf == 0)
         rc = cli_usage("convert", "no input image given (expected oflash convert IMAGE... -o "
                                   "OUT)");

@@ -252,43 +252,58 @@ static void usage(FILE *f)
                "(default ~/.config; see 'oflash pack add'), then the built-in table.\n");
 }
 
+enum { O_PATHS = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                     CLI_OPTS_JSON,
+                                     {"devices", required_argument, NULL, CLI_OPT_DEVICES},
+                                     {"paths", no_argument, NULL, O_PATHS},
+                                     CLI_OPTS_END};
+
 int cmd_devices(int argc, char **argv)
 {
     const char **files = calloc((size_t)argc + 1, sizeof *files);
-    const char *pattern = NULL, *show = NULL, *v;
+    const char *pattern = NULL, *show = NULL;
     size_t nfiles = 0;
-    bool json = false, paths = false, bad = false, is_show = false;
+    bool json = false, paths = false, is_show = false;
+    cli_args a;
+    int c;
     oflash_devdb *db = NULL;
     int rc = EXIT_OK;
     if (!files) return cli_error("out of memory"), EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    cli_args_init(&a, "devices", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        switch (c) {
+        case CLI_ARGS_BAD:
+            free(files);
+            return EXIT_USAGE;
+        case 'h':
             usage(stdout);
             free(files);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
+        case CLI_OPT_JSON:
             json = true;
-        } else if (!strcmp(argv[i], "--paths")) {
+            break;
+        case O_PATHS:
             paths = true;
-        } else if (cli_opt_value(argc, argv, &i, "--devices", &v, &bad)) {
-            if (!bad) files[nfiles++] = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return cli_usage("devices", "unknown option '%s'", argv[i]);
-        } else if (!is_show && !pattern && !strcmp(argv[i], "show")) {
-            is_show = true;
-        } else if (is_show && !show) {
-            show = argv[i];
-        } else if (!is_show && !pattern) {
-            pattern = argv[i];
-        } else {
-            free(files);
-            return cli_usage("devices", "unexpected argument '%s'", argv[i]);
+            break;
+        case CLI_OPT_DEVICES:
+            files[nfiles++] = a.arg;
+            break;
         }
     }
-    if (bad) {
-        free(files);
-        return EXIT_USAGE;
+    for (int i = 0; i < a.npos; i++) {
+        const char *arg = a.pos[i];
+        if (!is_show && !pattern && !strcmp(arg, "show")) {
+            is_show = true;
+        } else if (is_show && !show) {
+            show = arg;
+        } else if (!is_show && !pattern) {
+            pattern = arg;
+        } else {
+            free(files);
+            return cli_usage("devices", "unexpected argument '%s'", arg);
+        }
     }
     if (is_show && !show) {
         free(files);

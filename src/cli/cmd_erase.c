@@ -59,8 +59,19 @@ static uint64_t sector_size(const oflash_device *d, unsigned number)
     return 0;
 }
 
+enum { O_ALL = CLI_OPT_LOCAL, O_SECTOR };
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_TARGET,
+                                     CLI_OPTS_JOURNAL,
+                                     {"all", no_argument, NULL, O_ALL},
+                                     {"sector", required_argument, NULL, O_SECTOR},
+                                     CLI_OPTS_END};
+
 int cmd_erase(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     uint64_t total = 0, done = 0;
     cli_target ct = {0};
     unsigned nums[MAX_SECTORS];
@@ -71,27 +82,27 @@ int cmd_erase(int argc, char **argv)
     cli_progress prog;
     int ret = EXIT_FAIL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool bad = false;
-        int k = cli_target_opt(&ct, "erase", argc, argv, &i);
+    cli_args_init(&a, "erase", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "erase", c, a.arg);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
-        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
-            if (k < 0) return EXIT_USAGE;
-            continue;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--all")) {
-            all = true;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (cli_opt_value(argc, argv, &i, "--sector", &v, &bad)) {
+            break;
+        case CLI_OPT_JOURNAL_DIR:
+            journal_dir = a.arg;
+            break;
+        case O_ALL:
+            all = true;
+            break;
+        case O_SECTOR: {
             char buf[256], *save = NULL;
-            if (bad) return EXIT_USAGE;
-            snprintf(buf, sizeof buf, "%s", v);
+            snprintf(buf, sizeof buf, "%s", a.arg);
             for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 uint32_t x;
                 if (!cli_parse_u32(tok, &x) || x > 0xFFFF)
@@ -99,10 +110,11 @@ int cmd_erase(int argc, char **argv)
                 if (n == MAX_SECTORS) return cli_usage("erase", "too many sectors");
                 nums[n++] = x;
             }
-        } else {
-            return cli_usage("erase", "unexpected argument '%s'", argv[i]);
+            break;
+        }
         }
     }
+    if (a.npos) return cli_usage("erase", "unexpected argument '%s'", a.pos[0]);
     if (!all && !n) return cli_usage("erase", "say which sectors: --sector N or --all");
     if (all && n) return cli_usage("erase", "--all and --sector contradict each other: choose one");
     if ((ret = cli_target_open("erase", &ct, &t)) != 0) return ret;

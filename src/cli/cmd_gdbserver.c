@@ -59,12 +59,26 @@ static void help(void)
            "  --quiet               only warnings\n");
 }
 
+enum { O_OTP = CLI_OPT_LOCAL, O_OPTION_BYTES, O_ONCE, O_LISTEN, O_IDLE };
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JOURNAL,
+                                     {"device", required_argument, NULL, CLI_OPT_DEVICE},
+                                     {"probe", required_argument, NULL, CLI_OPT_PROBE},
+                                     {"otp", no_argument, NULL, O_OTP},
+                                     {"allow-option-bytes", no_argument, NULL, O_OPTION_BYTES},
+                                     {"once", no_argument, NULL, O_ONCE},
+                                     {"listen", required_argument, NULL, O_LISTEN},
+                                     {"idle-timeout", required_argument, NULL, O_IDLE},
+                                     CLI_OPTS_END};
+
 int cmd_gdbserver(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     const char *device = NULL, *probe_spec = NULL, *listen_at = "127.0.0.1:3333", *idle = NULL;
     const char *journal_dir = NULL;
-    bool allow_otp = false, allow_opt = false, once = false, bad = false;
-    int k;
+    bool allow_otp = false, allow_opt = false, once = false;
     uint32_t idle_s = OFLASH_GDBSERVER_IDLE_TIMEOUT_MS / 1000;
     oflash_probe *p = NULL;
     oflash_probe_opts po = OFLASH_PROBE_OPTS_INIT;
@@ -76,30 +90,44 @@ int cmd_gdbserver(int argc, char **argv)
     struct sigaction sa;
     int ret = EXIT_FAIL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    cli_args_init(&a, "gdbserver", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        switch (c) {
+        case CLI_ARGS_BAD:
+            return EXIT_USAGE;
+        case 'h':
             help();
             return EXIT_OK;
-        } else if (!strcmp(a, "--otp")) {
-            allow_otp = true;
-        } else if (!strcmp(a, "--allow-option-bytes")) {
-            allow_opt = true;
-        } else if (!strcmp(a, "--once")) {
-            once = true;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
-            if (k < 0) return EXIT_USAGE;
-        } else if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--listen", &listen_at, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--idle-timeout", &idle, &bad)) {
-            if (bad) return EXIT_USAGE;
-        } else {
-            return cli_usage("gdbserver", "unknown option '%s'", a);
+            break;
+        case CLI_OPT_JOURNAL_DIR:
+            journal_dir = a.arg;
+            break;
+        case CLI_OPT_DEVICE:
+            device = a.arg;
+            break;
+        case CLI_OPT_PROBE:
+            probe_spec = a.arg;
+            break;
+        case O_OTP:
+            allow_otp = true;
+            break;
+        case O_OPTION_BYTES:
+            allow_opt = true;
+            break;
+        case O_ONCE:
+            once = true;
+            break;
+        case O_LISTEN:
+            listen_at = a.arg;
+            break;
+        case O_IDLE:
+            idle = a.arg;
+            break;
         }
     }
+    if (a.npos) return cli_usage("gdbserver", "unexpected argument '%s'", a.pos[0]);
     if (!probe_spec)
         return cli_usage("gdbserver", "--probe is required (for example sim:chip.sim)");
     if (idle && (!cli_parse_u32(idle, &idle_s) || idle_s > 86400))

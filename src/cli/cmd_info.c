@@ -28,45 +28,52 @@ static void info_help(FILE *f)
                "  -q, --quiet                no warnings\n");
 }
 
+enum { O_FORMAT = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_JSON, CLI_OPTS_IMAGE,
+                                     {"format", required_argument, NULL, O_FORMAT}, CLI_OPTS_END};
+
 int cmd_info(int argc, char **argv)
 {
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
-    bool json = false, bad = false;
+    bool json = false;
+    cli_args a;
+    int c;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nf = 0;
     oflash_image *img = NULL;
     int rc;
     if (!files) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        const char *a = argv[i];
-        int k;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    cli_args_init(&a, "info", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_image_apply("info", c, a.arg, &lo);
+        if (k < 0) {
+            free(files);
+            return EXIT_USAGE;
+        }
+        if (k) continue;
+        switch (c) {
+        case 'h':
             info_help(stdout);
             free(files);
             return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        case 'q':
             cli_quiet = true;
-        } else if ((k = cli_image_opt("info", argc, argv, &i, &lo)) != 0) {
-            if (k < 0) {
-                free(files);
-                return EXIT_USAGE;
-            }
-        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad)) {
-            if (bad || !cli_parse_format(v, &lo.format)) {
+            break;
+        case CLI_OPT_JSON:
+            json = true;
+            break;
+        case O_FORMAT:
+            if (!cli_parse_format(a.arg, &lo.format)) {
                 free(files);
                 return cli_usage("info", "unknown format '%s' (expected ihex, srec, elf or bin)",
-                                 bad ? "" : v);
+                                 a.arg);
             }
-        } else if (a[0] == '-' && a[1]) {
-            free(files);
-            return cli_usage("info", "unknown option '%s'", a);
-        } else {
-            files[nf++] = argv[i];
+            break;
         }
     }
+    for (int i = 0; i < a.npos; i++)
+        files[nf++] = a.pos[i];
     if (nf == 0) {
         free(files);
         return cli_usage("info", "no image given (expected oflash info IMAGE...)");

@@ -97,12 +97,21 @@ static const oflash_bank *pick_bank(const oflash_device *d, const char *bank, co
     return oflash_device_bank_at(d, dev_adr);
 }
 
+enum { O_BANK = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                     {"device", required_argument, NULL, CLI_OPT_DEVICE},
+                                     {"devices", required_argument, NULL, CLI_OPT_DEVICES},
+                                     {"bank", required_argument, NULL, O_BANK},
+                                     CLI_OPTS_END};
+
 int cmd_loader(int argc, char **argv)
 {
-    const char *file = NULL, *device = NULL, *bank = NULL, *v;
+    const char *file = NULL, *device = NULL, *bank = NULL;
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
-    bool bad = false;
+    cli_args a;
+    int c;
     oflash_flm *flm = NULL;
     oflash_devdb *db = NULL;
     const oflash_device *d = NULL;
@@ -124,31 +133,36 @@ int cmd_loader(int argc, char **argv)
         free(files);
         return cli_usage("loader", "expected 'oflash loader check FILE.FLM'");
     }
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    cli_args_init(&a, "loader", "", argc - 1, argv + 1, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        switch (c) {
+        case CLI_ARGS_BAD:
+            free(files);
+            return EXIT_USAGE;
+        case 'h':
             usage(stdout);
             free(files);
             return EXIT_OK;
-        } else if (cli_opt_value(argc, argv, &i, "--device", &v, &bad)) {
-            device = v;
-        } else if (cli_opt_value(argc, argv, &i, "--bank", &v, &bad)) {
-            bank = v;
-        } else if (cli_opt_value(argc, argv, &i, "--devices", &v, &bad)) {
-            if (!bad) files[nfiles++] = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return cli_usage("loader", "unknown option '%s'", argv[i]);
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            free(files);
-            return cli_usage("loader", "unexpected argument '%s'", argv[i]);
+        case CLI_OPT_DEVICE:
+            device = a.arg;
+            break;
+        case O_BANK:
+            bank = a.arg;
+            break;
+        case CLI_OPT_DEVICES:
+            files[nfiles++] = a.arg;
+            break;
         }
     }
-    if (bad || !file) {
+    if (a.npos > 1) {
         free(files);
-        return bad ? EXIT_USAGE : cli_usage("loader", "'loader check' needs an FLM file");
+        return cli_usage("loader", "unexpected argument '%s'", a.pos[1]);
     }
+    if (!a.npos) {
+        free(files);
+        return cli_usage("loader", "'loader check' needs an FLM file");
+    }
+    file = a.pos[0];
     if (bank && !device) {
         free(files);
         return cli_usage("loader", "--bank needs --device");

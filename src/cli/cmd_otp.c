@@ -63,8 +63,20 @@ static void print_json(const oflash_otp_block *b, size_t n)
     printf("]}\n");
 }
 
+enum { O_OTP_RESUME = CLI_OPT_LOCAL, O_YES };
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
+                                     CLI_OPTS_TARGET,
+                                     CLI_OPTS_JOURNAL,
+                                     {"otp-resume", no_argument, NULL, O_OTP_RESUME},
+                                     {"yes", no_argument, NULL, O_YES},
+                                     CLI_OPTS_END};
+
 int cmd_otp(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     bool json = false, yes = false, lock = false, resume = false;
     const char *journal_dir = NULL;
@@ -76,35 +88,44 @@ int cmd_otp(int argc, char **argv)
     oflash_plan *plan = NULL;
     int ret = EXIT_FAIL, rc;
 
-    for (int i = 1; i < argc; i++) {
-        int k = cli_target_opt(&ct, "otp", argc, argv, &i);
+    cli_args_init(&a, "otp", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "otp", c, a.arg);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
-        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
-            if (k < 0) return EXIT_USAGE;
-            continue;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--otp-resume")) {
-            resume = true;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--yes")) {
-            yes = true;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (!lock && !nblocks && !strcmp(argv[i], "lock")) {
+            break;
+        case CLI_OPT_JSON:
+            json = true;
+            break;
+        case CLI_OPT_JOURNAL_DIR:
+            journal_dir = a.arg;
+            break;
+        case O_OTP_RESUME:
+            resume = true;
+            break;
+        case O_YES:
+            yes = true;
+            break;
+        }
+    }
+    for (int i = 0; i < a.npos; i++) {
+        const char *arg = a.pos[i];
+        if (i == 0 && !strcmp(arg, "lock")) {
             lock = true;
-        } else if (lock && argv[i][0] != '-') {
+        } else if (lock) {
             uint32_t x;
-            if (!cli_parse_u32(argv[i], &x) || x >= MAX_BLOCKS)
-                return cli_usage("otp", "block '%s': expected an OTP block number", argv[i]);
+            if (!cli_parse_u32(arg, &x) || x >= MAX_BLOCKS)
+                return cli_usage("otp", "block '%s': expected an OTP block number", arg);
             if (nblocks == MAX_BLOCKS) return cli_usage("otp", "too many blocks");
             blocks[nblocks++] = x;
         } else {
-            return cli_usage("otp", "unexpected argument '%s'", argv[i]);
+            return cli_usage("otp", "unexpected argument '%s'", arg);
         }
     }
     if (lock && !nblocks) return cli_usage("otp", "otp lock: which blocks? (oflash otp lock N...)");

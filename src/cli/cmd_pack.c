@@ -58,27 +58,29 @@ static int pack_add(const char *path)
     return EXIT_OK;
 }
 
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_END};
+
 int cmd_pack(int argc, char **argv)
 {
-    int first = 2, rc = EXIT_OK;
+    int rc = EXIT_OK, c;
+    cli_args a;
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return EXIT_OK;
     }
     if (argc < 2 || strcmp(argv[1], "add"))
         return cli_usage("pack", "expected 'oflash pack add FILE.pack...'");
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
-            cli_quiet = true;
-            if (i == first) first++;
-        } else if (argv[i][0] == '-') {
-            return cli_usage("pack", "unknown option '%s'", argv[i]);
+    cli_args_init(&a, "pack", "", argc - 1, argv + 1, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        if (c == CLI_ARGS_BAD) return EXIT_USAGE;
+        if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
         }
+        if (c == 'q') cli_quiet = true;
     }
-    if (first >= argc) return cli_usage("pack", "'pack add' needs at least one .pack file");
-    for (int i = first; i < argc; i++) {
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) continue;
-        if (pack_add(argv[i]) != EXIT_OK) rc = EXIT_FAIL;
-    }
+    if (!a.npos) return cli_usage("pack", "'pack add' needs at least one .pack file");
+    for (int i = 0; i < a.npos; i++)
+        if (pack_add(a.pos[i]) != EXIT_OK) rc = EXIT_FAIL;
     return rc;
 }

@@ -90,7 +90,9 @@ static const char *action_name(oflash_sector_action a)
 
 void cli_print_conflicts(FILE *f, const oflash_plan *p)
 {
-    fprintf(f, "OTP conflicts (nothing was written):\n");
+    fprintf(f, "OTP blocks of the image (nothing was written):\n");
+    cli_print_otp_blocks(f, p, "  ");
+    fprintf(f, "OTP conflicts, byte by byte:\n");
     fprintf(f, "  %5s  %-10s  %-4s  %-5s  %s\n", "block", "address", "chip", "image", "reason");
     for (size_t i = 0; i < p->conflict_count; i++) {
         const oflash_plan_conflict *c = &p->conflicts[i];
@@ -101,6 +103,41 @@ void cli_print_conflicts(FILE *f, const oflash_plan *p)
                 : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
                     ? "partly programmed by an interrupted run (journal): --otp-resume finishes it"
                     : "OTP byte already programmed to another value");
+    }
+}
+
+#define PL(n, one, many) (n), (n) == 1 ? (one) : (many)
+
+/* One line per OTP block of the image: the chip's and the image's
+ * contents in words, and what happens to the block. */
+void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent)
+{
+    for (size_t i = 0; i < p->otp_block_count; i++) {
+        const oflash_plan_otp_block *b = &p->otp_blocks[i];
+        char chip[96], image[96];
+        const char *what;
+        oflash_otp_text(chip, sizeof chip, b->chip, b->len);
+        oflash_otp_text(image, sizeof image, b->image, b->len);
+        if (b->state == OFLASH_OTP_BLOCK_EQUAL)
+            what = p->otp_skipped ? "left out; the chip already holds the image's bytes"
+                                  : "already holds the image's bytes";
+        else if (b->state == OFLASH_OTP_BLOCK_PROGRAM)
+            what = p->otp_skipped        ? "left out, DIFFERS: the chip's block is blank there"
+                   : p->otp_needs_opt_in ? "to program  [REFUSED without --otp]"
+                                         : "to program";
+        else
+            what = p->otp_skipped
+                       ? "left out, DIFFERS: the chip holds other values"
+                       : "CONFLICT: the chip holds other values, OTP cannot be rewritten";
+        fprintf(f, "%sOTP block %u", indent, b->block);
+        if (b->len)
+            fprintf(f, " at 0x%08X: chip %s%s, image %s%s", b->addr, chip,
+                    b->chip_locked ? " (locked)" : "", image,
+                    b->image_locks && !b->chip_locked ? " + lock" : "");
+        else
+            fprintf(f, ": lock byte only, chip %s, image %s", b->chip_locked ? "locked" : "open",
+                    b->image_locks ? "locks it" : "leaves it open");
+        fprintf(f, ": %s\n", what);
     }
 }
 
@@ -121,31 +158,24 @@ void cli_print_plan(FILE *f, const oflash_plan *p)
     }
     if (p->otp_skipped)
         fprintf(f, "  otp: %zu image bytes left out (--skip-otp)\n", p->otp_skipped_bytes);
-    if (p->otp_write_count || p->otp_equal) {
-        fprintf(f, "  otp: %zu bytes to program, %zu already equal\n", p->otp_write_count,
-                p->otp_equal);
-        for (size_t i = 0; i < p->otp_write_count;) {
-            size_t j = i;
-            while (j < p->otp_write_count && p->otp_writes[j].block == p->otp_writes[i].block)
-                j++;
-            fprintf(f, "    block %2u: %zu bytes from 0x%08X:", p->otp_writes[i].block, j - i,
-                    p->otp_writes[i].addr);
-            for (size_t k = i; k < j && k < i + 32; k++)
-                fprintf(f, " %02X", p->otp_writes[k].image);
-            fputc('\n', f);
-            i = j;
-        }
-    }
+    else if (p->otp_write_count || p->otp_equal || p->lock_count || p->locks_equal)
+        fprintf(f, "  otp: %zu byte%s to program, %zu already equal%s\n", p->otp_write_count,
+                p->otp_write_count == 1 ? "" : "s", p->otp_equal,
+                p->otp_needs_opt_in ? "  [REFUSED without --otp: OTP cannot be erased]" : "");
+    cli_print_otp_blocks(f, p, "    ");
     for (size_t i = 0; i < p->lock_count; i++)
-        fprintf(f, "  lock: OTP block %u (lock byte 0x%08X <- 0x00, irreversible)\n",
-                p->locks[i].block, p->locks[i].addr);
+        fprintf(f, "  lock: OTP block %u (lock byte 0x%08X <- 0x00, irreversible)%s\n",
+                p->locks[i].block, p->locks[i].addr,
+                p->otp_needs_opt_in ? "  [REFUSED without --otp]" : "");
     if (p->locks_equal)
-        fprintf(f, "  lock: %zu lock bytes already as the image wants\n", p->locks_equal);
+        fprintf(f, "  lock: %zu lock byte%s already as the image wants\n", p->locks_equal,
+                p->locks_equal == 1 ? "" : "s");
     fprintf(f,
-            "total: %zu sectors to erase, %zu to program, %zu skipped; %llu flash bytes, %zu OTP "
-            "bytes, %zu locks\n",
-            s.sectors_erase, s.sectors_program, s.sectors_skip, (unsigned long long)s.program_bytes,
-            s.otp_bytes, s.locks);
+            "total: %zu sector%s to erase, %zu to program, %zu skipped; %llu flash byte%s, %zu OTP "
+            "byte%s, %zu lock%s\n",
+            PL(s.sectors_erase, "", "s"), s.sectors_program, s.sectors_skip,
+            (unsigned long long)s.program_bytes, s.program_bytes == 1 ? "" : "s",
+            PL(s.otp_bytes, "", "s"), PL(s.locks, "", "s"));
     if (p->conflict_count) cli_print_conflicts(f, p);
 }
 
@@ -182,8 +212,55 @@ static void json_plan(FILE *f, const oflash_plan *p)
     fprintf(f, "]}\n");
 }
 
+/* "3 sectors and 14 OTP bytes already hold the image" */
+static const char *up_to_date_what(const oflash_plan *p)
+{
+    static char buf[160];
+    oflash_plan_summary s;
+    size_t otp = p->otp_equal;
+    oflash_plan_summarize(&s, p);
+    if (s.sectors_skip && otp)
+        snprintf(buf, sizeof buf, "%zu sector%s and %zu OTP byte%s already hold the image",
+                 PL(s.sectors_skip, "", "s"), PL(otp, "", "s"));
+    else if (otp)
+        snprintf(buf, sizeof buf, "%zu OTP byte%s already hold%s the image", PL(otp, "", "s"),
+                 otp == 1 ? "s" : "");
+    else
+        snprintf(buf, sizeof buf, "%zu sector%s already hold%s the image",
+                 PL(s.sectors_skip, "", "s"), s.sectors_skip == 1 ? "s" : "");
+    return buf;
+}
+
+enum {
+    O_OTP = CLI_OPT_LOCAL,
+    O_OTP_RESUME,
+    O_SKIP_OTP,
+    O_PLAN,
+    O_RUN,
+    O_ERASE_UNTOUCHED,
+    O_SERVER_FLASH,
+    O_VERIFY
+};
+
+static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
+                                     CLI_OPTS_TARGET,
+                                     CLI_OPTS_IMAGE,
+                                     CLI_OPTS_JOURNAL,
+                                     {"otp", no_argument, NULL, O_OTP},
+                                     {"otp-resume", no_argument, NULL, O_OTP_RESUME},
+                                     {"skip-otp", no_argument, NULL, O_SKIP_OTP},
+                                     {"plan", no_argument, NULL, O_PLAN},
+                                     {"run", no_argument, NULL, O_RUN},
+                                     {"erase-untouched", no_argument, NULL, O_ERASE_UNTOUCHED},
+                                     {"use-server-flash", no_argument, NULL, O_SERVER_FLASH},
+                                     {"verify", required_argument, NULL, O_VERIFY},
+                                     CLI_OPTS_END};
+
 int cmd_program(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     char **specs = calloc((size_t)argc, sizeof *specs);
     size_t nspecs = 0;
@@ -204,57 +281,60 @@ int cmd_program(int argc, char **argv)
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool bad = false;
-        int k = cli_target_opt(&ct, "program", argc, argv, &i);
-        if (!k) k = cli_image_opt("program", argc, argv, &i, &lo);
+    cli_args_init(&a, "program", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "program", c, a.arg);
+        if (!k) k = cli_image_apply("program", c, a.arg, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
         }
         if (k) continue;
-        if ((k = cli_journal_opt(&journal_dir, argc, argv, &i)) != 0) {
-            if (k > 0) continue;
-            ret = EXIT_USAGE;
-            goto out;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             ret = EXIT_OK;
             goto out;
-        } else if (!strcmp(argv[i], "--otp")) {
-            po.allow_otp = true;
-        } else if (!strcmp(argv[i], "--otp-resume")) {
-            po.otp_resume = true;
-        } else if (!strcmp(argv[i], "--skip-otp")) {
-            po.skip_otp = true;
-        } else if (!strcmp(argv[i], "--plan")) {
-            plan_only = true;
-        } else if (!strcmp(argv[i], "--run")) {
-            run_after = true;
-        } else if (!strcmp(argv[i], "--erase-untouched")) {
-            po.erase_untouched = true;
-        } else if (!strcmp(argv[i], "--use-server-flash")) {
-            server_flash = true;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (!strcmp(argv[i], "--json")) {
+            break;
+        case CLI_OPT_JSON:
             json = true;
-        } else if (cli_opt_value(argc, argv, &i, "--verify", &v, &bad)) {
-            if (bad || !cli_parse_verify(v, &fo.verify)) {
-                ret =
-                    bad ? EXIT_USAGE
-                        : cli_usage("program", "--verify '%s': expected crc, readback or none", v);
+            break;
+        case CLI_OPT_JOURNAL_DIR:
+            journal_dir = a.arg;
+            break;
+        case O_OTP:
+            po.allow_otp = true;
+            break;
+        case O_OTP_RESUME:
+            po.otp_resume = true;
+            break;
+        case O_SKIP_OTP:
+            po.skip_otp = true;
+            break;
+        case O_PLAN:
+            plan_only = true;
+            break;
+        case O_RUN:
+            run_after = true;
+            break;
+        case O_ERASE_UNTOUCHED:
+            po.erase_untouched = true;
+            break;
+        case O_SERVER_FLASH:
+            server_flash = true;
+            break;
+        case O_VERIFY:
+            if (!cli_parse_verify(a.arg, &fo.verify)) {
+                ret = cli_usage("program", "--verify '%s': expected crc, readback or none", a.arg);
                 goto out;
             }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            ret = cli_usage("program", "unknown option '%s'", argv[i]);
-            goto out;
-        } else {
-            specs[nspecs++] = argv[i];
+            break;
         }
     }
+    for (int i = 0; i < a.npos; i++)
+        specs[nspecs++] = a.pos[i];
     if (po.allow_otp && po.skip_otp) {
         ret = cli_usage("program", "--otp and --skip-otp contradict each other: choose one");
         goto out;
@@ -299,11 +379,15 @@ int cmd_program(int argc, char **argv)
     fo.journal = journal;
 
     oflash_target_view_init(&view, t);
+    /* --plan shows OTP even without --otp, marking what a run refuses. */
+    po.show_otp = plan_only;
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
     if (rc == OFLASH_ECONFLICT && plan) {
         cli_error("%s", oflash_error_last());
         if (json)
             json_plan(stdout, plan);
+        else if (plan_only)
+            cli_print_plan(stdout, plan);
         else
             cli_print_conflicts(stderr, plan);
         goto out;
@@ -327,8 +411,37 @@ int cmd_program(int argc, char **argv)
             json_plan(stdout, plan);
         else
             cli_print_plan(stdout, plan);
+        if (plan->otp_needs_opt_in) {
+            /* The plan is shown; the answer is what a real run does. */
+            cli_error("a run without --otp refuses this image: it programs %zu OTP byte%s and %zu "
+                      "lock%s (irreversible); add --otp to write them or --skip-otp to leave "
+                      "them out",
+                      PL(plan->otp_write_count, "", "s"), PL(plan->lock_count, "", "s"));
+            goto out;
+        }
         ret = EXIT_OK;
         goto out;
+    }
+    if (plan->otp_skipped && !json) {
+        /* --skip-otp is no silent success: the blocks that differ. */
+        size_t differ = 0;
+        for (size_t i = 0; i < plan->otp_block_count; i++)
+            differ += plan->otp_blocks[i].state != OFLASH_OTP_BLOCK_EQUAL;
+        if (differ) {
+            fprintf(stderr,
+                    "oflash: warning: --skip-otp: %zu OTP block%s of this chip differ%s from the "
+                    "image (left out, nothing written there):\n",
+                    PL(differ, "", "s"), differ == 1 ? "s" : "");
+            oflash_plan differing = *plan;
+            oflash_plan_otp_block only[64];
+            size_t n = 0;
+            for (size_t i = 0; i < plan->otp_block_count && n < 64; i++)
+                if (plan->otp_blocks[i].state != OFLASH_OTP_BLOCK_EQUAL)
+                    only[n++] = plan->otp_blocks[i];
+            differing.otp_blocks = only;
+            differing.otp_block_count = n;
+            cli_print_otp_blocks(stderr, &differing, "  ");
+        }
     }
     /* Irreversible work is shown before it is done. */
     if (!cli_quiet && !json && (plan->otp_write_count || plan->lock_count)) {
@@ -372,12 +485,19 @@ int cmd_program(int argc, char **argv)
         ret = cli_fail();
         goto out;
     }
+    if (!cli_quiet && !json && oflash_plan_is_noop(plan)) {
+        printf("%s: already up to date (%s; nothing erased or programmed), verify %s\n",
+               oflash_target_device(t)->name, up_to_date_what(plan),
+               st.verify > 0 ? "ok" : "skipped");
+    } else if (!cli_quiet && !json) {
+        printf("%s: %zu sector%s erased, %zu skipped, %llu byte%s programmed, %zu OTP byte%s, "
+               "%zu block%s locked, verify %s\n",
+               oflash_target_device(t)->name, PL(st.sectors_erased, "", "s"), st.sectors_skipped,
+               (unsigned long long)st.bytes_programmed, st.bytes_programmed == 1 ? "" : "s",
+               PL(st.otp_bytes_programmed, "", "s"), PL(st.otp_blocks_locked, "", "s"),
+               st.verify > 0 ? "ok" : "skipped");
+    }
     if (!cli_quiet && !json) {
-        printf("%s: %zu sectors erased, %zu skipped, %llu bytes programmed, %zu OTP bytes, %zu "
-               "blocks locked, verify %s\n",
-               oflash_target_device(t)->name, st.sectors_erased, st.sectors_skipped,
-               (unsigned long long)st.bytes_programmed, st.otp_bytes_programmed,
-               st.otp_blocks_locked, st.verify > 0 ? "ok" : "skipped");
         printf("%.2f s elapsed", cli_now() - t0);
         if (st.has_sim_time) printf(", %.3f s simulated target time", st.sim_time_s);
         printf(", %llu round trips, %llu bytes on the wire\n", (unsigned long long)st.round_trips,

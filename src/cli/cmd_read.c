@@ -21,8 +21,16 @@ static void usage(FILE *f)
                "  --quiet\n");
 }
 
+enum { O_FORMAT = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_TARGET,
+                                     {"output", required_argument, NULL, 'o'},
+                                     {"format", required_argument, NULL, O_FORMAT}, CLI_OPTS_END};
+
 int cmd_read(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     const char *pos[2] = {0}, *out = NULL, *fmt = NULL;
     int npos = 0, ret;
@@ -33,31 +41,29 @@ int cmd_read(int argc, char **argv)
     cli_progress prog;
     uint8_t *buf = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool bad = false;
-        int k = cli_target_opt(&ct, "read", argc, argv, &i);
+    cli_args_init(&a, "read", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "read", c, a.arg);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (cli_opt_value(argc, argv, &i, "-o", &v, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--output", &v, &bad)) {
-            if (bad) return EXIT_USAGE;
-            out = v;
-        } else if (cli_opt_value(argc, argv, &i, "--format", &v, &bad)) {
-            if (bad) return EXIT_USAGE;
-            fmt = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage("read", "unknown option '%s'", argv[i]);
-        } else if (npos < 2) {
-            pos[npos++] = argv[i];
-        } else {
-            return cli_usage("read", "unexpected argument '%s'", argv[i]);
+            break;
+        case 'o':
+            out = a.arg;
+            break;
+        case O_FORMAT:
+            fmt = a.arg;
+            break;
         }
+    }
+    for (int i = 0; i < a.npos; i++) {
+        if (npos == 2) return cli_usage("read", "unexpected argument '%s'", a.pos[i]);
+        pos[npos++] = a.pos[i];
     }
     if (npos != 2) return cli_usage("read", "expected ADDR and LEN");
     if (!cli_parse_u32(pos[0], &addr))

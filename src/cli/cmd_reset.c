@@ -18,27 +18,37 @@ static void usage(FILE *f)
                "  --halt               stay halted at the reset vector\n");
 }
 
+enum { O_HALT = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_TARGET,
+                                     {"halt", no_argument, NULL, O_HALT}, CLI_OPTS_END};
+
 int cmd_reset(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     bool halt = false;
     oflash_target *t = NULL;
     int ret;
-    for (int i = 1; i < argc; i++) {
-        int k = cli_target_opt(&ct, "reset", argc, argv, &i);
+    cli_args_init(&a, "reset", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "reset", c, a.arg);
         if (k < 0) return EXIT_USAGE;
         if (k) continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--halt")) {
-            halt = true;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else {
-            return cli_usage("reset", "unexpected argument '%s'", argv[i]);
+            break;
+        case O_HALT:
+            halt = true;
+            break;
         }
     }
+    if (a.npos) return cli_usage("reset", "unexpected argument '%s'", a.pos[0]);
     if ((ret = cli_target_open("reset", &ct, &t)) != 0) return ret;
     ret = cli_reset_target(t, halt);
     oflash_target_close(t);

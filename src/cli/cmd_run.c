@@ -79,15 +79,46 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
+enum {
+    O_RESET_CMD = CLI_OPT_LOCAL,
+    O_HALT_CMD,
+    O_BAUD,
+    O_LOAD,
+    O_PC,
+    O_SP,
+    O_GUARD_RAM,
+    O_BREAK,
+    O_TIMEOUT,
+    O_REG
+};
+
+static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                     CLI_OPTS_JSON,
+                                     {"probe", required_argument, NULL, CLI_OPT_PROBE},
+                                     {"device", required_argument, NULL, CLI_OPT_DEVICE},
+                                     {"reset-cmd", required_argument, NULL, O_RESET_CMD},
+                                     {"halt-cmd", required_argument, NULL, O_HALT_CMD},
+                                     {"baud", required_argument, NULL, O_BAUD},
+                                     {"load", required_argument, NULL, O_LOAD},
+                                     {"pc", required_argument, NULL, O_PC},
+                                     {"sp", required_argument, NULL, O_SP},
+                                     {"guard-ram", required_argument, NULL, O_GUARD_RAM},
+                                     {"break", required_argument, NULL, O_BREAK},
+                                     {"timeout", required_argument, NULL, O_TIMEOUT},
+                                     {"reg", required_argument, NULL, O_REG},
+                                     CLI_OPTS_END};
+
 int cmd_run(int argc, char **argv)
 {
-    const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *halt_cmd = NULL, *v;
+    const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *halt_cmd = NULL;
+    cli_args a;
+    int c;
     const char *load_file[MAX_LOADS];
     uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0, guard = 0;
     int set_regs[MAX_REGSET];
     uint32_t set_vals[MAX_REGSET];
     size_t nloads = 0, nset = 0;
-    bool have_pc = false, have_sp = false, have_break = false, json = false, bad = false,
+    bool have_pc = false, have_sp = false, have_break = false, json = false,
          have_xpsr = false;
     double timeout_s = 10.0;
     oflash_probe *p = NULL;
@@ -97,65 +128,78 @@ int cmd_run(int argc, char **argv)
     uint32_t vals[NSHOWN];
     int rc, ret = EXIT_FAIL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    cli_args_init(&a, "run", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        const char *v = a.arg;
+        switch (c) {
+        case CLI_ARGS_BAD:
+            return EXIT_USAGE;
+        case 'h':
             help();
             return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
+        case CLI_OPT_JSON:
             json = true;
-        } else if (cli_opt_value(argc, argv, &i, "--probe", &probe_spec, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--reset-cmd", &reset_cmd, &bad) ||
-                   cli_opt_value(argc, argv, &i, "--halt-cmd", &halt_cmd, &bad)) {
-        } else if (cli_opt_value(argc, argv, &i, "--baud", &v, &bad)) {
+            break;
+        case CLI_OPT_PROBE:
+            probe_spec = v;
+            break;
+        case CLI_OPT_DEVICE:
+            device = v;
+            break;
+        case O_RESET_CMD:
+            reset_cmd = v;
+            break;
+        case O_HALT_CMD:
+            halt_cmd = v;
+            break;
+        case O_BAUD: {
             uint32_t b;
-            if (bad || !cli_parse_u32(v, &b) || b < 50 || b > 20000000)
-                return bad ? EXIT_USAGE
-                           : cli_usage("run", "--baud '%s': expected a line speed (50..20000000)",
-                                       v);
+            if (!cli_parse_u32(v, &b) || b < 50 || b > 20000000)
+                return cli_usage("run", "--baud '%s': expected a line speed (50..20000000)", v);
             po.baud = b;
-        } else if (cli_opt_value(argc, argv, &i, "--load", &v, &bad)) {
-            const char *at;
-            if (bad) return EXIT_USAGE;
-            at = strrchr(v, '@');
+            break;
+        }
+        case O_LOAD: {
+            const char *at = strrchr(v, '@');
             if (!at || at == v || !cli_parse_u32(at + 1, &load_addr[nloads]))
                 return cli_usage("run", "--load '%s': expected FILE@ADDR", v);
             if (nloads >= MAX_LOADS)
                 return cli_usage("run", "at most %d --load options", MAX_LOADS);
             load_file[nloads++] = v;
-        } else if (cli_opt_value(argc, argv, &i, "--pc", &v, &bad)) {
-            if (bad || !cli_parse_u32(v, &pc))
-                return bad ? EXIT_USAGE : cli_usage("run", "--pc '%s': expected an address", v);
+            break;
+        }
+        case O_PC:
+            if (!cli_parse_u32(v, &pc)) return cli_usage("run", "--pc '%s': expected an address", v);
             have_pc = true;
-        } else if (cli_opt_value(argc, argv, &i, "--sp", &v, &bad)) {
-            if (bad || !cli_parse_u32(v, &sp))
-                return bad ? EXIT_USAGE : cli_usage("run", "--sp '%s': expected an address", v);
+            break;
+        case O_SP:
+            if (!cli_parse_u32(v, &sp)) return cli_usage("run", "--sp '%s': expected an address", v);
             have_sp = true;
-        } else if (cli_opt_value(argc, argv, &i, "--guard-ram", &v, &bad)) {
-            if (bad || !cli_parse_u32(v, &guard) || !guard || (guard & 0x1FFu))
-                return bad ? EXIT_USAGE
-                           : cli_usage("run",
-                                       "--guard-ram '%s': expected a RAM address aligned to "
-                                       "512 bytes (0x...00 with bit 8 clear)",
-                                       v);
-        } else if (cli_opt_value(argc, argv, &i, "--break", &v, &bad)) {
-            if (bad || !cli_parse_u32(v, &brk))
-                return bad ? EXIT_USAGE : cli_usage("run", "--break '%s': expected an address", v);
+            break;
+        case O_GUARD_RAM:
+            if (!cli_parse_u32(v, &guard) || !guard || (guard & 0x1FFu))
+                return cli_usage("run",
+                                 "--guard-ram '%s': expected a RAM address aligned to "
+                                 "512 bytes (0x...00 with bit 8 clear)",
+                                 v);
+            break;
+        case O_BREAK:
+            if (!cli_parse_u32(v, &brk))
+                return cli_usage("run", "--break '%s': expected an address", v);
             have_break = true;
-        } else if (cli_opt_value(argc, argv, &i, "--timeout", &v, &bad)) {
+            break;
+        case O_TIMEOUT: {
             char *end;
-            if (bad) return EXIT_USAGE;
             errno = 0;
             timeout_s = strtod(v, &end);
             if (errno || *end || end == v || !(timeout_s > 0) || timeout_s > 86400)
                 return cli_usage("run", "--timeout '%s': expected seconds (0 < SEC <= 86400)", v);
-        } else if (cli_opt_value(argc, argv, &i, "--reg", &v, &bad)) {
+            break;
+        }
+        case O_REG: {
             char name[16];
-            const char *eq;
+            const char *eq = strchr(v, '=');
             int r;
-            if (bad) return EXIT_USAGE;
-            eq = strchr(v, '=');
             if (!eq || (size_t)(eq - v) >= sizeof name)
                 return cli_usage("run", "--reg '%s': expected NAME=VALUE", v);
             memcpy(name, v, (size_t)(eq - v));
@@ -171,11 +215,11 @@ int cmd_run(int argc, char **argv)
                 return cli_usage("run", "--reg '%s': value '%s' is not a 32-bit number", v, eq + 1);
             if (r == OFLASH_REG_XPSR) have_xpsr = true;
             set_regs[nset++] = r;
-        } else {
-            return cli_usage("run", "unknown option '%s'", a);
+            break;
         }
-        if (bad) return EXIT_USAGE;
+        }
     }
+    if (a.npos) return cli_usage("run", "unexpected argument '%s'", a.pos[0]);
     if (!probe_spec)
         return cli_usage("run", "--probe is required (sim:PATH, gdb:HOST:PORT, gdb:/dev/ttyX)");
     if (!nloads) return cli_usage("run", "at least one --load FILE@ADDR is required");

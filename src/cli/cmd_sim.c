@@ -45,21 +45,48 @@ static void usage(FILE *f)
                "          (4000) and, unless --no-realtime, never lags the wall clock.\n");
 }
 
+enum { O_UID = CLI_OPT_LOCAL, O_CLEAR, O_POWER_LOSS, O_FAIL_AT, O_LINK_DROP };
+
+/* The options of sim create/show/fault: each takes only its own (the rest
+ * are refused after parsing, by name). */
+static const struct option create_opts[] = {{"help", no_argument, NULL, 'h'},
+                                            {"device", required_argument, NULL, CLI_OPT_DEVICE},
+                                            {"uid", required_argument, NULL, O_UID},
+                                            CLI_OPTS_END};
+
+/* One PATH among the positional arguments of a sim subcommand. */
+static int one_path(const char **path, const cli_args *a, const char *sub)
+{
+    for (int i = 0; i < a->npos; i++) {
+        if (*path) {
+            char pfx[32];
+            snprintf(pfx, sizeof pfx, "sim %s: ", sub);
+            if (!strcmp(sub, "create"))
+                return cli_usage("sim", "%smore than one PATH ('%s', '%s')", pfx, *path,
+                                 a->pos[i]);
+            return cli_usage("sim", "%smore than one PATH", pfx);
+        }
+        *path = a->pos[i];
+    }
+    return 0;
+}
+
 static int sim_create(int argc, char **argv)
 {
     const char *path = NULL, *device = NULL, *uid = NULL;
-    bool bad = false;
-    for (int i = 2; i < argc; i++) {
-        if (cli_opt_value(argc, argv, &i, "--device", &device, &bad) ||
-            cli_opt_value(argc, argv, &i, "--uid", &uid, &bad))
-            continue;
-        if (bad) return EXIT_USAGE;
-        if (argv[i][0] == '-') return cli_usage("sim", "sim create: unknown option '%s'", argv[i]);
-        if (path)
-            return cli_usage("sim", "sim create: more than one PATH ('%s', '%s')", path, argv[i]);
-        path = argv[i];
+    cli_args a;
+    int c;
+    cli_args_init(&a, "sim", "sim create: ", argc - 1, argv + 1, create_opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        if (c == CLI_ARGS_BAD) return EXIT_USAGE;
+        if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (c == CLI_OPT_DEVICE) device = a.arg;
+        if (c == O_UID) uid = a.arg;
     }
-    if (bad) return EXIT_USAGE;
+    if ((c = one_path(&path, &a, "create")) != 0) return c;
     if (!path) return cli_usage("sim", "sim create: expected PATH");
     if (!device) return cli_usage("sim", "sim create: expected --device PART (e.g. STM32F401RE)");
     if (oflash_sim_create(path, device, uid) < 0) return cli_fail();
@@ -231,21 +258,26 @@ static void show_json(const char *path, const oflash_sim_info *in)
            (unsigned long long)in->last_run.core_clock_hz);
 }
 
+static const struct option show_opts[] = {{"help", no_argument, NULL, 'h'}, CLI_OPTS_JSON,
+                                          CLI_OPTS_END};
+
 static int sim_show(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false;
     oflash_sim_info info;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-')
-            return cli_usage("sim", "sim show: unknown option '%s'", argv[i]);
-        else if (path)
-            return cli_usage("sim", "sim show: more than one PATH");
-        else
-            path = argv[i];
+    cli_args a;
+    int c;
+    cli_args_init(&a, "sim", "sim show: ", argc - 1, argv + 1, show_opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        if (c == CLI_ARGS_BAD) return EXIT_USAGE;
+        if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (c == CLI_OPT_JSON) json = true;
     }
+    if ((c = one_path(&path, &a, "show")) != 0) return c;
     if (!path) return cli_usage("sim", "sim show: expected PATH");
     if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     if (json)
@@ -255,67 +287,81 @@ static int sim_show(int argc, char **argv)
     return EXIT_OK;
 }
 
+static const struct option fault_opts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"clear", no_argument, NULL, O_CLEAR},
+    {"power-loss-after", required_argument, NULL, O_POWER_LOSS},
+    {"fail-at", required_argument, NULL, O_FAIL_AT},
+    {"link-drop-after", required_argument, NULL, O_LINK_DROP},
+    CLI_OPTS_END};
+
 static int sim_fault(int argc, char **argv)
 {
-    const char *path = NULL, *v;
-    bool bad = false, clear = false, any = false;
+    const char *path = NULL;
+    bool clear = false, any = false;
+    bool set_power = false, set_fail = false, set_link = false;
+    uint64_t power = 0, link = 0;
+    uint32_t fail = 0;
     oflash_sim_info info;
     oflash_sim_faults f;
-    uint64_t n;
-    uint32_t a;
-    int which;
+    cli_args a;
+    int c;
 
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--clear")) {
+    cli_args_init(&a, "sim", "sim fault: ", argc - 1, argv + 1, fault_opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        bool ok = true;
+        switch (c) {
+        case CLI_ARGS_BAD:
+            return EXIT_USAGE;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case O_CLEAR:
             clear = true;
             continue;
-        }
-        which = 0;
-        if (cli_opt_value(argc, argv, &i, "--power-loss-after", &v, &bad))
-            which = 1;
-        else if (!bad && cli_opt_value(argc, argv, &i, "--fail-at", &v, &bad))
-            which = 2;
-        else if (!bad && cli_opt_value(argc, argv, &i, "--link-drop-after", &v, &bad))
-            which = 3;
-        if (bad) return EXIT_USAGE;
-        if (which == 0) {
-            if (argv[i][0] == '-')
-                return cli_usage("sim", "sim fault: unknown option '%s'", argv[i]);
-            if (path) return cli_usage("sim", "sim fault: more than one PATH");
-            path = argv[i];
-            continue;
+        case O_POWER_LOSS:
+            ok = cli_parse_u64(a.arg, &power);
+            set_power = true;
+            break;
+        case O_FAIL_AT:
+            ok = cli_parse_u32(a.arg, &fail);
+            set_fail = true;
+            break;
+        case O_LINK_DROP:
+            ok = cli_parse_u64(a.arg, &link);
+            set_link = true;
+            break;
         }
         any = true;
-        if (which == 2 ? !cli_parse_u32(v, &a) : !cli_parse_u64(v, &n))
-            return cli_usage("sim", "sim fault: '%s': expected %s", v,
-                             which == 2 ? "an address" : "a count");
+        if (!ok)
+            return cli_usage("sim", "sim fault: '%s': expected %s", a.arg,
+                             c == O_FAIL_AT ? "an address" : "a count");
     }
+    if ((c = one_path(&path, &a, "fault")) != 0) return c;
     if (!path) return cli_usage("sim", "sim fault: expected PATH");
     if (clear && any)
         return cli_usage("sim", "sim fault: --clear cannot be combined with other faults");
     if (!clear && !any)
         return cli_usage("sim", "sim fault: expected --power-loss-after, --fail-at, "
                                 "--link-drop-after or --clear");
-    /* Start from what is armed, then apply the options in order. */
+    /* Start from what is armed, then apply the options (the last of each
+     * kind wins). */
     if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
     f = info.faults;
     if (clear) {
         memset(&f, 0, sizeof f);
     } else {
-        for (int i = 2; i < argc; i++) {
-            if (cli_opt_value(argc, argv, &i, "--power-loss-after", &v, &bad)) {
-                cli_parse_u64(v, &n);
-                f.power_loss = true;
-                f.power_loss_after = n;
-            } else if (cli_opt_value(argc, argv, &i, "--fail-at", &v, &bad)) {
-                cli_parse_u32(v, &a);
-                f.fail_at = true;
-                f.fail_addr = a;
-            } else if (cli_opt_value(argc, argv, &i, "--link-drop-after", &v, &bad)) {
-                cli_parse_u64(v, &n);
-                f.link_drop = true;
-                f.link_drop_after = n;
-            }
+        if (set_power) {
+            f.power_loss = true;
+            f.power_loss_after = power;
+        }
+        if (set_fail) {
+            f.fail_at = true;
+            f.fail_addr = fail;
+        }
+        if (set_link) {
+            f.link_drop = true;
+            f.link_drop_after = link;
         }
     }
     if (oflash_sim_set_faults(path, &f) < 0) return cli_fail();

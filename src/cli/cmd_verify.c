@@ -18,8 +18,16 @@ static void usage(FILE *f)
                "  --quiet, --json\n");
 }
 
+enum { O_VERIFY = CLI_OPT_LOCAL };
+
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_JSON, CLI_OPTS_TARGET,
+                                     CLI_OPTS_IMAGE,  {"verify", required_argument, NULL, O_VERIFY},
+                                     CLI_OPTS_END};
+
 int cmd_verify(int argc, char **argv)
 {
+    cli_args a;
+    int c;
     cli_target ct = {0};
     char **specs = calloc((size_t)argc, sizeof *specs);
     size_t nspecs = 0;
@@ -35,37 +43,36 @@ int cmd_verify(int argc, char **argv)
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
 
     if (!specs) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        bool bad = false;
-        int k = cli_target_opt(&ct, "verify", argc, argv, &i);
-        if (!k) k = cli_image_opt("verify", argc, argv, &i, &lo);
+    cli_args_init(&a, "verify", "", argc, argv, opts);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
+        int k = c == CLI_ARGS_BAD ? -1 : cli_target_apply(&ct, "verify", c, a.arg);
+        if (!k) k = cli_image_apply("verify", c, a.arg, &lo);
         if (k < 0) {
             ret = EXIT_USAGE;
             goto out;
         }
         if (k) continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             ret = EXIT_OK;
             goto out;
-        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+        case 'q':
             cli_quiet = true;
-        } else if (!strcmp(argv[i], "--json")) {
+            break;
+        case CLI_OPT_JSON:
             json = true;
-        } else if (cli_opt_value(argc, argv, &i, "--verify", &v, &bad)) {
-            if (bad || !cli_parse_verify(v, &mode) || mode == OFLASH_VERIFY_NONE) {
-                ret = bad ? EXIT_USAGE
-                          : cli_usage("verify", "--verify '%s': expected crc or readback", v);
+            break;
+        case O_VERIFY:
+            if (!cli_parse_verify(a.arg, &mode) || mode == OFLASH_VERIFY_NONE) {
+                ret = cli_usage("verify", "--verify '%s': expected crc or readback", a.arg);
                 goto out;
             }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            ret = cli_usage("verify", "unknown option '%s'", argv[i]);
-            goto out;
-        } else {
-            specs[nspecs++] = argv[i];
+            break;
         }
     }
+    for (int i = 0; i < a.npos; i++)
+        specs[nspecs++] = a.pos[i];
     if (!ct.probe) {
         ret = cli_usage("verify", "--probe is required (sim:PATH or gdb:HOST:PORT)");
         goto out;

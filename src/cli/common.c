@@ -8,6 +8,7 @@
 #include <string.h>
 
 bool cli_quiet;
+bool cli_json;
 
 void cli_error(const char *fmt, ...)
 {
@@ -85,25 +86,109 @@ bool cli_parse_u32(const char *s, uint32_t *out)
     return true;
 }
 
-bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value, bool *bad)
+static const struct option *find_long(const struct option *o, const char *name, size_t len)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return false;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return true;
+    for (; o->name; o++)
+        if (strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
+    return NULL;
+}
+
+static int short_has_arg(const cli_args *a, char c)
+{
+    const char *p = strchr(a->shortopts, c);
+    if (!c || c == ':' || !p) return -1;
+    return p[1] == ':' ? required_argument : no_argument;
+}
+
+void cli_args_init(cli_args *a, const char *cmd, const char *prefix, int argc, char **argv,
+                   const struct option *opts)
+{
+    size_t n = 0;
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    a->prefix = prefix ? prefix : "";
+    a->argc = argc;
+    a->argv = argv;
+    a->opts = opts;
+    a->shortopts[n++] = ':'; /* ':' for a missing value, no getopt messages */
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val > 0 && o->val < 128 && n + 3 < sizeof a->shortopts) {
+            a->shortopts[n++] = (char)o->val;
+            if (o->has_arg == required_argument) a->shortopts[n++] = ':';
+        }
+    a->shortopts[n] = '\0';
+    if (find_long(opts, "json", 4))
+        for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+            if (!strcmp(argv[i], "--json")) cli_json = true;
+}
+
+/* Every argument checked before getopt_long sees them: long options only
+ * by their full names, values where they are due. */
+static bool check_args(cli_args *a)
+{
+    for (int i = 1; i < a->argc; i++) {
+        const char *s = a->argv[i];
+        if (!strcmp(s, "--")) break;
+        if (s[0] != '-' || !s[1]) continue;
+        if (s[1] == '-') {
+            const char *eq = strchr(s + 2, '=');
+            size_t len = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+            const struct option *o = find_long(a->opts, s + 2, len);
+            if (!o) {
+                cli_usage(a->cmd, "%sunknown option '%s'", a->prefix, s);
+                return false;
+            }
+            if (o->has_arg == no_argument && eq) {
+                cli_usage(a->cmd, "%soption --%s takes no value ('%s')", a->prefix, o->name, s);
+                return false;
+            }
+            if (o->has_arg == required_argument && !eq && ++i >= a->argc) {
+                cli_usage(a->cmd, "%soption --%s needs a value", a->prefix, o->name);
+                return false;
+            }
+            continue;
+        }
+        for (const char *c = s + 1; *c; c++) {
+            int has = short_has_arg(a, *c);
+            if (has < 0) {
+                cli_usage(a->cmd, "%sunknown option '%s'", a->prefix, s);
+                return false;
+            }
+            if (has == required_argument) {
+                if (!c[1] && ++i >= a->argc) {
+                    cli_usage(a->cmd, "%soption -%c needs a value", a->prefix, *c);
+                    return false;
+                }
+                break;
+            }
+        }
     }
-    if (a[n] != '\0')
-        return false;
-    if (*i + 1 >= argc) {
-        cli_error("option %s needs a value", name);
-        *bad = true;
-        return true;
-    }
-    *value = argv[++*i];
     return true;
+}
+
+int cli_args_next(cli_args *a)
+{
+    int c;
+    if (!a->checked) {
+        a->checked = true;
+        if (!check_args(a)) return CLI_ARGS_BAD;
+        optind = 0; /* glibc: start afresh (another parse may have run) */
+        opterr = 0;
+    }
+    a->arg = NULL;
+    c = getopt_long(a->argc, a->argv, a->shortopts, a->opts, NULL);
+    if (c == -1) {
+        a->pos = a->argv + optind;
+        a->npos = a->argc - optind;
+        return CLI_ARGS_END;
+    }
+    if (c == '?' || c == ':') { /* excluded by check_args; kept for safety */
+        cli_usage(a->cmd, "%sbad option or missing value near '%s'", a->prefix,
+                  a->argv[optind > 1 ? optind - 1 : 1]);
+        return CLI_ARGS_BAD;
+    }
+    a->arg = optarg;
+    return c;
 }
 
 void cli_json_string(FILE *f, const char *s)

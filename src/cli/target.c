@@ -16,27 +16,27 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_target_opt(cli_target *ct, const char *cmd, int argc, char **argv, int *i)
+int cli_target_apply(cli_target *ct, const char *cmd, int opt, const char *v)
 {
-    const char *v;
-    bool bad = false;
-
-    if (cli_opt_value(argc, argv, i, "--probe", &v, &bad)) {
+    static const char *const names[4][2] = {{"1", "x8"}, {"2", "x16"}, {"3", "x32"}, {"4", "x64"}};
+    switch (opt) {
+    case CLI_OPT_PROBE:
         ct->probe = v;
-    } else if (cli_opt_value(argc, argv, i, "--devices", &v, &bad)) {
-        if (!bad && ct->nfiles == CLI_MAX_DEVICE_FILES) {
+        return 1;
+    case CLI_OPT_DEVICES:
+        if (ct->nfiles == CLI_MAX_DEVICE_FILES) {
             cli_usage(cmd, "at most %d --devices files", CLI_MAX_DEVICE_FILES);
             return -1;
         }
-        if (!bad) ct->files[ct->nfiles++] = v;
-    } else if (cli_opt_value(argc, argv, i, "--device", &v, &bad)) {
+        ct->files[ct->nfiles++] = v;
+        return 1;
+    case CLI_OPT_DEVICE:
         ct->device = v;
-    } else if (!strcmp(argv[*i], "--force-device")) {
+        return 1;
+    case CLI_OPT_FORCE_DEVICE:
         ct->force_device = true;
-    } else if (cli_opt_value(argc, argv, i, "--voltage-range", &v, &bad)) {
-        static const char *const names[4][2] = {
-            {"1", "x8"}, {"2", "x16"}, {"3", "x32"}, {"4", "x64"}};
-        if (bad) return -1;
+        return 1;
+    case CLI_OPT_VOLTAGE_RANGE:
         for (unsigned k = 0; k < 4; k++)
             if (!strcmp(v, names[k][0]) || !strcmp(v, names[k][1])) {
                 ct->psize = k;
@@ -45,10 +45,9 @@ int cli_target_opt(cli_target *ct, const char *cmd, int argc, char **argv, int *
             }
         cli_usage(cmd, "--voltage-range '%s': expected 1 (x8), 2 (x16), 3 (x32) or 4 (x64)", v);
         return -1;
-    } else {
+    default:
         return 0;
     }
-    return bad ? -1 : 1;
 }
 
 int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out)

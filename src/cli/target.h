@@ -32,9 +32,10 @@ typedef struct cli_target {
     "  --voltage-range R    1 (1.8-2.1 V, x8), 2 (2.1-2.7 V, x16), 3 (2.7-3.6 V, x32,\n"           \
     "                       default), 4 (2.7-3.6 V with VPP, x64)\n"
 
-/* If argv[*i] is a shared option, consume it (and its value) and return 1;
- * return 0 if it is not one; on a bad value print the error and return -1. */
-int cli_target_opt(cli_target *ct, const char *cmd, int argc, char **argv, int *i);
+/* If opt (from cli_args_next, CLI_OPTS_TARGET) is a shared target option,
+ * apply its value v and return 1; return 0 if it is not one; on a bad value
+ * print the usage error and return -1. */
+int cli_target_apply(cli_target *ct, const char *cmd, int opt, const char *v);
 
 /* Open the target; on failure print the error and return EXIT_FAIL/USAGE. */
 int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out);
@@ -62,6 +63,8 @@ void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
 void cli_print_conflicts(FILE *f, const oflash_plan *p);
+/* One line per OTP block of the image: chip and image in words. */
+void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent);
 /* "STM32F401RET6" (order code: part + package + temperature [+ TR]) ->
  * "STM32F401RE". */
 bool cli_order_code_part(char *out, size_t len, const char *code);

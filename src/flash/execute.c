@@ -571,6 +571,15 @@ int oflash_flash_execute(oflash_flash_stats *stats, oflash_target *t, const ofla
         rc = oflash_error_set(OFLASH_EINVAL, "server flash: erase, write and done are all needed");
         goto out;
     }
+    if (plan->otp_needs_opt_in) {
+        rc = oflash_error_set(OFLASH_EPROTECTED,
+                              "the plan programs %zu OTP byte%s and %zu lock%s but was made "
+                              "without allow_otp (a plan to show only): refusing to write "
+                              "anything",
+                              plan->otp_write_count, plan->otp_write_count == 1 ? "" : "s",
+                              plan->lock_count, plan->lock_count == 1 ? "" : "s");
+        goto out;
+    }
     if ((rc = oflash_flash_check(t, plan)) < 0) goto out;
     /* Kept bytes reach the recovery journal before their sector is erased. */
     if ((rc = oflash__journal_before_erase(opts->journal, plan)) < 0) goto out;

@@ -421,6 +421,111 @@ static bool interrupted(const oflash_plan_opts *o, uint32_t addr, uint8_t chip, 
     return partial_of(chip, img) && started(o, addr, img);
 }
 
+/* The state of one block from the plan's writes, locks and conflicts. */
+static oflash_otp_block_state block_state(const oflash_plan *p, uint16_t blk)
+{
+    for (size_t i = 0; i < p->conflict_count; i++)
+        if (p->conflicts[i].block == blk) return OFLASH_OTP_BLOCK_CONFLICT;
+    for (size_t i = 0; i < p->otp_write_count; i++)
+        if (p->otp_writes[i].block == blk) return OFLASH_OTP_BLOCK_PROGRAM;
+    for (size_t i = 0; i < p->lock_count; i++)
+        if (p->locks[i].block == blk) return OFLASH_OTP_BLOCK_PROGRAM;
+    return OFLASH_OTP_BLOCK_EQUAL;
+}
+
+/* p->otp_blocks: every block the image touches, chip and image side by
+ * side (the span of the image's bytes in the block). */
+static int otp_blocks(oflash_plan *p, const otp_state *s, const uint8_t *chip_otp,
+                      const uint8_t *chip_lock)
+{
+    uint32_t nblk = 0, bsz = s->otp ? s->otp->block : 0;
+    size_t bytes = 0, n = 0, off = 0;
+    if (s->otp && bsz) nblk = (s->otp->size + bsz - 1) / bsz;
+    if (s->lock && s->lock->size > nblk) nblk = s->lock->size;
+    if (!nblk) return 0;
+    p->otp_blocks = calloc(nblk, sizeof *p->otp_blocks);
+    if (s->otp) bytes = 2 * (size_t)s->otp->size;
+    p->otp_block_bytes = malloc(bytes ? bytes : 1);
+    if (!p->otp_blocks || !p->otp_block_bytes)
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (uint32_t b = 0; b < nblk; b++) {
+        oflash_plan_otp_block *ob = &p->otp_blocks[n];
+        uint32_t first = 0, last = 0;
+        bool any = false;
+        bool img_any = false;
+        /* The span of the image's bytes and of the chip's programmed ones:
+         * a shorter image serial is shown against the chip's whole one. */
+        for (uint32_t k = b * bsz; s->otp && bsz && k < (b + 1) * bsz && k < s->otp->size; k++)
+            img_any |= s->otp_has[k];
+        for (uint32_t k = b * bsz; img_any && k < (b + 1) * bsz && k < s->otp->size; k++)
+            if (s->otp_has[k] || chip_otp[k] != s->rules.erased) {
+                if (!any) first = k;
+                last = k;
+                any = true;
+            }
+        ob->has_lock = s->lock != NULL;
+        ob->image_lock = s->lock && b < s->lock->size && s->lock_has[b];
+        if (!img_any && !ob->image_lock) continue;
+        ob->block = (uint16_t)b;
+        if (any) {
+            uint8_t *c = p->otp_block_bytes + off, *im = c + (last - first + 1);
+            ob->addr = s->otp->base + first;
+            ob->len = last - first + 1;
+            for (uint32_t k = first; k <= last; k++) {
+                c[k - first] = chip_otp[k];
+                im[k - first] = s->otp_has[k] ? s->otp_val[k] : s->rules.erased;
+            }
+            ob->chip = c;
+            ob->image = im;
+            off += 2 * (size_t)ob->len;
+        }
+        ob->chip_locked = s->lock && b < s->lock->size && chip_lock[b] != 0xFF;
+        ob->image_locks = ob->image_lock && s->lock_val[b] == 0x00;
+        ob->state = block_state(p, (uint16_t)b);
+        n++;
+    }
+    p->otp_block_count = n;
+    return 0;
+}
+
+char *oflash_otp_text(char *buf, size_t size, const uint8_t *bytes, size_t n)
+{
+    size_t len = n, off = 0;
+    bool text = true, blank = true;
+    if (!size) return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        blank &= bytes[i] == 0xFF;
+    if (blank) {
+        snprintf(buf, size, n ? "blank" : "nothing");
+        return buf;
+    }
+    while (len && (bytes[len - 1] == 0xFF || bytes[len - 1] == 0x00))
+        len--;
+    while (len && bytes[0] == 0xFF) {
+        bytes++;
+        len--;
+    }
+    for (size_t i = 0; i < len; i++)
+        text &= bytes[i] >= 0x20 && bytes[i] < 0x7F && bytes[i] != '"';
+    if (text && len) {
+        bool quote = memchr(bytes, ' ', len) != NULL;
+        if (len + 3 <= size) {
+            snprintf(buf, size, "%s%.*s%s", quote ? "\"" : "", (int)len, (const char *)bytes,
+                     quote ? "\"" : "");
+            return buf;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (off + 3 + 4 > size) { /* room for " XX" and " ..." */
+            snprintf(buf + off, size - off, "%s...", off ? " " : "");
+            break;
+        }
+        off += (size_t)snprintf(buf + off, size - off, "%s%02X", i ? " " : "", bytes[i]);
+    }
+    return buf;
+}
+
 /* Per-byte OTP decisions against the chip's current OTP and lock bytes. */
 static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view *view,
                     const oflash_plan_opts *o, const oflash_otp_rules *rules)
@@ -527,6 +632,7 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
     }
     p->otp_write_count = wn;
     p->lock_count = ln;
+    rc = otp_blocks(p, s, chip_otp, chip_lock);
 out:
     free(chip_otp);
     free(chip_lock);
@@ -1006,6 +1112,47 @@ out:
     return rc;
 }
 
+/* The first conflicting block in words: "this chip already holds X (OTP
+ * block 0 at 0x1FFF7800, locked); the image has Y". */
+static void conflict_sentence(char *buf, size_t size, const oflash_plan *p)
+{
+    const oflash_plan_otp_block *ob = NULL;
+    size_t more = 0;
+    char chip[160], image[160];
+    for (size_t i = 0; i < p->otp_block_count; i++)
+        if (p->otp_blocks[i].state == OFLASH_OTP_BLOCK_CONFLICT) {
+            if (!ob)
+                ob = &p->otp_blocks[i];
+            else
+                more++;
+        }
+    if (!ob) {
+        snprintf(buf, size, "this chip's OTP holds other values than the image");
+        return;
+    }
+    bool data_conflict = false;
+    for (size_t i = 0; i < p->conflict_count; i++)
+        if (p->conflicts[i].block == ob->block && p->conflicts[i].kind != OFLASH_CONFLICT_LOCK_BYTE)
+            data_conflict = true;
+    if (!data_conflict || !ob->len) {
+        snprintf(buf, size,
+                 "OTP block %u is locked on this chip and the image leaves it open: a lock cannot "
+                 "be undone",
+                 ob->block);
+    } else {
+        oflash_otp_text(chip, sizeof chip, ob->chip, ob->len);
+        oflash_otp_text(image, sizeof image, ob->image, ob->len);
+        snprintf(buf, size,
+                 "this chip already holds %s (OTP block %u at 0x%08X%s); the image has %s", chip,
+                 ob->block, ob->addr, ob->chip_locked ? ", locked" : "", image);
+    }
+    if (more) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, size - k, " (and %zu more block%s differ%s)", more, more == 1 ? "" : "s",
+                 more == 1 ? "s" : "");
+    }
+}
+
 int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_device *dev,
                        const oflash_target_view *view, const oflash_plan_opts *opts)
 {
@@ -1039,59 +1186,81 @@ int oflash_plan_create(oflash_plan **out, const oflash_image *img, const oflash_
     p->otp_blocks_in_image = (uint16_t)otp_block_mask(&otp, &data_mask, &lock_mask);
     if ((rc = check_otp_banks(img, dev, &otp)) < 0) goto fail;
 
-    if (otp.otp_count + otp.lock_count) {
-        if (opts->skip_otp) {
-            p->otp_skipped = true;
-            p->otp_skipped_bytes = otp.otp_count + otp.lock_count;
-            otp.otp_count = otp.lock_count = 0;
-            if (otp.otp_has) memset(otp.otp_has, 0, otp.otp->size);
-            if (otp.lock_has) memset(otp.lock_has, 0, otp.lock->size);
-        } else if (!opts->allow_otp) {
-            char d[128], l[128];
-            format_blocks(data_mask, d, sizeof d);
-            format_blocks(lock_mask, l, sizeof l);
-            rc = oflash_error_set(
-                OFLASH_EPROTECTED,
-                "the image holds one-time-programmable bytes: OTP data in block%s %s%s%s%s "
-                "(%zu bytes); OTP cannot be erased, so they are written only with --otp "
-                "(or left out with --skip-otp)",
-                data_mask & (data_mask - 1) ? "s" : "", data_mask ? d : "none",
-                lock_mask ? ", lock bytes of block" : "",
-                lock_mask & (lock_mask - 1) ? "s " : (lock_mask ? " " : ""), lock_mask ? l : "",
-                otp.otp_count + otp.lock_count);
-            goto fail;
-        } else {
-            if ((rc = check_otp_units(img, &otp, &otp.rules)) < 0) goto fail;
-            for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
-                if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
-                    const oflash_segment *s = segment_at(img, otp.lock->base + i);
-                    rc = oflash_error_set(
-                        OFLASH_EINVAL,
-                        "lock byte 0x%08X (OTP block %d) is 0x%02X in the image%s%s: lock "
-                        "bytes may only be 0x00 (lock the block) or 0xFF (leave it open)",
-                        otp.lock->base + i, block_of(otp.lock, otp.lock->base + i), otp.lock_val[i],
-                        s && s->source ? ", from " : "", s && s->source ? s->source : "");
-                    goto fail;
-                }
-        }
+    /* Static OTP checks (whole write units, lock byte values): a dropped
+     * (--skip-otp) byte is not checked, every other one is, with or without
+     * allow_otp. */
+    if (otp.otp_count + otp.lock_count && !opts->skip_otp) {
+        if ((rc = check_otp_units(img, &otp, &otp.rules)) < 0) goto fail;
+        for (uint32_t i = 0; otp.lock && i < otp.lock->size; i++)
+            if (otp.lock_has[i] && otp.lock_val[i] != 0x00 && otp.lock_val[i] != 0xFF) {
+                const oflash_segment *s = segment_at(img, otp.lock->base + i);
+                rc = oflash_error_set(
+                    OFLASH_EINVAL,
+                    "lock byte 0x%08X (OTP block %d) is 0x%02X in the image%s%s: lock "
+                    "bytes may only be 0x00 (lock the block) or 0xFF (leave it open)",
+                    otp.lock->base + i, block_of(otp.lock, otp.lock->base + i), otp.lock_val[i],
+                    s && s->source ? ", from " : "", s && s->source ? s->source : "");
+                goto fail;
+            }
     }
 
-    if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
+    /* OTP before main flash: a refusal needs only the chip's OTP. */
     if (otp.otp_count + otp.lock_count) {
-        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0 ||
-            (rc = check_otp_loader_units(p, dev)) < 0)
-            goto fail;
-        p->image_bytes += otp.otp_count + otp.lock_count;
+        if ((rc = otp_plan(p, &otp, view, opts, &otp.rules)) < 0) goto fail;
+        if (opts->skip_otp) {
+            /* Left out; otp_blocks still says which blocks differ. */
+            p->otp_skipped = true;
+            p->otp_skipped_bytes = otp.otp_count + otp.lock_count;
+            p->otp_write_count = p->lock_count = p->conflict_count = 0;
+            p->otp_equal = p->locks_equal = 0;
+        } else if (!opts->allow_otp && !p->conflict_count &&
+                   (p->otp_write_count || p->lock_count)) {
+            if (opts->version >= 2 && opts->show_otp) {
+                p->otp_needs_opt_in = true;
+            } else {
+                char d[128], l[128], what[400];
+                uint32_t dm = 0, lm = 0;
+                for (size_t i = 0; i < p->otp_write_count; i++)
+                    if (p->otp_writes[i].block < 32) dm |= 1u << p->otp_writes[i].block;
+                for (size_t i = 0; i < p->lock_count; i++)
+                    if (p->locks[i].block < 32) lm |= 1u << p->locks[i].block;
+                format_blocks(dm, d, sizeof d);
+                format_blocks(lm, l, sizeof l);
+                snprintf(what, sizeof what, "%s%s%s%s%s%s%s%s", dm ? "OTP data in block" : "",
+                         dm & (dm - 1) ? "s "
+                         : dm          ? " "
+                                       : "",
+                         dm ? d : "", dm && lm ? ", " : "", lm ? "the lock byte" : "",
+                         lm & (lm - 1) ? "s of blocks "
+                         : lm          ? " of block "
+                                       : "",
+                         lm ? l : "", lm ? " (locking is irreversible too)" : "");
+                rc = oflash_error_set(
+                    OFLASH_EPROTECTED,
+                    "the image holds one-time-programmable bytes this chip does not hold yet: "
+                    "%s; %zu OTP byte%s and %zu lock%s to program; OTP cannot be erased, so they "
+                    "are written only with --otp (or left out with --skip-otp); nothing was "
+                    "written",
+                    what, p->otp_write_count, p->otp_write_count == 1 ? "" : "s", p->lock_count,
+                    p->lock_count == 1 ? "" : "s");
+                goto fail;
+            }
+        }
+        if ((rc = check_otp_loader_units(p, dev)) < 0) goto fail;
+        if (!opts->skip_otp) p->image_bytes += otp.otp_count + otp.lock_count;
     }
+    if ((rc = plan_flash(p, img, dev, view, opts, &otp)) < 0) goto fail;
     otp_state_free(&otp);
 
     *out = p;
     if (p->conflict_count) {
         const oflash_plan_conflict *c = &p->conflicts[0];
+        char what[512];
+        conflict_sentence(what, sizeof what, p);
         return oflash_error_set(OFLASH_ECONFLICT,
-                                "%zu OTP conflict%s, nothing written: first at 0x%08X (OTP "
+                                "%s. %zu OTP conflict%s, nothing written: first at 0x%08X (OTP "
                                 "block %u): chip 0x%02X, image 0x%02X%s",
-                                p->conflict_count, p->conflict_count == 1 ? "" : "s", c->addr,
+                                what, p->conflict_count, p->conflict_count == 1 ? "" : "s", c->addr,
                                 c->block, c->chip, c->image,
                                 c->kind == OFLASH_CONFLICT_OTP_LOCKED ? " (block locked)"
                                 : c->kind == OFLASH_CONFLICT_LOCK_BYTE
@@ -1123,6 +1292,8 @@ void oflash_plan_free(oflash_plan *plan)
     free(plan->otp_writes);
     free(plan->locks);
     free(plan->conflicts);
+    free(plan->otp_blocks);
+    free(plan->otp_block_bytes);
     free(plan);
 }
 

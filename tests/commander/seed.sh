@@ -96,7 +96,13 @@ printf 'ACME-SN-000009' >"$WORK/otp.bin"
 "$OFLASH" convert "$WORK/otp.bin@0x1FFF7800" -o "$WORK/otp.hex" >/dev/null
 printf 'loadfile %s\n' "$WORK/otp.hex" >"$WORK/otp1.jlink"
 out=$(timeout 60 "$OFLASH" commander --probe "sim:$CHIP" -f "$WORK/otp1.jlink" 2>&1) && fail "OTP via loadfile not refused" || true
-grep -q "program FILE --otp" <<<"$out" && pass "loadfile refuses OTP bytes and says how" || fail "loadfile otp: $out"
+grep -q "this chip already holds ACME-SN-000001 (OTP block 0 at 0x1FFF7800); the image has ACME-SN-000009" <<<"$out" \
+    && pass "loadfile of another serial: the conflict in words" || fail "loadfile otp: $out"
+# Into a blank block: refused, says how (block 5 at 0x1FFF78A0).
+"$OFLASH" convert "$WORK/otp.bin@0x1FFF78A0" -o "$WORK/otp5.hex" >/dev/null
+printf 'loadfile %s\n' "$WORK/otp5.hex" >"$WORK/otp5.jlink"
+out=$(timeout 60 "$OFLASH" commander --probe "sim:$CHIP" -f "$WORK/otp5.jlink" 2>&1) && fail "OTP via loadfile not refused" || true
+grep -q "program FILE --otp" <<<"$out" && pass "loadfile refuses OTP bytes and says how" || fail "loadfile otp5: $out"
 printf 'program %s --otp\n' "$WORK/otp.hex" >"$WORK/otp2.jlink"
 out=$(timeout 60 "$OFLASH" commander --probe "sim:$CHIP" -f "$WORK/otp2.jlink" 2>&1) && fail "OTP conflict not refused" || true
 grep -qi "conflict" <<<"$out" && pass "program --otp: conflict with the chip's serial reported" || fail "conflict: $out"

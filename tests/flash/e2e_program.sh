@@ -31,7 +31,7 @@ head -c $((0x80000 + 0x210)) /dev/zero | tr '\0' '\377' >"$WORK/blank.bin"
 # 1. OTP bytes without --otp: refused before touching the chip, blocks named.
 run_oflash out rc program "$WORK/fw.elf" "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"block 0"* ]] && [[ $out == *"--otp"* ]] &&
-    [[ $out == *"lock bytes of block 0"* ]] && pass "OTP without --otp refused" ||
+    [[ $out == *"lock byte of block 0"* ]] && pass "OTP without --otp refused" ||
     fail "OTP without --otp: rc $rc: $out"
 dump "$WORK/d1"
 check "nothing written without --otp" cmp -s "$WORK/d1" "$WORK/blank.bin"

@@ -203,8 +203,23 @@ static const otp_case otp_cases[] = {
     {"OTP without --otp: refused, blocks named, chip untouched",
      {{0}},
      {{OTP0 + 64, 4, 0x01}, {OTP0 + 3 * 32, 1, 0x02}, {LOCK0 + 3, 1, 0x00}},
-     false, false, OFLASH_EPROTECTED, "blocks 2, 3, lock bytes of block 3", 0, 0, 0, 0, 0, 0,
-     true, false},
+     false, false, OFLASH_EPROTECTED, "blocks 2, 3, the lock byte of block 3", 0, 0, 0, 0, 0, 0,
+     false, false},
+    /* Issue 13 finding 2: nothing irreversible left to do needs no --otp. */
+    {"OTP without --otp, the chip already holds it and the lock: nothing to do",
+     {{OTP0, 12, 0x5C}, {LOCK0, 1, 0x00}},
+     {{OTP0, 12, 0x5C}, {LOCK0, 1, 0x00}, {FLASH0, 0x10, 0x01}},
+     false, false, 0, "", 0, 0, 12, 0, 0, 0, false, false},
+    {"OTP without --otp, serial there, lock still open: refused, only the lock named",
+     {{OTP0, 12, 0x5C}},
+     {{OTP0, 12, 0x5C}, {LOCK0, 1, 0x00}},
+     false, false, OFLASH_EPROTECTED, "holds one-time-programmable bytes this chip does not hold yet: the lock byte of block 0 (locking is irreversible too); 0 OTP bytes and 1 lock to program",
+     0, 0, 0, 0, 0, 0, false, false},
+    {"OTP without --otp, another serial there: the conflict, not the opt-in",
+     {{OTP0, 12, 0x00}},
+     {{OTP0, 12, 0x5C}},
+     false, false, OFLASH_ECONFLICT, "this chip already holds", 0, 0, 0, 12,
+     OFLASH_CONFLICT_OTP_VALUE, OTP0, false, false},
     {"--skip-otp leaves OTP out",
      {{0}},
      {{OTP0, 12, 0x5C}, {FLASH0, 0x10, 0x01}},
@@ -454,6 +469,81 @@ static void test_serial_overwrite_refused(const oflash_device *dev)
     oflash_image_free(img);
 }
 
+/* Issue 13 findings 2 and 3: what the chip holds against what the image
+ * holds, per block, in words; --skip-otp still says which blocks differ;
+ * show_otp plans OTP without --otp and marks the plan. */
+static void test_otp_blocks(const oflash_device *dev)
+{
+    oflash_image *chip, *img;
+    oflash_target_view view;
+    oflash_plan *p = NULL;
+    oflash_plan_opts o = OFLASH_PLAN_OPTS_INIT;
+    char buf[64];
+    const uint8_t lock = 0x00;
+
+    oflash_image_new(&chip);
+    oflash_image_new(&img);
+    oflash_image_add(chip, OTP0, "ACME-SN-000001", 14, "chip");
+    oflash_image_add(chip, LOCK0, &lock, 1, "chip");
+    oflash_image_add(img, OTP0, "ACME-SN-000002", 14, "image");
+    oflash_image_add(img, OTP0 + 64, "X", 1, "image"); /* block 2: blank on the chip */
+    oflash_target_view_from_image(&view, chip);
+
+    o.allow_otp = true;
+    CHECK_ERR(oflash_plan_create(&p, img, dev, &view, &o), OFLASH_ECONFLICT,
+              "this chip already holds ACME-SN-000001 (OTP block 0 at 0x1FFF7800, locked); the "
+              "image has ACME-SN-000002. 1 OTP conflict, nothing written: first at 0x1FFF780D");
+    CHECK(p && p->otp_block_count == 2);
+    if (p && p->otp_block_count == 2) {
+        CHECK_EQ_U(p->otp_blocks[0].state, OFLASH_OTP_BLOCK_CONFLICT);
+        CHECK(p->otp_blocks[0].chip_locked && !p->otp_blocks[0].image_lock);
+        CHECK_EQ_U(p->otp_blocks[0].len, 14);
+        CHECK(memcmp(p->otp_blocks[0].chip, "ACME-SN-000001", 14) == 0);
+        CHECK(memcmp(p->otp_blocks[0].image, "ACME-SN-000002", 14) == 0);
+        CHECK_EQ_U(p->otp_blocks[1].block, 2);
+        CHECK_EQ_U(p->otp_blocks[1].state, OFLASH_OTP_BLOCK_PROGRAM);
+    }
+    oflash_plan_free(p);
+    p = NULL;
+
+    /* --skip-otp: no writes, no conflicts, but the differing blocks. */
+    o.allow_otp = false;
+    o.skip_otp = true;
+    CHECK_OK(oflash_plan_create(&p, img, dev, &view, &o));
+    CHECK(p && p->otp_skipped && p->otp_write_count == 0 && p->conflict_count == 0);
+    CHECK(p && p->otp_block_count == 2 && p->otp_blocks[0].state == OFLASH_OTP_BLOCK_CONFLICT &&
+          p->otp_blocks[1].state == OFLASH_OTP_BLOCK_PROGRAM);
+    oflash_plan_free(p);
+    p = NULL;
+
+    /* show_otp (a dry run) without --otp: OTP planned, marked, not refused. */
+    oflash_image_free(chip);
+    oflash_image_new(&chip);
+    oflash_target_view_from_image(&view, chip);
+    o.skip_otp = false;
+    o.show_otp = true;
+    CHECK_OK(oflash_plan_create(&p, img, dev, &view, &o));
+    CHECK(p && p->otp_needs_opt_in && p->otp_write_count == 15 && p->conflict_count == 0);
+    oflash_plan_free(p);
+    p = NULL;
+    o.show_otp = false;
+    CHECK_ERR(oflash_plan_create(&p, img, dev, &view, &o), OFLASH_EPROTECTED,
+              "OTP data in blocks 0, 2; 15 OTP bytes and 0 locks to program");
+    CHECK(p == NULL);
+
+    /* The words themselves. */
+    CHECK(strcmp(oflash_otp_text(buf, sizeof buf, (const uint8_t *)"SN-1\xFF\xFF", 6), "SN-1") ==
+          0);
+    CHECK(strcmp(oflash_otp_text(buf, sizeof buf, (const uint8_t *)"A B\0", 4), "\"A B\"") == 0);
+    CHECK(strcmp(oflash_otp_text(buf, sizeof buf, (const uint8_t *)"\xFF\xFF", 2), "blank") == 0);
+    CHECK(strcmp(oflash_otp_text(buf, sizeof buf, (const uint8_t *)"\x01\xAB\xFF", 3),
+                 "01 AB FF") == 0);
+    oflash_otp_text(buf, 16, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    CHECK(strlen(buf) < 16 && strstr(buf, "...") != NULL);
+    oflash_image_free(chip);
+    oflash_image_free(img);
+}
+
 static void test_misc(const oflash_device *dev)
 {
     oflash_image *chip = mk((frag[MAXF]){{0}}), *img = mk((frag[MAXF]){{FLASH0, 16, 1}});
@@ -564,7 +654,11 @@ static const otp_case l4_otp_cases[] = {
     {"L4: OTP without --otp refused",
      {{0}},
      {{L4OTP, 8, 0x5C}},
-     false, false, OFLASH_EPROTECTED, "--otp", 0, 0, 0, 0, 0, 0, true, false},
+     false, false, OFLASH_EPROTECTED, "--otp", 0, 0, 0, 0, 0, 0, false, false},
+    {"L4: OTP without --otp, the chip already holds it: nothing to do",
+     {{L4OTP, 8, 0x5C}},
+     {{L4OTP, 8, 0x5C}},
+     false, false, 0, "", 0, 0, 8, 0, 0, 0, false, false},
 };
 /* clang-format on */
 
@@ -580,6 +674,7 @@ int main(void)
     for (size_t i = 0; i < sizeof resume_cases / sizeof resume_cases[0]; i++)
         run_resume_case(dev, &resume_cases[i]);
     test_serial_overwrite_refused(dev);
+    test_otp_blocks(dev);
     test_misc(dev);
     dev = oflash_builtin_device_find("STM32L476RG");
     CHECK(dev != NULL);

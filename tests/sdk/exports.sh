@@ -25,7 +25,19 @@ done >"$WORK/all.c"
 cc -E -P -I"$OFLASH_SRC/include" "$WORK/all.c" | tr ';{}' '\n\n\n' |
     sed -E 's/\( *\* *oflash_[a-z0-9_]+ *\)//g' |
     grep -oE 'oflash_[a-z0-9_]+ *\(' | grep -oE 'oflash_[a-z0-9_]+' | sort -u >"$WORK/declared"
-missing=$(comm -23 "$WORK/declared" "$WORK/exported" | tr '\n' ' ')
+# Work in progress on main: functions a header declares ahead of their
+# implementation are listed in pending.txt (one name a line).  A pending
+# name that is exported must leave the list; under CI=true the list must be
+# empty, so a release never declares what it does not define.
+pending="$(dirname "$0")/pending.txt"
+grep -oE '^oflash_[a-z0-9_]+' "$pending" 2>/dev/null | sort -u >"$WORK/pending" || true
+done_pending=$(comm -12 "$WORK/pending" "$WORK/exported" | tr '\n' ' ')
+check "no pending.txt name is exported already (remove: ${done_pending:-none})" test -z "$done_pending"
+if [ "${CI:-}" = true ]; then
+    check "pending.txt is empty in CI ($(wc -l <"$WORK/pending") names)" test ! -s "$WORK/pending"
+fi
+comm -23 "$WORK/declared" "$WORK/pending" >"$WORK/declared_now"
+missing=$(comm -23 "$WORK/declared_now" "$WORK/exported" | tr '\n' ' ')
 extra=$(comm -13 "$WORK/declared" "$WORK/exported" | tr '\n' ' ')
 check "every declared function is exported (missing: ${missing:-none})" test -z "$missing"
 check "every exported symbol is declared in include/oflash (extra: ${extra:-none})" test -z "$extra"

@@ -76,6 +76,15 @@
 #define F7_RCC_BASE 0x40023800u
 #define F7_CRC_BASE 0x40023000u
 #define F7_IWDG_BASE 0x40003000u
+#define F7_IWDG_KEY_RELOAD 0xAAAAu
+/* RCC: the F4's registers and bits (RM0385 §5.3) */
+#define F7_RCC_CR 0x00u /* offsets from F7_RCC_BASE */
+#define F7_RCC_PLLCFGR 0x04u
+#define F7_RCC_CFGR 0x08u
+#define F7_RCC_AHB1ENR 0x30u
+#define F7_RCC_AHB1ENR_CRCEN (1u << 12)
+#define F7_RCC_CR_PLLON (1u << 24)
+#define F7_RCC_CR_PLLRDY (1u << 25)
 #define F7_DBGMCU_IDCODE 0xE0042000u
 #define F7_DEV_ID_F74X 0x449u     /* STM32F74x/F75x */
 #define F7_DEV_ID_F76X 0x451u     /* STM32F76x/F77x */

@@ -32,77 +32,32 @@
  *
  * Built position independent like loaders/stm32f4 (R9-relative state, no
  * GOT, no absolute relocations; see loaders/check_pic.cmake).
+ *
+ * This file holds the L4's flash interface: Init, UnInit, page and mass
+ * erase, double-word, fast and OTP programming.  The other entry points
+ * (EraseSector, SEGGER_OPEN_Erase, ProgramPage, SEGGER_OPEN_Program,
+ * Verify, BlankCheck, SEGGER_OPEN_Read, SEGGER_OPEN_CalcCRC), the BSY wait
+ * and the unlock are shared: src/targets/common/loader/flm.c, with the
+ * L4's names from flm_family.h.
  */
-#include "../stm32l4_regs.h"
+#include "../../common/loader/flm.h"
 
-#include <stdint.h>
-
-#define REG(base, off) (*(volatile uint32_t *)((base) + (off)))
-#define FLASH(off) REG(L4_FLASH_REGS, off)
-#define RCC(off) REG(L4_RCC_BASE, off)
-#define CRC(off) REG(L4_CRC_BASE, off)
-#define IWDG_KR REG(L4_IWDG_BASE, 0)
-#define FLASH_SIZE_KB (*(volatile const uint16_t *)L4_FSIZE_ADDR)
-
-/* BSY poll bound: about 2^28 polls of ~6 cycles, 100 s at 16 MHz, far above
- * the longest datasheet maximum (mass erase ~25 ms, a page 2 KB program
- * ~23 ms); the host's timeout from toErase/toProg normally fires first. */
-#define BSY_POLL_LIMIT 0x10000000u
+#define FLASH(off) REG32(L4_FLASH_REGS + (off))
+#define RCC(off) REG32(L4_RCC_BASE + (off))
 #define CLOCK_POLL_LIMIT 100000u /* HSI16 start-up is a few us */
 
-/* ---- state (PrgData, R9-relative; see loaders/stm32f4/flash_f4.c) ---- */
-struct l4_state {
-    uint32_t feed;       /* 1: hardware watchdog (OPTR.IWDG_SW = 0): feed it while waiting */
-    uint32_t fast;       /* bit b: bank b+1 was mass-erased by EraseChip in this session */
-    uint32_t raised;     /* 1: Init switched SYSCLK from MSI to HSI16; UnInit restores */
-    uint32_t cfgr;       /* RCC_CFGR as it was */
-    uint32_t hsi_was_on; /* RCC_CR.HSION as it was */
-};
-__attribute__((section(".data.static_base"), used)) struct l4_state l4_state = {1, 0, 0, 0, 0};
-
-static inline struct l4_state *st(void)
-{
-    struct l4_state *s;
-    __asm__("mov %0, r9" : "=r"(s));
-    return s;
-}
+__attribute__((section(".data.static_base"), used)) struct flm_state l4_state = {1, 0, 0, 0, 0};
 
 /* ---- the FlashDevice description (DevDscr) ---- */
-struct FlashSectors {
-    uint32_t szSector;
-    uint32_t AddrSector;
-};
-
-struct FlashDevice {
-    uint16_t Vers;
-    char DevName[128];
-    uint16_t DevType;
-    uint32_t DevAdr;
-    uint32_t szDev;
-    uint32_t szPage;
-    uint32_t Res;
-    uint8_t valEmpty;
-    uint8_t pad[3];
-    uint32_t toProg;
-    uint32_t toErase;
-    struct FlashSectors sectors[2];
-};
+FLM_FLASH_DEVICE(2);
 
 /* Main flash of the largest part (1 MB); smaller parts use a prefix (the
  * loader checks addresses against the flash size register).  toProg: one
  * 2 KB page is 256 double words x 90.76 us maximum = 23 ms; toErase: one
  * page 24.47 ms maximum (DS10198 "Flash memory characteristics"). */
 __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice = {
-    .Vers = 0x0101,
-    .DevName = "STM32L47x/L48x main flash and OTP (oflash)",
-    .DevType = 1, /* on-chip flash */
-    .DevAdr = L4_FLASH_BASE,
-    .szDev = 0x100000,
-    .szPage = L4_PAGE_SIZE,
-    .Res = 0,
-    .valEmpty = 0xFF,
-    .toProg = 100,
-    .toErase = 100,
+    FLM_DEVICE_FIELDS("STM32L47x/L48x main flash and OTP (oflash)", L4_FLASH_BASE, 0x100000,
+                      L4_PAGE_SIZE, 100, 100),
     .sectors =
         {
             {L4_PAGE_SIZE, 0x000000},
@@ -110,54 +65,9 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
         },
 };
 
-/* ---- helpers ---- */
-#define NOINLINE __attribute__((noinline))
-
-static inline uint32_t rbit(uint32_t x)
-{
-    uint32_t r;
-    __asm__("rbit %0, %1" : "=r"(r) : "r"(x));
-    return r;
-}
-
-static inline void iwdg_feed(void)
-{
-    if (st()->feed) IWDG_KR = L4_IWDG_KEY_RELOAD;
-}
-
-static uint32_t flash_size(void)
-{
-    return (uint32_t)FLASH_SIZE_KB << 10;
-}
-
-/* Wait for BSY to clear, feeding the watchdog; returns and clears the SR
- * error bits (0 = OK) or L4_LOADER_ETIMEOUT. */
-static NOINLINE uint32_t wait_done(void)
-{
-    uint32_t n = BSY_POLL_LIMIT;
-    while (FLASH(L4_FLASH_SR) & L4_SR_BSY) {
-        iwdg_feed();
-        if (--n == 0) return L4_LOADER_ETIMEOUT;
-    }
-    uint32_t err = FLASH(L4_FLASH_SR) & L4_SR_ERRORS;
-    if (err) FLASH(L4_FLASH_SR) = err;
-    if (FLASH(L4_FLASH_SR) & L4_SR_EOP) FLASH(L4_FLASH_SR) = L4_SR_EOP;
-    return err;
-}
-
-static uint32_t unlock(void)
-{
-    if (FLASH(L4_FLASH_CR) & L4_CR_LOCK) {
-        FLASH(L4_FLASH_KEYR) = L4_FLASH_KEY1;
-        FLASH(L4_FLASH_KEYR) = L4_FLASH_KEY2;
-        if (FLASH(L4_FLASH_CR) & L4_CR_LOCK) return L4_LOADER_ELOCKED;
-    }
-    return 0;
-}
-
 /* After an erase the data cache may still hold the old bytes of the page:
  * reset it (RM0351 §3.3.3 "Data cache": DCRST only while DCEN is 0). */
-static void flush_dcache(void)
+FLM_INTERNAL void flush_dcache(void)
 {
     uint32_t acr = FLASH(L4_FLASH_ACR);
     if (!(acr & L4_ACR_DCEN)) return;
@@ -169,7 +79,7 @@ static void flush_dcache(void)
 /* ---- core clock: MSI (reset) -> HSI16 for the session ---- */
 static void clock_up(void)
 {
-    struct l4_state *s = st();
+    struct flm_state *s = st();
     uint32_t cfgr = RCC(L4_RCC_CFGR);
     if (((cfgr & L4_RCC_CFGR_SWS_MASK) >> L4_RCC_CFGR_SWS_SHIFT) != 0) return; /* not MSI */
     s->cfgr = cfgr;
@@ -188,7 +98,7 @@ static void clock_up(void)
 
 static void clock_down(void)
 {
-    struct l4_state *s = st();
+    struct flm_state *s = st();
     if (!s->raised) return;
     RCC(L4_RCC_CFGR) = s->cfgr; /* back to the MSI, old prescalers */
     uint32_t n = CLOCK_POLL_LIMIT;
@@ -210,11 +120,7 @@ int Init(uint32_t adr, uint32_t clk, uint32_t fnc)
     (void)fnc;
     st()->feed = (FLASH(L4_FLASH_OPTR) & L4_OPTR_IWDG_SW) == 0;
     st()->fast = 0;
-    iwdg_feed();
-    uint32_t rc = wait_done(); /* an operation left running by the application */
-    if (rc == L4_LOADER_ETIMEOUT) return (int)rc;
-    FLASH(L4_FLASH_SR) = L4_SR_W1C;
-    rc = unlock();
+    uint32_t rc = flm_start();
     if (rc == 0) clock_up();
     return (int)rc;
 }
@@ -248,7 +154,8 @@ static uint32_t bank_size(void)
     return size >= 0x100000u ? size / 2 : size;
 }
 
-static uint32_t erase_page(uint32_t adr)
+/* Erase the 2 KB page holding adr (EraseSector, SEGGER_OPEN_Erase). */
+FLM_INTERNAL uint32_t flm_erase_sector(uint32_t adr)
 {
     if (!in_main(adr, adr + 1)) return in_otp(adr, adr + 1) ? L4_LOADER_ENOERASE : L4_LOADER_EADDR;
     uint32_t off = adr - L4_FLASH_BASE, cr = L4_CR_PER;
@@ -259,18 +166,16 @@ static uint32_t erase_page(uint32_t adr)
     cr |= ((off / L4_PAGE_SIZE) << L4_CR_PNB_SHIFT) & L4_CR_PNB_MASK;
     FLASH(L4_FLASH_CR) = cr;
     FLASH(L4_FLASH_CR) = cr | L4_CR_STRT;
-    uint32_t rc = wait_done();
+    uint32_t rc = flm_wait_done();
     FLASH(L4_FLASH_CR) = 0;
     st()->fast = 0; /* fast programming needs a mass erase of the bank */
     return rc;
 }
 
-/* EraseSector(adr): erase the 2 KB page holding adr. */
-int EraseSector(uint32_t adr)
+FLM_INTERNAL uint32_t flm_sector_size(uint32_t adr)
 {
-    uint32_t rc = erase_page(adr);
-    flush_dcache();
-    return (int)rc;
+    (void)adr;
+    return L4_PAGE_SIZE;
 }
 
 /* EraseChip(): mass erase of both banks (one bank on smaller parts). */
@@ -280,21 +185,10 @@ int EraseChip(void)
     if (flash_size() >= 0x100000u) cr |= L4_CR_MER2;
     FLASH(L4_FLASH_CR) = cr;
     FLASH(L4_FLASH_CR) = cr | L4_CR_STRT;
-    uint32_t rc = wait_done();
+    uint32_t rc = flm_wait_done();
     FLASH(L4_FLASH_CR) = 0;
     flush_dcache();
     st()->fast = rc == 0 ? 3u : 0u;
-    return (int)rc;
-}
-
-/* SEGGER_OPEN_Erase(adr, index, n): erase n consecutive pages from adr. */
-int SEGGER_OPEN_Erase(uint32_t adr, uint32_t index, uint32_t n)
-{
-    (void)index;
-    uint32_t rc = 0;
-    for (; n--; adr += L4_PAGE_SIZE)
-        if ((rc = erase_page(adr)) != 0) break;
-    flush_dcache();
     return (int)rc;
 }
 
@@ -304,7 +198,7 @@ static inline uint32_t program_dword(volatile uint32_t *dst, uint32_t lo, uint32
 {
     dst[0] = lo;
     dst[1] = hi;
-    uint32_t n = BSY_POLL_LIMIT, sr;
+    uint32_t n = FLM_BSY_POLL_LIMIT, sr;
     while ((sr = FLASH(L4_FLASH_SR)) & L4_SR_BSY)
         if (--n == 0) return L4_LOADER_ETIMEOUT;
     uint32_t err = sr & L4_SR_ERRORS;
@@ -326,7 +220,7 @@ static NOINLINE uint32_t program_std(volatile uint32_t *dst, const uint32_t *src
         if ((lo & hi) == 0xFFFFFFFFu) continue;
         uint32_t rc = program_dword(dst, lo, hi);
         if (rc) return rc;
-        if (feed) IWDG_KR = L4_IWDG_KEY_RELOAD;
+        if (feed) REG32(L4_IWDG_BASE) = L4_IWDG_KEY_RELOAD;
     }
     return 0;
 }
@@ -341,7 +235,7 @@ static NOINLINE uint32_t program_row_fast(volatile uint32_t *dst, const uint32_t
         dst[i] = src[i];
         dst[i + 1] = src[i + 1];
     }
-    uint32_t rc = wait_done();
+    uint32_t rc = flm_wait_done();
     FLASH(L4_FLASH_CR) = 0;
     return rc;
 }
@@ -401,7 +295,7 @@ static uint32_t program_otp(uint32_t adr, uint32_t sz, const uint32_t *buf)
     return 0;
 }
 
-static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
+FLM_INTERNAL uint32_t flm_program(uint32_t adr, uint32_t sz, const uint8_t *buf)
 {
     uint32_t end = adr + sz, rc;
     int main = in_main(adr, end), otp = in_otp(adr, end);
@@ -413,112 +307,4 @@ static uint32_t program(uint32_t adr, uint32_t sz, const uint8_t *buf)
         rc = program_otp(adr, sz, (const uint32_t *)buf);
     FLASH(L4_FLASH_CR) &= ~(L4_CR_PG | L4_CR_FSTPG);
     return rc;
-}
-
-/* ProgramPage(adr, sz, buf): program sz bytes (a page or less). */
-int ProgramPage(uint32_t adr, uint32_t sz, uint8_t *buf)
-{
-    return (int)program(adr, sz, buf);
-}
-
-/* SEGGER_OPEN_Program(adr, sz, buf): program many pages in one call. */
-int SEGGER_OPEN_Program(uint32_t adr, uint32_t sz, uint8_t *buf)
-{
-    return (int)program(adr, sz, buf);
-}
-
-/* Verify(adr, sz, buf): adr+sz when equal, else the first differing address. */
-uint32_t Verify(uint32_t adr, uint32_t sz, uint8_t *buf)
-{
-    const volatile uint8_t *p = (const volatile uint8_t *)adr;
-    for (uint32_t i = 0; i < sz; i++)
-        if (p[i] != buf[i]) return adr + i;
-    return adr + sz;
-}
-
-/* BlankCheck(adr, sz, pat): 0 when every byte equals pat, 1 otherwise. */
-int BlankCheck(uint32_t adr, uint32_t sz, uint8_t pat)
-{
-    uint32_t pat32 = pat * 0x01010101u;
-    while (sz && (adr & 3u)) {
-        if (*(const volatile uint8_t *)adr != pat) return 1;
-        adr++;
-        sz--;
-    }
-    uint32_t words = sz >> 2;
-    const volatile uint32_t *w = (const volatile uint32_t *)adr;
-    for (uint32_t i = 0; i < words; i++) {
-        if (w[i] != pat32) return 1;
-        if ((i & 0x3FFFu) == 0) iwdg_feed();
-    }
-    adr += words << 2;
-    for (sz &= 3u; sz; sz--, adr++)
-        if (*(const volatile uint8_t *)adr != pat) return 1;
-    return 0;
-}
-
-/* SEGGER_OPEN_Read(adr, sz, buf): copy target memory to buf. */
-int SEGGER_OPEN_Read(uint32_t adr, uint32_t sz, uint8_t *buf)
-{
-    const volatile uint8_t *p = (const volatile uint8_t *)adr;
-    for (uint32_t i = 0; i < sz; i++)
-        buf[i] = p[i];
-    return (int)sz;
-}
-
-/* ---- CRC-32 ---- */
-
-/* Byte-wise reflected CRC in software (zlib: poly 0xEDB88320). */
-static uint32_t crc_sw(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
-{
-    crc = ~crc;
-    for (; n; n--, adr++) {
-        crc ^= *(const volatile uint8_t *)adr;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
-/* SEGGER_OPEN_CalcCRC(crc, adr, n, poly): zlib-compatible chaining CRC-32
- * (crc32(crc, bytes) for poly 0xEDB88320).  The aligned words go through
- * the CRC unit: 32-bit polynomial 0x04C11DB7, no input/output reversal
- * (CR = RESET only), each word fed bit-reversed, INIT = RBIT(~crc) so the
- * unit continues from crc, result ~RBIT(DR).  POLY and INIT are written
- * explicitly: the application may have changed them.  Head and tail bytes
- * and any other poly are computed in software. */
-uint32_t SEGGER_OPEN_CalcCRC(uint32_t crc, uint32_t adr, uint32_t n, uint32_t poly)
-{
-    if (poly != 0xEDB88320u) return crc_sw(crc, adr, n, poly);
-    uint32_t head = (4u - (adr & 3u)) & 3u;
-    if (head > n) head = n;
-    crc = crc_sw(crc, adr, head, poly);
-    adr += head;
-    n -= head;
-    uint32_t words = n >> 2;
-    if (words) {
-        uint32_t enr = RCC(L4_RCC_AHB1ENR);
-        RCC(L4_RCC_AHB1ENR) = enr | L4_RCC_AHB1ENR_CRCEN;
-        (void)RCC(L4_RCC_AHB1ENR); /* the clock is on after this read-back */
-        CRC(L4_CRC_POLY) = L4_CRC_POLY_DEFAULT;
-        CRC(L4_CRC_INIT) = rbit(~crc);
-        CRC(L4_CRC_CR) = L4_CRC_CR_RESET;
-        const volatile uint32_t *p = (const volatile uint32_t *)adr;
-        uint32_t i = words;
-        while (i >= 4) {
-            CRC(L4_CRC_DR) = rbit(p[0]);
-            CRC(L4_CRC_DR) = rbit(p[1]);
-            CRC(L4_CRC_DR) = rbit(p[2]);
-            CRC(L4_CRC_DR) = rbit(p[3]);
-            p += 4;
-            i -= 4;
-            if ((i & 0x3FFCu) == 0) iwdg_feed();
-        }
-        while (i--)
-            CRC(L4_CRC_DR) = rbit(*p++);
-        crc = ~rbit(CRC(L4_CRC_DR));
-        RCC(L4_RCC_AHB1ENR) = enr;
-        adr += words << 2;
-    }
-    return crc_sw(crc, adr, n & 3u, poly);
 }
