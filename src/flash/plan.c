@@ -9,12 +9,18 @@
  * The planner does no I/O of its own: what it needs of the chip it asks
  * through the oflash_target_view callbacks (a CRC-32 of a range, a read of
  * a range), and it asks as little as it can:
+ *  - first, where the view is a connected target that can scan
+ *    (oflash__view_scan: the family's CRC unit, one run on the core for all
+ *    sectors), whether each touched sector holds its expected contents or
+ *    is blank; such a sector needs nothing more (the overlay view answers
+ *    from what it is known to hold); the others are asked as follows:
  *  - one CRC per touched sector (blank? already equal when fully covered?),
  *  - one CRC per image-covered range of a partially covered, non-blank
  *    sector (already equal?),
  *  - one CRC per uncovered range of a sector it must erase, and a read only
  *    of those ranges that are not blank (bytes to keep),
- *  - one read of the OTP and lock areas when the image holds OTP bytes.
+ *  - one read of the OTP blocks (and their lock bytes) the image's OTP
+ *    bytes are in.
  *
  * Invariants of a plan made here:
  *  - sectors[] is in address order; each entry's data (when not NULL) is the
@@ -542,20 +548,22 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         goto out;
     }
     /* Only the span of bytes the decisions below look at is read (the
-     * image's OTP bytes, whole write-once units; the lock bytes of their
-     * blocks and the image's lock bytes): through a debug server every
-     * word read costs, and a serial is a few bytes of a 512-byte area. */
+     * blocks and write-once units the image's OTP bytes are in; the lock
+     * bytes of those blocks and the image's lock bytes): through a debug
+     * server every word read costs, and a serial is a few bytes of a
+     * 512-byte area. */
     if (s->otp_count) {
-        uint32_t lo = UINT32_MAX, hi = 0, unit = 1;
+        uint32_t lo = UINT32_MAX, hi = 0, unit = 1, blk = s->otp->block ? s->otp->block : 1;
         if (rules->kind == OFLASH_OTP_WRITE_ONCE && rules->write_unit > 1) unit = rules->write_unit;
-        memset(chip_otp, 0xFF, s->otp->size);
+        memset(chip_otp, rules->erased, s->otp->size);
         for (uint32_t i = 0; i < s->otp->size; i++)
             if (s->otp_has[i]) {
-                if (lo == UINT32_MAX) lo = i / unit * unit;
+                if (lo == UINT32_MAX) lo = i / blk * blk / unit * unit;
                 hi = i;
             }
         if (lo != UINT32_MAX) {
-            hi = hi / unit * unit + unit;
+            hi = hi / blk * blk + blk;
+            hi = (hi + unit - 1) / unit * unit;
             if (hi > s->otp->size) hi = s->otp->size;
             if ((rc = view->read(view->ctx, chip_otp + lo, s->otp->base + lo, hi - lo)) < 0)
                 goto out;
