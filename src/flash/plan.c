@@ -915,7 +915,7 @@ static int check_otp_banks(const oflash_image *img, const oflash_device *dev, co
 
 typedef struct known_sector {
     uint32_t addr, size;
-    int state;             /* SCAN_* */
+    int state; /* SCAN_* */
     uint8_t erased;
     const uint8_t *expect; /* SCAN_EQUAL: the bytes it holds */
 } known_sector;
@@ -930,8 +930,8 @@ static const known_sector *known_at(const overlay *o, uint32_t addr, uint32_t le
 {
     for (size_t i = 0; i < o->n; i++) {
         const known_sector *k = &o->k[i];
-        if ((k->state == OFLASH__SCAN_EQUAL || k->state == OFLASH__SCAN_BLANK) &&
-            addr >= k->addr && (uint64_t)addr + len <= (uint64_t)k->addr + k->size)
+        if ((k->state == OFLASH__SCAN_EQUAL || k->state == OFLASH__SCAN_BLANK) && addr >= k->addr &&
+            (uint64_t)addr + len <= (uint64_t)k->addr + k->size)
             return k;
     }
     return NULL;
@@ -1018,8 +1018,8 @@ static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_devi
                 break;
             }
             oflash_image_read(expect[i], img, known[i].addr, known[i].size, known[i].erased);
-            q[i] = (oflash__scan_sector){known[i].addr, known[i].size, expect[i],
-                                         known[i].erased, OFLASH__SCAN_UNKNOWN};
+            q[i] = (oflash__scan_sector){known[i].addr, known[i].size, expect[i], known[i].erased,
+                                         OFLASH__SCAN_UNKNOWN};
         }
         if (!rc && oflash__view_scan(view, q, nt) == 0) {
             scanned = true;

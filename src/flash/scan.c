@@ -38,6 +38,7 @@
 #include <string.h>
 
 /* arm-none-eabi-as -mcpu=cortex-m4 -mthumb (Thumb-2); entry r0 = P */
+/* clang-format off */
 static const uint8_t scan_code[] = {
     0x86, 0x46,              /* 00 mov lr, r0 */
     0x01, 0x68,              /* 02 ldr r1, [r0, #0] */
@@ -91,8 +92,8 @@ static const uint8_t scan_code[] = {
     0x82, 0x61,              /* 86 str r2, [r0, #24] */
     0x00, 0xbe,              /* 88 bkpt 0x0000 */
     0x00, 0xbf,              /* 8a nop */
-
 };
+/* clang-format on */
 
 #define CODE_SIZE ((uint32_t)sizeof scan_code)
 #define BKPT_OFF 0x88u
@@ -224,8 +225,7 @@ int oflash__target_scan(oflash_target *t, oflash__scan_range *r, size_t n)
     const oflash_family_crc_unit *u = fam ? &fam->crc_unit : NULL;
     uint32_t room;
     if (!u || !u->dr || !u->cr || !u->enable_reg)
-        return oflash_error_set(OFLASH_EUNSUPPORTED, "%s: no CRC unit known",
-                                t->device->name);
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "%s: no CRC unit known", t->device->name);
     if (t->lopts.ram_start & 3u)
         return oflash_error_set(OFLASH_EUNSUPPORTED, "work RAM 0x%08X is not word aligned",
                                 t->lopts.ram_start);

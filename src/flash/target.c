@@ -322,7 +322,8 @@ int oflash__view_scan(const oflash_target_view *view, oflash__scan_sector *s, si
         if ((s[i].addr | s[i].size) & 3u || !s[i].size)
             return oflash_error_set(OFLASH_EUNSUPPORTED, "sector 0x%08X not word aligned",
                                     s[i].addr);
-    if (!(r = calloc(n ? n : 1, sizeof *r))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!(r = calloc(n ? n : 1, sizeof *r)))
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         r[i].addr = s[i].addr;
         r[i].words = s[i].size / 4u;

@@ -173,5 +173,8 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .sim = &oflash__stm32f4_sim,
     .guards = f4_guards,
     .guard_count = sizeof f4_guards / sizeof f4_guards[0],
-    .crc_unit = {.dr = F4_CRC_BASE, .cr = F4_CRC_BASE + 8u, .enable_reg = F4_RCC_BASE + F4_RCC_AHB1ENR, .enable_bit = 1u << 12},
+    .crc_unit = {.dr = F4_CRC_BASE,
+                 .cr = F4_CRC_BASE + 8u,
+                 .enable_reg = F4_RCC_BASE + F4_RCC_AHB1ENR,
+                 .enable_bit = 1u << 12},
 };

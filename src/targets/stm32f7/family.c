@@ -189,5 +189,8 @@ const oflash_family_ops oflash_family_stm32f7 = {
     .sim = &oflash__stm32f7_sim,
     .guards = f7_guards,
     .guard_count = sizeof f7_guards / sizeof f7_guards[0],
-    .crc_unit = {.dr = F7_CRC_BASE, .cr = F7_CRC_BASE + 8u, .enable_reg = F7_RCC_BASE + 0x30u, .enable_bit = 1u << 12},
+    .crc_unit = {.dr = F7_CRC_BASE,
+                 .cr = F7_CRC_BASE + 8u,
+                 .enable_reg = F7_RCC_BASE + 0x30u,
+                 .enable_bit = 1u << 12},
 };

@@ -188,5 +188,8 @@ const oflash_family_ops oflash_family_stm32l4 = {
     .sim = &oflash__stm32l4_sim,
     .guards = l4_guards,
     .guard_count = sizeof l4_guards / sizeof l4_guards[0],
-    .crc_unit = {.dr = L4_CRC_BASE, .cr = L4_CRC_BASE + 8u, .enable_reg = L4_RCC_BASE + L4_RCC_AHB1ENR, .enable_bit = 1u << 12},
+    .crc_unit = {.dr = L4_CRC_BASE,
+                 .cr = L4_CRC_BASE + 8u,
+                 .enable_reg = L4_RCC_BASE + L4_RCC_AHB1ENR,
+                 .enable_bit = 1u << 12},
 };
