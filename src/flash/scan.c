@@ -104,37 +104,41 @@ static const uint8_t scan_code[] = {
 #define HDR 32u         /* parameter words before the CRCs */
 #define MAX_PER_CALL 64 /* ranges per run, the self-test included */
 
-static uint32_t crc_unit_table[256];
-
-static void crc_unit_init(void)
+/* The byte-wise table of the unit's polynomial (built per call: no shared
+ * state, so planning in several threads stays race-free). */
+static void crc_unit_table(uint32_t t[256])
 {
-    if (crc_unit_table[1]) return;
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i << 24;
         for (int k = 0; k < 8; k++)
             c = (c & 0x80000000u) ? (c << 1) ^ 0x04C11DB7u : c << 1;
-        crc_unit_table[i] = c;
+        t[i] = c;
     }
+}
+
+/* The word as the core reads it (little endian), most significant byte first. */
+static uint32_t crc_unit_words(const uint32_t t[256], uint32_t crc, const uint8_t *p, size_t words,
+                               size_t stride)
+{
+    for (size_t i = 0; i < words; i++, p += stride)
+        for (int k = 3; k >= 0; k--)
+            crc = (crc << 8) ^ t[((crc >> 24) ^ p[k]) & 0xFFu];
+    return crc;
 }
 
 uint32_t oflash__crc_unit(uint32_t crc, const uint8_t *p, size_t words)
 {
-    crc_unit_init();
-    for (size_t i = 0; i < words; i++, p += 4) {
-        /* The word as the core reads it, most significant byte first. */
-        for (int k = 3; k >= 0; k--)
-            crc = (crc << 8) ^ crc_unit_table[((crc >> 24) ^ p[k]) & 0xFFu];
-    }
-    return crc;
+    uint32_t t[256];
+    crc_unit_table(t);
+    return crc_unit_words(t, crc, p, words, 4);
 }
 
 uint32_t oflash__crc_unit_fill(uint8_t value, size_t words)
 {
-    uint8_t w[4] = {value, value, value, value};
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < words; i++)
-        crc = oflash__crc_unit(crc, w, 1);
-    return crc;
+    const uint8_t w[4] = {value, value, value, value};
+    uint32_t t[256];
+    crc_unit_table(t);
+    return crc_unit_words(t, 0xFFFFFFFFu, w, words, 0);
 }
 
 static void put32(uint8_t *b, uint32_t v)
