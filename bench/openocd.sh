@@ -20,6 +20,7 @@ CFG=$ROOT/tests/openocd/oflash-sim-stm32f4.cfg
 [ -x "$OFLASH" ] || { echo "bench/openocd.sh: build first ($OFLASH missing)" >&2; exit 2; }
 command -v openocd >/dev/null || { echo "bench/openocd.sh: openocd missing (scripts/install-deps.sh)" >&2; exit 2; }
 source "$ROOT/tests/lib/ports.sh"
+source "$ROOT/tests/lib/openocd.sh"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -29,14 +30,6 @@ cleanup() {
 trap cleanup EXIT
 cd "$WORK"
 
-pick_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        port_free "$p" && { echo "$p"; return 0; }
-    done
-    return 1
-}
 now() { date +%s.%N; }
 
 # The firmware of tests/flash: 64 KiB of constant data, serial, lock byte.
@@ -49,17 +42,7 @@ arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$ROOT/tests/flash/fw
 
 # serve CHIP: start the server; sets RB, SPID
 serve() {
-    "$OFLASH" sim serve "$1" --remote-bitbang 127.0.0.1:0 --no-realtime >"$1.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    RB=
-    for _ in $(seq 200); do
-        RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$1.log")
-        [ -n "$RB" ] && return 0
-        sleep 0.05
-    done
-    echo "bench/openocd.sh: sim serve did not listen: $(cat "$1.log")" >&2
-    exit 1
+    sim_serve "$1" "$1.log" --no-realtime || { echo "bench/openocd.sh: sim serve did not listen" >&2; exit 1; }
 }
 # mark CHIP: the server's figures of the current session so far (one line)
 mark() {

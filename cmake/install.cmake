@@ -32,8 +32,8 @@ install(FILES ${PROJECT_BINARY_DIR}/oflashConfig.cmake ${PROJECT_BINARY_DIR}/ofl
 
 # pkg-config: `pkg-config --cflags --libs oflash` links the shared library;
 # with --static the archive's own needs (Libs.private) come too.  Unicorn,
-# libxml2 and libzip are opened with dlopen() at run time, so they are no
-# link-time requirement.
+# libxml2, libzip, libsqlite3, libpq and libjansson are opened with dlopen()
+# at run time, so they are no link-time requirement.
 set(OFLASH_PC_LIBS_PRIVATE "")
 foreach(lib ${CMAKE_DL_LIBS} ${CMAKE_THREAD_LIBS_INIT} m)
   if(lib MATCHES "^-")

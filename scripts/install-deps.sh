@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git
   libunicorn-dev libxml2-dev libzip-dev libedit-dev
+  nettle-dev libinih-dev
+  libsqlite3-dev libpq-dev libjansson-dev postgresql
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev

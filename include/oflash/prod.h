@@ -26,6 +26,8 @@
  *        is handed out again before new ones (gaps are only ever VOIDs,
  *        each with a reason).
  *     A unit costs at most 3 round trips: reserve, started, finish.
+ *     A ledger handle may be shared by threads (calls are serialized);
+ *     for throughput each port opens its own.  docs/ledger.md.
  *
  *  3. Station (station.c).  Runs a job on its ports, one thread per port;
  *     per unit: connect and read the UID, reserve, put the serial into the
@@ -177,7 +179,10 @@ int oflash_ledger_reserve(oflash_unit_record *out, bool *rebind, oflash_ledger *
 /* One round trip: writing may begin (RESERVED -> WRITING). */
 int oflash_ledger_started(oflash_ledger *l, const oflash_unit_record *rec);
 /* One round trip: rec->state PASS commits the figures; FAIL turns a
- * RESERVED record into RELEASED (error kept) and a WRITING one into VOID. */
+ * RESERVED record into FAIL (error kept; its seq is free again and issued
+ * before new ones, like a RELEASED one) and a WRITING or VOID one into
+ * VOID; VOID makes any unfinished record VOID.  A PASS record is kept as
+ * it was first committed (a rebind changes nothing). */
 int oflash_ledger_finish(oflash_ledger *l, const oflash_unit_record *rec);
 /* After a station restart: its RESERVED records are RELEASED; WRITING ones
  * stay bound to their UID.  *released and *inflight may be NULL. */
@@ -213,6 +218,15 @@ typedef struct oflash_ledger_query {
  * the walk and that value is returned. */
 int oflash_ledger_units(oflash_ledger *l, const oflash_ledger_query *q,
                         int (*fn)(void *ctx, const oflash_unit_record *rec), void *ctx);
+
+/* Live state of the stations (the web page of `oflash prod serve`): one
+ * row per station, replaced on each put (one round trip, an upsert). */
+int oflash_ledger_live_put(oflash_ledger *l, const char *station, const char *status_json);
+/* Every station's last put, by station name; fn returning non-zero stops. */
+int oflash_ledger_live_list(oflash_ledger *l,
+                            int (*fn)(void *ctx, const char *station, int64_t updated_us,
+                                      const char *status_json),
+                            void *ctx);
 
 typedef enum oflash_export_format { OFLASH_EXPORT_CSV = 0, OFLASH_EXPORT_JSON } oflash_export_format;
 /* The export `oflash prod export` and the web page both give: the selected

@@ -6,7 +6,9 @@
  *
  * Prints "oflash: listening on HOST:PORT ..." on stderr once the socket
  * listens (port 0 picks a free one), serves one client at a time (others
- * get a "busy" error), and stops cleanly on SIGINT/SIGTERM (exit 0).
+ * get a "busy" error), and stops on SIGINT/SIGTERM at the next safe point
+ * (between GDB packets: a load's vFlashDone always runs to its end), halts
+ * the core, says so and exits 130.
  */
 #include "cli.h"
 #include "cli_journal.h"
@@ -23,8 +25,7 @@ static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    stop_flag = sig;
 }
 
 static void on_event(void *ctx, int level, const char *msg)
@@ -187,12 +188,24 @@ int cmd_gdbserver(int argc, char **argv)
         goto out;
     }
     fprintf(stderr,
-            "oflash: gdbserver: stopped; %llu clients, %llu packets, %llu bytes received, %llu "
-            "bytes sent, %llu clients refused (busy)\n",
-            (unsigned long long)stats.clients, (unsigned long long)stats.packets,
+            "oflash: gdbserver: stopped; %llu client%s, %llu packet%s, %llu bytes received, %llu "
+            "bytes sent, %llu client%s refused (busy)\n",
+            (unsigned long long)stats.clients, stats.clients == 1 ? "" : "s",
+            (unsigned long long)stats.packets, stats.packets == 1 ? "" : "s",
             (unsigned long long)stats.bytes_rx, (unsigned long long)stats.bytes_tx,
-            (unsigned long long)stats.busy_refused);
+            (unsigned long long)stats.busy_refused, stats.busy_refused == 1 ? "" : "s");
     ret = EXIT_OK;
+    if (stop_flag) {
+        /* Ctrl-C / SIGTERM: the server stopped between GDB packets, never
+         * inside a load's flash, OTP or lock writes (vFlashDone runs to its
+         * end), and halted the core. */
+        fprintf(stderr,
+                "oflash: gdbserver: interrupted (%s): stopped at a safe point (every load "
+                "that reached vFlashDone is complete, OTP and locks never cut), core "
+                "halted\n",
+                stop_flag == SIGTERM ? "SIGTERM" : "SIGINT");
+        ret = EXIT_INTERRUPTED;
+    }
 out:
     oflash_probe_close(p);
     oflash_devdb_free(db);

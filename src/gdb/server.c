@@ -990,10 +990,12 @@ static int handle_flash_done(srv *s)
         logf_(s, OFLASH_LOG_WARN, "vFlashDone: %s", oflash_error_last());
     } else {
         logf_(s, OFLASH_LOG_INFO,
-              "vFlashDone: %zu sectors erased, %zu unchanged, %llu bytes programmed, %zu OTP "
-              "bytes, %zu OTP blocks locked; verify ok",
-              st.sectors_erased, st.sectors_skipped, (unsigned long long)st.bytes_programmed,
-              st.otp_bytes_programmed, st.otp_blocks_locked);
+              "vFlashDone: %zu sector%s erased, %zu unchanged, %llu bytes programmed, %zu OTP "
+              "byte%s, %zu OTP block%s locked; verify ok",
+              st.sectors_erased, st.sectors_erased == 1 ? "" : "s", st.sectors_skipped,
+              (unsigned long long)st.bytes_programmed, st.otp_bytes_programmed,
+              st.otp_bytes_programmed == 1 ? "" : "s", st.otp_blocks_locked,
+              st.otp_blocks_locked == 1 ? "" : "s");
     }
     oflash_journal_close(journal);
     oflash_target_close(t); /* releases the loader; the probe stays open */
@@ -1248,6 +1250,22 @@ static void serve_client(srv *s, int fd)
             break;
         }
     }
+    if (stop_requested(s)) {
+        /* Stopped between packets: a load whose vFlashDone did not come yet
+         * has written nothing (erase and program happen at vFlashDone,
+         * which always runs to its end). */
+        uint64_t staged = 0;
+        for (size_t i = 0; s->stages && i < s->dev->bank_count; i++)
+            if (s->stages[i].any)
+                for (uint32_t k = 0; k < s->stages[i].bank->size; k++)
+                    staged += staged_byte(&s->stages[i], k);
+        if (staged)
+            logf_(s, OFLASH_LOG_WARN,
+                  "stopped during a GDB load before it finished (no vFlashDone yet): its %llu "
+                  "byte%s were not written, the flash holds what it held before that load; load "
+                  "again to complete it",
+                  (unsigned long long)staged, staged == 1 ? "" : "s");
+    }
     drop_pending(s);
     cleanup_breakpoints(s);
     oflash__rsp_close(&s->rsp);
@@ -1321,6 +1339,15 @@ int oflash_gdbserver_run(oflash_probe *p, const oflash_device *dev,
                   (unsigned long long)(s.st->bytes_tx - b.bytes_tx));
         }
         if (s.o.once) break;
+    }
+    if (stop_requested(&s)) {
+        /* A requested stop leaves the core halted, as a run interrupted
+         * anywhere else does. */
+        if (oflash_probe_halt(p) < 0)
+            logf_(&s, OFLASH_LOG_WARN, "stopping: halting the core failed: %s; it may still run",
+                  oflash_error_last());
+        else
+            logf_(&s, OFLASH_LOG_INFO, "stopped on request between GDB packets, core halted");
     }
 out:
     while (s.nclosing)

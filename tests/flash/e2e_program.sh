@@ -61,24 +61,11 @@ else
 fi
 run_oflash out rc verify "$WORK/fw.elf" "${T[@]}"
 [ "$rc" = 0 ] && pass "verify after program" || fail "verify: $out"
-timeout 30 "$OFLASH" read 0x1FFF7800 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
-[ "$(cat "$WORK/serial.bin")" = "SN-000001234" ] && pass "serial in OTP block 0" ||
-    fail "serial: $(od -c "$WORK/serial.bin")"
-timeout 30 "$OFLASH" read 0x1FFF7A00 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
-[ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffffffffffffffffffffffffffffff" ] &&
-    pass "lock byte 0 set, the others untouched" || fail "locks: $(od -An -tx1 "$WORK/locks.bin")"
+check_serial 0x1FFF7800 0x1FFF7A00
 dump "$WORK/after1"
 
 # 4. Second run (ELF, HEX, S-record): nothing changes.
-for f in fw.elf fw.hex fw.srec; do
-    run_oflash out rc program "$WORK/$f" "${T[@]}" --otp --json
-    [ "$rc" = 0 ] && [ "$(jget "$out" sectors_erased)" = 0 ] &&
-        [ "$(jget "$out" bytes_programmed)" = 0 ] &&
-        [ "$(jget "$out" otp_bytes_programmed)" = 0 ] &&
-        [ "$(jget "$out" otp_blocks_locked)" = 0 ] &&
-        [ "$(jget "$out" sectors_skipped)" = 2 ] && pass "second run with $f changes nothing" ||
-        fail "second run with $f: rc $rc: $out"
-done
+check_reruns fw.elf fw.hex fw.srec
 dump "$WORK/after2"
 check "contents unchanged by the reruns" cmp -s "$WORK/after1" "$WORK/after2"
 

@@ -77,3 +77,30 @@ start_gdbserver() {
     return 1
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# check_serial OTP LOCK: the OTP at OTP holds the firmware's serial
+# SN-000001234 and, of the 16 lock bytes at LOCK, byte 0 is 0x00 (locked)
+# and the others 0xFF (through the target options in T).
+check_serial() {
+    timeout 30 "$OFLASH" read "$1" 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
+    [ "$(cat "$WORK/serial.bin")" = "SN-000001234" ] && pass "serial in OTP block 0 ($1)" ||
+        fail "serial: $(od -c "$WORK/serial.bin")"
+    timeout 30 "$OFLASH" read "$2" 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
+    [ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffffffffffffffffffffffffffffff" ] &&
+        pass "lock byte 0 set, the others untouched" || fail "locks: $(od -An -tx1 "$WORK/locks.bin")"
+}
+
+# check_reruns FILE...: `program $WORK/FILE --otp` again writes nothing
+# (the 2 sectors of the firmware skipped, no OTP byte, no lock).
+check_reruns() {
+    local f out rc
+    for f in "$@"; do
+        run_oflash out rc program "$WORK/$f" "${T[@]}" --otp --json
+        [ "$rc" = 0 ] && [ "$(jget "$out" sectors_erased)" = 0 ] &&
+            [ "$(jget "$out" bytes_programmed)" = 0 ] &&
+            [ "$(jget "$out" otp_bytes_programmed)" = 0 ] &&
+            [ "$(jget "$out" otp_blocks_locked)" = 0 ] &&
+            [ "$(jget "$out" sectors_skipped)" = 2 ] && pass "rerun with $f writes nothing" ||
+            fail "rerun with $f: rc $rc: $out"
+    done
+}

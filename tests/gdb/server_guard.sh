@@ -19,48 +19,21 @@ RAW="python3 $(dirname "$0")/rsp_raw.py"
 CHIP="$WORK/chip.sim"
 "$OFLASH" sim create "$CHIP" --device STM32F401RE >/dev/null
 
-# dump OUT: the whole chip as the sim probe reads it: main flash, OTP data +
-# lock bytes, option bytes (F401xE addresses; the F7 section sets its own).
+# The whole chip as the sim probe reads it (tests/lib/chip.sh): main flash,
+# OTP data + lock bytes, option bytes (F401xE addresses; the F7 section
+# sets its own); firmware filling sectors 0-1, a serial in OTP block 1.
+source "$(dirname "$0")/../lib/chip.sh"
 FLASH_LEN=0x80000 OTP_BASE=0x1FFF7800 OTP_LEN=0x210 OPT_BASE=0x1FFFC000 OPT_LEN=0x10
-dump() {
-    "$OFLASH" read 0x08000000 $FLASH_LEN -o "$WORK/d.flash.bin" --probe "sim:$CHIP" --quiet
-    "$OFLASH" read $OTP_BASE $OTP_LEN -o "$WORK/d.otp.bin" --probe "sim:$CHIP" --quiet
-    "$OFLASH" read $OPT_BASE $OPT_LEN -o "$WORK/d.opt.bin" --probe "sim:$CHIP" --quiet
-    cat "$WORK/d.flash.bin" "$WORK/d.otp.bin" "$WORK/d.opt.bin" >"$1"
-}
-# same_dump BEFORE WHAT: compare the chip now with BEFORE
-same_dump() {
-    dump "$WORK/after.bin"
-    if cmp -s "$1" "$WORK/after.bin"; then
-        pass "$2: whole chip (flash, OTP, lock and option bytes) byte-identical"
-    else
-        fail "$2: chip changed: $(cmp "$1" "$WORK/after.bin" | head -1)"
-    fi
-}
-
-# fw NAME FILL [SERIAL [OTP_ADDR]]: firmware filling sectors 0-1 with FILL;
-# with SERIAL, 32 bytes of it at OTP_ADDR (default 0x1FFF7820, OTP block 1
-# of the F401) in the same ELF.
-fw() {
-    {
-        printf '    .syntax unified\n    .thumb\n    .section .isr_vector,"a"\n'
-        printf '    .word 0x20018000\n    .word 0x08000009\n    .text\n    b .\n'
-        printf '    .fill 30000, 1, %s\n' "$2"
-        [ -n "${3:-}" ] && printf '    .section .otp,"a"\n    .ascii "%s"\n' "$3"
-    } >"$WORK/$1.S"
-    "$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Wl,-e0x08000009 -Ttext=0x08000008 \
-        -Wl,--section-start=.isr_vector=0x08000000 -Wl,--section-start=.otp="${4:-0x1FFF7820}" \
-        -o "$WORK/$1.elf" "$WORK/$1.S"
-}
-fw fwA 0xA5
-fw fwB_otpB 0x5A "SERIAL-B-0002-OFLASH-OTP-TEST-02"
-fw fwB_otpA 0x5A "SERIAL-A-0001-OFLASH-OTP-TEST-01"
+FW_CPU=cortex-m4 FW_SP=0x20018000 FW_FILL=30000 FW_OTP=0x1FFF7820
+fw_elf fwA 0xA5
+fw_elf fwB_otpB 0x5A "SERIAL-B-0002-OFLASH-OTP-TEST-02"
+fw_elf fwB_otpA 0x5A "SERIAL-A-0001-OFLASH-OTP-TEST-01"
 "$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
 
 load() { gdbx -ex "target remote 127.0.0.1:$SPORT" -ex "file $1" -ex "load" "${@:2}" -ex "detach"; }
 
 # ---- (a) OTP data in the image, server without --otp
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP"
 g=$(load "$WORK/fwB_otpB.elf")
 grep -q "Error finishing flash operation" <<<"$g" && pass "load with OTP data refused without --otp" \
@@ -68,11 +41,11 @@ grep -q "Error finishing flash operation" <<<"$g" && pass "load with OTP data re
 grep -q "vFlashDone refused: the image holds one-time-programmable bytes.*nothing was written" "$SLOG" \
     && pass "server log says why" || fail "log: $(cat "$SLOG")"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "OTP image refused without --otp"
+same_chip "$WORK/before.bin" "OTP image refused without --otp"
 
 # ---- oflash program --otp through the guarded server: refused before
 # anything is written (the server advertises oflash-guard=otp).
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP"
 rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --probe "gdb:127.0.0.1:$SPORT" \
     --device STM32F401RE --quiet 2>&1) || rc=$?
@@ -83,12 +56,12 @@ rc=0; out=$("$OFLASH" program "$WORK/fwB_otpB.elf" --otp --plan --probe "gdb:127
 [ "$rc" = 1 ] && grep -q "the GDB server refuses OTP programming for this session" <<<"$out" \
     && pass "... and --plan shows the same refusal" || fail "--plan via guard: rc $rc: $out"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "oflash program --otp through the guarded server"
+same_chip "$WORK/before.bin" "oflash program --otp through the guarded server"
 
 # ---- (b) a conflicting serial with --otp
 "$OFLASH" program "$WORK/fwB_otpA.elf" --probe "sim:$CHIP" --otp --quiet
 "$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP" --otp
 g=$(load "$WORK/fwB_otpB.elf")
 grep -q "Error finishing flash operation" <<<"$g" && pass "conflicting serial refused with --otp" \
@@ -97,7 +70,7 @@ grep -q "vFlashDone refused: 3 OTP byte(s) of the image conflict" "$SLOG" &&
     grep -q "OTP block 1, 0x1FFF7827: chip holds 0x41, image wants 0x42 (already programmed)" "$SLOG" \
     && pass "server log names the conflicting OTP bytes" || fail "conflict log: $(cat "$SLOG")"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "conflicting serial refused"
+same_chip "$WORK/before.bin" "conflicting serial refused"
 
 # ---- the same serial with --otp: accepted, main flash programmed through the plan
 start_server --device STM32F401RE --probe "sim:$CHIP" --otp
@@ -127,7 +100,7 @@ cmp -s "$WORK/s0.before.bin" "$WORK/s0.after.bin" && cmp -s "$WORK/s1.after.bin"
 
 # ---- memory writes: guarded without the opt-ins
 n=0
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP"
 r=$($RAW packets "$SPORT" 'M1fff7840,4:00000000' 'X1fff7a02,1:\x00' 'M40023c04,4:23016745' \
     'M40023c08,4:3b2a1908' 'M40023c14,4:edaaff0f' 'M1fffc000,2:aa55' \
@@ -146,57 +119,14 @@ stop_pid "$SPID"
 # Code the client runs on the core: unlock, program an OTP word, then
 # unlock the option bytes and write-protect sector 7 (OPTSTRT).  The
 # simulated chip refuses both for the session: WRPERR, nothing changes.
-cat >"$WORK/otpw.S" <<'ASM'
-    .syntax unified
-    .thumb
-    .global _start
-_start:
-    ldr  r4, =0x40023C00
-    ldr  r7, =0x10000        @ FLASH_SR.BSY
-    ldr  r5, =0x45670123
-    str  r5, [r4, #4]        @ FLASH_KEYR
-    ldr  r5, =0xCDEF89AB
-    str  r5, [r4, #4]
-    ldr  r5, =0x201          @ FLASH_CR: PG, PSIZE x32
-    str  r5, [r4, #0x10]
-    ldr  r6, =OTP_WORD       @ an OTP word (F401: block 2)
-    ldr  r5, =0x12345678
-    str  r5, [r6]
-1:  ldr  r0, [r4, #0x0C]
-    tst  r0, r7
-    bne  1b
-    str  r0, [r4, #0x0C]     @ clear the error bits
-    movs r5, #0
-    str  r5, [r4, #0x10]
-    ldr  r5, =0x08192A3B
-    str  r5, [r4, #8]        @ FLASH_OPTKEYR
-    ldr  r5, =0x4C5D6E7F
-    str  r5, [r4, #8]
-    ldr  r5, [r4, #0x14]
-    bic  r5, r5, #0x800000   @ nWRP7 = 0
-    orr  r5, r5, #2          @ OPTSTRT
-    str  r5, [r4, #0x14]
-2:  ldr  r1, [r4, #0x0C]
-    tst  r1, r7
-    bne  2b
-    ldr  r2, [r4, #0x14]
-    bkpt #1
-ASM
-"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -DOTP_WORD=0x1FFF7840 \
-    -o "$WORK/otpw.elf" "$WORK/otpw.S"
-"$ARM_OBJCOPY" -O binary "$WORK/otpw.elf" "$WORK/otpw.bin"
+f2x_guard_code otpw 0x1FFF7840 # OTP block 2 of the F401
 start_server --device STM32F401RE --probe "sim:$CHIP"
-out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw.bin@0x20000000" --pc 0x20000001 \
-      --sp 0x20008000 --json) || fail "run via gdbserver: $out"
-r0=$(json_get "$out" r0) || r0=0; r1=$(json_get "$out" r1) || r1=0; r2=$(json_get "$out" r2) || r2=0
-[ $((r0 & 0x10)) != 0 ] && [ $((r1 & 0x10)) != 0 ] && [ $((r2 & 0x800000)) != 0 ] \
-    && pass "code on the core: OTP program and option bytes refused (SR 0x$(printf %x "$r0"), 0x$(printf %x "$r1"))" \
-    || fail "sim guard: r0=$r0 r1=$r1 r2=$r2"
+f2x_guard_check otpw "code on the core"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "guarded writes and code"
+same_chip "$WORK/before.bin" "guarded writes and code"
 
 # ---- bounded: 4,000 vFlashWrite packets of 16 KiB (62.5 MiB), no vFlashDone
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F401RE --probe "sim:$CHIP"
 r=$(timeout 120 $RAW flood "$SPORT" 4000 16384 0x08000000 0x80000 "$SPID") || true
 echo "$r"
@@ -209,7 +139,7 @@ r=$($RAW packets "$SPORT" 'vFlashWrite:8080000:abcd' 'vFlashWrite:1fff7a10:ab') 
 [ "$(echo "$r" | tr '\n' ' ')" = "E01 E01 " ] && grep -q "is in no flash or OTP bank (staged data is limited to the device's 524816 bytes" "$SLOG" \
     && pass "data beyond the device's flash + OTP refused" || fail "beyond: $r"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "flood without vFlashDone"
+same_chip "$WORK/before.bin" "flood without vFlashDone"
 
 # ---- 50 clients at once; a busy server says so; idle clients are dropped
 start_server --device STM32F401RE --probe "sim:$CHIP"
@@ -246,10 +176,10 @@ stop_pid "$SPID"
 CHIP="$WORK/f7.sim"
 "$OFLASH" sim create "$CHIP" --device STM32F746ZG >/dev/null
 FLASH_LEN=0x100000 OTP_BASE=0x1FF0F000 OTP_LEN=0x410 OPT_BASE=0x1FFF0000 OPT_LEN=0x20
-fw f7fw 0x6B
-fw f7fw_otp 0x6B "SERIAL-F7-0003-OFLASH-OTP-TEST03" 0x1FF0F040
+fw_elf f7fw 0x6B
+fw_elf f7fw_otp 0x6B "SERIAL-F7-0003-OFLASH-OTP-TEST03" 0x1FF0F040
 "$OFLASH" program "$WORK/fwA.elf" --probe "sim:$CHIP" --quiet
-dump "$WORK/before.bin"
+chip_dump "$WORK/before.bin"
 start_server --device STM32F746ZG --probe "sim:$CHIP"
 g=$(load "$WORK/f7fw_otp.elf")
 grep -q "Error finishing flash operation" <<<"$g" && grep -q "vFlashDone refused: the image holds one-time-programmable bytes" "$SLOG" \
@@ -260,17 +190,10 @@ r=$($RAW packets "$SPORT" 'M1ff0f040,4:00000000' 'M1ff0f401,1:00' 'M40023c04,4:2
     || fail "F7 guard replies: $r"
 stop_pid "$SPID"
 start_server --device STM32F746ZG --probe "sim:$CHIP"
-"$ARM_CC" -mcpu=cortex-m4 -mthumb -nostdlib -Ttext=0x20000000 -DOTP_WORD=0x1FF0F040 \
-    -o "$WORK/otpw7.elf" "$WORK/otpw.S"
-"$ARM_OBJCOPY" -O binary "$WORK/otpw7.elf" "$WORK/otpw7.bin"
-out=$("$OFLASH" run --probe "gdb:127.0.0.1:$SPORT" --load "$WORK/otpw7.bin@0x20000000" --pc 0x20000001 \
-      --sp 0x20008000 --json) || fail "F7 run via gdbserver: $out"
-r0=$(json_get "$out" r0) || r0=0; r1=$(json_get "$out" r1) || r1=0
-[ $((r0 & 0x10)) != 0 ] && [ $((r1 & 0x10)) != 0 ] \
-    && pass "F7: code on the core: OTP program and option bytes refused (SR 0x$(printf %x "$r0"), 0x$(printf %x "$r1"))" \
-    || fail "F7 sim guard: r0=$r0 r1=$r1"
+f2x_guard_code otpw7 0x1FF0F040
+f2x_guard_check otpw7 "F7: code on the core"
 stop_pid "$SPID"
-same_dump "$WORK/before.bin" "F7 refusals"
+same_chip "$WORK/before.bin" "F7 refusals"
 start_server --device STM32F746ZG --probe "sim:$CHIP"
 g=$(load "$WORK/f7fw.elf" -ex "compare-sections")
 [ "$(grep -c ": matched." <<<"$g")" = 2 ] && grep -q "vFlashDone: .* bytes programmed" "$SLOG" \

@@ -53,8 +53,8 @@ grep -q "monitor commands" <<<"$g" && pass "monitor help" || fail "monitor help"
 
 # Clean stop on SIGTERM.
 kill -TERM "$SPID"; rc=0; timeout 5 tail --pid="$SPID" -f /dev/null || rc=$?
-wait "$SPID"; src=$?
-[ "$rc" -eq 0 ] && [ "$src" -eq 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM: rc $rc exit $src"
+src=0; wait "$SPID" || src=$?
+[ "$rc" -eq 0 ] && [ "$src" -eq 130 ] && pass "SIGTERM: exit 130 (interrupted)" || fail "SIGTERM: rc $rc exit $src"
 grep -q "stopped;" "$SLOG" && pass "server reported its totals" || fail "no totals"
 grep -q "warning" "$SLOG" && echo "(server warnings:)" && grep warning "$SLOG" | head -5
 finish

@@ -99,4 +99,36 @@ grep -q "stopped: interrupted at 0x2000000[02]" <<<"$out" && grep -q "^r0   0x" 
     && pass "run prints the registers where it stopped" || fail "run regs: $out"
 r0=$(sed -nE 's/^r0   0x([0-9A-F]+).*/\1/p' <<<"$out")
 [ -n "$r0" ] && [ $((16#$r0)) -gt 1000 ] && pass "the routine ran until the signal (r0 = 0x$r0)" || fail "r0 $r0"
+# ---- gdbserver: SIGINT in the middle of a GDB load's vFlashDone.  The load
+# runs to its end (never cut inside its erase/program/OTP/lock writes),
+# then the server stops, halts the core, says so and exits 130.
+source "$(dirname "$0")/../lib/ports.sh"
+"$ARM_OBJCOPY" -R .otp -R .otp_lock "$WORK/big.elf" "$WORK/big-flash.elf" 2>/dev/null
+"$OFLASH" erase --sector 0,1,2,3,4,5 "${T[@]}" -q
+for _ in 1 2 3 4 5 6 7 8; do GP=$((20000 + RANDOM % 40000)); port_free "$GP" && break; done
+: >"$WORK/trace"
+env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3,pwrite64 -e inject=clone3:delay_enter=300000 \
+    "$OFLASH" gdbserver "${T[@]}" --listen "127.0.0.1:$GP" >"$WORK/gs.out" 2>&1 &
+sp=$!; PIDS+=("$sp")
+wait_port "$GP" "$sp" || fail "gdbserver did not listen: $(cat "$WORK/gs.out")"
+timeout 120 gdb-multiarch -batch -nx -ex "target remote 127.0.0.1:$GP" -ex "load" "$WORK/big-flash.elf" \
+    >"$WORK/gdb.out" 2>&1 &
+gp=$!
+n0=$(writes)
+for _ in $(seq 1200); do [ "$(writes)" -gt "$n0" ] && break; sleep 0.05; done   # flash is changing
+op=$(pgrep -P "$sp" | head -1)
+[ -n "$op" ] && kill -INT "$op"
+wait "$gp" || true   # gdb may report the connection closed after the load
+RC=0; wait "$sp" || RC=$?
+out=$(cat "$WORK/gs.out")
+echo "$out" | tail -3; tail -3 "$WORK/gdb.out"
+[ "$RC" = 130 ] && pass "gdbserver: SIGINT -> exit 130" || fail "gdbserver: exit $RC: $out"
+grep -q "interrupted (SIGINT): stopped at a safe point" <<<"$out" && grep -q "core halted" <<<"$out" \
+    && pass "gdbserver says it stopped at a safe point with the core halted" || fail "gdbserver message: $out"
+grep -q "vFlashDone: [0-9]* sectors\? erased, .* bytes programmed" <<<"$out" && pass "the load finished before the stop (vFlashDone logged)" || fail "no vFlashDone: $out"
+# the signal was sent after the first write into the chip file, i.e. inside vFlashDone
+[ "$(writes)" -gt "$((n0 + 1))" ] && pass "more flash writes followed the signal: the load went on" || fail "writes $(writes)"
+"$OFLASH" read 0x08000000 0x80000 -o "$WORK/g1.bin" "${T[@]}" -q
+cmp -s "$WORK/g1.bin" "$WORK/full.bin" && pass "gdbserver: the load in progress ran to its end (flash = image)" \
+    || fail "gdbserver: flash after the interrupted load: $(consistent "$WORK/g1.bin" "$WORK/full.bin")"
 finish

@@ -13,3 +13,13 @@ wait_port() {
     done
     return 1
 }
+
+# pick_port: print a free port between 20000 and 59999 (100 tries)
+pick_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        port_free "$p" && { echo "$p"; return 0; }
+    done
+    return 1
+}

@@ -15,6 +15,7 @@
 #   4. the server stops cleanly on SIGTERM and the chip file holds the result.
 # Every process is started here on free loopback ports and stopped by PID.
 source "$(dirname "$0")/../flash/lib.sh"
+source "$(dirname "$0")/../lib/openocd.sh"
 CFG="$(cd "$(dirname "$0")" && pwd)/oflash-sim-stm32f4.cfg"
 command -v openocd >/dev/null || { echo "FAIL: openocd is not installed (scripts/install-deps.sh)"; exit 1; }
 command -v gdb-multiarch >/dev/null || { echo "FAIL: gdb-multiarch is not installed"; exit 1; }
@@ -22,15 +23,6 @@ cd "$WORK"
 if [ -n "${KEEP_WORK:-}" ]; then # debugging: keep the logs
     trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; echo "kept $WORK"' EXIT
 fi
-
-pick_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        port_free "$p" && { echo "$p"; return 0; }
-    done
-    return 1
-}
 
 # ---- firmware: 20 KiB of code/data, serial "SN-000001234" in OTP block 0, lock byte 0x00
 build_fw fw -DBIGDATA_KB=20
@@ -46,28 +38,9 @@ FWSIZE=$(stat -c %s fw.bin)
 
 CHIP=$WORK/chip.sim
 "$OFLASH" sim create "$CHIP" --device STM32F401RE --uid 00112233445566778899aabb >/dev/null
-# PORT 0: the server binds a free port and prints it (no race with other tests)
-"$OFLASH" sim serve "$CHIP" --remote-bitbang 127.0.0.1:0 >serve.log 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-RB=
-for _ in $(seq 200); do
-    RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve.log)
-    [ -n "$RB" ] && break
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.05
-done
-[ -n "$RB" ] || { cat serve.log; echo "FAIL: sim serve did not listen"; exit 1; }
+sim_serve "$CHIP" serve.log || { echo "FAIL: sim serve did not listen"; exit 1; }
 check "sim serve says where it listens" grep -q "listening on 127.0.0.1:$RB" serve.log
 
-# ocd LOG COMMANDS: one OpenOCD session that runs COMMANDS (then shutdown)
-ocd() {
-    local log=$1
-    shift
-    timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-        -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" -c "$1; shutdown" >"$log" 2>&1
-}
-has() { grep -q -- "$2" "$1" || { echo "  $1 lacks '$2':"; grep -v "^Info : JTAG tap" "$1" | tail -15; return 1; }; }
 
 # ---- 1. OpenOCD alone
 ocd init.log "init"
@@ -160,18 +133,7 @@ check "kill -9 mid-write: the chip programs again" test "$rc" = 0
 
 # ---- 2. gdb-multiarch through OpenOCD's GDB server
 # OpenOCD's GDB server on a free port (retried if another test takes it first)
-for _ in 1 2 3 4 5; do
-    G=$(pick_port)
-    timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-        -c "gdb_port $G; stm32f4x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
-    OPID=$!
-    wait_port "$G" "$OPID" && break
-    kill "$OPID" 2>/dev/null || true
-    wait "$OPID" 2>/dev/null || true
-    OPID=
-done
-[ -n "$OPID" ] || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
-PIDS+=("$OPID")
+ocd_gdb ocd-gdb.log stm32f4x.cpu || { echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
 "$OFLASH" erase --all --probe "gdb:127.0.0.1:$G" --device STM32F401RE -q >erase.log 2>&1 ||
     fail "oflash erase --all through OpenOCD: $(cat erase.log)"
 timeout 120 gdb-multiarch -batch -nx fwflash.elf -ex "target extended-remote 127.0.0.1:$G" \

@@ -7,12 +7,14 @@
 #define SIM_FW_H
 
 #include "fw/fw_api.h"
+#include "lib/sim_probe.h"
 #include "oflash/probe.h"
 #include "oflash/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct fw {
     oflash_probe *p;
@@ -66,5 +68,17 @@ static uint32_t fw_call4(fw *f, int idx, uint32_t a0, uint32_t a1, uint32_t a2, 
 #define fw_call(f, idx, ...) fw_call_(f, idx, __VA_ARGS__, 0, 0, 0, 0)
 #define fw_call_(f, idx, a, b, c, d, ...)                                                          \
     fw_call4(f, idx, (uint32_t)(a), (uint32_t)(b), (uint32_t)(c), (uint32_t)(d))
+
+/* A new chip: the file path removed and opened again as device (unique ID
+ * uid), the firmware loaded into its SRAM (ram bytes).  NULL on failure. */
+static inline oflash_probe *fw_fresh(fw *f, const char *path, const char *device, const char *uid,
+                                     uint32_t ram)
+{
+    oflash_probe *p;
+    unlink(path);
+    p = sim_open_chip(path, device, uid);
+    if (p) CHECK_OK(fw_load(f, p, ram));
+    return p;
+}
 
 #endif

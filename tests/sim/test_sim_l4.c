@@ -51,21 +51,7 @@
 
 static oflash_probe *open_chip(const char *path)
 {
-    oflash_probe *p = NULL;
-    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
-    char spec[300];
-    o.device = DEV;
-    o.sim_uid = "0123456789abcdef00112233";
-    snprintf(spec, sizeof spec, "sim:%s", path);
-    CHECK_OK(oflash_probe_open(&p, spec, &o));
-    return p;
-}
-
-static uint32_t rd32(oflash_probe *p, uint32_t a)
-{
-    uint32_t v = 0xBAD0BAD0u;
-    CHECK_OK(oflash_probe_read_u32(&v, p, a));
-    return v;
+    return sim_open_chip(path, DEV, "0123456789abcdef00112233");
 }
 
 static uint64_t rd64(oflash_probe *p, uint32_t a)
@@ -73,13 +59,6 @@ static uint64_t rd64(oflash_probe *p, uint32_t a)
     uint64_t v = 0;
     CHECK_OK(oflash_probe_read_mem(&v, p, a, 8));
     return v;
-}
-
-static uint64_t sim_ns(oflash_probe *p)
-{
-    oflash_sim_run_stats st;
-    oflash_sim_probe_stats(&st, p);
-    return st.sim_time_ns;
 }
 
 /* CPU stores (Thumb-2 STR/STRH/STRB in the firmware). */

@@ -58,26 +58,13 @@ run_oflash out rc program "$WORK/fw.elf" "${T[@]}" --otp --json
     [ "$(jget "$out" otp_blocks_locked)" = 1 ] && [ "$(jget "$out" verify)" = ok ] &&
     [ "$(jget "$out" bytes_programmed)" -gt 40000 ] && pass "ELF programs flash + OTP" ||
     fail "first run: rc $rc: $out"
-timeout 30 "$OFLASH" read 0x1FF0F000 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
-[ "$(cat "$WORK/serial.bin")" = "SN-000001234" ] && pass "serial in OTP block 0 (0x1FF0F000)" ||
-    fail "serial: $(od -c "$WORK/serial.bin")"
-timeout 30 "$OFLASH" read 0x1FF0F400 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
-[ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffffffffffffffffffffffffffffff" ] &&
-    pass "lock byte 0 set, the others untouched" || fail "locks: $(od -An -tx1 "$WORK/locks.bin")"
+check_serial 0x1FF0F000 0x1FF0F400
 run_oflash out rc verify "$WORK/fw.hex" "${T[@]}"
 [ "$rc" = 0 ] && pass "verify the HEX after programming the ELF" || fail "verify: $out"
 dump "$WORK/after1"
 
 # 3. Reruns with the ELF and the HEX: zero writes.
-for f in fw.elf fw.hex; do
-    run_oflash out rc program "$WORK/$f" "${T[@]}" --otp --json
-    [ "$rc" = 0 ] && [ "$(jget "$out" sectors_erased)" = 0 ] &&
-        [ "$(jget "$out" bytes_programmed)" = 0 ] &&
-        [ "$(jget "$out" otp_bytes_programmed)" = 0 ] &&
-        [ "$(jget "$out" otp_blocks_locked)" = 0 ] &&
-        [ "$(jget "$out" sectors_skipped)" = 2 ] && pass "rerun with $f writes nothing" ||
-        fail "rerun with $f: rc $rc: $out"
-done
+check_reruns fw.elf fw.hex
 dump "$WORK/after2"
 check "contents unchanged by the reruns" cmp -s "$WORK/after1" "$WORK/after2"
 

@@ -10,18 +10,11 @@
 #      nothing; a conflicting serial is refused with the chip unchanged.
 # Every process is started here on free loopback ports and stopped by PID.
 source "$(dirname "$0")/../flash/lib.sh"
+source "$(dirname "$0")/../lib/openocd.sh"
 F7=$(cd "$(dirname "$0")" && pwd)
 CFG=$F7/oflash-sim-stm32f7.cfg
 command -v openocd >/dev/null || { echo "FAIL: openocd is not installed (scripts/install-deps.sh)"; exit 1; }
 cd "$WORK"
-pick_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        port_free "$p" && { echo "$p"; return 0; }
-    done
-    return 1
-}
 build_f7() {
     local n=$1; shift
     "$ARM_CC" -mcpu=cortex-m7 -mthumb -Os -nostdlib -T "$F7/fw_f7.ld" -DBIGDATA_KB=40 "$@" \
@@ -33,25 +26,7 @@ build_f7 conflict '-DSERIAL="SN-000009999"'
 
 CHIP=$WORK/chip.sim
 "$OFLASH" sim create "$CHIP" --device STM32F746ZG --uid 00112233445566778899aabb >/dev/null
-"$OFLASH" sim serve "$CHIP" --remote-bitbang 127.0.0.1:0 >serve.log 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-RB=
-for _ in $(seq 200); do
-    RB=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+).*/\1/p' serve.log)
-    [ -n "$RB" ] && break
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.05
-done
-[ -n "$RB" ] || { cat serve.log; echo "FAIL: sim serve did not listen"; exit 1; }
-
-ocd() {
-    local log=$1
-    shift
-    timeout 120 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-        -c "gdb_port disabled; telnet_port disabled; tcl_port disabled" -c "$1; shutdown" >"$log" 2>&1
-}
-has() { grep -q -- "$2" "$1" || { echo "  $1 lacks '$2':"; grep -v "^Info : JTAG tap" "$1" | tail -15; return 1; }; }
+sim_serve "$CHIP" serve.log || { echo "FAIL: sim serve did not listen"; exit 1; }
 
 # ---- 1. OpenOCD alone
 ocd flash.log 'init; reset halt; echo "PROBE:[capture {flash probe 0}]";
@@ -69,18 +44,7 @@ check "OTP bank: 1024 bytes at 0x1ff0f000" has flash.log "stm32f2x at 0x1ff0f000
 check "unique ID at 0x1FF0F420" has flash.log "UID:0x1ff0f420: 33221100 77665544 bbaa9988"
 
 # ---- 2. oflash through OpenOCD's GDB server
-for _ in 1 2 3 4 5; do
-    G=$(pick_port)
-    timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
-        -c "gdb_port $G; stm32f7x.cpu configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >ocd-gdb.log 2>&1 &
-    OPID=$!
-    wait_port "$G" "$OPID" && break
-    kill "$OPID" 2>/dev/null || true
-    wait "$OPID" 2>/dev/null || true
-    OPID=
-done
-[ -n "$OPID" ] || { cat ocd-gdb.log; echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
-PIDS+=("$OPID")
+ocd_gdb ocd-gdb.log stm32f7x.cpu || { echo "FAIL: OpenOCD's GDB server did not listen"; exit 1; }
 T=(--probe "gdb:127.0.0.1:$G" --device STM32F746ZG)
 run_oflash out rc program fw.elf "${T[@]}" --otp --json
 [ "$rc" = 0 ] && [ "$(jget "$out" otp_bytes_programmed)" = 12 ] &&

@@ -48,47 +48,12 @@ static const char *UID = "00112233445566778899aabb";
 
 static oflash_probe *open_chip(const char *path, const char *device)
 {
-    oflash_probe *p = NULL;
-    oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
-    o.device = device;
-    o.sim_uid = UID;
-    char spec[300];
-    snprintf(spec, sizeof spec, "sim:%s", path);
-    CHECK_OK(oflash_probe_open(&p, spec, &o));
-    return p;
+    return sim_open_chip(path, device, UID);
 }
 
 static oflash_probe *fresh(const char *path, const char *device, fw *f, uint32_t ram)
 {
-    oflash_probe *p;
-    unlink(path);
-    p = open_chip(path, device);
-    if (p) CHECK_OK(fw_load(f, p, ram));
-    return p;
-}
-
-static uint32_t rd32(oflash_probe *p, uint32_t a)
-{
-    uint32_t v = 0xBAD0BAD0u;
-    CHECK_OK(oflash_probe_read_u32(&v, p, a));
-    return v;
-}
-
-static uint64_t sim_ns(oflash_probe *p)
-{
-    oflash_sim_run_stats st;
-    oflash_sim_probe_stats(&st, p);
-    return st.sim_time_ns;
-}
-
-static bool all_ff(oflash_probe *p, uint32_t addr, uint32_t len)
-{
-    uint8_t *b = malloc(len);
-    bool ok = b && oflash_probe_read_mem(b, p, addr, len) == 0;
-    for (uint32_t i = 0; ok && i < len; i++)
-        ok = b[i] == 0xFF;
-    free(b);
-    return ok;
+    return fw_fresh(f, path, device, UID, ram);
 }
 
 static void clear_sr(oflash_probe *p)

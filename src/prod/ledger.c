@@ -1,0 +1,1031 @@
+/*
+ * ledger.c - the serial ledger: the common logic of both databases.
+ *
+ * What lives here: URL parsing, the schema check and the migrations (the
+ * DDL of each step comes from the backend), the unit state machine
+ * (started, finish, reconcile), the queries, the counts and the export
+ * (CSV after RFC 4180, JSON written with jansson).  What the backends do:
+ * see ledger_internal.h.
+ *
+ * The state machine, as the SQL below enforces it (docs/ledger.md):
+ *
+ *   reserve   -> RESERVED (or the uid's own WRITING / VOID / PASS record)
+ *   started   RESERVED | WRITING | VOID -> WRITING          (PASS: kept)
+ *   finish    PASS: RESERVED | WRITING | VOID -> PASS       (PASS: kept)
+ *             FAIL: RESERVED -> FAIL (seq freed), WRITING | VOID -> VOID
+ *             VOID: RESERVED | WRITING | VOID -> VOID
+ *   reconcile RESERVED of the station -> RELEASED (seq freed)
+ *
+ * A seq leaves the free list only through reserve and enters it only by
+ * the database's trigger on RESERVED -> FAIL | RELEASED, so a serial whose
+ * write may have started (WRITING, PASS, VOID) is never handed out again;
+ * the unique indexes units_serial_once and units_uid_once refuse anything
+ * else even if this code were wrong.
+ */
+#include "prod/ledger_internal.h"
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const state_names[] = {"reserved", "writing", "pass",
+                                          "fail",     "void",    "released"};
+
+const char *oflash_unit_state_name(oflash_unit_state s)
+{
+    if ((unsigned)s < sizeof state_names / sizeof state_names[0]) return state_names[s];
+    return "unknown";
+}
+
+int oflash__ledger_state_parse(oflash_unit_state *out, const char *name)
+{
+    for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+        if (name && strcmp(name, state_names[i]) == 0) {
+            *out = (oflash_unit_state)i;
+            return 0;
+        }
+    return oflash_error_set(OFLASH_EFORMAT, "the ledger holds a unit in an unknown state '%s'",
+                            name ? name : "(null)");
+}
+
+int64_t oflash__ledger_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The URL without a password ("postgresql://user:secret@h/db" ->
+ * "postgresql://user@h/db"; "password=..." parameters dropped). */
+static char *redact(const char *url)
+{
+    char *s = strdup(url);
+    if (!s) return NULL;
+    char *scheme = strstr(s, "://");
+    if (scheme) {
+        char *auth = scheme + 3;
+        char *at = strchr(auth, '@');
+        char *slash = strchr(auth, '/');
+        char *colon = strchr(auth, ':');
+        if (at && (!slash || at < slash) && colon && colon < at) memmove(colon, at, strlen(at) + 1);
+    }
+    char *p = strstr(s, "password=");
+    if (p && (p == s || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ')) {
+        char *end = p + strcspn(p, "& ");
+        if (*end) end++;
+        memmove(p, end, strlen(end) + 1);
+    }
+    return s;
+}
+
+static void ledger_free(oflash_ledger *l)
+{
+    if (!l) return;
+    if (l->db && l->be) l->be->disconnect(l);
+    pthread_mutex_destroy(&l->lock);
+    free(l->target);
+    free(l->display);
+    free(l);
+}
+
+int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
+{
+    *out = NULL;
+    if (!url || !*url)
+        return oflash_error_set(OFLASH_EINVAL, "no ledger database given (sqlite:PATH or "
+                                               "postgresql://HOST/DB)");
+    const ledger_backend *be;
+    const char *target;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        be = &oflash__ledger_sqlite;
+        target = url + 7;
+        if (strncmp(target, "//", 2) == 0) target += 2;
+        if (!*target)
+            return oflash_error_set(OFLASH_EINVAL,
+                                    "ledger URL '%s' names no file (write "
+                                    "sqlite:PATH, e.g. sqlite:line1.db)",
+                                    url);
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        be = &oflash__ledger_pg;
+        target = url;
+    } else {
+        return oflash_error_set(
+            OFLASH_EINVAL, "ledger URL '%s' is neither sqlite:PATH nor postgresql://HOST/DB", url);
+    }
+    oflash_ledger *l = calloc(1, sizeof *l);
+    if (!l) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&l->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    l->be = be;
+    l->target = strdup(target);
+    l->display = redact(url);
+    if (!l->target || !l->display) {
+        ledger_free(l);
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    }
+    int rc = be->connect(l);
+    if (rc < 0) {
+        ledger_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int oflash__ledger_script(oflash_ledger *l, const char *sql)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->script(l, sql);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+uint64_t oflash__ledger_round_trips(const oflash_ledger *l)
+{
+    return l->round_trips;
+}
+
+/* Row callbacks used below. */
+static int row_first_text(void *ctx, int ncols, const char *const *vals)
+{
+    char *out = ctx; /* 256 bytes */
+    snprintf(out, 256, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+    return 0;
+}
+
+typedef struct table_list {
+    char names[512];
+    bool ours;
+    size_t n;
+} table_list;
+
+static int row_table(void *ctx, int ncols, const char *const *vals)
+{
+    table_list *t = ctx;
+    if (ncols < 1 || !vals[0]) return 0;
+    if (strcmp(vals[0], "oflash_schema") == 0) t->ours = true;
+    size_t len = strlen(t->names);
+    if (len + strlen(vals[0]) + 3 < sizeof t->names)
+        snprintf(t->names + len, sizeof t->names - len, "%s%s", t->n ? ", " : "", vals[0]);
+    t->n++;
+    return 0;
+}
+
+typedef struct schema_row {
+    char app[128];
+    long version;
+    int rows;
+} schema_row;
+
+static int row_schema(void *ctx, int ncols, const char *const *vals)
+{
+    schema_row *s = ctx;
+    if (ncols >= 2) {
+        snprintf(s->app, sizeof s->app, "%s", vals[0] ? vals[0] : "");
+        s->version = vals[1] ? strtol(vals[1], NULL, 10) : -1;
+    }
+    s->rows++;
+    return 0;
+}
+
+/* Inside the migration transaction: check what the database holds and
+ * bring it to LEDGER_SCHEMA_VERSION. */
+static int migrate_locked(oflash_ledger *l)
+{
+    table_list t = {{0}, false, 0};
+    int rc = l->be->query(l, false, l->be->list_tables, 0, NULL, row_table, &t);
+    if (rc < 0) return rc;
+    int from = 0;
+    if (t.ours) {
+        schema_row s = {{0}, -1, 0};
+        rc = l->be->query(l, false, "SELECT app, version FROM oflash_schema", 0, NULL, row_schema,
+                          &s);
+        if (rc < 0) return rc;
+        if (s.rows != 1 || strcmp(s.app, LEDGER_APP) != 0)
+            return oflash_error_set(OFLASH_EFORMAT,
+                                    "%s is not an oflash ledger (its oflash_schema table holds "
+                                    "%d row(s), application '%s', not '%s'); nothing was changed",
+                                    l->display, s.rows, s.app, LEDGER_APP);
+        if (s.version > LEDGER_SCHEMA_VERSION)
+            return oflash_error_set(
+                OFLASH_EUNSUPPORTED,
+                "the ledger %s has schema version %ld, newer than this oflash understands "
+                "(version %d): use the oflash version that wrote it, or a newer one; nothing was "
+                "changed",
+                l->display, s.version, LEDGER_SCHEMA_VERSION);
+        if (s.version < 1)
+            return oflash_error_set(OFLASH_EFORMAT,
+                                    "the ledger %s has an invalid schema version %ld; nothing was "
+                                    "changed",
+                                    l->display, s.version);
+        from = (int)s.version;
+    } else if (t.n > 0) {
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "%s is not an oflash ledger: it holds other tables (%s) and no "
+                                "oflash_schema table; give an empty database or an oflash ledger; "
+                                "nothing was changed",
+                                l->display, t.names);
+    }
+    for (int v = from + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
+        rc = l->be->script(l, l->be->migration(v));
+        if (rc < 0)
+            return oflash_error_prefix(
+                "while upgrading the ledger %s to schema version %d: ", l->display, v);
+    }
+    if (from < LEDGER_SCHEMA_VERSION) {
+        char ver[16];
+        snprintf(ver, sizeof ver, "%d", LEDGER_SCHEMA_VERSION);
+        const char *p[2] = {LEDGER_APP, ver};
+        rc = l->be->query(l, false,
+                          from == 0 ? "INSERT INTO oflash_schema (app, version) VALUES ($1, $2)"
+                                    : "UPDATE oflash_schema SET version = $2 WHERE app = $1",
+                          2, p, NULL, NULL);
+        if (rc < 0) return rc;
+    }
+    l->schema_version = LEDGER_SCHEMA_VERSION;
+    return 0;
+}
+
+static int migrate(oflash_ledger *l)
+{
+    int rc = l->be->script(l, l->be->begin_migration);
+    if (rc < 0) return oflash_error_prefix("while opening the ledger %s: ", l->display);
+    rc = migrate_locked(l);
+    if (rc < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", oflash_error_last());
+        l->be->script(l, "ROLLBACK");
+        return oflash_error_set(rc, "%s", msg);
+    }
+    return l->be->script(l, "COMMIT");
+}
+
+int oflash_ledger_open(oflash_ledger **out, const char *url)
+{
+    oflash_ledger *l;
+    int rc = oflash__ledger_open_raw(&l, url);
+    if (rc < 0) {
+        *out = NULL;
+        return rc;
+    }
+    rc = migrate(l);
+    if (rc < 0) {
+        ledger_free(l);
+        *out = NULL;
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+void oflash_ledger_close(oflash_ledger *l)
+{
+    ledger_free(l);
+}
+
+const char *oflash_ledger_backend(const oflash_ledger *l)
+{
+    return l->be->name;
+}
+
+int oflash_ledger_schema_version(const oflash_ledger *l)
+{
+    return l->schema_version;
+}
+
+/* ------------------------------------------------------------------ */
+/* Records                                                             */
+/* ------------------------------------------------------------------ */
+
+static int64_t to_i64(const char *s)
+{
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static uint64_t to_u64(const char *s)
+{
+    return s ? strtoull(s, NULL, 10) : 0;
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+int oflash__ledger_row_to_record(oflash_unit_record *r, const oflash_ledger *l, int ncols,
+                                 const char *const *v)
+{
+    if (ncols < LEDGER_UNIT_NCOLS)
+        return oflash_error_set(OFLASH_EPROTO, "the ledger returned %d columns for a unit, not %d",
+                                ncols, LEDGER_UNIT_NCOLS);
+    memset(r, 0, sizeof *r);
+    r->id = to_i64(v[0]);
+    r->seq = to_u64(v[1]);
+    copy(r->serial, sizeof r->serial, v[2]);
+    copy(r->uid, sizeof r->uid, v[3]);
+    int rc = oflash__ledger_state_parse(&r->state, v[4]);
+    if (rc < 0) return rc;
+    copy(r->image_sha256, sizeof r->image_sha256, v[5]);
+    copy(r->device, sizeof r->device, v[6]);
+    copy(r->station, sizeof r->station, v[7]);
+    r->port = (int)to_i64(v[8]);
+    copy(r->error, sizeof r->error, v[9]);
+    r->start_us = to_i64(v[10]);
+    r->end_us = to_i64(v[11]);
+    r->duration_ms = to_u64(v[12]);
+    r->sectors_erased = to_u64(v[13]);
+    r->bytes_written = to_u64(v[14]);
+    r->otp_bytes_written = to_u64(v[15]);
+    r->sim_time_ns = to_u64(v[16]);
+    /* A reservation's text is stored when writing starts; until then the
+     * pool in use spells it. */
+    if (!r->serial[0] && l->pool && to_i64(v[17]) == l->pool_id &&
+        oflash_serial_text(r->serial, l->pool, r->seq) < 0)
+        r->serial[0] = 0;
+    return 0;
+}
+
+typedef struct one_record {
+    oflash_unit_record *out;
+    const oflash_ledger *l;
+    int rows;
+} one_record;
+
+static int row_record(void *ctx, int ncols, const char *const *vals)
+{
+    one_record *o = ctx;
+    if (o->rows++ > 0) return 0;
+    return oflash__ledger_row_to_record(o->out, o->l, ncols, vals);
+}
+
+int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
+{
+    const char *identity = oflash_serial_pool_identity(pool);
+    uint64_t size = oflash_serial_pool_size(pool);
+    if (size > INT64_MAX) size = INT64_MAX; /* more serials than any line will use */
+    char size_s[24], now_s[24], id_s[256] = "", stored_s[256] = "";
+    snprintf(size_s, sizeof size_s, "%" PRIu64, size);
+    snprintf(now_s, sizeof now_s, "%" PRId64, oflash__ledger_now_us());
+    const char *p[3] = {identity, size_s, now_s};
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true,
+                          "INSERT INTO pools (identity, size, next_seq, created_us) "
+                          "VALUES ($1, CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT)) "
+                          "ON CONFLICT (identity) DO NOTHING",
+                          3, p, NULL, NULL);
+    if (rc == 0)
+        rc = l->be->query(l, true, "SELECT id FROM pools WHERE identity = $1", 1, p, row_first_text,
+                          id_s);
+    if (rc == 0)
+        rc = l->be->query(l, true, "SELECT size FROM pools WHERE identity = $1", 1, p,
+                          row_first_text, stored_s);
+    if (rc == 0 && (!id_s[0] || strcmp(stored_s, size_s) != 0))
+        rc = oflash_error_set(OFLASH_ECONFLICT,
+                              "the ledger %s knows this serial pool with %s serials, the job "
+                              "gives %s; a pool's serials never change once issued (pool: %s)",
+                              l->display, stored_s[0] ? stored_s : "no", size_s, identity);
+    if (rc == 0) {
+        l->pool_id = to_i64(id_s);
+        l->pool_size = size;
+        l->pool = pool;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+static int need_pool(const oflash_ledger *l)
+{
+    if (!l->pool_id)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "no serial pool chosen for the ledger %s "
+                                "(oflash_ledger_use_pool)",
+                                l->display);
+    return 0;
+}
+
+static bool uid_ok(const char *uid)
+{
+    size_t n = uid ? strlen(uid) : 0;
+    if (n == 0 || n >= OFLASH_UID_HEX_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((uid[i] >= '0' && uid[i] <= '9') || (uid[i] >= 'a' && uid[i] <= 'f') ||
+              (uid[i] >= 'A' && uid[i] <= 'F')))
+            return false;
+    return true;
+}
+
+int oflash_ledger_reserve(oflash_unit_record *out, bool *rebind, oflash_ledger *l, const char *uid,
+                          const oflash_unit_record *info)
+{
+    static const oflash_unit_record none;
+    memset(out, 0, sizeof *out);
+    if (rebind) *rebind = false;
+    if (!uid_ok(uid))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "chip unique ID '%s' is not 1 to %d hex digits; cannot reserve a "
+                                "serial for it",
+                                uid ? uid : "", OFLASH_UID_HEX_MAX - 1);
+    if (!info) info = &none;
+    pthread_mutex_lock(&l->lock);
+    int rc = need_pool(l);
+    if (rc == 0) {
+        int64_t now = info->start_us ? info->start_us : oflash__ledger_now_us();
+        rc = l->be->reserve(out, l, uid, info, now);
+        if (rc == 1) {
+            rc = oflash_error_set(OFLASH_ENOTFOUND,
+                                  "no serials left: all %" PRIu64
+                                  " serials of the pool are issued (pool: %s); no unit can be "
+                                  "programmed until the job gives a new serial range or list",
+                                  l->pool_size, oflash_serial_pool_identity(l->pool));
+        } else if (rc < 0) {
+            oflash_error_prefix("cannot reserve a serial for chip %s: ", uid);
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    if (rc == 0 && rebind) *rebind = out->state == OFLASH_UNIT_PASS;
+    return rc;
+}
+
+typedef struct state_row {
+    char state[32];
+    int rows;
+} state_row;
+
+static int row_state(void *ctx, int ncols, const char *const *vals)
+{
+    state_row *s = ctx;
+    if (ncols > 0 && s->rows++ == 0) copy(s->state, sizeof s->state, vals[0]);
+    return 0;
+}
+
+/* Why an update of record rec matched nothing: 0 if the record is PASS
+ * (a rebind: nothing to change), else an error naming the state. */
+static int explain_unchanged(oflash_ledger *l, const oflash_unit_record *rec, const char *what)
+{
+    char id_s[24];
+    snprintf(id_s, sizeof id_s, "%" PRId64, rec->id);
+    const char *p[2] = {id_s, rec->uid};
+    state_row s = {{0}, 0};
+    int rc =
+        l->be->query(l, true, "SELECT state FROM units WHERE id = CAST($1 AS BIGINT) AND uid = $2",
+                     2, p, row_state, &s);
+    if (rc < 0) return rc;
+    if (s.rows == 0)
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "the ledger %s has no record %" PRId64 " for chip %s (%s)",
+                                l->display, rec->id, rec->uid, what);
+    if (strcmp(s.state, "pass") == 0) return 0;
+    return oflash_error_set(OFLASH_ECONFLICT,
+                            "serial %s of chip %s cannot be %s: its reservation is %s (a "
+                            "restarted station gives back its reservations); do not write it, "
+                            "reserve again",
+                            rec->serial, rec->uid, what, s.state);
+}
+
+static int row_count(void *ctx, int ncols, const char *const *vals)
+{
+    (void)ncols;
+    (void)vals;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+int oflash_ledger_started(oflash_ledger *l, const oflash_unit_record *rec)
+{
+    char id_s[24];
+    snprintf(id_s, sizeof id_s, "%" PRId64, rec->id);
+    const char *p[3] = {id_s, rec->uid, rec->serial};
+    uint64_t n = 0;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true,
+                          "UPDATE units SET state = 'writing', serial = $3 "
+                          "WHERE id = CAST($1 AS BIGINT) AND uid = $2 "
+                          "AND state IN ('reserved', 'writing', 'void') RETURNING id",
+                          3, p, row_count, &n);
+    if (rc == 0 && n == 0) rc = explain_unchanged(l, rec, "written");
+    if (rc < 0) oflash_error_prefix("ledger: ");
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int oflash_ledger_finish(oflash_ledger *l, const oflash_unit_record *rec)
+{
+    char id_s[24], end_s[24], dur_s[24], sec_s[24], bytes_s[24], otp_s[24], sim_s[24];
+    snprintf(id_s, sizeof id_s, "%" PRId64, rec->id);
+    snprintf(end_s, sizeof end_s, "%" PRId64, rec->end_us ? rec->end_us : oflash__ledger_now_us());
+    snprintf(dur_s, sizeof dur_s, "%" PRIu64, rec->duration_ms);
+    snprintf(sec_s, sizeof sec_s, "%" PRIu64, rec->sectors_erased);
+    snprintf(bytes_s, sizeof bytes_s, "%" PRIu64, rec->bytes_written);
+    snprintf(otp_s, sizeof otp_s, "%" PRIu64, rec->otp_bytes_written);
+    snprintf(sim_s, sizeof sim_s, "%" PRIu64, rec->sim_time_ns);
+    const char *sql;
+    const char *error = rec->error;
+    switch (rec->state) {
+    case OFLASH_UNIT_PASS:
+        sql = "UPDATE units SET state = 'pass', error = '', "
+              "serial = CASE WHEN $3 = '' THEN serial ELSE $3 END, "
+              "end_us = CAST($5 AS BIGINT), duration_ms = CAST($6 AS BIGINT), "
+              "sectors_erased = CAST($7 AS BIGINT), bytes_written = CAST($8 AS BIGINT), "
+              "otp_bytes_written = CAST($9 AS BIGINT), sim_time_ns = CAST($10 AS BIGINT) "
+              "WHERE id = CAST($1 AS BIGINT) AND uid = $2 AND CAST($4 AS TEXT) = CAST($4 AS TEXT) "
+              "AND state IN ('reserved', 'writing', 'void') RETURNING id";
+        error = "";
+        break;
+    case OFLASH_UNIT_FAIL:
+    case OFLASH_UNIT_VOID:
+        sql = rec->state == OFLASH_UNIT_FAIL
+                  ? "UPDATE units SET "
+                    "state = CASE WHEN state = 'reserved' THEN 'fail' ELSE 'void' END, "
+                    "serial = CASE WHEN $3 = '' THEN serial ELSE $3 END, error = $4, "
+                    "end_us = CAST($5 AS BIGINT), duration_ms = CAST($6 AS BIGINT), "
+                    "sectors_erased = CAST($7 AS BIGINT), bytes_written = CAST($8 AS BIGINT), "
+                    "otp_bytes_written = CAST($9 AS BIGINT), sim_time_ns = CAST($10 AS BIGINT) "
+                    "WHERE id = CAST($1 AS BIGINT) AND uid = $2 "
+                    "AND state IN ('reserved', 'writing', 'void') RETURNING id"
+                  : "UPDATE units SET state = 'void', "
+                    "serial = CASE WHEN $3 = '' THEN serial ELSE $3 END, error = $4, "
+                    "end_us = CAST($5 AS BIGINT), duration_ms = CAST($6 AS BIGINT), "
+                    "sectors_erased = CAST($7 AS BIGINT), bytes_written = CAST($8 AS BIGINT), "
+                    "otp_bytes_written = CAST($9 AS BIGINT), sim_time_ns = CAST($10 AS BIGINT) "
+                    "WHERE id = CAST($1 AS BIGINT) AND uid = $2 "
+                    "AND state IN ('reserved', 'writing', 'void') RETURNING id";
+        if (!error[0]) error = "the unit failed; the station gave no reason";
+        break;
+    default:
+        return oflash_error_set(OFLASH_EINVAL, "a unit finishes as pass, fail or void, not as %s",
+                                oflash_unit_state_name(rec->state));
+    }
+    const char *p[10] = {id_s,  rec->uid, rec->serial, error, end_s,
+                         dur_s, sec_s,    bytes_s,     otp_s, sim_s};
+    uint64_t n = 0;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true, sql, 10, p, row_count, &n);
+    if (rc == 0 && n == 0)
+        rc = explain_unchanged(l, rec, rec->state == OFLASH_UNIT_PASS ? "committed" : "voided");
+    if (rc < 0) oflash_error_prefix("ledger: ");
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int oflash_ledger_reconcile(uint64_t *released, uint64_t *inflight, oflash_ledger *l,
+                            const char *station)
+{
+    char now_s[24], why[160];
+    uint64_t rel = 0, fly = 0;
+    if (!station || !*station)
+        return oflash_error_set(OFLASH_EINVAL, "reconcile needs the station's name");
+    snprintf(now_s, sizeof now_s, "%" PRId64, oflash__ledger_now_us());
+    snprintf(why, sizeof why, "reservation given back when station %.64s restarted", station);
+    const char *p[3] = {station, why, now_s};
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true,
+                          "UPDATE units SET state = 'released', error = $2, "
+                          "end_us = CAST($3 AS BIGINT) "
+                          "WHERE station = $1 AND state = 'reserved' RETURNING id",
+                          3, p, row_count, &rel);
+    if (rc == 0)
+        rc = l->be->query(l, true, "SELECT id FROM units WHERE station = $1 AND state = 'writing'",
+                          1, p, row_count, &fly);
+    pthread_mutex_unlock(&l->lock);
+    if (released) *released = rel;
+    if (inflight) *inflight = fly;
+    return rc;
+}
+
+static int find_by(oflash_unit_record *out, oflash_ledger *l, const char *column, const char *value)
+{
+    char sql[512], pool_s[24];
+    snprintf(pool_s, sizeof pool_s, "%" PRId64, l->pool_id);
+    snprintf(sql, sizeof sql,
+             "SELECT " LEDGER_UNIT_COLS " FROM units WHERE %s = $1 "
+             "AND state NOT IN ('released', 'fail') %s ORDER BY id DESC LIMIT 1",
+             column, l->pool_id ? "AND pool_id = CAST($2 AS BIGINT)" : "");
+    const char *p[2] = {value ? value : "", pool_s};
+    one_record o = {out, l, 0};
+    memset(out, 0, sizeof *out);
+    int rc = l->be->query(l, true, sql, l->pool_id ? 2 : 1, p, row_record, &o);
+    if (rc == 0 && o.rows == 0)
+        rc = oflash_error_set(OFLASH_ENOTFOUND, "the ledger %s has no unit with %s %s", l->display,
+                              strcmp(column, "uid") == 0 ? "chip UID" : "serial",
+                              value ? value : "");
+    return rc;
+}
+
+int oflash_ledger_find_serial(oflash_unit_record *out, oflash_ledger *l, const char *serial)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = find_by(out, l, "serial", serial);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int oflash_ledger_find_uid(oflash_unit_record *out, oflash_ledger *l, const char *uid)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = find_by(out, l, "uid", uid);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+static int row_counts(void *ctx, int ncols, const char *const *vals)
+{
+    oflash_ledger_counts *c = ctx;
+    if (ncols < 2) return 0;
+    uint64_t n = to_u64(vals[1]);
+    oflash_unit_state s;
+    if (oflash__ledger_state_parse(&s, vals[0]) < 0) return OFLASH_EFORMAT;
+    switch (s) {
+    case OFLASH_UNIT_RESERVED:
+        c->reserved += n;
+        break;
+    case OFLASH_UNIT_WRITING:
+        c->writing += n;
+        break;
+    case OFLASH_UNIT_PASS:
+        c->pass += n;
+        break;
+    case OFLASH_UNIT_FAIL:
+        c->fail += n;
+        break;
+    case OFLASH_UNIT_VOID:
+        c->voided += n;
+        break;
+    case OFLASH_UNIT_RELEASED:
+        c->released += n;
+        break;
+    }
+    return 0;
+}
+
+static int row_u64(void *ctx, int ncols, const char *const *vals)
+{
+    *(uint64_t *)ctx = ncols > 0 && vals[0] ? to_u64(vals[0]) : 0;
+    return 0;
+}
+
+static int row_opt_i64(void *ctx, int ncols, const char *const *vals)
+{
+    *(int64_t *)ctx = ncols > 0 && vals[0] ? to_i64(vals[0]) : -1;
+    return 0;
+}
+
+int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
+{
+    memset(out, 0, sizeof *out);
+    char pool_s[24];
+    snprintf(pool_s, sizeof pool_s, "%" PRId64, l->pool_id);
+    const char *p[1] = {pool_s};
+    /* Without a pool chosen: over every pool of the ledger. */
+    const char *where_u =
+        l->pool_id ? "WHERE pool_id = CAST($1 AS BIGINT)" : "WHERE CAST($1 AS BIGINT) = 0";
+    const char *and_u =
+        l->pool_id ? "AND pool_id = CAST($1 AS BIGINT)" : "AND CAST($1 AS BIGINT) = 0";
+    const char *where_p =
+        l->pool_id ? "WHERE id = CAST($1 AS BIGINT)" : "WHERE CAST($1 AS BIGINT) = 0";
+    char sql[512];
+    uint64_t counter_left = 0, free_n = 0, unbounded = 0;
+    pthread_mutex_lock(&l->lock);
+    snprintf(sql, sizeof sql, "SELECT state, count(*) FROM units %s GROUP BY state", where_u);
+    int rc = l->be->query(l, true, sql, 1, p, row_counts, out);
+    if (rc == 0) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM (SELECT DISTINCT pool_id, seq FROM units "
+                 "WHERE state IN ('writing', 'pass', 'void') %s) AS bound",
+                 and_u);
+        rc = l->be->query(l, true, sql, 1, p, row_u64, &out->issued);
+    }
+    if (rc == 0) {
+        snprintf(sql, sizeof sql, "SELECT sum(size - next_seq) FROM pools %s", where_p);
+        rc = l->be->query(l, true, sql, 1, p, row_u64, &counter_left);
+    }
+    if (rc == 0) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pools %s AND size >= 9223372036854775807",
+                 where_p);
+        rc = l->be->query(l, true, sql, 1, p, row_u64, &unbounded);
+    }
+    if (rc == 0) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM free_seqs %s", where_u);
+        rc = l->be->query(l, true, sql, 1, p, row_u64, &free_n);
+    }
+    out->left = unbounded ? UINT64_MAX : counter_left + free_n;
+    if (rc == 0 && l->pool_id && out->left > 0) {
+        int64_t seq = -1;
+        rc = l->be->query(l, true,
+                          "SELECT min(seq) FROM free_seqs WHERE pool_id = CAST($1 AS BIGINT)", 1, p,
+                          row_opt_i64, &seq);
+        if (rc == 0 && seq < 0)
+            rc = l->be->query(l, true, "SELECT next_seq FROM pools WHERE id = CAST($1 AS BIGINT)",
+                              1, p, row_opt_i64, &seq);
+        if (rc == 0 && seq >= 0) rc = oflash_serial_text(out->next_serial, l->pool, (uint64_t)seq);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries and export                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct walk {
+    const oflash_ledger *l;
+    int (*fn)(void *ctx, const oflash_unit_record *rec);
+    void *ctx;
+} walk;
+
+static int row_walk(void *ctx, int ncols, const char *const *vals)
+{
+    walk *w = ctx;
+    oflash_unit_record r;
+    int rc = oflash__ledger_row_to_record(&r, w->l, ncols, vals);
+    if (rc < 0) return rc;
+    return w->fn(w->ctx, &r);
+}
+
+int oflash_ledger_units(oflash_ledger *l, const oflash_ledger_query *q,
+                        int (*fn)(void *ctx, const oflash_unit_record *rec), void *ctx)
+{
+    static const oflash_ledger_query all = OFLASH_LEDGER_QUERY_INIT;
+    if (!q) q = &all;
+    if (q->version != OFLASH_LEDGER_QUERY_VERSION)
+        return oflash_error_set(OFLASH_EINVAL, "oflash_ledger_query version %u, expected %u",
+                                q->version, OFLASH_LEDGER_QUERY_VERSION);
+    char sql[1024], since_s[24], limit_s[24];
+    const char *p[4];
+    int n = 0;
+    size_t len =
+        (size_t)snprintf(sql, sizeof sql, "SELECT " LEDGER_UNIT_COLS " FROM units WHERE 1 = 1");
+    if (q->since_us) {
+        snprintf(since_s, sizeof since_s, "%" PRId64, q->since_us);
+        p[n++] = since_s;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND start_us >= CAST($%d AS BIGINT)",
+                                n);
+    }
+    if (q->serial) {
+        p[n++] = q->serial;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND %s(serial, $%d) > 0",
+                                l->be->strpos, n);
+    }
+    if (q->uid) {
+        p[n++] = q->uid;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND %s(uid, $%d) > 0", l->be->strpos,
+                                n);
+    }
+    if (q->limit) {
+        snprintf(limit_s, sizeof limit_s, "%zu", q->limit);
+        p[n++] = limit_s;
+        snprintf(sql + len, sizeof sql - len, " ORDER BY id DESC LIMIT CAST($%d AS BIGINT)", n);
+    } else {
+        snprintf(sql + len, sizeof sql - len, " ORDER BY id");
+    }
+    walk w = {l, fn, ctx};
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true, sql, n, p, row_walk, &w);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+/* "2026-11-30T14:40:06.123456Z"; "" for 0. */
+static void iso_time(char out[40], int64_t us)
+{
+    if (!us) {
+        out[0] = 0;
+        return;
+    }
+    time_t s = (time_t)(us / 1000000);
+    long frac = (long)(us % 1000000);
+    if (frac < 0) {
+        frac += 1000000;
+        s--;
+    }
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%06ldZ", day, frac);
+}
+
+#define EXPORT_FIELDS 17
+static const char *const export_names[EXPORT_FIELDS] = {
+    "id",          "serial",         "seq",           "uid",
+    "state",       "image_sha256",   "device",        "station",
+    "port",        "error",          "start",         "end",
+    "duration_ms", "sectors_erased", "bytes_written", "otp_bytes_written",
+    "sim_time_ns"};
+
+typedef struct export_ctx {
+    oflash_export_format fmt;
+    int (*write)(void *ctx, const void *data, size_t len);
+    void *wctx;
+    json_t *array;
+} export_ctx;
+
+/* The record's fields as text, in export_names order. */
+static void record_fields(char f[EXPORT_FIELDS][OFLASH_SERIAL_TEXT_MAX + 200],
+                          const oflash_unit_record *r)
+{
+    const size_t n = OFLASH_SERIAL_TEXT_MAX + 200;
+    snprintf(f[0], n, "%" PRId64, r->id);
+    snprintf(f[1], n, "%s", r->serial);
+    snprintf(f[2], n, "%" PRIu64, r->seq);
+    snprintf(f[3], n, "%s", r->uid);
+    snprintf(f[4], n, "%s", oflash_unit_state_name(r->state));
+    snprintf(f[5], n, "%s", r->image_sha256);
+    snprintf(f[6], n, "%s", r->device);
+    snprintf(f[7], n, "%s", r->station);
+    snprintf(f[8], n, "%d", r->port);
+    snprintf(f[9], n, "%s", r->error);
+    iso_time(f[10], r->start_us);
+    iso_time(f[11], r->end_us);
+    snprintf(f[12], n, "%" PRIu64, r->duration_ms);
+    snprintf(f[13], n, "%" PRIu64, r->sectors_erased);
+    snprintf(f[14], n, "%" PRIu64, r->bytes_written);
+    snprintf(f[15], n, "%" PRIu64, r->otp_bytes_written);
+    snprintf(f[16], n, "%" PRIu64, r->sim_time_ns);
+}
+
+/* RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+static int csv_field(export_ctx *e, const char *s, bool last)
+{
+    char buf[2 * (OFLASH_SERIAL_TEXT_MAX + 200) + 8];
+    size_t n = 0;
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) buf[n++] = '"';
+    for (; *s; s++) {
+        if (*s == '"') buf[n++] = '"';
+        buf[n++] = *s;
+    }
+    if (quote) buf[n++] = '"';
+    if (last) {
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+    } else {
+        buf[n++] = ',';
+    }
+    return e->write(e->wctx, buf, n);
+}
+
+static json_t *json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j) return j;
+    /* Not UTF-8 (a station's error text in another encoding): keep ASCII. */
+    char clean[OFLASH_SERIAL_TEXT_MAX + 200];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof clean; i++)
+        clean[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    clean[i] = 0;
+    return json_string(clean);
+}
+
+static int export_row(void *ctx, const oflash_unit_record *r)
+{
+    export_ctx *e = ctx;
+    char f[EXPORT_FIELDS][OFLASH_SERIAL_TEXT_MAX + 200];
+    record_fields(f, r);
+    if (e->fmt == OFLASH_EXPORT_CSV) {
+        for (int i = 0; i < EXPORT_FIELDS; i++) {
+            int rc = csv_field(e, f[i], i == EXPORT_FIELDS - 1);
+            if (rc) return rc < 0 ? rc : OFLASH_EIO;
+        }
+        return 0;
+    }
+    json_t *o = json_object();
+    if (!o) return OFLASH_ENOMEM;
+    int bad = 0;
+    for (int i = 0; i < EXPORT_FIELDS; i++) {
+        json_t *v;
+        switch (i) {
+        case 0:
+            v = json_integer(r->id);
+            break;
+        case 2:
+            v = json_integer((json_int_t)r->seq);
+            break;
+        case 8:
+            v = json_integer(r->port);
+            break;
+        case 10:
+            v = r->start_us ? json_text(f[i]) : json_null();
+            break;
+        case 11:
+            v = r->end_us ? json_text(f[i]) : json_null();
+            break;
+        case 12:
+            v = json_integer((json_int_t)r->duration_ms);
+            break;
+        case 13:
+            v = json_integer((json_int_t)r->sectors_erased);
+            break;
+        case 14:
+            v = json_integer((json_int_t)r->bytes_written);
+            break;
+        case 15:
+            v = json_integer((json_int_t)r->otp_bytes_written);
+            break;
+        case 16:
+            v = json_integer((json_int_t)r->sim_time_ns);
+            break;
+        default:
+            v = json_text(f[i]);
+            break;
+        }
+        bad |= json_object_set_new(o, export_names[i], v);
+    }
+    bad |= json_array_append_new(e->array, o);
+    return bad ? OFLASH_ENOMEM : 0;
+}
+
+static int json_write_cb(const char *buffer, size_t size, void *data)
+{
+    export_ctx *e = data;
+    return e->write(e->wctx, buffer, size) == 0 ? 0 : -1;
+}
+
+int oflash_ledger_export(oflash_ledger *l, const oflash_ledger_query *q, oflash_export_format fmt,
+                         int (*write)(void *ctx, const void *data, size_t len), void *ctx)
+{
+    export_ctx e = {fmt, write, ctx, NULL};
+    int rc;
+    if (fmt == OFLASH_EXPORT_CSV) {
+        for (int i = 0; i < EXPORT_FIELDS; i++)
+            if ((rc = csv_field(&e, export_names[i], i == EXPORT_FIELDS - 1)) != 0)
+                return rc < 0 ? rc : oflash_error_set(OFLASH_EIO, "writing the export failed");
+        rc = oflash_ledger_units(l, q, export_row, &e);
+        if (rc > 0 || (rc < 0 && !oflash_error_last()[0]))
+            rc = oflash_error_set(OFLASH_EIO, "writing the export failed");
+        return rc;
+    }
+    if (fmt != OFLASH_EXPORT_JSON)
+        return oflash_error_set(OFLASH_EINVAL, "unknown export format %d (csv or json)", (int)fmt);
+    e.array = json_array();
+    if (!e.array)
+        return oflash_error_set(OFLASH_ENOMEM, "cannot write JSON (jansson: out of memory, or "
+                                               "libjansson4 missing)");
+    rc = oflash_ledger_units(l, q, export_row, &e);
+    if (rc == OFLASH_ENOMEM)
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory while building the JSON export");
+    if (rc == 0 && (json_dump_callback(e.array, json_write_cb, &e, JSON_INDENT(2)) != 0 ||
+                    write(ctx, "\n", 1) != 0))
+        rc = oflash_error_set(OFLASH_EIO, "writing the export failed");
+    json_decref(e.array);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Live station state                                                  */
+/* ------------------------------------------------------------------ */
+
+int oflash_ledger_live_put(oflash_ledger *l, const char *station, const char *status_json)
+{
+    if (!station || !*station || !status_json)
+        return oflash_error_set(OFLASH_EINVAL, "live state needs a station name and a status");
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, oflash__ledger_now_us());
+    const char *p[3] = {station, now_s, status_json};
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true,
+                          "INSERT INTO station_live (station, updated_us, status) "
+                          "VALUES ($1, CAST($2 AS BIGINT), $3) ON CONFLICT (station) DO UPDATE "
+                          "SET updated_us = excluded.updated_us, status = excluded.status",
+                          3, p, NULL, NULL);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+typedef struct live_walk {
+    int (*fn)(void *ctx, const char *station, int64_t updated_us, const char *status_json);
+    void *ctx;
+} live_walk;
+
+static int row_live(void *ctx, int ncols, const char *const *vals)
+{
+    live_walk *w = ctx;
+    if (ncols < 3) return 0;
+    return w->fn(w->ctx, vals[0] ? vals[0] : "", to_i64(vals[1]), vals[2] ? vals[2] : "");
+}
+
+int oflash_ledger_live_list(oflash_ledger *l,
+                            int (*fn)(void *ctx, const char *station, int64_t updated_us,
+                                      const char *status_json),
+                            void *ctx)
+{
+    live_walk w = {fn, ctx};
+    pthread_mutex_lock(&l->lock);
+    int rc = l->be->query(l, true,
+                          "SELECT station, updated_us, status FROM station_live ORDER BY station",
+                          0, NULL, row_live, &w);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}

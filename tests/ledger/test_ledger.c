@@ -1,0 +1,796 @@
+/*
+ * test_ledger.c - the serial ledger, one suite for both databases.
+ *
+ *   test_ledger sqlite:DIR                       every database a file in DIR
+ *   test_ledger postgresql://USER@HOST:PORT      every database created on that
+ *                                                server (ledger.sh starts it);
+ *                                                OFLASH_PG_CTL="bash .../pg.sh"
+ *                                                stops/starts it for the restart
+ *                                                and unreachable cases.
+ *
+ * Each case opens a fresh database (newdb) so no case sees another's records.
+ * Pools are built with the public serial-pool API.
+ */
+#include "harness.h"
+#include "oflash/prod.h"
+#include "prod/ledger_internal.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char base[512];
+static bool is_pg;
+static int dbn;
+
+/* The URL of a new, empty database. */
+static void newdb(char out[600], const char *tag)
+{
+    dbn++;
+    if (!is_pg) {
+        snprintf(out, 600, "%s/%s%d.db", base, tag, dbn);
+        return;
+    }
+    char admin[600];
+    snprintf(admin, sizeof admin, "%s/postgres", base);
+    oflash_ledger *a;
+    if (oflash__ledger_open_raw(&a, admin) < 0) {
+        fprintf(stderr, "cannot reach the test server: %s\n", oflash_error_last());
+        exit(2);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s%d", tag, dbn);
+    if (oflash__ledger_script(a, sql) < 0) {
+        fprintf(stderr, "%s\n", oflash_error_last());
+        exit(2);
+    }
+    oflash_ledger_close(a);
+    snprintf(out, 600, "%s/%s%d", base, tag, dbn);
+}
+
+static void pg_ctl(const char *what)
+{
+    const char *ctl = getenv("OFLASH_PG_CTL");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s", ctl, what);
+    if (!ctl || system(cmd) != 0) {
+        fprintf(stderr, "'%s' failed\n", cmd);
+        exit(2);
+    }
+}
+
+/* A counter pool "SN-" + 2 decimal digits from start, step 1. */
+static oflash_serial_pool *counter_pool(uint64_t start, unsigned len)
+{
+    oflash_serial_scheme s = OFLASH_SERIAL_SCHEME_INIT;
+    s.at = 0x1FFF7800;
+    s.format = OFLASH_SERIAL_ASCII_DEC;
+    s.len = len;
+    s.start = start;
+    s.step = 1;
+    s.prefix = "SN-";
+    oflash_serial_pool *p = NULL;
+    if (oflash_serial_pool_open(&p, &s) < 0) {
+        fprintf(stderr, "serial pool: %s\n", oflash_error_last());
+        exit(2);
+    }
+    return p;
+}
+
+static oflash_unit_record info(const char *station, int port)
+{
+    oflash_unit_record i;
+    memset(&i, 0, sizeof i);
+    snprintf(i.station, sizeof i.station, "%s", station);
+    snprintf(i.device, sizeof i.device, "STM32F401RE");
+    snprintf(i.image_sha256, sizeof i.image_sha256, "%064d", 7);
+    i.port = port;
+    return i;
+}
+
+static oflash_ledger *open_new(const char *tag, oflash_serial_pool *pool)
+{
+    char url[600];
+    newdb(url, tag);
+    oflash_ledger *l = NULL;
+    int rc = oflash_ledger_open(&l, url);
+    if (rc < 0) {
+        fprintf(stderr, "open %s: %s\n", url, oflash_error_last());
+        exit(2);
+    }
+    if (pool && oflash_ledger_use_pool(l, pool) < 0) {
+        fprintf(stderr, "use_pool: %s\n", oflash_error_last());
+        exit(2);
+    }
+    return l;
+}
+
+static void finish(oflash_ledger *l, oflash_unit_record *r, oflash_unit_state s, const char *why)
+{
+    r->state = s;
+    snprintf(r->error, sizeof r->error, "%s", why ? why : "");
+    r->duration_ms = 1234;
+    r->sectors_erased = 2;
+    r->bytes_written = 4096;
+    r->otp_bytes_written = 8;
+    r->sim_time_ns = 5000000;
+    CHECK_OK(oflash_ledger_finish(l, r));
+}
+
+/* reserve -> started -> finish(PASS); rebind; FAIL reissues the seq; VOID
+ * keeps it bound and is completed by the same chip. */
+static void test_state_machine(void)
+{
+    oflash_serial_pool *pool = counter_pool(90, 2); /* 90..99 */
+    oflash_ledger *l = open_new("sm", pool);
+    oflash_unit_record in = info("st1", 0), a, b, c, d, x;
+    bool rebind = true;
+    char want[OFLASH_SERIAL_TEXT_MAX];
+
+    CHECK(strcmp(oflash_ledger_backend(l), is_pg ? "postgresql" : "sqlite") == 0);
+    CHECK_EQ_U(oflash_ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+
+    /* A: a new chip gets seq 0, RESERVED, with its text. */
+    CHECK_OK(oflash_ledger_reserve(&a, &rebind, l, "A0A0", &in));
+    CHECK(!rebind);
+    CHECK_EQ_U(a.seq, 0);
+    CHECK_EQ_U(a.state, OFLASH_UNIT_RESERVED);
+    CHECK_OK(oflash_serial_text(want, pool, 0));
+    CHECK(strcmp(a.serial, want) == 0 && strcmp(a.serial, "SN-90") == 0);
+    CHECK(strcmp(a.station, "st1") == 0 && strcmp(a.device, "STM32F401RE") == 0);
+    /* Not yet bound: the serial text is not found as written. */
+    CHECK_OK(oflash_ledger_started(l, &a));
+    CHECK_OK(oflash_ledger_find_serial(&x, l, "SN-90"));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_WRITING);
+    CHECK(strcmp(x.uid, "A0A0") == 0);
+    finish(l, &a, OFLASH_UNIT_PASS, NULL);
+    CHECK_OK(oflash_ledger_find_uid(&x, l, "A0A0"));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_PASS);
+    CHECK_EQ_U(x.bytes_written, 4096);
+    CHECK_EQ_U(x.otp_bytes_written, 8);
+    CHECK_EQ_U(x.sim_time_ns, 5000000);
+    CHECK_EQ_U(x.duration_ms, 1234);
+    CHECK(x.end_us >= x.start_us && x.start_us > 0);
+
+    /* Rebind: same chip, same serial, PASS, and finishing again changes nothing. */
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "A0A0", &in));
+    CHECK(rebind);
+    CHECK_EQ_U(x.seq, 0);
+    CHECK_EQ_U(x.id, a.id);
+    CHECK_EQ_U(x.state, OFLASH_UNIT_PASS);
+    CHECK_OK(oflash_ledger_started(l, &x));
+    x.bytes_written = 0;
+    x.state = OFLASH_UNIT_PASS;
+    CHECK_OK(oflash_ledger_finish(l, &x));
+    CHECK_OK(oflash_ledger_find_uid(&x, l, "A0A0"));
+    CHECK_EQ_U(x.bytes_written, 4096);
+
+    /* B fails before any write: FAIL, its seq 1 goes to the next chip (C). */
+    CHECK_OK(oflash_ledger_reserve(&b, &rebind, l, "B0B0", &in));
+    CHECK_EQ_U(b.seq, 1);
+    finish(l, &b, OFLASH_UNIT_FAIL, "no chip answered");
+    CHECK_ERR(oflash_ledger_find_uid(&x, l, "B0B0"), OFLASH_ENOTFOUND, "B0B0");
+    CHECK_OK(oflash_ledger_reserve(&c, &rebind, l, "C0C0", &in));
+    CHECK_EQ_U(c.seq, 1);
+    CHECK(strcmp(c.serial, "SN-91") == 0);
+
+    /* C fails after writing started: VOID, bound to C; D gets seq 2. */
+    CHECK_OK(oflash_ledger_started(l, &c));
+    finish(l, &c, OFLASH_UNIT_FAIL, "verify failed at 0x08000000");
+    CHECK_OK(oflash_ledger_find_serial(&x, l, "SN-91"));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_VOID);
+    CHECK(strcmp(x.uid, "C0C0") == 0 && strstr(x.error, "verify failed"));
+    CHECK_OK(oflash_ledger_reserve(&d, &rebind, l, "D0D0", &in));
+    CHECK_EQ_U(d.seq, 2);
+    /* C comes back: its VOID record, completed to PASS. */
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "C0C0", &in));
+    CHECK(!rebind);
+    CHECK_EQ_U(x.seq, 1);
+    CHECK_EQ_U(x.state, OFLASH_UNIT_VOID);
+    CHECK_OK(oflash_ledger_started(l, &x));
+    finish(l, &x, OFLASH_UNIT_PASS, NULL);
+    CHECK_OK(oflash_ledger_find_uid(&x, l, "C0C0"));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_PASS);
+    CHECK(x.error[0] == 0);
+
+    /* A VOID without a reason gets one. */
+    CHECK_OK(oflash_ledger_started(l, &d));
+    finish(l, &d, OFLASH_UNIT_VOID, "");
+    CHECK_OK(oflash_ledger_find_uid(&x, l, "D0D0"));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_VOID);
+    CHECK(x.error[0] != 0);
+
+    /* Bad input. */
+    CHECK_ERR(oflash_ledger_reserve(&x, &rebind, l, "not-hex", &in), OFLASH_EINVAL, "hex");
+    CHECK_ERR(oflash_ledger_reserve(&x, &rebind, l, "", &in), OFLASH_EINVAL, "unique ID");
+
+    oflash_ledger_counts n;
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.pass, 2);
+    CHECK_EQ_U(n.fail, 1);
+    CHECK_EQ_U(n.voided, 1);
+    CHECK_EQ_U(n.issued, 3);
+    CHECK_EQ_U(n.left, oflash_serial_pool_size(pool) - 3);
+    CHECK(strcmp(n.next_serial, "SN-93") == 0);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* Reconcile: a restarted station gives back its RESERVED records (reissued
+ * first), keeps WRITING ones bound; a released reservation cannot be written. */
+static void test_reconcile(void)
+{
+    oflash_serial_pool *pool = counter_pool(10, 2);
+    oflash_ledger *l = open_new("rc", pool);
+    oflash_unit_record s1 = info("s1", 0), s2 = info("s2", 1), e, f, g, x;
+    bool rebind;
+    CHECK_OK(oflash_ledger_reserve(&e, &rebind, l, "E0", &s2));
+    CHECK_OK(oflash_ledger_reserve(&f, &rebind, l, "F0", &s2));
+    CHECK_OK(oflash_ledger_started(l, &f));
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "AA", &s1));
+    uint64_t rel = 9, fly = 9;
+    CHECK_OK(oflash_ledger_reconcile(&rel, &fly, l, "s2"));
+    CHECK_EQ_U(rel, 1);
+    CHECK_EQ_U(fly, 1);
+    /* The station that lost its reservation must not write it. */
+    CHECK_ERR(oflash_ledger_started(l, &e), OFLASH_ECONFLICT, "released");
+    /* Seq 0 (E's) is issued again before seq 3. */
+    CHECK_OK(oflash_ledger_reserve(&g, &rebind, l, "60", &s1));
+    CHECK_EQ_U(g.seq, e.seq);
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "61", &s1));
+    CHECK_EQ_U(x.seq, 3);
+    /* F is still bound: it comes back WRITING with the same serial. */
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "F0", &s2));
+    CHECK_EQ_U(x.state, OFLASH_UNIT_WRITING);
+    CHECK_EQ_U(x.seq, f.seq);
+    /* Reconcile again: nothing left to give back. */
+    CHECK_OK(oflash_ledger_reconcile(&rel, NULL, l, "s2"));
+    CHECK_EQ_U(rel, 0);
+    oflash_ledger_counts n;
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.released, 1);
+    CHECK_EQ_U(n.writing, 1);
+    CHECK_EQ_U(n.reserved, 3);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* The pool runs out: a clear message, counts say 0 left, a FAIL frees one. */
+static void test_exhaustion(void)
+{
+    oflash_serial_pool *pool = counter_pool(95, 2); /* 95..99 */
+    uint64_t size = oflash_serial_pool_size(pool);
+    CHECK(size >= 2 && size <= 100);
+    oflash_ledger *l = open_new("ex", pool);
+    oflash_unit_record in = info("st", 0), r, last;
+    bool rebind;
+    char uid[16];
+    for (uint64_t i = 0; i < size; i++) {
+        snprintf(uid, sizeof uid, "%04" PRIx64, i + 0x100);
+        CHECK_OK(oflash_ledger_reserve(&last, &rebind, l, uid, &in));
+        CHECK_EQ_U(last.seq, i);
+    }
+    CHECK_ERR(oflash_ledger_reserve(&r, &rebind, l, "FFFF", &in), OFLASH_ENOTFOUND,
+              "no serials left");
+    oflash_ledger_counts n;
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.left, 0);
+    CHECK(n.next_serial[0] == 0);
+    /* The last one fails before writing: its serial is the only one left. */
+    finish(l, &last, OFLASH_UNIT_FAIL, "probe lost");
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.left, 1);
+    CHECK_OK(oflash_ledger_reserve(&r, &rebind, l, "FFFF", &in));
+    CHECK_EQ_U(r.seq, size - 1);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* ---- concurrency: 8 stations at once, each with its own connection ---- */
+
+#define THREADS 8
+#define PER_THREAD 25
+
+typedef struct worker {
+    char url[600];
+    const oflash_serial_pool *pool;
+    int index;
+    int errors;
+    char first_error[512];
+    uint64_t seqs[PER_THREAD];
+    uint64_t shared_seq;
+    pthread_barrier_t *go;
+} worker;
+
+static void werr(worker *w)
+{
+    if (!w->errors++) snprintf(w->first_error, sizeof w->first_error, "%s", oflash_error_last());
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    oflash_ledger *l = NULL;
+    if (oflash_ledger_open(&l, w->url) < 0 || oflash_ledger_use_pool(l, w->pool) < 0) {
+        werr(w);
+        pthread_barrier_wait(w->go);
+        return NULL;
+    }
+    char station[16];
+    snprintf(station, sizeof station, "t%d", w->index);
+    oflash_unit_record in = info(station, w->index), r;
+    bool rebind;
+    pthread_barrier_wait(w->go);
+    for (int i = 0; i < PER_THREAD; i++) {
+        char uid[32];
+        snprintf(uid, sizeof uid, "%02X%04X", w->index, i);
+        if (oflash_ledger_reserve(&r, &rebind, l, uid, &in) < 0) {
+            werr(w);
+            continue;
+        }
+        w->seqs[i] = r.seq;
+        r.state = OFLASH_UNIT_PASS;
+        if (oflash_ledger_started(l, &r) < 0 || oflash_ledger_finish(l, &r) < 0) werr(w);
+        /* Every station also meets the same chip once, mid-run. */
+        if (i == PER_THREAD / 2) {
+            if (oflash_ledger_reserve(&r, &rebind, l, "5A5A5A5A", &in) < 0)
+                werr(w);
+            else
+                w->shared_seq = r.seq;
+        }
+    }
+    oflash_ledger_close(l);
+    return NULL;
+}
+
+typedef struct audit {
+    uint64_t n;
+    unsigned char seen[THREADS * PER_THREAD + 16];
+    int dup;
+    uint64_t bad_seq;
+} audit;
+
+static int audit_row(void *ctx, const oflash_unit_record *r)
+{
+    audit *a = ctx;
+    a->n++;
+    if (r->seq >= sizeof a->seen) {
+        a->bad_seq++;
+        return 0;
+    }
+    if (a->seen[r->seq]++) a->dup++;
+    return 0;
+}
+
+static void test_concurrency(void)
+{
+    oflash_serial_pool *pool = counter_pool(1, 6);
+    char url[600];
+    newdb(url, "cc");
+    /* Create the schema from all threads at once as well (no pre-open). */
+    worker w[THREADS];
+    pthread_t th[THREADS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        snprintf(w[i].url, sizeof w[i].url, "%s", url);
+        w[i].pool = pool;
+        w[i].index = i;
+        w[i].go = &go;
+        pthread_create(&th[i], NULL, work, &w[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    int errors = 0;
+    for (int i = 0; i < THREADS; i++) {
+        if (w[i].errors)
+            fprintf(stderr, "worker %d: %d errors, first: %s\n", i, w[i].errors, w[i].first_error);
+        errors += w[i].errors;
+        CHECK_EQ_U(w[i].shared_seq, w[0].shared_seq);
+    }
+    CHECK_EQ_U(errors, 0);
+    oflash_ledger *l;
+    CHECK_OK(oflash_ledger_open(&l, url));
+    audit a;
+    memset(&a, 0, sizeof a);
+    CHECK_OK(oflash_ledger_units(l, NULL, audit_row, &a));
+    /* One record per chip, no seq twice, no gap. */
+    CHECK_EQ_U(a.n, THREADS * PER_THREAD + 1);
+    CHECK_EQ_U(a.dup, 0);
+    CHECK_EQ_U(a.bad_seq, 0);
+    for (uint64_t s = 0; s < a.n; s++)
+        CHECK(a.seen[s] == 1);
+    oflash_unit_record x;
+    CHECK_OK(oflash_ledger_find_uid(&x, l, "5A5A5A5A"));
+    CHECK_EQ_U(x.seq, w[0].shared_seq);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* ---- export ---- */
+
+typedef struct sink {
+    char buf[16384];
+    size_t len;
+} sink;
+
+static int sink_write(void *ctx, const void *data, size_t len)
+{
+    sink *s = ctx;
+    if (s->len + len >= sizeof s->buf) return OFLASH_EIO;
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    s->buf[s->len] = 0;
+    return 0;
+}
+
+static void test_export(void)
+{
+    oflash_serial_pool *pool = counter_pool(40, 2);
+    oflash_ledger *l = open_new("xp", pool);
+    oflash_unit_record in = info("line, \"A\"", 2), a, b;
+    bool rebind;
+    CHECK_OK(oflash_ledger_reserve(&a, &rebind, l, "0A", &in));
+    CHECK_OK(oflash_ledger_started(l, &a));
+    finish(l, &a, OFLASH_UNIT_PASS, NULL);
+    usleep(20000);
+    int64_t mid = oflash__ledger_now_us();
+    usleep(20000);
+    CHECK_OK(oflash_ledger_reserve(&b, &rebind, l, "0B", &in));
+    CHECK_OK(oflash_ledger_started(l, &b));
+    finish(l, &b, OFLASH_UNIT_FAIL, "bad, \"quoted\"\r\nsecond line");
+
+    sink s = {{0}, 0};
+    CHECK_OK(oflash_ledger_export(l, NULL, OFLASH_EXPORT_CSV, sink_write, &s));
+    static const char header[] =
+        "id,serial,seq,uid,state,image_sha256,device,station,port,error,start,end,"
+        "duration_ms,sectors_erased,bytes_written,otp_bytes_written,sim_time_ns\r\n";
+    CHECK(strncmp(s.buf, header, sizeof header - 1) == 0);
+    /* RFC 4180: quoted fields, quotes doubled, CRLF kept inside quotes. */
+    CHECK(strstr(s.buf, ",SN-40,0,0A,pass,") != NULL);
+    CHECK(strstr(s.buf, ",\"line, \"\"A\"\"\",2,\"bad, \"\"quoted\"\"\r\nsecond line\",") != NULL);
+    CHECK(strstr(s.buf, ",void,") != NULL);
+    /* 3 records lines end with CRLF: header + 2 records (+1 CRLF inside a field). */
+    int crlf = 0;
+    for (const char *p = s.buf; (p = strstr(p, "\r\n")); p += 2)
+        crlf++;
+    CHECK_EQ_U(crlf, 4);
+
+    /* --since: only the second unit. */
+    oflash_ledger_query q = OFLASH_LEDGER_QUERY_INIT;
+    q.since_us = mid;
+    s.len = 0;
+    CHECK_OK(oflash_ledger_export(l, &q, OFLASH_EXPORT_CSV, sink_write, &s));
+    CHECK(strstr(s.buf, "SN-41") != NULL && strstr(s.buf, "SN-40") == NULL);
+
+    /* JSON, read back by an independent parser (Python's json). */
+    s.len = 0;
+    s.buf[0] = 0;
+    CHECK_OK(oflash_ledger_export(l, NULL, OFLASH_EXPORT_JSON, sink_write, &s));
+    char path[700];
+    snprintf(path, sizeof path, "%s/export%d.json", getenv("LEDGER_TMP"), dbn);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fwrite(s.buf, 1, s.len, f);
+        fclose(f);
+        char cmd[1200], out[512] = "";
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+                 "print(len(d), d[0][\"serial\"], d[0][\"state\"], d[0][\"bytes_written\"], "
+                 "d[1][\"state\"], repr(d[1][\"error\"]), d[1][\"station\"], d[0][\"end\"] is not "
+                 "None)' %s",
+                 path);
+        FILE *p = popen(cmd, "r");
+        if (p) {
+            if (!fgets(out, sizeof out, p)) out[0] = 0;
+            pclose(p);
+        }
+        CHECK(strcmp(out, "2 SN-40 pass 4096 void 'bad, \"quoted\"\\r\\nsecond line' line, \"A\" "
+                          "True\n") == 0);
+        if (strncmp(out, "2 SN-40", 7) != 0) fprintf(stderr, "python says: %s\n", out);
+    }
+    /* A substring query and a limit (newest first). */
+    oflash_ledger_query q2 = OFLASH_LEDGER_QUERY_INIT;
+    q2.limit = 1;
+    s.len = 0;
+    CHECK_OK(oflash_ledger_export(l, &q2, OFLASH_EXPORT_CSV, sink_write, &s));
+    CHECK(strstr(s.buf, "SN-41") != NULL && strstr(s.buf, "SN-40") == NULL);
+    q2.limit = 0;
+    q2.uid = "A";
+    s.len = 0;
+    CHECK_OK(oflash_ledger_export(l, &q2, OFLASH_EXPORT_CSV, sink_write, &s));
+    CHECK(strstr(s.buf, "SN-40") != NULL && strstr(s.buf, "SN-41") == NULL);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* ---- schema: upgrade an old one, refuse a newer or a foreign one ---- */
+
+/* Schema version 1 as oflash wrote it (kept here by hand, as an old
+ * database on disk would be). */
+static const char *v1_schema(void)
+{
+    return is_pg ? "CREATE TABLE oflash_schema (app TEXT NOT NULL, version INTEGER NOT NULL);"
+                   "CREATE TABLE pools (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+                   " identity TEXT NOT NULL UNIQUE, size BIGINT NOT NULL, next_seq BIGINT NOT NULL"
+                   " DEFAULT 0, created_us BIGINT NOT NULL);"
+                   "CREATE TABLE units (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+                   " pool_id BIGINT NOT NULL REFERENCES pools (id), seq BIGINT NOT NULL,"
+                   " serial TEXT NOT NULL DEFAULT '', uid TEXT NOT NULL, state TEXT NOT NULL,"
+                   " image_sha256 TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+                   " station TEXT NOT NULL DEFAULT '', port INTEGER NOT NULL DEFAULT 0,"
+                   " error TEXT NOT NULL DEFAULT '', start_us BIGINT NOT NULL DEFAULT 0,"
+                   " end_us BIGINT NOT NULL DEFAULT 0, duration_ms BIGINT NOT NULL DEFAULT 0,"
+                   " sectors_erased BIGINT NOT NULL DEFAULT 0, bytes_written BIGINT NOT NULL"
+                   " DEFAULT 0, otp_bytes_written BIGINT NOT NULL DEFAULT 0);"
+                   "CREATE UNIQUE INDEX units_serial_once ON units (pool_id, seq)"
+                   " WHERE state NOT IN ('released', 'fail');"
+                   "CREATE UNIQUE INDEX units_uid_once ON units (pool_id, uid)"
+                   " WHERE state NOT IN ('released', 'fail');"
+                   "CREATE TABLE free_seqs (pool_id BIGINT NOT NULL REFERENCES pools (id),"
+                   " seq BIGINT NOT NULL, PRIMARY KEY (pool_id, seq));"
+                   "CREATE FUNCTION oflash_free_seq() RETURNS trigger LANGUAGE plpgsql AS $f$"
+                   " BEGIN INSERT INTO free_seqs VALUES (NEW.pool_id, NEW.seq)"
+                   " ON CONFLICT DO NOTHING; RETURN NULL; END $f$;"
+                   "CREATE TRIGGER units_free_seq AFTER UPDATE OF state ON units FOR EACH ROW"
+                   " WHEN (OLD.state = 'reserved' AND NEW.state IN ('released', 'fail'))"
+                   " EXECUTE FUNCTION oflash_free_seq();"
+                 : "CREATE TABLE oflash_schema (app TEXT NOT NULL, version INTEGER NOT NULL);"
+                   "CREATE TABLE pools (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " identity TEXT NOT NULL UNIQUE, size BIGINT NOT NULL, next_seq BIGINT NOT NULL"
+                   " DEFAULT 0, created_us BIGINT NOT NULL);"
+                   "CREATE TABLE units (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " pool_id BIGINT NOT NULL REFERENCES pools (id), seq BIGINT NOT NULL,"
+                   " serial TEXT NOT NULL DEFAULT '', uid TEXT NOT NULL, state TEXT NOT NULL,"
+                   " image_sha256 TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+                   " station TEXT NOT NULL DEFAULT '', port INTEGER NOT NULL DEFAULT 0,"
+                   " error TEXT NOT NULL DEFAULT '', start_us BIGINT NOT NULL DEFAULT 0,"
+                   " end_us BIGINT NOT NULL DEFAULT 0, duration_ms BIGINT NOT NULL DEFAULT 0,"
+                   " sectors_erased BIGINT NOT NULL DEFAULT 0, bytes_written BIGINT NOT NULL"
+                   " DEFAULT 0, otp_bytes_written BIGINT NOT NULL DEFAULT 0);"
+                   "CREATE UNIQUE INDEX units_serial_once ON units (pool_id, seq)"
+                   " WHERE state NOT IN ('released', 'fail');"
+                   "CREATE UNIQUE INDEX units_uid_once ON units (pool_id, uid)"
+                   " WHERE state NOT IN ('released', 'fail');"
+                   "CREATE TABLE free_seqs (pool_id BIGINT NOT NULL REFERENCES pools (id),"
+                   " seq BIGINT NOT NULL, PRIMARY KEY (pool_id, seq));"
+                   "CREATE TRIGGER units_free_seq AFTER UPDATE OF state ON units"
+                   " WHEN OLD.state = 'reserved' AND NEW.state IN ('released', 'fail')"
+                   " BEGIN INSERT OR IGNORE INTO free_seqs VALUES (NEW.pool_id, NEW.seq); END;";
+}
+
+static int first_text(void *ctx, int ncols, const char *const *vals)
+{
+    snprintf(ctx, 256, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+    return 0;
+}
+
+static int count_rows(void *ctx, int ncols, const char *const *vals)
+{
+    (void)ncols;
+    (void)vals;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void test_migrations(void)
+{
+    oflash_serial_pool *pool = counter_pool(1, 4);
+    char url[600], sql[2048];
+    oflash_ledger *raw, *l;
+    oflash_unit_record x, in = info("old", 0);
+    bool rebind;
+
+    /* Version 1 with one committed unit: opened, upgraded, unit kept. */
+    newdb(url, "mg");
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, v1_schema()));
+    snprintf(sql, sizeof sql,
+             "INSERT INTO oflash_schema VALUES ('oflash-ledger', 1);"
+             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64
+             ", 1, 1);"
+             "INSERT INTO units (pool_id, seq, serial, uid, state, station, start_us, end_us,"
+             " bytes_written) VALUES (1, 0, 'SN-0001', 'C0FFEE', 'pass', 'old', 10, 20, 512)",
+             oflash_serial_pool_identity(pool), oflash_serial_pool_size(pool));
+    CHECK_OK(oflash__ledger_script(raw, sql));
+    oflash_ledger_close(raw);
+    CHECK_OK(oflash_ledger_open(&l, url));
+    if (l) {
+        CHECK_EQ_U(oflash_ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+        CHECK_OK(oflash_ledger_use_pool(l, pool));
+        CHECK_OK(oflash_ledger_find_serial(&x, l, "SN-0001"));
+        CHECK(strcmp(x.uid, "C0FFEE") == 0);
+        CHECK_EQ_U(x.bytes_written, 512);
+        CHECK_EQ_U(x.sim_time_ns, 0);
+        /* The old chip rebinds; a new one continues after it; v2 columns work. */
+        CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "C0FFEE", &in));
+        CHECK(rebind && x.seq == 0);
+        CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, "BEEF", &in));
+        CHECK_EQ_U(x.seq, 1);
+        CHECK_OK(oflash_ledger_started(l, &x));
+        finish(l, &x, OFLASH_UNIT_PASS, NULL);
+        CHECK_OK(oflash_ledger_find_uid(&x, l, "BEEF"));
+        CHECK_EQ_U(x.sim_time_ns, 5000000);
+        CHECK_OK(oflash_ledger_live_put(l, "old", "{\"ports\": 1}"));
+        oflash_ledger_close(l);
+    }
+    /* Opening again: nothing to do, still version 2. */
+    CHECK_OK(oflash_ledger_open(&l, url));
+    if (l) {
+        CHECK_EQ_U(oflash_ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+        oflash_ledger_close(l);
+    }
+
+    /* A newer version: refused, not changed. */
+    newdb(url, "nw");
+    CHECK_OK(oflash_ledger_open(&l, url));
+    oflash_ledger_close(l);
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, "UPDATE oflash_schema SET version = 3"));
+    oflash_ledger_close(raw);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EUNSUPPORTED, "schema version 3, newer");
+    CHECK(l == NULL);
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    char ver[256] = "";
+    CHECK_OK(
+        raw->be->query(raw, false, "SELECT version FROM oflash_schema", 0, NULL, first_text, ver));
+    CHECK(strcmp(ver, "3") == 0);
+    oflash_ledger_close(raw);
+
+    /* A foreign database: refused, nothing created in it. */
+    newdb(url, "fg");
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, "CREATE TABLE customers (id INTEGER, name TEXT)"));
+    oflash_ledger_close(raw);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "not an oflash ledger");
+    CHECK(strstr(oflash_error_last(), "customers") != NULL);
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    uint64_t tables = 0;
+    CHECK_OK(raw->be->query(raw, false, raw->be->list_tables, 0, NULL, count_rows, &tables));
+    CHECK_EQ_U(tables, 1);
+    oflash_ledger_close(raw);
+
+    /* An oflash_schema of another application. */
+    newdb(url, "fa");
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, "CREATE TABLE oflash_schema (app TEXT, version INTEGER);"
+                                        "INSERT INTO oflash_schema VALUES ('acme-mes', 1)"));
+    oflash_ledger_close(raw);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "acme-mes");
+
+    /* Bad URLs. */
+    CHECK_ERR(oflash_ledger_open(&l, "mysql://x/y"), OFLASH_EINVAL, "neither sqlite:PATH");
+    CHECK_ERR(oflash_ledger_open(&l, "sqlite:"), OFLASH_EINVAL, "names no file");
+    oflash_serial_pool_free(pool);
+}
+
+/* SQLite: a file that is no database. */
+static void test_sqlite_not_a_db(void)
+{
+    char path[600], url[620];
+    snprintf(path, sizeof path, "%s/notadb.db", base);
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fputs("this is a text file, not a ledger\n", f);
+    fclose(f);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    oflash_ledger *l;
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "not an SQLite database");
+}
+
+/* PostgreSQL: the server restarts in the middle of a run; then it is down. */
+static void test_pg_restart(void)
+{
+    oflash_serial_pool *pool = counter_pool(1, 4);
+    char url[600];
+    newdb(url, "rs");
+    oflash_ledger *l;
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_OK(oflash_ledger_use_pool(l, pool));
+    oflash_unit_record in = info("st", 0), r, mid;
+    bool rebind;
+    for (int i = 0; i < 5; i++) {
+        char uid[8];
+        snprintf(uid, sizeof uid, "1%d", i);
+        CHECK_OK(oflash_ledger_reserve(&r, &rebind, l, uid, &in));
+        CHECK_OK(oflash_ledger_started(l, &r));
+        finish(l, &r, OFLASH_UNIT_PASS, NULL);
+    }
+    /* A unit in flight while the server restarts: its steps reconnect. */
+    CHECK_OK(oflash_ledger_reserve(&mid, &rebind, l, "20", &in));
+    pg_ctl("restart");
+    uint64_t rt = oflash__ledger_round_trips(l);
+    CHECK_OK(oflash_ledger_started(l, &mid));
+    CHECK_EQ_U(oflash__ledger_round_trips(l) - rt, 2); /* failed send + the retry */
+    finish(l, &mid, OFLASH_UNIT_PASS, NULL);
+    pg_ctl("restart");
+    CHECK_OK(oflash_ledger_reserve(&r, &rebind, l, "21", &in));
+    CHECK_EQ_U(r.seq, 6);
+    CHECK_OK(oflash_ledger_started(l, &r));
+    finish(l, &r, OFLASH_UNIT_PASS, NULL);
+
+    /* Down: a clear message, OFLASH_ELINK, nothing reserved. */
+    pg_ctl("stop");
+    CHECK_ERR(oflash_ledger_reserve(&r, &rebind, l, "22", &in), OFLASH_ELINK,
+              "cannot reach the ledger database");
+    CHECK(strstr(oflash_error_last(), "127.0.0.1") != NULL);
+    oflash_ledger *l2;
+    CHECK_ERR(oflash_ledger_open(&l2, url), OFLASH_ELINK, "cannot reach");
+    pg_ctl("start");
+    CHECK_OK(oflash_ledger_reserve(&r, &rebind, l, "22", &in));
+    CHECK_EQ_U(r.seq, 7);
+    oflash_ledger_counts n;
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.pass, 7);
+    CHECK_EQ_U(n.reserved, 1);
+    CHECK_EQ_U(n.issued, 7);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* Round trips per unit on PostgreSQL: reserve, started, finish = 3. */
+static void test_round_trips(void)
+{
+    oflash_serial_pool *pool = counter_pool(1, 4);
+    oflash_ledger *l = open_new("rt", pool);
+    oflash_unit_record in = info("st", 0), r;
+    bool rebind;
+    uint64_t before = oflash__ledger_round_trips(l);
+    CHECK_OK(oflash_ledger_reserve(&r, &rebind, l, "77", &in));
+    CHECK_OK(oflash_ledger_started(l, &r));
+    finish(l, &r, OFLASH_UNIT_PASS, NULL);
+    CHECK_EQ_U(oflash__ledger_round_trips(l) - before, is_pg ? 3 : 0);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+static int live_row(void *ctx, const char *station, int64_t updated_us, const char *status)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s=%s;", station, status);
+    return updated_us > 0 ? 0 : 1;
+}
+
+static void test_live(void)
+{
+    oflash_ledger *l = open_new("lv", NULL);
+    char out[256] = "";
+    CHECK_OK(oflash_ledger_live_put(l, "b", "{\"x\":1}"));
+    CHECK_OK(oflash_ledger_live_put(l, "a", "{\"x\":2}"));
+    CHECK_OK(oflash_ledger_live_put(l, "b", "{\"x\":3}"));
+    CHECK_OK(oflash_ledger_live_list(l, live_row, out));
+    CHECK(strcmp(out, "a={\"x\":2};b={\"x\":3};") == 0);
+    oflash_ledger_close(l);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_ledger sqlite:DIR | postgresql://USER@HOST:PORT\n");
+        return 2;
+    }
+    is_pg = strncmp(argv[1], "postgresql://", 13) == 0;
+    snprintf(base, sizeof base, "%s", is_pg ? argv[1] : argv[1] + 7);
+    if (!is_pg) snprintf(base, sizeof base, "sqlite:%s", argv[1] + 7);
+    test_state_machine();
+    test_reconcile();
+    test_exhaustion();
+    test_concurrency();
+    test_export();
+    test_migrations();
+    test_round_trips();
+    test_live();
+    if (is_pg) {
+        test_pg_restart();
+    } else {
+        snprintf(base, sizeof base, "%s", argv[1] + 7);
+        test_sqlite_not_a_db();
+    }
+    return test_summary();
+}
