@@ -14,6 +14,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux
   strace
+  # the station's web page: HTTP server (dlopen'ed) and its tests (curl, unshare/ip)
+  libmicrohttpd-dev curl iproute2 util-linux
 )
 
 missing=()

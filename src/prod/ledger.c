@@ -263,13 +263,14 @@ static int migrate(oflash_ledger *l)
     int rc = l->be->script(l, l->be->begin_migration);
     if (rc < 0) return oflash_error_prefix("while opening the ledger %s: ", l->display);
     rc = migrate_locked(l);
+    if (rc == 0) rc = l->be->script(l, "COMMIT");
     if (rc < 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", oflash_error_last());
         l->be->script(l, "ROLLBACK");
         return oflash_error_set(rc, "%s", msg);
     }
-    return l->be->script(l, "COMMIT");
+    return 0;
 }
 
 int oflash_ledger_open(oflash_ledger **out, const char *url)

@@ -281,19 +281,40 @@ static int sq_reserve_locked(oflash_unit_record *out, oflash_ledger *l, const ch
                     8, p, row_rec, &r);
 }
 
-static int sq_reserve(oflash_unit_record *out, oflash_ledger *l, const char *uid,
-                      const oflash_unit_record *info, int64_t now_us)
+/* COMMIT, or ROLLBACK when it fails (the transaction would stay open and
+ * every later BEGIN fail). */
+static int commit(oflash_ledger *l)
 {
-    int rc = sq_script(l, "BEGIN IMMEDIATE");
-    if (rc < 0) return rc;
-    rc = sq_reserve_locked(out, l, uid, info, now_us);
-    if (rc != 0) {
+    int rc = sq_script(l, "COMMIT");
+    if (rc < 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", oflash_error_last());
         sq_script(l, "ROLLBACK");
-        return rc < 0 ? oflash_error_set(rc, "%s", msg) : rc;
+        oflash_error_set(rc, "%s", msg);
     }
-    return sq_script(l, "COMMIT");
+    return rc;
+}
+
+static int sq_reserve(oflash_unit_record *out, oflash_ledger *l, const char *uid,
+                      const oflash_unit_record *info, int64_t now_us)
+{
+    /* A reservation need not reach the disk on its own (docs/ledger.md
+     * "Durability"): its commit is not flushed; started's is, and with it
+     * everything before it in the WAL. */
+    int rc = sq_script(l, "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE");
+    if (rc == 0) {
+        rc = sq_reserve_locked(out, l, uid, info, now_us);
+        if (rc != 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", oflash_error_last());
+            sq_script(l, "ROLLBACK");
+            if (rc < 0) oflash_error_set(rc, "%s", msg);
+        } else {
+            rc = commit(l);
+        }
+    }
+    if (sq_script(l, "PRAGMA synchronous = FULL") < 0 && rc == 0) rc = OFLASH_EIO;
+    return rc;
 }
 
 const ledger_backend oflash__ledger_sqlite = {

@@ -4,10 +4,12 @@
  * the const ops table at the end is what the generic layers see.
  *
  * Follows RM0368 rev 5 §3.5-§3.8 (F401), RM0383 rev 3 (F411), RM0090
- * rev 19 §3.7-§3.9 (F405/407/427/429) and RM0033 rev 9 (F2):
+ * rev 19 §3.7-§3.9 (F405/407/427/429), RM0033 rev 9 (F2), RM0401 (F410),
+ * RM0402 (F412), RM0430 (F413/F423), RM0390 (F446), RM0386 (F469/F479):
  *  - FLASH_OPTCR nWRPi (bit 16 + i) is 0 when sector i is write-protected;
  *    with SPRMOD (bit 31) set the bits select PCROP and 1 = protected;
- *    FLASH_OPTCR1 holds sectors 12..23 of 2 MiB parts;
+ *    FLASH_OPTCR1 holds sectors 12..23 of 2 MiB parts; the single-bank
+ *    F413/F423 keeps nWRP12..14 in OPTCR (nWRP14: sectors 14 and 15);
  *  - OTP: 16 blocks of 32 bytes at 0x1FFF7800, one lock byte per block at
  *    0x1FFF7A00 (0x00 locked, 0xFF open, nothing else: RM0090 §3.8);
  *  - DBGMCU_IDCODE 0xE0042000 (DEV_ID 11:0), flash size 0x1FFF7A22 (u16
@@ -32,6 +34,7 @@ static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
         unsigned num = s->number, bit;
         uint32_t reg;
         bool prot;
+        bool dual = f4_part_of(dev)->dual_bank;
         if (num >= 24) continue;
         if (!have) {
             if (oflash_probe_read_u32(&optcr, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR) < 0)
@@ -40,9 +43,23 @@ static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
                 oflash_probe_read_u32(&optcr1, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR1) < 0)
                 return oflash_error_prefix("reading FLASH_OPTCR1 (write protection): ");
             have = true;
+            /* 1 MiB F42x/F43x/F469/F479 with OPTCR.DB1M (bit 30) set are two
+             * banks of 512 KiB (sectors 0-7 and 12-19): another layout than
+             * the one described here (RM0090 §3.9.8, RM0386). */
+            if (!f4_part_of(dev)->dual_bank && dev->flash_size_kb == 1024 &&
+                (dev->dev_id == 0x419 || dev->dev_id == 0x434) && (optcr & (1u << 30)))
+                return oflash_error_set(
+                    OFLASH_EUNSUPPORTED,
+                    "this %s runs in dual-bank mode (FLASH_OPTCR 0x%08X: DB1M = 1): its sector "
+                    "layout differs from the single-bank one oflash knows; nothing was written "
+                    "(clear DB1M in the option bytes, or describe the part in a device file)",
+                    dev->name, optcr);
         }
-        reg = num < 12 ? optcr : optcr1;
-        bit = F4_OPTCR_NWRP_SHIFT + (num % 12);
+        /* Dual bank: sectors 12..23 in OPTCR1.  One bank of 16 sectors
+         * (F413/F423, RM0430): nWRP12..14 follow in OPTCR, nWRP14 covers
+         * sectors 14 and 15. */
+        reg = (num < 12 || !dual) ? optcr : optcr1;
+        bit = F4_OPTCR_NWRP_SHIFT + (dual ? num % 12 : (num < 15 ? num : 14));
         prot = (optcr & F4_OPTCR_SPRMOD) ? (reg >> bit) & 1 : !((reg >> bit) & 1);
         if (!prot) continue;
         return oflash_error_set(OFLASH_EPROTECTED,
@@ -50,7 +67,8 @@ static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
                                 "(%s 0x%08X: nWRP%u %s); nothing was written: remove the "
                                 "protection first",
                                 num, s->addr, s->addr + s->size - 1,
-                                num < 12 ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg, num % 12,
+                                reg == optcr ? "FLASH_OPTCR" : "FLASH_OPTCR1", reg,
+                                bit - F4_OPTCR_NWRP_SHIFT,
                                 (optcr & F4_OPTCR_SPRMOD) ? "= 1 with SPRMOD (PCROP)" : "= 0");
     }
     return 0;
@@ -154,7 +172,8 @@ static const oflash_guard_reg f4_guards[] = {
 const oflash_family_ops oflash_family_stm32f4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f4",
-    .description = "STM32F2/F4 (RM0033, RM0090, RM0368, RM0383)",
+    .description = "STM32F2/F4 (RM0033, RM0090, RM0368, RM0383, RM0401, RM0402, RM0430, RM0390, "
+                   "RM0386)",
     .devices = oflash__stm32f4_devices,
     .device_count = &oflash__stm32f4_device_count,
     .loader = {.name = "stm32f4",

@@ -55,6 +55,7 @@
  */
 #include "stm32f4.h"
 #include "sim/sim_internal.h"
+#include "targets/common/stm32f2x_sim.h"
 
 #include "oflash/error.h"
 
@@ -101,22 +102,9 @@
 
 #define SIM_PROGRAM_PS 16000000ull /* tprog 16 us typ, DS10086 Table "Flash memory programming" */
 
-/* The model's state (c->model_state). */
-typedef struct f4_sim {
-    uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
-    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
-    int optkey_state;
-    bool cr_dead; /* wrong key: CR locked until reset */
-    bool optcr_dead;
-    /* x64 parallelism: the first word of a double word written as two
-     * 32-bit stores (as the core does for STRD), waiting for its pair. */
-    bool x64_pending;
-    uint32_t x64_addr, x64_low;
-    bool strt_busy, opt_busy, eop_pending;
-    /* RCC (RM0368 §6.3) */
-    uint32_t rcc[256];
-    uint64_t hse_hz;
-} f4_sim;
+/* The model's state (c->model_state): the F2/F4/F7 one. */
+typedef stm32f2x_sim f4_sim;
+static const stm32f2x_sim_family f4_fam;
 
 static f4_sim *F(const sim_chip *c)
 {
@@ -168,6 +156,8 @@ static int rdp(const sim_chip *c)
 
 static bool sector_wrp(const sim_chip *c, int index)
 {
+    if (!dual(c)) /* F413/F423: nWRP12..14 in OPTCR, nWRP14 for sectors 14 and 15 */
+        return !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + (index < 15 ? index : 14))));
     if (index < 12) return !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + index)));
     return !(OPTCR1(c) & (1u << (OPTCR_NWRP_SHIFT + index - 12)));
 }
@@ -179,11 +169,7 @@ static const oflash_bank *flash_bank(const sim_chip *c)
 
 static void f4_complete(sim_chip *c)
 {
-    f4_sim *f = F(c);
-    f->strt_busy = false;
-    f->opt_busy = false;
-    if (f->eop_pending && (f->cr & CR_EOPIE)) f->sr |= SR_EOP;
-    f->eop_pending = false;
+    oflash__f2x_sim_complete(c, &f4_fam);
 }
 
 static void stall(sim_chip *c)
@@ -191,24 +177,7 @@ static void stall(sim_chip *c)
     oflash__sim_stall(c);
 }
 
-static void start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
-{
-    oflash__sim_start_busy(c, ps);
-    F(c)->strt_busy = strt;
-    F(c)->eop_pending = ok;
-}
-
-static void flash_reset(sim_chip *c)
-{
-    f4_sim *f = F(c);
-    f->acr = 0;
-    F(c)->cr = CR_LOCK;
-    F(c)->sr = 0;
-    F(c)->key_state = F(c)->optkey_state = 0;
-    F(c)->cr_dead = F(c)->optcr_dead = false;
-    F(c)->optcr_reg = OPTCR(c) | OPTCR_OPTLOCK;
-    F(c)->optcr1_reg = OPTCR1(c);
-}
+#define start_busy oflash__f2x_sim_start_busy
 
 static unsigned psize(const sim_chip *c)
 {
@@ -315,7 +284,12 @@ static void start_erase(sim_chip *c)
     }
     if (ser) {
         unsigned snb = (F(c)->cr >> CR_SNB_SHIFT) & (dbl ? 0x1Fu : 0x0Fu);
-        int idx = snb < 12 ? (int)snb : (dbl && snb >= 16 && snb < 28) ? (int)snb - 4 : -1;
+        /* One bank: SNB is the sector (F413/F423 have 16); dual bank: SNB
+         * bit 4 selects bank 2. */
+        int idx = !dbl                      ? (int)snb
+                  : snb < 12                ? (int)snb
+                  : (snb >= 16 && snb < 28) ? (int)snb - 4
+                                            : -1;
         const oflash_sector *s;
         if (idx < 0 || (size_t)idx >= bank->sector_count) {
             F(c)->sr |= SR_PGSERR;
@@ -433,16 +407,7 @@ static uint32_t flash_reg_read(sim_chip *c, uint32_t off, bool debugger)
 /* Wrong key: bus error, register locked until reset. */
 static void key_fault(sim_chip *c, const char *reg, uint32_t val, bool opt)
 {
-    if (opt) {
-        F(c)->optcr_dead = true;
-        F(c)->optcr_reg |= OPTCR_OPTLOCK;
-    } else {
-        F(c)->cr_dead = true;
-        F(c)->cr |= CR_LOCK;
-    }
-    oflash__sim_stop(c, SIM_STOP_FAULT,
-                     "bus fault: wrong key 0x%08X written to %s; %s stays locked until reset", val,
-                     reg, opt ? "FLASH_OPTCR" : "FLASH_CR");
+    oflash__f2x_sim_key_fault(c, &f4_fam, reg, val, opt);
 }
 
 static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned size)
@@ -519,89 +484,7 @@ static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned si
     }
 }
 
-/* ---- RCC (RM0368 rev 5 §6.3: CR reset 0x00000083, PLLCFGR reset
- * 0x24003010, CFGR SW/SWS/HPRE).  The simulated board has an 8 MHz HSE (as
- * a Nucleo-F401RE fed by its ST-LINK MCO). ---- */
-
-#define HSI_HZ 16000000ull
-#define RCC_CR_HSION (1u << 0)
-#define RCC_CR_HSIRDY (1u << 1)
-#define RCC_CR_HSEON (1u << 16)
-#define RCC_CR_HSERDY (1u << 17)
-#define RCC_CR_PLLON F4_RCC_CR_PLLON
-#define RCC_CR_PLLRDY F4_RCC_CR_PLLRDY
-#define RCC_CR_PLLI2SON (1u << 26)
-#define RCC_CR_PLLI2SRDY (1u << 27)
-#define RCC_CR F4_RCC_CR
-#define RCC_PLLCFGR F4_RCC_PLLCFGR
-#define RCC_CFGR F4_RCC_CFGR
-
-static uint64_t sysclk_hz(const sim_chip *c)
-{
-    const uint32_t *r = F(c)->rcc;
-    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
-    if (sws == 1) return F(c)->hse_hz;
-    if (sws == 2) {
-        uint32_t pll = r[RCC_PLLCFGR / 4];
-        uint64_t src = (pll & (1u << 22)) ? F(c)->hse_hz : HSI_HZ;
-        uint32_t m = pll & 0x3F, n = (pll >> 6) & 0x1FF, p = 2 * (((pll >> 16) & 3) + 1);
-        if (m < 2 || n < 2)
-            return HSI_HZ; /* invalid configuration: the PLL does not lock (PLLRDY stays 0) */
-        return src * n / m / p;
-    }
-    return HSI_HZ;
-}
-
-static void set_clock(sim_chip *c)
-{
-    static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
-    uint32_t hpre = (F(c)->rcc[RCC_CFGR / 4] >> 4) & 0xF;
-    uint64_t hz = sysclk_hz(c) / (hpre & 8 ? hpre_div[hpre & 7] : 1);
-    oflash__sim_set_core_hz(c, hz ? hz : HSI_HZ);
-}
-
-static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
-{
-    uint32_t *r = F(c)->rcc;
-    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
-    switch (off) {
-    case RCC_CR: {
-        uint32_t cr = v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 18) | (1u << 19) |
-                           RCC_CR_PLLON | RCC_CR_PLLI2SON);
-        /* A clock in use as SYSCLK cannot be switched off (RM0368 §6.3.1). */
-        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSION;
-        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSEON;
-        if (sws == 2) cr |= RCC_CR_PLLON;
-        /* Oscillators and PLL are ready at once: start-up time is not modelled. */
-        if (cr & RCC_CR_HSION) cr |= RCC_CR_HSIRDY;
-        if (cr & RCC_CR_HSEON) cr |= RCC_CR_HSERDY;
-        if ((cr & RCC_CR_PLLON) &&
-            (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
-            cr |= RCC_CR_PLLRDY;
-        if (cr & RCC_CR_PLLI2SON) cr |= RCC_CR_PLLI2SRDY;
-        r[0] = cr;
-        break;
-    }
-    case RCC_PLLCFGR:
-        if (!(r[0] & RCC_CR_PLLON)) /* "written only if PLL is disabled" */
-            r[1] = v & 0x0F437FFFu;
-        break;
-    case RCC_CFGR: {
-        uint32_t sw = v & 3, ready;
-        ready = sw == 0   ? (r[0] & RCC_CR_HSIRDY)
-                : sw == 1 ? (r[0] & RCC_CR_HSERDY)
-                : sw == 2 ? (r[0] & RCC_CR_PLLRDY)
-                          : 0;
-        /* SWS follows SW only when the selected clock is ready. */
-        r[2] = (v & ~0xCu) | ((ready ? sw : sws) << 2);
-        set_clock(c);
-        break;
-    }
-    default:
-        r[(off / 4) & 0xFF] = v;
-        break;
-    }
-}
+/* ---- RCC: targets/common/stm32f2x_sim.c ---- */
 
 /* ---- the OTP / ID page and the option bytes ---- */
 
@@ -638,8 +521,9 @@ static uint8_t opt_byte(sim_chip *c, uint32_t addr)
     }
 }
 
-static bool in_info(uint32_t a)
+static bool in_info(const sim_chip *c, uint32_t a)
 {
+    (void)c;
     return a >= F4_INFO_BASE && a - F4_INFO_BASE < F4_INFO_SIZE;
 }
 
@@ -653,128 +537,18 @@ static bool in_opt(const sim_chip *c, uint32_t a)
 
 static bool f4_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger, uint32_t *val)
 {
-    uint32_t word, off;
-    unsigned shift = (addr & 3) * 8;
-    if (in_info(addr) || in_opt(c, addr)) {
-        uint32_t v = 0;
-        for (unsigned i = 0; i < size; i++)
-            v |= (uint32_t)(in_info(addr) ? info_byte(c, addr + i) : opt_byte(c, addr + i))
-                 << (8 * i);
-        *val = v;
-        return true;
-    }
-    if (addr >= F4_FLASHIF_BASE && addr < F4_FLASHIF_BASE + 0x400) {
-        off = addr - F4_FLASHIF_BASE;
-        if ((off & ~3u) > FLASH_OPTCR1 || (!dual(c) && (off & ~3u) == FLASH_OPTCR1))
-            return false; /* counted as unknown */
-        word = flash_reg_read(c, off & ~3u, debugger);
-    } else if (addr >= F4_RCC_BASE && addr < F4_RCC_BASE + 0x400) {
-        word = F(c)->rcc[((addr - F4_RCC_BASE) / 4) & 0xFF];
-    } else {
-        return false;
-    }
-    word >>= shift;
-    *val = size >= 4 ? word : word & ((1u << (8 * size)) - 1);
-    return true;
+    return oflash__f2x_sim_mmio_read(c, &f4_fam, addr, size, debugger, val);
 }
 
 static bool f4_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t val, bool debugger)
 {
-    uint32_t off;
     (void)debugger;
-    if (in_info(addr)) {
-        /* OTP and lock bytes are programmed like flash (RM0368 §3.7). */
-        flash_program(c, addr, val, size);
-        return true;
-    }
-    if (in_opt(c, addr)) {
-        /* Option bytes change only through FLASH_OPTCR + OPTSTRT: a direct
-         * write is a programming sequence error. */
-        F(c)->sr |= SR_PGSERR;
-        return true;
-    }
-    if (addr >= F4_FLASHIF_BASE && addr < F4_FLASHIF_BASE + 0x400) {
-        off = addr - F4_FLASHIF_BASE;
-        if ((off & ~3u) > FLASH_OPTCR1 || (!dual(c) && (off & ~3u) == FLASH_OPTCR1)) return false;
-        flash_reg_write(c, off, val, size);
-        return true;
-    }
-    if (addr >= F4_RCC_BASE && addr < F4_RCC_BASE + 0x400) {
-        off = addr - F4_RCC_BASE;
-        if (size != 4 || (off & 3)) return false; /* RCC is word-accessed by every driver */
-        rcc_write(c, off, val);
-        return true;
-    }
-    return false;
+    return oflash__f2x_sim_mmio_write(c, &f4_fam, addr, size, val);
 }
 
 static void f4_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
 {
     flash_program(c, addr, val, size);
-}
-
-static const char *sr_names(uint32_t sr, char *buf, size_t len)
-{
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"}, {SR_PGAERR, "PGAERR"},
-                 {SR_WRPERR, "WRPERR"}, {SR_OPERR, "OPERR"},   {SR_RDERR, "RDERR"}};
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (sr & names[i].bit)
-            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-                                     used ? "|" : "", names[i].name);
-    return buf;
-}
-
-/* A debugger write into flash, OTP or lock bytes: a bus write through the
- * flash interface, as OpenOCD does without a work area.  Static conditions
- * are checked first so that a refused write changes nothing. */
-static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
-{
-    f4_sim *f = F(c);
-    unsigned w = 1u << ((f->cr >> CR_PSIZE_SHIFT) & 3);
-    const char *path = c->file.path;
-    char names[64];
-    bool in_flash = addr >= F4_FLASH_BASE && addr - F4_FLASH_BASE < c->nv.flash_size;
-
-    if (in_flash && rdp(c) != 0)
-        return oflash_error_set(OFLASH_EPROTECTED,
-                                "%s: flash write at 0x%08X refused: read protection level 1 is "
-                                "active",
-                                path, addr);
-    if ((f->cr & CR_LOCK) || !(f->cr & CR_PG) || (f->cr & (CR_SER | CR_MER | CR_MER1))) {
-        f->sr |= SR_PGSERR; /* what the bus write does on silicon */
-        return oflash_error_set(
-            OFLASH_EPROTECTED,
-            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
-            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.PGSERR set)",
-            path, in_flash ? "flash" : "OTP", addr,
-            (f->cr & CR_LOCK)  ? "FLASH_CR is locked"
-            : !(f->cr & CR_PG) ? "FLASH_CR.PG is not set"
-                               : "an erase is selected in FLASH_CR");
-    }
-    if ((addr % w) || (n % w))
-        return oflash_error_set(OFLASH_EINVAL,
-                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
-                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
-                                path, n, addr, w, 8 * w);
-    for (size_t i = 0; i < n; i += w) {
-        uint64_t v = 0;
-        uint32_t err;
-        for (unsigned k = 0; k < w; k++)
-            v |= (uint64_t)buf[i + k] << (8 * k);
-        err = flash_program(c, addr + (uint32_t)i, v, w);
-        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
-        if (err)
-            return oflash_error_set(
-                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
-                addr + (uint32_t)i, sr_names(err, names, sizeof names),
-                err & SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
-    }
-    return 0;
 }
 
 static int f4_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
@@ -784,12 +558,12 @@ static int f4_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, siz
                                 "%s: write at 0x%08X refused: option bytes change only through "
                                 "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
                                 c->file.path, addr);
-    if (in_info(addr) && addr - F4_INFO_BASE + n > F4_OTP_SIZE + F4_LOCK_SIZE)
+    if (in_info(c, addr) && addr - F4_INFO_BASE + n > F4_OTP_SIZE + F4_LOCK_SIZE)
         return oflash_error_set(OFLASH_EPROTECTED,
                                 "%s: write at 0x%08X refused: the unique ID and flash size "
                                 "registers (0x1FFF7A10-0x1FFF7A23) are read-only",
                                 c->file.path, addr < F4_UID_BASE ? F4_UID_BASE : addr);
-    return debugger_program(c, addr, buf, n);
+    return oflash__f2x_sim_debugger_program(c, &f4_fam, addr, buf, n);
 }
 
 static int f4_read_protection(const sim_chip *c, char *why, size_t len)
@@ -800,21 +574,16 @@ static int f4_read_protection(const sim_chip *c, char *why, size_t len)
 
 static void f4_reset(sim_chip *c)
 {
-    f4_sim *f = F(c);
-    flash_reset(c);
-    memset(f->rcc, 0, sizeof f->rcc);
-    f->rcc[0] = 0x00000083u;
-    f->rcc[1] = 0x24003010u;
-    if (!f->hse_hz) f->hse_hz = 8000000ull;
-    set_clock(c);
-    /* WDG_SW = 0: hardware watchdog, running from reset (RM0368 §15.3.2). */
-    if (!(OPTCR(c) & OPTCR_WDG_SW)) oflash__sim_iwdg_start(c);
+    oflash__f2x_sim_reset(c, &f4_fam);
 }
 
 static void f4_factory(const oflash_device *dev, uint32_t opt[SIM_OPT_WORDS])
 {
-    (void)dev;
     opt[0] = F4_OPTCR_RESET & ~(OPTCR_OPTLOCK | OPTCR_OPTSTRT);
+    /* F413/F423 (16 sectors, one bank): nWRP12..14 in OPTCR bits 28..30. */
+    if (!f4_part_of(dev)->dual_bank && oflash_device_bank_at(dev, F4_FLASH_BASE) &&
+        oflash_device_bank_at(dev, F4_FLASH_BASE)->sector_count > 12)
+        opt[0] |= 0x70000000u;
     opt[1] = F4_OPTCR1_RESET;
 }
 
@@ -822,8 +591,13 @@ static void f4_map(const oflash_device *dev, const uint32_t opt[SIM_OPT_WORDS], 
 {
     (void)opt;
     memset(m, 0, sizeof *m);
-    m->cpu_model = UC_CPU_ARM_CORTEX_M4;
-    m->cpuid = 0x410FC241u; /* PM0214 rev 10 §4.4: Cortex-M4 r0p1 */
+    if (dev->core && !strcmp(dev->core, "Cortex-M3")) { /* STM32F2 */
+        m->cpu_model = UC_CPU_ARM_CORTEX_M3;
+        m->cpuid = 0x412FC230u; /* PM0056 §4.4.1: Cortex-M3 r2p0 */
+    } else {
+        m->cpu_model = UC_CPU_ARM_CORTEX_M4;
+        m->cpuid = 0x410FC241u; /* PM0214 rev 10 §4.4: Cortex-M4 r0p1 */
+    }
     m->flash_base = F4_FLASH_BASE;
     m->flash_alias = 0;
     m->sram_base = F4_SRAM_BASE;
@@ -863,8 +637,42 @@ static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
         snprintf(text + n, len - (size_t)n, "; OPTCR1 0x%08X: nWRP bank 2 0x%03X", optcr1,
                  (optcr1 >> 16) & 0xFFF);
     for (size_t i = 0; i < nsect && i < 24; i++)
-        wrp[i] = !((i < 12 ? optcr : optcr1) & (1u << (16 + i % 12)));
+        wrp[i] = f4_part_of(dev)->dual_bank ? !((i < 12 ? optcr : optcr1) & (1u << (16 + i % 12)))
+                                            : !(optcr & (1u << (16 + (i < 15 ? i : 14))));
 }
+
+static uint32_t reg_last(const sim_chip *c)
+{
+    return dual(c) ? FLASH_OPTCR1 : FLASH_OPTCR; /* OPTCR1: F42x/F43x only */
+}
+
+static const stm32f2x_sr_name f4_sr_names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"},
+                                               {SR_PGAERR, "PGAERR"}, {SR_WRPERR, "WRPERR"},
+                                               {SR_OPERR, "OPERR"},   {SR_RDERR, "RDERR"}};
+
+/* What the shared F2/F4/F7 code needs (targets/common/stm32f2x_sim.h). */
+static const stm32f2x_sim_family f4_fam = {
+    STM32F2X_SIM_REGS(F4),
+    .main_base = F4_FLASH_BASE,
+    .cr_erase = CR_SER | CR_MER | CR_MER1,
+    .optcr_wdg_sw = OPTCR_WDG_SW,
+    .sr_seq = SR_PGSERR,
+    .sr_seq_name = "PGSERR",
+    .sr_names = f4_sr_names,
+    .sr_name_count = sizeof f4_sr_names / sizeof f4_sr_names[0],
+    /* HSION, HSITRIM, HSEON, HSEBYP, CSSON, PLLON, PLLI2SON (RM0368 §6.3.1) */
+    .rcc_cr_writable =
+        (1u << 0) | 0xF8u | (1u << 16) | (1u << 18) | (1u << 19) | F4_RCC_CR_PLLON | (1u << 26),
+    .rcc_pllcfgr_writable = 0x0F437FFFu, /* PLLM, PLLN, PLLP, PLLSRC, PLLQ */
+    .program = flash_program,
+    .reg_read = flash_reg_read,
+    .reg_write = flash_reg_write,
+    .reg_last = reg_last,
+    .in_info = in_info,
+    .info_byte = info_byte,
+    .in_opt = in_opt,
+    .opt_byte = opt_byte,
+};
 
 const oflash_sim_model oflash__stm32f4_sim = {
     .version = OFLASH_SIM_MODEL_VERSION,

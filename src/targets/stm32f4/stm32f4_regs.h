@@ -35,6 +35,7 @@
 #define F4_OPT2_BASE 0x1FFEC000u /* F42x/F43x: option bytes of bank 2 */
 #define F4_OPT_SIZE 0x400u
 #define F4_DBGMCU_IDCODE 0xE0042000u /* DEV_ID bits 11:0, REV_ID 31:16 */
+#define F4_DEV_ID_F413 0x463u        /* F413/F423: 1.5 MiB in one bank (RM0430) */
 
 /* ---- flash interface (RM0368 §3.8, RM0090 §3.9) ---- */
 #define F4_FLASHIF_BASE 0x40023C00u

@@ -51,6 +51,7 @@
  */
 #include "stm32f7.h"
 #include "sim/sim_internal.h"
+#include "targets/common/stm32f2x_sim.h"
 
 #include "oflash/error.h"
 
@@ -63,19 +64,9 @@
 #define F7_OPTION_PROGRAM_PS MS(250)
 #define F7_OTP_TOTAL (F7_OTP_SIZE + F7_LOCK_SIZE)
 
-/* The model's state (c->model_state). */
-typedef struct f7_sim {
-    uint32_t acr, cr, sr, optcr_reg, optcr1_reg;
-    int key_state; /* 0: expect KEY1, 1: expect KEY2 */
-    int optkey_state;
-    bool cr_dead; /* wrong key: CR locked until reset */
-    bool optcr_dead;
-    bool x64_pending; /* x64: the first word of a double word, waiting for its pair */
-    uint32_t x64_addr, x64_low;
-    bool strt_busy, opt_busy, eop_pending;
-    uint32_t rcc[256]; /* RCC (RM0385 §5.3) */
-    uint64_t hse_hz;
-} f7_sim;
+/* The model's state (c->model_state): the F2/F4/F7 one. */
+typedef stm32f2x_sim f7_sim;
+static const stm32f2x_sim_family f7_fam;
 
 static f7_sim *F(const sim_chip *c)
 {
@@ -187,19 +178,10 @@ static uint64_t mass_erase_ps(uint32_t bytes, unsigned psize)
 
 static void f7_complete(sim_chip *c)
 {
-    f7_sim *f = F(c);
-    f->strt_busy = false;
-    f->opt_busy = false;
-    if (f->eop_pending && (f->cr & F7_CR_EOPIE)) f->sr |= F7_SR_EOP;
-    f->eop_pending = false;
+    oflash__f2x_sim_complete(c, &f7_fam);
 }
 
-static void start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
-{
-    oflash__sim_start_busy(c, ps);
-    F(c)->strt_busy = strt;
-    F(c)->eop_pending = ok;
-}
+#define start_busy oflash__f2x_sim_start_busy
 
 static unsigned psize(const sim_chip *c)
 {
@@ -439,16 +421,7 @@ static uint32_t flash_reg_read(sim_chip *c, uint32_t off)
 /* Wrong key: bus error, register locked until reset. */
 static void key_fault(sim_chip *c, const char *reg, uint32_t val, bool opt)
 {
-    if (opt) {
-        F(c)->optcr_dead = true;
-        F(c)->optcr_reg |= F7_OPTCR_OPTLOCK;
-    } else {
-        F(c)->cr_dead = true;
-        F(c)->cr |= F7_CR_LOCK;
-    }
-    oflash__sim_stop(c, SIM_STOP_FAULT,
-                     "bus fault: wrong key 0x%08X written to %s; %s stays locked until reset", val,
-                     reg, opt ? "FLASH_OPTCR" : "FLASH_CR");
+    oflash__f2x_sim_key_fault(c, &f7_fam, reg, val, opt);
 }
 
 static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned size)
@@ -524,90 +497,8 @@ static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned si
     }
 }
 
-/* ---- RCC: the F4's registers and bits at the same address (RM0385 §5.3:
- * CR reset 0x00000083, PLLCFGR reset 0x24003010, CFGR SW/SWS/HPRE).  The
- * simulated board has an 8 MHz HSE (a Nucleo-144's ST-LINK MCO). ---- */
-
-#define HSI_HZ 16000000ull
-#define RCC_CR 0x00u
-#define RCC_PLLCFGR 0x04u
-#define RCC_CFGR 0x08u
-#define RCC_CR_HSION (1u << 0)
-#define RCC_CR_HSIRDY (1u << 1)
-#define RCC_CR_HSEON (1u << 16)
-#define RCC_CR_HSERDY (1u << 17)
-#define RCC_CR_PLLON (1u << 24)
-#define RCC_CR_PLLRDY (1u << 25)
-#define RCC_CR_PLLI2SON (1u << 26)
-#define RCC_CR_PLLI2SRDY (1u << 27)
-#define RCC_CR_PLLSAION (1u << 28)
-#define RCC_CR_PLLSAIRDY (1u << 29)
-
-static uint64_t sysclk_hz(const sim_chip *c)
-{
-    const uint32_t *r = F(c)->rcc;
-    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
-    if (sws == 1) return F(c)->hse_hz;
-    if (sws == 2) {
-        uint32_t pll = r[RCC_PLLCFGR / 4];
-        uint64_t src = (pll & (1u << 22)) ? F(c)->hse_hz : HSI_HZ;
-        uint32_t m = pll & 0x3F, n = (pll >> 6) & 0x1FF, p = 2 * (((pll >> 16) & 3) + 1);
-        if (m < 2 || n < 2) return HSI_HZ; /* the PLL does not lock */
-        return src * n / m / p;
-    }
-    return HSI_HZ;
-}
-
-static void set_clock(sim_chip *c)
-{
-    static const unsigned hpre_div[8] = {2, 4, 8, 16, 64, 128, 256, 512};
-    uint32_t hpre = (F(c)->rcc[RCC_CFGR / 4] >> 4) & 0xF;
-    uint64_t hz = sysclk_hz(c) / (hpre & 8 ? hpre_div[hpre & 7] : 1);
-    oflash__sim_set_core_hz(c, hz ? hz : HSI_HZ);
-}
-
-static void rcc_write(sim_chip *c, uint32_t off, uint32_t v)
-{
-    uint32_t *r = F(c)->rcc;
-    uint32_t sws = (r[RCC_CFGR / 4] >> 2) & 3;
-    switch (off) {
-    case RCC_CR: {
-        uint32_t cr = v & (RCC_CR_HSION | 0xF8u | RCC_CR_HSEON | (1u << 18) | (1u << 19) |
-                           RCC_CR_PLLON | RCC_CR_PLLI2SON | RCC_CR_PLLSAION);
-        /* A clock in use as SYSCLK cannot be switched off. */
-        if (sws == 0 || (sws == 2 && !(r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSION;
-        if (sws == 1 || (sws == 2 && (r[RCC_PLLCFGR / 4] & (1u << 22)))) cr |= RCC_CR_HSEON;
-        if (sws == 2) cr |= RCC_CR_PLLON;
-        /* Oscillators and PLLs are ready at once: start-up time is not modelled. */
-        if (cr & RCC_CR_HSION) cr |= RCC_CR_HSIRDY;
-        if (cr & RCC_CR_HSEON) cr |= RCC_CR_HSERDY;
-        if ((cr & RCC_CR_PLLON) &&
-            (((r[RCC_PLLCFGR / 4] & (1u << 22)) == 0) || (cr & RCC_CR_HSERDY)))
-            cr |= RCC_CR_PLLRDY;
-        if (cr & RCC_CR_PLLI2SON) cr |= RCC_CR_PLLI2SRDY;
-        if (cr & RCC_CR_PLLSAION) cr |= RCC_CR_PLLSAIRDY;
-        r[0] = cr;
-        break;
-    }
-    case RCC_PLLCFGR:
-        if (!(r[0] & RCC_CR_PLLON)) /* "written only if PLL is disabled" */
-            r[1] = v & 0x7F437FFFu; /* PLLM, PLLN, PLLP, PLLSRC, PLLQ, PLLR (F76x) */
-        break;
-    case RCC_CFGR: {
-        uint32_t sw = v & 3, ready;
-        ready = sw == 0   ? (r[0] & RCC_CR_HSIRDY)
-                : sw == 1 ? (r[0] & RCC_CR_HSERDY)
-                : sw == 2 ? (r[0] & RCC_CR_PLLRDY)
-                          : 0;
-        r[2] = (v & ~0xCu) | ((ready ? sw : sws) << 2); /* SWS follows a ready clock */
-        set_clock(c);
-        break;
-    }
-    default:
-        r[(off / 4) & 0xFF] = v;
-        break;
-    }
-}
+/* ---- RCC: the F4's registers and bits at the same address (RM0385 §5.3),
+ * targets/common/stm32f2x_sim.c; the F7 adds PLLSAI. ---- */
 
 /* ---- the OTP / ID page (0x1FF0F000) and the option bytes (0x1FFF0000) ---- */
 
@@ -636,13 +527,15 @@ static uint8_t opt_byte(sim_chip *c, uint32_t addr)
     return (uint8_t)(word >> (8 * (off & 3)));
 }
 
-static bool in_info(uint32_t a)
+static bool in_info(const sim_chip *c, uint32_t a)
 {
+    (void)c;
     return a >= F7_INFO_BASE && a - F7_INFO_BASE < F7_INFO_SIZE;
 }
 
-static bool in_opt(uint32_t a)
+static bool in_opt(const sim_chip *c, uint32_t a)
 {
+    (void)c;
     return a >= F7_OPT_BASE && a - F7_OPT_BASE < 0x400u;
 }
 
@@ -650,57 +543,13 @@ static bool in_opt(uint32_t a)
 
 static bool f7_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool debugger, uint32_t *val)
 {
-    uint32_t word, off;
-    unsigned shift = (addr & 3) * 8;
-    (void)debugger;
-    if (in_info(addr) || in_opt(addr)) {
-        uint32_t v = 0;
-        for (unsigned i = 0; i < size; i++)
-            v |= (uint32_t)(in_info(addr) ? info_byte(c, addr + i) : opt_byte(c, addr + i))
-                 << (8 * i);
-        *val = v;
-        return true;
-    }
-    if (addr >= F7_FLASHIF_BASE && addr < F7_FLASHIF_BASE + 0x400) {
-        off = addr - F7_FLASHIF_BASE;
-        if ((off & ~3u) > F7_FLASH_OPTCR1) return false; /* counted as unknown */
-        word = flash_reg_read(c, off & ~3u);
-    } else if (addr >= F7_RCC_BASE && addr < F7_RCC_BASE + 0x400) {
-        word = F(c)->rcc[((addr - F7_RCC_BASE) / 4) & 0xFF];
-    } else {
-        return false;
-    }
-    word >>= shift;
-    *val = size >= 4 ? word : word & ((1u << (8 * size)) - 1);
-    return true;
+    return oflash__f2x_sim_mmio_read(c, &f7_fam, addr, size, debugger, val);
 }
 
 static bool f7_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t val, bool debugger)
 {
-    uint32_t off;
     (void)debugger;
-    if (in_info(addr)) {
-        flash_program(c, addr, val, size); /* OTP and lock bytes program like flash */
-        return true;
-    }
-    if (in_opt(addr)) {
-        /* Option bytes change only through FLASH_OPTCR + OPTSTRT. */
-        F(c)->sr |= F7_SR_ERSERR;
-        return true;
-    }
-    if (addr >= F7_FLASHIF_BASE && addr < F7_FLASHIF_BASE + 0x400) {
-        off = addr - F7_FLASHIF_BASE;
-        if ((off & ~3u) > F7_FLASH_OPTCR1) return false;
-        flash_reg_write(c, off, val, size);
-        return true;
-    }
-    if (addr >= F7_RCC_BASE && addr < F7_RCC_BASE + 0x400) {
-        off = addr - F7_RCC_BASE;
-        if (size != 4 || (off & 3)) return false; /* RCC is word-accessed by every driver */
-        rcc_write(c, off, val);
-        return true;
-    }
-    return false;
+    return oflash__f2x_sim_mmio_write(c, &f7_fam, addr, size, val);
 }
 
 static void f7_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
@@ -708,88 +557,20 @@ static void f7_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned si
     flash_program(c, addr, val, size);
 }
 
-static const char *sr_names(uint32_t sr, char *buf, size_t len)
-{
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } names[] = {{F7_SR_ERSERR, "ERSERR"},
-                 {F7_SR_PGPERR, "PGPERR"},
-                 {F7_SR_PGAERR, "PGAERR"},
-                 {F7_SR_WRPERR, "WRPERR"},
-                 {F7_SR_OPERR, "OPERR"}};
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (sr & names[i].bit)
-            used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-                                     used ? "|" : "", names[i].name);
-    return buf;
-}
-
-/* A debugger write into flash, OTP or lock bytes: a bus write through the
- * flash interface.  Static conditions are checked first so that a refused
- * write changes nothing. */
-static int debugger_program(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
-{
-    f7_sim *f = F(c);
-    unsigned w = 1u << psize(c);
-    const char *path = c->file.path;
-    char names[64];
-    bool in_flash = addr >= F7_MAIN_BASE && addr - F7_MAIN_BASE < c->nv.flash_size;
-
-    if (in_flash && rdp(c) != 0)
-        return oflash_error_set(OFLASH_EPROTECTED,
-                                "%s: flash write at 0x%08X refused: read protection level 1 is "
-                                "active",
-                                path, addr);
-    if ((f->cr & F7_CR_LOCK) || !(f->cr & F7_CR_PG) ||
-        (f->cr & (F7_CR_SER | F7_CR_MER | F7_CR_MER2))) {
-        f->sr |= F7_SR_ERSERR; /* what the bus write does on silicon */
-        return oflash_error_set(
-            OFLASH_EPROTECTED,
-            "%s: debugger write to %s at 0x%08X refused: %s (flash is read-only to the debugger "
-            "unless FLASH_CR is unlocked through FLASH_KEYR and PG is set; FLASH_SR.ERSERR set)",
-            path, in_flash ? "flash" : "OTP", addr,
-            (f->cr & F7_CR_LOCK)  ? "FLASH_CR is locked"
-            : !(f->cr & F7_CR_PG) ? "FLASH_CR.PG is not set"
-                                  : "an erase is selected in FLASH_CR");
-    }
-    if ((addr % w) || (n % w))
-        return oflash_error_set(OFLASH_EINVAL,
-                                "%s: debugger write of %zu bytes at 0x%08X does not split into "
-                                "%u-byte accesses (FLASH_CR.PSIZE is x%u)",
-                                path, n, addr, w, 8 * w);
-    for (size_t i = 0; i < n; i += w) {
-        uint64_t v = 0;
-        uint32_t err;
-        for (unsigned k = 0; k < w; k++)
-            v |= (uint64_t)buf[i + k] << (8 * k);
-        err = flash_program(c, addr + (uint32_t)i, v, w);
-        if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
-        if (err)
-            return oflash_error_set(
-                OFLASH_ETARGET, "%s: programming %u bytes at 0x%08X failed: FLASH_SR %s%s", path, w,
-                addr + (uint32_t)i, sr_names(err, names, sizeof names),
-                err & F7_SR_WRPERR ? " (write-protected sector or locked OTP block)" : "");
-    }
-    return 0;
-}
-
 static int f7_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
 {
-    if (in_opt(addr))
+    if (in_opt(c, addr))
         return oflash_error_set(OFLASH_EPROTECTED,
                                 "%s: write at 0x%08X refused: option bytes change only through "
                                 "FLASH_OPTKEYR, FLASH_OPTCR and OPTSTRT",
                                 c->file.path, addr);
-    if (in_info(addr) && addr - F7_INFO_BASE + n > F7_OTP_TOTAL)
+    if (in_info(c, addr) && addr - F7_INFO_BASE + n > F7_OTP_TOTAL)
         return oflash_error_set(OFLASH_EPROTECTED,
                                 "%s: write at 0x%08X refused: only OTP (0x1FF0F000-0x1FF0F3FF) and "
                                 "its lock bytes (0x1FF0F400-0x1FF0F40F) are programmable in this "
                                 "page; the unique ID and flash size registers are read-only",
                                 c->file.path, addr < F7_LOCK_END ? F7_LOCK_END : addr);
-    return debugger_program(c, addr, buf, n);
+    return oflash__f2x_sim_debugger_program(c, &f7_fam, addr, buf, n);
 }
 
 static int f7_read_protection(const sim_chip *c, char *why, size_t len)
@@ -800,22 +581,7 @@ static int f7_read_protection(const sim_chip *c, char *why, size_t len)
 
 static void f7_reset(sim_chip *c)
 {
-    f7_sim *f = F(c);
-    f->acr = 0;
-    f->cr = F7_CR_LOCK;
-    f->sr = 0;
-    f->key_state = f->optkey_state = 0;
-    f->cr_dead = f->optcr_dead = false;
-    f->x64_pending = false;
-    f->optcr_reg = OPTCR(c) | F7_OPTCR_OPTLOCK;
-    f->optcr1_reg = OPTCR1(c);
-    memset(f->rcc, 0, sizeof f->rcc);
-    f->rcc[0] = 0x00000083u;
-    f->rcc[1] = 0x24003010u;
-    if (!f->hse_hz) f->hse_hz = 8000000ull;
-    set_clock(c);
-    /* IWDG_SW = 0: hardware watchdog, running from reset. */
-    if (!(OPTCR(c) & F7_OPTCR_IWDG_SW)) oflash__sim_iwdg_start(c);
+    oflash__f2x_sim_reset(c, &f7_fam);
 }
 
 /* Factory option bytes; a "-DB" entry is a chip already switched to dual
@@ -876,7 +642,9 @@ static void f7_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
              optcr, *rdp, (optcr >> 8) & 0xFF, p->f76x ? 3 : 2,
              (optcr >> F7_OPTCR_NWRP_SHIFT) & ((1u << nbits) - 1),
              (optcr & F7_OPTCR_IWDG_SW) ? "software" : "hardware", (optcr >> 2) & 3,
-             !p->f76x ? "" : dual ? ", dual bank (nDBANK 0)" : ", single bank (nDBANK 1)",
+             !p->f76x ? ""
+             : dual   ? ", dual bank (nDBANK 0)"
+                      : ", single bank (nDBANK 1)",
              optcr1, (optcr1 & 0xFFFFu) << 14, (optcr1 >> 16) << 14);
     for (size_t i = 0; i < nsect && dev->bank_count; i++) {
         unsigned num = dev->banks[0].sectors[i].number;
@@ -884,6 +652,48 @@ static void f7_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
         wrp[i] = bit < nbits && !(optcr & (1u << (F7_OPTCR_NWRP_SHIFT + bit)));
     }
 }
+
+static uint32_t reg_read(sim_chip *c, uint32_t off, bool debugger)
+{
+    (void)debugger;
+    return flash_reg_read(c, off);
+}
+
+static uint32_t reg_last(const sim_chip *c)
+{
+    (void)c;
+    return F7_FLASH_OPTCR1; /* BOOT_ADD0/1 on every F7 */
+}
+
+static const stm32f2x_sr_name f7_sr_names[] = {{F7_SR_ERSERR, "ERSERR"},
+                                               {F7_SR_PGPERR, "PGPERR"},
+                                               {F7_SR_PGAERR, "PGAERR"},
+                                               {F7_SR_WRPERR, "WRPERR"},
+                                               {F7_SR_OPERR, "OPERR"}};
+
+/* What the shared F2/F4/F7 code needs (targets/common/stm32f2x_sim.h). */
+static const stm32f2x_sim_family f7_fam = {
+    STM32F2X_SIM_REGS(F7),
+    .main_base = F7_MAIN_BASE,
+    .cr_erase = F7_CR_SER | F7_CR_MER | F7_CR_MER2,
+    .optcr_wdg_sw = F7_OPTCR_IWDG_SW,
+    .sr_seq = F7_SR_ERSERR,
+    .sr_seq_name = "ERSERR",
+    .sr_names = f7_sr_names,
+    .sr_name_count = sizeof f7_sr_names / sizeof f7_sr_names[0],
+    /* HSION, HSITRIM, HSEON, HSEBYP, CSSON, PLLON, PLLI2SON, PLLSAION */
+    .rcc_cr_writable = (1u << 0) | 0xF8u | (1u << 16) | (1u << 18) | (1u << 19) | F7_RCC_CR_PLLON |
+                       (1u << 26) | (1u << 28),
+    .rcc_pllcfgr_writable = 0x7F437FFFu, /* PLLM, PLLN, PLLP, PLLSRC, PLLQ, PLLR (F76x) */
+    .program = flash_program,
+    .reg_read = reg_read,
+    .reg_write = flash_reg_write,
+    .reg_last = reg_last,
+    .in_info = in_info,
+    .info_byte = info_byte,
+    .in_opt = in_opt,
+    .opt_byte = opt_byte,
+};
 
 const oflash_sim_model oflash__stm32f7_sim = {
     .version = OFLASH_SIM_MODEL_VERSION,

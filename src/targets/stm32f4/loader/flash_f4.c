@@ -76,7 +76,7 @@ FLM_INTERNAL int flm_snb(uint32_t adr)
     if (adr < F4_FLASH_BASE || adr - F4_FLASH_BASE >= size) return -1;
     uint32_t off = adr - F4_FLASH_BASE;
     int snb = 0;
-    if (size > F4_BANK2_OFFSET && off >= F4_BANK2_OFFSET) {
+    if (FLM_DUAL_BANK() && off >= F4_BANK2_OFFSET) {
         snb = 16; /* SNB bit 4: bank 2 (2 MB parts) */
         off -= F4_BANK2_OFFSET;
     }
@@ -87,6 +87,7 @@ FLM_INTERNAL int flm_snb(uint32_t adr)
 
 FLM_INTERNAL uint32_t flm_sector_size(uint32_t adr)
 {
-    uint32_t off = (adr - F4_FLASH_BASE) & (F4_BANK2_OFFSET - 1u);
+    uint32_t off = adr - F4_FLASH_BASE;
+    if (FLM_DUAL_BANK()) off &= F4_BANK2_OFFSET - 1u;
     return off < 0x10000u ? 0x4000u : off < 0x20000u ? 0x10000u : 0x20000u;
 }
