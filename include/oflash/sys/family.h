@@ -173,6 +173,19 @@ typedef struct oflash_family_ops {
     size_t guard_count;
 
     /*
+     * Readout protection (include/oflash/protect.h).  rdp_get: *level
+     * receives 0, 1 or 2 from the option registers read through probe.
+     * rdp_set: program the level through the option-byte registers (unlock,
+     * write the RDP byte, start, wait until the chip is no longer busy,
+     * check the error flags and read the level back, lock again).  The
+     * caller has already checked the opt-ins and that the level changes;
+     * rdp_set still refuses (OFLASH_EPROTECTED) to change a chip at level 2.
+     * NULL: the family has no readout protection oflash can set.
+     */
+    int (*rdp_get)(int *level, const oflash_device *dev, oflash_probe *probe);
+    int (*rdp_set)(const oflash_device *dev, oflash_probe *probe, int level);
+
+    /*
      * The part's CRC calculation unit, for the planner's one-call scan of
      * the chip (src/flash/scan.c): a unit that computes CRC-32 with poly
      * 0x04C11DB7, initial value 0xFFFFFFFF, not reflected, one 32-bit word

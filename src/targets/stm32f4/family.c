@@ -21,6 +21,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- write protection ---- */
 
@@ -135,6 +136,114 @@ static int f4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
     return 0;
 }
 
+/* ---- readout protection ----
+ * RM0368 rev 5 §3.6.3 / §3.8.6, RM0090 rev 19 §3.7.3 / §3.9.7: RDP is
+ * FLASH_OPTCR bits 15:8: 0xAA level 0, 0xCC level 2, anything else level 1
+ * (0x55 written here, as ST's HAL does).  Sequence (PM0081 §2.6.2 "Modifying
+ * user option bytes"): BSY clear; OPTKEY1, OPTKEY2 into OPTKEYR clears
+ * OPTLOCK; the new value into OPTCR; OPTSTRT; wait for BSY to clear.  1 -> 0
+ * mass-erases main flash while BSY (up to tME, 32 s on a 2 MB part). */
+
+#define F4_RDP_TIMEOUT_MS 60000
+
+static int rdp_of(uint32_t optcr)
+{
+    uint8_t b = (uint8_t)(optcr >> F4_OPTCR_RDP_SHIFT);
+    return b == 0xAA ? 0 : b == 0xCC ? 2 : 1;
+}
+
+static int f4_rdp_get(int *level, const oflash_device *dev, oflash_probe *probe)
+{
+    uint32_t optcr;
+    (void)dev;
+    if (oflash_probe_read_u32(&optcr, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR) < 0)
+        return oflash_error_prefix("reading FLASH_OPTCR (readout protection): ");
+    *level = rdp_of(optcr);
+    return 0;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Wait for FLASH_SR.BSY to clear; *sr gets the last value read. */
+static int f4_wait_bsy(uint32_t *sr, oflash_probe *probe, const char *what)
+{
+    uint64_t t0 = now_ms();
+    for (;;) {
+        if (oflash_probe_read_u32(sr, probe, F4_FLASHIF_BASE + F4_FLASH_SR) < 0)
+            return oflash_error_prefix("reading FLASH_SR (%s): ", what);
+        if (!(*sr & F4_SR_BSY))
+            return 0;
+        if (now_ms() - t0 > F4_RDP_TIMEOUT_MS)
+            return oflash_error_set(OFLASH_ETIMEOUT,
+                                    "the flash stayed busy for %u s (%s; FLASH_SR 0x%08X)",
+                                    F4_RDP_TIMEOUT_MS / 1000, what, *sr);
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+static int f4_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
+{
+    const uint32_t optcr_addr = F4_FLASHIF_BASE + F4_FLASH_OPTCR;
+    uint32_t optcr, sr, nv;
+    uint8_t byte = level == 0 ? 0xAA : level == 2 ? 0xCC : 0x55;
+    int rc;
+    (void)dev;
+
+    if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_OPTCR: ");
+    if (rdp_of(optcr) == 2)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "read protection level 2 is permanent: the option bytes can no "
+                                "longer be changed (FLASH_OPTCR 0x%08X)",
+                                optcr);
+    rc = f4_wait_bsy(&sr, probe, "before unlocking the option bytes");
+    if (rc)
+        return rc;
+    /* Clear earlier error flags (write 1 to clear) so the result is ours. */
+    if (sr & F4_SR_W1C &&
+        oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_SR, sr & F4_SR_W1C) < 0)
+        return oflash_error_prefix("clearing FLASH_SR: ");
+    if (optcr & F4_OPTCR_OPTLOCK) {
+        if (oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTKEYR, F4_FLASH_OPTKEY1) < 0 ||
+            oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTKEYR, F4_FLASH_OPTKEY2) < 0)
+            return oflash_error_prefix("unlocking the option bytes (FLASH_OPTKEYR): ");
+        if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
+            return oflash_error_prefix("reading FLASH_OPTCR: ");
+        if (optcr & F4_OPTCR_OPTLOCK)
+            return oflash_error_set(OFLASH_EPROTECTED,
+                                    "the option bytes stayed locked after the unlock keys "
+                                    "(FLASH_OPTCR 0x%08X; is a debugger-side guard active?)",
+                                    optcr);
+    }
+    nv = (optcr & ~(F4_OPTCR_OPTLOCK | F4_OPTCR_OPTSTRT | (0xFFu << F4_OPTCR_RDP_SHIFT))) |
+         ((uint32_t)byte << F4_OPTCR_RDP_SHIFT);
+    if (oflash_probe_write_u32(probe, optcr_addr, nv) < 0 ||
+        oflash_probe_write_u32(probe, optcr_addr, nv | F4_OPTCR_OPTSTRT) < 0)
+        return oflash_error_prefix("writing FLASH_OPTCR: ");
+    rc = f4_wait_bsy(&sr, probe, level == 0 ? "option bytes and mass erase" : "option bytes");
+    if (rc)
+        return rc;
+    /* Lock again whatever happened. */
+    (void)oflash_probe_write_u32(probe, optcr_addr, nv | F4_OPTCR_OPTLOCK);
+    if (sr & F4_SR_ERRORS)
+        return oflash_error_set((sr & F4_SR_WRPERR) ? OFLASH_EPROTECTED : OFLASH_ETARGET,
+                                "the chip refused to program the option bytes (FLASH_SR 0x%08X%s)",
+                                sr, (sr & F4_SR_WRPERR) ? ": WRPERR" : "");
+    if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_OPTCR back: ");
+    if (rdp_of(optcr) != level)
+        return oflash_error_set(OFLASH_ETARGET,
+                                "the option bytes read back level %d (FLASH_OPTCR 0x%08X), not %d",
+                                rdp_of(optcr), optcr, level);
+    return 0;
+}
+
 /* ---- packs ---- */
 
 static bool f4_pack_match(const oflash_device **part, const char *vendor, const char *family,
@@ -196,4 +305,6 @@ const oflash_family_ops oflash_family_stm32f4 = {
                  .cr = F4_CRC_BASE + 8u,
                  .enable_reg = F4_RCC_BASE + F4_RCC_AHB1ENR,
                  .enable_bit = 1u << 12},
+    .rdp_get = f4_rdp_get,
+    .rdp_set = f4_rdp_set,
 };
