@@ -1,4 +1,5 @@
-/* test_rdp.c - readout protection on the simulated STM32F401: level 1 makes
+/* test_rdp.c - readout protection on the simulated STM32F401 and STM32F746
+ * (same FLASH_OPTCR RDP byte): level 1 makes
  * debugger reads of flash fail (OTP stays readable), level 2 needs its own
  * opt-in and is permanent, lowering 1 -> 0 needs its own opt-in and
  * mass-erases main flash but keeps OTP; a part whose family has no RDP
@@ -23,7 +24,7 @@ static oflash_target *open_target(void)
     return t;
 }
 
-static void program(oflash_target *t)
+static void program(oflash_target *t, uint32_t otp)
 {
     static uint8_t fw[4096];
     oflash_image *img = NULL;
@@ -37,7 +38,7 @@ static void program(oflash_target *t)
     plo.allow_otp = true;
     CHECK_OK(oflash_image_new(&img));
     CHECK_OK(oflash_image_add(img, 0x08000000, fw, sizeof fw, "fw"));
-    CHECK_OK(oflash_image_add(img, 0x1FFF7800, "ACME-SN-000001", 14, "serial"));
+    CHECK_OK(oflash_image_add(img, otp, "ACME-SN-000001", 14, "serial"));
     oflash_target_view_init(&view, t);
     CHECK_OK(oflash_plan_create(&plan, img, oflash_target_device(t), &view, &plo));
     if (plan)
@@ -46,25 +47,29 @@ static void program(oflash_target *t)
     oflash_image_free(img);
 }
 
-int main(void)
+static char cwd[256], rel[32] = "rdpXXXXXX";
+
+/* The whole sequence on one part: otp = its OTP base, alias = where its
+ * flash also shows (boot alias). */
+static void rdp_sequence(const char *device, uint32_t otp, uint32_t alias)
 {
-    char cwd[256], rel[32] = "rdpXXXXXX", cmd[700];
     uint8_t buf[64], ff[64];
     int level = -1;
     oflash_rdp_opts o = OFLASH_RDP_OPTS_INIT;
     oflash_sim_info *info = malloc(sizeof *info);
 
-    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(rel) || !info)
-        return 2;
+    fprintf(stderr, "-- %s\n", device);
     memset(ff, 0xFF, sizeof ff);
-    snprintf(chip, sizeof chip, "%s/%s/f401.sim", cwd, rel);
+    snprintf(chip, sizeof chip, "%s/%s/%s.sim", cwd, rel, device);
     snprintf(spec, sizeof spec, "sim:%s", chip);
-    CHECK_OK(oflash_sim_create(chip, "STM32F401RE", NULL));
+    CHECK_OK(oflash_sim_create(chip, device, NULL));
 
     oflash_target *t = open_target();
-    if (!t)
-        return test_summary();
-    program(t);
+    if (!t || !info) {
+        free(info);
+        return;
+    }
+    program(t, otp);
     CHECK_OK(oflash_target_rdp_get(&level, t));
     CHECK_EQ_U(level, 0);
     CHECK_OK(oflash_flash_read(buf, t, 0x08000000, 64, NULL, NULL));
@@ -82,9 +87,9 @@ int main(void)
     CHECK_EQ_U(level, 1);
     CHECK_ERR(oflash_flash_read(buf, t, 0x08000000, 64, NULL, NULL), OFLASH_EPROTECTED,
               "read protection level 1 is active");
-    CHECK_ERR(oflash_flash_read(buf, t, 0x00000000, 16, NULL, NULL), OFLASH_EPROTECTED,
+    CHECK_ERR(oflash_flash_read(buf, t, alias, 16, NULL, NULL), OFLASH_EPROTECTED,
               "flash read at 0x08000000 refused");
-    CHECK_OK(oflash_flash_read(buf, t, 0x1FFF7800, 14, NULL, NULL));
+    CHECK_OK(oflash_flash_read(buf, t, otp, 14, NULL, NULL));
     CHECK(memcmp(buf, "ACME-SN-000001", 14) == 0);
     CHECK_OK(oflash_target_set_rdp(t, 1, NULL)); /* same level: nothing to do */
     oflash_target_close(t);
@@ -93,8 +98,10 @@ int main(void)
     CHECK_EQ_U(info->rdp_level, 1);
     CHECK_EQ_U((info->optcr >> 8) & 0xFF, 0x55);
     t = open_target();
-    if (!t)
-        return test_summary();
+    if (!t) {
+        free(info);
+        return;
+    }
     CHECK_ERR(oflash_flash_read(buf, t, 0x08000000, 64, NULL, NULL), OFLASH_EPROTECTED, "refused");
 
     /* 1 -> 0 needs its own opt-in, then mass-erases main flash, keeps OTP. */
@@ -109,7 +116,7 @@ int main(void)
     CHECK(memcmp(buf, ff, 64) == 0);
     CHECK_OK(oflash_flash_read(buf, t, 0x08000000 + 0x70000, 64, NULL, NULL));
     CHECK(memcmp(buf, ff, 64) == 0);
-    CHECK_OK(oflash_flash_read(buf, t, 0x1FFF7800, 14, NULL, NULL));
+    CHECK_OK(oflash_flash_read(buf, t, otp, 14, NULL, NULL));
     CHECK(memcmp(buf, "ACME-SN-000001", 14) == 0);
 
     /* Level 2 with both opt-ins: permanent; the debug port is gone. */
@@ -137,6 +144,17 @@ int main(void)
     oflash_target_opts to = OFLASH_TARGET_OPTS_INIT;
     to.probe = spec;
     CHECK_ERR(oflash_target_open(&t, &to), OFLASH_EPROTECTED, "permanently disabled");
+    free(info);
+}
+
+int main(void)
+{
+    char cmd[700];
+    oflash_target *t;
+    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(rel))
+        return 2;
+    rdp_sequence("STM32F401RE", 0x1FFF7800, 0x00000000);
+    rdp_sequence("STM32F746ZG", 0x1FF0F000, 0x00200000);
 
     /* A family without readout-protection support. */
     snprintf(chip, sizeof chip, "%s/%s/l476.sim", cwd, rel);
@@ -151,6 +169,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", rel);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", rel);
-    free(info);
     return test_summary();
 }

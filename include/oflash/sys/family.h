@@ -184,6 +184,11 @@ typedef struct oflash_family_ops {
      */
     int (*rdp_get)(int *level, const oflash_device *dev, oflash_probe *probe);
     int (*rdp_set)(const oflash_device *dev, oflash_probe *probe, int level);
+    /* Optional (NULL: unknown): the datasheet's typical time to erase one
+     * main-flash sector of sector_size bytes, in microseconds, at the
+     * default parallelism; for progress display only (oflash devices,
+     * the CLI's erase bar moving within a long sector). */
+    uint32_t (*erase_time_us)(const oflash_device *dev, uint32_t sector_size);
 
     /*
      * The part's CRC calculation unit, for the planner's one-call scan of

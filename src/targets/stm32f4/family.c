@@ -16,12 +16,12 @@
  *    KiB), unique ID 0x1FFF7A10 (96 bits).
  */
 #include "stm32f4.h"
+#include "targets/common/stm32_optcr_rdp.h"
 
 #include "oflash/error.h"
 
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 /* ---- write protection ---- */
 
@@ -136,112 +136,32 @@ static int f4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
     return 0;
 }
 
-/* ---- readout protection ----
- * RM0368 rev 5 §3.6.3 / §3.8.6, RM0090 rev 19 §3.7.3 / §3.9.7: RDP is
- * FLASH_OPTCR bits 15:8: 0xAA level 0, 0xCC level 2, anything else level 1
- * (0x55 written here, as ST's HAL does).  Sequence (PM0081 §2.6.2 "Modifying
- * user option bytes"): BSY clear; OPTKEY1, OPTKEY2 into OPTKEYR clears
- * OPTLOCK; the new value into OPTCR; OPTSTRT; wait for BSY to clear.  1 -> 0
- * mass-erases main flash while BSY (up to tME, 32 s on a 2 MB part). */
+/* ---- readout protection: FLASH_OPTCR RDP byte (targets/common/stm32_optcr_rdp.c) ---- */
 
-#define F4_RDP_TIMEOUT_MS 60000
-
-static int rdp_of(uint32_t optcr)
-{
-    uint8_t b = (uint8_t)(optcr >> F4_OPTCR_RDP_SHIFT);
-    return b == 0xAA ? 0 : b == 0xCC ? 2 : 1;
-}
+static const stm32_optcr_regs f4_optcr = {
+    .sr = F4_FLASHIF_BASE + F4_FLASH_SR,
+    .optkeyr = F4_FLASHIF_BASE + F4_FLASH_OPTKEYR,
+    .optcr = F4_FLASHIF_BASE + F4_FLASH_OPTCR,
+    .optkey1 = F4_FLASH_OPTKEY1,
+    .optkey2 = F4_FLASH_OPTKEY2,
+    .sr_bsy = F4_SR_BSY,
+    .sr_errors = F4_SR_ERRORS,
+    .sr_w1c = F4_SR_W1C,
+    .sr_wrperr = F4_SR_WRPERR,
+    .optlock = F4_OPTCR_OPTLOCK,
+    .optstrt = F4_OPTCR_OPTSTRT,
+};
 
 static int f4_rdp_get(int *level, const oflash_device *dev, oflash_probe *probe)
 {
-    uint32_t optcr;
     (void)dev;
-    if (oflash_probe_read_u32(&optcr, probe, F4_FLASHIF_BASE + F4_FLASH_OPTCR) < 0)
-        return oflash_error_prefix("reading FLASH_OPTCR (readout protection): ");
-    *level = rdp_of(optcr);
-    return 0;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Wait for FLASH_SR.BSY to clear; *sr gets the last value read. */
-static int f4_wait_bsy(uint32_t *sr, oflash_probe *probe, const char *what)
-{
-    uint64_t t0 = now_ms();
-    for (;;) {
-        if (oflash_probe_read_u32(sr, probe, F4_FLASHIF_BASE + F4_FLASH_SR) < 0)
-            return oflash_error_prefix("reading FLASH_SR (%s): ", what);
-        if (!(*sr & F4_SR_BSY))
-            return 0;
-        if (now_ms() - t0 > F4_RDP_TIMEOUT_MS)
-            return oflash_error_set(OFLASH_ETIMEOUT,
-                                    "the flash stayed busy for %u s (%s; FLASH_SR 0x%08X)",
-                                    F4_RDP_TIMEOUT_MS / 1000, what, *sr);
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
+    return oflash__stm32_optcr_rdp_get(level, &f4_optcr, probe);
 }
 
 static int f4_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
 {
-    const uint32_t optcr_addr = F4_FLASHIF_BASE + F4_FLASH_OPTCR;
-    uint32_t optcr, sr, nv;
-    uint8_t byte = level == 0 ? 0xAA : level == 2 ? 0xCC : 0x55;
-    int rc;
     (void)dev;
-
-    if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
-        return oflash_error_prefix("reading FLASH_OPTCR: ");
-    if (rdp_of(optcr) == 2)
-        return oflash_error_set(OFLASH_EPROTECTED,
-                                "read protection level 2 is permanent: the option bytes can no "
-                                "longer be changed (FLASH_OPTCR 0x%08X)",
-                                optcr);
-    rc = f4_wait_bsy(&sr, probe, "before unlocking the option bytes");
-    if (rc)
-        return rc;
-    /* Clear earlier error flags (write 1 to clear) so the result is ours. */
-    if (sr & F4_SR_W1C &&
-        oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_SR, sr & F4_SR_W1C) < 0)
-        return oflash_error_prefix("clearing FLASH_SR: ");
-    if (optcr & F4_OPTCR_OPTLOCK) {
-        if (oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTKEYR, F4_FLASH_OPTKEY1) < 0 ||
-            oflash_probe_write_u32(probe, F4_FLASHIF_BASE + F4_FLASH_OPTKEYR, F4_FLASH_OPTKEY2) < 0)
-            return oflash_error_prefix("unlocking the option bytes (FLASH_OPTKEYR): ");
-        if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
-            return oflash_error_prefix("reading FLASH_OPTCR: ");
-        if (optcr & F4_OPTCR_OPTLOCK)
-            return oflash_error_set(OFLASH_EPROTECTED,
-                                    "the option bytes stayed locked after the unlock keys "
-                                    "(FLASH_OPTCR 0x%08X; is a debugger-side guard active?)",
-                                    optcr);
-    }
-    nv = (optcr & ~(F4_OPTCR_OPTLOCK | F4_OPTCR_OPTSTRT | (0xFFu << F4_OPTCR_RDP_SHIFT))) |
-         ((uint32_t)byte << F4_OPTCR_RDP_SHIFT);
-    if (oflash_probe_write_u32(probe, optcr_addr, nv) < 0 ||
-        oflash_probe_write_u32(probe, optcr_addr, nv | F4_OPTCR_OPTSTRT) < 0)
-        return oflash_error_prefix("writing FLASH_OPTCR: ");
-    rc = f4_wait_bsy(&sr, probe, level == 0 ? "option bytes and mass erase" : "option bytes");
-    if (rc)
-        return rc;
-    /* Lock again whatever happened. */
-    (void)oflash_probe_write_u32(probe, optcr_addr, nv | F4_OPTCR_OPTLOCK);
-    if (sr & F4_SR_ERRORS)
-        return oflash_error_set((sr & F4_SR_WRPERR) ? OFLASH_EPROTECTED : OFLASH_ETARGET,
-                                "the chip refused to program the option bytes (FLASH_SR 0x%08X%s)",
-                                sr, (sr & F4_SR_WRPERR) ? ": WRPERR" : "");
-    if (oflash_probe_read_u32(&optcr, probe, optcr_addr) < 0)
-        return oflash_error_prefix("reading FLASH_OPTCR back: ");
-    if (rdp_of(optcr) != level)
-        return oflash_error_set(OFLASH_ETARGET,
-                                "the option bytes read back level %d (FLASH_OPTCR 0x%08X), not %d",
-                                rdp_of(optcr), optcr, level);
-    return 0;
+    return oflash__stm32_optcr_rdp_set(&f4_optcr, probe, level);
 }
 
 /* ---- packs ---- */
@@ -278,6 +198,15 @@ static const oflash_guard_reg f4_guards[] = {
     {"option bytes of bank 2", OFLASH_GUARD_OPTION_BYTES, 0x1FFEC000u, 16},
 };
 
+/* Typical sector erase time at x32 (the loader's default parallelism):
+ * tERASE16KB 250 ms, tERASE64KB 550 ms, tERASE128KB 1 s (datasheets of
+ * the F401/F405/F427, "Flash memory programming" tables). */
+static uint32_t f4_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    (void)dev;
+    return sector_size <= 16384u ? 250000u : sector_size <= 65536u ? 550000u : 1000000u;
+}
+
 const oflash_family_ops oflash_family_stm32f4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f4",
@@ -307,4 +236,5 @@ const oflash_family_ops oflash_family_stm32f4 = {
                  .enable_bit = 1u << 12},
     .rdp_get = f4_rdp_get,
     .rdp_set = f4_rdp_set,
+    .erase_time_us = f4_erase_time_us,
 };
