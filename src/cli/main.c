@@ -6,6 +6,7 @@
  * the registry: one line per subcommand (src/cli/cmd_<name>.c).
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/common.h"
 #include "oflash/error.h"
 
@@ -30,6 +31,7 @@ static const struct cli_command {
     {"protect", cmd_protect, "show or set readout protection (RDP), as a plan unless --yes"},
     {"commander", cmd_commander, "interactive console in the manner of J-Link Commander"},
     {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
+    {"prod", cmd_prod, "production line: serial numbers, ledger, gang programming"},
     {"sim", cmd_sim, "create and inspect simulated chips"},
     {"devices", cmd_devices, "list known devices and device-file search paths"},
     {"pack", cmd_pack, "import CMSIS-Packs into the device store"},
@@ -81,7 +83,7 @@ int main(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-        return fn(2, hargv);
+        return cli_json_finish(fn(2, hargv));
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -97,5 +99,5 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return fn(argc - 1, argv + 1);
+    return cli_json_finish(fn(argc - 1, argv + 1));
 }
