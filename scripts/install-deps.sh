@@ -13,7 +13,7 @@ PACKAGES=(
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux
-  strace
+  strace bsdutils
   # the station's web page: HTTP server (dlopen'ed) and its tests (curl, unshare/ip)
   libmicrohttpd-dev curl iproute2 util-linux
 )

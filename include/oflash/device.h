@@ -143,6 +143,10 @@ int oflash_bank_sector_at(const oflash_bank *bank, uint32_t addr);
  * sectors).  Returns 0 and fills *rules (kind NONE when the device has no
  * OTP at all). */
 int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev);
+/* The datasheet's typical erase time of one main-flash sector of
+ * sector_size bytes, in microseconds, from the device's family; 0 when
+ * unknown.  For progress display. */
+uint32_t oflash_device_erase_time_us(const oflash_device *dev, uint32_t sector_size);
 /* Human-readable memory map, for error messages ("flash 0x08000000-0x0807FFFF, ..."). */
 int oflash_device_describe_map(char *buf, size_t len, const oflash_device *dev);
 

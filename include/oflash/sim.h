@@ -129,5 +129,15 @@ int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p);
 #define OFLASH_SIM_GUARD_OPTION_BYTES 2u
 int oflash_sim_probe_guard(oflash_probe *p, unsigned flags);
 
+/* sim-feed:DIR probes (a rehearsal line, docs/sim.md "Feeding boards"):
+ * every open places the next board, a fresh chip file in DIR; the board
+ * comes back on the next open unless its unit was reported as passed.
+ * Report the unit's result before oflash_probe_close(): passed true takes
+ * the board off the fixture.  OFLASH_EINVAL if p is not a sim-feed: probe. */
+int oflash_sim_feed_result(oflash_probe *p, bool passed);
+/* The chip file name of the board on the fixture ("chip-000007.sim",
+ * inside DIR), or NULL if p is not a sim-feed: probe. */
+const char *oflash_sim_feed_board(const oflash_probe *p);
+
 OFLASH_END_DECLS
 #endif

@@ -127,12 +127,17 @@ int cmd_erase(int argc, char **argv)
                     nums[n++] = d->banks[b].sectors[k].number;
     }
     cli_progress_init(&prog, !cli_quiet);
+    cli_progress_target(&prog, t);
     cli_interrupt_install();
     {
         const oflash_device *d = oflash_target_device(t);
         total = 0;
         for (size_t k = 0; k < n; k++)
             total += sector_size(d, nums[k]);
+        uint32_t sizes[MAX_SECTORS];
+        for (size_t k = 0; k < n; k++)
+            sizes[k] = sector_size(d, nums[k]);
+        cli_progress_erase_sectors(&prog, sizes, n);
     }
     ret = EXIT_OK;
     size_t k = 0;
@@ -159,8 +164,9 @@ int cmd_erase(int argc, char **argv)
         erased += one;
         done += sector_size(oflash_target_device(t), nums[k]);
     }
+    if (ret == EXIT_OK) cli_progress_cb(&prog, OFLASH_PHASE_ERASE, total, total);
+    cli_progress_finish(&prog);
     if (ret == EXIT_OK) {
-        cli_progress_cb(&prog, OFLASH_PHASE_ERASE, total, total);
         if (!cli_quiet) printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");
     }
     /* The sectors erased (all of them, or those before an interruption or

@@ -275,7 +275,7 @@ int cmd_program(int argc, char **argv)
     const char *journal_dir = NULL;
     oflash_target_view view;
     oflash_flash_stats st;
-    cli_progress prog;
+    cli_progress prog = {0};
     double t0 = cli_now();
     int ret = EXIT_FAIL, rc;
     oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
@@ -451,6 +451,8 @@ int cmd_program(int argc, char **argv)
         fputc('\n', stderr);
     }
     cli_progress_init(&prog, !cli_quiet && !json);
+    cli_progress_target(&prog, t);
+    cli_progress_erase_plan(&prog, plan);
     fo.progress = cli_progress_cb;
     fo.progress_ctx = &prog;
     fo.cancel = cli_cancel_cb;
@@ -461,6 +463,7 @@ int cmd_program(int argc, char **argv)
         goto out;
     }
     rc = oflash_flash_execute(&st, t, plan, &fo);
+    cli_progress_finish(&prog);
     if (rc == OFLASH_EINTERRUPTED) {
         if (prog.tty) fputc('\n', stderr);
         cli_interrupt_halt(oflash_target_probe(t));
@@ -505,6 +508,7 @@ int cmd_program(int argc, char **argv)
     }
     ret = run_after ? cli_reset_target(t, false) : EXIT_OK;
 out:
+    cli_progress_finish(&prog);
     oflash_plan_free(plan);
     oflash_journal_close(journal);
     oflash_target_close(t);

@@ -83,6 +83,7 @@ int cmd_read(int argc, char **argv)
     if (!buf) return cli_usage("read", "cannot allocate %u bytes", len);
     if ((ret = cli_target_open("read", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet);
+    cli_progress_target(&prog, t);
     if (oflash_flash_read(buf, t, addr, len, cli_progress_cb, &prog) < 0 ||
         oflash_image_new(&img) < 0 || oflash_image_add(img, addr, buf, len, "target") < 0 ||
         oflash_image_write(img, out, &wo) < 0) {

@@ -88,6 +88,7 @@ int cmd_verify(int argc, char **argv)
     }
     if ((ret = cli_target_open("verify", &ct, &t)) != 0) goto out;
     cli_progress_init(&prog, !cli_quiet && !json);
+    cli_progress_target(&prog, t);
     rc = oflash_flash_verify_image(&diff, t, img, mode, cli_progress_cb, &prog);
     memset(&st, 0, sizeof st);
     oflash_target_stats(&st, t);

@@ -27,6 +27,7 @@ static const struct cli_command {
     {"otp", cmd_otp, "show OTP blocks; lock blocks"},
     {"run", cmd_run, "load RAM code and data, set registers, run to a breakpoint"},
     {"reset", cmd_reset, "reset the core and run it (or --halt at the reset vector)"},
+    {"protect", cmd_protect, "show or set readout protection (RDP), as a plan unless --yes"},
     {"commander", cmd_commander, "interactive console in the manner of J-Link Commander"},
     {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
     {"sim", cmd_sim, "create and inspect simulated chips"},

@@ -40,16 +40,45 @@ int cli_target_apply(cli_target *ct, const char *cmd, int opt, const char *v);
 /* Open the target; on failure print the error and return EXIT_FAIL/USAGE. */
 int cli_target_open(const char *cmd, cli_target *ct, oflash_target **out);
 
-/* Progress display. */
+/* Progress display.  On a terminal (stderr): one bar per phase that fits
+ * the terminal's width (TIOCGWINSZ, else $COLUMNS, else 80; the line is
+ * always shorter than the width, so it never wraps); with the sectors to
+ * erase given (cli_progress_erase_sectors) the erase bar also moves within
+ * a long sector by the time elapsed against the family's typical erase
+ * time.  Elsewhere: one plain line per phase.  With a target attached
+ * (cli_progress_target) on sim:, times and rates are the simulated
+ * target's. */
 typedef struct cli_progress {
     bool enabled;   /* false with --quiet or --json */
     bool tty;       /* bars on stderr */
     int last_phase; /* -1 none */
     double phase_start;
     int last_pct;
+    /* cli_progress_target */
+    const struct oflash_probe *probe; /* sim time (NULL: wall clock) */
+    const oflash_device *dev;
+    double sim_start; /* simulated seconds at the phase start */
+    /* cli_progress_erase_sectors: sizes of the sectors to erase, in order */
+    uint32_t *erase_sizes;
+    size_t erase_count;
+    /* the ticker thread (erase within a sector) */
+    void *ticker; /* internal */
+    uint64_t done, total;
+    double last_step; /* wall time of the last reported step */
+    int last_len;     /* characters of the last bar line */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, bool enabled);
+/* Rates and times from the target (its probe's simulated time on sim:). */
+void cli_progress_target(cli_progress *p, oflash_target *t);
+/* The main-flash sectors the erase phase will erase, in order (sizes in
+ * bytes): the erase bar then moves within each by the typical erase time.
+ * Copied.  Call cli_progress_finish() afterwards. */
+void cli_progress_erase_sectors(cli_progress *p, const uint32_t *sizes, size_t n);
+/* Sectors of a plan that it erases. */
+void cli_progress_erase_plan(cli_progress *p, const oflash_plan *plan);
+/* Stop the ticker, free what the progress display holds. */
+void cli_progress_finish(cli_progress *p);
 void cli_progress_cb(void *ctx, oflash_phase phase, uint64_t done, uint64_t total);
 /* Seconds since an arbitrary point (monotonic clock). */
 double cli_now(void);

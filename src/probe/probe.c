@@ -19,6 +19,7 @@
 static const oflash_probe_ops *const builtin_backends[] = {
     &oflash_probe_sim_ops,
     &oflash_probe_gdb_ops,
+    &oflash_probe_sim_feed_ops,
 };
 #define BUILTIN_COUNT (sizeof builtin_backends / sizeof builtin_backends[0])
 
@@ -163,7 +164,7 @@ int oflash_probe_open(oflash_probe **out, const char *spec, const oflash_probe_o
     *out = NULL;
     if (!spec || !(colon = strchr(spec, ':')))
         return oflash_error_set(OFLASH_EINVAL,
-                                "probe '%s': expected sim:PATH, gdb:HOST:PORT or gdb:/dev/ttyX",
+                                "probe '%s': expected sim:PATH, sim-feed:DIR, gdb:HOST:PORT or gdb:/dev/ttyX",
                                 spec ? spec : "");
     if (!opts)
         opts = &defaults;

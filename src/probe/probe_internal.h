@@ -10,7 +10,8 @@
 
 #include "oflash/sys/probe.h"
 
-extern const oflash_probe_ops oflash_probe_sim_ops; /* src/sim/sim_probe.c */
+extern const oflash_probe_ops oflash_probe_sim_ops;      /* src/sim/sim_probe.c */
+extern const oflash_probe_ops oflash_probe_sim_feed_ops; /* src/sim/sim_probe.c, sim_feed.c */
 extern const oflash_probe_ops oflash_probe_gdb_ops; /* src/gdb/client.c */
 
 #endif

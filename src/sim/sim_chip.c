@@ -740,13 +740,15 @@ int oflash__sim_read(sim_chip *c, uint32_t addr, uint8_t *buf, size_t len)
         switch (k) {
         case R_FLASH: {
             char why[32];
-            if (read_protection(c, why, sizeof why) != 0)
+            int level = read_protection(c, why, sizeof why);
+            if (level != 0)
                 return oflash_error_set(
                     OFLASH_EPROTECTED,
-                    "%s: flash read at 0x%08X refused: read protection level 1 is active "
-                    "(%s); the debugger cannot read flash, as on silicon; lowering the read "
-                    "protection to level 0 mass-erases the flash",
-                    c->file.path, flash_abs(c, addr), why);
+                    "%s: flash read at 0x%08X refused: read protection level %d is active "
+                    "(%s); the debugger cannot read flash, as on silicon; %s",
+                    c->file.path, flash_abs(c, addr), level, why,
+                    level == 1 ? "lowering the read protection to level 0 mass-erases the flash"
+                               : "level 2 is permanent");
             /* A flash read while BSY stalls the bus until the operation ends. */
             oflash__sim_stall(c);
             memcpy(buf, c->nv.flash + (flash_abs(c, addr) - c->map.flash_base), n);

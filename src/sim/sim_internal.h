@@ -151,6 +151,7 @@ typedef struct sim_chip {
     bool rdp_blocked; /* flash mapped without access (read protection level 1) */
     unsigned guard; /* OFLASH_SIM_GUARD_* of this session (not stored); models honour it:
                      * OTP / lock-byte programs and option programming fail (WRPERR) */
+    struct sim_feed *feed; /* sim-feed: the feed that placed this board (sim_feed.c), or NULL */
 } sim_chip;
 
 /* sim_state.c */
@@ -173,6 +174,13 @@ void oflash__sim_nv_free(sim_nv *nv);
 const oflash_device *oflash__sim_part_device(const char *part);
 /* The model of a part, or NULL when the simulator does not model it. */
 const oflash_sim_model *oflash__sim_model_of(const oflash_device *dev);
+
+/* sim_feed.c: open places a board (a chip file in the feed folder arg) and
+ * opens it; close takes it off when the unit passed. */
+int oflash__sim_feed_open(sim_chip **out, const char *arg, const oflash_probe_opts *opts);
+void oflash__sim_feed_close(sim_chip *c);
+void oflash__sim_feed_set_result(sim_chip *c, bool passed);
+const char *oflash__sim_feed_board(const sim_chip *c);
 
 /* sim_chip.c */
 int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_opts *opts);

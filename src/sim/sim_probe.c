@@ -74,6 +74,23 @@ static void sim_close(oflash_probe *p)
     p->priv = NULL;
 }
 
+/* sim-feed: a fresh board (or the same one again) for each open. */
+static int feed_open(oflash_probe *p, const char *arg, const oflash_probe_opts *opts)
+{
+    sim_chip *c;
+    int rc = oflash__sim_feed_open(&c, arg, opts);
+    if (rc < 0) return rc;
+    p->priv = c;
+    p->stats.has_sim_time = true;
+    return 0;
+}
+
+static void feed_close(oflash_probe *p)
+{
+    oflash__sim_feed_close(chip(p));
+    p->priv = NULL;
+}
+
 static int sim_read_mem(oflash_probe *p, void *buf, uint32_t addr, size_t len)
 {
     int rc = begin(p);
@@ -190,9 +207,14 @@ static const char *sim_part(const oflash_probe *p)
     return chip(p)->nv.part;
 }
 
+static bool is_sim(const oflash_probe *p)
+{
+    return p && (p->ops == &oflash_probe_sim_ops || p->ops == &oflash_probe_sim_feed_ops);
+}
+
 int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p)
 {
-    if (!p || p->ops != &oflash_probe_sim_ops)
+    if (!is_sim(p))
         return oflash_error_set(OFLASH_EINVAL, "not a sim: probe");
     oflash__sim_fill_stats(chip(p), out);
     return 0;
@@ -200,10 +222,25 @@ int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p)
 
 int oflash_sim_probe_guard(oflash_probe *p, unsigned flags)
 {
-    if (!p || p->ops != &oflash_probe_sim_ops)
+    if (!is_sim(p))
         return oflash_error_set(OFLASH_EINVAL, "not a sim: probe");
     chip(p)->guard = flags;
     return 0;
+}
+
+int oflash_sim_feed_result(oflash_probe *p, bool passed)
+{
+    if (!p || p->ops != &oflash_probe_sim_feed_ops)
+        return oflash_error_set(OFLASH_EINVAL, "not a sim-feed: probe");
+    oflash__sim_feed_set_result(chip(p), passed);
+    return 0;
+}
+
+const char *oflash_sim_feed_board(const oflash_probe *p)
+{
+    if (!p || p->ops != &oflash_probe_sim_feed_ops)
+        return NULL;
+    return oflash__sim_feed_board(chip(p));
 }
 
 const oflash_probe_ops oflash_probe_sim_ops = {
@@ -220,4 +257,21 @@ const oflash_probe_ops oflash_probe_sim_ops = {
     .run = sim_run,     /* until BKPT, breakpoint, fault, budget or timeout */
     .command = NULL,
     .part = sim_part, /* the part fixed in the chip file */
+};
+
+/* The same chip as sim:, placed by a feed (sim_feed.c). */
+const oflash_probe_ops oflash_probe_sim_feed_ops = {
+    .version = OFLASH_PROBE_OPS_VERSION,
+    .name = "sim-feed",
+    .open = feed_open,   /* arg: DIR[?options]; places the next board (or the same again) */
+    .close = feed_close, /* persists; takes the board off when the unit passed */
+    .read_mem = sim_read_mem,
+    .write_mem = sim_write_mem,
+    .read_regs = sim_read_regs,
+    .write_regs = sim_write_regs,
+    .halt = sim_halt,
+    .reset = sim_reset,
+    .run = sim_run,
+    .command = NULL,
+    .part = sim_part,
 };

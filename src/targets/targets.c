@@ -112,3 +112,9 @@ int oflash_device_otp_rules(oflash_otp_rules *rules, const oflash_device *dev)
     rules->erased = otp->erased_value;
     return 0;
 }
+
+uint32_t oflash_device_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    const oflash_family_ops *f = dev ? dev->family_ops : NULL;
+    return f && f->erase_time_us ? f->erase_time_us(dev, sector_size) : 0;
+}

@@ -164,6 +164,24 @@ typedef struct oflash_family_ops {
      * list (a second bank's option bytes). */
     const oflash_guard_reg *guards;
     size_t guard_count;
+
+    /*
+     * Readout protection (include/oflash/protect.h).  rdp_get: *level
+     * receives 0, 1 or 2 from the option registers read through probe.
+     * rdp_set: program the level through the option-byte registers (unlock,
+     * write the RDP byte, start, wait until the chip is no longer busy,
+     * check the error flags and read the level back, lock again).  The
+     * caller has already checked the opt-ins and that the level changes;
+     * rdp_set still refuses (OFLASH_EPROTECTED) to change a chip at level 2.
+     * NULL: the family has no readout protection oflash can set.
+     */
+    int (*rdp_get)(int *level, const oflash_device *dev, oflash_probe *probe);
+    int (*rdp_set)(const oflash_device *dev, oflash_probe *probe, int level);
+    /* Optional (NULL: unknown): the datasheet's typical time to erase one
+     * main-flash sector of sector_size bytes, in microseconds, at the
+     * default parallelism; for progress display only (oflash devices,
+     * the CLI's erase bar moving within a long sector). */
+    uint32_t (*erase_time_us)(const oflash_device *dev, uint32_t sector_size);
 } oflash_family_ops;
 
 /* ---- the registry (src/targets/targets.c) ---- */

@@ -16,6 +16,7 @@
  *    KiB), unique ID 0x1FFF7A10 (96 bits).
  */
 #include "stm32f4.h"
+#include "targets/common/stm32_optcr_rdp.h"
 
 #include "oflash/error.h"
 
@@ -135,6 +136,34 @@ static int f4_otp_rules(const oflash_device *dev, oflash_otp_rules *r)
     return 0;
 }
 
+/* ---- readout protection: FLASH_OPTCR RDP byte (targets/common/stm32_optcr_rdp.c) ---- */
+
+static const stm32_optcr_regs f4_optcr = {
+    .sr = F4_FLASHIF_BASE + F4_FLASH_SR,
+    .optkeyr = F4_FLASHIF_BASE + F4_FLASH_OPTKEYR,
+    .optcr = F4_FLASHIF_BASE + F4_FLASH_OPTCR,
+    .optkey1 = F4_FLASH_OPTKEY1,
+    .optkey2 = F4_FLASH_OPTKEY2,
+    .sr_bsy = F4_SR_BSY,
+    .sr_errors = F4_SR_ERRORS,
+    .sr_w1c = F4_SR_W1C,
+    .sr_wrperr = F4_SR_WRPERR,
+    .optlock = F4_OPTCR_OPTLOCK,
+    .optstrt = F4_OPTCR_OPTSTRT,
+};
+
+static int f4_rdp_get(int *level, const oflash_device *dev, oflash_probe *probe)
+{
+    (void)dev;
+    return oflash__stm32_optcr_rdp_get(level, &f4_optcr, probe);
+}
+
+static int f4_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
+{
+    (void)dev;
+    return oflash__stm32_optcr_rdp_set(&f4_optcr, probe, level);
+}
+
 /* ---- packs ---- */
 
 static bool f4_pack_match(const oflash_device **part, const char *vendor, const char *family,
@@ -169,6 +198,15 @@ static const oflash_guard_reg f4_guards[] = {
     {"option bytes of bank 2", OFLASH_GUARD_OPTION_BYTES, 0x1FFEC000u, 16},
 };
 
+/* Typical sector erase time at x32 (the loader's default parallelism):
+ * tERASE16KB 250 ms, tERASE64KB 550 ms, tERASE128KB 1 s (datasheets of
+ * the F401/F405/F427, "Flash memory programming" tables). */
+static uint32_t f4_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    (void)dev;
+    return sector_size <= 16384u ? 250000u : sector_size <= 65536u ? 550000u : 1000000u;
+}
+
 const oflash_family_ops oflash_family_stm32f4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f4",
@@ -192,4 +230,7 @@ const oflash_family_ops oflash_family_stm32f4 = {
     .sim = &oflash__stm32f4_sim,
     .guards = f4_guards,
     .guard_count = sizeof f4_guards / sizeof f4_guards[0],
+    .rdp_get = f4_rdp_get,
+    .rdp_set = f4_rdp_set,
+    .erase_time_us = f4_erase_time_us,
 };

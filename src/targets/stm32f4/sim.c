@@ -277,6 +277,15 @@ static void start_option_program(sim_chip *c)
         oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (session guard)");
         return;
     }
+    if (oflash_sim_rdp_level(OPTCR(c)) == 2) {
+        /* RM0090 §3.7.3, RM0368 §3.6.3: level 2 is irreversible, the option
+         * bytes can no longer be changed.  Modelled: nothing is programmed
+         * and WRPERR is set (the manuals name no flag for it). */
+        F(c)->sr |= SR_WRPERR;
+        F(c)->optcr_reg = OPTCR(c) | (F(c)->optcr_reg & OPTCR_OPTLOCK);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (RDP level 2)");
+        return;
+    }
     if (oflash__sim_power_fails_now(c)) {
         oflash__sim_power_loss(c); /* option bytes keep their old value */
         return;

@@ -19,6 +19,7 @@
  *    flash size 0x1FF0F442 (u16 KiB), unique ID 0x1FF0F420 (96 bits).
  */
 #include "stm32f7.h"
+#include "targets/common/stm32_optcr_rdp.h"
 
 #include "oflash/error.h"
 
@@ -167,6 +168,35 @@ static const oflash_guard_reg f7_guards[] = {
     {"FLASH_OPTCR1", OFLASH_GUARD_OPTION_BYTES, F7_FLASHIF_BASE + F7_FLASH_OPTCR1, 4},
 };
 
+/* ---- readout protection: FLASH_OPTCR RDP byte as on the F4 (RM0385 rev 8
+ * §3.7.3, RM0410 §3.7.3; targets/common/stm32_optcr_rdp.c) ---- */
+
+static const stm32_optcr_regs f7_optcr = {
+    .sr = F7_FLASHIF_BASE + F7_FLASH_SR,
+    .optkeyr = F7_FLASHIF_BASE + F7_FLASH_OPTKEYR,
+    .optcr = F7_FLASHIF_BASE + F7_FLASH_OPTCR,
+    .optkey1 = F7_FLASH_OPTKEY1,
+    .optkey2 = F7_FLASH_OPTKEY2,
+    .sr_bsy = F7_SR_BSY,
+    .sr_errors = F7_SR_ERRORS,
+    .sr_w1c = F7_SR_W1C,
+    .sr_wrperr = F7_SR_WRPERR,
+    .optlock = F7_OPTCR_OPTLOCK,
+    .optstrt = F7_OPTCR_OPTSTRT,
+};
+
+static int f7_rdp_get(int *level, const oflash_device *dev, oflash_probe *probe)
+{
+    (void)dev;
+    return oflash__stm32_optcr_rdp_get(level, &f7_optcr, probe);
+}
+
+static int f7_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
+{
+    (void)dev;
+    return oflash__stm32_optcr_rdp_set(&f7_optcr, probe, level);
+}
+
 const oflash_family_ops oflash_family_stm32f7 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f7",
@@ -189,4 +219,6 @@ const oflash_family_ops oflash_family_stm32f7 = {
     .sim = &oflash__stm32f7_sim,
     .guards = f7_guards,
     .guard_count = sizeof f7_guards / sizeof f7_guards[0],
+    .rdp_get = f7_rdp_get,
+    .rdp_set = f7_rdp_set,
 };

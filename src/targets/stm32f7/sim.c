@@ -286,6 +286,16 @@ static void start_option_program(sim_chip *c)
         oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (session guard)");
         return;
     }
+    if (oflash_sim_rdp_level(OPTCR(c)) == 2) {
+        /* RM0385 §3.7.3: level 2 is irreversible, the option bytes can no
+         * longer be changed.  Modelled as on the F4: nothing is programmed
+         * and WRPERR is set. */
+        f->sr |= F7_SR_WRPERR;
+        f->optcr_reg = OPTCR(c) | (f->optcr_reg & F7_OPTCR_OPTLOCK);
+        f->optcr1_reg = OPTCR1(c);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: option byte programming refused (RDP level 2)");
+        return;
+    }
     if (oflash__sim_power_fails_now(c)) {
         oflash__sim_power_loss(c); /* option bytes keep their old value */
         return;
