@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 static char base[512];
 static bool is_pg;
@@ -429,6 +431,158 @@ static void test_concurrency(void)
     oflash_serial_pool_free(pool);
 }
 
+static int first_text(void *ctx, int ncols, const char *const *vals)
+{
+    snprintf(ctx, 256, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+    return 0;
+}
+
+/* ---- kill -9 of stations at random moments ---- */
+
+/* A station process: units until killed; after each finish that returned,
+ * "id state\n" on fd (what the station was told is committed). */
+static void kill9_child(const char *url, const oflash_serial_pool *pool, int k, int round, int fd)
+{
+    oflash_ledger *l;
+    if (oflash_ledger_open(&l, url) < 0 || oflash_ledger_use_pool(l, pool) < 0) _exit(3);
+    char station[16];
+    snprintf(station, sizeof station, "k%d", k);
+    oflash_unit_record in = info(station, k), r;
+    bool rebind;
+    for (unsigned i = 0;; i++) {
+        char uid[32];
+        snprintf(uid, sizeof uid, "%02X%02X%06X", k, round, i);
+        if (oflash_ledger_reserve(&r, &rebind, l, uid, &in) < 0) _exit(4);
+        if (i % 4 == 3) { /* fails before writing: the seq comes back */
+            r.state = OFLASH_UNIT_FAIL;
+            snprintf(r.error, sizeof r.error, "no answer");
+        } else {
+            if (oflash_ledger_started(l, &r) < 0) _exit(5);
+            r.state = i % 4 == 2 ? OFLASH_UNIT_VOID : OFLASH_UNIT_PASS;
+            snprintf(r.error, sizeof r.error, "%s", r.state == OFLASH_UNIT_VOID ? "verify" : "");
+        }
+        if (oflash_ledger_finish(l, &r) < 0) _exit(6);
+        char line[64];
+        int n = snprintf(line, sizeof line, "%" PRId64 " %d\n", r.id, (int)r.state);
+        if (write(fd, line, (size_t)n) != n) _exit(7);
+    }
+}
+
+typedef struct k9_audit {
+    uint64_t live_seen[4096];
+    int dup, over;
+    uint64_t live;
+} k9_audit;
+
+static int k9_row(void *ctx, const oflash_unit_record *r)
+{
+    k9_audit *a = ctx;
+    if (r->state == OFLASH_UNIT_RELEASED || r->state == OFLASH_UNIT_FAIL) return 0;
+    if (r->seq >= 4096) {
+        a->over++;
+        return 0;
+    }
+    if (a->live_seen[r->seq]++) a->dup++;
+    a->live++;
+    return 0;
+}
+
+static int k9_free(void *ctx, int ncols, const char *const *vals)
+{
+    k9_audit *a = ctx;
+    uint64_t seq = ncols > 0 && vals[0] ? strtoull(vals[0], NULL, 10) : 0;
+    if (seq >= 4096)
+        a->over++;
+    else if (a->live_seen[seq]++)
+        a->dup++;
+    return 0;
+}
+
+static int first_u64(void *ctx, int ncols, const char *const *vals)
+{
+    *(uint64_t *)ctx = ncols > 0 && vals[0] ? strtoull(vals[0], NULL, 10) : 0;
+    return 0;
+}
+
+static void test_kill9(void)
+{
+    enum { KIDS = 4, ROUNDS = 3 };
+    oflash_serial_pool *pool = counter_pool(1, 6);
+    char url[600];
+    newdb(url, "kn");
+    oflash_ledger *l;
+    CHECK_OK(oflash_ledger_open(&l, url)); /* schema first: children only use it */
+    oflash_ledger_close(l);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    unsigned seed = (unsigned)getpid();
+    for (int round = 0; round < ROUNDS; round++) {
+        pid_t kids[KIDS];
+        for (int k = 0; k < KIDS; k++) {
+            kids[k] = fork();
+            if (kids[k] == 0) {
+                close(fds[0]);
+                kill9_child(url, pool, k, round, fds[1]);
+            }
+        }
+        for (int k = 0; k < KIDS; k++) {
+            struct timespec d = {0, (long)(50 + rand_r(&seed) % 250) * 1000000L};
+            nanosleep(&d, NULL);
+            kill(kids[k], SIGKILL);
+        }
+        for (int k = 0; k < KIDS; k++) {
+            int st = 0;
+            waitpid(kids[k], &st, 0);
+            CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL); /* killed, never failed */
+        }
+    }
+    close(fds[1]);
+    /* Restarted stations reconcile, then the audit. */
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_OK(oflash_ledger_use_pool(l, pool));
+    for (int k = 0; k < KIDS; k++) {
+        char station[16];
+        snprintf(station, sizeof station, "k%d", k);
+        CHECK_OK(oflash_ledger_reconcile(NULL, NULL, l, station));
+    }
+    /* Every finish a station was told succeeded is in the ledger as told. */
+    FILE *acks = fdopen(fds[0], "r");
+    int64_t id;
+    int state, acked = 0, lost = 0;
+    while (acks && fscanf(acks, "%" SCNd64 " %d", &id, &state) == 2) {
+        acked++;
+        char q[128], got[256] = "";
+        snprintf(q, sizeof q, "SELECT state FROM units WHERE id = %" PRId64, id);
+        l->be->query(l, false, q, 0, NULL, first_text, got);
+        if (strcmp(got, oflash_unit_state_name((oflash_unit_state)state)) != 0) lost++;
+    }
+    if (acks) fclose(acks);
+    CHECK(acked > KIDS * ROUNDS);
+    CHECK_EQ_U(lost, 0);
+    /* Each seq below the counter is exactly once either bound to one chip
+     * or free: none lost, none twice. */
+    k9_audit *a = calloc(1, sizeof *a);
+    uint64_t next = 0;
+    CHECK_OK(oflash_ledger_units(l, NULL, k9_row, a));
+    CHECK_OK(l->be->query(l, false, "SELECT seq FROM free_seqs", 0, NULL, k9_free, a));
+    CHECK_OK(l->be->query(l, false, "SELECT next_seq FROM pools", 0, NULL, first_u64, &next));
+    CHECK_EQ_U(a->dup, 0);
+    CHECK_EQ_U(a->over, 0);
+    CHECK(next > 0 && next < 4096);
+    for (uint64_t q = 0; q < next && q < 4096; q++)
+        CHECK(a->live_seen[q] == 1);
+    oflash_ledger_counts n;
+    CHECK_OK(oflash_ledger_counts_get(&n, l));
+    CHECK_EQ_U(n.reserved, 0);
+    fprintf(stderr,
+            "kill -9: %d finishes acknowledged, %" PRIu64 " seqs issued, %" PRIu64 " pass, %" PRIu64
+            " void, %" PRIu64 " in flight\n",
+            acked, next, n.pass, n.voided, n.writing);
+    free(a);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
 /* ---- export ---- */
 
 typedef struct sink {
@@ -582,12 +736,6 @@ static const char *v1_schema(void)
                    " BEGIN INSERT OR IGNORE INTO free_seqs VALUES (NEW.pool_id, NEW.seq); END;";
 }
 
-static int first_text(void *ctx, int ncols, const char *const *vals)
-{
-    snprintf(ctx, 256, "%s", ncols > 0 && vals[0] ? vals[0] : "");
-    return 0;
-}
-
 static int count_rows(void *ctx, int ncols, const char *const *vals)
 {
     (void)ncols;
@@ -681,6 +829,13 @@ static void test_migrations(void)
     oflash_ledger_close(raw);
     CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "acme-mes");
 
+    /* A server that does not answer: ELINK, the address, never the password. */
+    CHECK_ERR(oflash_ledger_open(&l, "postgresql://oflash:s3cret@127.0.0.1:1/x"), OFLASH_ELINK,
+              "cannot reach the ledger database postgresql://oflash@127.0.0.1:1/x: ");
+    CHECK(strstr(oflash_error_last(), "s3cret") == NULL);
+    CHECK_ERR(oflash_ledger_open(&l, "postgres://127.0.0.1:1/x?password=s3cret&sslmode=disable"),
+              OFLASH_ELINK, "postgres://127.0.0.1:1/x?sslmode=disable");
+    CHECK(strstr(oflash_error_last(), "s3cret") == NULL);
     /* Bad URLs. */
     CHECK_ERR(oflash_ledger_open(&l, "mysql://x/y"), OFLASH_EINVAL, "neither sqlite:PATH");
     CHECK_ERR(oflash_ledger_open(&l, "sqlite:"), OFLASH_EINVAL, "names no file");
@@ -699,6 +854,9 @@ static void test_sqlite_not_a_db(void)
     snprintf(url, sizeof url, "sqlite:%s", path);
     oflash_ledger *l;
     CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EFORMAT, "not an SQLite database");
+    snprintf(url, sizeof url, "sqlite:%s/no-such-dir/l.db", base);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EIO, "cannot open the ledger file");
+    CHECK(strstr(oflash_error_last(), "no-such-dir/l.db") != NULL);
 }
 
 /* PostgreSQL: the server restarts in the middle of a run; then it is down. */
@@ -800,6 +958,7 @@ int main(int argc, char **argv)
     test_reconcile();
     test_exhaustion();
     test_concurrency();
+    test_kill9();
     test_export();
     test_migrations();
     test_round_trips();
