@@ -14,6 +14,7 @@ install(TARGETS oflash_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_BINARY_DIR}/oflash.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_BINARY_DIR}/oflash.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME oflash)
+install(FILES ${PROJECT_BINARY_DIR}/_oflash DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
 
 set(OFLASH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/oflash)
 install(EXPORT oflashTargets NAMESPACE oflash:: DESTINATION ${OFLASH_CMAKE_DIR})

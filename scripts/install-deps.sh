@@ -6,13 +6,13 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git
-  libunicorn-dev libxml2-dev libzip-dev libedit-dev
+  libunicorn-dev libxml2-dev libzip-dev libedit-dev libjansson-dev
   nettle-dev libinih-dev
   libsqlite3-dev libpq-dev libjansson-dev postgresql
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   qemu-system-arm gdb-multiarch openocd
   clang libclang-rt-14-dev
-  srecord binutils time python3 zip cppcheck groff-base tmux
+  srecord binutils time python3 zip cppcheck groff-base tmux zsh
   strace bsdutils
   # the station's web page: HTTP server (dlopen'ed) and its tests (curl, unshare/ip)
   libmicrohttpd-dev curl iproute2 util-linux

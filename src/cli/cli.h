@@ -40,6 +40,8 @@ int cmd_protect(int argc, char **argv);
 
 /* Print "oflash: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_error with the code of the --json error object ("timeout", "fault"). */
+void cli_error_code(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the library's last error and return EXIT_FAIL. */
 int cli_fail(void);
 /* Print "oflash: <what>: " + library error and return EXIT_FAIL. */
@@ -139,8 +141,7 @@ extern bool cli_json;
 /* cmd_sim_serve.c: `oflash sim serve` (argv[1] is "serve"). */
 int cmd_sim_serve(int argc, char **argv);
 
-/* JSON string escaping to f. */
-void cli_json_string(FILE *f, const char *s);
+/* JSON output: cli_json.h. */
 
 /* The device database of commands taking --device: the --devices files
  * (the last one given wins), then $OFLASH_DEVICES, the user's store and

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "cli_image.h"
+#include "cli_json.h"
 #include "oflash/error.h"
 #include "oflash/image.h"
 
@@ -29,12 +30,14 @@ static void convert_help(FILE *f)
             "  --fill BYTE                bin: fill gaps with BYTE (needs --range)\n"
             "  --range START:END          bin: write [START, END) (END exclusive), or START+SIZE\n"
             CLI_IMAGE_HELP
+            "  --json                     print what was written as JSON\n"
             "  -q, --quiet                no warnings\n");
 }
 
 enum { O_FORMAT = CLI_OPT_LOCAL, O_RECORD_SIZE, O_SREC_TYPE, O_FILL, O_RANGE };
 
 static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
                                      CLI_OPTS_IMAGE,
                                      {"output", required_argument, NULL, 'o'},
                                      {"format", required_argument, NULL, O_FORMAT},
@@ -161,7 +164,15 @@ int cmd_convert(int argc, char **argv)
     rc = cli_load_images(&img, files, nf, &lo);
     free(files);
     if (rc) return rc;
-    if (oflash_image_write(img, out, &wo)) rc = cli_fail();
+    if (oflash_image_write(img, out, &wo)) {
+        rc = cli_fail();
+    } else if (cli_json) {
+        static const char *const names[] = {"auto", "ihex", "srec", "elf", "bin"};
+        cli_json_print(json_pack("{s:s, s:s, s:I, s:I}", "output", out, "format",
+                                 (unsigned)of < 5 ? names[of] : "?", "segment_count",
+                                 (json_int_t)oflash_image_segment_count(img), "total_size",
+                                 (json_int_t)oflash_image_size(img)));
+    }
     oflash_image_free(img);
     return rc;
 }

@@ -11,6 +11,7 @@
  * $OFLASH_DEVICES, then $XDG_CONFIG_HOME/oflash/devices/, then built-ins.
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/device.h"
 #include "oflash/sys/family.h"
 #include "oflash/error.h"
@@ -183,60 +184,47 @@ static void show_text(const oflash_device *d)
     }
 }
 
-static void json_str_or_null(const char *s)
+static json_t *device_json(const oflash_device *d, bool full)
 {
-    if (s)
-        cli_json_string(stdout, s);
-    else
-        fputs("null", stdout);
-}
-
-static void show_json(const oflash_device *d, bool full)
-{
-    printf("{\"name\":");
-    cli_json_string(stdout, d->name);
-    printf(",\"aliases\":[");
-    for (const char *const *a = d->aliases; a && *a; a++) {
-        if (a != d->aliases) putchar(',');
-        cli_json_string(stdout, *a);
-    }
-    printf("],\"vendor\":");
-    json_str_or_null(d->vendor);
-    printf(",\"core\":");
-    json_str_or_null(d->core);
-    printf(",\"source\":");
-    json_str_or_null(d->source);
-    printf(",\"extends\":");
-    json_str_or_null(d->extends);
-    printf(",\"flash_size\":%llu,\"work_ram_start\":%u,\"work_ram_size\":%u,\"has_id\":%s",
-           (unsigned long long)flash_size(d), d->work_ram_start, d->work_ram_size,
-           d->has_id ? "true" : "false");
+    json_t *o = json_object(), *al = json_array();
+    json_object_set_new(o, "name", json_string(d->name));
+    for (const char *const *a = d->aliases; a && *a; a++)
+        json_array_append_new(al, json_string(*a));
+    json_object_set_new(o, "aliases", al);
+    json_object_set_new(o, "vendor", cli_json_str(d->vendor));
+    json_object_set_new(o, "core", cli_json_str(d->core));
+    json_object_set_new(o, "source", cli_json_str(d->source));
+    json_object_set_new(o, "extends", cli_json_str(d->extends));
+    json_object_set_new(o, "flash_size", json_integer((json_int_t)flash_size(d)));
+    json_object_set_new(o, "work_ram_start", json_integer(d->work_ram_start));
+    json_object_set_new(o, "work_ram_size", json_integer(d->work_ram_size));
+    json_object_set_new(o, "has_id", json_boolean(d->has_id));
     if (full) {
-        printf(",\"banks\":[");
+        json_t *banks = json_array(), *regions = json_array();
         for (size_t i = 0; i < d->bank_count; i++) {
             const oflash_bank *b = &d->banks[i];
             char ld[512];
-            printf("%s{\"name\":", i ? "," : "");
-            cli_json_string(stdout, b->name);
-            printf(",\"kind\":\"%s\",\"base\":%u,\"size\":%u,\"page_size\":%u,\"erased_value\":%u,"
-                   "\"loader\":",
-                   kind_name(b->kind), b->base, b->size, b->page_size, b->erased_value);
-            cli_json_string(stdout, loader_desc(b, ld, sizeof ld));
-            printf(",\"sectors\":[");
-            for (size_t s = 0; s < b->sector_count; s++)
-                printf("%s[%u,%u]", s ? "," : "", b->sectors[s].addr, b->sectors[s].size);
-            printf("]}");
+            json_t *secs = json_array();
+            for (size_t k = 0; k < b->sector_count; k++)
+                json_array_append_new(secs, json_pack("[I, I]", (json_int_t)b->sectors[k].addr,
+                                                      (json_int_t)b->sectors[k].size));
+            json_array_append_new(
+                banks, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "name", b->name,
+                                 "kind", kind_name(b->kind), "base", (json_int_t)b->base, "size",
+                                 (json_int_t)b->size, "page_size", (json_int_t)b->page_size,
+                                 "erased_value", (json_int_t)b->erased_value, "loader",
+                                 loader_desc(b, ld, sizeof ld), "sectors", secs));
         }
-        printf("],\"regions\":[");
-        for (size_t i = 0; i < d->region_count; i++) {
-            printf("%s{\"name\":", i ? "," : "");
-            cli_json_string(stdout, d->regions[i].name);
-            printf(",\"kind\":\"%s\",\"base\":%u,\"size\":%u}", region_kind(d->regions[i].kind),
-                   d->regions[i].base, d->regions[i].size);
-        }
-        printf("]");
+        for (size_t i = 0; i < d->region_count; i++)
+            json_array_append_new(
+                regions, json_pack("{s:s, s:s, s:I, s:I}", "name", d->regions[i].name, "kind",
+                                   region_kind(d->regions[i].kind), "base",
+                                   (json_int_t)d->regions[i].base, "size",
+                                   (json_int_t)d->regions[i].size));
+        json_object_set_new(o, "banks", banks);
+        json_object_set_new(o, "regions", regions);
     }
-    printf("}");
+    return o;
 }
 
 static void usage(FILE *f)
@@ -319,38 +307,35 @@ int cmd_devices(int argc, char **argv)
     }
     if (paths) {
         size_t n = oflash_devdb_path_count(db);
-        if (json) printf("[");
+        json_t *list = json ? json_array() : NULL;
         for (size_t i = 0; i < n; i++) {
             const oflash_devdb_path *p = oflash_devdb_path_get(db, i);
             const char *origin = !strcmp(p->origin, "file") ? "--devices" : p->origin;
             if (json) {
-                printf("%s{\"origin\":", i ? "," : "");
-                cli_json_string(stdout, origin);
-                printf(",\"path\":");
-                json_str_or_null(p->path);
-                printf(",\"exists\":%s,\"devices\":%zu}", p->exists ? "true" : "false", p->devices);
+                json_array_append_new(list, json_pack("{s:s, s:o, s:b, s:I}", "origin", origin,
+                                                      "path", cli_json_str(p->path), "exists",
+                                                      p->exists, "devices",
+                                                      (json_int_t)p->devices));
             } else {
                 printf("%zu. %-16s %s%s (%zu device%s)\n", i + 1, origin,
                        p->path ? p->path : "(compiled in)", p->exists ? "" : " [missing]",
                        p->devices, p->devices == 1 ? "" : "s");
             }
         }
-        if (json) printf("]\n");
+        if (json) cli_json_print(json_pack("{s:o}", "paths", list));
     } else if (is_show) {
         const oflash_device *d;
         if (oflash_devdb_find(&d, db, show) < 0) {
             rc = cli_fail();
         } else if (json) {
-            show_json(d, true);
-            printf("\n");
+            cli_json_print(device_json(d, true));
         } else {
             show_text(d);
         }
     } else {
         size_t n = oflash_devdb_count(db), shown = 0;
-        if (json)
-            printf("[");
-        else
+        json_t *list = json ? json_array() : NULL;
+        if (!json)
             printf("%-16s %-10s %-9s %-40s %s\n", "NAME", "FLASH", "RAM", "ALIASES", "SOURCE");
         for (size_t i = 0; i < n; i++) {
             const oflash_device *d = oflash_devdb_get(db, i);
@@ -361,8 +346,7 @@ int cmd_devices(int argc, char **argv)
                 hidden = !strcasecmp(oflash_devdb_get(db, j)->name, d->name);
             if (hidden || (pattern && !matches(d, pattern))) continue;
             if (json) {
-                if (shown) putchar(',');
-                show_json(d, false);
+                json_array_append_new(list, device_json(d, false));
             } else {
                 char fs[32], rs[32], al[256] = "";
                 size_t off = 0;
@@ -379,12 +363,14 @@ int cmd_devices(int argc, char **argv)
             }
             shown++;
         }
-        if (json)
-            printf("]\n");
-        else if (!shown && pattern) {
-            cli_error("no device matches '%s'", pattern);
+        if (!shown && pattern) {
+            cli_error_code("not_found", "no device matches '%s'", pattern);
             rc = EXIT_FAIL;
+        } else if (json) {
+            cli_json_print(json_pack("{s:o}", "devices", list));
+            list = NULL;
         }
+        json_decref(list);
     }
     oflash_devdb_free(db);
     free(files);

@@ -18,6 +18,7 @@ static void usage(FILE *f)
                "Erase main-flash sectors by their reference-manual numbers.\n\n" CLI_TARGET_HELP
                "  --sector N           sector number (repeatable, or a comma list)\n"
                "  --all                every sector of every flash bank\n"
+               "  --json               print the result as JSON\n"
                "  --quiet\n" CLI_JOURNAL_HELP);
 }
 
@@ -62,6 +63,7 @@ static uint64_t sector_size(const oflash_device *d, unsigned number)
 enum { O_ALL = CLI_OPT_LOCAL, O_SECTOR };
 
 static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
                                      CLI_OPTS_TARGET,
                                      CLI_OPTS_JOURNAL,
                                      {"all", no_argument, NULL, O_ALL},
@@ -126,7 +128,7 @@ int cmd_erase(int argc, char **argv)
                 for (size_t k = 0; k < d->banks[b].sector_count && n < MAX_SECTORS; k++)
                     nums[n++] = d->banks[b].sectors[k].number;
     }
-    cli_progress_init(&prog, !cli_quiet);
+    cli_progress_init(&prog, !cli_quiet && !cli_json);
     cli_progress_target(&prog, t);
     cli_interrupt_install();
     {
@@ -167,7 +169,22 @@ int cmd_erase(int argc, char **argv)
     if (ret == EXIT_OK) cli_progress_cb(&prog, OFLASH_PHASE_ERASE, total, total);
     cli_progress_finish(&prog);
     if (ret == EXIT_OK) {
-        if (!cli_quiet) printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");
+        if (cli_json) {
+            json_t *o = json_pack("{s:s, s:I, s:[]}", "device", oflash_target_device(t)->name,
+                                  "sectors_erased", (json_int_t)erased, "sectors");
+            for (size_t j = 0; j < n; j++)
+                json_array_append_new(json_object_get(o, "sectors"), json_integer(nums[j]));
+            cli_json_print(o);
+        } else if (!cli_quiet) {
+            printf("erased %zu sector%s\n", erased, erased == 1 ? "" : "s");
+        }
+    } else if (cli_json) {
+        /* What was erased before the failure or the interruption. */
+        json_t *d = json_array();
+        for (size_t j = 0; j < k; j++)
+            json_array_append_new(d, json_integer(nums[j]));
+        cli_json_error_add("sectors_erased", json_integer((json_int_t)erased));
+        cli_json_error_add("sectors", d);
     }
     /* The sectors erased (all of them, or those before an interruption or
      * a failure) lose what a recovery journal saved for them. */

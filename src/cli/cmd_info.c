@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "cli_image.h"
+#include "cli_json.h"
 #include "oflash/error.h"
 #include "oflash/image.h"
 
@@ -86,22 +87,21 @@ int cmd_info(int argc, char **argv)
     uint32_t entry;
     bool have_entry = oflash_image_entry(&entry, img);
     if (json) {
-        printf("{\"segments\": [");
+        json_t *o = json_object(), *segs = json_array();
         for (size_t i = 0; i < n; i++) {
             const oflash_segment *s = oflash_image_segment(img, i);
-            printf("%s\n  {\"start\": %" PRIu32 ", \"end\": %" PRIu32 ", \"size\": %" PRIu32
-                   ", \"crc32\": %" PRIu32 ", \"source\": ",
-                   i ? "," : "", s->addr, (uint32_t)(s->addr + s->size - 1), s->size,
-                   oflash_crc32(0, s->data, s->size));
-            cli_json_string(stdout, s->source);
-            printf("}");
+            json_array_append_new(segs, json_pack("{s:I, s:I, s:I, s:I, s:o}", "start",
+                                                  (json_int_t)s->addr, "end",
+                                                  (json_int_t)(s->addr + s->size - 1), "size",
+                                                  (json_int_t)s->size, "crc32",
+                                                  (json_int_t)oflash_crc32(0, s->data, s->size),
+                                                  "source", cli_json_str(s->source)));
         }
-        printf("\n], \"segment_count\": %zu, \"total_size\": %" PRIu64 ", \"entry\": ", n,
-               oflash_image_size(img));
-        if (have_entry)
-            printf("%" PRIu32 "}\n", entry);
-        else
-            printf("null}\n");
+        json_object_set_new(o, "segments", segs);
+        json_object_set_new(o, "segment_count", json_integer((json_int_t)n));
+        json_object_set_new(o, "total_size", json_integer((json_int_t)oflash_image_size(img)));
+        json_object_set_new(o, "entry", have_entry ? json_integer(entry) : json_null());
+        cli_json_print(o);
     } else {
         printf("%4s  %-10s  %-10s  %10s  %-10s  %s\n", "#", "start", "end", "size", "crc32",
                "source");

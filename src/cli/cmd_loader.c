@@ -14,6 +14,7 @@
  * names (oflash_device_check_loader), so a refused loader never runs.
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/loader.h"
@@ -74,7 +75,8 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: oflash loader check FILE.FLM [--device NAME [--bank BANK]] [--devices FILE]...\n\n"
+        "usage: oflash loader check FILE.FLM [--device NAME [--bank BANK]] [--devices FILE]...\n"
+        "                           [--json]\n\n"
         "Prints what a CMSIS FLM flash loader declares (FlashDevice, functions,\n"
         "RAM needed) and refuses it (exit 1) when its sectors do not cover its\n"
         "size or the bank, it does not fit the device's work RAM with a stack and\n"
@@ -100,6 +102,7 @@ static const oflash_bank *pick_bank(const oflash_device *d, const char *bank, co
 enum { O_BANK = CLI_OPT_LOCAL };
 
 static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                     CLI_OPTS_JSON,
                                      {"device", required_argument, NULL, CLI_OPT_DEVICE},
                                      {"devices", required_argument, NULL, CLI_OPT_DEVICES},
                                      {"bank", required_argument, NULL, O_BANK},
@@ -121,6 +124,10 @@ int cmd_loader(int argc, char **argv)
     unsigned fn;
     char s1[32], s2[32];
     uint32_t base, size, ram_start = 0, ram_size = 0;
+    FILE *tf = stdout;
+    char *junk = NULL;
+    size_t junk_len = 0;
+    json_t *jo = NULL;
     int rc = EXIT_OK;
 
     if (!files) return cli_error("out of memory"), EXIT_FAIL;
@@ -181,38 +188,66 @@ int cmd_loader(int argc, char **argv)
     fd = oflash_flm_device(flm);
     fn = oflash_flm_functions(flm);
     oflash_flm_get_sizes(&sz, flm);
-    printf("loader:    %s\n", file);
-    printf("device:    \"%s\" (FlashDevice version 0x%04X, type %u %s)\n", fd->name, fd->vers,
+    /* With --json the text goes nowhere and the same facts into jo. */
+    if (cli_json && !(tf = open_memstream(&junk, &junk_len))) {
+        rc = cli_fail_ctx("out of memory");
+        goto out;
+    }
+    if (cli_json) {
+        json_t *runs = json_array(), *fns = json_array(), *seg = json_array();
+        for (size_t i = 0; i < fd->run_count; i++)
+            json_array_append_new(runs, json_pack("{s:I, s:I}", "offset",
+                                                  (json_int_t)fd->runs[i].offset, "size",
+                                                  (json_int_t)fd->runs[i].size));
+        for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
+            if (fn & funcs[i].bit)
+                json_array_append_new(funcs[i].segger ? seg : fns, json_string(funcs[i].name));
+        jo = json_pack("{s:s, s:{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}, s:o, "
+                       "s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+                       "loader", file, "flash_device", "name", fd->name, "version",
+                       (json_int_t)fd->vers, "type", (json_int_t)fd->type, "type_name",
+                       dev_type(fd->type), "address", (json_int_t)fd->addr, "size",
+                       (json_int_t)fd->size, "page_size", (json_int_t)fd->page_size,
+                       "erased_value", (json_int_t)fd->erased_value, "program_timeout_ms",
+                       (json_int_t)fd->prog_timeout_ms, "erase_timeout_ms",
+                       (json_int_t)fd->erase_timeout_ms, "sector_runs", runs, "functions", fns,
+                       "segger_functions", seg, "ram", "code_size", (json_int_t)sz.code_size,
+                       "data_size", (json_int_t)sz.data_size, "bss_size",
+                       (json_int_t)sz.bss_size, "needed", (json_int_t)oflash_flm_ram_needed(flm),
+                       "page_buffer", (json_int_t)fd->page_size);
+    }
+    fprintf(tf, "loader:    %s\n", file);
+    fprintf(tf, "device:    \"%s\" (FlashDevice version 0x%04X, type %u %s)\n", fd->name, fd->vers,
            fd->type, dev_type(fd->type));
     fmt_size(s1, sizeof s1, fd->size);
-    printf("address:   0x%08X-0x%08X (%s)\n", fd->addr, (uint32_t)(fd->addr + fd->size - 1), s1);
+    fprintf(tf, "address:   0x%08X-0x%08X (%s)\n", fd->addr, (uint32_t)(fd->addr + fd->size - 1), s1);
     fmt_size(s1, sizeof s1, fd->page_size);
-    printf("page:      %s, erased value 0x%02X\n", s1, fd->erased_value);
-    printf("timeouts:  program %u ms, erase %u ms\n", fd->prog_timeout_ms, fd->erase_timeout_ms);
-    printf("sectors:  ");
+    fprintf(tf, "page:      %s, erased value 0x%02X\n", s1, fd->erased_value);
+    fprintf(tf, "timeouts:  program %u ms, erase %u ms\n", fd->prog_timeout_ms, fd->erase_timeout_ms);
+    fprintf(tf, "sectors:  ");
     for (size_t i = 0; i < fd->run_count; i++) {
         uint32_t next = i + 1 < fd->run_count ? fd->runs[i + 1].offset : fd->size;
         fmt_size(s1, sizeof s1, fd->runs[i].size);
         if (fd->runs[i].size && next > fd->runs[i].offset)
-            printf("%s %u x %s at +0x%X", i ? "," : "",
+            fprintf(tf, "%s %u x %s at +0x%X", i ? "," : "",
                    (next - fd->runs[i].offset) / fd->runs[i].size, s1, fd->runs[i].offset);
         else
-            printf("%s %s at +0x%X", i ? "," : "", s1, fd->runs[i].offset);
+            fprintf(tf, "%s %s at +0x%X", i ? "," : "", s1, fd->runs[i].offset);
     }
-    printf("\nfunctions:");
+    fprintf(tf, "\nfunctions:");
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
-        if (!funcs[i].segger && (fn & funcs[i].bit)) printf(" %s", funcs[i].name);
-    printf("\nSEGGER:   ");
+        if (!funcs[i].segger && (fn & funcs[i].bit)) fprintf(tf, " %s", funcs[i].name);
+    fprintf(tf, "\nSEGGER:   ");
     {
         bool any = false;
         for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
             if (funcs[i].segger && (fn & funcs[i].bit)) {
-                printf(" %s", funcs[i].name);
+                fprintf(tf, " %s", funcs[i].name);
                 any = true;
             }
-        if (!any) printf(" none (one page and one sector per call)");
+        if (!any) fprintf(tf, " none (one page and one sector per call)");
     }
-    printf("\nRAM:       code %u B, data %u B, BSS %u B; %u B with the trampoline and stack, "
+    fprintf(tf, "\nRAM:       code %u B, data %u B, BSS %u B; %u B with the trampoline and stack, "
            "plus one %u B page buffer or more\n",
            sz.code_size, sz.data_size, sz.bss_size, oflash_flm_ram_needed(flm), fd->page_size);
 
@@ -233,7 +268,14 @@ int cmd_loader(int argc, char **argv)
         ram_size = d->work_ram_size;
         fmt_size(s1, sizeof s1, ram_size);
         fmt_size(s2, sizeof s2, size);
-        printf("target:    %s %s 0x%08X-0x%08X (%s), work RAM 0x%08X (%s)\n", d->name,
+        if (jo)
+            json_object_set_new(jo, "target",
+                                json_pack("{s:s, s:o, s:I, s:I, s:I, s:I}", "device", d->name,
+                                          "bank", cli_json_str(b ? b->name : NULL), "base",
+                                          (json_int_t)base, "size", (json_int_t)size,
+                                          "work_ram_start", (json_int_t)ram_start,
+                                          "work_ram_size", (json_int_t)ram_size));
+        fprintf(tf, "target:    %s %s 0x%08X-0x%08X (%s), work RAM 0x%08X (%s)\n", d->name,
                b ? b->name : "(no bank: the loader's own range)", base, (uint32_t)(base + size - 1),
                s2, ram_start, s1);
         if (ram_size) {
@@ -241,24 +283,47 @@ int cmd_loader(int argc, char **argv)
             o.ram_start = ram_start;
             o.ram_size = ram_size;
             oflash_loader_layout lay;
+            if (oflash_flm_layout(&lay, flm, &o) == 0 && jo)
+                json_object_set_new(
+                    jo, "layout",
+                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "trampoline",
+                              (json_int_t)lay.trampoline, "image", (json_int_t)lay.image,
+                              "static_base", (json_int_t)lay.static_base, "stack_bottom",
+                              (json_int_t)lay.stack_bottom, "stack_top", (json_int_t)lay.stack_top,
+                              "page_buffers", (json_int_t)lay.page_buffers, "buffer",
+                              (json_int_t)lay.buffer));
             if (oflash_flm_layout(&lay, flm, &o) == 0)
-                printf("layout:    trampoline 0x%08X, image 0x%08X (R9 0x%08X), stack "
+                fprintf(tf, "layout:    trampoline 0x%08X, image 0x%08X (R9 0x%08X), stack "
                        "0x%08X-0x%08X, %u page buffer%s at 0x%08X\n",
                        lay.trampoline, lay.image, lay.static_base, lay.stack_bottom, lay.stack_top,
                        lay.page_buffers, lay.page_buffers == 1 ? "" : "s", lay.buffer);
         }
     }
     if (oflash_device_check_loader(flm, file, base, size, ram_start, ram_size) < 0) {
-        printf("check:     REFUSED\n");
+        fprintf(tf, "check:     REFUSED\n");
         rc = cli_fail();
     } else if (d && !ram_size) {
-        printf("check:     REFUSED\n");
+        fprintf(tf, "check:     REFUSED\n");
         cli_error("loader %s: device %s declares no work RAM", file, d->name);
         rc = EXIT_FAIL;
     } else {
-        printf("check:     ok%s\n", d ? "" : " (FLM only; --device also checks RAM and bank)");
+        fprintf(tf, "check:     ok%s\n", d ? "" : " (FLM only; --device also checks RAM and bank)");
+    }
+    if (jo) {
+        /* A refused loader is an error object with the same fields. */
+        if (rc == EXIT_OK) {
+            json_object_set_new(jo, "check", json_string("ok"));
+            cli_json_print(jo);
+        } else {
+            json_object_set_new(jo, "check", json_string("refused"));
+            cli_json_error_merge(jo);
+        }
+        jo = NULL;
     }
 out:
+    json_decref(jo);
+    if (tf && tf != stdout) fclose(tf);
+    free(junk);
     oflash_devdb_free(db);
     oflash_flm_free(flm);
     free(files);

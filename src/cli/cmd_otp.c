@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "target.h"
 #include "cli_journal.h"
+#include "cli_json.h"
 #include "oflash/error.h"
 
 #include <ctype.h>
@@ -19,7 +20,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: oflash otp [--json] --probe P [--device D]\n"
                "       oflash otp lock N... [--yes] --probe P [--device D]\n"
                "Show the OTP blocks, or lock blocks (irreversible: shown as a plan; --yes does "
-               "it).\n\n" CLI_TARGET_HELP "  --json               print the blocks as JSON\n"
+               "it).\n\n" CLI_TARGET_HELP "  --json               print the blocks, or the locks, as JSON\n"
                "  --yes                really lock (without it only the plan is shown)\n"
                "  --otp-resume         finish a lock byte an interrupted run left partly\n"
                "                       programmed (only what the recovery journal "
@@ -48,19 +49,32 @@ void cli_otp_print_table(const oflash_otp_block *b, size_t n)
     }
 }
 
-static void print_json(const oflash_otp_block *b, size_t n)
+static void print_json(const oflash_target *t, const oflash_otp_block *b, size_t n)
 {
-    printf("{\"blocks\": [");
+    json_t *o = json_pack("{s:s, s:[]}", "device", oflash_target_device(t)->name, "blocks");
+    json_t *arr = json_object_get(o, "blocks");
     for (size_t i = 0; i < n; i++) {
-        printf("%s{\"block\": %u, \"address\": %u, \"locked\": %s, \"lock\": %u, \"blank\": %s, "
-               "\"data\": \"",
-               i ? ", " : "", b[i].number, b[i].addr, b[i].locked ? "true" : "false", b[i].lock,
-               b[i].blank ? "true" : "false");
-        for (uint32_t k = 0; k < b[i].size; k++)
-            printf("%02x", b[i].data[k]);
-        printf("\"}");
+        json_t *e = json_pack("{s:I, s:I}", "block", (json_int_t)b[i].number, "address",
+                              (json_int_t)b[i].addr);
+        cli_json_lock(e, b[i].has_lock, b[i].locked, b[i].lock);
+        json_object_set_new(e, "blank", json_boolean(b[i].blank));
+        json_object_set_new(e, "data", cli_json_hex(b[i].data, b[i].size));
+        json_array_append_new(arr, e);
     }
-    printf("]}\n");
+    cli_json_print(o);
+}
+
+/* otp lock --json: {"device", "otp_blocks_locked", "locks": [...],
+ * "already_locked"} (the lock list as in program's plan and result). */
+static void print_lock_json(const oflash_target *t, const oflash_plan *plan, size_t locked)
+{
+    json_t *p = cli_json_plan(plan);
+    json_t *o = json_pack("{s:s, s:I, s:O, s:I}", "device", oflash_target_device(t)->name,
+                          "otp_blocks_locked", (json_int_t)locked, "locks",
+                          json_object_get(p, "locks"), "already_locked",
+                          (json_int_t)plan->locks_equal);
+    json_decref(p);
+    cli_json_print(o);
 }
 
 enum { O_OTP_RESUME = CLI_OPT_LOCAL, O_YES };
@@ -139,7 +153,7 @@ int cmd_otp(int argc, char **argv)
             ret = cli_fail();
         } else {
             if (json)
-                print_json(os->blocks, os->count);
+                print_json(t, os->blocks, os->count);
             else
                 cli_otp_print_table(os->blocks, os->count);
             oflash_otp_state_free(os);
@@ -186,8 +200,11 @@ int cmd_otp(int argc, char **argv)
         oflash_target_view_init(&view, t);
         rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
         if (rc == OFLASH_ECONFLICT && plan) {
-            cli_error("%s", oflash_error_last());
-            cli_print_conflicts(stderr, plan);
+            cli_fail();
+            if (json)
+                cli_json_error_add("plan", cli_json_plan(plan));
+            else
+                cli_print_conflicts(stderr, plan);
             goto out;
         }
         if (rc < 0) {
@@ -196,17 +213,24 @@ int cmd_otp(int argc, char **argv)
         }
     }
     if (!plan->lock_count) {
-        if (!cli_quiet) printf("nothing to do: block%s already locked\n", nblocks > 1 ? "s" : "");
+        if (json)
+            print_lock_json(t, plan, 0);
+        else if (!cli_quiet)
+            printf("nothing to do: block%s already locked\n", nblocks > 1 ? "s" : "");
         ret = EXIT_OK;
         goto out;
     }
-    printf("plan (irreversible): lock OTP block%s", plan->lock_count > 1 ? "s" : "");
-    for (size_t i = 0; i < plan->lock_count; i++)
-        printf(" %u (0x%08X <- 0x00)", plan->locks[i].block, plan->locks[i].addr);
-    printf("\n");
-    if (plan->locks_equal) printf("already locked: %zu\n", plan->locks_equal);
+    if (!json) {
+        printf("plan (irreversible): lock OTP block%s", plan->lock_count > 1 ? "s" : "");
+        for (size_t i = 0; i < plan->lock_count; i++)
+            printf(" %u (0x%08X <- 0x00)", plan->locks[i].block, plan->locks[i].addr);
+        printf("\n");
+        if (plan->locks_equal) printf("already locked: %zu\n", plan->locks_equal);
+    }
     if (!yes) {
-        cli_error("nothing written: locking an OTP block cannot be undone; add --yes to lock");
+        cli_error_code("confirmation_needed",
+                       "nothing written: locking an OTP block cannot be undone; add --yes to lock");
+        if (json) cli_json_error_add("plan", cli_json_plan(plan));
         ret = EXIT_FAIL;
         goto out;
     }
@@ -218,7 +242,9 @@ int cmd_otp(int argc, char **argv)
             ret = cli_fail();
             goto out;
         }
-        if (!cli_quiet)
+        if (json)
+            print_lock_json(t, plan, st.otp_blocks_locked);
+        else if (!cli_quiet)
             printf("locked %zu block%s\n", st.otp_blocks_locked,
                    st.otp_blocks_locked == 1 ? "" : "s");
     }

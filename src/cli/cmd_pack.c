@@ -7,6 +7,7 @@
  * fsync, rename); a pack of the same file name is replaced.
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/device.h"
 #include "oflash/error.h"
 
@@ -16,7 +17,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: oflash pack add FILE.pack...\n\n"
+            "usage: oflash pack add [--json] [--quiet] FILE.pack...\n\n"
             "Imports CMSIS-Packs (.pack) into the device store (%s).\n"
             "Packs are imported as shipped: a bank whose loader covers less than the pack\n"
             "says is clipped, a bank or device that cannot be used is left out, each with\n"
@@ -32,14 +33,22 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-static int pack_add(const char *path)
+static int pack_add(const char *path, json_t *list)
 {
     oflash_devfile_report r = OFLASH_DEVFILE_REPORT_INIT;
     char dest[PATH_MAX];
     /* The whole pack is read first (a warning for each bank or device that is
      * clipped or left out), then copied into the store. */
     if (oflash_devstore_import_report(&r, dest, sizeof dest, path) < 0) return cli_fail();
-    if (!cli_quiet) {
+    if (list) {
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "pack", path, "store_path",
+                            dest, "devices", (json_int_t)r.devices, "devices_skipped",
+                            (json_int_t)r.devices_skipped, "banks_clipped",
+                            (json_int_t)r.banks_clipped, "banks_skipped",
+                            (json_int_t)r.banks_skipped, "warnings", (json_int_t)r.warnings,
+                            "builtin_parts", (json_int_t)r.builtin_parts));
+    } else if (!cli_quiet) {
         printf("imported %zu %s from %s into %s\n", r.devices,
                plural(r.devices, "device", "devices"), path, dest);
         printf("summary: %zu %s imported, %zu %s left out, %zu %s clipped, %zu %s left out, "
@@ -58,7 +67,7 @@ static int pack_add(const char *path)
     return EXIT_OK;
 }
 
-static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_END};
+static const struct option opts[] = {CLI_OPTS_COMMON, CLI_OPTS_JSON, CLI_OPTS_END};
 
 int cmd_pack(int argc, char **argv)
 {
@@ -80,7 +89,12 @@ int cmd_pack(int argc, char **argv)
         if (c == 'q') cli_quiet = true;
     }
     if (!a.npos) return cli_usage("pack", "'pack add' needs at least one .pack file");
+    json_t *list = cli_json ? json_array() : NULL;
     for (int i = 0; i < a.npos; i++)
-        if (pack_add(a.pos[i]) != EXIT_OK) rc = EXIT_FAIL;
+        if (pack_add(a.pos[i], list) != EXIT_OK) rc = EXIT_FAIL;
+    if (list && rc == EXIT_OK)
+        cli_json_print(json_pack("{s:o}", "packs", list));
+    else if (list)
+        cli_json_error_add("packs", list); /* the ones imported before the failure */
     return rc;
 }

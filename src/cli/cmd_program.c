@@ -179,37 +179,120 @@ void cli_print_plan(FILE *f, const oflash_plan *p)
     if (p->conflict_count) cli_print_conflicts(f, p);
 }
 
-static void json_plan(FILE *f, const oflash_plan *p)
+static const char *conflict_reason(oflash_conflict_kind k)
+{
+    switch (k) {
+    case OFLASH_CONFLICT_OTP_LOCKED:
+        return "block_locked";
+    case OFLASH_CONFLICT_LOCK_BYTE:
+        return "lock_byte";
+    case OFLASH_CONFLICT_OTP_PARTIAL:
+        return "partly_programmed";
+    default:
+        return "otp_value";
+    }
+}
+
+/* The blocks a plan locks: [{"block": N, "lock_address": A}, ...] (the
+ * same in the plan and in the result of program and otp lock). */
+static json_t *json_locks(const oflash_plan *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < p->lock_count; i++)
+        json_array_append_new(a, json_pack("{s:I, s:I}", "block", (json_int_t)p->locks[i].block,
+                                           "lock_address", (json_int_t)p->locks[i].addr));
+    return a;
+}
+
+/* The OTP blocks the image touches, as the plan found them: what the
+ * chip holds, what the image holds (hex and as text), the lock. */
+static json_t *json_otp_blocks(const oflash_plan *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < p->otp_block_count; i++) {
+        const oflash_plan_otp_block *b = &p->otp_blocks[i];
+        char chip[96], image[96];
+        json_t *e;
+        oflash_otp_text(chip, sizeof chip, b->chip, b->len);
+        oflash_otp_text(image, sizeof image, b->image, b->len);
+        e = json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:s, s:s}", "block", (json_int_t)b->block,
+                      "state",
+                      b->state == OFLASH_OTP_BLOCK_EQUAL     ? "equal"
+                      : b->state == OFLASH_OTP_BLOCK_PROGRAM ? "program"
+                                                             : "conflict",
+                      "address", (json_int_t)b->addr, "length", (json_int_t)b->len, "chip",
+                      cli_json_hex(b->chip, b->len), "image", cli_json_hex(b->image, b->len),
+                      "chip_text", chip, "image_text", image);
+        cli_json_lock(e, b->has_lock, b->chip_locked, 0);
+        json_object_set_new(e, "lock_byte", json_null()); /* the plan keeps no value */
+        json_object_set_new(e, "image_locks", json_boolean(b->image_locks));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+json_t *cli_json_plan(const oflash_plan *p)
 {
     oflash_plan_summary s;
+    json_t *o = json_object(), *secs = json_array(), *conf = json_array();
     oflash_plan_summarize(&s, p);
-    fprintf(f, "{\"device\": ");
-    cli_json_string(f, p->device->name);
-    fprintf(f, ", \"sectors\": [");
+    json_object_set_new(o, "device", json_string(p->device->name));
     for (size_t i = 0; i < p->sector_count; i++) {
         const oflash_plan_sector *ps = &p->sectors[i];
-        fprintf(f,
-                "%s{\"number\": %u, \"address\": %u, \"size\": %u, \"action\": \"%s\", "
-                "\"program_bytes\": %u, \"kept_bytes\": %u}",
-                i ? ", " : "", ps->sector->number, ps->sector->addr, ps->sector->size,
-                ps->action == OFLASH_SECTOR_SKIP      ? "skip"
-                : ps->action == OFLASH_SECTOR_PROGRAM ? "program"
-                                                      : "erase_program",
-                ps->program_bytes, ps->kept_bytes);
+        json_array_append_new(
+            secs, json_pack("{s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "bank", ps->bank->name,
+                            "number", (json_int_t)ps->sector->number, "address",
+                            (json_int_t)ps->sector->addr, "size", (json_int_t)ps->sector->size,
+                            "action",
+                            ps->action == OFLASH_SECTOR_SKIP      ? "skip"
+                            : ps->action == OFLASH_SECTOR_PROGRAM ? "program"
+                                                                  : "erase_program",
+                            "program_bytes", (json_int_t)ps->program_bytes, "kept_bytes",
+                            (json_int_t)ps->kept_bytes));
     }
-    fprintf(f,
-            "], \"sectors_erase\": %zu, \"sectors_skip\": %zu, \"program_bytes\": %llu, "
-            "\"otp_bytes\": %zu, \"otp_equal\": %zu, \"locks\": [",
-            s.sectors_erase, s.sectors_skip, (unsigned long long)s.program_bytes, s.otp_bytes,
-            p->otp_equal);
-    for (size_t i = 0; i < p->lock_count; i++)
-        fprintf(f, "%s%u", i ? ", " : "", p->locks[i].block);
-    fprintf(f, "], \"conflicts\": [");
-    for (size_t i = 0; i < p->conflict_count; i++)
-        fprintf(f, "%s{\"block\": %u, \"address\": %u, \"chip\": %u, \"image\": %u}", i ? ", " : "",
-                p->conflicts[i].block, p->conflicts[i].addr, p->conflicts[i].chip,
-                p->conflicts[i].image);
-    fprintf(f, "]}\n");
+    json_object_set_new(o, "sectors", secs);
+    json_object_set_new(o, "sectors_erased", json_integer((json_int_t)s.sectors_erase));
+    json_object_set_new(o, "sectors_programmed", json_integer((json_int_t)s.sectors_program));
+    json_object_set_new(o, "sectors_skipped", json_integer((json_int_t)s.sectors_skip));
+    json_object_set_new(o, "bytes_programmed", json_integer((json_int_t)s.program_bytes));
+    json_object_set_new(o, "otp_bytes_programmed", json_integer((json_int_t)s.otp_bytes));
+    json_object_set_new(o, "otp_bytes_equal", json_integer((json_int_t)p->otp_equal));
+    json_object_set_new(o, "otp_bytes_skipped",
+                        json_integer(p->otp_skipped ? (json_int_t)p->otp_skipped_bytes : 0));
+    json_object_set_new(o, "otp_blocks_locked", json_integer((json_int_t)s.locks));
+    json_object_set_new(o, "locks", json_locks(p));
+    for (size_t i = 0; i < p->conflict_count; i++) {
+        const oflash_plan_conflict *c = &p->conflicts[i];
+        json_array_append_new(conf, json_pack("{s:I, s:I, s:I, s:I, s:s}", "block",
+                                              (json_int_t)c->block, "address", (json_int_t)c->addr,
+                                              "chip", (json_int_t)c->chip, "image",
+                                              (json_int_t)c->image, "reason",
+                                              conflict_reason(c->kind)));
+    }
+    json_object_set_new(o, "conflicts", conf);
+    json_object_set_new(o, "otp_blocks", json_otp_blocks(p));
+    json_object_set_new(o, "otp_needs_opt_in", json_boolean(p->otp_needs_opt_in));
+    return o;
+}
+
+/* The result of a run (also the "done" part of a failed one). */
+static json_t *json_result(const oflash_target *t, const oflash_plan *plan,
+                           const oflash_flash_stats *st, double elapsed)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "device", json_string(oflash_target_device(t)->name));
+    json_object_set_new(o, "sectors_erased", json_integer((json_int_t)st->sectors_erased));
+    json_object_set_new(o, "sectors_skipped", json_integer((json_int_t)st->sectors_skipped));
+    json_object_set_new(o, "bytes_programmed", json_integer((json_int_t)st->bytes_programmed));
+    json_object_set_new(o, "otp_bytes_programmed",
+                        json_integer((json_int_t)st->otp_bytes_programmed));
+    json_object_set_new(o, "otp_blocks_locked", json_integer((json_int_t)st->otp_blocks_locked));
+    json_object_set_new(o, "locks", json_locks(plan));
+    json_object_set_new(o, "verify", json_string(st->verify > 0   ? "ok"
+                                                 : st->verify < 0 ? "failed"
+                                                                  : "skipped"));
+    cli_json_stats(o, st, elapsed);
+    return o;
 }
 
 /* "3 sectors and 14 OTP bytes already hold the image" */
@@ -383,9 +466,9 @@ int cmd_program(int argc, char **argv)
     po.show_otp = plan_only;
     rc = oflash_plan_create(&plan, img, oflash_target_device(t), &view, &po);
     if (rc == OFLASH_ECONFLICT && plan) {
-        cli_error("%s", oflash_error_last());
+        cli_fail();
         if (json)
-            json_plan(stdout, plan);
+            cli_json_error_add("plan", cli_json_plan(plan));
         else if (plan_only)
             cli_print_plan(stdout, plan);
         else
@@ -407,8 +490,10 @@ int cmd_program(int argc, char **argv)
             ret = cli_fail();
             goto out;
         }
-        if (json)
-            json_plan(stdout, plan);
+        if (json && !plan->otp_needs_opt_in)
+            cli_json_print(cli_json_plan(plan));
+        else if (json)
+            cli_json_error_add("plan", cli_json_plan(plan)); /* the refusal below */
         else
             cli_print_plan(stdout, plan);
         if (plan->otp_needs_opt_in) {
@@ -462,8 +547,10 @@ int cmd_program(int argc, char **argv)
         ret = EXIT_INTERRUPTED;
         goto out;
     }
+    memset(&st, 0, sizeof st);
     rc = oflash_flash_execute(&st, t, plan, &fo);
     cli_progress_finish(&prog);
+    if (rc < 0 && json) cli_json_error_add("done", json_result(t, plan, &st, cli_now() - t0));
     if (rc == OFLASH_EINTERRUPTED) {
         if (prog.tty) fputc('\n', stderr);
         cli_interrupt_halt(oflash_target_probe(t));
@@ -472,17 +559,6 @@ int cmd_program(int argc, char **argv)
                   "halted; run the same command again to complete the work");
         ret = EXIT_INTERRUPTED;
         goto out;
-    }
-    if (json) {
-        printf("{\"sectors_erased\": %zu, \"sectors_skipped\": %zu, \"bytes_programmed\": %llu, "
-               "\"otp_bytes_programmed\": %zu, \"otp_blocks_locked\": %zu, \"verify\": \"%s\", ",
-               st.sectors_erased, st.sectors_skipped, (unsigned long long)st.bytes_programmed,
-               st.otp_bytes_programmed, st.otp_blocks_locked,
-               st.verify > 0   ? "ok"
-               : st.verify < 0 ? "failed"
-                               : "skipped");
-        cli_json_stats(stdout, &st, cli_now() - t0);
-        printf("}\n");
     }
     if (rc < 0) {
         ret = cli_fail();
@@ -506,7 +582,22 @@ int cmd_program(int argc, char **argv)
         printf(", %llu round trips, %llu bytes on the wire\n", (unsigned long long)st.round_trips,
                (unsigned long long)st.wire_bytes);
     }
-    ret = run_after ? cli_reset_target(t, false) : EXIT_OK;
+    if (json) {
+        json_t *o = json_result(t, plan, &st, cli_now() - t0);
+        uint32_t v[2];
+        if (run_after && (ret = cli_reset_target(t, false, v)) != EXIT_OK) {
+            json_decref(o);
+            goto out;
+        }
+        if (run_after)
+            json_object_set_new(o, "reset",
+                                json_pack("{s:s, s:I, s:I}", "state", "running", "sp",
+                                          (json_int_t)v[0], "pc", (json_int_t)v[1]));
+        cli_json_print(o);
+        ret = EXIT_OK;
+        goto out;
+    }
+    ret = run_after ? cli_reset_target(t, false, NULL) : EXIT_OK;
 out:
     cli_progress_finish(&prog);
     oflash_plan_free(plan);

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "target.h"
+#include "cli_json.h"
 #include "oflash/error.h"
 #include "oflash/protect.h"
 
@@ -24,12 +25,14 @@ static void usage(FILE *f)
                "                       0: from level 1, erases all of main flash\n"
                "  --yes                do it (without: show the plan only)\n"
                "  --allow-rdp2         the second opt-in level 2 needs\n"
-               "  --allow-mass-erase   the opt-in lowering level 1 to 0 needs\n");
+               "  --allow-mass-erase   the opt-in lowering level 1 to 0 needs\n"
+               "  --json               print the result as JSON (docs/json.md)\n");
 }
 
 enum { O_RDP = CLI_OPT_LOCAL, O_YES, O_RDP2, O_MASS };
 
 static const struct option opts[] = {CLI_OPTS_COMMON,
+                                     CLI_OPTS_JSON,
                                      CLI_OPTS_TARGET,
                                      {"rdp", required_argument, NULL, O_RDP},
                                      {"yes", no_argument, NULL, O_YES},
@@ -101,13 +104,20 @@ int cmd_protect(int argc, char **argv)
         return cli_fail_ctx("protect");
     }
     if (want < 0 || want == cur) {
-        if (!cli_quiet)
+        if (cli_json)
+            cli_json_print(json_pack("{s:s, s:i}", "device", oflash_target_device(t)->name,
+                                     "rdp_level", cur));
+        else if (!cli_quiet)
             printf("readout protection: %s%s\n", level_words(cur),
                    want == cur ? "; nothing to change" : "");
         oflash_target_close(t);
         return EXIT_OK;
     }
-    if (!cli_quiet || !yes) {
+    if (cli_json)
+        cli_json_error_add("plan", json_pack("{s:i, s:i, s:b, s:b}", "rdp_level", cur,
+                                             "rdp_level_planned", want, "mass_erase",
+                                             cur == 1 && want == 0, "permanent", want == 2));
+    else if (!cli_quiet || !yes) {
         printf("plan: readout protection %s -> %s\n", level_words(cur), level_words(want));
         if (cur == 1 && want == 0)
             printf("  this ERASES ALL OF MAIN FLASH (OTP is kept)\n");
@@ -119,26 +129,30 @@ int cmd_protect(int argc, char **argv)
     }
     if (cur == 2) {
         oflash_target_close(t);
-        fprintf(stderr, "oflash: protect: the chip is at level 2, which is permanent\n");
+        cli_error_code("protected", "protect: the chip is at level 2, which is permanent");
         return EXIT_FAIL;
     }
     if (cur == 1 && want == 0 && !o.allow_mass_erase) {
         oflash_target_close(t);
-        fprintf(stderr, "oflash: protect: nothing was changed; lowering to level 0 erases all "
-                        "of main flash: add --allow-mass-erase and --yes\n");
+        cli_error_code("confirmation_needed",
+                       "protect: nothing was changed; lowering to level 0 erases all "
+                       "of main flash: add --allow-mass-erase and --yes");
         return EXIT_FAIL;
     }
     if (!yes) {
         oflash_target_close(t);
-        fprintf(stderr, "oflash: protect: nothing was changed (a plan only); add --yes to set "
-                        "it\n");
+        cli_error_code("confirmation_needed",
+                       "protect: nothing was changed (a plan only); add --yes to set it");
         return EXIT_FAIL;
     }
     if (oflash_target_set_rdp(t, want, &o) < 0) {
         oflash_target_close(t);
         return cli_fail_ctx("protect");
     }
+    if (cli_json)
+        cli_json_print(json_pack("{s:s, s:i, s:i}", "device", oflash_target_device(t)->name,
+                                 "rdp_level", want, "previous_rdp_level", cur));
     oflash_target_close(t);
-    if (!cli_quiet) printf("readout protection is now %s\n", level_words(want));
+    if (!cli_quiet && !cli_json) printf("readout protection is now %s\n", level_words(want));
     return EXIT_OK;
 }

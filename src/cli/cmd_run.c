@@ -6,12 +6,15 @@
  * core is halted and its registers are still printed) or probe error, 2 usage.
  */
 #include "cli.h"
+#include "cli_json.h"
+#include "cli_image.h"
 #include "oflash/error.h"
 #include "oflash/probe.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_LOADS 32
 #define MAX_REGSET 32
@@ -25,11 +28,14 @@ static const int shown[] = {
 
 static void help(void)
 {
-    printf("usage: oflash run --probe P [--device D] --load FILE@ADDR [--load FILE@ADDR]...\n"
-           "                  --pc ADDR --sp ADDR [--reg NAME=V]... [--break ADDR]\n"
+    printf("usage: oflash run --probe P [--device D] --load FILE[@ADDR] [--load FILE[@ADDR]]...\n"
+           "                  [--pc ADDR] --sp ADDR [--reg NAME=V]... [--break ADDR]\n"
            "                  [--timeout SEC] [--guard-ram ADDR] [--reset-cmd CMD] [--halt-cmd CMD]\n"
            "                  [--baud N] [--json]\n\n"
-           "Loads raw binary files into target memory, sets the registers (r0-r12, sp,\n"
+           "Loads files into target memory: raw binaries as FILE@ADDR, ELF, Intel HEX\n"
+           "and S-record files where they say (all read and checked before the target\n"
+           "is touched); --pc defaults to the entry point of the first file that has\n"
+           "one.  Then sets the registers (r0-r12, sp,\n"
            "lr, pc, xpsr; xpsr defaults to 0x01000000, the Thumb bit), runs until the\n"
            "core executes a BKPT or reaches --break, and prints the registers.\n"
            "A timeout (default 10 s) halts the core and reports where it was (exit 1).\n"
@@ -42,41 +48,8 @@ static void help(void)
            "the fault guard: a vector table installed for the run, so that a BKPT or\n"
            "a fault ends the run on servers without halting debug (QEMU).\n"
            "gdb: probes: --reset-cmd/--halt-cmd set the monitor commands (see docs/gdb.md),\n"
-           "--baud the speed of a serial line (gdb:/dev/ttyACM0; default 115200).\n");
-}
-
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f) return oflash_error_set(OFLASH_EIO, "%s: cannot open: %s", path, strerror(errno));
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            uint8_t *nb;
-            cap = cap ? cap * 2 : 4096;
-            nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return oflash_error_set(OFLASH_ENOMEM, "out of memory reading %s", path);
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
-        return oflash_error_set(OFLASH_EIO, "%s: read error", path);
-    }
-    fclose(f);
-    *data = buf;
-    *len = n;
-    return 0;
+           "--baud the speed of a serial line (gdb:/dev/ttyACM0; default 115200).\n\n"
+           CLI_IMAGE_HELP);
 }
 
 enum {
@@ -94,6 +67,7 @@ enum {
 
 static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                      CLI_OPTS_JSON,
+                                     CLI_OPTS_IMAGE,
                                      {"probe", required_argument, NULL, CLI_OPT_PROBE},
                                      {"device", required_argument, NULL, CLI_OPT_DEVICE},
                                      {"reset-cmd", required_argument, NULL, O_RESET_CMD},
@@ -108,13 +82,24 @@ static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                      {"reg", required_argument, NULL, O_REG},
                                      CLI_OPTS_END};
 
+/* {"r0": N, ..., "xpsr": N} */
+static json_t *json_regs(const uint32_t *vals)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < NSHOWN; i++)
+        json_object_set_new(o, oflash_reg_name(shown[i]), json_integer(vals[i]));
+    return o;
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *probe_spec = NULL, *device = NULL, *reset_cmd = NULL, *halt_cmd = NULL;
     cli_args a;
     int c;
-    const char *load_file[MAX_LOADS];
-    uint32_t load_addr[MAX_LOADS], pc = 0, sp = 0, brk = 0, guard = 0;
+    char *load_file[MAX_LOADS];
+    oflash_image *loads[MAX_LOADS] = {NULL};
+    oflash_image_load_opts lo = OFLASH_IMAGE_LOAD_OPTS_INIT;
+    uint32_t pc = 0, sp = 0, brk = 0, guard = 0;
     int set_regs[MAX_REGSET];
     uint32_t set_vals[MAX_REGSET];
     size_t nloads = 0, nset = 0;
@@ -126,11 +111,14 @@ int cmd_run(int argc, char **argv)
     oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info stop;
     uint32_t vals[NSHOWN];
-    int rc, ret = EXIT_FAIL;
+    int ret = EXIT_FAIL;
 
     cli_args_init(&a, "run", "", argc, argv, opts);
     while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
         const char *v = a.arg;
+        int k = c == CLI_ARGS_BAD ? 0 : cli_image_apply("run", c, v, &lo);
+        if (k < 0) return EXIT_USAGE;
+        if (k) continue;
         switch (c) {
         case CLI_ARGS_BAD:
             return EXIT_USAGE;
@@ -160,12 +148,18 @@ int cmd_run(int argc, char **argv)
             break;
         }
         case O_LOAD: {
+            /* FILE@ADDR (raw binary), or an ELF / Intel HEX / S-record file
+             * that says where its bytes go. */
             const char *at = strrchr(v, '@');
-            if (!at || at == v || !cli_parse_u32(at + 1, &load_addr[nloads]))
-                return cli_usage("run", "--load '%s': expected FILE@ADDR", v);
+            uint32_t addr;
+            if (at && (at == v || !cli_parse_u32(at + 1, &addr)) && access(v, F_OK) != 0)
+                return cli_usage("run",
+                                 "--load '%s': expected FILE@ADDR (a raw binary at ADDR, e.g. "
+                                 "code.bin@0x20000000) or an ELF, HEX or S-record file",
+                                 v);
             if (nloads >= MAX_LOADS)
                 return cli_usage("run", "at most %d --load options", MAX_LOADS);
-            load_file[nloads++] = v;
+            load_file[nloads++] = (char *)v; /* an argv string */
             break;
         }
         case O_PC:
@@ -222,10 +216,29 @@ int cmd_run(int argc, char **argv)
     if (a.npos) return cli_usage("run", "unexpected argument '%s'", a.pos[0]);
     if (!probe_spec)
         return cli_usage("run", "--probe is required (sim:PATH, gdb:HOST:PORT, gdb:/dev/ttyX)");
-    if (!nloads) return cli_usage("run", "at least one --load FILE@ADDR is required");
-    if (!have_pc || !have_sp) return cli_usage("run", "--pc and --sp are required");
+    if (!nloads)
+        return cli_usage("run", "at least one --load FILE@ADDR (or an ELF or HEX file) is required");
+    if (!have_sp) return cli_usage("run", "--sp is required");
+    /* Every file is read and checked before the target is touched. */
+    for (size_t i = 0; i < nloads; i++) {
+        if (cli_load_images(&loads[i], &load_file[i], 1, &lo) != EXIT_OK) goto out;
+        if (oflash_image_segment_count(loads[i]) == 0) {
+            cli_error("%s: file is empty (expected code or data to load)", load_file[i]);
+            goto out;
+        }
+        /* --pc defaults to the entry point of the first file that has one
+         * (ELF e_entry, HEX start address record). */
+        if (!have_pc && oflash_image_entry(&pc, loads[i])) have_pc = true;
+    }
+    if (!have_pc) {
+        ret = cli_usage("run", "--pc is required (no --load file names an entry point)");
+        goto out;
+    }
     /* --pc/--sp win over --reg pc=/sp= (they are applied last). */
-    if (nset + 3 > MAX_REGSET) return cli_usage("run", "too many --reg options");
+    if (nset + 3 > MAX_REGSET) {
+        ret = cli_usage("run", "too many --reg options");
+        goto out;
+    }
     if (!have_xpsr) {
         set_regs[nset] = OFLASH_REG_XPSR;
         set_vals[nset++] = 0x01000000u;
@@ -238,36 +251,21 @@ int cmd_run(int argc, char **argv)
     po.device = device;
     po.reset_cmd = reset_cmd;
     po.halt_cmd = halt_cmd;
-    if (oflash_probe_open(&p, probe_spec, &po) < 0) return cli_fail();
+    if (oflash_probe_open(&p, probe_spec, &po) < 0) {
+        cli_fail();
+        goto out;
+    }
     if (oflash_probe_halt(p) < 0) {
         cli_fail_ctx("halting the core");
         goto out;
     }
     for (size_t i = 0; i < nloads; i++) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        char path[4096];
-        size_t pl = (size_t)(strrchr(load_file[i], '@') - load_file[i]);
-        if (pl >= sizeof path) {
-            cli_error("--load: path too long");
-            goto out;
-        }
-        memcpy(path, load_file[i], pl);
-        path[pl] = '\0';
-        if (read_file(path, &data, &len) < 0) {
-            cli_fail();
-            goto out;
-        }
-        if (len == 0) {
-            free(data);
-            cli_error("%s: file is empty (expected code or data to load)", path);
-            goto out;
-        }
-        rc = oflash_probe_write_mem(p, load_addr[i], data, len);
-        free(data);
-        if (rc < 0) {
-            cli_fail_ctx("loading %s at 0x%08X", path, load_addr[i]);
-            goto out;
+        for (size_t k = 0; k < oflash_image_segment_count(loads[i]); k++) {
+            const oflash_segment *sg = oflash_image_segment(loads[i], k);
+            if (oflash_probe_write_mem(p, sg->addr, sg->data, sg->size) < 0) {
+                cli_fail_ctx("loading %s at 0x%08X", load_file[i], sg->addr);
+                goto out;
+            }
         }
     }
     if (oflash_probe_write_regs(p, set_regs, set_vals, nset) < 0) {
@@ -299,10 +297,9 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         if (json) {
-            printf("{\"stopped\": \"interrupted\", \"pc\": %u, \"registers\": {", stop.pc);
-            for (size_t i = 0; i < NSHOWN; i++)
-                printf("%s\"%s\": %u", i ? ", " : "", oflash_reg_name(shown[i]), vals[i]);
-            printf("}}\n");
+            cli_json_error_add("stopped", json_string("interrupted"));
+            cli_json_error_add("pc", json_integer(stop.pc));
+            cli_json_error_add("registers", json_regs(vals));
         } else {
             printf("stopped: interrupted at 0x%08X\n", stop.pc);
             for (size_t i = 0; i < NSHOWN; i++)
@@ -316,7 +313,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     if (stop.reason == OFLASH_STOP_HALT) {
-        cli_error("the core stopped at 0x%08X without reaching a BKPT or the breakpoint: %s",
+        cli_error_code("halted", "the core stopped at 0x%08X without reaching a BKPT or the breakpoint: %s",
                   stop.pc, stop.detail[0] ? stop.detail : "halted");
         goto out;
     }
@@ -333,20 +330,25 @@ int cmd_run(int argc, char **argv)
                           : stop.reason == OFLASH_STOP_FAULT      ? "fault"
                                                                   : "timeout";
         if (json) {
-            printf("{\"stopped\": \"%s\", \"pc\": %u, ", why, stop.pc);
+            json_t *o = json_pack("{s:s, s:I}", "stopped", why, "pc", (json_int_t)stop.pc);
             if (stop.reason == OFLASH_STOP_FAULT) {
-                printf("\"fault\": {\"description\": ");
-                cli_json_string(stdout, stop.detail);
-                if (f->valid)
-                    printf(", \"exception\": %u, \"cfsr\": %u, \"hfsr\": %u, \"mmfar\": %u, "
-                           "\"bfar\": %u",
-                           f->exception, f->cfsr, f->hfsr, f->mmfar, f->bfar);
-                printf("}, ");
+                json_t *fo = json_pack("{s:s}", "description", stop.detail);
+                if (f->valid) {
+                    json_object_set_new(fo, "exception", json_integer(f->exception));
+                    json_object_set_new(fo, "cfsr", json_integer(f->cfsr));
+                    json_object_set_new(fo, "hfsr", json_integer(f->hfsr));
+                    json_object_set_new(fo, "mmfar", json_integer(f->mmfar));
+                    json_object_set_new(fo, "bfar", json_integer(f->bfar));
+                }
+                json_object_set_new(o, "fault", fo);
             }
-            printf("\"registers\": {");
-            for (size_t i = 0; i < NSHOWN; i++)
-                printf("%s\"%s\": %u", i ? ", " : "", oflash_reg_name(shown[i]), vals[i]);
-            printf("}}\n");
+            json_object_set_new(o, "registers", json_regs(vals));
+            if (stop.reason == OFLASH_STOP_BKPT || stop.reason == OFLASH_STOP_BREAKPOINT) {
+                cli_json_print(o);
+            } else {
+                /* timeout and fault: the error object, same fields */
+                cli_json_error_merge(o);
+            }
         } else {
             printf("stopped: %s at 0x%08X (%s)\n", why, stop.pc, stop.detail);
             if (stop.reason == OFLASH_STOP_FAULT && f->valid)
@@ -357,15 +359,17 @@ int cmd_run(int argc, char **argv)
                        (i % 4 == 3 || i + 1 == NSHOWN) ? "\n" : "   ");
         }
         if (stop.reason == OFLASH_STOP_TIMEOUT)
-            cli_error("timeout: the code did not reach a BKPT or the breakpoint within %g s; "
+            cli_error_code("timeout", "timeout: the code did not reach a BKPT or the breakpoint within %g s; "
                       "halted at 0x%08X",
                       timeout_s, stop.pc);
         else if (stop.reason == OFLASH_STOP_FAULT)
-            cli_error("the code faulted: %s", stop.detail);
+            cli_error_code("fault", "the code faulted: %s", stop.detail);
         else
             ret = EXIT_OK;
     }
 out:
+    for (size_t i = 0; i < nloads; i++)
+        oflash_image_free(loads[i]);
     oflash_probe_close(p);
     return ret;
 }

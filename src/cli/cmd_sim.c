@@ -10,6 +10,7 @@
  * this file parses, calls and prints.
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/sim.h"
@@ -19,10 +20,10 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: oflash sim create PATH --device PART [--uid HEX24]\n"
+    fprintf(f, "usage: oflash sim create PATH --device PART [--uid HEX24] [--json]\n"
                "       oflash sim show PATH [--json]\n"
                "       oflash sim fault PATH [--power-loss-after N] [--fail-at ADDR]\n"
-               "                             [--link-drop-after N] | --clear\n"
+               "                             [--link-drop-after N] | --clear  [--json]\n"
                "       oflash sim serve PATH --remote-bitbang [HOST:]PORT [--device PART]\n"
                "                        [--adapter-khz N] [--no-realtime] [--once]\n"
                "\n"
@@ -50,6 +51,7 @@ enum { O_UID = CLI_OPT_LOCAL, O_CLEAR, O_POWER_LOSS, O_FAIL_AT, O_LINK_DROP };
 /* The options of sim create/show/fault: each takes only its own (the rest
  * are refused after parsing, by name). */
 static const struct option create_opts[] = {{"help", no_argument, NULL, 'h'},
+                                            CLI_OPTS_JSON,
                                             {"device", required_argument, NULL, CLI_OPT_DEVICE},
                                             {"uid", required_argument, NULL, O_UID},
                                             CLI_OPTS_END};
@@ -90,7 +92,12 @@ static int sim_create(int argc, char **argv)
     if (!path) return cli_usage("sim", "sim create: expected PATH");
     if (!device) return cli_usage("sim", "sim create: expected --device PART (e.g. STM32F401RE)");
     if (oflash_sim_create(path, device, uid) < 0) return cli_fail();
-    if (!cli_quiet) {
+    if (cli_json) {
+        oflash_sim_info info;
+        if (oflash_sim_info_read(&info, path) < 0) return cli_fail();
+        cli_json_print(json_pack("{s:s, s:s, s:o}", "chip", path, "part", info.part, "uid",
+                                 cli_json_hex(info.uid, OFLASH_SIM_UID_LEN)));
+    } else if (!cli_quiet) {
         oflash_sim_info info;
         if (oflash_sim_info_read(&info, path) == 0) {
             printf("created %s: %s, unique ID ", path, info.part);
@@ -202,60 +209,63 @@ static void show_text(const char *path, const oflash_sim_info *in)
     printf("\n");
 }
 
+static json_t *faults_json(const oflash_sim_faults *f)
+{
+    return json_pack("{s:o, s:o, s:o}", "power_loss_after",
+                     f->power_loss ? json_integer((json_int_t)f->power_loss_after) : json_null(),
+                     "fail_at", f->fail_at ? json_integer(f->fail_addr) : json_null(),
+                     "link_drop_after",
+                     f->link_drop ? json_integer((json_int_t)f->link_drop_after) : json_null());
+}
+
 static void show_json(const char *path, const oflash_sim_info *in)
 {
-    printf("{\"chip\":");
-    cli_json_string(stdout, path);
-    printf(",\"part\":");
-    cli_json_string(stdout, in->part);
-    printf(",\"uid\":\"");
-    for (int i = 0; i < OFLASH_SIM_UID_LEN; i++)
-        printf("%02x", in->uid[i]);
-    printf("\",\"flash_size\":%u,\"ram_size\":%u,\"blank_sectors\":[", in->flash_size,
-           in->ram_size);
-    for (size_t i = 0, n = 0; i < in->sector_count; i++)
-        if (in->sector_blank[i]) printf("%s%zu", n++ ? "," : "", i);
-    printf("],\"otp\":[");
+    json_t *o = json_object(), *a;
+    json_object_set_new(o, "chip", json_string(path));
+    json_object_set_new(o, "part", json_string(in->part));
+    json_object_set_new(o, "uid", cli_json_hex(in->uid, OFLASH_SIM_UID_LEN));
+    json_object_set_new(o, "flash_size", json_integer(in->flash_size));
+    json_object_set_new(o, "ram_size", json_integer(in->ram_size));
+    a = json_array();
+    for (size_t i = 0; i < in->sector_count; i++)
+        if (in->sector_blank[i]) json_array_append_new(a, json_integer((json_int_t)i));
+    json_object_set_new(o, "blank_sectors", a);
+    a = json_array();
     for (uint32_t b = 0; b < otp_blocks(in); b++) {
-        printf("%s{\"block\":%u,\"blank\":%s,\"address\":%u", b ? "," : "", b,
-               block_blank(in, b) ? "true" : "false", in->otp_base + in->otp_block * b);
-        if (b < in->otp_lock_count) printf(",\"lock\":\"%s\"", lock_state(in->otp_lock[b]));
-        printf("}");
+        json_t *e = json_pack("{s:I, s:I}", "block", (json_int_t)b, "address",
+                              (json_int_t)(in->otp_base + in->otp_block * b));
+        bool has_lock = b < in->otp_lock_count;
+        uint8_t lock = has_lock ? in->otp_lock[b] : 0xFF;
+        cli_json_lock(e, has_lock, lock != 0xFF, lock);
+        json_object_set_new(e, "blank", json_boolean(block_blank(in, b)));
+        json_array_append_new(a, e);
     }
-    printf("],\"opt\":[");
+    json_object_set_new(o, "otp", a);
+    a = json_array();
     for (size_t i = 0; i < in->opt_count; i++)
-        printf("%s%u", i ? "," : "", in->opt[i]);
-    printf("],\"optcr\":%u,\"optcr1\":%u,\"rdp_level\":%d,\"options\":", in->optcr, in->optcr1,
-           in->rdp_level);
-    cli_json_string(stdout, in->options);
-    printf(",\"write_protected\":[");
-    for (size_t i = 0, n = 0; i < in->sector_count; i++)
-        if (in->sector_wrp[i]) printf("%s%zu", n++ ? "," : "", i);
-    printf("]");
-    printf(",\"faults\":{\"power_loss_after\":");
-    if (in->faults.power_loss)
-        printf("%llu", (unsigned long long)in->faults.power_loss_after);
-    else
-        printf("null");
-    printf(",\"fail_at\":");
-    if (in->faults.fail_at)
-        printf("%u", in->faults.fail_addr);
-    else
-        printf("null");
-    printf(",\"link_drop_after\":");
-    if (in->faults.link_drop)
-        printf("%llu", (unsigned long long)in->faults.link_drop_after);
-    else
-        printf("null");
-    printf("},\"last_run\":{\"sim_time_ns\":%llu,\"cpu_insns\":%llu,\"program_ops\":%llu,"
-           "\"erase_ops\":%llu,\"option_ops\":%llu,\"flash_busy_ns\":%llu,"
-           "\"unknown_accesses\":%llu,\"core_clock_hz\":%llu}}\n",
-           (unsigned long long)in->last_run.sim_time_ns, (unsigned long long)in->last_run.cpu_insns,
-           (unsigned long long)in->last_run.program_ops, (unsigned long long)in->last_run.erase_ops,
-           (unsigned long long)in->last_run.option_ops,
-           (unsigned long long)in->last_run.flash_busy_ns,
-           (unsigned long long)in->last_run.unknown_accesses,
-           (unsigned long long)in->last_run.core_clock_hz);
+        json_array_append_new(a, json_integer(in->opt[i]));
+    json_object_set_new(o, "opt", a);
+    json_object_set_new(o, "optcr", json_integer(in->optcr));
+    json_object_set_new(o, "optcr1", json_integer(in->optcr1));
+    json_object_set_new(o, "rdp_level", json_integer(in->rdp_level));
+    json_object_set_new(o, "options", json_string(in->options));
+    a = json_array();
+    for (size_t i = 0; i < in->sector_count; i++)
+        if (in->sector_wrp[i]) json_array_append_new(a, json_integer((json_int_t)i));
+    json_object_set_new(o, "write_protected", a);
+    json_object_set_new(o, "faults", faults_json(&in->faults));
+    json_object_set_new(
+        o, "last_run",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sim_time_ns",
+                  (json_int_t)in->last_run.sim_time_ns, "cpu_insns",
+                  (json_int_t)in->last_run.cpu_insns, "program_ops",
+                  (json_int_t)in->last_run.program_ops, "erase_ops",
+                  (json_int_t)in->last_run.erase_ops, "option_ops",
+                  (json_int_t)in->last_run.option_ops, "flash_busy_ns",
+                  (json_int_t)in->last_run.flash_busy_ns, "unknown_accesses",
+                  (json_int_t)in->last_run.unknown_accesses, "core_clock_hz",
+                  (json_int_t)in->last_run.core_clock_hz));
+    cli_json_print(o);
 }
 
 static const struct option show_opts[] = {{"help", no_argument, NULL, 'h'}, CLI_OPTS_JSON,
@@ -289,6 +299,7 @@ static int sim_show(int argc, char **argv)
 
 static const struct option fault_opts[] = {
     {"help", no_argument, NULL, 'h'},
+    CLI_OPTS_JSON,
     {"clear", no_argument, NULL, O_CLEAR},
     {"power-loss-after", required_argument, NULL, O_POWER_LOSS},
     {"fail-at", required_argument, NULL, O_FAIL_AT},
@@ -365,7 +376,10 @@ static int sim_fault(int argc, char **argv)
         }
     }
     if (oflash_sim_set_faults(path, &f) < 0) return cli_fail();
-    if (!cli_quiet) printf("%s: faults %s\n", path, clear ? "cleared" : "armed");
+    if (cli_json)
+        cli_json_print(json_pack("{s:s, s:o}", "chip", path, "faults", faults_json(&f)));
+    else if (!cli_quiet)
+        printf("%s: faults %s\n", path, clear ? "cleared" : "armed");
     return EXIT_OK;
 }
 

@@ -56,57 +56,61 @@ static void on_session(void *ctx, const char *peer, const oflash_sim_serve_stats
     fflush(stdout);
 }
 
+enum { O_LISTEN = CLI_OPT_LOCAL, O_ADAPTER_KHZ, O_NO_REALTIME, O_ONCE };
+
+static const struct option opts_table[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"remote-bitbang", required_argument, NULL, O_LISTEN},
+    {"device", required_argument, NULL, CLI_OPT_DEVICE},
+    {"adapter-khz", required_argument, NULL, O_ADAPTER_KHZ},
+    {"no-realtime", no_argument, NULL, O_NO_REALTIME},
+    {"once", no_argument, NULL, O_ONCE},
+    CLI_OPTS_END};
+
 int cmd_sim_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"remote-bitbang", required_argument, NULL, 'l'},
-                                             {"device", required_argument, NULL, 'd'},
-                                             {"adapter-khz", required_argument, NULL, 'k'},
-                                             {"no-realtime", no_argument, NULL, 'n'},
-                                             {"once", no_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     oflash_sim_serve_opts opts = OFLASH_SIM_SERVE_OPTS_INIT;
     struct sigaction sa;
     const char *path = NULL;
+    cli_args a;
     int c, rc;
 
-    opterr = 0;
-    optind = 2; /* argv[0] "sim", argv[1] "serve" */
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    /* argv[0] "sim", argv[1] "serve" */
+    cli_args_init(&a, "sim", "sim serve: ", argc - 1, argv + 1, opts_table);
+    while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
         char *end;
         unsigned long long v;
         switch (c) {
-        case 'l':
-            opts.listen = optarg;
+        case CLI_ARGS_BAD:
+            return EXIT_USAGE;
+        case O_LISTEN:
+            opts.listen = a.arg;
             break;
-        case 'd':
-            opts.device = optarg;
+        case CLI_OPT_DEVICE:
+            opts.device = a.arg;
             break;
-        case 'k':
-            v = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || v == 0 || v > 1000000)
+        case O_ADAPTER_KHZ:
+            v = strtoull(a.arg, &end, 10);
+            if (!*a.arg || *end || v == 0 || v > 1000000)
                 return cli_usage("sim", "sim serve: --adapter-khz '%s': expected 1..1000000",
-                                 optarg);
+                                 a.arg);
             opts.tck_hz = v * 1000u;
             break;
-        case 'n':
+        case O_NO_REALTIME:
             opts.realtime = false;
             break;
-        case 'o':
+        case O_ONCE:
             opts.once = true;
             break;
         case 'h':
             printf("usage: oflash sim serve PATH --remote-bitbang [HOST:]PORT [--device PART]\n"
                    "                        [--adapter-khz N] [--no-realtime] [--once]\n");
             return EXIT_OK;
-        default:
-            return cli_usage("sim", "sim serve: unknown option or missing value '%s'",
-                             argv[optind - 1]);
         }
     }
-    for (; optind < argc; optind++) {
+    for (int i = 0; i < a.npos; i++) {
         if (path) return cli_usage("sim", "sim serve: more than one PATH");
-        path = argv[optind];
+        path = a.pos[i];
     }
     if (!path) return cli_usage("sim", "sim serve: expected PATH (a chip file)");
     if (!opts.listen)

@@ -93,14 +93,18 @@ int cmd_verify(int argc, char **argv)
     memset(&st, 0, sizeof st);
     oflash_target_stats(&st, t);
     if (json) {
-        printf("{\"verify\": \"%s\", \"bytes\": %llu, ",
-               rc == 0                ? "ok"
-               : rc == OFLASH_EVERIFY ? "failed"
-                                      : "error",
-               (unsigned long long)oflash_image_size(img));
-        if (rc == OFLASH_EVERIFY) printf("\"first_difference\": %u, ", diff);
-        cli_json_stats(stdout, &st, cli_now() - t0);
-        printf("}\n");
+        json_t *o = json_pack("{s:s, s:s, s:I}", "device", oflash_target_device(t)->name, "verify",
+                              rc == 0                ? "ok"
+                              : rc == OFLASH_EVERIFY ? "failed"
+                                                     : "error",
+                              "bytes", (json_int_t)oflash_image_size(img));
+        if (rc == OFLASH_EVERIFY) json_object_set_new(o, "first_difference", json_integer(diff));
+        cli_json_stats(o, &st, cli_now() - t0);
+        if (rc == 0) {
+            cli_json_print(o);
+        } else {
+            cli_json_error_merge(o);
+        }
     }
     if (rc < 0) {
         ret = cli_fail();

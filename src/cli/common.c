@@ -1,5 +1,6 @@
 /* common.c - helpers shared by the oflash subcommands. */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/error.h"
 
 #include <errno.h>
@@ -10,43 +11,61 @@
 bool cli_quiet;
 bool cli_json;
 
+/* Every message of a failing command goes through here: to stderr, and
+ * with --json to the error object (cli_json.c). */
+static void report(const char *code, const char *hint_cmd, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "oflash: %s\n", msg);
+    if (hint_cmd) fprintf(stderr, "(see 'oflash %s --help')\n", hint_cmd);
+    cli_json_note(msg, code);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("oflash: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(NULL, NULL, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void cli_error_code(const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report(code, NULL, fmt, ap);
+    va_end(ap);
 }
 
 int cli_fail(void)
 {
     const char *m = oflash_error_last();
-    cli_error("%s", m[0] ? m : "operation failed");
+    cli_json_note(m[0] ? m : "operation failed", cli_json_code_name(oflash_error_last_code()));
+    fprintf(stderr, "oflash: %s\n", m[0] ? m : "operation failed");
     return EXIT_FAIL;
 }
 
 int cli_fail_ctx(const char *fmt, ...)
 {
     va_list ap;
+    char what[1024], msg[4096];
     const char *m = oflash_error_last();
-    fputs("oflash: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", m[0] ? m : "operation failed");
+    snprintf(msg, sizeof msg, "%s: %s", what, m[0] ? m : "operation failed");
+    fprintf(stderr, "oflash: %s\n", msg);
+    cli_json_note(msg, cli_json_code_name(oflash_error_last_code()));
     return EXIT_FAIL;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fputs("oflash: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("usage", cmd, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see 'oflash %s --help')\n", cmd);
     return EXIT_USAGE;
 }
 
@@ -189,21 +208,4 @@ int cli_args_next(cli_args *a)
     }
     a->arg = optarg;
     return c;
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }

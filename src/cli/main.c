@@ -6,6 +6,7 @@
  * the registry: one line per subcommand (src/cli/cmd_<name>.c).
  */
 #include "cli.h"
+#include "cli_json.h"
 #include "oflash/common.h"
 #include "oflash/error.h"
 
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-        return fn(2, hargv);
+        return cli_json_finish(fn(2, hargv));
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -97,5 +98,5 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return fn(argc - 1, argv + 1);
+    return cli_json_finish(fn(argc - 1, argv + 1));
 }

@@ -334,12 +334,10 @@ bool cli_parse_verify(const char *s, oflash_verify_mode *mode)
     return true;
 }
 
-void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed)
+void cli_json_stats(json_t *o, const oflash_flash_stats *st, double elapsed)
 {
-    fprintf(f, "\"round_trips\": %llu, \"wire_bytes\": %llu, \"elapsed_s\": %.6f, ",
-            (unsigned long long)st->round_trips, (unsigned long long)st->wire_bytes, elapsed);
-    if (st->has_sim_time)
-        fprintf(f, "\"sim_time_s\": %.6f", st->sim_time_s);
-    else
-        fprintf(f, "\"sim_time_s\": null");
+    json_object_set_new(o, "round_trips", json_integer((json_int_t)st->round_trips));
+    json_object_set_new(o, "wire_bytes", json_integer((json_int_t)st->wire_bytes));
+    json_object_set_new(o, "elapsed_s", json_real(elapsed));
+    json_object_set_new(o, "sim_time_s", st->has_sim_time ? json_real(st->sim_time_s) : json_null());
 }

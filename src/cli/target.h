@@ -6,6 +6,7 @@
 #ifndef OFLASH_CLI_TARGET_H
 #define OFLASH_CLI_TARGET_H
 
+#include "cli_json.h"
 #include "oflash/flash.h"
 
 #include <stdbool.h>
@@ -86,8 +87,11 @@ double cli_now(void);
 /* Parse --verify crc|readback|none. */
 bool cli_parse_verify(const char *s, oflash_verify_mode *mode);
 
-/* Print the stats object fields shared by program/verify JSON. */
-void cli_json_stats(FILE *f, const oflash_flash_stats *st, double elapsed);
+/* Add the statistics fields shared by program/verify/erase JSON to o:
+ * round_trips, wire_bytes, elapsed_s, sim_time_s (null off sim:). */
+void cli_json_stats(json_t *o, const oflash_flash_stats *st, double elapsed);
+/* The plan of program / otp lock as JSON (docs/json.md "plan"). */
+json_t *cli_json_plan(const oflash_plan *p);
 
 /* Plan and conflict table (cmd_program.c). */
 void cli_print_plan(FILE *f, const oflash_plan *p);
@@ -97,8 +101,9 @@ void cli_print_otp_blocks(FILE *f, const oflash_plan *p, const char *indent);
 /* "STM32F401RET6" (order code: part + package + temperature [+ TR]) ->
  * "STM32F401RE". */
 bool cli_order_code_part(char *out, size_t len, const char *code);
-/* Reset; halt: stop at the reset vector, else run (cmd_reset.c). */
-int cli_reset_target(oflash_target *t, bool halt);
+/* Reset; halt: stop at the reset vector, else run (cmd_reset.c).  sp_pc
+ * (may be NULL) receives SP and PC as loaded from the vector table. */
+int cli_reset_target(oflash_target *t, bool halt, uint32_t sp_pc[2]);
 /* The OTP table of `oflash otp` (cmd_otp.c). */
 void cli_otp_print_table(const oflash_otp_block *b, size_t n);
 

@@ -43,5 +43,6 @@ bad "sim create: prefix kept" "sim create: unknown option '--frob'" sim create x
 bad "loader check: unknown option" "unknown option '--nope'" loader check x.flm --nope
 bad "pack add: unknown option" "unknown option '--nope'" pack add --nope x.pack
 bad "run: unknown option" "unknown option '--lod'" run --lod a@0x20000000
+bad "sim serve: abbreviation refused" "sim serve: unknown option '--remote-bit'" sim serve x.sim --remote-bit 0
 bad "gdbserver: stray argument" "unexpected argument 'extra'" gdbserver --probe sim:x extra
 finish

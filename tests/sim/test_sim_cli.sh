@@ -25,8 +25,8 @@ contains "rdp" "RDP level 0 (0xAA)"
 contains "wrp" "write-protected sectors: none"
 contains "faults" "faults:       none"
 check "show json" 0 "$OFLASH" sim show "$chip" --json
-contains "json uid" '"uid":"0102030405060708090a0b0c"'
-contains "json blank" '"blank_sectors":[0,1,2,3,4,5,6,7]'
+contains "json uid" '"uid": "0102030405060708090a0b0c"'
+contains "json blank" '"blank_sectors": [0, 1, 2, 3, 4, 5, 6, 7]'
 check "create again refuses" 1 "$OFLASH" sim create "$chip" --device STM32F401RE
 contains "already" "already exists"
 check "unknown device" 1 "$OFLASH" sim create "$dir/b.sim" --device STM32F999XX

@@ -89,7 +89,7 @@ printf 'F7!!' >"$WORK/half.bin"
 run_oflash out rc program "$WORK/half.bin@0x1FF0F0A0" "${T[@]}" --otp
 [ "$rc" = 0 ] || fail "program OTP block 2 byte 32: $out"
 run_oflash out rc otp "${T[@]}" --json
-[[ $out == *'"block": 2, "address": 535883904, "locked": false, "lock": 255, "blank": false'* ]] &&
+[[ $out == *'"block": 2, "address": 535883904, "locked": false, "lock_byte": 255, "blank": false'* ]] &&
     pass "a block written in bytes 32..35 only is not blank" || fail "otp block 2: $out"
 [ "$MODE" = gdb ] && finish && exit 0
 timeout 30 "$OFLASH" read 0x1FF0F000 0x410 -o "$WORK/otp_before.bin" "${T[@]}" --quiet

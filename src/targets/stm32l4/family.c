@@ -20,6 +20,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- write protection ---- */
 
@@ -166,6 +167,109 @@ static const oflash_guard_reg l4_guards[] = {
      0x10},
 };
 
+/* ---- readout protection ----
+ * RM0351 rev 9 §3.5.1 (RDP: FLASH_OPTR bits 7:0, 0xAA level 0, 0xCC level 2,
+ * anything else level 1; 0xBB written here as ST's HAL does; 1 -> 0
+ * mass-erases main flash; level 2 is irreversible) and §3.4.2 (changing
+ * user option bytes: BSY clear; FLASH_CR unlocked with KEYR, then OPTLOCK
+ * cleared with OPTKEYR; write OPTR; OPTSTRT; wait for BSY; the new values
+ * are loaded by OBL_LAUNCH, which resets the system). */
+
+#define L4_RDP_TIMEOUT_MS 60000
+
+static int l4_rdp_get(int *level, const oflash_device *dev, oflash_probe *probe)
+{
+    uint32_t optr;
+    (void)dev;
+    if (oflash_probe_read_u32(&optr, probe, L4_FLASH_REGS + L4_FLASH_OPTR) < 0)
+        return oflash_error_prefix("reading FLASH_OPTR (readout protection): ");
+    *level = l4_rdp_level(optr);
+    return 0;
+}
+
+static int l4_wait_bsy(uint32_t *sr, oflash_probe *probe, const char *what)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (oflash_probe_read_u32(sr, probe, L4_FLASH_REGS + L4_FLASH_SR) < 0)
+            return oflash_error_prefix("reading FLASH_SR (%s): ", what);
+        if (!(*sr & L4_SR_BSY))
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+            L4_RDP_TIMEOUT_MS)
+            return oflash_error_set(OFLASH_ETIMEOUT,
+                                    "the flash stayed busy for %d s (%s; FLASH_SR 0x%08X)",
+                                    L4_RDP_TIMEOUT_MS / 1000, what, *sr);
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+static int l4_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
+{
+    const uint32_t cr_addr = L4_FLASH_REGS + L4_FLASH_CR, optr_addr = L4_FLASH_REGS + L4_FLASH_OPTR;
+    uint32_t optr, sr, cr;
+    uint8_t byte = level == 0 ? 0xAA : level == 2 ? 0xCC : 0xBB;
+    int rc;
+    (void)dev;
+
+    if (oflash_probe_read_u32(&optr, probe, optr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_OPTR: ");
+    if (l4_rdp_level(optr) == 2)
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "read protection level 2 is permanent: the option bytes can no "
+                                "longer be changed (FLASH_OPTR 0x%08X)",
+                                optr);
+    rc = l4_wait_bsy(&sr, probe, "before unlocking the option bytes");
+    if (rc)
+        return rc;
+    if ((sr & L4_SR_W1C) &&
+        oflash_probe_write_u32(probe, L4_FLASH_REGS + L4_FLASH_SR, sr & L4_SR_W1C) < 0)
+        return oflash_error_prefix("clearing FLASH_SR: ");
+    if (oflash_probe_read_u32(&cr, probe, cr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_CR: ");
+    if ((cr & L4_CR_LOCK) &&
+        (oflash_probe_write_u32(probe, L4_FLASH_REGS + L4_FLASH_KEYR, L4_FLASH_KEY1) < 0 ||
+         oflash_probe_write_u32(probe, L4_FLASH_REGS + L4_FLASH_KEYR, L4_FLASH_KEY2) < 0))
+        return oflash_error_prefix("unlocking FLASH_CR (FLASH_KEYR): ");
+    if ((cr & L4_CR_OPTLOCK) &&
+        (oflash_probe_write_u32(probe, L4_FLASH_REGS + L4_FLASH_OPTKEYR, L4_FLASH_OPTKEY1) < 0 ||
+         oflash_probe_write_u32(probe, L4_FLASH_REGS + L4_FLASH_OPTKEYR, L4_FLASH_OPTKEY2) < 0))
+        return oflash_error_prefix("unlocking the option bytes (FLASH_OPTKEYR): ");
+    if (oflash_probe_read_u32(&cr, probe, cr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_CR: ");
+    if (cr & (L4_CR_LOCK | L4_CR_OPTLOCK))
+        return oflash_error_set(OFLASH_EPROTECTED,
+                                "the option bytes stayed locked after the unlock keys (FLASH_CR "
+                                "0x%08X)",
+                                cr);
+    if (oflash_probe_write_u32(probe, optr_addr, (optr & ~L4_OPTR_RDP_MASK) | byte) < 0 ||
+        oflash_probe_write_u32(probe, cr_addr, cr | L4_CR_OPTSTRT) < 0)
+        return oflash_error_prefix("writing FLASH_OPTR: ");
+    rc = l4_wait_bsy(&sr, probe, level == 0 ? "option bytes and mass erase" : "option bytes");
+    if (rc)
+        return rc;
+    if (sr & L4_SR_ERRORS) {
+        (void)oflash_probe_write_u32(probe, cr_addr, L4_CR_LOCK);
+        return oflash_error_set((sr & L4_SR_WRPERR) ? OFLASH_EPROTECTED : OFLASH_ETARGET,
+                                "the chip refused to program the option bytes (FLASH_SR 0x%08X%s)",
+                                sr, (sr & L4_SR_WRPERR) ? ": WRPERR" : "");
+    }
+    /* Load the new option bytes: a system reset, as on silicon (the core
+     * stays halted under the debugger); then FLASH_CR is locked again. */
+    if (oflash_probe_write_u32(probe, cr_addr, cr | L4_CR_OBL_LAUNCH) < 0)
+        return oflash_error_prefix("loading the option bytes (FLASH_CR.OBL_LAUNCH): ");
+    if (oflash_probe_read_u32(&optr, probe, optr_addr) < 0)
+        return oflash_error_prefix("reading FLASH_OPTR back: ");
+    if (l4_rdp_level(optr) != level)
+        return oflash_error_set(OFLASH_ETARGET,
+                                "the option bytes read back level %d (FLASH_OPTR 0x%08X), not %d",
+                                l4_rdp_level(optr), optr, level);
+    return 0;
+}
+
 const oflash_family_ops oflash_family_stm32l4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32l4",
@@ -188,4 +292,6 @@ const oflash_family_ops oflash_family_stm32l4 = {
     .sim = &oflash__stm32l4_sim,
     .guards = l4_guards,
     .guard_count = sizeof l4_guards / sizeof l4_guards[0],
+    .rdp_get = l4_rdp_get,
+    .rdp_set = l4_rdp_set,
 };

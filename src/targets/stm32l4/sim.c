@@ -423,6 +423,12 @@ static void start_option_program(l4_flash *f, const l4_host *h)
         f->sr |= L4_SR_WRPERR; /* session guard: the option bytes keep their values */
         return;
     }
+    if (l4_rdp_level(o[L4_OPT_OPTR]) == 2) {
+        /* RM0351 §3.5.1: level 2 is irreversible, the option bytes can no
+         * longer be changed.  Modelled: nothing is stored, WRPERR. */
+        f->sr |= L4_SR_WRPERR;
+        return;
+    }
     if (h->power_fails_now(h->ctx)) {
         h->power_lost(h->ctx); /* option bytes keep their old values */
         return;
