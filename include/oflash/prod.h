@@ -307,6 +307,15 @@ typedef struct oflash_station_status {
     double units_per_hour;            /* by simulated target time on sim: ports */
     double elapsed_s;
     bool running;
+    /* Figures of the units so far (averages per unit; bench/prod.sh): */
+    double overhead_ms;               /* the station's own host time: outside the chip's
+                                       * work (probe, planning, programming) and the
+                                       * ledger's round trips: serial, image, bookkeeping */
+    double db_ms;                     /* host time waiting for the ledger */
+    double db_round_trips;            /* ledger round trips */
+    /* At the start of the run (oflash_ledger_reconcile for this station): */
+    uint64_t reconciled_released;     /* reservations of a stopped run given back */
+    uint64_t reconciled_inflight;     /* started units of a stopped run, still bound */
 } oflash_station_status;
 
 typedef struct oflash_station oflash_station;
@@ -337,6 +346,8 @@ void oflash_station_stop(oflash_station *st);
 /* A consistent snapshot; any thread. */
 void oflash_station_status_get(oflash_station_status *out, oflash_station *st);
 void oflash_station_free(oflash_station *st);
+/* The ledger the station uses (the job's db_url). */
+const char *oflash_station_db_url(const oflash_station *st);
 
 OFLASH_END_DECLS
 

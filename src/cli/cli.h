@@ -36,6 +36,7 @@ int cmd_pack(int argc, char **argv);
 int cmd_loader(int argc, char **argv);
 int cmd_commander(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
+int cmd_prod(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 
 /* Print "oflash: " + message to stderr. */

@@ -31,6 +31,7 @@ static const struct cli_command {
     {"protect", cmd_protect, "show or set readout protection (RDP), as a plan unless --yes"},
     {"commander", cmd_commander, "interactive console in the manner of J-Link Commander"},
     {"gdbserver", cmd_gdbserver, "serve a probe and device over the GDB remote protocol"},
+    {"prod", cmd_prod, "production line: serial numbers, ledger, gang programming"},
     {"sim", cmd_sim, "create and inspect simulated chips"},
     {"devices", cmd_devices, "list known devices and device-file search paths"},
     {"pack", cmd_pack, "import CMSIS-Packs into the device store"},

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# station.sh sqlite|pg - the production station on simulated chips, with a
+# real SQLite file or a real PostgreSQL server (tests/lib/pg.sh):
+#  - one unit: the serial lands in OTP, the ledger record holds the chip's UID;
+#  - UID rebinding: the same chip again gets the same serial, zero writes;
+#  - a chip holding a serial of another UID is refused, chip byte-identical;
+#  - a serial field over image data is refused before any chip is touched;
+#  - a serial list running out stops the line with a clear message;
+#  - a gang of 4 ports with one failing chip: the other 3 pass;
+#  - RDP 1 after verify: `oflash read` then fails; RDP 2 needs its second flag;
+#  - an unreachable database: refused before any chip is touched.
+source "$(dirname "$0")/../flash/lib.sh"
+BACKEND=${1:?sqlite or pg}
+DEV=STM32F401RE
+build_fw fw
+"$ARM_OBJCOPY" -O ihex -R .otp -R .otp_lock "$WORK/fw.elf" "$WORK/fw.hex"
+
+if [ "$BACKEND" = pg ]; then
+    source "$(dirname "$0")/../lib/pg.sh"
+    trap 'pg_cleanup; cleanup' EXIT
+    pg_start
+    newdb() { pg_newdb "$1"; }
+else
+    newdb() { echo "sqlite:$WORK/$1.db"; }
+fi
+
+new_chip() { "$OFLASH" sim create "$WORK/$1" --device $DEV >/dev/null; }
+uid_of() { sj "$("$OFLASH" sim show "$WORK/$1" --json)" uid; }
+# otp_text CHIP N: the first N bytes of OTP as text
+otp_text() {
+    "$OFLASH" read 0x1FFF7800 "$2" -o "$WORK/otp.$1.bin" --probe "sim:$WORK/$1" --device $DEV --quiet &&
+        tr -d '\377' <"$WORK/otp.$1.bin"
+}
+# state CHIP: flash + OTP + lock bytes + option bytes, for "unchanged" checks
+state() { "$OFLASH" sim show "$WORK/$1" --json | sed 's/"last_run".*//'; dump "$WORK/$1.dump.$2" >/dev/null; }
+# sj JSON KEY: a value of compact JSON (oflash sim show --json)
+sj() { grep -o "\"$2\": *[^,}]*" <<<"$1" | head -1 | sed -E 's/^"[^"]*": *//; s/"//g'; }
+export_json() { "$OFLASH" prod export --db "$1" --format json; }
+count() { grep -o "$2" <<<"$1" | wc -l; }
+JOB=(--image "$WORK/fw.hex" --device $DEV --serial-at 0x1FFF7800 --station st1 --quiet)
+
+# --- one unit; the same chip again: same serial, zero writes -------------
+DB=$(newdb units)
+new_chip c1
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$DB" --units 1
+[ "$rc" = 0 ] && pass "one unit on sim:c1 passes" || fail "one unit: rc=$rc $out"
+[ "$(otp_text c1 8)" = 00000001 ] && pass "serial 00000001 is in OTP at 0x1FFF7800" || fail "OTP: $(otp_text c1 8)"
+U1=$(uid_of c1)
+EX=$(export_json "$DB")
+grep -q "\"serial\": *\"00000001\"" <<<"$EX" && grep -q "\"uid\": *\"$U1\"" <<<"$EX" &&
+    grep -q '"state": *"pass"' <<<"$EX" && pass "ledger: 00000001 pass, bound to UID $U1" || fail "export: $EX"
+
+T=(--probe "sim:$WORK/c1" --device $DEV)
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$DB" --units 1 --json
+[ "$rc" = 0 ] && [ "$(jget "$out" passed)" = 1 ] && pass "the same chip again passes" || fail "rerun: rc=$rc $out"
+S=$("$OFLASH" sim show "$WORK/c1" --json)
+[ "$(sj "$S" program_ops)" = 0 ] && [ "$(sj "$S" erase_ops)" = 0 ] &&
+    pass "rerun: zero program and erase operations on the chip" || fail "rerun wrote: $S"
+EX2=$(export_json "$DB")
+[ "$(count "$EX2" '"serial"')" = 1 ] && grep -q '"00000001"' <<<"$EX2" &&
+    pass "rerun: still one record, serial 00000001 (no second serial)" || fail "rerun export: $EX2"
+
+# --- a job file; flags override its keys; the default ledger beside it --
+mkdir -p "$WORK/job"
+cp "$WORK/fw.hex" "$WORK/job/app.hex"
+new_chip j1
+cat >"$WORK/job/line.ini" <<EOF
+; a line of one port
+[job]
+image = app.hex
+device = $DEV
+probe = sim:$WORK/j1
+station = st-job
+
+[serial]
+at = 0x1FFF7800
+prefix = AB-
+len = 4
+EOF
+if [ "$BACKEND" = pg ]; then DBJ=(--db "$(newdb job)"); else DBJ=(); fi
+run_oflash out rc prod run "$WORK/job/line.ini" "${DBJ[@]}" --serial-prefix XY- --units 1 --quiet
+[ "$rc" = 0 ] && [ "$(otp_text j1 7)" = XY-0001 ] && pass "job file + --serial-prefix over its prefix: XY-0001 in OTP" ||
+    fail "job file: rc=$rc $out / $(otp_text j1 7)"
+if [ "$BACKEND" = sqlite ]; then
+    [ -s "$WORK/job/line.db" ] && "$OFLASH" prod status "$WORK/job/line.ini" --serial-prefix XY- | grep -q "pass 1" &&
+        pass "no db in the job: sqlite:line.db beside line.ini; prod status reads it" || fail "default db: $(ls "$WORK/job")"
+fi
+run_oflash out rc prod run "$WORK/job/line.ini" --plan "${DBJ[@]}"
+[ "$rc" = 0 ] && grep -q "serial *ascii-dec, 4 bytes, first AB-0001" <<<"$out" && grep -q "OTP .*can never be erased" <<<"$out" &&
+    pass "--plan prints the plan with the irreversible steps" || fail "--plan: rc=$rc $out"
+
+ST=$("$OFLASH" prod status --db "$DB" --serial-at 0x1FFF7800 --json)
+[ "$(sj "$ST" pass)" = 1 ] && [ "$(sj "$ST" next_serial)" = 00000002 ] &&
+    pass "prod status --db: 1 pass, next serial 00000002" || fail "status: $ST"
+
+# --- a chip holding a serial the ledger gives to another UID: refused -----
+new_chip c2
+printf '00000001' >"$WORK/sn.bin"
+"$OFLASH" program "$WORK/sn.bin@0x1FFF7800" --otp --probe "sim:$WORK/c2" --device $DEV --quiet
+dump "$WORK/c2.before"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c2" --db "$DB" --units 1
+[ "$rc" = 1 ] && grep -q "already holds serial 00000001" <<<"$out" && grep -q "$U1" <<<"$out" &&
+    pass "foreign serial refused, naming the serial and its owner UID" || fail "foreign: rc=$rc $out"
+dump "$WORK/c2.after"
+cmp -s "$WORK/c2.before" "$WORK/c2.after" && pass "refused chip byte-identical (flash, OTP, locks)" || fail "refused chip changed"
+EX3=$(export_json "$DB")
+[ "$(count "$EX3" '"state": *"pass"')" = 1 ] && pass "ledger: no pass for the refused chip" || fail "export: $EX3"
+
+# --- serial field over image data: refused before any chip is touched ----
+printf 'ABCDEFGHIJKLMNOP' >"$WORK/otpdata.bin"
+run_oflash out rc prod run --image "$WORK/fw.hex" --image "$WORK/otpdata.bin@0x1FFF7800" --device $DEV \
+    --serial-at 0x1FFF7804 --probe "sim:$WORK/c3" --db "$DB" --units 1 --quiet
+[ "$rc" != 0 ] && grep -qi "0x1FFF7804" <<<"$out" && pass "serial field over image data refused: $(tail -1 <<<"$out")" ||
+    fail "overlap: rc=$rc $out"
+[ ! -e "$WORK/c3" ] && pass "no chip was touched (sim:c3 never created)" || fail "c3 exists"
+run_oflash out rc prod run "${JOB[@]}" --serial-at 0x08000000 --probe "sim:$WORK/c3" --db "$DB" --units 1
+[ "$rc" != 0 ] && grep -q "0x08000000" <<<"$out" && [ ! -e "$WORK/c3" ] &&
+    pass "serial field over the firmware's vector table refused" || fail "overlap flash: rc=$rc $out"
+
+# --- list running out --------------------------------------------------
+printf 'A1\nA2\n' >"$WORK/list.txt"
+DBL=$(newdb list)
+for c in l1 l2 l3; do new_chip $c; done
+run_oflash out rc prod run "${JOB[@]}" --serial-format ascii-hex --serial-len 2 --serial-prefix SN- --serial-list "$WORK/list.txt" \
+    --probe "sim:$WORK/l1" --probe "sim:$WORK/l2" --probe "sim:$WORK/l3" --db "$DBL" --units 3
+[ "$rc" = 1 ] && grep -qi "no serials left" <<<"$out" && pass "list of 2 for 3 units: stops, 'no serials left'" ||
+    fail "list out: rc=$rc $out"
+got=$(for c in l1 l2 l3; do otp_text $c 5; echo; done | sort | tr '\n' ' ')
+[ "$got" = " SN-A1 SN-A2 " ] && pass "two chips got SN-A1 and SN-A2, the third stays blank" || fail "list chips: '$got'"
+
+# --- gang of 4 with one failing chip ----------------------------------
+DBG=$(newdb gang)
+for c in g1 g2 g3 g4; do new_chip $c; done
+"$OFLASH" sim fault "$WORK/g3" --fail-at 0x08000000 >/dev/null
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/g1" --probe "sim:$WORK/g2" --probe "sim:$WORK/g3" \
+    --probe "sim:$WORK/g4" --db "$DBG" --json
+[ "$rc" = 1 ] && [ "$(jget "$out" passed)" = 3 ] && [ "$(jget "$out" failed)" = 1 ] &&
+    pass "gang of 4, one chip failing: 3 passed, 1 failed" || fail "gang: rc=$rc $out"
+for c in g1 g2 g4; do [ -n "$(otp_text $c 8)" ] || fail "$c has no serial"; done
+EXG=$(export_json "$DBG")
+[ "$(count "$EXG" '"state": *"pass"')" = 3 ] && [ "$(count "$EXG" '"state": *"void"')" = 1 ] &&
+    grep -q '"error": *"[^"]' <<<"$EXG" && pass "ledger: 3 pass, the failed unit void with its reason" || fail "gang export: $EXG"
+
+# --- a gang of 4 sim-feed ports, one cutting every board's power --------
+DBF=$(newdb feed)
+mkdir -p "$WORK/f1" "$WORK/f2" "$WORK/f3" "$WORK/f4"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim-feed:$WORK/f1" --probe "sim-feed:$WORK/f2" \
+    --probe "sim-feed:$WORK/f3?power-loss=1&power-loss-ops=6" --probe "sim-feed:$WORK/f4" --db "$DBF" --units 9 --json
+ports=$(grep -o '"ports": \[.*' <<<"$out")
+p3=$(sed -E 's/.*"probe": "sim-feed:[^"]*f3[^"]*", "state": "[a-z]*", "passed": ([0-9]+), "failed": ([0-9]+).*/\1 \2/' <<<"$ports")
+[ "$rc" = 1 ] && [ "$(jget "$out" passed)" = 9 ] && [ "${p3% *}" = 0 ] && [ "${p3#* }" -ge 1 ] &&
+    pass "sim-feed gang: 9 units passed on 3 ports while port 3 lost power on every board (${p3#* } failed)" ||
+    fail "feed gang: rc=$rc p3='$p3' $out"
+EXF=$(export_json "$DBF")
+[ "$(count "$EXF" '"state": *"pass"')" = 9 ] && grep -q '"state": *"void"' <<<"$EXF" &&
+    ! grep -A12 '"state": *"void"' <<<"$EXF" | grep -q '"error": *""' &&
+    pass "ledger: 9 pass, every void has its reason ($(grep -m1 -o '"error": *"[^"]*power[^"]*"' <<<"$EXF"))" || fail "feed export: $EXF"
+
+# --- readout protection -----------------------------------------------
+new_chip r1
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 2
+[ "$rc" = 2 ] && grep -q -- "--rdp2-permanent" <<<"$out" && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 0 ] &&
+    pass "--rdp 2 without --rdp2-permanent: usage error, chip untouched" || fail "rdp2: rc=$rc $out"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/r1" --db "$DB" --units 1 --rdp 1
+[ "$rc" = 0 ] && [ "$(sj "$("$OFLASH" sim show "$WORK/r1" --json)" rdp_level)" = 1 ] &&
+    pass "--rdp 1: unit passes, chip at RDP level 1" || fail "rdp1: rc=$rc $out"
+EXR=$(export_json "$DB")
+grep -q "\"uid\": *\"$(uid_of r1)\"" <<<"$EXR" && pass "RDP unit committed in the ledger" || fail "rdp export: $EXR"
+run_oflash out rc read 0x08000000 16 -o "$WORK/r1.bin" --probe "sim:$WORK/r1" --device $DEV
+[ "$rc" != 0 ] && pass "oflash read of the protected chip fails: $(tail -1 <<<"$out")" || fail "read after RDP 1 worked"
+
+# --- the database unreachable: nothing touched ------------------------
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/d1" --db "postgresql://oflash@127.0.0.1:1/none?connect_timeout=2" --units 1
+[ "$rc" = 1 ] && grep -qi "database" <<<"$out" && [ ! -e "$WORK/d1" ] &&
+    pass "unreachable database: refused before any chip ($(tail -1 <<<"$out"))" || fail "db down: rc=$rc $out"
+
+finish
