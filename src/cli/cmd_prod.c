@@ -577,6 +577,8 @@ static int prod_run(int argc, char **argv)
     so.journal_dir = journal_dir;
     so.changed = prod_web_changed;
     so.ctx = &pw;
+    /* Ctrl-C from here on is a request, also while the job is checked. */
+    cli_interrupt_install();
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
         ret = cli_fail();
         goto out;
@@ -593,10 +595,14 @@ static int prod_run(int argc, char **argv)
         goto out;
     }
 
+    if (cli_interrupted) {
+        cli_error("stopped before the first unit: no chip was touched");
+        ret = EXIT_INTERRUPTED;
+        goto out;
+    }
     tty = isatty(STDERR_FILENO);
     live = !cli_quiet && !cli_json;
     oflash_log_set_handler(queue_log, NULL);
-    cli_interrupt_install();
     r.st = st;
     if (pthread_create(&th, NULL, run_thread, &r) != 0) {
         cli_error("cannot start the station");

@@ -39,4 +39,37 @@ void oflash__target_loader_release(oflash_target *t);
 int oflash__target_find_diff(oflash_target *t, uint32_t addr, const uint8_t *want, uint32_t len,
                              uint32_t *diff, bool *found, uint8_t *chip_val);
 
+/* The CRC unit's CRC-32 (poly 0x04C11DB7, not reflected, MSB first) of
+ * words little-endian 32-bit words at p, continuing from crc (start with
+ * 0xFFFFFFFF); and of words words of value in every byte. */
+uint32_t oflash__crc_unit(uint32_t crc, const uint8_t *p, size_t words);
+uint32_t oflash__crc_unit_fill(uint8_t value, size_t words);
+
+/* A range for oflash__target_scan: addr word aligned, words > 0; crc out. */
+typedef struct oflash__scan_range {
+    uint32_t addr, words, crc;
+} oflash__scan_range;
+
+/* The chip's oflash__crc_unit() CRC of every range, computed on the core
+ * by a small routine in work RAM with the family's CRC unit, in one run
+ * (src/flash/scan.c).  Releases the current loader first.
+ * OFLASH_EUNSUPPORTED when the family has no CRC unit, work RAM is too
+ * small, or the unit fails its self-test; the caller then asks the loader. */
+int oflash__target_scan(oflash_target *t, oflash__scan_range *r, size_t n);
+
+/* What a scan found a sector to hold. */
+enum { OFLASH__SCAN_UNKNOWN = 0, OFLASH__SCAN_BLANK, OFLASH__SCAN_EQUAL };
+typedef struct oflash__scan_sector {
+    uint32_t addr, size;   /* word aligned */
+    const uint8_t *expect; /* size bytes: the contents it should hold */
+    uint8_t erased;        /* its erased value */
+    int state;             /* out: EQUAL (holds expect), BLANK, or UNKNOWN (neither) */
+} oflash__scan_sector;
+
+/* Scan the n sectors through view in one run on the core (oflash__target_scan)
+ * and set each state.  OFLASH_EUNSUPPORTED when view is not a connected
+ * target's (oflash_target_view_init) or the target cannot scan; the states
+ * are then left alone. */
+int oflash__view_scan(const oflash_target_view *view, oflash__scan_sector *s, size_t n);
+
 #endif

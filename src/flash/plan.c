@@ -9,12 +9,18 @@
  * The planner does no I/O of its own: what it needs of the chip it asks
  * through the oflash_target_view callbacks (a CRC-32 of a range, a read of
  * a range), and it asks as little as it can:
+ *  - first, where the view is a connected target that can scan
+ *    (oflash__view_scan: the family's CRC unit, one run on the core for all
+ *    sectors), whether each touched sector holds its expected contents or
+ *    is blank; such a sector needs nothing more (the overlay view answers
+ *    from what it is known to hold); the others are asked as follows:
  *  - one CRC per touched sector (blank? already equal when fully covered?),
  *  - one CRC per image-covered range of a partially covered, non-blank
  *    sector (already equal?),
  *  - one CRC per uncovered range of a sector it must erase, and a read only
  *    of those ranges that are not blank (bytes to keep),
- *  - one read of the OTP and lock areas when the image holds OTP bytes.
+ *  - one read of the OTP blocks (and their lock bytes) the image's OTP
+ *    bytes are in.
  *
  * Invariants of a plan made here:
  *  - sectors[] is in address order; each entry's data (when not NULL) is the
@@ -28,6 +34,7 @@
 #include "oflash/flash.h"
 #include "oflash/error.h"
 #include "oflash/sys/family.h"
+#include "flash_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,11 +547,47 @@ static int otp_plan(oflash_plan *p, const otp_state *s, const oflash_target_view
         rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
         goto out;
     }
-    if (s->otp_count && (rc = view->read(view->ctx, chip_otp, s->otp->base, s->otp->size)) < 0)
-        goto out;
+    /* Only the span of bytes the decisions below look at is read (the
+     * blocks and write-once units the image's OTP bytes are in; the lock
+     * bytes of those blocks and the image's lock bytes): through a debug
+     * server every word read costs, and a serial is a few bytes of a
+     * 512-byte area. */
+    if (s->otp_count) {
+        uint32_t lo = UINT32_MAX, hi = 0, unit = 1, blk = s->otp->block ? s->otp->block : 1;
+        if (rules->kind == OFLASH_OTP_WRITE_ONCE && rules->write_unit > 1) unit = rules->write_unit;
+        memset(chip_otp, rules->erased, s->otp->size);
+        for (uint32_t i = 0; i < s->otp->size; i++)
+            if (s->otp_has[i]) {
+                if (lo == UINT32_MAX) lo = i / blk * blk / unit * unit;
+                hi = i;
+            }
+        if (lo != UINT32_MAX) {
+            hi = hi / blk * blk + blk;
+            hi = (hi + unit - 1) / unit * unit;
+            if (hi > s->otp->size) hi = s->otp->size;
+            if ((rc = view->read(view->ctx, chip_otp + lo, s->otp->base + lo, hi - lo)) < 0)
+                goto out;
+        }
+    }
     /* The lock bytes are needed for data bytes too (is the block locked?). */
-    if (s->lock && (rc = view->read(view->ctx, chip_lock, s->lock->base, s->lock->size)) < 0)
-        goto out;
+    if (s->lock) {
+        uint32_t lo = UINT32_MAX, hi = 0;
+        memset(chip_lock, 0xFF, s->lock->size);
+        for (uint32_t i = 0; i < s->lock->size; i++) {
+            bool need = s->lock_has[i];
+            for (uint32_t k = 0; s->otp && !need && s->otp->block && k < s->otp->block &&
+                                 (uint64_t)i * s->otp->block + k < s->otp->size;
+                 k++)
+                need = s->otp_has[i * s->otp->block + k];
+            if (need) {
+                if (lo == UINT32_MAX) lo = i;
+                hi = i + 1;
+            }
+        }
+        if (lo != UINT32_MAX &&
+            (rc = view->read(view->ctx, chip_lock + lo, s->lock->base + lo, hi - lo)) < 0)
+            goto out;
+    }
 
     p->otp_writes = calloc(s->otp_count ? s->otp_count : 1, sizeof *p->otp_writes);
     p->locks = calloc(s->lock_count ? s->lock_count : 1, sizeof *p->locks);
@@ -860,74 +903,219 @@ static int check_otp_banks(const oflash_image *img, const oflash_device *dev, co
     return rc;
 }
 
+/* ---- sectors the chip was scanned for in one call ----
+ *
+ * Where the view can scan (a connected target whose family has a CRC unit,
+ * oflash__view_scan), the planner asks once, before anything else, whether
+ * each touched sector holds exactly its expected contents (the image, the
+ * rest erased) or is blank.  A sector known that way needs no further
+ * question: its CRCs and bytes are computed on the host from what it is
+ * known to hold (the overlay view below).  A sector that is neither is
+ * planned as before, through the view. */
+
+typedef struct known_sector {
+    uint32_t addr, size;
+    int state; /* SCAN_* */
+    uint8_t erased;
+    const uint8_t *expect; /* SCAN_EQUAL: the bytes it holds */
+} known_sector;
+
+typedef struct overlay {
+    const oflash_target_view *view; /* the chip */
+    const known_sector *k;
+    size_t n;
+} overlay;
+
+static const known_sector *known_at(const overlay *o, uint32_t addr, uint32_t len)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        const known_sector *k = &o->k[i];
+        if ((k->state == OFLASH__SCAN_EQUAL || k->state == OFLASH__SCAN_BLANK) && addr >= k->addr &&
+            (uint64_t)addr + len <= (uint64_t)k->addr + k->size)
+            return k;
+    }
+    return NULL;
+}
+
+static int overlay_crc(void *ctx, uint32_t *crc, uint32_t addr, uint32_t len)
+{
+    const overlay *o = ctx;
+    const known_sector *k = known_at(o, addr, len);
+    if (!k) return o->view->crc32(o->view->ctx, crc, addr, len);
+    *crc = k->state == OFLASH__SCAN_EQUAL ? oflash_crc32(0, k->expect + (addr - k->addr), len)
+                                          : crc_of_fill(k->erased, len);
+    return 0;
+}
+
+static int overlay_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
+{
+    const overlay *o = ctx;
+    const known_sector *k = known_at(o, addr, len);
+    if (!k) return o->view->read(o->view->ctx, buf, addr, len);
+    if (k->state == OFLASH__SCAN_EQUAL)
+        memcpy(buf, k->expect + (addr - k->addr), len);
+    else
+        memset(buf, k->erased, len);
+    return 0;
+}
+
 static int plan_flash(oflash_plan *p, const oflash_image *img, const oflash_device *dev,
                       const oflash_target_view *view, const oflash_plan_opts *opts,
                       const otp_state *otp)
 {
-    size_t cap = 0, *idx = NULL;
+    size_t cap = 0, nt = 0, ki = 0;
+    /* Every touched sector of every flash bank (not those over the OTP
+     * area: the OTP rules plan them), in bank and address order. */
+    struct {
+        const oflash_bank *bank;
+        size_t si;
+    } *touched = NULL;
+    known_sector *known = NULL;
+    uint8_t **expect = NULL;
+    overlay ov = {view, NULL, 0};
+    oflash_target_view oview = {overlay_crc, overlay_read, &ov};
+    bool scanned = false;
     range_list rl = {0};
     int rc = 0;
 
+    for (size_t bi = 0; bi < dev->bank_count; bi++)
+        if (dev->banks[bi].kind == OFLASH_BANK_FLASH) cap += dev->banks[bi].sector_count;
+    touched = malloc((cap ? cap : 1) * sizeof *touched);
+    known = calloc(cap ? cap : 1, sizeof *known);
+    expect = calloc(cap ? cap : 1, sizeof *expect);
+    if (!touched || !known || !expect) {
+        rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+        goto out;
+    }
     for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
         const oflash_bank *b = &dev->banks[bi];
-        size_t n = 0;
-        int kind = 0;
-        uint32_t first_crc = 0;
-        bool have_first = false;
         if (b->kind != OFLASH_BANK_FLASH) continue;
-        free(idx);
-        if ((idx = malloc((b->sector_count ? b->sector_count : 1) * sizeof *idx)) == NULL) {
-            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
-            break;
-        }
-        /* The touched sectors of this bank (not those over the OTP area:
-         * the OTP rules plan them). */
         for (size_t si = 0; si < b->sector_count && !rc; si++) {
             const oflash_sector *sec = &b->sectors[si];
             if (meets_otp(otp, sec->addr, sec->size)) continue;
             if ((rc = image_ranges_in(img, sec->addr, (uint64_t)sec->addr + sec->size, &rl)) < 0)
                 break;
-            if (rl.n) idx[n++] = si;
+            if (rl.n) {
+                known[nt] = (known_sector){sec->addr, sec->size, OFLASH__SCAN_UNKNOWN,
+                                           b->erased_value, NULL};
+                touched[nt].bank = b;
+                touched[nt++].si = si;
+            }
         }
-        if (rc || !n) continue;
-        if ((rc = span_check(img, b, idx, n, view, opts, &kind, &first_crc, &have_first)) < 0) {
-            oflash_error_prefix("bank '%s': ", b->name);
-            break;
+    }
+    if (rc || !nt) goto out;
+
+    /* One scan for all of them (views that cannot scan say so). */
+    {
+        oflash__scan_sector *q = calloc(nt, sizeof *q);
+        if (!q) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            goto out;
         }
-        if (p->sector_count + n > cap) {
-            size_t c = cap * 2 > p->sector_count + n ? cap * 2 : p->sector_count + n + 16;
-            oflash_plan_sector *ns = realloc(p->sectors, c * sizeof *ns);
-            if (!ns) {
+        for (size_t i = 0; i < nt && !rc; i++) {
+            if (!(expect[i] = malloc(known[i].size))) {
                 rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
                 break;
             }
+            oflash_image_read(expect[i], img, known[i].addr, known[i].size, known[i].erased);
+            q[i] = (oflash__scan_sector){known[i].addr, known[i].size, expect[i], known[i].erased,
+                                         OFLASH__SCAN_UNKNOWN};
+        }
+        if (!rc && oflash__view_scan(view, q, nt) == 0) {
+            scanned = true;
+            for (size_t i = 0; i < nt; i++) {
+                known[i].state = q[i].state;
+                known[i].expect = expect[i];
+            }
+            ov.k = known;
+            ov.n = nt;
+            view = &oview;
+        }
+        free(q);
+        if (rc) goto out;
+    }
+
+    for (size_t bi = 0; bi < dev->bank_count && !rc; bi++) {
+        const oflash_bank *b = &dev->banks[bi];
+        size_t n = 0, *idx;
+        int kind = 0;
+        uint32_t first_crc = 0;
+        bool have_first = false;
+        if (b->kind != OFLASH_BANK_FLASH) continue;
+        if ((idx = malloc((b->sector_count ? b->sector_count : 1) * sizeof *idx)) == NULL) {
+            rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+            break;
+        }
+        while (ki + n < nt && touched[ki + n].bank == b) {
+            idx[n] = touched[ki + n].si;
+            n++;
+        }
+        if (!n) {
+            free(idx);
+            continue;
+        }
+        if (!scanned &&
+            (rc = span_check(img, b, idx, n, view, opts, &kind, &first_crc, &have_first)) < 0) {
+            oflash_error_prefix("bank '%s': ", b->name);
+            free(idx);
+            break;
+        }
+        {
+            oflash_plan_sector *ns = realloc(p->sectors, (p->sector_count + n) * sizeof *ns);
+            if (!ns) {
+                rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                free(idx);
+                break;
+            }
             p->sectors = ns;
-            cap = c;
         }
         for (size_t k = 0; k < n && !rc; k++) {
             const oflash_sector *sec = &b->sectors[idx[k]];
+            const known_sector *ks = &known[ki + k];
             oflash_plan_sector *ps = &p->sectors[p->sector_count++];
-            uint32_t known = 0;
+            uint32_t known_crc = 0;
+            bool whole, have = kind || (k == 0 && have_first);
             memset(ps, 0, sizeof *ps);
             ps->bank = b;
             ps->sector = sec;
-            bool whole;
-            if (k == 0 && have_first) {
-                known = first_crc;
+            if (scanned) {
+                uint32_t blank = crc_of_fill(b->erased_value, sec->size);
+                have = true;
+                if (ks->state == OFLASH__SCAN_EQUAL) {
+                    known_crc = oflash_crc32(0, ks->expect, sec->size);
+                } else if (ks->state == OFLASH__SCAN_BLANK) {
+                    known_crc = blank;
+                } else {
+                    /* Neither blank nor the expected contents (a CRC that
+                     * differs proves it): any value that is neither says
+                     * so; the covered ranges of a partly covered sector
+                     * are still compared through the view. */
+                    known_crc = oflash_crc32(0, ks->expect, sec->size) ^ 1u;
+                    if (known_crc == blank) known_crc ^= 2u;
+                }
+            } else if (k == 0 && have_first) {
+                known_crc = first_crc;
             } else if (kind == 1) {
-                known = crc_of_fill(b->erased_value, sec->size);
+                known_crc = crc_of_fill(b->erased_value, sec->size);
             } else if (kind == 2 && (rc = image_crc(img, sec->addr, sec->size, b->erased_value,
-                                                    &known, &whole)) < 0) {
+                                                    &known_crc, &whole)) < 0) {
                 break;
             }
-            rc = plan_sector(ps, img, view, opts, (kind || (k == 0 && have_first)) ? &known : NULL);
+            rc = plan_sector(ps, img, view, opts, have ? &known_crc : NULL);
             if (rc)
                 oflash_error_prefix("sector %u at 0x%08X: ", sec->number, sec->addr);
             else
                 p->image_bytes += ps->image_bytes;
         }
+        ki += n;
+        free(idx);
     }
-    free(idx);
+out:
+    for (size_t i = 0; expect && i < nt; i++)
+        free(expect[i]);
+    free(expect);
+    free(known);
+    free(touched);
     free(rl.r);
     return rc;
 }

@@ -138,6 +138,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
     oflash_target *t;
     oflash_probe_opts popts = OFLASH_PROBE_OPTS_INIT;
     const char *devname;
+    bool detected = false;
     int rc;
 
     *out = NULL;
@@ -164,6 +165,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
         devname = oflash_probe_part(t->probe);
         if (!devname) {
             if ((rc = detect_device(t, opts->probe)) < 0) goto fail;
+            detected = true; /* from the registers check_identity() reads */
         } else if ((rc = oflash_devdb_find(&t->device, t->db, devname)) < 0) {
             goto fail;
         }
@@ -173,7 +175,7 @@ int oflash_target_open(oflash_target **out, const oflash_target_opts *opts)
         oflash_error_prefix("halting the core: ");
         goto fail;
     }
-    if (!opts->force_device && (rc = check_identity(t)) < 0) goto fail;
+    if (!opts->force_device && !detected && (rc = check_identity(t)) < 0) goto fail;
 
     set_loader_opts(t, opts);
     *out = t;
@@ -308,6 +310,41 @@ static int view_read(void *ctx, void *buf, uint32_t addr, uint32_t len)
 {
     oflash_target *t = ctx;
     return oflash_probe_read_mem(buf, t->probe, addr, len);
+}
+
+int oflash__view_scan(const oflash_target_view *view, oflash__scan_sector *s, size_t n)
+{
+    oflash__scan_range *r;
+    int rc;
+    if (!view || view->crc32 != view_crc || view->read != view_read)
+        return oflash_error_set(OFLASH_EUNSUPPORTED, "not a connected target");
+    for (size_t i = 0; i < n; i++)
+        if ((s[i].addr | s[i].size) & 3u || !s[i].size)
+            return oflash_error_set(OFLASH_EUNSUPPORTED, "sector 0x%08X not word aligned",
+                                    s[i].addr);
+    if (!(r = calloc(n ? n : 1, sizeof *r)))
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        r[i].addr = s[i].addr;
+        r[i].words = s[i].size / 4u;
+    }
+    rc = oflash__target_scan(view->ctx, r, n);
+    if (rc < 0) {
+        oflash_log(OFLASH_LOG_DEBUG, "no one-call CRC scan, the loader computes the CRCs: %s",
+                   oflash_error_last());
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t words = s[i].size / 4u;
+            if (r[i].crc == oflash__crc_unit(0xFFFFFFFFu, s[i].expect, words))
+                s[i].state = OFLASH__SCAN_EQUAL;
+            else if (r[i].crc == oflash__crc_unit_fill(s[i].erased, words))
+                s[i].state = OFLASH__SCAN_BLANK;
+            else
+                s[i].state = OFLASH__SCAN_UNKNOWN;
+        }
+    }
+    free(r);
+    return rc;
 }
 
 void oflash_target_view_init(oflash_target_view *view, oflash_target *t)

@@ -946,6 +946,17 @@ static int write_regs_g(gdb_client *c, const int *regs, const uint32_t *vals, si
             }
             oflash__hex_encode(b, 4, hex);
             memcpy(g + 1 + 2 * off, hex, 8);
+            /* SP is one of MSP / PSP: a G that sets SP but echoes the old
+             * MSP and PSP back would set SP again to whichever of them is
+             * active (servers apply a G in register order).  Both take the
+             * new value unless the caller sets them too. */
+            for (int k = OFLASH_REG_MSP; regs[i] == OFLASH_REG_SP && k <= OFLASH_REG_PSP; k++) {
+                bool own = false;
+                for (size_t j = 0; j < cnt; j++)
+                    own |= regs[j] == k;
+                if (!own && c->regoff[k] >= 0 && (size_t)c->regoff[k] + 4 <= nbytes)
+                    memcpy(g + 1 + 2 * c->regoff[k], hex, 8);
+            }
         }
         rc = request_n(c, g, 1 + 2 * nbytes, &n);
         free(g);

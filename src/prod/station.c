@@ -760,6 +760,15 @@ static bool claim(oflash_station *st, bool *wait)
     return ok;
 }
 
+/* A claimed unit that never started (no board). */
+static void release(oflash_station *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->claimed--;
+    st->inflight--;
+    pthread_mutex_unlock(&st->lock);
+}
+
 static void unclaim(oflash_station *st, unit_result r, const unit *u, uint64_t host_ns)
 {
     port *p = u->p;
@@ -806,8 +815,20 @@ static void *port_main(void *arg)
 
     while (!should_stop(st)) {
         unit u;
-        bool wait;
+        bool wait, claimed = false;
         unit_result r;
+        /* A port whose board comes with the probe (sim-feed:, sim:) takes
+         * its unit first: a board placed and not programmed would count as
+         * a failed placement. */
+        if (p->boards != BOARD_POLL) {
+            if (!claim(st, &wait)) {
+                if (!wait) break;
+                set_state(p, OFLASH_PORT_IDLE, 0);
+                nap(st, 50);
+                continue;
+            }
+            claimed = true;
+        }
         memset(&u, 0, sizeof u);
         u.p = p;
         u.t_start = now_ns();
@@ -816,6 +837,7 @@ static void *port_main(void *arg)
         if (unit_connect(&u) < 0) {
             char msg[300];
             snprintf(msg, sizeof msg, "no board ready: %s", oflash_error_last());
+            if (claimed) release(st);
             unit_close(&u);
             set_error(p, OFLASH_PORT_IDLE, msg);
             nap(st, backoff);
@@ -830,7 +852,7 @@ static void *port_main(void *arg)
             nap(st, BOARD_POLL_MS);
             continue;
         }
-        if (!claim(st, &wait)) {
+        if (!claimed && !claim(st, &wait)) {
             unit_close(&u);
             if (!wait) break;
             set_state(p, OFLASH_PORT_IDLE, 0);

@@ -322,6 +322,7 @@ typedef struct worker {
     uint64_t seqs[PER_THREAD];
     uint64_t shared_seq;
     pthread_barrier_t *go;
+    oflash_ledger *shared; /* one handle for every thread, or NULL: each its own */
 } worker;
 
 static void werr(worker *w)
@@ -332,8 +333,8 @@ static void werr(worker *w)
 static void *work(void *arg)
 {
     worker *w = arg;
-    oflash_ledger *l = NULL;
-    if (oflash_ledger_open(&l, w->url) < 0 || oflash_ledger_use_pool(l, w->pool) < 0) {
+    oflash_ledger *l = w->shared;
+    if (!l && (oflash_ledger_open(&l, w->url) < 0 || oflash_ledger_use_pool(l, w->pool) < 0)) {
         werr(w);
         pthread_barrier_wait(w->go);
         return NULL;
@@ -361,7 +362,7 @@ static void *work(void *arg)
                 w->shared_seq = r.seq;
         }
     }
-    oflash_ledger_close(l);
+    if (!w->shared) oflash_ledger_close(l);
     return NULL;
 }
 
@@ -384,12 +385,19 @@ static int audit_row(void *ctx, const oflash_unit_record *r)
     return 0;
 }
 
-static void test_concurrency(void)
+/* shared: the 8 threads share one handle (calls serialized inside);
+ * else each has its own connection and the schema is created by all
+ * threads at once (no pre-open). */
+static void test_concurrency(bool shared)
 {
     oflash_serial_pool *pool = counter_pool(1, 6);
     char url[600];
     newdb(url, "cc");
-    /* Create the schema from all threads at once as well (no pre-open). */
+    oflash_ledger *one = NULL;
+    if (shared) {
+        CHECK_OK(oflash_ledger_open(&one, url));
+        CHECK_OK(oflash_ledger_use_pool(one, pool));
+    }
     worker w[THREADS];
     pthread_t th[THREADS];
     pthread_barrier_t go;
@@ -400,6 +408,7 @@ static void test_concurrency(void)
         w[i].pool = pool;
         w[i].index = i;
         w[i].go = &go;
+        w[i].shared = one;
         pthread_create(&th[i], NULL, work, &w[i]);
     }
     for (int i = 0; i < THREADS; i++)
@@ -428,6 +437,7 @@ static void test_concurrency(void)
     CHECK_OK(oflash_ledger_find_uid(&x, l, "5A5A5A5A"));
     CHECK_EQ_U(x.seq, w[0].shared_seq);
     oflash_ledger_close(l);
+    if (one) oflash_ledger_close(one);
     oflash_serial_pool_free(pool);
 }
 
@@ -957,7 +967,8 @@ int main(int argc, char **argv)
     test_state_machine();
     test_reconcile();
     test_exhaustion();
-    test_concurrency();
+    test_concurrency(false);
+    test_concurrency(true);
     test_kill9();
     test_export();
     test_migrations();

@@ -8,8 +8,9 @@
 #      monitor reset halt;
 #   3. oflash through OpenOCD's GDB server (--probe gdb:...): program of one
 #      ELF with code + OTP serial + lock byte (exact contents, a rerun writes
-#      nothing, a conflicting serial is refused with the chip unchanged,
-#      --plan), run of a RAM routine ending in BKPT, read, otp; the part
+#      nothing, with bounded probe traffic: one halt, a tenth of the first
+#      run's TCK cycles; a conflicting serial is refused with the chip
+#      unchanged, --plan), run of a RAM routine ending in BKPT, read, otp; the part
 #      found from DBGMCU_IDCODE without --device;
 #   4. the server stops cleanly on SIGTERM and the chip file holds the result.
 # Every process is started here on free loopback ports and stopped by PID.
@@ -157,7 +158,22 @@ run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --plan
 [ "$rc" = 0 ] || echo "$out"
 check "--plan exits 0" test "$rc" = 0
 check "--plan lists the OTP bytes and the lock" bash -c "grep -q 'otp: 12 bytes to program' <<<\"\$0\" && grep -q 'lock' <<<\"\$0\"" "$out"
+# mark: the server's figures of this session so far (SIGUSR1 prints one line)
+mark() {
+    local n
+    n=$(grep -c '^progress ' serve.log || true)
+    kill -USR1 "$SPID"
+    for _ in $(seq 200); do
+        [ "$(grep -c '^progress ' serve.log || true)" -gt "$n" ] && break
+        sleep 0.02
+    done
+    grep '^progress ' serve.log | tail -1
+}
+fig() { sed -nE "s/.* $2=([0-9]+).*/\1/p" <<<"$1"; }
+m0=$(mark)
 run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json
+m1=$(mark)
+first_rt=$(jget "$out" round_trips)
 check "program without --device: part detected from DBGMCU_IDCODE" bash -c "grep -q 'STM32F401xE detected from DBGMCU_IDCODE 0x10000433' <<<\"\$0\"" "$out"
 check "program: exit 0" test "$rc" = 0
 check "program: 12 OTP bytes" test "$(jget "$out" otp_bytes_programmed)" = 12
@@ -171,9 +187,23 @@ head -c 500 /dev/zero | tr '\0' '\377' >>otp.want
 printf '\000' >>otp.want
 head -c 15 /dev/zero | tr '\0' '\377' >>otp.want
 check "oflash read: OTP = serial + 0xFF, lock byte 0 = 0x00, others 0xFF" cmp otp.bin otp.want
+m2=$(mark)
 run_oflash out rc program fw.elf --probe "gdb:127.0.0.1:$G" --otp --json
+m3=$(mark)
 check "rerun: nothing erased, programmed or locked" \
     test "$(jget "$out" sectors_erased)/$(jget "$out" bytes_programmed)/$(jget "$out" otp_bytes_programmed)/$(jget "$out" otp_blocks_locked)" = 0/0/0/0
+# The rerun's probe traffic, relative to the first run of this same test:
+# one run of code on the core (the CRC scan: one halt, no flash loader),
+# under a tenth of the first run's TCK cycles (20 KiB image; the 64 KiB
+# benchmark's rerun is under 2 %) and a quarter of its round trips.
+first_tck=$(($(fig "$m1" tck) - $(fig "$m0" tck)))
+rerun_tck=$(($(fig "$m3" tck) - $(fig "$m2" tck)))
+rerun_halts=$(($(fig "$m3" halts) - $(fig "$m2" halts)))
+rerun_rt=$(jget "$out" round_trips)
+echo "first run: $first_tck TCK, $first_rt round trips; rerun: $rerun_tck TCK, $rerun_rt round trips, $rerun_halts halts"
+check "rerun: one halt (one CRC scan, no loader calls)" test "$rerun_halts" -le 1
+check "rerun: TCK cycles under 10 % of the first run's" test $((rerun_tck * 10)) -lt "$first_tck"
+check "rerun: round trips under a quarter of the first run's" test $((rerun_rt * 4)) -lt "$first_rt"
 dump before.dump
 run_oflash out rc program conflict.elf --probe "gdb:127.0.0.1:$G" --otp
 check "conflicting serial refused (exit 1)" test "$rc" = 1

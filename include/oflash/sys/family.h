@@ -80,6 +80,13 @@ typedef struct oflash_guard_reg {
     uint32_t size; /* bytes */
 } oflash_guard_reg;
 
+typedef struct oflash_family_crc_unit {
+    uint32_t dr;         /* data register: write a word, read the CRC */
+    uint32_t cr;         /* control register: 1 resets the CRC to 0xFFFFFFFF */
+    uint32_t enable_reg; /* clock enable register (RCC_AHB1ENR on STM32) */
+    uint32_t enable_bit; /* its bit for the unit */
+} oflash_family_crc_unit;
+
 struct oflash_sim_model; /* src/sim/sim_model.h: the family's simulated chip */
 struct oflash_flm;
 
@@ -182,6 +189,16 @@ typedef struct oflash_family_ops {
      * default parallelism; for progress display only (oflash devices,
      * the CLI's erase bar moving within a long sector). */
     uint32_t (*erase_time_us)(const oflash_device *dev, uint32_t sector_size);
+
+    /*
+     * The part's CRC calculation unit, for the planner's one-call scan of
+     * the chip (src/flash/scan.c): a unit that computes CRC-32 with poly
+     * 0x04C11DB7, initial value 0xFFFFFFFF, not reflected, one 32-bit word
+     * per write of its data register (dr; write 1 to cr resets it), clocked
+     * by setting enable_bit in enable_reg.  dr 0: none (the planner then
+     * asks the flash loader for each CRC).
+     */
+    oflash_family_crc_unit crc_unit;
 } oflash_family_ops;
 
 /* ---- the registry (src/targets/targets.c) ---- */

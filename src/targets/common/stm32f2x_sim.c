@@ -33,6 +33,117 @@ void oflash__f2x_sim_start_busy(sim_chip *c, uint64_t ps, bool strt, bool ok)
     F(c)->eop_pending = ok;
 }
 
+/* The F2/F4/F7 register offsets (RM0090 §3.9, RM0385 §3.7). */
+#define FLASH_ACR 0x00u
+#define FLASH_SR 0x0Cu
+#define FLASH_CR 0x10u
+#define FLASH_OPTCR 0x14u
+#define FLASH_OPTCR1 0x18u
+
+uint32_t oflash__f2x_sim_reg_read(sim_chip *c, const stm32f2x_sim_family *fam, uint32_t off)
+{
+    stm32f2x_sim *f = F(c);
+    uint32_t v;
+    oflash__sim_flash_update(c);
+    switch (off) {
+    case FLASH_ACR:
+        return f->acr;
+    case FLASH_SR:
+        v = f->sr | (c->busy ? fam->sr_bsy : 0);
+        if (c->busy) {
+            /* Polling BSY: fast-forward.  With a running watchdog, in steps
+             * of 100 us so that a loop that feeds it while it waits works. */
+            uint64_t left = c->busy_until_ps - c->now_ps;
+            uint64_t step =
+                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
+            oflash__sim_advance(c, step);
+        }
+        return v;
+    case FLASH_CR:
+        return f->cr | (c->busy && f->strt_busy ? fam->cr_strt : 0);
+    case FLASH_OPTCR:
+        return f->optcr_reg | (c->busy && f->opt_busy ? fam->optcr_optstrt : 0);
+    case FLASH_OPTCR1:
+        return f->optcr1_reg; /* the window stops before it where there is none */
+    default:
+        return 0; /* KEYR, OPTKEYR are write-only */
+    }
+}
+
+uint32_t oflash__f2x_sim_program(sim_chip *c, const stm32f2x_sim_family *fam, uint32_t addr,
+                                 uint64_t val, unsigned size)
+{
+    stm32f2x_sim *f = F(c);
+    bool in_flash = addr >= fam->main_base && addr - fam->main_base < c->nv.flash_size;
+    bool in_otp = addr >= fam->otp_base && addr - fam->otp_base < fam->otp_size;
+    bool in_lock = addr >= fam->lock_base && addr - fam->lock_base < fam->lock_size;
+    unsigned psize = (f->cr >> fam->cr_psize_shift) & 3;
+    uint32_t err = 0;
+    int r;
+
+    oflash__sim_stall(c);
+    if ((f->cr & fam->cr_lock) || !(f->cr & fam->cr_pg) || (f->cr & fam->cr_erase))
+        err = fam->sr_seq;
+    else if (psize == 3 && size == 4) {
+        /* x64: a double word arrives as two word stores, low word first at
+         * an 8-aligned address (ST's HAL FLASH_Program_DoubleWord); the
+         * program starts when the pair is complete. */
+        if (!f->x64_pending && (addr & 7) == 0) {
+            f->x64_pending = true;
+            f->x64_addr = addr;
+            f->x64_low = (uint32_t)val;
+            return 0;
+        }
+        if (f->x64_pending && addr == f->x64_addr + 4) {
+            f->x64_pending = false;
+            addr = f->x64_addr;
+            val = (uint64_t)f->x64_low | (val << 32);
+            size = 8;
+        } else {
+            f->x64_pending = false;
+            err = fam->sr_pgperr;
+        }
+    } else if (size != (1u << psize))
+        err = fam->sr_pgperr;
+    if (size != 4) f->x64_pending = false;
+    if (err) {
+        f->sr |= err;
+        return err;
+    }
+    if ((addr & 15) + size > 16)
+        err = fam->sr_pgaerr;
+    else if (!in_flash && !in_otp && !in_lock)
+        err = fam->sr_wrperr; /* UID, flash size, reserved words of the OTP page */
+    else if (in_flash && (oflash_sim_rdp_level(c->nv.opt[0]) != 0 || fam->flash_wrp(c, addr)))
+        err = fam->sr_wrperr;
+    else if (in_flash && addr - fam->main_base + size > c->nv.flash_size)
+        err = fam->sr_pgaerr;
+    else if (in_otp && *oflash__sim_nv_ptr(
+                           c, fam->lock_base + (addr - fam->otp_base) / fam->otp_block, 1) == 0x00)
+        err = fam->sr_wrperr; /* RM0090 §3.8: LOCKBi = 0x00 -> block i cannot be programmed */
+    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
+        err = fam->sr_wrperr; /* session guard: the OTP behaves as if locked */
+    else if (in_lock && addr - fam->lock_base + size > fam->lock_size)
+        err = fam->sr_pgaerr;
+    if (err) {
+        f->sr |= err;
+        return err;
+    }
+
+    r = oflash__sim_flash_and(c, addr, val, size);
+    if (r == 2) return 0; /* power lost */
+    c->program_ops++;
+    c->flash_ops++;
+    if (r == 1) {
+        /* The cells do not program: nothing changes, OPERR. */
+        f->sr |= fam->sr_operr;
+        oflash__f2x_sim_start_busy(c, fam->program_ps, false, false);
+        return fam->sr_operr;
+    }
+    oflash__f2x_sim_start_busy(c, fam->program_ps, false, true);
+    return 0;
+}
+
 void oflash__f2x_sim_key_fault(sim_chip *c, const stm32f2x_sim_family *fam, const char *reg,
                                uint32_t val, bool opt)
 {
@@ -205,7 +316,7 @@ int oflash__f2x_sim_debugger_program(sim_chip *c, const stm32f2x_sim_family *fam
         uint32_t err;
         for (unsigned k = 0; k < w; k++)
             v |= (uint64_t)buf[i + k] << (8 * k);
-        err = fam->program(c, addr + (uint32_t)i, v, w);
+        err = oflash__f2x_sim_program(c, fam, addr + (uint32_t)i, v, w);
         if (c->power_lost) return oflash_error_set(OFLASH_ELINK, "%s: %s", path, c->stop_detail);
         if (err)
             return oflash_error_set(
@@ -221,6 +332,7 @@ int oflash__f2x_sim_debugger_program(sim_chip *c, const stm32f2x_sim_family *fam
 bool oflash__f2x_sim_mmio_read(sim_chip *c, const stm32f2x_sim_family *fam, uint32_t addr,
                                unsigned size, bool debugger, uint32_t *val)
 {
+    (void)debugger;
     uint32_t word, off;
     unsigned shift = (addr & 3) * 8;
     bool info = fam->in_info(c, addr);
@@ -235,7 +347,7 @@ bool oflash__f2x_sim_mmio_read(sim_chip *c, const stm32f2x_sim_family *fam, uint
     if (addr >= fam->flashif_base && addr < fam->flashif_base + 0x400) {
         off = addr - fam->flashif_base;
         if ((off & ~3u) > fam->reg_last(c)) return false; /* counted as unknown */
-        word = fam->reg_read(c, off & ~3u, debugger);
+        word = oflash__f2x_sim_reg_read(c, fam, off & ~3u);
     } else if (addr >= fam->rcc_base && addr < fam->rcc_base + 0x400) {
         word = F(c)->rcc[((addr - fam->rcc_base) / 4) & 0xFF];
     } else {
@@ -252,7 +364,7 @@ bool oflash__f2x_sim_mmio_write(sim_chip *c, const stm32f2x_sim_family *fam, uin
     uint32_t off;
     if (fam->in_info(c, addr)) {
         /* OTP and lock bytes are programmed like flash (RM0368 §3.7). */
-        fam->program(c, addr, val, size);
+        oflash__f2x_sim_program(c, fam, addr, val, size);
         return true;
     }
     if (fam->in_opt(c, addr)) {

@@ -48,9 +48,13 @@ typedef struct stm32f2x_sr_name {
  * register names, from its <fam>_regs.h). */
 typedef struct stm32f2x_sim_family {
     uint32_t flashif_base, rcc_base, main_base;
-    uint32_t cr_lock, cr_pg, cr_erase /* SER | MER | bank 2 MER */, cr_eopie, cr_psize_shift;
-    uint32_t optcr_optlock, optcr_wdg_sw;
-    uint32_t sr_eop, sr_wrperr;
+    uint32_t otp_base, otp_size, otp_block; /* OTP data: blocks of otp_block bytes */
+    uint32_t lock_base, lock_size;          /* one lock byte per block, 0x00 = locked */
+    uint32_t cr_lock, cr_pg, cr_erase /* SER | MER | bank 2 MER */, cr_eopie, cr_strt;
+    uint32_t cr_psize_shift;
+    uint32_t optcr_optlock, optcr_optstrt, optcr_wdg_sw;
+    uint32_t sr_eop, sr_operr, sr_wrperr, sr_pgaerr, sr_pgperr, sr_bsy;
+    uint64_t program_ps;              /* tprog, typical */
     uint32_t sr_seq;                  /* bit 7: PGSERR (F2/F4) or ERSERR (F7) */
     const char *sr_seq_name;          /* its name */
     const stm32f2x_sr_name *sr_names; /* the error bits in message order */
@@ -59,11 +63,8 @@ typedef struct stm32f2x_sim_family {
     uint32_t rcc_pllcfgr_writable; /* RCC_PLLCFGR bits */
 
     /* The family's flash interface. */
-    /* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash,
-     * OTP or lock bytes: the SR error bits it raised (0 = programmed). */
-    uint32_t (*program)(sim_chip *c, uint32_t addr, uint64_t val, unsigned size);
-    /* FLASH register at off (word aligned, <= the last register). */
-    uint32_t (*reg_read)(sim_chip *c, uint32_t off, bool debugger);
+    /* true: the main-flash byte at addr is in a write-protected sector. */
+    bool (*flash_wrp)(const sim_chip *c, uint32_t addr);
     void (*reg_write)(sim_chip *c, uint32_t off, uint32_t val, unsigned size);
     /* The offset of the chip's last flash interface register (OPTCR or OPTCR1). */
     uint32_t (*reg_last)(const sim_chip *c);
@@ -78,8 +79,12 @@ typedef struct stm32f2x_sim_family {
  * prefix: STM32F2X_SIM_REGS(F4) in a designated initializer. */
 #define STM32F2X_SIM_REGS(P)                                                                       \
     .flashif_base = P##_FLASHIF_BASE, .rcc_base = P##_RCC_BASE, .cr_lock = P##_CR_LOCK,            \
-    .cr_pg = P##_CR_PG, .cr_eopie = P##_CR_EOPIE, .cr_psize_shift = P##_CR_PSIZE_SHIFT,            \
-    .optcr_optlock = P##_OPTCR_OPTLOCK, .sr_eop = P##_SR_EOP, .sr_wrperr = P##_SR_WRPERR
+    .cr_pg = P##_CR_PG, .cr_eopie = P##_CR_EOPIE, .cr_strt = P##_CR_STRT,                          \
+    .cr_psize_shift = P##_CR_PSIZE_SHIFT, .optcr_optlock = P##_OPTCR_OPTLOCK,                      \
+    .optcr_optstrt = P##_OPTCR_OPTSTRT, .sr_eop = P##_SR_EOP, .sr_operr = P##_SR_OPERR,            \
+    .sr_wrperr = P##_SR_WRPERR, .sr_pgaerr = P##_SR_PGAERR, .sr_pgperr = P##_SR_PGPERR,            \
+    .sr_bsy = P##_SR_BSY, .otp_base = P##_OTP_BASE, .otp_size = P##_OTP_SIZE,                      \
+    .lock_base = P##_LOCK_BASE, .lock_size = P##_LOCK_SIZE
 
 static inline stm32f2x_sim *oflash__f2x_sim(const sim_chip *c)
 {
@@ -100,6 +105,13 @@ void oflash__f2x_sim_key_fault(sim_chip *c, const stm32f2x_sim_family *fam, cons
  * (opt[0] OPTCR, opt[1] OPTCR1), RCC at its reset values (HSI 16 MHz),
  * the hardware watchdog started when OPTCR says so. */
 void oflash__f2x_sim_reset(sim_chip *c, const stm32f2x_sim_family *fam);
+/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP
+ * or lock bytes: the SR error bits it raised (0 = programmed). */
+uint32_t oflash__f2x_sim_program(sim_chip *c, const stm32f2x_sim_family *fam, uint32_t addr,
+                                 uint64_t val, unsigned size);
+/* The FLASH register at off (ACR, SR, CR, OPTCR, OPTCR1; KEYR and OPTKEYR
+ * read 0); reading SR while busy fast-forwards simulated time. */
+uint32_t oflash__f2x_sim_reg_read(sim_chip *c, const stm32f2x_sim_family *fam, uint32_t off);
 /* "PGSERR|WRPERR" for the error bits of sr, in buf. */
 const char *oflash__f2x_sim_sr_names(const stm32f2x_sim_family *fam, uint32_t sr, char *buf,
                                      size_t len);

@@ -184,79 +184,6 @@ static unsigned psize(const sim_chip *c)
     return (F(c)->cr >> CR_PSIZE_SHIFT) & 3;
 }
 
-/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP or
- * lock bytes.  Returns the SR error bits it raised (0 = programmed). */
-static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
-{
-    bool in_flash = addr >= F4_FLASH_BASE && addr - F4_FLASH_BASE < c->nv.flash_size;
-    bool in_otp = addr >= F4_OTP_BASE && addr - F4_OTP_BASE < F4_OTP_SIZE;
-    bool in_lock = addr >= F4_LOCK_BASE && addr - F4_LOCK_BASE < F4_LOCK_SIZE;
-    uint32_t err = 0;
-    int r;
-
-    stall(c);
-    if ((F(c)->cr & CR_LOCK) || !(F(c)->cr & CR_PG) || (F(c)->cr & (CR_SER | CR_MER | CR_MER1)))
-        err = SR_PGSERR;
-    else if (psize(c) == 3 && size == 4) {
-        /* x64: a double word arrives as two word stores, low word first at
-         * an 8-aligned address (ST's HAL FLASH_Program_DoubleWord); the
-         * program starts when the pair is complete. */
-        if (!F(c)->x64_pending && (addr & 7) == 0) {
-            F(c)->x64_pending = true;
-            F(c)->x64_addr = addr;
-            F(c)->x64_low = (uint32_t)val;
-            return 0;
-        }
-        if (F(c)->x64_pending && addr == F(c)->x64_addr + 4) {
-            F(c)->x64_pending = false;
-            addr = F(c)->x64_addr;
-            val = (uint64_t)F(c)->x64_low | (val << 32);
-            size = 8;
-        } else {
-            F(c)->x64_pending = false;
-            err = SR_PGPERR;
-        }
-    } else if (size != (1u << psize(c)))
-        err = SR_PGPERR;
-    if (size != 4) F(c)->x64_pending = false;
-    if (err) {
-        F(c)->sr |= err;
-        return err;
-    }
-    if ((addr & 15) + size > 16)
-        err = SR_PGAERR;
-    else if (!in_flash && !in_otp && !in_lock)
-        err = SR_WRPERR; /* UID, flash size, reserved words of the OTP page */
-    else if (in_flash && (rdp(c) != 0 || sector_wrp(c, oflash_bank_sector_at(flash_bank(c), addr))))
-        err = SR_WRPERR;
-    else if (in_flash && addr - F4_FLASH_BASE + size > c->nv.flash_size)
-        err = SR_PGAERR;
-    else if (in_otp &&
-             *oflash__sim_nv_ptr(c, F4_LOCK_BASE + (addr - F4_OTP_BASE) / F4_OTP_BLOCK, 1) == 0x00)
-        err = SR_WRPERR; /* RM0090 §3.8: LOCKBi = 0x00 -> block i cannot be programmed */
-    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
-        err = SR_WRPERR; /* session guard: the OTP behaves as if locked */
-    else if (in_lock && addr - F4_LOCK_BASE + size > F4_LOCK_SIZE)
-        err = SR_PGAERR;
-    if (err) {
-        F(c)->sr |= err;
-        return err;
-    }
-
-    r = oflash__sim_flash_and(c, addr, val, size);
-    if (r == 2) return 0; /* power lost */
-    c->program_ops++;
-    c->flash_ops++;
-    if (r == 1) {
-        /* The cells do not program: nothing changes, OPERR. */
-        F(c)->sr |= SR_OPERR;
-        start_busy(c, SIM_PROGRAM_PS, false, false);
-        return SR_OPERR;
-    }
-    start_busy(c, SIM_PROGRAM_PS, false, true);
-    return 0;
-}
-
 /* Erase [off, off+len) of main flash, honouring the fail-at and power-loss
  * faults.  Returns the SR error bits raised. */
 static uint32_t erase_range(sim_chip *c, uint32_t off, uint32_t len)
@@ -381,36 +308,6 @@ static void start_option_program(sim_chip *c)
                regress ? " (RDP 1 -> 0: mass erase)" : "", (double)ps / 1e9);
     F(c)->optcr_reg = newopt; /* unlocked, OPTSTRT reads 1 while busy (below) */
     oflash__sim_update_protection(c);
-}
-
-static uint32_t flash_reg_read(sim_chip *c, uint32_t off, bool debugger)
-{
-    uint32_t v = 0;
-    (void)debugger;
-    oflash__sim_flash_update(c);
-    switch (off) {
-    case FLASH_ACR:
-        return F(c)->acr;
-    case FLASH_SR:
-        v = F(c)->sr | (c->busy ? SR_BSY : 0);
-        if (c->busy) {
-            /* Polling BSY: fast-forward.  With a running watchdog, in steps
-             * of 100 us so that a loop that feeds it while it waits works. */
-            uint64_t left = c->busy_until_ps - c->now_ps;
-            uint64_t step =
-                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
-            oflash__sim_advance(c, step);
-        }
-        return v;
-    case FLASH_CR:
-        return F(c)->cr | (c->busy && F(c)->strt_busy ? CR_STRT : 0);
-    case FLASH_OPTCR:
-        return F(c)->optcr_reg | (c->busy && F(c)->opt_busy ? OPTCR_OPTSTRT : 0);
-    case FLASH_OPTCR1:
-        return dual(c) ? F(c)->optcr1_reg : 0;
-    default:
-        return 0; /* KEYR, OPTKEYR are write-only */
-    }
 }
 
 /* Wrong key: bus error, register locked until reset. */
@@ -557,7 +454,7 @@ static bool f4_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t va
 
 static void f4_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
 {
-    flash_program(c, addr, val, size);
+    oflash__f2x_sim_program(c, &f4_fam, addr, val, size);
 }
 
 static int f4_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
@@ -650,6 +547,11 @@ static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
                                             : !(optcr & (1u << (16 + (i < 15 ? i : 14))));
 }
 
+static bool flash_wrp(const sim_chip *c, uint32_t addr)
+{
+    return sector_wrp(c, oflash_bank_sector_at(flash_bank(c), addr));
+}
+
 static uint32_t reg_last(const sim_chip *c)
 {
     return dual(c) ? FLASH_OPTCR1 : FLASH_OPTCR; /* OPTCR1: F42x/F43x only */
@@ -662,6 +564,8 @@ static const stm32f2x_sr_name f4_sr_names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR
 /* What the shared F2/F4/F7 code needs (targets/common/stm32f2x_sim.h). */
 static const stm32f2x_sim_family f4_fam = {
     STM32F2X_SIM_REGS(F4),
+    .otp_block = F4_OTP_BLOCK,
+    .program_ps = SIM_PROGRAM_PS,
     .main_base = F4_FLASH_BASE,
     .cr_erase = CR_SER | CR_MER | CR_MER1,
     .optcr_wdg_sw = OPTCR_WDG_SW,
@@ -673,8 +577,7 @@ static const stm32f2x_sim_family f4_fam = {
     .rcc_cr_writable =
         (1u << 0) | 0xF8u | (1u << 16) | (1u << 18) | (1u << 19) | F4_RCC_CR_PLLON | (1u << 26),
     .rcc_pllcfgr_writable = 0x0F437FFFu, /* PLLM, PLLN, PLLP, PLLSRC, PLLQ */
-    .program = flash_program,
-    .reg_read = flash_reg_read,
+    .flash_wrp = flash_wrp,
     .reg_write = flash_reg_write,
     .reg_last = reg_last,
     .in_info = in_info,

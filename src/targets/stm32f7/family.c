@@ -221,4 +221,8 @@ const oflash_family_ops oflash_family_stm32f7 = {
     .guard_count = sizeof f7_guards / sizeof f7_guards[0],
     .rdp_get = f7_rdp_get,
     .rdp_set = f7_rdp_set,
+    .crc_unit = {.dr = F7_CRC_BASE,
+                 .cr = F7_CRC_BASE + 8u,
+                 .enable_reg = F7_RCC_BASE + 0x30u,
+                 .enable_bit = 1u << 12},
 };

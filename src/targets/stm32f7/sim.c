@@ -190,81 +190,6 @@ static unsigned psize(const sim_chip *c)
 
 /* ---- programming ---- */
 
-/* A bus write of size bytes (1, 2, 4; 8 from the debugger) to flash, OTP or
- * the rest of the OTP/ID page.  Returns the SR error bits it raised. */
-static uint32_t flash_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
-{
-    f7_sim *f = F(c);
-    bool in_flash = addr >= F7_MAIN_BASE && addr - F7_MAIN_BASE < c->nv.flash_size;
-    bool in_otp = addr >= F7_OTP_BASE && addr - F7_OTP_BASE < F7_OTP_SIZE;
-    bool in_lock = addr >= F7_LOCK_BASE && addr - F7_LOCK_BASE < F7_LOCK_SIZE;
-    uint32_t err = 0;
-    f7_sector s;
-    int r;
-
-    oflash__sim_stall(c);
-    if ((f->cr & F7_CR_LOCK) || !(f->cr & F7_CR_PG) ||
-        (f->cr & (F7_CR_SER | F7_CR_MER | F7_CR_MER2)))
-        err = F7_SR_ERSERR;
-    else if (psize(c) == 3 && size == 4) {
-        /* x64: a double word as two word stores, low word first at an
-         * 8-aligned address; the program starts when the pair is complete. */
-        if (!f->x64_pending && (addr & 7) == 0) {
-            f->x64_pending = true;
-            f->x64_addr = addr;
-            f->x64_low = (uint32_t)val;
-            return 0;
-        }
-        if (f->x64_pending && addr == f->x64_addr + 4) {
-            f->x64_pending = false;
-            addr = f->x64_addr;
-            val = (uint64_t)f->x64_low | (val << 32);
-            size = 8;
-        } else {
-            f->x64_pending = false;
-            err = F7_SR_PGPERR;
-        }
-    } else if (size != (1u << psize(c)))
-        err = F7_SR_PGPERR;
-    if (size != 4) f->x64_pending = false;
-    if (err) {
-        f->sr |= err;
-        return err;
-    }
-    if ((addr & 15) + size > 16)
-        err = F7_SR_PGAERR;
-    else if (!in_flash && !in_otp && !in_lock)
-        err = F7_SR_WRPERR; /* UID, flash size, reserved words of the OTP page */
-    else if (in_flash && addr - F7_MAIN_BASE + size > c->nv.flash_size)
-        err = F7_SR_PGAERR;
-    else if (in_flash &&
-             (rdp(c) != 0 || (f7_sector_at(c, addr - F7_MAIN_BASE, &s) >= 0 && f7_wrp(c, &s))))
-        err = F7_SR_WRPERR;
-    else if (in_otp && *oflash__sim_nv_ptr(
-                           c, F7_LOCK_BASE + (addr - F7_OTP_BASE) / F7_OTP_BLOCK_SIZE, 1) == 0x00)
-        err = F7_SR_WRPERR; /* LOCKBi = 0x00: block i cannot be programmed */
-    else if ((in_otp || in_lock) && (c->guard & OFLASH_SIM_GUARD_OTP))
-        err = F7_SR_WRPERR; /* session guard: the OTP behaves as if locked */
-    else if (in_lock && addr - F7_LOCK_BASE + size > F7_LOCK_SIZE)
-        err = F7_SR_PGAERR;
-    if (err) {
-        f->sr |= err;
-        return err;
-    }
-
-    r = oflash__sim_flash_and(c, addr, val, size);
-    if (r == 2) return 0; /* power lost */
-    c->program_ops++;
-    c->flash_ops++;
-    if (r == 1) {
-        f->sr |= F7_SR_OPERR; /* the cells do not program: nothing changes */
-        start_busy(c, F7_PROGRAM_PS, false, false);
-        return F7_SR_OPERR;
-    }
-    start_busy(c, F7_PROGRAM_PS, false, true);
-    return 0;
-}
-
 /* ---- erase ---- */
 
 static void start_erase(sim_chip *c)
@@ -397,36 +322,6 @@ static void start_option_program(sim_chip *c)
 }
 
 /* ---- flash interface registers ---- */
-
-static uint32_t flash_reg_read(sim_chip *c, uint32_t off)
-{
-    f7_sim *f = F(c);
-    uint32_t v;
-    oflash__sim_flash_update(c);
-    switch (off) {
-    case F7_FLASH_ACR:
-        return f->acr;
-    case F7_FLASH_SR:
-        v = f->sr | (c->busy ? F7_SR_BSY : 0);
-        if (c->busy) {
-            /* Polling BSY: fast-forward; with a running watchdog in steps
-             * of 100 us so that a loop that feeds it while it waits works. */
-            uint64_t left = c->busy_until_ps - c->now_ps;
-            uint64_t step =
-                c->iwdg_running && left > 100 * SIM_PS_PER_US ? 100 * SIM_PS_PER_US : left;
-            oflash__sim_advance(c, step);
-        }
-        return v;
-    case F7_FLASH_CR:
-        return f->cr | (c->busy && f->strt_busy ? F7_CR_STRT : 0);
-    case F7_FLASH_OPTCR:
-        return f->optcr_reg | (c->busy && f->opt_busy ? F7_OPTCR_OPTSTRT : 0);
-    case F7_FLASH_OPTCR1:
-        return f->optcr1_reg;
-    default:
-        return 0; /* KEYR, OPTKEYR are write-only */
-    }
-}
 
 /* Wrong key: bus error, register locked until reset. */
 static void key_fault(sim_chip *c, const char *reg, uint32_t val, bool opt)
@@ -564,7 +459,7 @@ static bool f7_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint32_t va
 
 static void f7_cpu_program(sim_chip *c, uint32_t addr, uint64_t val, unsigned size)
 {
-    flash_program(c, addr, val, size);
+    oflash__f2x_sim_program(c, &f7_fam, addr, val, size);
 }
 
 static int f7_debugger_write(sim_chip *c, uint32_t addr, const uint8_t *buf, size_t n)
@@ -663,10 +558,10 @@ static void f7_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
     }
 }
 
-static uint32_t reg_read(sim_chip *c, uint32_t off, bool debugger)
+static bool flash_wrp(const sim_chip *c, uint32_t addr)
 {
-    (void)debugger;
-    return flash_reg_read(c, off);
+    f7_sector s;
+    return f7_sector_at(c, addr - F7_MAIN_BASE, &s) >= 0 && f7_wrp(c, &s);
 }
 
 static uint32_t reg_last(const sim_chip *c)
@@ -684,6 +579,8 @@ static const stm32f2x_sr_name f7_sr_names[] = {{F7_SR_ERSERR, "ERSERR"},
 /* What the shared F2/F4/F7 code needs (targets/common/stm32f2x_sim.h). */
 static const stm32f2x_sim_family f7_fam = {
     STM32F2X_SIM_REGS(F7),
+    .otp_block = F7_OTP_BLOCK_SIZE,
+    .program_ps = F7_PROGRAM_PS,
     .main_base = F7_MAIN_BASE,
     .cr_erase = F7_CR_SER | F7_CR_MER | F7_CR_MER2,
     .optcr_wdg_sw = F7_OPTCR_IWDG_SW,
@@ -695,8 +592,7 @@ static const stm32f2x_sim_family f7_fam = {
     .rcc_cr_writable = (1u << 0) | 0xF8u | (1u << 16) | (1u << 18) | (1u << 19) | F7_RCC_CR_PLLON |
                        (1u << 26) | (1u << 28),
     .rcc_pllcfgr_writable = 0x7F437FFFu, /* PLLM, PLLN, PLLP, PLLSRC, PLLQ, PLLR (F76x) */
-    .program = flash_program,
-    .reg_read = reg_read,
+    .flash_wrp = flash_wrp,
     .reg_write = flash_reg_write,
     .reg_last = reg_last,
     .in_info = in_info,

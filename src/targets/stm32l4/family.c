@@ -294,4 +294,8 @@ const oflash_family_ops oflash_family_stm32l4 = {
     .guard_count = sizeof l4_guards / sizeof l4_guards[0],
     .rdp_get = l4_rdp_get,
     .rdp_set = l4_rdp_set,
+    .crc_unit = {.dr = L4_CRC_BASE,
+                 .cr = L4_CRC_BASE + 8u,
+                 .enable_reg = L4_RCC_BASE + L4_RCC_AHB1ENR,
+                 .enable_bit = 1u << 12},
 };
