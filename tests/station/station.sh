@@ -60,6 +60,13 @@ EX2=$(export_json "$DB")
 [ "$(count "$EX2" '"serial"')" = 1 ] && grep -q '"00000001"' <<<"$EX2" &&
     pass "rerun: still one record, serial 00000001 (no second serial)" || fail "rerun export: $EX2"
 
+CSV=$("$OFLASH" prod export --db "$DB" --format csv --since 2000-01-01T00:00Z)
+[ "$(wc -l <<<"$CSV")" = 2 ] && head -1 <<<"$CSV" | grep -q '^id,serial,' && grep -q ",00000001," <<<"$CSV" &&
+    [ -z "$("$OFLASH" prod export --db "$DB" --format csv --since @4102444800 | tail -n +2)" ] &&
+    pass "prod export --since: a header + 1 record since 2000, none since 2100" || fail "export --since: $CSV"
+run_oflash out rc prod export --db "$DB" --since yesterday
+[ "$rc" = 2 ] && grep -q "expected 2026-11-30" <<<"$out" && pass "--since yesterday: usage error naming the forms" || fail "since: rc=$rc $out"
+
 # --- a job file; flags override its keys; the default ledger beside it --
 mkdir -p "$WORK/job"
 cp "$WORK/fw.hex" "$WORK/job/app.hex"
