@@ -38,17 +38,26 @@ static int t_pass, t_fail;
     } while (0)
 
 /* Expect a specific negative code and a message containing substr. */
-#define CHECK_ERR(expr, code, substr)                                                     \
-    do {                                                                                  \
-        int rc_ = (expr);                                                                 \
-        const char *m_ = oflash_error_last();                                             \
-        if (rc_ == (code) && strstr(m_, (substr))) {                                      \
-            t_pass++;                                                                     \
-        } else {                                                                          \
-            t_fail++;                                                                     \
-            fprintf(stderr, "%s:%d: %s: expected %d with '%s', got %d: '%s'\n", __FILE__, \
-                    __LINE__, #expr, (int)(code), (substr), rc_, m_);                     \
-        }                                                                                 \
+/* The message and, after " | ", its internal detail (oflash_error_detail:
+ * the loader call, ...): CHECK_ERR's substring may be in either. */
+static inline const char *t_err_full(void)
+{
+    static char b[4096];
+    snprintf(b, sizeof b, "%s | %s", oflash_error_last(), oflash_error_detail());
+    return b;
+}
+
+#define CHECK_ERR(expr, code, substr)                                                              \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        const char *m_ = t_err_full();                                                             \
+        if (rc_ == (code) && strstr(m_, (substr))) {                                               \
+            t_pass++;                                                                              \
+        } else {                                                                                   \
+            t_fail++;                                                                              \
+            fprintf(stderr, "%s:%d: %s: expected %d with '%s', got %d: '%s'\n", __FILE__,          \
+                    __LINE__, #expr, (int)(code), (substr), rc_, m_);                              \
+        }                                                                                          \
     } while (0)
 
 #define CHECK_EQ_U(a, b)                                                                  \

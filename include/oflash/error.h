@@ -41,6 +41,12 @@ typedef enum oflash_error_code {
 /* The message of the last error set in this thread ("" when none). */
 const char *oflash_error_last(void);
 
+/* Internal details of the last error in this thread, for a verbose mode
+ * ("" when none): the loader function called and what it returned, the
+ * emulator's own error name, a temporary file's name.  The message itself
+ * (oflash_error_last) leaves them out.  Cleared by every new error. */
+const char *oflash_error_detail(void);
+
 /* The code of the last error set in this thread (0 when none). */
 int oflash_error_last_code(void);
 

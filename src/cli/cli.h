@@ -137,6 +137,9 @@ int cli_args_next(cli_args *a);
 
 /* Quiet / JSON flags shared by commands. */
 extern bool cli_quiet;
+/* -v / --verbose (before or after the command): errors also print their
+ * internal details (oflash_error_detail). */
+extern bool cli_verbose;
 extern bool cli_json;
 
 /* cmd_sim_serve.c: `oflash sim serve` (argv[1] is "serve"). */

@@ -38,11 +38,22 @@ void cli_error_code(const char *code, const char *fmt, ...)
     va_end(ap);
 }
 
+bool cli_verbose;
+
+/* With -v: the internal details of the last error (loader call, emulator
+ * error, temporary file), which messages leave out. */
+static void detail(void)
+{
+    const char *d = oflash_error_detail();
+    if (cli_verbose && d[0]) fprintf(stderr, "oflash: detail: %s\n", d);
+}
+
 int cli_fail(void)
 {
     const char *m = oflash_error_last();
     cli_json_note(m[0] ? m : "operation failed", cli_json_code_name(oflash_error_last_code()));
     fprintf(stderr, "oflash: %s\n", m[0] ? m : "operation failed");
+    detail();
     return EXIT_FAIL;
 }
 
@@ -57,6 +68,7 @@ int cli_fail_ctx(const char *fmt, ...)
     snprintf(msg, sizeof msg, "%s: %s", what, m[0] ? m : "operation failed");
     fprintf(stderr, "oflash: %s\n", msg);
     cli_json_note(msg, cli_json_code_name(oflash_error_last_code()));
+    detail();
     return EXIT_FAIL;
 }
 

@@ -60,7 +60,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'oflash COMMAND --help' or 'oflash help COMMAND' describes each command.\n"
-               "'oflash --version' prints the version.\n");
+               "'oflash --version' prints the version; -v (anywhere) adds the internal details\n"
+               "of an error (loader calls, emulator errors).\n");
 }
 
 int main(int argc, char **argv)
@@ -71,6 +72,22 @@ int main(int argc, char **argv)
      * temporary files, and nothing is reported as done that was not stored. */
     signal(SIGXFSZ, SIG_IGN);
     oflash_log_set_handler(log_to_stderr, NULL);
+    /* -v / --verbose anywhere before "--": details of errors (internal
+     * names); taken out before the command parses its options. */
+    {
+        int o = 1;
+        bool end = false;
+        for (int i = 1; i < argc; i++) {
+            if (!end && (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))) {
+                cli_verbose = true;
+                continue;
+            }
+            if (!strcmp(argv[i], "--")) end = true;
+            argv[o++] = argv[i];
+        }
+        argv[o] = NULL;
+        argc = o;
+    }
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

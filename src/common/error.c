@@ -13,6 +13,7 @@
 #define OFLASH_ERR_MAX 2048
 
 static _Thread_local char err_msg[OFLASH_ERR_MAX];
+static _Thread_local char err_detail[512];
 static _Thread_local int err_code;
 
 /* The handler and its context change together under log_lock. */
@@ -30,8 +31,23 @@ int oflash_error_last_code(void)
     return err_code;
 }
 
+const char *oflash_error_detail(void)
+{
+    return err_detail;
+}
+
+int oflash__error_detail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_detail, sizeof err_detail, fmt, ap);
+    va_end(ap);
+    return err_code;
+}
+
 int oflash_error_vset(int code, const char *fmt, va_list ap)
 {
+    err_detail[0] = '\0';
     vsnprintf(err_msg, sizeof err_msg, fmt, ap);
     err_code = code;
     return code;
@@ -70,6 +86,7 @@ int oflash_error_prefix(const char *fmt, ...)
 
 void oflash_error_clear(void)
 {
+    err_detail[0] = '\0';
     err_msg[0] = '\0';
     err_code = 0;
 }

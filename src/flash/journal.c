@@ -29,6 +29,7 @@
  * address order, each with size bytes of data.
  */
 #include "oflash/journal.h"
+#include "common/error_internal.h"
 #include "oflash/error.h"
 #include "oflash/sys/family.h"
 #include "journal_internal.h"
@@ -282,26 +283,33 @@ static int replace_file(oflash_journal *j)
     if ((rc = make_dir(j->dir)) < 0) goto out;
     fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "creating the recovery journal %s: %s", j->tmp,
+        rc = oflash_error_set(OFLASH_EIO, "creating the recovery journal %s: %s", j->path,
                               strerror(errno));
+        oflash__error_detail("temporary file %s", j->tmp);
         goto out;
     }
-    if ((rc = write_all(fd, buf, n, j->tmp)) < 0) goto out;
+    if ((rc = write_all(fd, buf, n, j->path)) < 0) {
+        oflash__error_detail("temporary file %s", j->tmp);
+        goto out;
+    }
     if (fsync(fd) < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "fsync of the recovery journal %s: %s", j->tmp,
+        rc = oflash_error_set(OFLASH_EIO, "storing the recovery journal %s on disk: %s", j->path,
                               strerror(errno));
+        oflash__error_detail("fsync of the temporary file %s", j->tmp);
         goto out;
     }
     rc = close(fd);
     fd = -1;
     if (rc < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "closing the recovery journal %s: %s", j->tmp,
+        rc = oflash_error_set(OFLASH_EIO, "closing the recovery journal %s: %s", j->path,
                               strerror(errno));
+        oflash__error_detail("temporary file %s", j->tmp);
         goto out;
     }
     if (rename(j->tmp, j->path) < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "renaming the recovery journal %s to %s: %s", j->tmp,
-                              j->path, strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO, "putting the recovery journal %s in place: %s", j->path,
+                              strerror(errno));
+        oflash__error_detail("renaming the temporary file %s", j->tmp);
         goto out;
     }
     if ((rc = sync_dir(j->dir)) < 0) goto out;

@@ -10,6 +10,7 @@
  * a 256 KiB buffer that is written out when full.
  */
 #include "image_internal.h"
+#include "common/error_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,7 +108,9 @@ int oflash_image_write(const oflash_image *img, const char *path,
     mode_t um = umask(0);
     umask(um);
     if (fchmod(o.fd, 0666 & ~um) < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "%s: chmod failed: %s", tmp, strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO, "%s: cannot set the file's permissions: %s", path,
+                              strerror(errno));
+        oflash__error_detail("temporary file %s", tmp);
         goto out;
     }
     rc = f->write(img, &o, &w);

@@ -18,6 +18,7 @@
  */
 #include "loader_internal.h"
 #include "oflash/error.h"
+#include "common/error_internal.h"
 #include "oflash/image.h"
 
 #include <stdio.h>
@@ -212,19 +213,52 @@ void oflash_loader_close(oflash_loader *l)
     if (l->active) {
         /* Best effort (e.g. lock the flash again); the error is not reported
          * because close cannot fail, but it must not clobber an earlier one. */
-        char saved[512];
+        char saved[512], detail[512];
         int code = oflash_error_last_code();
         snprintf(saved, sizeof saved, "%s", oflash_error_last());
+        snprintf(detail, sizeof detail, "%s", oflash_error_detail());
         oflash_loader_uninit(l, l->active);
-        if (code)
+        if (code) {
             oflash_error_set(code, "%s", saved);
-        else
+            if (detail[0]) oflash__error_detail("%s", detail);
+        } else {
             oflash_error_clear();
+        }
     }
     free(l);
 }
 
 /* "Func(0x1, 0x2)" for messages. */
+/* What a call does, in words, for the message (the call itself goes to
+ * the error detail, shown with -v). */
+static void human_call(char *buf, size_t len, const char *func, const uint32_t *args, size_t nargs)
+{
+    uint32_t a0 = nargs > 0 ? args[0] : 0, a1 = nargs > 1 ? args[1] : 0,
+             a2 = nargs > 2 ? args[2] : 0;
+    if (!strcmp(func, "EraseSector"))
+        snprintf(buf, len, "erasing the sector at 0x%08X", a0);
+    else if (!strcmp(func, "EraseChip"))
+        snprintf(buf, len, "erasing the whole flash");
+    else if (!strcmp(func, "ProgramPage") || !strcmp(func, "SEGGER_OPEN_Program"))
+        snprintf(buf, len, "programming %u byte%s at 0x%08X", a1, a1 == 1 ? "" : "s", a0);
+    else if (!strcmp(func, "SEGGER_OPEN_Erase"))
+        snprintf(buf, len, "erasing %u sector%s from 0x%08X", a2, a2 == 1 ? "" : "s", a0);
+    else if (!strcmp(func, "SEGGER_OPEN_Read"))
+        snprintf(buf, len, "reading %u bytes at 0x%08X", a1, a0);
+    else if (!strcmp(func, "SEGGER_OPEN_CalcCRC"))
+        snprintf(buf, len, "computing the CRC of %u bytes at 0x%08X", a2, a1);
+    else if (!strcmp(func, "BlankCheck"))
+        snprintf(buf, len, "checking %u bytes at 0x%08X for blank", a1, a0);
+    else if (!strcmp(func, "Verify"))
+        snprintf(buf, len, "verifying %u bytes at 0x%08X", a1, a0);
+    else if (!strcmp(func, "Init"))
+        snprintf(buf, len, "preparing the flash interface");
+    else if (!strcmp(func, "UnInit"))
+        snprintf(buf, len, "releasing the flash interface");
+    else
+        snprintf(buf, len, "running its function %s", func);
+}
+
 static void describe_call(char *buf, size_t len, const char *func, const uint32_t *args,
                           size_t nargs)
 {
@@ -249,7 +283,7 @@ int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const u
     uint32_t vals[9] = {0}, off, pc;
     oflash_run_opts ro = OFLASH_RUN_OPTS_INIT;
     oflash_stop_info stop;
-    char what[160];
+    char what[160], human[160];
     uint8_t back[CANARY_SIZE];
     int rc;
 
@@ -257,6 +291,7 @@ int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const u
         return oflash_error_set(OFLASH_EINVAL, "%s: %s called with %zu arguments (at most 4)",
                                 l->flm->name, func, nargs);
     describe_call(what, sizeof what, func, args, nargs);
+    human_call(human, sizeof human, func, args, nargs);
     rc = oflash_flm_function_offset(&off, l->flm, func);
     if (rc < 0) return rc;
     for (size_t i = 0; i < nargs; i++)
@@ -276,33 +311,46 @@ int oflash_loader_call(uint32_t *r0, oflash_loader *l, const char *func, const u
     l->stats.calls++;
     rc = oflash_probe_write_regs(l->probe, regs, vals, 9);
     if (rc == 0) rc = oflash_probe_run(&stop, l->probe, &ro);
-    if (rc < 0) return oflash_error_prefix("%s: %s: ", l->flm->name, what);
-    if (stop.reason == OFLASH_STOP_TIMEOUT)
-        return oflash_error_set(OFLASH_ETIMEOUT,
-                                "%s: %s did not return within %u ms (halted at pc 0x%08X)",
-                                l->flm->name, what, ro.timeout_ms, stop.pc);
-    if (stop.reason == OFLASH_STOP_FAULT)
-        return oflash_error_set(OFLASH_ETARGET, "%s: %s faulted at pc 0x%08X: %s", l->flm->name,
-                                what, stop.pc, stop.detail[0] ? stop.detail : "fault");
+    if (rc < 0) {
+        oflash_error_prefix("flash loader %s, %s: ", l->flm->name, human);
+        return oflash__error_detail("%s", what);
+    }
+    if (stop.reason == OFLASH_STOP_TIMEOUT) {
+        oflash_error_set(OFLASH_ETIMEOUT,
+                         "flash loader %s: %s did not finish within %u ms (the core was halted "
+                         "at pc 0x%08X)",
+                         l->flm->name, human, ro.timeout_ms, stop.pc);
+        return oflash__error_detail("%s did not return", what);
+    }
+    if (stop.reason == OFLASH_STOP_FAULT) {
+        oflash_error_set(OFLASH_ETARGET, "flash loader %s faulted at pc 0x%08X while %s: %s",
+                         l->flm->name, stop.pc, human, stop.detail[0] ? stop.detail : "fault");
+        return oflash__error_detail("%s faulted", what);
+    }
     pc = stop.pc & ~1u;
     if ((stop.reason != OFLASH_STOP_BKPT && stop.reason != OFLASH_STOP_BREAKPOINT) ||
         pc < l->lay.trampoline || pc >= l->lay.trampoline + TRAMP_SIZE) {
         static const char *const why[] = {"a BKPT", "a breakpoint", "a timeout", "a fault",
                                           "a halt"};
-        return oflash_error_set(OFLASH_ETARGET, "%s: %s stopped by %s at pc 0x%08X%s%s",
-                                l->flm->name, what,
-                                (unsigned)stop.reason < 5 ? why[stop.reason] : "?", stop.pc,
-                                stop.detail[0] ? ": " : "", stop.detail);
+        oflash_error_set(OFLASH_ETARGET, "flash loader %s, %s: stopped by %s at pc 0x%08X%s%s",
+                         l->flm->name, human, (unsigned)stop.reason < 5 ? why[stop.reason] : "?",
+                         stop.pc, stop.detail[0] ? ": " : "", stop.detail);
+        return oflash__error_detail("%s", what);
     }
     rc = oflash_probe_read_reg(r0, l->probe, OFLASH_REG_R0);
     if (rc == 0) rc = oflash_probe_read_mem(back, l->probe, l->lay.stack_bottom, CANARY_SIZE);
-    if (rc < 0) return oflash_error_prefix("%s: after %s: ", l->flm->name, what);
-    if (memcmp(back, canary, CANARY_SIZE) != 0)
-        return oflash_error_set(OFLASH_ETARGET,
-                                "%s: %s overflowed its %u-byte stack (canary at 0x%08X "
-                                "overwritten); give it a larger stack",
-                                l->flm->name, what, l->lay.stack_top - l->lay.stack_bottom,
-                                l->lay.stack_bottom);
+    if (rc < 0) {
+        oflash_error_prefix("flash loader %s, after %s: ", l->flm->name, human);
+        return oflash__error_detail("%s", what);
+    }
+    if (memcmp(back, canary, CANARY_SIZE) != 0) {
+        oflash_error_set(OFLASH_ETARGET,
+                         "flash loader %s overflowed its %u-byte stack while %s (canary at "
+                         "0x%08X overwritten); give it a larger stack",
+                         l->flm->name, l->lay.stack_top - l->lay.stack_bottom, human,
+                         l->lay.stack_bottom);
+        return oflash__error_detail("%s", what);
+    }
     return 0;
 }
 
@@ -313,16 +361,20 @@ static int call_ok(oflash_loader *l, int k, const uint32_t *args, size_t nargs, 
     uint32_t r0 = 0;
     int rc = oflash_loader_call(&r0, l, func, args, nargs, clamp_timeout(tmo));
     if (rc < 0 || r0 == 0) return rc;
-    char what[160];
+    char what[160], human[160];
     describe_call(what, sizeof what, func, args, nargs);
+    human_call(human, sizeof human, func, args, nargs);
     int code = OFLASH_ETARGET;
     /* A family's own loader: the family says what its result means. */
     if (l->flm->family && l->flm->family->loader_result) {
         const char *why = l->flm->family->loader_result(&code, r0);
-        return oflash_error_set(code, "%s: %s returned 0x%X (%s)", l->flm->name, what, r0, why);
+        oflash_error_set(code, "flash loader %s failed %s: %s (code 0x%X)", l->flm->name, human,
+                         why, r0);
+        return oflash__error_detail("%s returned 0x%X", what, r0);
     }
-    return oflash_error_set(code, "%s: %s returned %d (0x%X), expected 0", l->flm->name, what,
-                            (int32_t)r0, r0);
+    oflash_error_set(code, "flash loader %s failed %s: it returned %d (0x%X), expected 0",
+                     l->flm->name, human, (int32_t)r0, r0);
+    return oflash__error_detail("%s returned %d (0x%X)", what, (int32_t)r0, r0);
 }
 
 static uint64_t prog_ms(const oflash_loader *l)
@@ -529,8 +581,8 @@ static int crc_selftest(oflash_loader *l)
     l->crc_state = r0 == oflash_crc32(0, t + 1, sizeof t - 3) ? 1 : -1;
     if (l->crc_state < 0)
         oflash_log(OFLASH_LOG_WARN,
-                   "%s: SEGGER_OPEN_CalcCRC does not compute zlib's CRC-32; verifying by "
-                   "read-back instead",
+                   "flash loader %s: its CRC function does not compute zlib's CRC-32; "
+                   "verifying by read-back instead",
                    l->flm->name);
     return 0;
 }
@@ -640,11 +692,13 @@ int oflash_loader_read(void *buf, oflash_loader *l, uint32_t addr, size_t len)
         int rc = oflash_loader_call(&r0, l, "SEGGER_OPEN_Read", a, 3,
                                     clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(n) * l->scale));
         if (rc < 0) return rc;
-        if (r0 != n)
-            return oflash_error_set(OFLASH_ETARGET,
-                                    "%s: SEGGER_OPEN_Read(0x%X, 0x%X, 0x%X) returned %d, "
-                                    "expected %u",
-                                    l->flm->name, a[0], a[1], a[2], (int32_t)r0, n);
+        if (r0 != n) {
+            oflash_error_set(OFLASH_ETARGET,
+                             "flash loader %s failed reading %u bytes at 0x%08X: it read %d",
+                             l->flm->name, n, a[0], (int32_t)r0);
+            return oflash__error_detail("SEGGER_OPEN_Read(0x%X, 0x%X, 0x%X) returned %d", a[0],
+                                        a[1], a[2], (int32_t)r0);
+        }
         rc = oflash_probe_read_mem((uint8_t *)buf + done, l->probe, l->lay.buffer, n);
         if (rc < 0) return rc;
         done += n;

@@ -22,6 +22,7 @@
  */
 #include "sim_internal.h"
 
+#include "common/error_internal.h"
 #include "oflash/error.h"
 
 #include <stdarg.h>
@@ -463,8 +464,32 @@ void oflash__sim_chip_reset(sim_chip *c)
 
 static int uc_fail(sim_chip *c, uc_err e, const char *what)
 {
-    return oflash_error_set(OFLASH_ERROR, "%s: unicorn %s failed: %s", c->file.path, what,
-                            uc_strerror(e));
+    oflash_error_set(OFLASH_ERROR, "%s: the simulated chip could not be set up (%s)", c->file.path,
+                     what);
+    return oflash__error_detail("unicorn: %s (code %d)", uc_strerror(e), (int)e);
+}
+
+/* An emulator stop in the words of the core's fault it stands for. */
+static const char *uc_words(uc_err e)
+{
+    switch (e) {
+    case UC_ERR_READ_UNMAPPED:
+    case UC_ERR_WRITE_UNMAPPED:
+    case UC_ERR_FETCH_UNMAPPED:
+        return "bus fault: access to an address with no memory";
+    case UC_ERR_READ_PROT:
+    case UC_ERR_WRITE_PROT:
+    case UC_ERR_FETCH_PROT:
+        return "bus fault: access the memory does not allow";
+    case UC_ERR_READ_UNALIGNED:
+    case UC_ERR_WRITE_UNALIGNED:
+    case UC_ERR_FETCH_UNALIGNED:
+        return "usage fault: unaligned access";
+    case UC_ERR_EXCEPTION:
+        return "the core took an exception it cannot handle";
+    default:
+        return "the simulated core stopped on an internal error";
+    }
 }
 
 static int setup_unicorn(sim_chip *c)
@@ -661,7 +686,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
                  pc);
     } else if (e != UC_ERR_OK) {
         stop->reason = OFLASH_STOP_FAULT;
-        snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_strerror(e), pc);
+        snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_words(e), pc);
     } else if (timed_out) {
         stop->reason = OFLASH_STOP_TIMEOUT;
         snprintf(stop->detail, sizeof stop->detail, "host timeout of %u ms", timeout_ms);

@@ -30,6 +30,7 @@
 
 #include "common/file.h"
 
+#include "common/error_internal.h"
 #include "oflash/error.h"
 #include "oflash/image.h"
 
@@ -296,12 +297,17 @@ int oflash__sim_file_create(const char *path, const oflash_device *dev, const ui
     sprintf(tmp, "%s.tmp%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        rc = oflash_error_set(OFLASH_EIO, "%s: cannot create: %s", path, strerror(errno));
+        oflash__error_detail("temporary file %s", tmp);
         goto out;
     }
-    rc = write_all(fd, buf, size, 0, tmp);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = oflash_error_set(OFLASH_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+    rc = write_all(fd, buf, size, 0, path);
+    if (rc < 0) oflash__error_detail("temporary file %s", tmp);
+    if (rc == 0 && fsync(fd) != 0) {
+        rc = oflash_error_set(OFLASH_EIO, "%s: cannot store it on disk (fsync): %s", path,
+                              strerror(errno));
+        oflash__error_detail("temporary file %s", tmp);
+    }
     close(fd);
     if (rc == 0 && link(tmp, path) != 0)
         rc = oflash_error_set(errno == EEXIST ? OFLASH_EINVAL : OFLASH_EIO, "%s: cannot create: %s",

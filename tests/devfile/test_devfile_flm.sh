@@ -186,8 +186,12 @@ P
 "$OFLASH" convert "$t/two.bin@0x08020000" -o "$t/two.hex"
 "$OFLASH" program "$t/one.hex" --device STM32F401RE --probe "sim:$t/chip.sim" >/dev/null 2>"$t/err" \
   || fail "program sector 5: $(cat "$t/err")"
-expect_fail "hanging loader" "EraseSector" env OFLASH_DEVICES="$t/hang.xml" timeout 60 \
+expect_fail "hanging loader" "erasing the sector at 0x08020000 did not finish" env OFLASH_DEVICES="$t/hang.xml" timeout 60 \
   "$OFLASH" program "$t/two.hex" --device HANG-F401 --probe "sim:$t/chip.sim"
+grep -q "EraseSector" "$t/err" && fail "hang: the loader's function name without -v: $(cat "$t/err")"
+# -v adds the internal detail: the loader call
+expect_fail "hanging loader, -v" "detail: EraseSector(0x8020000) did not return" env OFLASH_DEVICES="$t/hang.xml" timeout 60 \
+  "$OFLASH" -v program "$t/two.hex" --device HANG-F401 --probe "sim:$t/chip.sim"
 grep -qF "tp_HANG.flm" "$t/err" || fail "hang: loader not named: $(cat "$t/err")"
 grep -qiE "did not return|time" "$t/err" || fail "hang: no timeout: $(cat "$t/err")"
 echo "test_devfile_flm: ok"

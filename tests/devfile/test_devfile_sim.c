@@ -162,14 +162,14 @@ static void test_example_otp(oflash_probe *p)
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_ERASE));
     CHECK_OK(oflash_loader_erase_sector(l, 0x1FFF7800u + 5 * 32));
     CHECK(oflash_loader_erase_sector(l, 0x1FFF7800u) < 0);
-    CHECK(strstr(oflash_error_last(), "EraseSector") != NULL);
+    CHECK(strstr(oflash_error_detail(), "EraseSector") != NULL);
     CHECK_OK(oflash_loader_uninit(l, OFLASH_FNC_ERASE));
     /* Programming a 0 bit back to 1 cannot work: the loader says so. */
     serial[0] = 0xFF;
     serial[1] = 0xA1 | 0x40;
     CHECK_OK(oflash_loader_init(l, OFLASH_FNC_PROGRAM));
     CHECK(oflash_loader_program(l, 0x1FFF7800u, serial, 32) < 0);
-    CHECK(strstr(oflash_error_last(), "ProgramPage") != NULL);
+    CHECK(strstr(oflash_error_detail(), "ProgramPage") != NULL);
     CHECK_OK(oflash_loader_uninit(l, OFLASH_FNC_PROGRAM));
     CHECK_OK(oflash_probe_read_mem(back, p, 0x1FFF7800u, 2));
     CHECK_EQ_U(back[1], 0xA1);

@@ -164,7 +164,7 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     /* Hang: stopped at toErase (50 ms) x 2, floored at 100 ms. */
     double t0 = now();
     CHECK_ERR(oflash_loader_erase_sector(l, 0xDEAD0000u), OFLASH_ETIMEOUT,
-              "EraseSector(0xDEAD0000) did not return within 100 ms");
+              "erasing the sector at 0xDEAD0000 did not finish within 100 ms");
     double dt = now() - t0;
     CHECK(dt >= 0.09 && dt < 3.0);
     /* The loader still works after a timeout. */
@@ -176,7 +176,7 @@ static void test_convention(oflash_probe *p, oflash_flm *f)
     CHECK_OK(oflash_loader_call(&r0, l, "Overflow", &w, 1, 0));
     w = 1000;
     CHECK_ERR(oflash_loader_call(&r0, l, "Overflow", &w, 1, 0), OFLASH_ETARGET,
-              "Overflow(0x3E8) overflowed its 1024-byte stack");
+              "overflowed its 1024-byte stack while running its function Overflow");
     oflash_loader_close(l);
 
     /* Too little RAM: clear error before touching the target. */

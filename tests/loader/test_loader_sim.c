@@ -184,7 +184,7 @@ static void test_erase_program(const oflash_flm *f)
 
     /* Errors surface with the function and its arguments. */
     CHECK_ERR(oflash_loader_erase_sector(l, OTP), OFLASH_ERANGE,
-              "EraseSector(0x1FFF7800) returned 0x1005 (OTP cannot be erased)");
+              "failed erasing the sector at 0x1FFF7800: OTP cannot be erased (code 0x1005)");
     CHECK_ERR(oflash_loader_erase_sector(l, 0x08080000u), OFLASH_ERANGE,
               "EraseSector(0x8080000) returned 0x1001");
     CHECK_ERR(oflash_loader_program(l, 0x0807FFF8u, d, 16), OFLASH_ERANGE,
@@ -232,7 +232,7 @@ static void test_erase_program(const oflash_flm *f)
     l = open_loader(p, f, "STM32F401RE", 0);
     CHECK_ERR(oflash_loader_program(l, 0x08030000u, d, 64), OFLASH_ETARGET,
               "SEGGER_OPEN_Program(0x8030000, 0x40,");
-    CHECK(strstr(oflash_error_last(), "returned 0x2 (OPERR") != NULL);
+    CHECK(strstr(oflash_error_last(), "OPERR: operation error (code 0x2)") != NULL);
 out:
     oflash_loader_close(l);
     oflash_probe_close(p);
@@ -320,8 +320,8 @@ static void test_otp(const oflash_flm *f)
         }
         /* The locked block refuses: WRPERR named. */
         CHECK_ERR(oflash_loader_program(l, OTP + 32 * ps, serial, 32), OFLASH_EPROTECTED,
-                  "returned 0x10 (WRPERR");
-        CHECK(strstr(oflash_error_last(), "SEGGER_OPEN_Program(0x1FFF78") != NULL);
+                  "WRPERR: write protection error");
+        CHECK(strstr(oflash_error_detail(), "SEGGER_OPEN_Program(0x1FFF78") != NULL);
         oflash_loader_close(l);
     }
     /* A range across OTP data and lock bytes is refused by the loader. */
@@ -379,7 +379,7 @@ static void test_hang(void)
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
         CHECK_ERR(oflash_loader_erase_sector(l, 0xDEAD0000u), OFLASH_ETIMEOUT,
-                  "EraseSector(0xDEAD0000) did not return within 100 ms");
+                  "erasing the sector at 0xDEAD0000 did not finish within 100 ms");
         clock_gettime(CLOCK_MONOTONIC, &b);
         double dt = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
         CHECK(dt >= 0.09 && dt < 3.0);
