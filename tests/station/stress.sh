@@ -99,6 +99,12 @@ echo "stress: $n units passed, $kills stations killed with kill -9, database res
 EX=$("$OFLASH" prod export --db "$PG_URL" --format json)
 grep -q '"state": *"void"' <<<"$EX" && pass "power losses left void serials" || fail "no void serial: the faults did not fire"
 
+if grep -l "AddressSanitizer\|LeakSanitizer\|runtime error:" "$WORK"/s?.log >/dev/null 2>&1; then
+    fail "a sanitizer reported in a station: $(grep -h -m3 "AddressSanitizer\|LeakSanitizer\|runtime error:" "$WORK"/s?.log)"
+else
+    pass "no sanitizer report in any station's output"
+fi
+
 out=$("$AUDIT" "$WORK/job.ini" "$PG_URL" "$WORK"/s1 "$WORK"/s2 "$WORK"/s3 "$WORK"/s4 2>&1) && rc=0 || rc=$?
 echo "$out" | tail -20
 [ "$rc" = 0 ] && pass "audit: no serial twice (ledger, OTP), every OTP serial matches its record and UID, every void has a reason" ||
