@@ -44,9 +44,16 @@ const PROBES = FEEDS.flatMap((d, i) =>
 const JOB = ['--image', path.basename(FW), '--device', 'STM32F401RE', '--serial-at', '0x1FFF7800',
   '--serial-prefix', '<script>', '--station', 'line-1', '--db', DB, ...PROBES];
 
-// Start `oflash ARGS`; resolves with the process once its stderr names the page.
+// Every oflash started here is stopped when this script ends, whatever the
+// reason (a failed check must not leave a server behind).
+const children = new Set();
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+
+// Start `oflash ARGS` in WORK, its output collected.
 function start(args) {
   const p = spawn(OFLASH, args, { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(p);
   p.out = '';
   p.err = '';
   p.stdout.on('data', (d) => { p.out += d; });
