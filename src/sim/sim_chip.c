@@ -266,6 +266,13 @@ static uint64_t host_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Host wall time after which a run is stopped whatever its simulated time:
+ * only against emulation that no longer advances time (see sim_internal.h). */
+static uint64_t host_backstop_ms(unsigned timeout_ms)
+{
+    return (uint64_t)timeout_ms * 10u + 30000u;
+}
+
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
 {
     sim_chip *c = ud;
@@ -279,13 +286,17 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
     if (c->run_budget && c->run_insns >= c->run_budget && c->stop == SIM_STOP_NONE)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "instruction budget of %llu exhausted",
                          (unsigned long long)c->run_budget);
-    /* The host timeout is checked here, at a block boundary, and not left to
+    /* The time limits are checked here, at a block boundary, and not left to
      * Unicorn's timer thread: that one can stop the core inside a block
      * right after an MMIO store, and resuming re-executes the store (a
      * CRC_DR word fed twice). */
+    if (c->run_sim_deadline_ps && c->now_ps >= c->run_sim_deadline_ps && c->stop == SIM_STOP_NONE)
+        oflash__sim_stop(c, SIM_STOP_BUDGET, "time limit of %u ms (target time)",
+                         c->run_timeout_ms);
     if (c->run_deadline_ns && (++c->run_blocks & 1023u) == 0 && c->stop == SIM_STOP_NONE &&
         host_now_ns() >= c->run_deadline_ns)
-        oflash__sim_stop(c, SIM_STOP_BUDGET, "host timeout of %u ms", c->run_timeout_ms);
+        oflash__sim_stop(c, SIM_STOP_BUDGET, "host backstop of %llu ms",
+                         (unsigned long long)host_backstop_ms(c->run_timeout_ms));
 }
 
 /* CFSR bits (ARMv7-M ARM B3.2.15) */
@@ -644,27 +655,29 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->run_insns = 0;
     c->run_blocks = 0;
     c->run_timeout_ms = timeout_ms;
-    c->run_deadline_ns = host_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    c->run_sim_deadline_ps = c->now_ps + (uint64_t)timeout_ms * 1000000000u;
+    c->run_deadline_ns = host_now_ns() + host_backstop_ms(timeout_ms) * 1000000u;
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
     if (opts->have_break) until = opts->break_addr & ~1u;
     c->in_run = true;
     if (opts->have_break && (pc & ~1u) == until) {
         /* Resuming from the breakpoint address: step over it first. */
-        e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, (uint64_t)timeout_ms * 1000, 1);
+        e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, host_backstop_ms(timeout_ms) * 1000, 1);
         uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
         if (exact && --exact == 0) budget_done = true;
     }
     if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE && !budget_done) {
-        /* The host timeout is enforced by hook_block; Unicorn's own timeout
+        /* The time limits are enforced by hook_block; Unicorn's own timeout
          * is only a backstop (2 s later) for code that never reaches a
          * block boundary. */
-        e = uc_emu_start(c->uc, pc | 1u, until, ((uint64_t)timeout_ms + 2000) * 1000,
+        e = uc_emu_start(c->uc, pc | 1u, until, (host_backstop_ms(timeout_ms) + 2000) * 1000,
                          (size_t)exact);
         budget_done = exact != 0;
     }
     c->in_run = false;
     c->run_deadline_ns = 0;
+    c->run_sim_deadline_ps = 0;
     uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
     oflash__sim_journal_flush(&c->file); /* a failure is sticky: reported below */
     flush_code_cache(c);
@@ -689,7 +702,8 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
         snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_words(e), pc);
     } else if (timed_out) {
         stop->reason = OFLASH_STOP_TIMEOUT;
-        snprintf(stop->detail, sizeof stop->detail, "host timeout of %u ms", timeout_ms);
+        snprintf(stop->detail, sizeof stop->detail, "host backstop of %llu ms",
+                 (unsigned long long)host_backstop_ms(timeout_ms));
     } else if (c->stop == SIM_STOP_BUDGET) {
         stop->reason = OFLASH_STOP_TIMEOUT;
         snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);

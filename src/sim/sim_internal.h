@@ -139,7 +139,12 @@ typedef struct sim_chip {
     uint32_t fault_cfsr, fault_bfar;
     uint64_t run_budget; /* instruction budget of this run, 0 = none */
     uint64_t run_insns;
-    uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC deadline of this run, 0 = none */
+    /* A run's time limit is the target's: simulated time, as a debugger's
+     * timeout runs on real silicon, so a slow or loaded host never makes a
+     * loader call "time out".  The host deadline is only a backstop (10x
+     * the limit + 30 s) against an emulation that stops advancing time. */
+    uint64_t run_sim_deadline_ps; /* simulated-time limit of this run, 0 = none */
+    uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC backstop of this run, 0 = none */
     uint32_t run_blocks;      /* blocks since the run started (deadline checked every 1024) */
     unsigned run_timeout_ms;
     bool in_run;

@@ -713,15 +713,20 @@ static void test_core_control(void)
     CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "budget of 2"));
     CHECK_EQ_U(st.pc, 0x0800000Cu);
     ro.have_break = false;
-    /* Host timeout: the core is halted where it was. */
+    /* Time limit: counted in target (simulated) time, the core is halted
+     * where it was, after 50 ms of simulated time whatever the host's speed. */
     ro.max_insns = 0;
     ro.timeout_ms = 50;
+    oflash_sim_probe_stats(&ss, p);
+    uint64_t sim0 = ss.sim_time_ns;
     clock_gettime(CLOCK_MONOTONIC, &w0);
     CHECK_OK(oflash_probe_run(&st, p, &ro));
     clock_gettime(CLOCK_MONOTONIC, &w1);
     ms = (w1.tv_sec - w0.tv_sec) * 1000 + (w1.tv_nsec - w0.tv_nsec) / 1000000;
-    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "timeout"));
-    CHECK(ms >= 45 && ms < 3000);
+    oflash_sim_probe_stats(&ss, p);
+    CHECK(st.reason == OFLASH_STOP_TIMEOUT && strstr(st.detail, "time limit of 50 ms"));
+    CHECK(ss.sim_time_ns - sim0 >= 50000000u && ss.sim_time_ns - sim0 < 51000000u);
+    CHECK(ms < 3000);
     CHECK_EQ_U(st.pc, 0x0800000Cu);
     /* Simulated time reaches the probe statistics. */
     oflash_probe_get_stats(&ps, p);

@@ -69,7 +69,11 @@ __attribute__((section("DevDscr"), used)) const struct FlashDevice FlashDevice =
     .szPage = 512,
     .valEmpty = 0xFF,
     .toProg = 100,
-    .toErase = 50,
+#ifdef TP_HANG
+    .toErase = 50, /* the hang is found after 100 ms (x2) of target time */
+#else
+    .toErase = 1000, /* a 16-128 KiB F401 sector erase: typ. 0.25-1 s (DS10086) */
+#endif
     .sectors = {0x4000, 0x0, 0x10000, 0x10000, 0x20000, 0x20000, 0xFFFFFFFFu, 0xFFFFFFFFu},
 };
 
