@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "sim_fw.h"
 
+#include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/image.h"
 #include "oflash/loader.h"
@@ -220,6 +221,8 @@ static void test_program_errors(void)
     w32(&f, CR, PER | STRT);
     CHECK_EQ_U(wait(&f) & ERRS, 0);
     CHECK(sim_ns(p) - t0 >= 22020000ull && sim_ns(p) - t0 < 22200000ull);
+    /* The progress bar's estimate is the chip's typical page erase time. */
+    CHECK_EQ_U(oflash_device_erase_time_us(oflash_builtin_device_find(DEV), 2048), 22020u);
     CHECK_EQ_U(rd64(p, F0), ~0ull);
     CHECK_EQ_U(rd64(p, OTP), 0x0000003100004E53ull);
     /* Bank 2, page 3 (number 259): BKER. */

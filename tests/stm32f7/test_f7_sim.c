@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "sim/sim_fw.h"
 
+#include "oflash/device.h"
 #include "oflash/error.h"
 #include "oflash/sim.h"
 
@@ -181,6 +182,10 @@ static void test_erase(void)
         t0 = sim_ns(p);
         CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, s[i].snb, X32) & SR_ERRS, 0);
         CHECK((sim_ns(p) - t0) / MS == s[i].ms_x32);
+        /* The progress bar's estimate is the chip's typical time. */
+        CHECK_EQ_U(oflash_device_erase_time_us(oflash_builtin_device_find("STM32F746ZG"),
+                                               s[i].size),
+                   s[i].ms_x32 * 1000u);
         CHECK(all_ff(p, s[i].addr, s[i].size));
         CHECK_EQ_U(rd32(p, s[i].addr - 16), 0x76543210u);
     }
@@ -288,6 +293,8 @@ static void test_f76x_banks(void)
         uint64_t t0 = sim_ns(p);
         CHECK_EQ_U(fw_call(&f, FW_ERASE_SECTOR, 11, X32) & SR_ERRS, 0);
         CHECK((sim_ns(p) - t0) / MS == 1000);
+        CHECK_EQ_U(oflash_device_erase_time_us(oflash_builtin_device_find("STM32F767ZI"), 0x40000),
+                   1000000u);
     }
     CHECK(all_ff(p, 0x081C0000, 0x40000));
     /* SNB 16 is no sector in single bank mode: ERSERR. */

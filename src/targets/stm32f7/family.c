@@ -197,6 +197,29 @@ static int f7_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
     return oflash__stm32_optcr_rdp_set(&f7_optcr, probe, level);
 }
 
+/* Typical sector erase time at x32 (the loader's parallelism), by the
+ * sector's size class within the part: the smallest, middle and largest
+ * main-flash sector size (single bank 32/128/256 KB, dual bank
+ * 16/64/128 KB) take 250 ms, 550 ms and 1 s -- the figures the simulated
+ * chip uses (sim.c, erase_ps), the F4's flash cells. */
+static uint32_t f7_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    static const uint32_t us[3] = {250000u, 550000u, 1000000u};
+    unsigned smaller = 0; /* distinct main-flash sector sizes below sector_size */
+    uint32_t seen[3] = {0};
+    for (size_t b = 0; dev && b < dev->bank_count; b++) {
+        const oflash_bank *bank = &dev->banks[b];
+        if (bank->kind != OFLASH_BANK_FLASH) continue;
+        for (size_t i = 0; i < bank->sector_count; i++) {
+            uint32_t z = bank->sectors[i].size;
+            if (z >= sector_size || z == seen[0] || z == seen[1] || z == seen[2]) continue;
+            if (smaller < 3) seen[smaller] = z;
+            smaller++;
+        }
+    }
+    return us[smaller > 2 ? 2 : smaller];
+}
+
 const oflash_family_ops oflash_family_stm32f7 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32f7",
@@ -225,4 +248,5 @@ const oflash_family_ops oflash_family_stm32f7 = {
                  .cr = F7_CRC_BASE + 8u,
                  .enable_reg = F7_RCC_BASE + 0x30u,
                  .enable_bit = 1u << 12},
+    .erase_time_us = f7_erase_time_us,
 };

@@ -270,6 +270,16 @@ static int l4_rdp_set(const oflash_device *dev, oflash_probe *probe, int level)
     return 0;
 }
 
+/* Typical page erase time: tERASE 22.02 ms for a 2 KB page (STM32L476
+ * datasheet, "Flash memory characteristics"; the simulated chip's
+ * T_ERASE_PAGE). */
+static uint32_t l4_erase_time_us(const oflash_device *dev, uint32_t sector_size)
+{
+    (void)dev;
+    (void)sector_size;
+    return 22020u;
+}
+
 const oflash_family_ops oflash_family_stm32l4 = {
     .version = OFLASH_FAMILY_OPS_VERSION,
     .name = "stm32l4",
@@ -298,4 +308,5 @@ const oflash_family_ops oflash_family_stm32l4 = {
                  .cr = L4_CRC_BASE + 8u,
                  .enable_reg = L4_RCC_BASE + L4_RCC_AHB1ENR,
                  .enable_bit = 1u << 12},
+    .erase_time_us = l4_erase_time_us,
 };
