@@ -39,7 +39,7 @@ for st in 1 8; do
     "$build/ledger_bench" --stations $st --units 1000 "$(pg_newdb bench$st)"
 done
 
-"$ARM_CC" --version >/dev/null 2>&1 || ARM_CC=arm-none-eabi-gcc
+ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
     -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
 arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
