@@ -14,6 +14,10 @@
 # --http [HOST:]PORT runs the gang part with the station's web page open
 # (`prod run --http`), for the page's cost; PROD_RUN_ARGS adds any other
 # `prod run` arguments.  UNITS (default 16 per port) sets the units per port.
+# A `prod run` that fails does not stop the bench: its output and the failed
+# units of its ledger (result, serial, UID, error) are printed, its folder
+# (ledger, boards, journals; a PostgreSQL ledger dumped as ledger.sql) is
+# kept and named, the other runs go on, and the bench exits 1 at the end.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
@@ -30,7 +34,62 @@ units_per_port=${UNITS:-16}
 cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
-trap 'pg_cleanup >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+failed_runs=()
+cleanup() {
+    pg_cleanup >/dev/null 2>&1 || true
+    if [ ${#failed_runs[@]} -gt 0 ]; then
+        echo "bench/prod.sh: kept $tmp for the failed runs:" >&2
+        printf '  %s\n' "${failed_runs[@]}" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+
+# run_failed DIR URL RC: the evidence of a failed `prod run` whose stdout
+# and stderr are DIR/out and DIR/err -- printed, and kept in DIR.
+run_failed() {
+    local d=$1 url=$2 rc=$3
+    failed_runs+=("$d (exit $rc, ledger $url)")
+    {
+        echo "== prod run failed (exit $rc); its folder is kept: $d"
+        echo "-- its result ($d/out):"
+        python3 - "$d/out" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit("  no JSON result (%s)" % e)
+err = s.get("error")
+if isinstance(err, dict):
+    err = err.get("message")
+if err:
+    print("  error: %s" % err)
+for i, p in enumerate(s.get("ports", [])):
+    if p["failed"] or p["last_error"]:
+        print("  port %d (%s): %s passed, %s failed, %s; last error: %s"
+              % (i + 1, p["probe"], p["passed"], p["failed"], p["state"], p["last_error"] or "none"))
+PY
+        echo "-- its error output (the last 40 lines of $d/err):"
+        tail -n 40 "$d/err"
+        echo "-- failed and void units in its ledger ($url):"
+        if "$oflash" prod export --db "$url" --format json >"$d/export.json" 2>"$d/export.err"; then
+            python3 - "$d/export.json" <<'PY'
+import json, sys
+bad = [r for r in json.load(open(sys.argv[1])) if r["state"] in ("fail", "void")]
+for r in bad:
+    print("  port %s serial %s UID %s %s: %s" % (r["port"], r["serial"], r["uid"], r["state"], r["error"]))
+print("  (%d failed or void unit%s; all records in %s)" % (len(bad), "" if len(bad) == 1 else "s", sys.argv[1]))
+PY
+        else
+            echo "  cannot export the ledger: $(cat "$d/export.err")"
+        fi
+        case $url in
+        postgresql://*) "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U oflash -d "${url##*/}" \
+                            -f "$d/ledger.sql" 2>/dev/null && echo "-- the ledger dumped to $d/ledger.sql" ;;
+        esac
+    } >&2
+}
 
 echo "== serial reservations per second (reserve + started + finish per unit)"
 pg_start >/dev/null
@@ -52,10 +111,17 @@ for db in sqlite postgresql; do
     for n in 1 2 4 8; do
         probes=()
         for k in $(seq $n); do mkdir -p "$tmp/$db$n/p$k"; probes+=(--probe "sim-feed:$tmp/$db$n/p$k"); done
-        if [ $db = sqlite ]; then url=sqlite:$tmp/$db$n.db; else url=$(pg_newdb gang$n); fi
-        out=$(XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        if [ $db = sqlite ]; then url=sqlite:$tmp/$db$n/ledger.db; else url=$(pg_newdb gang$n); fi
+        rc=0
+        XDG_STATE_HOME=$tmp/$db$n/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
             --serial-at 0x1FFF7800 --db "$url" --units $((n * units_per_port)) \
-            "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json)
+            "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json >"$tmp/$db$n/out" 2>"$tmp/$db$n/err" || rc=$?
+        out=$(cat "$tmp/$db$n/out")
+        if [ $rc -ne 0 ]; then
+            run_failed "$tmp/$db$n" "$url" $rc
+            printf '%-6s FAILED (exit %s, see above)\n' $n $rc
+            continue
+        fi
         uph=$(get units_per_hour)
         [ -n "$rate1" ] || rate1=$uph
         printf '%-6s %6s %12.0f %9.2f %12.3f %9.2f %9.2f %7.1f\n' $n "$(get passed)" "$uph" \
@@ -92,15 +158,15 @@ web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
         --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
         --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
         "${extra[@]}" --json >"$d/out" 2>"$d/err" &
-    local pid=$!
+    local pid=$! rc=0
     if [ "$2" = yes ]; then
         for _ in $(seq 200); do url=$(grep -o 'http://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
         [ -n "$url" ] && { page_client "$url" & cp=$!; }
     fi
-    wait "$pid" || true
+    wait "$pid" || rc=$?
     [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
-    out=$(cat "$d/out")
-    out=$(sed -E 's/, "ports": .*//' <<<"$out")
+    [ $rc -eq 0 ] || run_failed "$d" "sqlite:$d/l.db" $rc
+    out=$(sed -E 's/, "ports": .*//' "$d/out")
     echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
 }
 without=() with=()
@@ -118,3 +184,7 @@ printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
 echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
     "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
 awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+if [ ${#failed_runs[@]} -gt 0 ]; then
+    echo "bench/prod.sh: ${#failed_runs[@]} prod run(s) failed (their output and failed units above)" >&2
+    exit 1
+fi
