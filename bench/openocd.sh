@@ -186,8 +186,8 @@ simC=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.first.json)
 simCr=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.rerun.json)
 row "C. oflash sim: program --otp" "$(echo "$simC * 1000000000" | bc | cut -d. -f1)" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
 row "C. same again (rerun)" "$(echo "$simCr * 1000000000" | bc | cut -d. -f1)" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
-for v in vl:"C. oflash sim: verify --verify loader":"$t2":"$t3" vc:"C. oflash sim: verify (CRC unit)":"$t3":"$t4"; do
-    IFS=: read -r f name ta tb <<<"$v"
+for v in "vl|C. oflash sim: verify --verify loader|$t2|$t3" "vc|C. oflash sim: verify (CRC unit)|$t3|$t4"; do
+    IFS='|' read -r f name ta tb <<<"$v"
     s=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' "c.$f.json")
     row "$name" "$(echo "$s * 1000000000" | bc | cut -d. -f1)" "$(echo "$tb - $ta" | bc)" "-" "-" \
         "$(sed -nE 's/.*"verify": "([a-z]+)".*/verify \1/p' "c.$f.json")"

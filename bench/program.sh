@@ -98,13 +98,16 @@ verdict "simulated time / first run" "$(ratio "$t2" "$t1")" 0.02
 verdict "wire bytes / image size" "$(ratio "$w2" "$img_bytes")" 0.01
 
 echo "== (3) oflash verify: the CRC unit (default) vs the flash loader's CRC (the path before)"
-vt() { # vt MODE: one verify; prints "sim_s host_s wire round_trips"
-    local o s0 s1
-    s0=$(date +%s.%N)
-    o=$("$oflash" verify "$work/new.hex" --device $dev --probe "sim:$chip" --verify "$1" --json)
-    s1=$(date +%s.%N)
+vt() { # vt MODE: three verifies; prints "sim_s host_s wire round_trips" (host: the fastest
+    # of the three elapsed_s, the command's own time without process start-up)
+    local o h best=
+    for _ in 1 2 3; do
+        o=$("$oflash" verify "$work/new.hex" --device $dev --probe "sim:$chip" --verify "$1" --json)
+        h=$(jget "$o" elapsed_s)
+        if [ -z "$best" ] || le "$h" "$best"; then best=$h; fi
+    done
     echo "   --verify $1: $o" >&2
-    echo "$(jget "$o" sim_time_s) $(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.3f", b - a}') $(jget "$o" wire_bytes) $(jget "$o" round_trips)"
+    echo "$(jget "$o" sim_time_s) $(awk -v h="$best" 'BEGIN{printf "%.4f", h}') $(jget "$o" wire_bytes) $(jget "$o" round_trips)"
 }
 read -r vl_sim vl_host vl_wire vl_rt < <(vt loader)
 read -r vc_sim vc_host vc_wire vc_rt < <(vt crc)
