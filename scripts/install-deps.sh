@@ -20,6 +20,8 @@ PACKAGES=(
   # HTTPS for the page: GnuTLS headers (libmicrohttpd serves TLS with it),
   # openssl to make the tests' throwaway CA and certificates
   libgnutls28-dev openssl
+  # certutil: the HTTPS browser test trusts its CA through an NSS database
+  libnss3-tools
 )
 
 missing=()
