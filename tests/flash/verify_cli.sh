@@ -17,7 +17,7 @@ CHIP=$WORK/chip.sim
 head -c $((0x30000)) /dev/urandom >"$WORK/all.bin"
 # The image: 0x08000000-0x08005FFF and 0x08010000-0x0801FFFF (a hole between).
 head -c $((0x6000)) "$WORK/all.bin" >"$WORK/a.bin"
-tail -c +$((0x10000 + 1)) "$WORK/all.bin" | head -c $((0x10000)) >"$WORK/b.bin"
+dd if="$WORK/all.bin" of="$WORK/b.bin" bs=4096 skip=16 count=16 status=none
 IMG=("$WORK/a.bin@0x08000000" "$WORK/b.bin@0x08010000")
 # b2: one bit changed at 0x08012345 (sector 4).
 cp "$WORK/b.bin" "$WORK/b2.bin"
