@@ -5,8 +5,8 @@
  * prod run: add PROD_WEB_OPTS to the option table and give every option to
  * prod_web_opt() first; set the station's opts.changed = prod_web_changed,
  * opts.ctx = &pw before oflash_station_create(); prod_web_start() after it
- * (with --http: serves the page and publishes the live state into the
- * ledger); prod_web_stop() after the run, before
+ * (publishes the live state into the ledger unless --no-publish; with
+ * --http also serves the page); prod_web_stop() after the run, before
  * oflash_station_free().
  */
 #ifndef OFLASH_CLI_PROD_WEB_H
@@ -18,9 +18,12 @@
 
 #define PROD_WEB_OPT_HTTP (CLI_OPT_LOCAL + 0x80)
 #define PROD_WEB_OPT_HTTP_TOKEN (CLI_OPT_LOCAL + 0x81)
+#define PROD_WEB_OPT_NO_PUBLISH (CLI_OPT_LOCAL + 0x82)
 #define PROD_WEB_OPTS                                                                              \
     {"http", required_argument, NULL, PROD_WEB_OPT_HTTP},                                          \
         {"http-token", required_argument, NULL, PROD_WEB_OPT_HTTP_TOKEN}
+/* prod run only. */
+#define PROD_WEB_OPT_PUBLISH {"no-publish", no_argument, NULL, PROD_WEB_OPT_NO_PUBLISH}
 
 /* The help lines of the two options. */
 #define PROD_WEB_HELP                                                                              \
@@ -32,8 +35,9 @@
 typedef struct prod_web {
     const char *listen; /* --http, NULL = no page */
     const char *token;  /* --http-token */
+    bool no_publish;    /* --no-publish */
     oflash_web *web;    /* set once serving (read by prod_web_changed from any thread) */
-    oflash_web_publisher *pub;
+    oflash_web_publisher *pub; /* likewise */
     oflash_serial_pool *pool;
 } prod_web;
 
