@@ -5,36 +5,90 @@
 #     (build/ledger_bench, one connection per station);
 #  2. gang scaling: 1, 2, 4 and 8 sim-feed ports on one station (SQLite and
 #     PostgreSQL ledger), units per hour by simulated target time against N x the
-#     single-port rate (goal >= 0.9), station overhead per unit (host time
-#     outside the chip's own work; goal < 5 ms) and database round trips per
-#     unit (goal <= 3).
+#     single-port rate (goal >= 0.9), the station's time per unit outside
+#     the chip's own work -- its own overhead and the ledger's waits on the
+#     port's critical path, shown apart and added up (goal < 5 ms) -- and
+#     database round trips per unit (goal <= 3).
 #  3. the web page's cost: 4 ports with and without `--http` and a client
 #     doing what an open page does (docs/web.md), 3 runs each, alternated
 #     (goal < 1 % of the units per hour).
+#  4. the live-state publisher's cost (every `prod run` publishes; docs/web.md):
+#     4 ports with and without `--no-publish`, on SQLite and PostgreSQL,
+#     PUB_RUNS (5) runs of PUB_UNITS (128) units each, alternated, medians.
+# --publish-only runs section 4 alone.
 # --http [HOST:]PORT runs the gang part with the station's web page open
 # (`prod run --http`), for the page's cost; PROD_RUN_ARGS adds any other
 # `prod run` arguments.  UNITS (default 16 per port) sets the units per port;
-# PARTS (default 123) the sections to run, e.g. PARTS=2 for the gang only.
+# PARTS (default 1234) the sections to run, e.g. PARTS=2 for the gang only.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 http=()
+publish_only=
 while [ $# -gt 0 ]; do
     case $1 in
     --http) http=(--http "$2"); shift 2 ;;
+    --publish-only) publish_only=1; shift ;;
     *) build=$1; shift ;;
     esac
 done
 build=$(cd "$build" && pwd)
 oflash=$build/oflash
 units_per_port=${UNITS:-16}
-parts=${PARTS:-123}
+parts=${PARTS:-1234}
 cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
 trap 'pg_cleanup >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
 pg_start >/dev/null
+ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
+arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
+    -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
+arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
+
+# pub_run TAG sqlite|postgresql yes|no -> "units_per_hour elapsed_s db_ms"
+pub_run() {
+    local d=$tmp/pub-$1 extra=() out url
+    mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
+    [ "$3" = no ] && extra=(--no-publish)
+    if [ "$2" = sqlite ]; then url=sqlite:$d/l.db; else url=$(pg_newdb "pub_$1"); fi
+    out=$(XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        --serial-at 0x1FFF7800 --db "$url" --units "$pub_units" --probe "sim-feed:$d/p1" \
+        --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
+        "${extra[@]}" --json 2>"$d/err")
+    out=$(sed -E 's/, "ports": .*//' <<<"$out")
+    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out")" \
+        "$(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")" \
+        "$(sed -E 's/.*"db_ms": ([0-9.]+).*/\1/' <<<"$out")"
+}
+# PUB_UNITS (default 128) units a run, PUB_RUNS (default 5) runs each way.
+pub_units=${PUB_UNITS:-128}
+pub_runs=${PUB_RUNS:-5}
+publish_cost() {
+    local db i without with
+    echo "== the live-state publisher's cost (4 sim-feed ports, $pub_units units; $pub_runs runs each, alternated, medians)"
+    printf '%-12s %-18s %12s %8s %10s\n' ledger "" "units/hour" "host s" "ledger ms"
+    for db in sqlite postgresql; do
+        without=() with=()
+        for i in $(seq "$pub_runs"); do
+            without+=("$(pub_run ${db}n$i $db no)")
+            with+=("$(pub_run ${db}y$i $db yes)")
+        done
+        med() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | sort -g | sed -n "$(((pub_runs + 1) / 2))p"; }
+        local u0 u1
+        u0=$(med 1 "${without[@]}"); u1=$(med 1 "${with[@]}")
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "--no-publish" "$u0" "$(med 2 "${without[@]}")" "$(med 3 "${without[@]}")"
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "publishing" "$u1" "$(med 2 "${with[@]}")" "$(med 3 "${with[@]}")"
+        echo "  runs without: $(printf '%s\n' "${without[@]}" | awk '{printf "%.0f ", $1}')units/hour; with: $(printf '%s\n' "${with[@]}" | awk '{printf "%.0f ", $1}')"
+        awk -v a="$u0" -v b="$u1" -v d=$db 'BEGIN {printf "  %s: publishing costs %.2f %% of the units per hour (negative: below the run-to-run spread)\n", d, 100 * (a - b) / a}'
+    done
+}
+if [ -n "$publish_only" ]; then
+    publish_cost
+    exit 0
+fi
+
 if [[ $parts == *1* ]]; then
     echo "== serial reservations per second (reserve + started + finish per unit)"
     for st in 1 8; do
@@ -43,10 +97,6 @@ if [[ $parts == *1* ]]; then
     done
 fi
 
-ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
-arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
-    -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
-arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
 # get KEY: a top-level number of the summary (before the ports array)
 get() { sed -E 's/, "ports": .*//; s/.*"'"$1"'": ([0-9.]+).*/\1/' <<<"$out"; }
 for db in sqlite postgresql; do
@@ -78,55 +128,57 @@ if [[ $parts == *2* ]]; then
     echo "ledger ms = the ledger's time on the port's critical path (docs/production.md), station"
     echo "ms = both: everything but the chip's own work (goal < 5 ms); db trips: goal <= 3."
 fi
-[[ $parts == *3* ]] || exit 0
-
-echo "== the web page's cost (4 sim-feed ports, SQLite; 3 runs each, alternated, medians)"
-# With the page open and live: `prod run --http` plus a client that does
-# what an open page does -- the event stream (/api/events) held open, and
-# the last 50 units and the failures fetched every second (the page fetches
-# them at most when the counters change).
-page_client() {
-    local url=$1
-    curl -sN --max-time 300 "${url}api/events" >/dev/null &
-    local sse=$!
-    while kill -0 "$sse" 2>/dev/null; do
-        curl -s --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
-        curl -s --max-time 5 -o /dev/null "${url}api/failures" || break
-        sleep 1
+if [[ $parts == *3* ]]; then
+    echo "== the web page's cost (4 sim-feed ports, SQLite; 3 runs each, alternated, medians)"
+    # With the page open and live: `prod run --http` plus a client that does
+    # what an open page does -- the event stream (/api/events) held open, and
+    # the last 50 units and the failures fetched every second (the page fetches
+    # them at most when the counters change).
+    page_client() {
+        local url=$1
+        curl -sN --max-time 300 "${url}api/events" >/dev/null &
+        local sse=$!
+        while kill -0 "$sse" 2>/dev/null; do
+            curl -s --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
+            curl -s --max-time 5 -o /dev/null "${url}api/failures" || break
+            sleep 1
+        done
+        kill "$sse" 2>/dev/null || true
+    }
+    web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
+        local d=$tmp/web-$1 extra=() out url cp=
+        mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
+        [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
+        XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+            --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
+            --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
+            "${extra[@]}" --json >"$d/out" 2>"$d/err" &
+        local pid=$!
+        if [ "$2" = yes ]; then
+            for _ in $(seq 200); do url=$(grep -o 'http://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
+            [ -n "$url" ] && { page_client "$url" & cp=$!; }
+        fi
+        wait "$pid" || true
+        [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
+        out=$(cat "$d/out")
+        out=$(sed -E 's/, "ports": .*//' <<<"$out")
+        echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
+    }
+    without=() with=()
+    for i in 1 2 3; do
+        without+=("$(web_run a$i no)")
+        with+=("$(web_run b$i yes)")
     done
-    kill "$sse" 2>/dev/null || true
-}
-web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
-    local d=$tmp/web-$1 extra=() out url cp=
-    mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
-    [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
-    XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
-        --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
-        --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
-        "${extra[@]}" --json >"$d/out" 2>"$d/err" &
-    local pid=$!
-    if [ "$2" = yes ]; then
-        for _ in $(seq 200); do url=$(grep -o 'http://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
-        [ -n "$url" ] && { page_client "$url" & cp=$!; }
-    fi
-    wait "$pid" || true
-    [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
-    out=$(cat "$d/out")
-    out=$(sed -E 's/, "ports": .*//' <<<"$out")
-    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
-}
-without=() with=()
-for i in 1 2 3; do
-    without+=("$(web_run a$i no)")
-    with+=("$(web_run b$i yes)")
-done
-uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
-uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
-host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
-host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
-printf '%-22s %14s %10s\n' "" "units/hour" "host s"
-printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
-printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
-echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
-    "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
-awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+    uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    printf '%-22s %14s %10s\n' "" "units/hour" "host s"
+    printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
+    printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
+    echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
+        "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
+    awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+fi
+
+[[ $parts != *4* ]] || publish_cost
