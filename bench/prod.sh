@@ -9,9 +9,10 @@
 #     the chip's own work -- its own overhead and the ledger's waits on the
 #     port's critical path, shown apart and added up (goal < 5 ms) -- and
 #     database round trips per unit (goal <= 3).
-#  3. the web page's cost: 4 ports with and without `--http` and a client
-#     doing what an open page does (docs/web.md), 3 runs each, alternated
-#     (goal < 1 % of the units per hour).
+#  3. the web page's cost: 4 ports with and without `--http` (plain HTTP,
+#     and HTTPS with a throwaway certificate) and a client doing what an
+#     open page does (docs/web.md), 3 runs each, alternated (goal < 1 % of
+#     the units per hour).
 #  4. the live-state publisher's cost (every `prod run` publishes; docs/web.md):
 #     4 ports with and without `--no-publish`, on SQLite and PostgreSQL,
 #     PUB_RUNS (5) runs of PUB_UNITS (128) units each, alternated, medians.
@@ -135,27 +136,31 @@ if [[ $parts == *3* ]]; then
     # the last 50 units and the failures fetched every second (the page fetches
     # them at most when the counters change).
     page_client() {
-        local url=$1
-        curl -sN --max-time 300 "${url}api/events" >/dev/null &
+        local url=$1 ca=(--cacert "$tmp/web.pem")
+        curl -sN "${ca[@]}" --max-time 300 "${url}api/events" >/dev/null &
         local sse=$!
         while kill -0 "$sse" 2>/dev/null; do
-            curl -s --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
-            curl -s --max-time 5 -o /dev/null "${url}api/failures" || break
+            curl -s "${ca[@]}" --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
+            curl -s "${ca[@]}" --max-time 5 -o /dev/null "${url}api/failures" || break
             sleep 1
         done
         kill "$sse" 2>/dev/null || true
     }
-    web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
+    # HTTPS: a self-signed certificate for 127.0.0.1 (the client trusts it).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$tmp/web.key" \
+        -out "$tmp/web.pem" -days 2 -subj "/CN=bench" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+    web_run() { # web_run TAG no|yes|tls -> "units_per_hour elapsed_s"
         local d=$tmp/web-$1 extra=() out url cp=
         mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
         [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
+        [ "$2" = tls ] && extra=(--http 127.0.0.1:0 --http-cert "$tmp/web.pem" --http-key "$tmp/web.key")
         XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
             --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
             --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
             "${extra[@]}" --json >"$d/out" 2>"$d/err" &
         local pid=$!
-        if [ "$2" = yes ]; then
-            for _ in $(seq 200); do url=$(grep -o 'http://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
+        if [ "$2" != no ]; then
+            for _ in $(seq 200); do url=$(grep -Eo 'https?://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
             [ -n "$url" ] && { page_client "$url" & cp=$!; }
         fi
         wait "$pid" || true
@@ -164,21 +169,27 @@ if [[ $parts == *3* ]]; then
         out=$(sed -E 's/, "ports": .*//' <<<"$out")
         echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
     }
-    without=() with=()
+    without=() with=() withtls=()
     for i in 1 2 3; do
         without+=("$(web_run a$i no)")
         with+=("$(web_run b$i yes)")
+        withtls+=("$(web_run c$i tls)")
     done
     uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
     uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    uph2=$(printf '%s\n' "${withtls[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
     host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
     host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    host2=$(printf '%s\n' "${withtls[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
     printf '%-22s %14s %10s\n' "" "units/hour" "host s"
     printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
     printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
-    echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
-        "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
+    printf '%-22s %14.0f %10.2f\n' "the same over HTTPS" "$uph2" "$host2"
+    runs() { printf '%s ' "$@" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}'; }
+    echo "runs without: $(runs "${without[@]}")units/hour; with: $(runs "${with[@]}")units/hour;" \
+        "HTTPS: $(runs "${withtls[@]}")units/hour"
     awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+    awk -v a="$uph0" -v b="$uph2" 'BEGIN {printf "over HTTPS: %.2f %%\n", 100 * (a - b) / a}'
 fi
 
 [[ $parts != *4* ]] || publish_cost
