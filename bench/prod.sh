@@ -5,41 +5,53 @@
 #     (build/ledger_bench, one connection per station);
 #  2. gang scaling: 1, 2, 4 and 8 sim-feed ports on one station (SQLite and
 #     PostgreSQL ledger), units per hour by simulated target time against N x the
-#     single-port rate (goal >= 0.9), station overhead per unit (host time
-#     outside the chip's own work; goal < 5 ms) and database round trips per
-#     unit (goal <= 3).
-#  3. the web page's cost: 4 ports with and without `--http` and a client
-#     doing what an open page does (docs/web.md), 3 runs each, alternated
-#     (goal < 1 % of the units per hour).
+#     single-port rate (goal >= 0.9), the station's time per unit outside
+#     the chip's own work -- its own overhead and the ledger's waits on the
+#     port's critical path, shown apart and added up (goal < 5 ms) -- and
+#     database round trips per unit (goal <= 3).
+#  3. the web page's cost: 4 ports with and without `--http` (plain HTTP,
+#     and HTTPS with a throwaway certificate) and a client doing what an
+#     open page does (docs/web.md), 3 runs each, alternated (goal < 1 % of
+#     the units per hour).
+#  4. the live-state publisher's cost (every `prod run` publishes; docs/web.md):
+#     4 ports with and without `--no-publish`, on SQLite and PostgreSQL,
+#     PUB_RUNS (5) runs of PUB_UNITS (128) units each, alternated, medians.
+# --publish-only runs section 4 alone.
 # --http [HOST:]PORT runs the gang part with the station's web page open
 # (`prod run --http`), for the page's cost; PROD_RUN_ARGS adds any other
-# `prod run` arguments.  UNITS (default 16 per port) sets the units per port.
-# A `prod run` that fails does not stop the bench: its output and the failed
-# units of its ledger (result, serial, UID, error) are printed, its folder
-# (ledger, boards, journals; a PostgreSQL ledger dumped as ledger.sql) is
-# kept and named, the other runs go on, and the bench exits 1 at the end.
+# `prod run` arguments.  UNITS (default 16 per port) sets the units per port;
+# PARTS (default 1234) the sections to run, e.g. PARTS=2 for the gang only.
+# A `prod run` that fails does not stop the bench: its result, its ports'
+# last errors and the failed or void units of its ledger (serial, UID, error
+# text) are printed, its folder (ledger, boards, journals; a PostgreSQL
+# ledger dumped as ledger.sql) is kept and named at the end, the other runs
+# go on, and the bench exits 1.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 http=()
+publish_only=
 while [ $# -gt 0 ]; do
     case $1 in
     --http) http=(--http "$2"); shift 2 ;;
+    --publish-only) publish_only=1; shift ;;
     *) build=$1; shift ;;
     esac
 done
 build=$(cd "$build" && pwd)
 oflash=$build/oflash
 units_per_port=${UNITS:-16}
+parts=${PARTS:-1234}
 cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
-failed_runs=()
+# Failed runs are listed in $tmp/failed-runs (a file: some runs are made
+# in a command substitution's subshell).
 cleanup() {
     pg_cleanup >/dev/null 2>&1 || true
-    if [ ${#failed_runs[@]} -gt 0 ]; then
+    if [ -s "$tmp/failed-runs" ]; then
         echo "bench/prod.sh: kept $tmp for the failed runs:" >&2
-        printf '  %s\n' "${failed_runs[@]}" >&2
+        sed 's/^/  /' "$tmp/failed-runs" >&2
     else
         rm -rf "$tmp"
     fi
@@ -47,14 +59,14 @@ cleanup() {
 trap cleanup EXIT
 
 # run_failed DIR URL RC: the evidence of a failed `prod run` whose stdout
-# and stderr are DIR/out and DIR/err -- printed, and kept in DIR.
+# and stderr are DIR/out and DIR/err -- printed on stderr, and kept in DIR.
 run_failed() {
     local d=$1 url=$2 rc=$3
-    failed_runs+=("$d (exit $rc, ledger $url)")
+    echo "$d (exit $rc, ledger $url)" >>"$tmp/failed-runs"
     {
         echo "== prod run failed (exit $rc); its folder is kept: $d"
         echo "-- its result ($d/out):"
-        python3 - "$d/out" <<'PY'
+        python3 - "$d/out" <<'PY' || true
 import json, sys
 try:
     s = json.load(open(sys.argv[1]))
@@ -74,7 +86,7 @@ PY
         tail -n 40 "$d/err"
         echo "-- failed and void units in its ledger ($url):"
         if "$oflash" prod export --db "$url" --format json >"$d/export.json" 2>"$d/export.err"; then
-            python3 - "$d/export.json" <<'PY'
+            python3 - "$d/export.json" <<'PY' || true
 import json, sys
 bad = [r for r in json.load(open(sys.argv[1])) if r["state"] in ("fail", "void")]
 for r in bad:
@@ -91,22 +103,70 @@ PY
     } >&2
 }
 
-echo "== serial reservations per second (reserve + started + finish per unit)"
 pg_start >/dev/null
-for st in 1 8; do
-    "$build/ledger_bench" --stations $st --units 1000 "sqlite:$tmp/bench$st.db"
-    "$build/ledger_bench" --stations $st --units 1000 "$(pg_newdb bench$st)"
-done
-
 ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
     -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
 arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
+
+# pub_run TAG sqlite|postgresql yes|no -> "units_per_hour elapsed_s db_ms"
+pub_run() {
+    local d=$tmp/pub-$1 extra=() out url rc=0
+    mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
+    [ "$3" = no ] && extra=(--no-publish)
+    if [ "$2" = sqlite ]; then url=sqlite:$d/l.db; else url=$(pg_newdb "pub_$1"); fi
+    XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        --serial-at 0x1FFF7800 --db "$url" --units "$pub_units" --probe "sim-feed:$d/p1" \
+        --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
+        "${extra[@]}" --json >"$d/out" 2>"$d/err" || rc=$?
+    [ $rc -eq 0 ] || run_failed "$d" "$url" $rc
+    out=$(sed -E 's/, "ports": .*//' "$d/out")
+    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out")" \
+        "$(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")" \
+        "$(sed -E 's/.*"db_ms": ([0-9.]+).*/\1/' <<<"$out")"
+}
+# PUB_UNITS (default 128) units a run, PUB_RUNS (default 5) runs each way.
+pub_units=${PUB_UNITS:-128}
+pub_runs=${PUB_RUNS:-5}
+publish_cost() {
+    local db i without with
+    echo "== the live-state publisher's cost (4 sim-feed ports, $pub_units units; $pub_runs runs each, alternated, medians)"
+    printf '%-12s %-18s %12s %8s %10s\n' ledger "" "units/hour" "host s" "ledger ms"
+    for db in sqlite postgresql; do
+        without=() with=()
+        for i in $(seq "$pub_runs"); do
+            without+=("$(pub_run ${db}n$i $db no)")
+            with+=("$(pub_run ${db}y$i $db yes)")
+        done
+        med() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | sort -g | sed -n "$(((pub_runs + 1) / 2))p"; }
+        local u0 u1
+        u0=$(med 1 "${without[@]}"); u1=$(med 1 "${with[@]}")
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "--no-publish" "$u0" "$(med 2 "${without[@]}")" "$(med 3 "${without[@]}")"
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "publishing" "$u1" "$(med 2 "${with[@]}")" "$(med 3 "${with[@]}")"
+        echo "  runs without: $(printf '%s\n' "${without[@]}" | awk '{printf "%.0f ", $1}')units/hour; with: $(printf '%s\n' "${with[@]}" | awk '{printf "%.0f ", $1}')"
+        awk -v a="$u0" -v b="$u1" -v d=$db 'BEGIN {printf "  %s: publishing costs %.2f %% of the units per hour (negative: below the run-to-run spread)\n", d, 100 * (a - b) / a}'
+    done
+}
+if [ -n "$publish_only" ]; then
+    publish_cost
+    exit 0
+fi
+
+if [[ $parts == *1* ]]; then
+    echo "== serial reservations per second (reserve + started + finish per unit)"
+    for st in 1 8; do
+        "$build/ledger_bench" --stations $st --units 1000 "sqlite:$tmp/bench$st.db"
+        "$build/ledger_bench" --stations $st --units 1000 "$(pg_newdb bench$st)"
+    done
+fi
+
 # get KEY: a top-level number of the summary (before the ports array)
 get() { sed -E 's/, "ports": .*//; s/.*"'"$1"'": ([0-9.]+).*/\1/' <<<"$out"; }
 for db in sqlite postgresql; do
+    [[ $parts == *2* ]] || break
     echo "== gang scaling on one station ($db ledger, sim-feed ports, $units_per_port units per port)"
-    printf '%-6s %6s %12s %9s %12s %9s %9s %7s\n' ports units "units/hour" "x single" "overhead ms" "ledger ms" "db trips" "host s"
+    printf '%-6s %6s %12s %9s %12s %9s %10s %9s %7s\n' ports units "units/hour" "x single" \
+        "overhead ms" "ledger ms" "station ms" "db trips" "host s"
     rate1=
     for n in 1 2 4 8; do
         probes=()
@@ -124,67 +184,85 @@ for db in sqlite postgresql; do
         fi
         uph=$(get units_per_hour)
         [ -n "$rate1" ] || rate1=$uph
-        printf '%-6s %6s %12.0f %9.2f %12.3f %9.2f %9.2f %7.1f\n' $n "$(get passed)" "$uph" \
+        printf '%-6s %6s %12.0f %9.2f %12.3f %9.2f %10.2f %9.2f %7.1f\n' $n "$(get passed)" "$uph" \
             "$(awk -v u="$uph" -v r="$rate1" -v n=$n 'BEGIN {print u / (n * r)}')" \
-            "$(get overhead_ms)" "$(get db_ms)" "$(get db_round_trips)" "$(get elapsed_s)"
+            "$(get overhead_ms)" "$(get db_ms)" \
+            "$(awk -v a="$(get overhead_ms)" -v b="$(get db_ms)" 'BEGIN {print a + b}')" \
+            "$(get db_round_trips)" "$(get elapsed_s)"
     done
 done
-echo "units/hour: the sum of the ports' rates, a unit's time = its simulated target time + the"
-echo "station's host time outside the chip (ledger round trips included); x single = units/hour"
-echo "/ (ports x the 1-port rate), goal >= 0.9; overhead = the station's own host time per unit"
-echo "(goal < 5 ms), ledger ms = host time in the ledger's round trips, shown apart."
+if [[ $parts == *2* ]]; then
+    echo "units/hour: the sum of the ports' rates, a unit's time = its simulated target time + the"
+    echo "station's host time outside the chip (ledger waits included); x single = units/hour"
+    echo "/ (ports x the 1-port rate), goal >= 0.9; overhead = the station's own host time per unit,"
+    echo "ledger ms = the ledger's time on the port's critical path (docs/production.md), station"
+    echo "ms = both: everything but the chip's own work (goal < 5 ms); db trips: goal <= 3."
+fi
+if [[ $parts == *3* ]]; then
+    echo "== the web page's cost (4 sim-feed ports, SQLite; 3 runs each, alternated, medians)"
+    # With the page open and live: `prod run --http` plus a client that does
+    # what an open page does -- the event stream (/api/events) held open, and
+    # the last 50 units and the failures fetched every second (the page fetches
+    # them at most when the counters change).
+    page_client() {
+        local url=$1 ca=(--cacert "$tmp/web.pem")
+        curl -sN "${ca[@]}" --max-time 300 "${url}api/events" >/dev/null &
+        local sse=$!
+        while kill -0 "$sse" 2>/dev/null; do
+            curl -s "${ca[@]}" --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
+            curl -s "${ca[@]}" --max-time 5 -o /dev/null "${url}api/failures" || break
+            sleep 1
+        done
+        kill "$sse" 2>/dev/null || true
+    }
+    # HTTPS: a self-signed certificate for 127.0.0.1 (the client trusts it).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$tmp/web.key" \
+        -out "$tmp/web.pem" -days 2 -subj "/CN=bench" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+    web_run() { # web_run TAG no|yes|tls -> "units_per_hour elapsed_s"
+        local d=$tmp/web-$1 extra=() out url cp=
+        mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
+        [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
+        [ "$2" = tls ] && extra=(--http 127.0.0.1:0 --http-cert "$tmp/web.pem" --http-key "$tmp/web.key")
+        XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+            --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
+            --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
+            "${extra[@]}" --json >"$d/out" 2>"$d/err" &
+        local pid=$! rc=0
+        if [ "$2" != no ]; then
+            for _ in $(seq 200); do url=$(grep -Eo 'https?://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
+            [ -n "$url" ] && { page_client "$url" & cp=$!; }
+        fi
+        wait "$pid" || rc=$?
+        [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
+        [ $rc -eq 0 ] || run_failed "$d" "sqlite:$d/l.db" $rc
+        out=$(sed -E 's/, "ports": .*//' "$d/out")
+        echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
+    }
+    without=() with=() withtls=()
+    for i in 1 2 3; do
+        without+=("$(web_run a$i no)")
+        with+=("$(web_run b$i yes)")
+        withtls+=("$(web_run c$i tls)")
+    done
+    uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    uph2=$(printf '%s\n' "${withtls[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    host2=$(printf '%s\n' "${withtls[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    printf '%-22s %14s %10s\n' "" "units/hour" "host s"
+    printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
+    printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
+    printf '%-22s %14.0f %10.2f\n' "the same over HTTPS" "$uph2" "$host2"
+    runs() { printf '%s ' "$@" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}'; }
+    echo "runs without: $(runs "${without[@]}")units/hour; with: $(runs "${with[@]}")units/hour;" \
+        "HTTPS: $(runs "${withtls[@]}")units/hour"
+    awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+    awk -v a="$uph0" -v b="$uph2" 'BEGIN {printf "over HTTPS: %.2f %%\n", 100 * (a - b) / a}'
+fi
 
-echo "== the web page's cost (4 sim-feed ports, SQLite; 3 runs each, alternated, medians)"
-# With the page open and live: `prod run --http` plus a client that does
-# what an open page does -- the event stream (/api/events) held open, and
-# the last 50 units and the failures fetched every second (the page fetches
-# them at most when the counters change).
-page_client() {
-    local url=$1
-    curl -sN --max-time 300 "${url}api/events" >/dev/null &
-    local sse=$!
-    while kill -0 "$sse" 2>/dev/null; do
-        curl -s --max-time 5 -o /dev/null "${url}api/units?limit=50" || break
-        curl -s --max-time 5 -o /dev/null "${url}api/failures" || break
-        sleep 1
-    done
-    kill "$sse" 2>/dev/null || true
-}
-web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
-    local d=$tmp/web-$1 extra=() out url cp=
-    mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
-    [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
-    XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
-        --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
-        --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
-        "${extra[@]}" --json >"$d/out" 2>"$d/err" &
-    local pid=$! rc=0
-    if [ "$2" = yes ]; then
-        for _ in $(seq 200); do url=$(grep -o 'http://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
-        [ -n "$url" ] && { page_client "$url" & cp=$!; }
-    fi
-    wait "$pid" || rc=$?
-    [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
-    [ $rc -eq 0 ] || run_failed "$d" "sqlite:$d/l.db" $rc
-    out=$(sed -E 's/, "ports": .*//' "$d/out")
-    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
-}
-without=() with=()
-for i in 1 2 3; do
-    without+=("$(web_run a$i no)")
-    with+=("$(web_run b$i yes)")
-done
-uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
-uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
-host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
-host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
-printf '%-22s %14s %10s\n' "" "units/hour" "host s"
-printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
-printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
-echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
-    "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
-awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
-if [ ${#failed_runs[@]} -gt 0 ]; then
-    echo "bench/prod.sh: ${#failed_runs[@]} prod run(s) failed (their output and failed units above)" >&2
+[[ $parts != *4* ]] || publish_cost
+if [ -s "$tmp/failed-runs" ]; then
+    echo "bench/prod.sh: $(wc -l <"$tmp/failed-runs") prod run(s) failed (their results and failed units above)" >&2
     exit 1
 fi

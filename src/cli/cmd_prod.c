@@ -38,6 +38,7 @@ static void usage(FILE *f)
         "       oflash prod export --db URL [--format csv|json] [--since TIME]\n"
         "       oflash prod status [JOB.ini] [--db URL] [--json]\n"
         "       oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]\n"
+        "                         [--http-cert FILE --http-key FILE | --http-insecure]\n"
         "Program production units: one image, a serial number per unit bound to the chip's\n"
         "unique ID, recorded in a ledger (SQLite or PostgreSQL), on one or more ports at\n"
         "once.  Every flag overrides the job file's key of the same meaning.\n\n"
@@ -67,6 +68,8 @@ static void usage(FILE *f)
         "  --plan               check the job and print the plan; touch no chip\n"
         "  --journal-dir DIR    recovery journals (default $XDG_STATE_HOME/oflash)\n"
         PROD_WEB_HELP
+        "  --no-publish         do not put this station's live state into the ledger (by\n"
+        "                       default a heartbeat a second, for 'oflash prod serve')\n"
         "  --json               one JSON object with the summary at the end\n"
         "  -q, --quiet          no live lines, only errors and the summary\n\n"
         "prod export:\n"
@@ -77,7 +80,8 @@ static void usage(FILE *f)
         "prod status:           counts per state and the next serial of the job's pool\n"
         "  --db URL, --json, and the --serial-* options of prod run (the pool)\n\n"
         "prod serve:            the web page of a ledger and of every station writing to it\n"
-        "  --db URL, --http [HOST:]PORT, --http-token TOKEN (docs/web.md)\n\n"
+        "  --db URL, --http [HOST:]PORT, --http-token TOKEN, --http-cert FILE,\n"
+        "  --http-key FILE, --http-insecure (docs/web.md)\n\n"
         "Exit status: 0 every unit passed, 1 a unit failed or the line stopped (database,\n"
         "serials used up), 2 usage error, 130 stopped with Ctrl-C.\n");
 }
@@ -469,6 +473,7 @@ static const struct option run_opts[] = {
     {"units", required_argument, NULL, OPT_UNITS},
     {"plan", no_argument, NULL, OPT_PLAN},
     PROD_WEB_OPTS,
+    PROD_WEB_OPT_PUBLISH,
     CLI_OPTS_END};
 
 static int prod_run(int argc, char **argv)
@@ -492,6 +497,10 @@ static int prod_run(int argc, char **argv)
     memset(&pw, 0, sizeof pw);
     memset(seen, 0, sizeof seen);
     memset(&r, 0, sizeof r);
+    /* Ctrl-C is a request from the first moment, also while the job is
+     * checked: a station started in the background by a script inherits
+     * SIGINT ignored, and a SIGINT before this line is lost. */
+    cli_interrupt_install();
     cli_args_init(&a, "prod", "prod run: ", argc, argv, run_opts);
     while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
         uint64_t n;
@@ -563,6 +572,12 @@ static int prod_run(int argc, char **argv)
         return cli_usage("prod", "prod run: one job file at most ('%s', '%s')", a.pos[0],
                          a.pos[1]);
     if (a.npos) ja.path = a.pos[0];
+    /* The page's address, token, certificate and key: checked before the
+     * job is even read, so before any port is opened. */
+    if ((k = prod_web_check(&pw, "prod run")) != EXIT_OK) {
+        ret = k;
+        goto out;
+    }
     if ((k = build_job(&ja)) != 0) {
         ret = k;
         goto out;
@@ -577,8 +592,6 @@ static int prod_run(int argc, char **argv)
     so.journal_dir = journal_dir;
     so.changed = prod_web_changed;
     so.ctx = &pw;
-    /* Ctrl-C from here on is a request, also while the job is checked. */
-    cli_interrupt_install();
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
         ret = cli_fail();
         goto out;
