@@ -21,6 +21,7 @@ CFG=$ROOT/tests/openocd/oflash-sim-stm32f4.cfg
 command -v openocd >/dev/null || { echo "bench/openocd.sh: openocd missing (scripts/install-deps.sh)" >&2; exit 2; }
 source "$ROOT/tests/lib/ports.sh"
 source "$ROOT/tests/lib/openocd.sh"
+source "$ROOT/bench/lib/json.sh"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -150,7 +151,7 @@ row "B. oflash via OpenOCD gdb: program --otp" "$(delta "$n0" "$n1" sim_ns)" "$(
     "$(delta "$n0" "$n1" tck)" "$(delta "$n0" "$n1" bytes_in)" "$(otp_state b.sim)"
 row "B. same again (rerun)" "$(delta "$n1" "$n2" sim_ns)" "$(echo "$t2 - $t1" | bc)" \
     "$(delta "$n1" "$n2" tck)" "$(delta "$n1" "$n2" bytes_in)" "(unchanged)"
-v2=$(sed -nE 's/.*"sectors_erased": ([0-9]+).*"bytes_programmed": ([0-9]+).*/\1 erased, \2 B/p' b.v2.json)
+v2="$(jget "$(cat b.v2.json)" sectors_erased) erased, $(jget "$(cat b.v2.json)" bytes_programmed) B"
 row "B. then version 2 ($v2)" "$(delta "$n2" "$n3" sim_ns)" "$(echo "$t3 - $t2" | bc)" \
     "$(delta "$n2" "$n3" tck)" "$(delta "$n2" "$n3" bytes_in)" "(unchanged)"
 B_SIM=$(delta "$n0" "$n1" sim_ns)
@@ -165,10 +166,11 @@ t0=$(now)
 t1=$(now)
 "$OFLASH" program fw.elf --probe sim:c.sim --otp --json >c.rerun.json 2>c.rerun.err
 t2=$(now)
-simC=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.first.json)
-simCr=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.rerun.json)
-row "C. oflash sim: program --otp" "$(echo "$simC * 1000000000" | bc | cut -d. -f1)" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
-row "C. same again (rerun)" "$(echo "$simCr * 1000000000" | bc | cut -d. -f1)" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
+simC=$(jget "$(cat c.first.json)" sim_time_s)
+simCr=$(jget "$(cat c.rerun.json)" sim_time_s)
+ns() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }'; }
+row "C. oflash sim: program --otp" "$(ns "$simC")" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
+row "C. same again (rerun)" "$(ns "$simCr")" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
 
 echo
 echo "What OpenOCD did with the OTP data in fw.elf (program fw.elf verify reset):"
@@ -185,5 +187,5 @@ printf '  rerun / first through OpenOCD: simulated time %.2f %%, TCK cycles %.2f
     "$(echo "100 * $B_RSIM / $B_SIM" | bc -l)" "$(echo "100 * $B_RTCK / $B_TCK" | bc -l)" \
     "$([ $((B_RTCK * 50)) -lt "$B_TCK" ] && [ $((B_RSIM * 50)) -lt "$B_SIM" ] && echo met || echo NOT met)"
 echo "  the rerun through OpenOCD: $(delta "$n1" "$n2" halts) halt(s), $(delta "$n1" "$n2" ap_reads) AP reads," \
-    "$(delta "$n1" "$n2" ap_writes) AP writes, $(sed -nE 's/.*"round_trips": ([0-9]+).*/\1/p' b.rerun.json) GDB round trips" \
-    "(first run: $(delta "$n0" "$n1" halts) halts, $(sed -nE 's/.*"round_trips": ([0-9]+).*/\1/p' b.first.json) round trips)"
+    "$(delta "$n1" "$n2" ap_writes) AP writes, $(jget "$(cat b.rerun.json)" round_trips) GDB round trips" \
+    "(first run: $(delta "$n0" "$n1" halts) halts, $(jget "$(cat b.first.json)" round_trips) round trips)"

@@ -30,6 +30,7 @@ units_per_port=${UNITS:-16}
 cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
+source "$here/lib/json.sh"
 trap 'pg_cleanup >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
 echo "== serial reservations per second (reserve + started + finish per unit)"
@@ -43,8 +44,8 @@ ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
     -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
 arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
-# get KEY: a top-level number of the summary (before the ports array)
-get() { sed -E 's/, "ports": .*//; s/.*"'"$1"'": ([0-9.]+).*/\1/' <<<"$out"; }
+# get KEY: a top-level number of the summary
+get() { jget "$out" "$1"; }
 for db in sqlite postgresql; do
     echo "== gang scaling on one station ($db ledger, sim-feed ports, $units_per_port units per port)"
     printf '%-6s %6s %12s %9s %12s %9s %9s %7s\n' ports units "units/hour" "x single" "overhead ms" "ledger ms" "db trips" "host s"
@@ -100,8 +101,7 @@ web_run() { # web_run TAG yes|no -> "units_per_hour elapsed_s"
     wait "$pid" || true
     [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
     out=$(cat "$d/out")
-    out=$(sed -E 's/, "ports": .*//' <<<"$out")
-    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
+    echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s)"
 }
 without=() with=()
 for i in 1 2 3; do
