@@ -19,6 +19,11 @@ PACKAGES=(
   # the station's web page: HTTP server (dlopen'ed) and its tests (curl,
   # unshare/ip, Debian's Chromium driven by puppeteer-core from npm)
   libmicrohttpd-dev curl iproute2 util-linux chromium
+  # HTTPS for the page: GnuTLS headers (libmicrohttpd serves TLS with it),
+  # openssl to make the tests' throwaway CA and certificates
+  libgnutls28-dev openssl
+  # certutil: the HTTPS browser test trusts its CA through an NSS database
+  libnss3-tools
 )
 
 missing=()

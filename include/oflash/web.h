@@ -12,11 +12,13 @@
  *   /api/export.csv    the export `oflash prod export` writes (also .json)
  *
  * Security: it listens on loopback unless told otherwise; any other address
- * needs a token, and then every request (assets included) must carry it as
+ * needs a token and HTTPS (a certificate and its key, served with
+ * libmicrohttpd's own TLS: GnuTLS), or an explicit allow_plain_http; with a
+ * token every request (assets included) must carry it as
  * "Authorization: Bearer TOKEN", as the cookie the page sets, or, on a
  * browser's first visit, as ?token=TOKEN.  Anything else gets 401.  The
- * server has no control actions, touches no file, answers only GET and
- * HEAD, and refuses dot segments, encoded or not, and oversized requests.
+ * server has no control actions, reads no file but the certificate and key
+ * at start, answers only GET and HEAD, and refuses dot segments, encoded or not, and oversized requests.
  * Each connection has its own thread (a stalled client stalls nothing
  * else), with a connection limit and an idle timeout.
  */
@@ -27,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 OFLASH_BEGIN_DECLS
 
@@ -56,17 +59,52 @@ typedef struct oflash_web_opts {
     const struct oflash_serial_pool *pool;
     unsigned max_connections; /* 0 = 64 */
     unsigned idle_timeout_s;  /* 0 = 30: an idle connection is closed after this */
+
+    /* Version 2: HTTPS.  tls_cert is a PEM file holding the server's
+     * certificate (then any intermediate CA certificates), tls_key a PEM
+     * file holding its private key, not protected by a password.  Both or
+     * neither.  Refused before anything listens: a missing, unreadable or
+     * non-PEM file, a key that is not the certificate's, a certificate
+     * that has expired or is not valid yet (by this machine's clock). */
+    const char *tls_cert;
+    const char *tls_key;
+    /* A non-loopback address without tls_cert is refused (the token and
+     * the ledger's data would cross the network in clear text) unless
+     * this is set. */
+    bool allow_plain_http;
 } oflash_web_opts;
-#define OFLASH_WEB_OPTS_VERSION 1
+#define OFLASH_WEB_OPTS_VERSION 2
 #define OFLASH_WEB_OPTS_INIT                                                                       \
     {                                                                                              \
         .version = OFLASH_WEB_OPTS_VERSION                                                         \
     }
 
-/* Check the options (a non-loopback address without a token is refused),
- * bind and start serving. */
+/* What oflash_web_check found. */
+typedef struct oflash_web_check_info {
+    bool loopback;              /* the address is a loopback one */
+    bool tls;                   /* HTTPS (tls_cert and tls_key given) */
+    /* With tls only: */
+    int64_t cert_not_before;    /* validity, Unix time (UTC) */
+    int64_t cert_not_after;
+    char cert_names[256];       /* the names and addresses it is made for
+                                 * ("station-7.lan, 10.1.2.7"): its subject
+                                 * alternative names, else its common name */
+    char cert_issuer[256];      /* who signed it (distinguished name) */
+    bool cert_host_mismatch;    /* the HOST of listen is a name or address the
+                                 * certificate is not made for (browsers warn) */
+    bool key_readable_by_others; /* the key file's mode lets other users read it */
+} oflash_web_check_info;
+
+/* Check the options without binding anything: the listen address, the
+ * token, the certificate and key (read and verified as described above),
+ * the policy (non-loopback: token, and TLS or allow_plain_http).  info may
+ * be NULL.  oflash_web_start runs the same checks. */
+int oflash_web_check(oflash_web_check_info *info, const oflash_web_opts *opts);
+
+/* Check the options (oflash_web_check), bind and start serving.  Accepts
+ * version 1 options (no TLS fields: plain HTTP, as before). */
 int oflash_web_start(oflash_web **out, const oflash_web_opts *opts);
-/* "http://127.0.0.1:8080/": the address actually bound. */
+/* "http://127.0.0.1:8080/" or "https://...": the address actually bound. */
 const char *oflash_web_url(const oflash_web *w);
 /* The station's state changed: cheap and lock-free, safe from any thread
  * (call it from oflash_station_opts.changed).  Pushes are coalesced. */

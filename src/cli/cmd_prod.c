@@ -40,6 +40,7 @@ static void usage(FILE *f)
         "       oflash prod export --db URL [--format csv|json] [--since TIME]\n"
         "       oflash prod status [JOB.ini] [--db URL] [--json]\n"
         "       oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]\n"
+        "                         [--http-cert FILE --http-key FILE | --http-insecure]\n"
         "Program production units: one image, a serial number per unit bound to the chip's\n"
         "unique ID, recorded in a ledger (SQLite or PostgreSQL), on one or more ports at\n"
         "once.  Every flag overrides the job file's key of the same meaning.\n\n"
@@ -79,7 +80,8 @@ static void usage(FILE *f)
         "prod status:           counts per state and the next serial of the job's pool\n"
         "  --db URL, --json, and the --serial-* options of prod run (the pool)\n\n"
         "prod serve:            the web page of a ledger and of every station writing to it\n"
-        "  --db URL, --http [HOST:]PORT, --http-token TOKEN (docs/web.md)\n\n"
+        "  --db URL, --http [HOST:]PORT, --http-token TOKEN, --http-cert FILE,\n"
+        "  --http-key FILE, --http-insecure (docs/web.md)\n\n"
         "Exit status: 0 every unit passed, 1 a unit failed or the line stopped (database,\n"
         "serials used up), 2 usage error, 130 stopped with Ctrl-C.\n");
 }
@@ -646,6 +648,12 @@ static int prod_run(int argc, char **argv)
         return cli_usage("prod", "prod run: one job file at most ('%s', '%s')", a.pos[0],
                          a.pos[1]);
     if (a.npos) ja.path = a.pos[0];
+    /* The page's address, token, certificate and key: checked before the
+     * job is even read, so before any port is opened. */
+    if ((k = prod_web_check(&pw, "prod run")) != EXIT_OK) {
+        ret = k;
+        goto out;
+    }
     if ((k = build_job(&ja)) != 0) {
         ret = k;
         goto out;

@@ -21,6 +21,15 @@ int prod_web_opt(prod_web *pw, int c, const char *arg)
     case PROD_WEB_OPT_HTTP_TOKEN:
         pw->token = arg;
         return 1;
+    case PROD_WEB_OPT_HTTP_CERT:
+        pw->cert = arg;
+        return 1;
+    case PROD_WEB_OPT_HTTP_KEY:
+        pw->key = arg;
+        return 1;
+    case PROD_WEB_OPT_HTTP_INSECURE:
+        pw->insecure = true;
+        return 1;
     default:
         return 0;
     }
@@ -33,12 +42,94 @@ void prod_web_changed(void *ctx, size_t port)
     oflash_web_notify(__atomic_load_n(&pw->web, __ATOMIC_ACQUIRE));
 }
 
+static void web_opts(oflash_web_opts *o, const prod_web *pw)
+{
+    o->listen = pw->listen;
+    o->token = pw->token;
+    o->tls_cert = pw->cert;
+    o->tls_key = pw->key;
+    o->allow_plain_http = pw->insecure;
+}
+
+static void fmt_day(char *out, size_t sz, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, sz, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(out, sz, "@%lld", (long long)t);
+}
+
+int prod_web_check(prod_web *pw, const char *cmd)
+{
+    oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
+    oflash_web_check_info info;
+    int64_t now = (int64_t)time(NULL);
+    char day[40];
+
+    if (!pw->listen) {
+        const char *opt = pw->token  ? "--http-token"
+                          : pw->cert ? "--http-cert"
+                          : pw->key  ? "--http-key"
+                          : pw->insecure ? "--http-insecure"
+                                         : NULL;
+        if (opt)
+            return cli_usage("prod", "%s: %s without --http [HOST:]PORT", cmd, opt);
+        return EXIT_OK;
+    }
+    if (pw->insecure && pw->cert)
+        return cli_usage("prod", "%s: --http-insecure and --http-cert together: with a certificate "
+                                 "the page is HTTPS; drop --http-insecure",
+                         cmd);
+    if (!pw->cert != !pw->key)
+        return cli_usage("prod",
+                         pw->cert ? "%s: --http-cert without --http-key: HTTPS needs the "
+                                    "certificate's private key as well (docs/web.md)"
+                                  : "%s: --http-key without --http-cert: HTTPS needs the "
+                                    "certificate as well (docs/web.md)",
+                         cmd);
+    web_opts(&o, pw);
+    if (oflash_web_check(&info, &o) < 0)
+        return cli_fail_ctx("the web page");
+    if (!info.loopback && !info.tls)
+        fprintf(stderr,
+                "oflash: warning: --http-insecure: the web page is served as plain HTTP on %s: the "
+                "token and every serial and chip ID it shows cross the network in clear text, "
+                "readable by anyone on it; give --http-cert and --http-key instead (docs/web.md)\n",
+                pw->listen);
+    if (info.tls) {
+        fmt_day(day, sizeof day, info.cert_not_after);
+        if (info.cert_not_after - now < 30 * 86400) {
+            long long days = (long long)((info.cert_not_after - now) / 86400);
+            char in[32];
+            if (days < 1)
+                snprintf(in, sizeof in, "within a day");
+            else
+                snprintf(in, sizeof in, "in %lld day%s", days, days == 1 ? "" : "s");
+            fprintf(stderr,
+                    "oflash: warning: the web page's certificate %s expires on %s (%s): make a "
+                    "new one before then (docs/web.md)\n",
+                    pw->cert, day, in);
+        }
+        if (info.cert_host_mismatch)
+            fprintf(stderr,
+                    "oflash: warning: the web page's certificate %s is made for %s, not for the "
+                    "address of --http %s: browsers will warn when the page is opened by that "
+                    "address\n",
+                    pw->cert, info.cert_names[0] ? info.cert_names : "no name", pw->listen);
+        if (info.key_readable_by_others)
+            fprintf(stderr,
+                    "oflash: warning: the key file %s can be read by other users of this "
+                    "machine: chmod 600 %s\n",
+                    pw->key, pw->key);
+    }
+    return EXIT_OK;
+}
+
 static int start_page(prod_web *pw, oflash_station *st, const char *db_url)
 {
     oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
     oflash_web *w;
-    o.listen = pw->listen;
-    o.token = pw->token;
+    web_opts(&o, pw);
     o.station = st;
     o.db_url = db_url;
     o.pool = pw->pool;
@@ -53,8 +144,6 @@ static int start_page(prod_web *pw, oflash_station *st, const char *db_url)
 int prod_web_start(prod_web *pw, oflash_station *st, const oflash_job *job)
 {
     const char *db = oflash_station_db_url(st);
-    if (pw->token && !pw->listen)
-        return cli_usage("prod", "prod run: --http-token without --http");
     if (!pw->listen)
         return EXIT_OK;
     /* A station with a page also publishes its live state into its ledger
@@ -89,6 +178,7 @@ void prod_web_stop(prod_web *pw)
 static void serve_usage(FILE *f)
 {
     fputs("usage: oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]\n"
+          "           [--http-cert FILE --http-key FILE | --http-insecure]\n"
           "Serve the web page of a serial ledger: its units, counters and failures, and the\n"
           "live state of every station writing to it (stations publish it once a second).\n"
           "Read-only; runs until Ctrl-C or SIGTERM (exit 130).\n"
@@ -134,6 +224,8 @@ int prod_serve(int argc, char **argv)
         return cli_usage("prod", "prod serve: --db URL is needed (the ledger to show)");
     if (!pw.listen)
         return cli_usage("prod", "prod serve: --http [HOST:]PORT is needed");
+    if ((rc = prod_web_check(&pw, "prod serve")) != EXIT_OK)
+        return rc;
     /* The ledger must open now (a wrong URL is said at once, not on the
      * page); the server opens its own connection. */
     if (oflash_ledger_open(&l, db) < 0)

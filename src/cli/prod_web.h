@@ -16,22 +16,37 @@
 #include "oflash/prod.h"
 #include "oflash/web.h"
 
+#include <stdbool.h>
+
 #define PROD_WEB_OPT_HTTP (CLI_OPT_LOCAL + 0x80)
 #define PROD_WEB_OPT_HTTP_TOKEN (CLI_OPT_LOCAL + 0x81)
+#define PROD_WEB_OPT_HTTP_CERT (CLI_OPT_LOCAL + 0x82)
+#define PROD_WEB_OPT_HTTP_KEY (CLI_OPT_LOCAL + 0x83)
+#define PROD_WEB_OPT_HTTP_INSECURE (CLI_OPT_LOCAL + 0x84)
 #define PROD_WEB_OPTS                                                                              \
     {"http", required_argument, NULL, PROD_WEB_OPT_HTTP},                                          \
-        {"http-token", required_argument, NULL, PROD_WEB_OPT_HTTP_TOKEN}
+        {"http-token", required_argument, NULL, PROD_WEB_OPT_HTTP_TOKEN},                          \
+        {"http-cert", required_argument, NULL, PROD_WEB_OPT_HTTP_CERT},                            \
+        {"http-key", required_argument, NULL, PROD_WEB_OPT_HTTP_KEY},                              \
+        {"http-insecure", no_argument, NULL, PROD_WEB_OPT_HTTP_INSECURE}
 
-/* The help lines of the two options. */
+/* The help lines of the options. */
 #define PROD_WEB_HELP                                                                              \
     "  --http [HOST:]PORT    serve the station's web page (read-only; 127.0.0.1 unless\n"          \
     "                        HOST is given; see docs/web.md)\n"                                     \
     "  --http-token TOKEN    every request must carry TOKEN (needed for any HOST that is\n"         \
-    "                        not loopback); open http://HOST:PORT/?token=TOKEN once\n"
+    "                        not loopback); open https://HOST:PORT/?token=TOKEN once\n"             \
+    "  --http-cert FILE      serve HTTPS with this certificate (PEM; needed, with\n"              \
+    "  --http-key FILE       its private key, for any HOST that is not loopback)\n"               \
+    "  --http-insecure       serve plain HTTP on such a HOST anyway: the token and the\n"          \
+    "                        ledger's data cross the network in clear text\n"
 
 typedef struct prod_web {
     const char *listen; /* --http, NULL = no page */
     const char *token;  /* --http-token */
+    const char *cert;   /* --http-cert */
+    const char *key;    /* --http-key */
+    bool insecure;      /* --http-insecure */
     oflash_web *web;    /* set once serving (read by prod_web_changed from any thread) */
     oflash_web_publisher *pub;
     oflash_serial_pool *pool;
@@ -39,13 +54,21 @@ typedef struct prod_web {
 
 /* 1 if c was --http/--http-token (taken), else 0. */
 int prod_web_opt(prod_web *pw, int c, const char *arg);
+/* Check the page's options (the address, token, certificate and key, the
+ * plain-HTTP policy) before anything else happens -- in prod run before
+ * the station opens a port -- and print the warnings (certificate close
+ * to expiry or not made for HOST, key readable by others, plain HTTP on
+ * the network).  cmd: "prod run" / "prod serve".  EXIT_OK, or prints the
+ * error and returns EXIT_FAIL / EXIT_USAGE. */
+int prod_web_check(prod_web *pw, const char *cmd);
 /* oflash_station_opts.changed (ctx = the prod_web). */
 void prod_web_changed(void *ctx, size_t port);
 /* EXIT_OK, or prints the error and returns EXIT_FAIL / EXIT_USAGE. */
 int prod_web_start(prod_web *pw, oflash_station *st, const oflash_job *job);
 void prod_web_stop(prod_web *pw);
 
-/* oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN] */
+/* oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]
+ *                   [--http-cert FILE --http-key FILE | --http-insecure] */
 int prod_serve(int argc, char **argv);
 
 #endif

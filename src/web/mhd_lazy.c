@@ -48,3 +48,5 @@ OFLASH_LAZY_VOID(mhd, MHD_destroy_response, (struct MHD_Response * response), (r
 OFLASH_LAZY_FN(mhd, enum MHD_Result, MHD_NO, MHD_add_response_header,
                (struct MHD_Response * response, const char *header, const char *content),
                (response, header, content))
+OFLASH_LAZY_FN(mhd, enum MHD_Result, MHD_NO, MHD_is_feature_supported, (enum MHD_FEATURE feature),
+               (feature))

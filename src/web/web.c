@@ -1,7 +1,15 @@
 /*
  * web.c - the HTTP side of the station's web page (libmicrohttpd).
  *
+ * Before anything listens: the options (oflash_web_check): the address,
+ * the token, the certificate and key (tls.c), the policy -- an address
+ * other machines can reach needs a token, and HTTPS or allow_plain_http.
+ * With a certificate, libmicrohttpd serves TLS 1.2/1.3 itself (GnuTLS);
+ * the cookie is then marked Secure.
+ *
  * Everything a request meets before an answer is built, in this order:
+ *   0. with HTTPS, the TLS handshake (a plain-HTTP request to the port is
+ *      no handshake: the connection is closed);
  *   1. libmicrohttpd: request line and headers within 16 KiB per
  *      connection (else 413/431 from the library), 64 connections, one
  *      thread each, closed after 30 s idle;
@@ -30,6 +38,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,58 +120,70 @@ static int parse_listen(char *host, size_t hostsz, char *port, size_t portsz, co
     return 0;
 }
 
-/* Bind and listen; *loopback tells whether the address is a loopback one. */
-static int open_listener(int *out_fd, bool *loopback, char *url, size_t urlsz, const char *spec)
+/* Resolve "[HOST:]PORT": *res (freeaddrinfo it), host = the HOST text. */
+static int resolve_listen(struct addrinfo **res, char *host, size_t hostsz, const char *spec)
 {
-    char host[256], port[8], numhost[INET6_ADDRSTRLEN];
-    struct addrinfo hints, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int fd, rc, one = 1;
-
-    rc = parse_listen(host, sizeof host, port, sizeof port, spec);
+    char port[8];
+    struct addrinfo hints;
+    int rc = parse_listen(host, hostsz, port, sizeof port, spec);
     if (rc)
         return rc;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    rc = getaddrinfo(host, port, &hints, &res);
+    rc = getaddrinfo(host, port, &hints, res);
     if (rc)
         return oflash_error_set(OFLASH_EINVAL, "--http %s: cannot resolve '%s': %s", spec, host,
                                 gai_strerror(rc));
+    return 0;
+}
+
+/* Bind and listen on res; url = "SCHEME://ADDRESS:PORT/" actually bound. */
+static int open_listener(int *out_fd, char *url, size_t urlsz, const struct addrinfo *res,
+                         const char *spec, const char *scheme)
+{
+    char numhost[INET6_ADDRSTRLEN];
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd, rc, one = 1;
+
     fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    if (fd < 0) {
-        rc = oflash_error_set(OFLASH_EIO, "--http %s: cannot open a socket: %s", spec, strerror(errno));
-        freeaddrinfo(res);
-        return rc;
-    }
+    if (fd < 0)
+        return oflash_error_set(OFLASH_EIO, "--http %s: cannot open a socket: %s", spec,
+                                strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
         rc = oflash_error_set(OFLASH_EIO, "cannot serve the web page on %s: %s", spec,
                               strerror(errno));
-        freeaddrinfo(res);
         close(fd);
         return rc;
     }
-    freeaddrinfo(res);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         rc = oflash_error_set(OFLASH_EIO, "--http %s: getsockname: %s", spec, strerror(errno));
         close(fd);
         return rc;
     }
-    *loopback = addr_is_loopback((const struct sockaddr *)&ss);
     if (ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
         inet_ntop(AF_INET6, &in6->sin6_addr, numhost, sizeof numhost);
-        snprintf(url, urlsz, "http://[%s]:%u/", numhost, ntohs(in6->sin6_port));
+        snprintf(url, urlsz, "%s://[%s]:%u/", scheme, numhost, ntohs(in6->sin6_port));
     } else {
         const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
         inet_ntop(AF_INET, &in->sin_addr, numhost, sizeof numhost);
-        snprintf(url, urlsz, "http://%s:%u/", numhost, ntohs(in->sin_port));
+        snprintf(url, urlsz, "%s://%s:%u/", scheme, numhost, ntohs(in->sin_port));
     }
     *out_fd = fd;
     return 0;
+}
+
+static bool addr_is_unspecified(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -241,18 +262,108 @@ static struct MHD_Daemon *start_daemon(unsigned flags, MHD_AccessHandlerCallback
     return d;
 }
 
+/* opts of version 1 or 2 as version 2 (a version 1 caller's struct ends
+ * before the TLS fields). */
+static int norm_opts(oflash_web_opts *o, const oflash_web_opts *in)
+{
+    memset(o, 0, sizeof *o);
+    if (!in || (in->version != 1 && in->version != OFLASH_WEB_OPTS_VERSION))
+        return oflash_error_set(OFLASH_EINVAL,
+                                "oflash_web_start: options version %u, expected 1 to %u",
+                                in ? in->version : 0, OFLASH_WEB_OPTS_VERSION);
+    if (in->version == 1)
+        memcpy(o, in, offsetof(oflash_web_opts, tls_cert));
+    else
+        *o = *in;
+    o->version = OFLASH_WEB_OPTS_VERSION;
+    return 0;
+}
+
+/* Everything oflash_web_check does; on success *res is the resolved
+ * address (freeaddrinfo it) and *tls the certificate and key (or empty). */
+static int check_opts(oflash_web_check_info *info, struct addrinfo **res, oflash__web_tls *tls,
+                      const oflash_web_opts *o)
+{
+    char host[256];
+    bool loopback;
+    int rc;
+
+    memset(info, 0, sizeof *info);
+    *res = NULL;
+    memset(tls, 0, sizeof *tls);
+    if (o->token && (rc = check_token_text(o->token)) != 0)
+        return rc;
+    if (!o->tls_cert != !o->tls_key)
+        return oflash_error_set(OFLASH_EINVAL,
+                                o->tls_cert ? "--http-cert without --http-key: HTTPS needs the "
+                                              "certificate's private key as well"
+                                            : "--http-key without --http-cert: HTTPS needs the "
+                                              "certificate as well");
+    rc = resolve_listen(res, host, sizeof host, o->listen);
+    if (rc)
+        return rc;
+    loopback = addr_is_loopback((*res)->ai_addr);
+    info->loopback = loopback;
+    info->tls = o->tls_cert != NULL;
+    if (!loopback && !o->token)
+        rc = oflash_error_set(OFLASH_EINVAL,
+                              "--http %s is reachable from other machines: give --http-token TOKEN "
+                              "(every request must then carry it), or listen on 127.0.0.1",
+                              o->listen);
+    else if (!loopback && !o->tls_cert && !o->allow_plain_http)
+        rc = oflash_error_set(OFLASH_EINVAL,
+                              "--http %s is reachable from other machines, and over plain HTTP the "
+                              "token and the ledger's data cross the network in clear text: give "
+                              "--http-cert FILE --http-key FILE for HTTPS (docs/web.md shows how "
+                              "to make them), or --http-insecure to serve plain HTTP anyway",
+                              o->listen);
+    else if (o->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        const char *why = oflash__web_mhd_error();
+        rc = oflash_error_set(OFLASH_EUNSUPPORTED,
+                              "HTTPS: %s",
+                              *why ? why
+                                   : "this libmicrohttpd was built without TLS support (Debian's "
+                                     "libmicrohttpd12 has it)");
+    } else if (o->tls_cert)
+        rc = oflash__web_tls_load(tls, info, o->tls_cert, o->tls_key,
+                                  addr_is_unspecified((*res)->ai_addr) ? NULL : host);
+    if (rc) {
+        freeaddrinfo(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+int oflash_web_check(oflash_web_check_info *info, const oflash_web_opts *opts)
+{
+    oflash_web_opts o;
+    oflash_web_check_info tmp;
+    struct addrinfo *res;
+    oflash__web_tls tls;
+    int rc = norm_opts(&o, opts);
+    if (rc)
+        return rc;
+    rc = check_opts(info ? info : &tmp, &res, &tls, &o);
+    if (rc)
+        return rc;
+    freeaddrinfo(res);
+    oflash__web_tls_free(&tls);
+    return 0;
+}
+
 int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
 {
     oflash_web *w;
-    bool loopback = true;
+    oflash_web_opts o;
+    oflash_web_check_info info;
+    struct addrinfo *res = NULL;
+    struct MHD_OptionItem tls_opts[4];
     int fd = -1, rc;
     unsigned flags;
 
     *out = NULL;
-    if (!opts || opts->version != OFLASH_WEB_OPTS_VERSION)
-        return oflash_error_set(OFLASH_EINVAL, "oflash_web_start: options version %u, expected %u",
-                                opts ? opts->version : 0, OFLASH_WEB_OPTS_VERSION);
-    if (opts->token && (rc = check_token_text(opts->token)) != 0)
+    rc = norm_opts(&o, opts);
+    if (rc)
         return rc;
     w = calloc(1, sizeof *w);
     if (!w)
@@ -260,43 +371,53 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->wait_lock, NULL);
     pthread_cond_init(&w->wait_cond, NULL);
-    w->station = opts->station;
-    w->pool = opts->pool;
-    if ((opts->token && !(w->token = strdup(opts->token))) ||
-        (opts->db_url && !(w->db_url = strdup(opts->db_url)))) {
-        oflash__web_free(w);
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
-    }
-    rc = open_listener(&fd, &loopback, w->url, sizeof w->url, opts->listen);
+    w->station = o.station;
+    w->pool = o.pool;
+    rc = check_opts(&info, &res, &w->tls, &o);
     if (rc) {
         oflash__web_free(w);
         return rc;
     }
-    if (!loopback && !opts->token) {
-        close(fd);
+    if ((o.token && !(w->token = strdup(o.token))) ||
+        (o.db_url && !(w->db_url = strdup(o.db_url)))) {
+        freeaddrinfo(res);
         oflash__web_free(w);
-        return oflash_error_set(OFLASH_EINVAL,
-                                "--http %s is reachable from other machines: give --http-token TOKEN "
-                                "(every request must then carry it), or listen on 127.0.0.1",
-                                opts->listen);
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    }
+    rc = open_listener(&fd, w->url, sizeof w->url, res, o.listen, w->tls.cert ? "https" : "http");
+    freeaddrinfo(res);
+    if (rc) {
+        oflash__web_free(w);
+        return rc;
     }
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ERROR_LOG;
-    if (strncmp(w->url, "http://[", 8) == 0)
+    if (strstr(w->url, "://[") != NULL)
         flags |= MHD_USE_IPv6;
+    /* HTTPS: libmicrohttpd's own TLS (GnuTLS), TLS 1.2 and 1.3 only. */
+    memset(tls_opts, 0, sizeof tls_opts);
+    tls_opts[0].option = MHD_OPTION_END;
+    if (w->tls.cert) {
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls.key};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls.cert};
+        tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+        tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     w->daemon = start_daemon(
         flags, access_cb, w, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->max_connections ? opts->max_connections : 64),
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(opts->idle_timeout_s ? opts->idle_timeout_s : 30),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o.max_connections ? o.max_connections : 64),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o.idle_timeout_s ? o.idle_timeout_s : 30),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(512 * 1024), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, (void *)NULL, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, (void *)NULL, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!w->daemon) {
         const char *why = oflash__web_mhd_error();
         close(fd);
         oflash__web_free(w);
-        return oflash_error_set(OFLASH_EIO, "cannot start the web server on %s: %s", opts->listen,
+        return oflash_error_set(OFLASH_EIO, "cannot start the web server on %s: %s", o.listen,
                                 *why ? why : "libmicrohttpd refused (see -v)");
     }
     *out = w;
@@ -488,8 +609,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
                 wbuf b = {0}, cookie_hdr = {0};
                 struct MHD_Response *r;
                 enum MHD_Result ret;
-                wbuf_printf(&cookie_hdr, COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict",
-                            w->token);
+                wbuf_printf(&cookie_hdr, COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+                            w->token, w->tls.cert ? "; Secure" : "");
                 wbuf_puts(&b, "303 see the page\n");
                 if (b.oom || cookie_hdr.oom) {
                     wbuf_free(&b);
@@ -515,8 +636,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         }
         if (!ok) {
             wbuf b = {0};
-            wbuf_puts(&b, "401 this page needs the station's token: open it as "
-                          "http://HOST:PORT/?token=TOKEN (the token given to --http-token)\n");
+            wbuf_printf(&b,
+                        "401 this page needs the station's token: open it as "
+                        "%s://HOST:PORT/?token=TOKEN (the token given to --http-token)\n",
+                        w->tls.cert ? "https" : "http");
             return oflash__web_send_buf(c, MHD_HTTP_UNAUTHORIZED, "text/plain; charset=utf-8", &b,
                                         "WWW-Authenticate", "Bearer realm=\"oflash\"");
         }

@@ -44,6 +44,7 @@ void oflash__web_free(oflash_web *w)
     if (w->ledger)
         oflash_ledger_close(w->ledger);
     wbuf_free(&w->status);
+    oflash__web_tls_free(&w->tls);
     free(w->token);
     free(w->db_url);
     pthread_mutex_destroy(&w->lock);

@@ -7,7 +7,9 @@
  *                ledger counts, units, failures, export (prod.h)
  *   publish.c    a station's live state put into its ledger every second
  *   buf.c        growable buffer and JSON writer
+ *   tls.c        HTTPS: the certificate and key read and checked (GnuTLS)
  *   mhd_lazy.c   libmicrohttpd loaded on first use
+ *   gnutls_lazy.c  GnuTLS loaded on first use (tls.c's checks)
  *   web_assets.c generated at build time by cmake/embed-assets.cmake from
  *                src/web/assets/
  */
@@ -40,9 +42,26 @@ typedef struct oflash__web_asset {
 extern const oflash__web_asset oflash__web_assets[];
 extern const size_t oflash__web_asset_count;
 
+/* The certificate and key as PEM text, NUL-terminated (tls.c). */
+typedef struct oflash__web_tls {
+    char *cert;
+    size_t cert_len;
+    char *key; /* wiped when freed */
+    size_t key_len;
+} oflash__web_tls;
+
+/* Read and check cert_path and key_path (tls.c's header comment); fills
+ * info's cert_* and key_* fields when info is not NULL.  host: the name or
+ * address the page is served on (for cert_host_mismatch), or NULL. */
+int oflash__web_tls_load(oflash__web_tls *out, oflash_web_check_info *info, const char *cert_path,
+                         const char *key_path, const char *host);
+void oflash__web_tls_free(oflash__web_tls *t);
+const char *oflash__web_gnutls_error(void);
+
 struct oflash_web {
     struct MHD_Daemon *daemon;
     char url[96];
+    oflash__web_tls tls; /* cert == NULL: plain HTTP */
     char *token;   /* NULL: no token asked */
     char *db_url;  /* NULL: no ledger */
     oflash_station *station;

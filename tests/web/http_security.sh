@@ -3,7 +3,8 @@
 #  - loopback without a token serves; a non-loopback address without
 #    --http-token is refused before anything listens;
 #  - on a non-loopback address (198.18.0.1 on the loopback device of a
-#    network namespace of our own) every path, assets included, is 401
+#    network namespace of our own; plain HTTP there needs --insecure,
+#    HTTPS is tests/web/tls.sh) every path, assets included, is 401
 #    without the token or with a wrong one; Bearer, the cookie and
 #    ?token= (303 + HttpOnly SameSite=Strict cookie) work;
 #  - dot segments, plain and encoded (%2e, %2f, %252e, backslash), are 400
@@ -58,7 +59,7 @@ if [ "${1:-}" = --in-netns ]; then
     [ "$rc" = 1 ] && pass "0.0.0.0 without a token: refused" || fail "0.0.0.0 without token: rc=$rc"
 
     TOKEN=station-7f3a9c21
-    serve --listen 198.18.0.1:0 --token "$TOKEN"
+    serve --listen 198.18.0.1:0 --token "$TOKEN" --insecure
     for p in "${PATHS[@]}"; do
         printf '%s\n' "$p" "$p"$'\t'"Authorization: Bearer wrong-token-123" \
             "$p"$'\t'"Cookie: oflash_token=${TOKEN}x" "$p?token=${TOKEN:0:8}"

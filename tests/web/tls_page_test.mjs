@@ -1,0 +1,152 @@
+// tls_page_test.mjs - the station's page over HTTPS in Debian's headless
+// Chromium (puppeteer-core, executablePath /usr/bin/chromium), while a real
+// 2-port sim-feed station runs with --http-cert/--http-key and a token.
+// Run by tests/web/tls_page.sh, which sets OFLASH, WORK, FW, CERTS,
+// TRUSTED_HOME (NSS database trusting the test CA), UNTRUSTED_HOME.
+//
+// Asserts: a browser that does not trust the test CA refuses the page
+// (net::ERR_CERT_AUTHORITY_INVALID: the TLS is real); the trusting browser
+// opens https://127.0.0.1:PORT/?token=T, is sent (303) to the page without
+// the token in the address, the connection is TLS 1.3 with the station's
+// certificate issued by the test CA, the cookie is Secure + HttpOnly +
+// SameSite=Strict; the page goes live and its counters and tiles move
+// (Server-Sent Events over TLS); /api/status fetched by the page shows the
+// running station; the page says "disconnected" when the station stops.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+const { OFLASH, WORK, FW, CERTS, TRUSTED_HOME, UNTRUSTED_HOME } = process.env;
+let fails = 0;
+const ok = (m) => console.log(`ok: ${m}`);
+const bad = (m) => { console.log(`FAIL: ${m}`); fails++; };
+const check = (cond, m) => (cond ? ok(m) : bad(m));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+const children = new Set();
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+function start(args) {
+  const p = spawn(OFLASH, args, { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(p);
+  p.out = '';
+  p.err = '';
+  p.stdout.on('data', (d) => { p.out += d; });
+  p.stderr.on('data', (d) => { p.err += d; });
+  p.done = new Promise((r) => p.on('exit', (code) => r(code)));
+  return p;
+}
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await sleep(50);
+  }
+  bad(`timed out waiting for ${what}`);
+  return false;
+}
+function launch(home) {
+  return puppeteer.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    env: { ...process.env, HOME: home },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+      `--user-data-dir=${fs.mkdtempSync(path.join(WORK, 'profile-'))}`],
+    defaultViewport: { width: 1366, height: 768 },
+  });
+}
+
+const TOKEN = 'line1-9c4e7a2b';
+const port = await freePort();
+const BASE = `https://127.0.0.1:${port}/`;
+for (const d of ['p1', 'p2']) fs.mkdirSync(path.join(WORK, d), { recursive: true });
+const station = start(['prod', 'run', '--image', FW, '--device', 'STM32F401RE', '--serial-at',
+  '0x1FFF7800', '--station', 'tls-line', '--db', 'sqlite:ledger.db', '--probe', 'sim-feed:p1',
+  '--probe', 'sim-feed:p2', '--units', '100000', '--http', `127.0.0.1:${port}`,
+  '--http-token', TOKEN, '--http-cert', path.join(CERTS, 'srv.pem'),
+  '--http-key', path.join(CERTS, 'srv.key')]);
+await waitFor(() => /web page:/.test(station.err) || station.exitCode !== null, 20000, 'the station\'s page');
+check(station.err.includes(`web page: ${BASE}`), `the station prints its page as ${BASE}`);
+
+// A browser that does not trust the test CA: the page does not open.
+{
+  const b = await launch(UNTRUSTED_HOME);
+  const p = await b.newPage();
+  let err = '';
+  try { await p.goto(BASE, { timeout: 15000 }); } catch (e) { err = String(e.message); }
+  check(err.includes('ERR_CERT_AUTHORITY_INVALID'),
+    `a browser without the test CA refuses the certificate (${err.split('\n')[0]})`);
+  await b.close();
+}
+
+// The supervisor's browser: trusts the line's (test) CA.
+const browser = await launch(TRUSTED_HOME);
+const page = await browser.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+let resp = null;
+try { resp = await page.goto(`${BASE}?token=${TOKEN}`, { timeout: 15000 }); } catch (e) { bad(`goto: ${e.message}`); }
+if (resp) {
+  const chain = resp.request().redirectChain();
+  check(resp.status() === 200 && chain.length === 1 && chain[0].response().status() === 303 &&
+    page.url() === BASE, `first visit ?token=: 303, then the page at ${page.url()} (status ${resp.status()})`);
+  const sd = resp.securityDetails();
+  check(sd && sd.issuer() === 'oflash test CA' && sd.protocol() === 'TLS 1.3' &&
+    sd.subjectName() === 'oflash test station',
+    `TLS: ${sd && sd.protocol()}, certificate "${sd && sd.subjectName()}" issued by "${sd && sd.issuer()}", trusted`);
+}
+const cookies = await page.cookies();
+const c = cookies.find((k) => k.name === 'oflash_token');
+check(c && c.secure && c.httpOnly && c.sameSite === 'Strict' && c.value === TOKEN,
+  `token cookie: secure=${c && c.secure} httpOnly=${c && c.httpOnly} sameSite=${c && c.sameSite}`);
+check(await page.evaluate(() => document.cookie) === '', 'the page\'s script cannot read the token');
+
+const conn = () => page.$eval('#conn', (e) => e.dataset.state).catch(() => '');
+await waitFor(async () => (await conn()) === 'live', 15000, 'the page to go live over HTTPS');
+check((await conn()) === 'live', 'the page is live (Server-Sent Events over TLS)');
+const passCount = () => page.$eval('#c-pass', (e) => Number(e.textContent)).catch(() => NaN);
+const first = await passCount();
+const seen = [new Set(), new Set()];
+const t0 = Date.now();
+let last = first;
+while (Date.now() - t0 < 30000) {
+  const states = await page.$$eval('.tile', (ts) => ts.map((t) => t.dataset.state));
+  states.forEach((s, i) => seen[i] && seen[i].add(s));
+  last = await passCount();
+  if (last >= first + 3 && seen.every((s) => s.size >= 2)) break;
+  await sleep(50);
+}
+check(last >= first + 3, `the pass counter moved live: ${first} -> ${last}`);
+for (let i = 0; i < 2; i++) {
+  check(seen[i].size >= 2, `port ${i + 1}: the tile showed its state changing (${[...seen[i]].join(', ')})`);
+}
+const api = await page.evaluate(async () => {
+  const r = await fetch('/api/status');
+  return { status: r.status, body: await r.json() };
+});
+const st = api.body.stations && api.body.stations[0];
+check(api.status === 200 && st && st.station === 'tls-line' && st.running === true && st.ports.length === 2,
+  `/api/status fetched by the page over HTTPS: station ${st && st.station}, running ${st && st.running}`);
+
+station.kill('SIGINT');
+const code = await station.done;
+check(code === 130, `the station stopped on Ctrl-C (exit ${code})`);
+await waitFor(async () => (await conn()) === 'disconnected', 10000, '"disconnected" after the station stopped');
+check((await conn()) === 'disconnected', 'the page says "disconnected" when the station stops');
+check(pageErrors.length === 0, `no script error on the page (${pageErrors.join('; ')})`);
+await browser.close();
+if (fails) {
+  console.log(`${fails} failed`);
+  process.exit(1);
+}
+console.log('all passed');
