@@ -6,7 +6,8 @@
 #   B. oflash through OpenOCD's GDB server (--probe gdb:...);
 #   C. oflash with the simulated chip directly (--probe sim:...).
 # Each starts from a blank chip; each is then run again on the programmed
-# chip.  Reported: simulated target time, host wall time, TCK cycles and
+# chip.  B and C then run `oflash verify` twice: --verify loader (the flash
+# loader's CRC, the path before) and the default (the chip's CRC unit).  Reported: simulated target time, host wall time, TCK cycles and
 # remote_bitbang bytes (A, B), and whether the OTP serial was programmed.
 # The server runs with --no-realtime: simulated time is TCK cycles plus the
 # core's own run, never the host's idle time.  The OpenOCD figures cover
@@ -144,6 +145,14 @@ n2=$(mark b.sim)
 "$OFLASH" program fw2.elf --probe "gdb:127.0.0.1:$G" --otp --json >b.v2.json 2>b.v2.err
 t3=$(now)
 n3=$(mark b.sim)
+# oflash verify of the chip (version 2): the flash loader's CRC (the path
+# before), then the CRC unit in one run (now).
+"$OFLASH" verify fw2.elf --probe "gdb:127.0.0.1:$G" --verify loader --json >b.vl.json 2>b.vl.err
+t4=$(now)
+n4=$(mark b.sim)
+"$OFLASH" verify fw2.elf --probe "gdb:127.0.0.1:$G" --json >b.vc.json 2>b.vc.err
+t5=$(now)
+n5=$(mark b.sim)
 kill "$OPID"
 wait "$OPID" || true
 stop_server
@@ -154,6 +163,10 @@ row "B. same again (rerun)" "$(delta "$n1" "$n2" sim_ns)" "$(echo "$t2 - $t1" | 
 v2="$(jget "$(cat b.v2.json)" sectors_erased) erased, $(jget "$(cat b.v2.json)" bytes_programmed) B"
 row "B. then version 2 ($v2)" "$(delta "$n2" "$n3" sim_ns)" "$(echo "$t3 - $t2" | bc)" \
     "$(delta "$n2" "$n3" tck)" "$(delta "$n2" "$n3" bytes_in)" "(unchanged)"
+row "B. oflash verify --verify loader (before)" "$(delta "$n3" "$n4" sim_ns)" "$(echo "$t4 - $t3" | bc)" \
+    "$(delta "$n3" "$n4" tck)" "$(delta "$n3" "$n4" bytes_in)" "verify $(jget "$(cat b.vl.json)" verify)"
+row "B. oflash verify (CRC unit, now)" "$(delta "$n4" "$n5" sim_ns)" "$(echo "$t5 - $t4" | bc)" \
+    "$(delta "$n4" "$n5" tck)" "$(delta "$n4" "$n5" bytes_in)" "verify $(jget "$(cat b.vc.json)" verify)"
 B_SIM=$(delta "$n0" "$n1" sim_ns)
 B_TCK=$(delta "$n0" "$n1" tck)
 B_RSIM=$(delta "$n1" "$n2" sim_ns)
@@ -166,11 +179,20 @@ t0=$(now)
 t1=$(now)
 "$OFLASH" program fw.elf --probe sim:c.sim --otp --json >c.rerun.json 2>c.rerun.err
 t2=$(now)
+"$OFLASH" verify fw.elf --probe sim:c.sim --verify loader --json >c.vl.json 2>c.vl.err
+t3=$(now)
+"$OFLASH" verify fw.elf --probe sim:c.sim --json >c.vc.json 2>c.vc.err
+t4=$(now)
 simC=$(jget "$(cat c.first.json)" sim_time_s)
 simCr=$(jget "$(cat c.rerun.json)" sim_time_s)
 ns() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }'; }
 row "C. oflash sim: program --otp" "$(ns "$simC")" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
 row "C. same again (rerun)" "$(ns "$simCr")" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
+for v in "vl|C. oflash sim: verify --verify loader|$t2|$t3" "vc|C. oflash sim: verify (CRC unit)|$t3|$t4"; do
+    IFS='|' read -r f name ta tb <<<"$v"
+    s=$(jget "$(cat "c.$f.json")" sim_time_s)
+    row "$name" "$(ns "$s")" "$(echo "$tb - $ta" | bc)" "-" "-" "verify $(jget "$(cat "c.$f.json")" verify)"
+done
 
 echo
 echo "What OpenOCD did with the OTP data in fw.elf (program fw.elf verify reset):"
@@ -186,6 +208,10 @@ printf '  TCK cycles %s vs %s (%s), OTP in the same pass: %s\n' "$B_TCK" "$A_TCK
 printf '  rerun / first through OpenOCD: simulated time %.2f %%, TCK cycles %.2f %% (target < 2 %%: %s)\n' \
     "$(echo "100 * $B_RSIM / $B_SIM" | bc -l)" "$(echo "100 * $B_RTCK / $B_TCK" | bc -l)" \
     "$([ $((B_RTCK * 50)) -lt "$B_TCK" ] && [ $((B_RSIM * 50)) -lt "$B_SIM" ] && echo met || echo NOT met)"
+rt() { jget "$(cat "$1")" round_trips; }
+echo "  oflash verify through OpenOCD: loader CRC $(delta "$n3" "$n4" halts) halts, $(rt b.vl.json) GDB round trips," \
+    "$(delta "$n3" "$n4" tck) TCK; CRC unit $(delta "$n4" "$n5" halts) halt(s), $(rt b.vc.json) GDB round trips," \
+    "$(delta "$n4" "$n5" tck) TCK ($(echo "100 * $(delta "$n4" "$n5" tck) / $(delta "$n3" "$n4" tck)" | bc -l | cut -c1-5) % of the loader's)"
 echo "  the rerun through OpenOCD: $(delta "$n1" "$n2" halts) halt(s), $(delta "$n1" "$n2" ap_reads) AP reads," \
     "$(delta "$n1" "$n2" ap_writes) AP writes, $(jget "$(cat b.rerun.json)" round_trips) GDB round trips" \
     "(first run: $(delta "$n0" "$n1" halts) halts, $(jget "$(cat b.first.json)" round_trips) round trips)"

@@ -315,7 +315,10 @@ int oflash_target_crc32(uint32_t *crc, oflash_target *t, uint32_t addr, uint32_t
 typedef enum oflash_verify_mode {
     OFLASH_VERIFY_CRC = 0,  /* CRC-32 on the target (default) */
     OFLASH_VERIFY_READBACK, /* read everything back and compare */
-    OFLASH_VERIFY_NONE
+    OFLASH_VERIFY_NONE,
+    /* oflash_flash_verify(): main flash by the flash loader's CRC only,
+     * without the CRC-unit scan (the same as OFLASH_VERIFY_CRC elsewhere) */
+    OFLASH_VERIFY_LOADER_CRC
 } oflash_verify_mode;
 
 typedef enum oflash_phase {
@@ -423,11 +426,52 @@ int oflash_flash_check(oflash_target *t, const oflash_plan *plan);
 /* Fill the probe counters of stats (round trips, wire bytes, sim time). */
 void oflash_target_stats(oflash_flash_stats *stats, oflash_target *t);
 
+/* How oflash_flash_verify() compared main flash. */
+typedef enum oflash_verify_method {
+    OFLASH_VERIFY_BY_CRC_UNIT = 0, /* one run of a small routine feeding the chip's CRC unit */
+    OFLASH_VERIFY_BY_LOADER,       /* the flash loader's CRC-32 (its read-back if its CRC is
+                                      wrong on this chip) */
+    OFLASH_VERIFY_BY_READBACK,     /* every byte read back */
+    OFLASH_VERIFY_BY_NOTHING       /* the image has no main-flash bytes */
+} oflash_verify_method;
+const char *oflash_verify_method_name(oflash_verify_method method);
+
+/* One compared range that differs: the image's bytes inside one sector
+ * (main flash), one OTP block, or one bank's part of a segment. */
+typedef struct oflash_verify_diff {
+    uint32_t start, end; /* the image bytes compared, end inclusive */
+    const char *bank;    /* the bank's name ("flash", "otp", ...), or "memory" */
+    int sector;          /* the reference manual's sector (OTP: block) number, or -1 */
+    bool erased;         /* the chip holds erased bytes all over the range */
+} oflash_verify_diff;
+
+#define OFLASH_VERIFY_MAX_DIFFS 16
+typedef struct oflash_verify_result {
+    size_t ranges;       /* ranges compared */
+    size_t diff_count;   /* ranges that differ (all of them) */
+    oflash_verify_diff diffs[OFLASH_VERIFY_MAX_DIFFS]; /* the first ones, in address order */
+    uint32_t first_diff; /* first differing address of diffs[0] (valid if diff_count) */
+    uint8_t chip_value, image_value; /* the bytes there */
+    oflash_verify_method method;     /* how main flash was compared */
+} oflash_verify_result;
+
 /*
- * Compare the chip with an image (every byte of it, in any bank), by CRC on
- * the target or by read-back.  Returns 0 when equal, OFLASH_EVERIFY naming
- * the first differing address (also stored in *first_diff if not NULL).
+ * Compare the chip with an image: every byte of the image, in any bank;
+ * bytes outside the image are not compared.  Main flash is compared sector
+ * by sector (the image's part of each sector): OFLASH_VERIFY_CRC asks the
+ * chip's CRC unit for every range in one run on the core and falls back to
+ * the flash loader's CRC-32 when the part has no usable CRC unit;
+ * OFLASH_VERIFY_LOADER_CRC asks the loader only; OFLASH_VERIFY_READBACK
+ * reads everything.  OTP and memory outside flash banks are always read
+ * back (they are small).  Returns 0 when equal, OFLASH_EVERIFY with a
+ * message naming the first differing address, its sector and range, and
+ * the other differing ranges.  res (may be NULL) is filled in both cases.
  */
+int oflash_flash_verify(oflash_verify_result *res, oflash_target *t, const oflash_image *img,
+                        oflash_verify_mode mode, oflash_progress_fn progress, void *ctx);
+
+/* oflash_flash_verify() giving only the first differing address (also
+ * stored in *first_diff if not NULL). */
 int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
                               oflash_verify_mode mode, oflash_progress_fn progress, void *ctx);
 

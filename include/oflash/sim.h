@@ -127,6 +127,10 @@ int oflash_sim_probe_stats(oflash_sim_run_stats *out, oflash_probe *p);
  * guards set before.  OFLASH_EINVAL if p is not a sim: probe. */
 #define OFLASH_SIM_GUARD_OTP 1u
 #define OFLASH_SIM_GUARD_OPTION_BYTES 2u
+/* OFLASH_SIM_GUARD_NO_CRC_UNIT: the chip has no CRC unit for the session
+ * (its registers read 0 and ignore writes, as on QEMU), to exercise what
+ * oflash does on a part without one. */
+#define OFLASH_SIM_GUARD_NO_CRC_UNIT 4u
 int oflash_sim_probe_guard(oflash_probe *p, unsigned flags);
 
 /* sim-feed:DIR probes (a rehearsal line, docs/sim.md "Feeding boards"):

@@ -11,6 +11,7 @@
  */
 #include "flash_internal.h"
 #include "journal_internal.h"
+#include "loader/loader_internal.h"
 #include "oflash/error.h"
 #include "oflash/gdb.h"
 #include "oflash/sys/flasher.h"
@@ -113,6 +114,11 @@ static int verify_fail(oflash_target *t, uint32_t addr, const uint8_t *want, uin
                             diff, what, addr, addr + len - 1, chip, want[diff - addr]);
 }
 
+static bool crc_mode(oflash_verify_mode m)
+{
+    return m == OFLASH_VERIFY_CRC || m == OFLASH_VERIFY_LOADER_CRC;
+}
+
 /* Compare [addr, addr+len) with want by the chosen method. */
 static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr,
                         const uint8_t *want, uint32_t len, uint32_t want_crc,
@@ -120,7 +126,7 @@ static int verify_range(oflash_target *t, const oflash_bank *bank, uint32_t addr
 {
     int rc;
     if (mode == OFLASH_VERIFY_NONE || !len) return 0;
-    if (mode == OFLASH_VERIFY_CRC) {
+    if (crc_mode(mode)) {
         oflash_loader *l;
         uint32_t crc;
         if ((rc = oflash__target_loader(t, bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
@@ -393,7 +399,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
     /* CRC mode: one CRC over each run of consecutive written sectors (the
      * CRC of a concatenation is the chained CRC of its parts); only when a
      * run differs is it checked sector by sector to name the address. */
-    for (size_t i = 0; r->o->verify == OFLASH_VERIFY_CRC && i < r->limit;) {
+    for (size_t i = 0; crc_mode(r->o->verify) && i < r->limit;) {
         const oflash_plan_sector *s = &plan->sectors[i];
         size_t j = i + 1;
         uint32_t want, crc, len;
@@ -424,7 +430,7 @@ static int verify_sectors(run *r, const oflash_plan *plan)
         const oflash_plan_sector *s = &plan->sectors[i];
         oflash_verify_mode mode = r->o->verify;
         if (s->action == OFLASH_SECTOR_SKIP) continue;
-        if (mode == OFLASH_VERIFY_CRC && !flasher_for(r, s->bank)->ops->crc32)
+        if (crc_mode(mode) && !flasher_for(r, s->bank)->ops->crc32)
             mode = OFLASH_VERIFY_READBACK; /* no CRC where the flash is */
         if ((rc = verify_range(r->t, s->bank, s->sector->addr, s->data, s->sector->size, s->crc,
                                mode, "sector")) < 0)
@@ -631,41 +637,377 @@ out:
     return rc;
 }
 
-/* ---- verify an image ---- */
+/* ---- verify an image ----
+ *
+ * The image is cut into ranges: its bytes inside one main-flash sector,
+ * one OTP block or lock byte, or one bank's (or no bank's) part of a
+ * segment.  Bytes outside the image are never compared.  Main flash in a
+ * CRC mode: the CRC unit's CRC of every range's whole words in one run on
+ * the core (scan.c), the few bytes before and after them read directly;
+ * when the part cannot scan (no CRC unit, a unit set otherwise, too little
+ * RAM), or in OFLASH_VERIFY_LOADER_CRC mode, the loader's CRC-32: one call
+ * per run of adjacent ranges, then one per range of a run that differs.
+ * Everything else is read back.  Each range ends EQUAL, ERASED (the chip
+ * holds the erased value all over it) or DIFF; the message then names the
+ * first differing byte (read back from the first range that differs) and
+ * every range that differs. */
+
+const char *oflash_verify_method_name(oflash_verify_method method)
+{
+    switch (method) {
+    case OFLASH_VERIFY_BY_CRC_UNIT:
+        return "CRC unit";
+    case OFLASH_VERIFY_BY_LOADER:
+        return "flash loader CRC";
+    case OFLASH_VERIFY_BY_READBACK:
+        return "read-back";
+    case OFLASH_VERIFY_BY_NOTHING:
+        return "none";
+    }
+    return "?";
+}
+
+enum { V_UNKNOWN = 0, V_EQUAL, V_ERASED, V_DIFF };
+
+typedef struct vrange {
+    uint32_t addr, len;
+    const uint8_t *data;
+    const oflash_bank *bank; /* NULL: outside every bank */
+    int sector;              /* sector / block number, or -1 */
+    uint8_t erased;          /* the bank's erased value */
+    bool flash;              /* main flash (compared by CRC in the CRC modes) */
+    int state;
+} vrange;
+
+static int vrange_cmp(const void *a, const void *b)
+{
+    const vrange *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The ranges of img on d, sorted by address. */
+static int verify_ranges(vrange **out, size_t *count, const oflash_device *d,
+                         const oflash_image *img)
+{
+    size_t n = 0, cap = 64, nseg = oflash_image_segment_count(img);
+    vrange *v = malloc(cap * sizeof *v);
+    if (!v) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nseg; i++) {
+        const oflash_segment *s = oflash_image_segment(img, i);
+        for (uint32_t off = 0; off < s->size;) {
+            uint32_t addr = s->addr + off, len = s->size - off;
+            const oflash_bank *b = oflash_device_bank_at(d, addr);
+            vrange r = {0};
+            r.sector = -1;
+            if (b) {
+                if ((uint64_t)b->base + b->size - addr < len)
+                    len = (uint32_t)((uint64_t)b->base + b->size - addr);
+                for (size_t k = 0; k < b->sector_count; k++) {
+                    const oflash_sector *sec = &b->sectors[k];
+                    if (addr >= sec->addr && addr - sec->addr < sec->size) {
+                        if ((uint64_t)sec->addr + sec->size - addr < len)
+                            len = (uint32_t)((uint64_t)sec->addr + sec->size - addr);
+                        r.sector = sec->number;
+                        break;
+                    }
+                }
+                r.erased = b->erased_value;
+                r.flash = b->kind == OFLASH_BANK_FLASH;
+            } else {
+                /* up to the next bank, which gets its own range */
+                for (size_t k = 0; k < d->bank_count; k++)
+                    if (d->banks[k].base > addr && d->banks[k].base - addr < len)
+                        len = d->banks[k].base - addr;
+                r.erased = 0xFF;
+            }
+            r.addr = addr;
+            r.len = len;
+            r.data = s->data + off;
+            r.bank = b;
+            if (n == cap) {
+                vrange *nv = realloc(v, 2 * cap * sizeof *v);
+                if (!nv) {
+                    free(v);
+                    return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+                }
+                v = nv;
+                cap *= 2;
+            }
+            v[n++] = r;
+            off += len;
+        }
+    }
+    qsort(v, n, sizeof *v, vrange_cmp);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* Read r back and set its state. */
+static int compare_readback(oflash_target *t, vrange *r)
+{
+    uint8_t buf[4096];
+    bool equal = true, erased = true;
+    for (uint32_t off = 0; off < r->len;) {
+        uint32_t n = r->len - off < (uint32_t)sizeof buf ? r->len - off : (uint32_t)sizeof buf;
+        int rc = oflash_probe_read_mem(buf, t->probe, r->addr + off, n);
+        if (rc < 0) return oflash_error_prefix("reading 0x%08X-0x%08X to verify: ", r->addr + off,
+                                               r->addr + off + n - 1);
+        if (equal && memcmp(buf, r->data + off, n) != 0) equal = false;
+        if (erased && !all_value(buf, n, r->erased)) erased = false;
+        off += n;
+    }
+    r->state = equal ? V_EQUAL : erased ? V_ERASED : V_DIFF;
+    return 0;
+}
+
+/* zlib's CRC-32 of len bytes of value v. */
+static uint32_t crc32_fill(uint8_t v, uint32_t len)
+{
+    uint8_t b[256];
+    uint32_t crc = 0;
+    memset(b, v, sizeof b);
+    for (; len >= sizeof b; len -= (uint32_t)sizeof b)
+        crc = oflash_crc32(crc, b, sizeof b);
+    return oflash_crc32(crc, b, len);
+}
+
+static int classify_crc(const vrange *r, uint32_t crc)
+{
+    if (crc == oflash_crc32(0, r->data, r->len)) return V_EQUAL;
+    return crc == crc32_fill(r->erased, r->len) ? V_ERASED : V_DIFF;
+}
+
+/* The flash loader's CRC of r[0..n) (main flash, state V_UNKNOWN). */
+static int compare_loader(oflash_target *t, vrange *r, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        uint32_t want, crc, len = r[i].len;
+        oflash_loader *l;
+        int rc;
+        if (!r[i].flash || r[i].state != V_UNKNOWN) {
+            i++;
+            continue;
+        }
+        want = oflash_crc32(0, r[i].data, r[i].len);
+        while (j < n && r[j].flash && r[j].state == V_UNKNOWN && r[j].bank == r[i].bank &&
+               r[j].addr == r[i].addr + len) {
+            want = oflash_crc32(want, r[j].data, r[j].len);
+            len += r[j].len;
+            j++;
+        }
+        if ((rc = oflash__target_loader(t, r[i].bank, OFLASH_FNC_VERIFY, &l)) < 0 ||
+            (rc = oflash__loader_crc_check(l)) < 0 ||
+            (rc = oflash_loader_crc32(&crc, l, r[i].addr, len)) < 0)
+            return rc;
+        if (crc == want) {
+            for (size_t k = i; k < j; k++)
+                r[k].state = V_EQUAL;
+        } else if (j == i + 1) {
+            r[i].state = classify_crc(&r[i], crc);
+        } else {
+            for (size_t k = i; k < j; k++) {
+                if ((rc = oflash_loader_crc32(&crc, l, r[k].addr, r[k].len)) < 0) return rc;
+                r[k].state = classify_crc(&r[k], crc);
+            }
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* The CRC unit's CRC of every main-flash range's whole words, in one run;
+ * the bytes around them read directly.  An error: nothing was decided. */
+static int compare_scan(oflash_target *t, vrange *r, size_t n)
+{
+    oflash__scan_range *sr = calloc(n ? n : 1, sizeof *sr);
+    size_t m = 0;
+    int rc = 0;
+    if (!sr) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = (r[i].addr + 3u) & ~3u, e = (r[i].addr + r[i].len) & ~3u;
+        if (!r[i].flash || r[i].len < 4 || e <= a || a < r[i].addr) continue;
+        sr[m].addr = a;
+        sr[m++].words = (e - a) / 4u;
+    }
+    if (m && (rc = oflash__target_scan(t, sr, m)) < 0) goto out;
+    m = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        vrange *v = &r[i];
+        uint32_t a = (v->addr + 3u) & ~3u, e = (v->addr + v->len) & ~3u;
+        bool equal = true, erased = true;
+        uint8_t edge[8];
+        uint32_t head, tail;
+        if (!v->flash) continue;
+        if (v->len < 4 || e <= a || a < v->addr) { /* no whole word: read it */
+            rc = compare_readback(t, v);
+            continue;
+        }
+        head = a - v->addr;
+        tail = v->addr + v->len - e;
+        if (sr[m].crc != oflash__crc_unit(0xFFFFFFFFu, v->data + head, sr[m].words)) {
+            equal = false;
+            if (sr[m].crc != oflash__crc_unit_fill(v->erased, sr[m].words)) erased = false;
+        } else if (!all_value(v->data + head, 4u * sr[m].words, v->erased)) {
+            erased = false;
+        }
+        m++;
+        if (head && (rc = oflash_probe_read_mem(edge, t->probe, v->addr, head)) < 0) break;
+        if (tail && (rc = oflash_probe_read_mem(edge + head, t->probe, e, tail)) < 0) break;
+        if (memcmp(edge, v->data, head) || memcmp(edge + head, v->data + v->len - tail, tail))
+            equal = false;
+        if (!all_value(edge, head + tail, v->erased)) erased = false;
+        v->state = equal ? V_EQUAL : erased ? V_ERASED : V_DIFF;
+    }
+out:
+    free(sr);
+    return rc;
+}
+
+static void describe(char *buf, size_t len, const vrange *r)
+{
+    const char *what = !r->bank                           ? "memory"
+                       : r->bank->kind == OFLASH_BANK_FLASH ? "sector"
+                       : r->bank->kind == OFLASH_BANK_OTP   ? "OTP block"
+                                                            : "lock byte of OTP block";
+    if (r->sector >= 0)
+        snprintf(buf, len, "%s %d, 0x%08X-0x%08X%s", what, r->sector, r->addr,
+                 r->addr + r->len - 1, r->state == V_ERASED ? ", erased on the chip" : "");
+    else
+        snprintf(buf, len, "%s 0x%08X-0x%08X%s", r->bank ? r->bank->name : what, r->addr,
+                 r->addr + r->len - 1, r->state == V_ERASED ? ", erased on the chip" : "");
+}
+
+/* The message for the ranges that differ (res filled). */
+static int verify_report(oflash_verify_result *res, oflash_target *t, vrange *v, size_t n)
+{
+    vrange *first = NULL;
+    char msg[1536], what[128];
+    size_t off, listed = 0;
+    uint32_t diff = 0;
+    uint8_t chip = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].state != V_DIFF && v[i].state != V_ERASED) continue;
+        if (!first) first = &v[i];
+        if (res->diff_count < OFLASH_VERIFY_MAX_DIFFS) {
+            oflash_verify_diff *d = &res->diffs[res->diff_count];
+            d->start = v[i].addr;
+            d->end = v[i].addr + v[i].len - 1;
+            d->bank = v[i].bank ? v[i].bank->name : "memory";
+            d->sector = v[i].sector;
+            d->erased = v[i].state == V_ERASED;
+        }
+        res->diff_count++;
+    }
+    if (!first) return 0;
+    describe(what, sizeof what, first);
+    if (first->state == V_ERASED) {
+        uint32_t k = 0;
+        while (k < first->len && first->data[k] == first->erased)
+            k++;
+        diff = first->addr + (k < first->len ? k : 0);
+        chip = first->erased;
+    } else {
+        bool found;
+        if ((rc = oflash__target_find_diff(t, first->addr, first->data, first->len, &diff, &found,
+                                           &chip)) < 0)
+            return rc;
+        if (!found)
+            return oflash_error_set(OFLASH_EVERIFY,
+                                    "verify of %s failed: CRC differs but a read-back of the range "
+                                    "matches (unstable read?)",
+                                    what);
+    }
+    res->first_diff = diff;
+    res->chip_value = chip;
+    res->image_value = first->data[diff - first->addr];
+    off = (size_t)snprintf(msg, sizeof msg,
+                           "verify failed at 0x%08X (%s): chip 0x%02X, expected 0x%02X", diff,
+                           what, chip, res->image_value);
+    if (res->diff_count > 1)
+        off += (size_t)snprintf(msg + off, sizeof msg - off, "; %zu more range%s differ%s:",
+                                res->diff_count - 1, res->diff_count == 2 ? "" : "s",
+                                res->diff_count == 2 ? "s" : "");
+    for (vrange *r = first + 1; r < v + n && res->diff_count > 1 && off < sizeof msg; r++) {
+        if (r->state != V_DIFF && r->state != V_ERASED) continue;
+        if (++listed > 8) {
+            snprintf(msg + off, sizeof msg - off, " and %zu more", res->diff_count - 9);
+            break;
+        }
+        describe(what, sizeof what, r);
+        off += (size_t)snprintf(msg + off, sizeof msg - off, "%s %s", listed > 1 ? ";" : "", what);
+    }
+    return oflash_error_set(OFLASH_EVERIFY, "%s", msg);
+}
+
+int oflash_flash_verify(oflash_verify_result *res, oflash_target *t, const oflash_image *img,
+                        oflash_verify_mode mode, oflash_progress_fn prog, void *ctx)
+{
+    oflash_verify_result local;
+    uint64_t total = 0, done = 0, flash = 0;
+    vrange *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    res->method = OFLASH_VERIFY_BY_NOTHING;
+    if (mode == OFLASH_VERIFY_NONE) return 0;
+    if ((rc = verify_ranges(&v, &n, t->device, img)) < 0) return rc;
+    res->ranges = n;
+    for (size_t i = 0; i < n; i++) {
+        total += v[i].len;
+        if (v[i].flash) flash += v[i].len;
+    }
+    if (prog) prog(ctx, OFLASH_PHASE_VERIFY, 0, total);
+    /* Main flash first: one scan (or loader calls) for all of it. */
+    if (flash && mode == OFLASH_VERIFY_CRC) {
+        res->method = OFLASH_VERIFY_BY_CRC_UNIT;
+        if ((rc = compare_scan(t, v, n)) < 0) {
+            oflash_log(OFLASH_LOG_DEBUG,
+                       "verify: no CRC-unit scan (%s); the flash loader computes the CRCs",
+                       oflash_error_last());
+            for (size_t i = 0; i < n; i++)
+                if (v[i].flash) v[i].state = V_UNKNOWN;
+            rc = 0;
+        }
+    }
+    if (flash && crc_mode(mode)) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+            any |= v[i].flash && v[i].state == V_UNKNOWN;
+        if (any) {
+            res->method = OFLASH_VERIFY_BY_LOADER;
+            if ((rc = compare_loader(t, v, n)) < 0) goto out;
+        }
+    }
+    if (flash && mode == OFLASH_VERIFY_READBACK) res->method = OFLASH_VERIFY_BY_READBACK;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].state != V_UNKNOWN) done += v[i].len;
+    if (prog && done) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
+    /* Everything not decided yet (OTP, memory, read-back mode) is read. */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].state != V_UNKNOWN) continue;
+        if ((rc = compare_readback(t, &v[i])) < 0) goto out;
+        done += v[i].len;
+        if (prog) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
+    }
+    rc = verify_report(res, t, v, n);
+out:
+    oflash__target_loader_release(t);
+    free(v);
+    return rc;
+}
 
 int oflash_flash_verify_image(uint32_t *first_diff, oflash_target *t, const oflash_image *img,
                               oflash_verify_mode mode, oflash_progress_fn prog, void *ctx)
 {
-    uint64_t total = oflash_image_size(img), done = 0;
-    size_t n = oflash_image_segment_count(img);
-    int rc = 0;
-
-    if (first_diff) *first_diff = 0;
-    if (mode == OFLASH_VERIFY_NONE) return 0;
-    if (prog) prog(ctx, OFLASH_PHASE_VERIFY, 0, total);
-    for (size_t i = 0; i < n && !rc; i++) {
-        const oflash_segment *s = oflash_image_segment(img, i);
-        for (uint32_t off = 0; off < s->size && !rc;) {
-            uint32_t addr = s->addr + off, len = s->size - off;
-            const oflash_bank *b = oflash_device_bank_at(t->device, addr);
-            /* One CRC per bank part of a segment (a segment may run from OTP
-             * data into the lock bytes), at most 2 MiB per call. */
-            if (b && (uint64_t)b->base + b->size - addr < len)
-                len = (uint32_t)((uint64_t)b->base + b->size - addr);
-            if (len > 2u * 1024u * 1024u) len = 2u * 1024u * 1024u;
-            rc = verify_range(t, b, addr, s->data + off, len, oflash_crc32(0, s->data + off, len),
-                              mode, b ? b->name : "memory");
-            if (rc == OFLASH_EVERIFY && first_diff) {
-                /* The message names the address; keep it for the caller too. */
-                const char *m = strstr(oflash_error_last(), "failed at 0x");
-                if (m) *first_diff = (uint32_t)strtoul(m + 10, NULL, 16);
-            }
-            off += len;
-            done += len;
-            if (prog && !rc) prog(ctx, OFLASH_PHASE_VERIFY, done, total);
-        }
-    }
-    oflash__target_loader_release(t);
+    oflash_verify_result res;
+    int rc = oflash_flash_verify(&res, t, img, mode, prog, ctx);
+    if (first_diff) *first_diff = res.diff_count ? res.first_diff : 0;
     return rc;
 }
 

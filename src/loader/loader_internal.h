@@ -41,4 +41,12 @@ struct oflash_flm {
 /* Names of the functions behind OFLASH_FLM_* bit k. */
 extern const char *const oflash__flm_func_names[OFLASH__FLM_NFUNCS];
 
+/* Check once that l's SEGGER_OPEN_CalcCRC computes zlib's CRC-32, also for
+ * a family's own loader (trusted otherwise): the built-in loaders feed the
+ * chip's CRC unit, so on a part whose unit is missing or set otherwise
+ * (QEMU; a CRC-unit scan that failed its self-test) their CRC is wrong.
+ * When it is, oflash_loader_crc32() reads back instead.  0 or an error of
+ * the call. */
+int oflash__loader_crc_check(oflash_loader *l);
+
 #endif

@@ -608,6 +608,14 @@ static int crc_readback(oflash_loader *l, uint32_t addr, uint32_t len, uint32_t 
     return rc;
 }
 
+int oflash__loader_crc_check(oflash_loader *l)
+{
+    int rc;
+    if (!(l->flm->funcs & OFLASH_FLM_SEGGER_CRC) || l->crc_state != 0) return 0;
+    if (!l->flm->family && (rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
+    return crc_selftest(l);
+}
+
 int oflash_loader_crc32(uint32_t *crc, oflash_loader *l, uint32_t addr, uint32_t len)
 {
     uint32_t r0;
@@ -623,8 +631,9 @@ int oflash_loader_crc32(uint32_t *crc, oflash_loader *l, uint32_t addr, uint32_t
     if (!l->flm->family) { /* a family's own loader needs no Init for a CRC and is trusted */
         if ((rc = ensure_op(l, OFLASH_FNC_VERIFY)) < 0) return rc;
         if (l->crc_state == 0 && (rc = crc_selftest(l)) < 0) return rc;
-        if (l->crc_state < 0) return crc_readback(l, addr, len, crc);
     }
+    /* A family loader is tested too when oflash__loader_crc_check() asked. */
+    if (l->crc_state < 0) return crc_readback(l, addr, len, crc);
     uint32_t a[4] = {0, addr, len, CRC_POLY_ZLIB};
     rc = oflash_loader_call(&r0, l, "SEGGER_OPEN_CalcCRC", a, 4,
                             clamp_timeout((uint64_t)SCAN_TIMEOUT_MS(len) * l->scale));

@@ -125,6 +125,8 @@ uint64_t oflash__sim_mmio_read(sim_chip *c, uint32_t addr, unsigned size, bool d
     uint32_t off;
     unsigned shift = (addr & 3) * 8;
     uint32_t word;
+    if ((c->guard & OFLASH_SIM_GUARD_NO_CRC_UNIT) && in_block(m->crc_base, 0x400, addr))
+        return 0; /* session guard: no CRC unit there (as on QEMU) */
     if (c->model->mmio_read && c->model->mmio_read(c, addr, size, debugger, &word)) return word;
     if (in_block(m->crc_base, 0x400, addr)) {
         off = (addr - m->crc_base) & ~3u;
@@ -155,6 +157,8 @@ void oflash__sim_mmio_write(sim_chip *c, uint32_t addr, unsigned size, uint64_t 
 {
     const sim_map *m = &c->map;
     uint32_t off;
+    if ((c->guard & OFLASH_SIM_GUARD_NO_CRC_UNIT) && in_block(m->crc_base, 0x400, addr))
+        return; /* session guard: writes to the missing CRC unit go nowhere */
     if (c->model->mmio_write && c->model->mmio_write(c, addr, size, (uint32_t)val, debugger))
         return;
     if (in_block(m->crc_base, 0x400, addr)) {
