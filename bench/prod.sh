@@ -11,6 +11,10 @@
 #  3. the web page's cost: 4 ports with and without `--http` and a client
 #     doing what an open page does (docs/web.md), 3 runs each, alternated
 #     (goal < 1 % of the units per hour).
+#  4. the live-state publisher's cost (every `prod run` publishes; docs/web.md):
+#     4 ports with and without `--no-publish`, on SQLite and PostgreSQL,
+#     PUB_RUNS (5) runs of PUB_UNITS (128) units each, alternated, medians.
+# --publish-only runs section 4 alone.
 # --http [HOST:]PORT runs the gang part with the station's web page open
 # (`prod run --http`), for the page's cost; PROD_RUN_ARGS adds any other
 # `prod run` arguments.  UNITS (default 16 per port) sets the units per port.
@@ -18,9 +22,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 http=()
+publish_only=
 while [ $# -gt 0 ]; do
     case $1 in
     --http) http=(--http "$2"); shift 2 ;;
+    --publish-only) publish_only=1; shift ;;
     *) build=$1; shift ;;
     esac
 done
@@ -33,17 +39,57 @@ source "$here/../tests/lib/pg.sh"
 source "$here/lib/json.sh"
 trap 'pg_cleanup >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
-echo "== serial reservations per second (reserve + started + finish per unit)"
 pg_start >/dev/null
+ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
+arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
+    -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
+arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
+
+# pub_run TAG sqlite|postgresql yes|no -> "units_per_hour elapsed_s db_ms"
+pub_run() {
+    local d=$tmp/pub-$1 extra=() out url
+    mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
+    [ "$3" = no ] && extra=(--no-publish)
+    if [ "$2" = sqlite ]; then url=sqlite:$d/l.db; else url=$(pg_newdb "pub_$1"); fi
+    out=$(XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        --serial-at 0x1FFF7800 --db "$url" --units "$pub_units" --probe "sim-feed:$d/p1" \
+        --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
+        "${extra[@]}" --json 2>"$d/err")
+    echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s) $(jget "$out" db_ms)"
+}
+# PUB_UNITS (default 128) units a run, PUB_RUNS (default 5) runs each way.
+pub_units=${PUB_UNITS:-128}
+pub_runs=${PUB_RUNS:-5}
+publish_cost() {
+    local db i without with
+    echo "== the live-state publisher's cost (4 sim-feed ports, $pub_units units; $pub_runs runs each, alternated, medians)"
+    printf '%-12s %-18s %12s %8s %10s\n' ledger "" "units/hour" "host s" "ledger ms"
+    for db in sqlite postgresql; do
+        without=() with=()
+        for i in $(seq "$pub_runs"); do
+            without+=("$(pub_run ${db}n$i $db no)")
+            with+=("$(pub_run ${db}y$i $db yes)")
+        done
+        med() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | sort -g | sed -n "$(((pub_runs + 1) / 2))p"; }
+        local u0 u1
+        u0=$(med 1 "${without[@]}"); u1=$(med 1 "${with[@]}")
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "--no-publish" "$u0" "$(med 2 "${without[@]}")" "$(med 3 "${without[@]}")"
+        printf '%-12s %-18s %12.0f %8.2f %10.2f\n' $db "publishing" "$u1" "$(med 2 "${with[@]}")" "$(med 3 "${with[@]}")"
+        echo "  runs without: $(printf '%s\n' "${without[@]}" | awk '{printf "%.0f ", $1}')units/hour; with: $(printf '%s\n' "${with[@]}" | awk '{printf "%.0f ", $1}')"
+        awk -v a="$u0" -v b="$u1" -v d=$db 'BEGIN {printf "  %s: publishing costs %.2f %% of the units per hour (negative: below the run-to-run spread)\n", d, 100 * (a - b) / a}'
+    done
+}
+if [ -n "$publish_only" ]; then
+    publish_cost
+    exit 0
+fi
+
+echo "== serial reservations per second (reserve + started + finish per unit)"
 for st in 1 8; do
     "$build/ledger_bench" --stations $st --units 1000 "sqlite:$tmp/bench$st.db"
     "$build/ledger_bench" --stations $st --units 1000 "$(pg_newdb bench$st)"
 done
 
-ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
-arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os -nostdlib -T "$here/../tests/flash/fw/fw.ld" \
-    -o "$tmp/fw.elf" "$here/../tests/flash/fw/fw.c"
-arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
 # get KEY: a top-level number of the summary
 get() { jget "$out" "$1"; }
 for db in sqlite postgresql; do
@@ -118,3 +164,5 @@ printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
 echo "runs without: $(printf '%s ' "${without[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour;" \
     "with: $(printf '%s ' "${with[@]}" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}')units/hour"
 awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
+
+publish_cost

@@ -114,14 +114,22 @@ void oflash_web_stop(oflash_web *w);
 
 /* Publishing a station's live state into its ledger, for the page of
  * `oflash prod serve` (every station writing to one database shows there):
- * a thread that puts the snapshot (oflash_web_station_json) every period_ms
- * (0 = 1000) through its own ledger connection -- one upsert a second.  A
- * failing put is logged (warning) and retried at the next period; it never
- * stops the station. */
+ * a thread that puts the snapshot (oflash_web_station_json) through its
+ * own ledger connection -- a heartbeat every period_ms (0 = 1000), and a
+ * change (oflash_web_publish_notify) within 250 ms, so at most 4 puts a
+ * second.  Every wait of that connection is bounded (about 2 s) and its
+ * commits are not flushed to disk.  A failing put is logged (warning) and
+ * retried; it never stops or slows the station's ports. */
 typedef struct oflash_web_publisher oflash_web_publisher;
 int oflash_web_publish_start(oflash_web_publisher **out, struct oflash_station *st,
                              const char *db_url, unsigned period_ms);
-/* Publishes the final state once more, then stops the thread. */
+/* The station's state changed: one atomic increment, no lock, safe from
+ * any thread (call it from oflash_station_opts.changed).  NULL is fine. */
+void oflash_web_publish_notify(oflash_web_publisher *p);
+/* Publishes the final state once more (running false: "stopped" on the
+ * page), then stops the thread.  Waits at most 4 s: a thread still inside
+ * the database then is left behind (warning) and never reads the station
+ * again, so the station may be freed right after. */
 void oflash_web_publish_stop(oflash_web_publisher *p);
 
 /* The station's snapshot as the JSON object /api/status lists under

@@ -70,6 +70,8 @@ static void usage(FILE *f)
         "  --plan               check the job and print the plan; touch no chip\n"
         "  --journal-dir DIR    recovery journals (default $XDG_STATE_HOME/oflash)\n"
         PROD_WEB_HELP
+        "  --no-publish         do not put this station's live state into the ledger (by\n"
+        "                       default a heartbeat a second, for 'oflash prod serve')\n"
         "  --json               one JSON object with the summary at the end\n"
         "  -q, --quiet          no live lines, only errors and the summary\n\n"
         "prod export:\n"
@@ -553,6 +555,7 @@ static const struct option run_opts[] = {
     {"units", required_argument, NULL, OPT_UNITS},
     {"plan", no_argument, NULL, OPT_PLAN},
     PROD_WEB_OPTS,
+    PROD_WEB_OPT_PUBLISH,
     CLI_OPTS_END};
 
 static int prod_run(int argc, char **argv)
@@ -577,6 +580,10 @@ static int prod_run(int argc, char **argv)
     memset(&pw, 0, sizeof pw);
     memset(seen, 0, sizeof seen);
     memset(&r, 0, sizeof r);
+    /* Ctrl-C is a request from the first moment, also while the job is
+     * checked: a station started in the background by a script inherits
+     * SIGINT ignored, and a SIGINT before this line is lost. */
+    cli_interrupt_install();
     cli_args_init(&a, "prod", "prod run: ", argc, argv, run_opts);
     while ((c = cli_args_next(&a)) != CLI_ARGS_END) {
         uint64_t n;
@@ -668,8 +675,6 @@ static int prod_run(int argc, char **argv)
     so.journal_dir = journal_dir;
     so.changed = prod_web_changed;
     so.ctx = &pw;
-    /* Ctrl-C from here on is a request, also while the job is checked. */
-    cli_interrupt_install();
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
         ret = cli_fail();
         goto out;

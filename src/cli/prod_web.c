@@ -30,6 +30,9 @@ int prod_web_opt(prod_web *pw, int c, const char *arg)
     case PROD_WEB_OPT_HTTP_INSECURE:
         pw->insecure = true;
         return 1;
+    case PROD_WEB_OPT_NO_PUBLISH:
+        pw->no_publish = true;
+        return 1;
     default:
         return 0;
     }
@@ -40,6 +43,7 @@ void prod_web_changed(void *ctx, size_t port)
     prod_web *pw = ctx;
     (void)port;
     oflash_web_notify(__atomic_load_n(&pw->web, __ATOMIC_ACQUIRE));
+    oflash_web_publish_notify(__atomic_load_n(&pw->pub, __ATOMIC_ACQUIRE));
 }
 
 static void web_opts(oflash_web_opts *o, const prod_web *pw)
@@ -144,12 +148,16 @@ static int start_page(prod_web *pw, oflash_station *st, const char *db_url)
 int prod_web_start(prod_web *pw, oflash_station *st, const oflash_job *job)
 {
     const char *db = oflash_station_db_url(st);
+    /* Every station with a ledger publishes its live state there (for
+     * `prod serve`), page or not, unless told not to. */
+    if (db && !pw->no_publish) {
+        oflash_web_publisher *pub;
+        if (oflash_web_publish_start(&pub, st, db, 0) < 0)
+            return cli_fail_ctx("publishing the station's live state");
+        __atomic_store_n(&pw->pub, pub, __ATOMIC_RELEASE);
+    }
     if (!pw->listen)
         return EXIT_OK;
-    /* A station with a page also publishes its live state into its ledger
-     * (for `prod serve`). */
-    if (db && oflash_web_publish_start(&pw->pub, st, db, 0) < 0)
-        return cli_fail_ctx("publishing the station's live state");
     /* The page's counters (serials left, next serial) are those of the
      * job's pool: the same identity as the station's. */
     if (oflash_serial_pool_open(&pw->pool, &job->serial) < 0) {
@@ -167,8 +175,7 @@ void prod_web_stop(prod_web *pw)
 {
     oflash_web *w = __atomic_exchange_n(&pw->web, NULL, __ATOMIC_ACQ_REL);
     oflash_web_stop(w);
-    oflash_web_publish_stop(pw->pub);
-    pw->pub = NULL;
+    oflash_web_publish_stop(__atomic_exchange_n(&pw->pub, NULL, __ATOMIC_ACQ_REL));
     oflash_serial_pool_free(pw->pool);
     pw->pool = NULL;
 }
@@ -180,7 +187,8 @@ static void serve_usage(FILE *f)
     fputs("usage: oflash prod serve --db URL --http [HOST:]PORT [--http-token TOKEN]\n"
           "           [--http-cert FILE --http-key FILE | --http-insecure]\n"
           "Serve the web page of a serial ledger: its units, counters and failures, and the\n"
-          "live state of every station writing to it (stations publish it once a second).\n"
+          "live state of every station writing to it (every 'oflash prod run' publishes\n"
+          "it: a heartbeat a second; a station silent for 5 s shows as 'no heartbeat').\n"
           "Read-only; runs until Ctrl-C or SIGTERM (exit 130).\n"
           "  --db URL              sqlite:PATH or postgresql://...\n" PROD_WEB_HELP,
           f);

@@ -5,8 +5,8 @@
  * prod run: add PROD_WEB_OPTS to the option table and give every option to
  * prod_web_opt() first; set the station's opts.changed = prod_web_changed,
  * opts.ctx = &pw before oflash_station_create(); prod_web_start() after it
- * (with --http: serves the page and publishes the live state into the
- * ledger); prod_web_stop() after the run, before
+ * (publishes the live state into the ledger unless --no-publish; with
+ * --http also serves the page); prod_web_stop() after the run, before
  * oflash_station_free().
  */
 #ifndef OFLASH_CLI_PROD_WEB_H
@@ -29,6 +29,9 @@
         {"http-cert", required_argument, NULL, PROD_WEB_OPT_HTTP_CERT},                            \
         {"http-key", required_argument, NULL, PROD_WEB_OPT_HTTP_KEY},                              \
         {"http-insecure", no_argument, NULL, PROD_WEB_OPT_HTTP_INSECURE}
+#define PROD_WEB_OPT_NO_PUBLISH (CLI_OPT_LOCAL + 0x85)
+/* prod run only. */
+#define PROD_WEB_OPT_PUBLISH {"no-publish", no_argument, NULL, PROD_WEB_OPT_NO_PUBLISH}
 
 /* The help lines of the options. */
 #define PROD_WEB_HELP                                                                              \
@@ -47,8 +50,9 @@ typedef struct prod_web {
     const char *cert;   /* --http-cert */
     const char *key;    /* --http-key */
     bool insecure;      /* --http-insecure */
+    bool no_publish;    /* --no-publish */
     oflash_web *web;    /* set once serving (read by prod_web_changed from any thread) */
-    oflash_web_publisher *pub;
+    oflash_web_publisher *pub; /* likewise */
     oflash_serial_pool *pool;
 } prod_web;
 

@@ -97,7 +97,7 @@ static void ledger_free(oflash_ledger *l)
     free(l);
 }
 
-int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
+static int open_raw(oflash_ledger **out, const char *url, bool live)
 {
     *out = NULL;
     if (!url || !*url)
@@ -129,6 +129,7 @@ int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
     pthread_mutex_init(&l->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     l->be = be;
+    l->live = live;
     l->target = strdup(target);
     l->display = redact(url);
     if (!l->target || !l->display) {
@@ -142,6 +143,11 @@ int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
     }
     *out = l;
     return 0;
+}
+
+int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
+{
+    return open_raw(out, url, false);
 }
 
 int oflash__ledger_script(oflash_ledger *l, const char *sql)
@@ -273,10 +279,10 @@ static int migrate(oflash_ledger *l)
     return 0;
 }
 
-int oflash_ledger_open(oflash_ledger **out, const char *url)
+static int open_ledger(oflash_ledger **out, const char *url, bool live)
 {
     oflash_ledger *l;
-    int rc = oflash__ledger_open_raw(&l, url);
+    int rc = open_raw(&l, url, live);
     if (rc < 0) {
         *out = NULL;
         return rc;
@@ -289,6 +295,16 @@ int oflash_ledger_open(oflash_ledger **out, const char *url)
     }
     *out = l;
     return 0;
+}
+
+int oflash_ledger_open(oflash_ledger **out, const char *url)
+{
+    return open_ledger(out, url, false);
+}
+
+int oflash__ledger_open_live(oflash_ledger **out, const char *url)
+{
+    return open_ledger(out, url, true);
 }
 
 void oflash_ledger_close(oflash_ledger *l)

@@ -52,6 +52,9 @@ struct oflash_ledger {
     const oflash_serial_pool *pool;
     uint64_t round_trips;
     struct timespec busy_start; /* SQLite: when the current wait for the lock began */
+    /* A connection for the live state only (oflash__ledger_open_live):
+     * short waits everywhere, no flush to disk. */
+    bool live;
 };
 
 struct ledger_backend {
@@ -94,6 +97,13 @@ int64_t oflash__ledger_now_us(void);
 /* For tests and the benchmark: connect without looking at the schema,
  * run a script (a hand-made old or foreign schema), count round trips. */
 int oflash__ledger_open_raw(oflash_ledger **out, const char *url);
+/* oflash_ledger_open for a connection that only puts live state
+ * (oflash_ledger_live_put): it never waits long for anything -- SQLite's
+ * lock LEDGER_LIVE_WAIT_MS at most, PostgreSQL's connect, statements,
+ * locks and a dead peer bounded likewise -- and its commits are not
+ * flushed to disk (the live state is a heartbeat, not a record). */
+int oflash__ledger_open_live(oflash_ledger **out, const char *url);
+#define LEDGER_LIVE_WAIT_MS 2000
 int oflash__ledger_script(oflash_ledger *l, const char *sql);
 uint64_t oflash__ledger_round_trips(const oflash_ledger *l);
 

@@ -74,7 +74,17 @@ static int pg_connect(oflash_ledger *l)
      * connect_timeout and application_name. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {"5", "oflash", l->target, NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    /* A live-state connection never waits long: connect, every statement
+     * and lock wait bounded, a dead peer noticed by TCP within seconds,
+     * commits not flushed (PQreset keeps these). */
+    const char *const live_keys[] = {"connect_timeout", "application_name", "keepalives",
+                                     "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                     "tcp_user_timeout", "options", "dbname", NULL};
+    const char *const live_vals[] = {"2", "oflash-live", "1", "2", "1", "2", "3000",
+                                     "-c statement_timeout=2000 -c lock_timeout=2000 "
+                                     "-c synchronous_commit=off",
+                                     l->target, NULL};
+    PGconn *c = PQconnectdbParams(l->live ? live_keys : keys, l->live ? live_vals : vals, 1);
     if (!c)
         return oflash_error_set(OFLASH_ELINK, "cannot open the ledger database %s: %s", l->display,
                                 oflash__pq_load_error());

@@ -26,12 +26,13 @@
  * waiter its turn. */
 static int busy_wait(void *arg, int tries)
 {
-    struct timespec *start = arg, now;
+    oflash_ledger *l = arg;
+    struct timespec *start = &l->busy_start, now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (tries == 0) *start = now;
     long long ms =
         (long long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-    if (ms >= SQLITE_BUSY_MS) return 0;
+    if (ms >= (l->live ? LEDGER_LIVE_WAIT_MS : SQLITE_BUSY_MS)) return 0;
     /* The clock's low digits as jitter: waiters do not wake in step. */
     struct timespec d = {0, 500000 + (now.tv_nsec / 3) % 1000000};
     nanosleep(&d, NULL);
@@ -54,7 +55,8 @@ static int sq_error(oflash_ledger *l, int rc, const char *what)
         return oflash_error_set(OFLASH_ETIMEOUT,
                                 "the ledger file %s stayed locked by another program for %d s "
                                 "(%s)",
-                                l->target, SQLITE_BUSY_MS / 1000, what);
+                                l->target, (l->live ? LEDGER_LIVE_WAIT_MS : SQLITE_BUSY_MS) / 1000,
+                                what);
     case SQLITE_NOTADB:
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s is not an SQLite database, so not an oflash ledger; nothing "
@@ -99,10 +101,14 @@ static int sq_connect(oflash_ledger *l)
         l->db = NULL;
         return rc;
     }
-    sqlite3_busy_handler(db, busy_wait, &l->busy_start);
-    /* journal_mode answers a row; sqlite3_exec ignores it. */
-    rc = sq_script(l, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                      "PRAGMA foreign_keys = ON");
+    sqlite3_busy_handler(db, busy_wait, l);
+    /* journal_mode answers a row; sqlite3_exec ignores it.  A live-state
+     * connection does not flush its commits (WAL + NORMAL: durable at the
+     * next checkpoint; a heartbeat lost with the host's power is no loss). */
+    rc = sq_script(l, l->live ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                                "PRAGMA foreign_keys = ON"
+                              : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                "PRAGMA foreign_keys = ON");
     if (rc < 0) {
         sqlite3_close_v2(db);
         l->db = NULL;

@@ -219,6 +219,13 @@ static int live_row(void *ctx, const char *station, int64_t updated_us, const ch
     wjson_ki64(lc->b, &f, "updated_us", updated_us);
     wjson_kdbl(lc->b, &f, "age_s", age < 0 ? 0 : age);
     wjson_kbool(lc->b, &f, "online", age < LIVE_STALE_S);
+    /* A station that ended its run says so in its last put ("running":
+     * false); one that was killed, crashed or lost its database just stops
+     * putting: its heartbeat goes stale. */
+    wjson_kstr(lc->b, &f, "liveness",
+               strstr(json, "\"running\":false") ? "stopped"
+               : age < LIVE_STALE_S               ? "running"
+                                                  : "lost");
     wbuf_puts(lc->b, ",");
     wbuf_add(lc->b, json + 1, len - 1);
     return 0;
@@ -247,7 +254,8 @@ static void build_status(oflash_web *w, wbuf *b)
             return;
         }
         oflash_station_status_get(s, w->station);
-        wbuf_printf(b, "{\"updated_us\":%" PRId64 ",\"age_s\":0,\"online\":true,", t);
+        wbuf_printf(b, "{\"updated_us\":%" PRId64 ",\"age_s\":0,\"online\":true,\"liveness\":\"%s\",",
+                    t, s->running ? "running" : "stopped");
         {
             wbuf one = {0};
             oflash__web_station_json(&one, s);

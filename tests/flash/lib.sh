@@ -59,6 +59,21 @@ dump() {
         cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 
+# ctrl_c PID [SECONDS]: SIGINT to PID once it has its handler (default: wait
+# up to 30 s).  A command started with & by a script inherits SIGINT
+# *ignored* (bash, no job control) until oflash installs its handler a few
+# milliseconds after exec: a SIGINT sent before that is lost, and the
+# command never stops.  /proc/PID/status SigCgt bit 1 is the handler.
+ctrl_c() {
+    local t=$((SECONDS + ${2:-30})) cgt
+    while [ $SECONDS -lt $t ]; do
+        cgt=$(sed -n 's/^SigCgt:\s*//p' "/proc/$1/status" 2>/dev/null) || break
+        [ -n "$cgt" ] && (( 0x$cgt & 2 )) && break
+        sleep 0.05
+    done
+    kill -INT "$1" 2>/dev/null || true
+}
+
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # start_gdbserver CHIP DEVICE: oflash gdbserver for sim:CHIP; sets GPORT, GPID.

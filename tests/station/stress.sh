@@ -52,7 +52,14 @@ start_station() { # start_station I: station sI with its 4 ports
 wait_bounded() {
     local t=$((SECONDS + $2)) rc=0
     while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $t ]; do sleep 0.1; done
-    if kill -0 "$1" 2>/dev/null; then kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 124; fi
+    if kill -0 "$1" 2>/dev/null; then
+        # Where it hangs: every thread's stack, before it is killed.
+        if command -v gdb >/dev/null; then
+            echo "station $1 did not stop within $2 s; its threads:" >&2
+            timeout 60 gdb -p "$1" -batch -nx -ex "thread apply all bt" 2>&1 | grep -v '^\[New LWP' >&2 || true
+        fi
+        kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 124
+    fi
     wait "$1" || rc=$?
     return $rc
 }
@@ -84,8 +91,10 @@ while :; do
         fi
     done
 done
-# Stop: Ctrl-C for every station (a unit in progress ends at a safe point).
-for i in 1 2 3 4; do kill -INT "${SPID[$i]}" 2>/dev/null || true; done
+# Stop: Ctrl-C for every station (a unit in progress ends at a safe point),
+# once it has its SIGINT handler (ctrl_c: a station restarted a moment ago
+# may not have it yet, and would ignore the signal).
+for i in 1 2 3 4; do ctrl_c "${SPID[$i]}"; done
 codes=
 for i in 1 2 3 4; do rc=0; wait_bounded "${SPID[$i]}" 60 || rc=$?; codes="$codes $rc"; done
 SPID=()

@@ -92,8 +92,11 @@ function renderStation(box, s) {
   const img = s.image || {};
   head.querySelector('.job').textContent =
     `Job: ${img.name || '?'} (SHA-256 ${img.sha256 || '?'}) · device ${s.device || '?'} · serials ${s.scheme || '?'}`;
+  const age = Math.round(s.age_s || 0);
   head.querySelector('.offline').textContent =
-    !s.online ? `offline (no news for ${Math.round(s.age_s)} s)` : (s.running ? '' : 'not running');
+    s.liveness === 'lost' ? `no heartbeat for ${age} s: stopped without saying so (killed, crashed or cut off from the database)` :
+    s.liveness === 'stopped' ? (s.online ? 'stopped' : `stopped ${age} s ago`) : '';
+  box.dataset.liveness = s.liveness || '';
   const tiles = box.querySelector('.tiles');
   const ports = s.ports || [];
   while (tiles.children.length > ports.length) tiles.lastChild.remove();
@@ -118,7 +121,7 @@ function renderStatus(st) {
   stations.forEach((s, i) => renderStation(root.children[i], s));
 
   let uph = 0;
-  for (const s of stations) if (s.online && s.running) uph += s.units_per_hour || 0;
+  for (const s of stations) if (s.liveness === 'running') uph += s.units_per_hour || 0;
   $('c-uph').textContent = stations.length ? uph.toFixed(0) : '–';
   const c = st.counts;
   $('c-pass').textContent = c ? fmtNum(c.pass) : '–';

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# live_serve.sh on SQLite.
+exec bash "$(dirname "$0")/live_serve.sh" sqlite
