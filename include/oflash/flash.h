@@ -382,8 +382,22 @@ typedef struct oflash_flash_opts {
      * plan of the same image completes the work. */
     bool (*cancel)(void *ctx);
     void *cancel_ctx;
+    /* Write gate (version 3; may be NULL): gate(gate_ctx) is called once,
+     * before the first write that can change a byte of [gate_addr,
+     * gate_addr + gate_len): the erase or programming of main flash over
+     * it, an OTP data write into it, or the lock byte of an OTP block that
+     * holds part of it.  Until it returns 0 nothing there is written; a
+     * negative return stops the run at that point with that code (its
+     * message kept; stats say what was done before).  Not called when the
+     * plan writes nothing there.  A production station waits in it for the
+     * ledger to record that the serial in that range may be written, while
+     * the rest of the image is programmed. */
+    int (*gate)(void *ctx);
+    void *gate_ctx;
+    uint32_t gate_addr;
+    uint32_t gate_len;
 } oflash_flash_opts;
-#define OFLASH_FLASH_OPTS_VERSION 2
+#define OFLASH_FLASH_OPTS_VERSION 3
 #define OFLASH_FLASH_OPTS_INIT                                                                     \
     {                                                                                              \
         .version = OFLASH_FLASH_OPTS_VERSION                                                       \

@@ -57,7 +57,27 @@ typedef struct run {
     uint64_t done, total;
     size_t limit;     /* sectors [limit, count) are left alone (cancelled) */
     bool cancelled;
+    bool gate_passed;
 } run;
+
+/* The write gate (oflash_flash_opts.gate): 0 when [addr, addr + len) may
+ * be written, else the gate's refusal.  Asked once; after that every write
+ * passes. */
+static int gate(run *r, uint32_t addr, uint64_t len)
+{
+    const oflash_flash_opts *o = r->o;
+    int rc;
+    if (r->gate_passed || o->version < 3 || !o->gate || !o->gate_len || !len) return 0;
+    if ((uint64_t)addr + len <= o->gate_addr || (uint64_t)o->gate_addr + o->gate_len <= addr)
+        return 0;
+    if ((rc = o->gate(o->gate_ctx)) < 0) {
+        if (oflash_error_last_code() == rc) return rc; /* its message */
+        return oflash_error_set(rc, "stopped before writing 0x%08X: the write gate refused",
+                                o->gate_addr);
+    }
+    r->gate_passed = true;
+    return 0;
+}
 
 /* A cancel request at a safe point (see oflash_flash_opts.cancel). */
 static bool cancel_requested(run *r)
@@ -279,6 +299,7 @@ static int erase_sectors(run *r, const oflash_plan *plan)
             j++;
         }
         const oflash_flasher *f = flasher_for(r, s->bank);
+        if ((rc = gate(r, s->sector->addr, len)) < 0) return rc;
         rc = f->ops->erase(f->ctx, s->bank, s->sector, j - i);
         if (rc < 0)
             return oflash_error_prefix("erasing sector%s %u%s at 0x%08X: ", j - i > 1 ? "s" : "",
@@ -306,6 +327,7 @@ static int prog_flush(run *r, prog_run *pr, uint64_t *done, uint64_t total)
     const oflash_flasher *f;
     int rc;
     if (!pr->len) return 0;
+    if ((rc = gate(r, pr->addr, pr->len)) < 0) return rc;
     f = flasher_for(r, pr->bank);
     rc = f->ops->program(f->ctx, pr->bank, pr->addr, pr->buf, pr->len);
     if (rc < 0) {
@@ -484,6 +506,7 @@ static int program_otp(run *r, const oflash_plan *plan)
         hi = (hi | (a - 1)) + 1;
         if (lo < bstart) lo = bstart;
         if (hi > bstart + bsize) hi = bstart + bsize;
+        if ((rc = gate(r, lo, hi - lo)) < 0) break;
         if ((rc = oflash__target_loader(r->t, b, OFLASH_FNC_PROGRAM, &l)) < 0) break;
         if ((rc = oflash_loader_program(l, lo, buf + (lo - bstart), hi - lo)) < 0) {
             oflash_error_prefix("programming OTP block %u at 0x%08X: ", blk, lo);
@@ -532,6 +555,10 @@ static int program_locks(run *r, const oflash_plan *plan)
         const oflash_plan_otp_byte *k = &plan->locks[i];
         const uint8_t zero = 0x00;
         uint8_t back;
+        const oflash_otp_rules *ru = &plan->otp_rules;
+        uint32_t bsize = ru->block_size ? ru->block_size : ru->data_size;
+        /* The lock byte changes what its block's bytes can become. */
+        if ((rc = gate(r, ru->data_base + (uint32_t)k->block * bsize, bsize)) < 0) return rc;
         if ((rc = oflash__target_loader(r->t, oflash_device_bank_at(r->t->device, k->addr),
                                         OFLASH_FNC_PROGRAM, &l)) < 0)
             return rc;

@@ -6,29 +6,39 @@
  * chip, before any port touches one: the images, the device, the serial
  * scheme (the field inside one flash or OTP bank, not over image data, a
  * dry plan of the image with a serial against an erased chip), the lock and
- * RDP opt-ins, and the database (one ledger connection per port plus one
- * for the station, each with the pool in use).
+ * RDP opt-ins, and the database (the station's own connection, for
+ * reconcile, and the ledger lanes of the ports, below).
  *
  * A port's unit, in order (docs/production.md "Per unit"):
  *   1. connect: open the probe (a fresh board on sim-feed:), the target
  *      over it, check the chip's identity, read its unique ID;
  *   2. read the serial field as the chip holds it;
- *   3. reserve a serial for the UID (round trip 1): a UID with a committed
- *      serial gets that one again, one with a write in flight gets it back
- *      to complete it;
+ *   3. reserve a serial for the UID (round trip 1, not flushed): a UID
+ *      with a committed serial gets that one again, one with a write in
+ *      flight gets it back to complete it;
  *   4. refuse a chip whose field holds another serial (the ledger's owner
  *      named) or, in OTP, bytes that are no serial of the pool; nothing is
  *      written and the reservation is given back;
  *   5. the job image with the serial put in; the chip's recovery journal
  *      restores what an interrupted run left; plan; the executor's own
  *      checks (protection, loaders);
- *   6. "writing starts" (round trip 2), unless the plan writes nothing and
- *      the unit is already committed;
+ *   6. "writing starts" (round trip 2, flushed), unless the plan writes
+ *      nothing and the unit is already committed: SENT AHEAD -- the port
+ *      goes on with step 7 and the executor's write gate waits for the
+ *      ledger's answer before the first write over the serial field (its
+ *      OTP bytes, or its flash sector, or the lock byte of its OTP block);
+ *      until then only the rest of the image is written, so a serial is
+ *      never on a chip before the ledger binds it to the UID, and the flush
+ *      overlaps the main-flash erase and programming (tens of ms);
  *   7. program, verify (CRC on the target), OTP, lock bytes; then RDP, so
  *      that verification ran before the level changed; then reset-and-run;
- *   8. commit the figures (round trip 3), or record the failure: the
- *      ledger gives a reservation whose writing never started back and
- *      keeps a started one bound to its UID as void, with the reason.
+ *   8. commit the figures (round trip 3, flushed; waited for "writing
+ *      starts" first), or record the failure: the ledger gives a
+ *      reservation whose writing never started back and keeps a started
+ *      one bound to its UID as void, with the reason.  A board is
+ *      reported "pass" (and a sim-feed: board taken off) only after its
+ *      commit returned, so the commit stays on the port's critical path:
+ *      the next board comes only when this one is off.
  * A unit that fails never stops the other ports.  The ledger failing (the
  * database unreachable) or the pool running out stops new units on every
  * port: nothing is programmed without a reservation.
@@ -37,10 +47,24 @@
  * sim: port holds one chip (one unit, then the port stops); on any other
  * port a board is new when its UID differs from the last one the port saw.
  *
+ * Ledger lanes (station_ledger.c): every ledger step of a port goes
+ * through a lane, a connection with a worker thread; a thread waiting for
+ * its own step runs the lane itself, so a step waited for costs no hand-
+ * over.  SQLite: one lane for the whole station, which runs the durable
+ * steps of the ports that wait together as one transaction (one flush
+ * instead of one per port, and no 8 connections queueing for the file's
+ * one write lock); PostgreSQL: one lane per port (the server flushes
+ * concurrent commits together).  Measured in docs/production.md.
+ *
+ * Ledger time on a port's critical path (db_ms, units per hour): every
+ * step waited for; "writing starts" counts its wait at the gate or, on a
+ * simulated chip, its latency minus the chip's simulated work since it was
+ * sent, whichever is more (a simulator slower than the chip must not hide
+ * a wait a real line would see).
+ *
  * Locking: st->lock guards the status structures, the unit counters and
  * the halt fields.  stop_requested is a sig_atomic_t that the signal-safe
- * oflash_station_stop() sets.  Every port has its own ledger connection,
- * so no database handle is shared between threads.
+ * oflash_station_stop() sets.  A lane serializes its connection itself.
  */
 #include "oflash/prod.h"
 #include "oflash/device.h"
@@ -53,6 +77,7 @@
 #include "oflash/sim.h"
 #include "oflash/sys/family.h"
 #include "common/sha256.h"
+#include "prod/station_ledger.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -81,7 +106,7 @@ typedef struct port {
     size_t index;
     const char *spec;
     board_kind boards;
-    oflash_ledger *ledger;
+    station_lane *lane; /* st->lanes[0] (SQLite) or the port's own */
     pthread_t thread;
     bool thread_started;
     /* under st->lock: */
@@ -112,6 +137,8 @@ struct oflash_station {
     oflash_ledger *ledger; /* the station's own connection: reconcile */
     port ports[OFLASH_STATION_MAX_PORTS];
     size_t nports;
+    station_lane *lanes[OFLASH_STATION_MAX_PORTS];
+    size_t nlanes;
 
     volatile sig_atomic_t stop_requested;
     pthread_mutex_t lock;
@@ -260,10 +287,19 @@ typedef struct unit {
     char uid[OFLASH_UID_HEX_MAX];
     uint64_t chip_ns; /* host time spent on the chip's own work */
     uint64_t db_ns;   /* host time waiting for the ledger */
+    /* Ledger time on the port's critical path beyond db_ns: the part of
+     * "writing starts" that the chip's simulated work did not cover. */
+    uint64_t db_model_ns;
     uint64_t mark;
     uint64_t t_start;
     int64_t wall_start;
     unsigned db_trips;
+    /* "Writing starts", sent ahead (started_send): */
+    lane_req started;
+    bool started_sent, started_pending;
+    int started_rc;
+    uint64_t started_sim0; /* simulated time when it was sent */
+    uint64_t gate_wait_ns; /* host time waited for it inside the chip's work */
 } unit;
 
 /* Time the chip's own work (probe, target, journal, plan, execute): the
@@ -296,6 +332,75 @@ static void unit_close(unit *u)
     oflash_probe_close(u->probe);
     u->probe = NULL;
     u->chip_ns += now_ns() - t;
+}
+
+/* ---- the ledger, through the port's lane (station_ledger.c) ---- */
+
+/* One ledger step, waited for: on the port's critical path. */
+static int db_call(unit *u, lane_req *q)
+{
+    u->db_trips++;
+    return DB(u, oflash__lane_call(u->p->lane, q));
+}
+
+/* The chip's simulated time so far (*has false on other probes). */
+static uint64_t sim_now(const unit *u, bool *has)
+{
+    oflash_probe_stats ps;
+    *has = false;
+    if (!u->probe) return 0;
+    oflash_probe_get_stats(&ps, u->probe);
+    *has = ps.has_sim_time;
+    return ps.has_sim_time ? ps.sim_time_ns : 0;
+}
+
+/* "Writing starts", sent ahead: the port goes on with the chip (erasing
+ * and programming the image) and waits for the ledger's answer only before
+ * the serial's own bytes are written (the executor's write gate). */
+static void started_send(unit *u, const oflash_unit_record *rec)
+{
+    bool has;
+    memset(&u->started, 0, sizeof u->started);
+    u->started.op = LANE_STARTED;
+    u->started.rec = *rec;
+    u->started_sim0 = sim_now(u, &has);
+    u->started_sent = u->started_pending = true;
+    u->db_trips++;
+    oflash__lane_submit(u->p->lane, &u->started);
+}
+
+/* Wait for "writing starts" (once) and return its result.  Ledger time
+ * on the critical path: the wait; on a simulated chip, the step's latency
+ * minus the chip's simulated work since it was sent when that is more (a
+ * simulator may run slower than the chip: its host time would hide a wait
+ * the line would see).  in_chip: waited inside the chip's work (the gate),
+ * whose time CHIP() counted. */
+static int started_join(unit *u, bool in_chip)
+{
+    uint64_t t0, waited, latency, covered, sim;
+    bool has;
+    if (!u->started_pending) return u->started_rc;
+    t0 = now_ns();
+    u->started_rc = oflash__lane_wait(u->p->lane, &u->started);
+    waited = now_ns() - t0;
+    u->started_pending = false;
+    latency = u->started.done_ns - u->started.submit_ns;
+    sim = sim_now(u, &has);
+    if (has)
+        covered = sim > u->started_sim0 ? sim - u->started_sim0 : 0;
+    else
+        covered = t0 - u->started.submit_ns;
+    u->db_ns += waited;
+    if (latency > covered && latency - covered > waited)
+        u->db_model_ns += latency - covered - waited;
+    if (in_chip) u->gate_wait_ns += waited;
+    return u->started_rc;
+}
+
+/* The executor's write gate over the serial field. */
+static int started_gate(void *ctx)
+{
+    return started_join(ctx, true) < 0 ? oflash_error_last_code() : 0;
 }
 
 /* The chip's identity as oflash_target_open checks it (DEV_ID and flash
@@ -445,12 +550,40 @@ typedef enum unit_result {
     UNIT_NOBOARD /* no unit: nothing to count (connection, halt) */
 } unit_result;
 
+/* "Writing starts" was refused or not recorded: the write gate held the
+ * serial's bytes back, so the serial is not on the chip (the rest of the
+ * image may be). */
+static unit_result started_failed(unit *u, const oflash_unit_record *rec)
+{
+    port *p = u->p;
+    char msg[768];
+    if (u->started_rc == OFLASH_ECONFLICT) {
+        /* The ledger took the reservation back (a reconcile): the unit is
+         * not recorded. */
+        snprintf(msg, sizeof msg, "serial %s not written: %.300s", rec->serial, u->started.msg);
+        set_error(p, OFLASH_PORT_FAIL, msg);
+        return UNIT_FAIL;
+    }
+    snprintf(msg, sizeof msg,
+             "the database did not record that writing serial %s (UID %s) starts: %.300s; the "
+             "serial was not written to the chip and no new unit is started",
+             rec->serial, u->uid, u->started.msg);
+    halt_station(p->st, u->started_rc, "%s", msg);
+    set_error(p, OFLASH_PORT_FAIL, msg);
+    return UNIT_FAIL;
+}
+
 /* Record the failure in the ledger (round trip 3) and on the port. */
 static unit_result unit_fail(unit *u, oflash_unit_record *rec, const char *msg)
 {
     port *p = u->p;
     oflash_station *st = p->st;
     bool committed = rec->state == OFLASH_UNIT_PASS;
+    lane_req q;
+    if (u->started_sent) {
+        if (started_join(u, false) < 0) return started_failed(u, rec);
+        rec->state = OFLASH_UNIT_WRITING;
+    }
     rec->state = OFLASH_UNIT_FAIL;
     copy_str(rec->error, sizeof rec->error, msg);
     rec->end_us = wall_us();
@@ -460,8 +593,10 @@ static unit_result unit_fail(unit *u, oflash_unit_record *rec, const char *msg)
         set_error(p, OFLASH_PORT_FAIL, msg);
         return UNIT_FAIL;
     }
-    u->db_trips++;
-    if (DB(u, oflash_ledger_finish(p->ledger, rec)) < 0)
+    memset(&q, 0, sizeof q);
+    q.op = LANE_FINISH;
+    q.rec = *rec;
+    if (db_call(u, &q) < 0)
         halt_station(st, oflash_error_last_code(),
                      "the database did not take the failure of serial %s (UID %s): %s; no new "
                      "unit is started without the ledger",
@@ -496,7 +631,8 @@ static unit_result run_unit(unit *u)
     oflash_station *st = p->st;
     const oflash_job *job = &st->job;
     oflash_unit_record info, rec;
-    bool rebind = false, field_blank = true, noop;
+    lane_req q;
+    bool field_blank = true, noop;
     uint8_t field[OFLASH_SERIAL_FIELD_MAX];
     char msg[512];
     oflash_plan_opts po = OFLASH_PLAN_OPTS_INIT;
@@ -528,8 +664,12 @@ static unit_result run_unit(unit *u)
     copy_str(info.uid, sizeof info.uid, u->uid);
     info.port = (int)p->index;
     info.start_us = u->wall_start;
-    u->db_trips++;
-    if ((rc = DB(u, oflash_ledger_reserve(&rec, &rebind, p->ledger, u->uid, &info))) < 0) {
+    memset(&q, 0, sizeof q);
+    q.op = LANE_RESERVE;
+    q.rec = info;
+    rc = db_call(u, &q);
+    rec = q.out;
+    if (rc < 0) {
         if (rc == OFLASH_ENOTFOUND)
             halt_station(st, rc, "%s", oflash_error_last());
         else
@@ -558,17 +698,17 @@ static unit_result run_unit(unit *u)
          * in flight) may be on the chip; a fresh reservation means the
          * chip's serial came from elsewhere, even when it is the same. */
         if (rc == 0 && (seq != rec.seq || rec.state == OFLASH_UNIT_RESERVED)) {
-            oflash_unit_record owner;
-            memset(&owner, 0, sizeof owner);
-            u->db_trips++;
-            if (DB(u, oflash_ledger_find_serial(&owner, p->ledger, text)) == 0 &&
-                strcmp(owner.uid, u->uid) != 0)
+            const oflash_unit_record *owner = &q.out;
+            memset(&q, 0, sizeof q);
+            q.op = LANE_FIND_SERIAL;
+            copy_str(q.rec.serial, sizeof q.rec.serial, text);
+            if (db_call(u, &q) == 0 && strcmp(owner->uid, u->uid) != 0)
                 snprintf(msg, sizeof msg,
                          "chip refused, nothing written: it already holds serial %s (%s at "
                          "0x%08X), which the ledger gives to UID %s (%s), not to this chip (UID "
                          "%s)",
-                         text, st->field_in_otp ? "OTP" : "flash", st->field_addr, owner.uid,
-                         oflash_unit_state_name(owner.state), u->uid);
+                         text, st->field_in_otp ? "OTP" : "flash", st->field_addr, owner->uid,
+                         oflash_unit_state_name(owner->state), u->uid);
             else
                 snprintf(msg, sizeof msg,
                          "chip refused, nothing written: it already holds serial %s (%s at "
@@ -655,29 +795,15 @@ static unit_result run_unit(unit *u)
         return UNIT_PASS;
     }
 
-    /* 6. Writing may start: the serial is bound to this UID from here on. */
+    /* 6. Writing may start: the serial is bound to this UID from here on.
+     * Sent ahead; the executor's write gate waits for it before the first
+     * write over the serial field. */
     if (rec.state != OFLASH_UNIT_WRITING) {
         if (st->stop_requested) {
             snprintf(msg, sizeof msg, "stopped before anything was written");
             return unit_fail(u, &rec, msg);
         }
-        u->db_trips++;
-        if ((rc = DB(u, oflash_ledger_started(p->ledger, &rec))) == OFLASH_ECONFLICT) {
-            /* The ledger took the reservation back (a reconcile): the unit
-             * is not written and not recorded. */
-            snprintf(msg, sizeof msg, "nothing written: %s", oflash_error_last());
-            set_error(p, OFLASH_PORT_FAIL, msg);
-            return UNIT_FAIL;
-        }
-        if (rc < 0) {
-            halt_station(st, oflash_error_last_code(),
-                         "the database did not record that writing serial %s (UID %s) starts: "
-                         "%s; nothing was written to the chip and no new unit is started",
-                         rec.serial, u->uid, oflash_error_last());
-            set_error(p, OFLASH_PORT_STOPPED, oflash_error_last());
-            return UNIT_NOBOARD;
-        }
-        rec.state = OFLASH_UNIT_WRITING;
+        started_send(u, &rec);
     }
 
     /* 7. Program, verify, OTP, locks; RDP; run. */
@@ -688,7 +814,15 @@ static unit_result run_unit(unit *u)
         fo.journal = u->journal;
         fo.cancel = on_cancel;
         fo.cancel_ctx = st;
+        if (u->started_pending) {
+            fo.gate = started_gate;
+            fo.gate_ctx = u;
+            fo.gate_addr = st->field_addr;
+            fo.gate_len = (uint32_t)st->field_size;
+        }
         rc = CHIP(u, oflash_flash_execute(&fs, u->t, u->plan, &fo));
+        u->chip_ns -= u->gate_wait_ns < u->chip_ns ? u->gate_wait_ns : u->chip_ns;
+        u->gate_wait_ns = 0;
         if (rc < 0) {
             rec.sectors_erased = fs.sectors_erased;
             rec.bytes_written = fs.bytes_programmed;
@@ -714,7 +848,11 @@ static unit_result run_unit(unit *u)
         return unit_fail(u, &rec, msg);
     }
 
-    /* 8. Commit. */
+    /* 8. Commit, once writing-starts is recorded. */
+    if (u->started_sent) {
+        if (started_join(u, false) < 0) return started_failed(u, &rec);
+        rec.state = OFLASH_UNIT_WRITING;
+    }
     oflash_probe_get_stats(&ps, u->probe);
     rec.state = OFLASH_UNIT_PASS;
     rec.error[0] = '\0';
@@ -724,8 +862,10 @@ static unit_result run_unit(unit *u)
     rec.sim_time_ns = ps.has_sim_time ? ps.sim_time_ns : 0;
     rec.end_us = wall_us();
     rec.duration_ms = (now_ns() - u->t_start) / 1000000u;
-    u->db_trips++;
-    if (DB(u, oflash_ledger_finish(p->ledger, &rec)) < 0) {
+    memset(&q, 0, sizeof q);
+    q.op = LANE_FINISH;
+    q.rec = rec;
+    if (db_call(u, &q) < 0) {
         snprintf(msg, sizeof msg,
                  "serial %s is programmed and verified on UID %s but the database did not take "
                  "the record: %s; keep this board aside (the same board on the next run "
@@ -796,9 +936,9 @@ static void unclaim(oflash_station *st, unit_result r, const unit *u, uint64_t h
         p->host_ns += host_ns;
         st->units_measured++;
         uint64_t over = host_ns > u->chip_ns + u->db_ns ? host_ns - u->chip_ns - u->db_ns : 0;
-        p->over_ns += over + u->db_ns;
+        p->over_ns += over + u->db_ns + u->db_model_ns;
         st->overhead_ns += over;
-        st->db_ns += u->db_ns;
+        st->db_ns += u->db_ns + u->db_model_ns;
         st->db_round_trips += u->db_trips;
     }
     p->status.uid[0] = '\0';
@@ -865,6 +1005,9 @@ static void *port_main(void *arg)
         pthread_mutex_unlock(&st->lock);
         copy_str(p->last_uid, sizeof p->last_uid, u.uid);
         r = run_unit(&u);
+        /* Every path out of a unit waited for its ledger steps; the
+         * request lives in u. */
+        if (u.started_pending) (void)started_join(&u, false);
         /* sim-feed: a passed board goes off the fixture; any other comes
          * back on the next placement (the operator's retry). */
         if (p->boards == BOARD_FEED && u.probe)
@@ -1124,6 +1267,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
                           const oflash_station_opts *opts)
 {
     oflash_station *st;
+    bool sqlite;
     int rc;
 
     *out = NULL;
@@ -1167,6 +1311,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
         goto fail;
     }
     st->nports = st->job.nprobes;
+    sqlite = !strcmp(oflash_ledger_backend(st->ledger), "sqlite");
     for (size_t i = 0; i < st->nports; i++) {
         port *p = &st->ports[i];
         p->st = st;
@@ -1176,11 +1321,18 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
                     : !strncmp(p->spec, "sim:", 4)    ? BOARD_ONE
                                                       : BOARD_POLL;
         copy_str(p->status.probe, sizeof p->status.probe, p->spec);
-        if ((rc = oflash_ledger_open(&p->ledger, st->job.db_url)) < 0 ||
-            (rc = oflash_ledger_use_pool(p->ledger, st->pool)) < 0) {
-            oflash_error_prefix("database (connection for port %zu): ", i + 1);
-            goto fail;
+        /* SQLite: one lane (one writer) for the station, grouping the
+         * ports' durable steps; PostgreSQL: a lane per port (the server
+         * flushes concurrent commits together). */
+        if (i == 0 || !sqlite) {
+            if ((rc = oflash__lane_open(&st->lanes[st->nlanes], st->job.db_url, st->pool,
+                                        sqlite ? LANE_GROUP : 0)) < 0) {
+                oflash_error_prefix("database (connection for port %zu): ", i + 1);
+                goto fail;
+            }
+            st->nlanes++;
         }
+        p->lane = st->lanes[st->nlanes - 1];
     }
     *out = st;
     return 0;
@@ -1325,7 +1477,8 @@ void oflash_station_status_get(oflash_station_status *out, oflash_station *st)
 void oflash_station_free(oflash_station *st)
 {
     if (!st) return;
-    for (size_t i = 0; i < st->nports; i++) oflash_ledger_close(st->ports[i].ledger);
+    for (size_t i = 0; i < st->nlanes; i++)
+        oflash__lane_close(st->lanes[i]);
     oflash_ledger_close(st->ledger);
     oflash_serial_pool_free(st->pool);
     oflash_image_free(st->img);

@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "oflash/prod.h"
 #include "prod/ledger_internal.h"
+#include "prod/station_ledger.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -478,6 +479,67 @@ static void kill9_child(const char *url, const oflash_serial_pool *pool, int k, 
     }
 }
 
+/* The same through a station's ledger lane (station_ledger.c; grouping
+ * on SQLite): 3 port threads per station process, "writing starts" sent
+ * ahead and waited for, the acknowledgement written after the lane
+ * answered the commit. */
+typedef struct k9_port {
+    station_lane *lane;
+    int k, round, port, fd;
+} k9_port;
+
+static void *kill9_port(void *arg)
+{
+    k9_port *kp = arg;
+    char station[16];
+    snprintf(station, sizeof station, "k%d", kp->k);
+    for (unsigned i = 0;; i++) {
+        lane_req q, s;
+        memset(&q, 0, sizeof q);
+        q.op = LANE_RESERVE;
+        q.rec = info(station, kp->port);
+        snprintf(q.rec.uid, sizeof q.rec.uid, "%02X%02X%02X%06X", kp->k, kp->round, kp->port, i);
+        if (oflash__lane_call(kp->lane, &q) < 0) _exit(4);
+        oflash_unit_record r = q.out;
+        if (i % 4 == 3) {
+            r.state = OFLASH_UNIT_FAIL;
+            snprintf(r.error, sizeof r.error, "no answer");
+        } else {
+            memset(&s, 0, sizeof s);
+            s.op = LANE_STARTED;
+            s.rec = r;
+            oflash__lane_submit(kp->lane, &s);
+            if (oflash__lane_wait(kp->lane, &s) < 0) _exit(5);
+            r.state = i % 4 == 2 ? OFLASH_UNIT_VOID : OFLASH_UNIT_PASS;
+            snprintf(r.error, sizeof r.error, "%s", r.state == OFLASH_UNIT_VOID ? "verify" : "");
+        }
+        memset(&q, 0, sizeof q);
+        q.op = LANE_FINISH;
+        q.rec = r;
+        if (oflash__lane_call(kp->lane, &q) < 0) _exit(6);
+        char line[64];
+        int n = snprintf(line, sizeof line, "%" PRId64 " %d\n", r.id, (int)r.state);
+        if (write(kp->fd, line, (size_t)n) != n) _exit(7);
+    }
+    return NULL;
+}
+
+static void kill9_lane_child(const char *url, const oflash_serial_pool *pool, int k, int round,
+                             int fd)
+{
+    station_lane *lane;
+    k9_port ports[3];
+    pthread_t th[3];
+    if (oflash__lane_open(&lane, url, pool, is_pg ? 0 : LANE_GROUP) < 0) _exit(3);
+    for (int i = 0; i < 3; i++) {
+        ports[i] = (k9_port){lane, k, round, i, fd};
+        if (pthread_create(&th[i], NULL, kill9_port, &ports[i]) != 0) _exit(8);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    _exit(9);
+}
+
 typedef struct k9_audit {
     uint64_t live_seen[4096];
     int dup, over;
@@ -514,7 +576,7 @@ static int first_u64(void *ctx, int ncols, const char *const *vals)
     return 0;
 }
 
-static void test_kill9(void)
+static void test_kill9(bool lanes)
 {
     enum { KIDS = 4, ROUNDS = 3 };
     oflash_serial_pool *pool = counter_pool(1, 6);
@@ -532,7 +594,10 @@ static void test_kill9(void)
             kids[k] = fork();
             if (kids[k] == 0) {
                 close(fds[0]);
-                kill9_child(url, pool, k, round, fds[1]);
+                if (lanes)
+                    kill9_lane_child(url, pool, k, round, fds[1]);
+                else
+                    kill9_child(url, pool, k, round, fds[1]);
             }
         }
         for (int k = 0; k < KIDS; k++) {
@@ -585,10 +650,136 @@ static void test_kill9(void)
     CHECK_OK(oflash_ledger_counts_get(&n, l));
     CHECK_EQ_U(n.reserved, 0);
     fprintf(stderr,
-            "kill -9: %d finishes acknowledged, %" PRIu64 " seqs issued, %" PRIu64 " pass, %" PRIu64
-            " void, %" PRIu64 " in flight\n",
-            acked, next, n.pass, n.voided, n.writing);
+            "kill -9%s: %d finishes acknowledged, %" PRIu64 " seqs issued, %" PRIu64
+            " pass, %" PRIu64 " void, %" PRIu64 " in flight\n",
+            lanes ? " (lanes)" : "", acked, next, n.pass, n.voided, n.writing);
     free(a);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(pool);
+}
+
+/* ---- the station's ledger lanes (station_ledger.c) ---- */
+
+static int row_state_text(void *ctx, int ncols, const char *const *vals)
+{
+    snprintf(ctx, 32, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+    return 0;
+}
+
+#define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
+
+static void state_of(char out[32], oflash_ledger *l, int64_t id)
+{
+    char q[128];
+    out[0] = 0;
+    snprintf(q, sizeof q, "SELECT state FROM units WHERE id = %" PRId64, id);
+    CHECK_OK(l->be->query(l, false, q, 0, NULL, row_state_text, out));
+}
+
+/* Steps queued together run as one batch: on SQLite the durable ones in
+ * one transaction (one flush); a step the ledger refuses leaves the others
+ * done; when the transaction itself fails none of its steps is reported
+ * done, and none is in the ledger. */
+static void test_lanes(void)
+{
+    enum { N = 8 };
+    oflash_serial_pool *pool = counter_pool(10, 2);
+    oflash_ledger *l = NULL; /* a direct connection, to look */
+    char url[600], st[32];
+    station_lane *lane = NULL;
+    lane_req q[N];
+    newdb(url, "lane");
+    CHECK_OK(oflash_ledger_open(&l, url));
+    if (!l) return;
+    CHECK_OK(oflash__lane_open(&lane, url, pool, (is_pg ? 0 : LANE_GROUP) | LANE_NO_WORKER));
+    if (!lane) goto out;
+    /* 8 reservations, one of station "gone". */
+    for (int i = 0; i < N; i++) {
+        memset(&q[i], 0, sizeof q[i]);
+        q[i].op = LANE_RESERVE;
+        q[i].rec = info(i == 3 ? "gone" : "lane", i);
+        snprintf(q[i].rec.uid, sizeof q[i].rec.uid, "5A5A%04X", i);
+        oflash__lane_submit(lane, &q[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(oflash__lane_wait(lane, &q[i]));
+        CHECK_EQ_U(q[i].out.seq, (uint64_t)i);
+        CHECK_EQ_U(q[i].batch, 1);
+    }
+    CHECK_OK(oflash_ledger_reconcile(NULL, NULL, l, "gone"));
+    /* "Writing starts" for all 8, queued together. */
+    oflash_unit_record rec[N];
+    for (int i = 0; i < N; i++)
+        rec[i] = q[i].out;
+    for (int i = 0; i < N; i++) {
+        memset(&q[i], 0, sizeof q[i]);
+        q[i].op = LANE_STARTED;
+        q[i].rec = rec[i];
+        oflash__lane_submit(lane, &q[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        int rc = oflash__lane_wait(lane, &q[i]);
+        if (i == 3)
+            CHECK_ERR(rc, OFLASH_ECONFLICT, "released");
+        else
+            CHECK_OK(rc);
+        CHECK_EQ_U(q[i].batch, is_pg ? 1 : N);
+        state_of(st, l, rec[i].id);
+        CHECK_STR(st, i == 3 ? "released" : "writing");
+    }
+    if (!is_pg) {
+        /* A step whose error ends the transaction (RAISE(ROLLBACK)): the
+         * whole group fails, nothing of it is in the ledger. */
+        CHECK_OK(oflash__ledger_script(l, "CREATE TRIGGER lane_boom BEFORE UPDATE OF state ON "
+                                          "units WHEN NEW.uid = '5A5A0005' AND NEW.state = 'pass' "
+                                          "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"));
+        for (int i = 0; i < N; i++) {
+            if (i == 3) continue;
+            memset(&q[i], 0, sizeof q[i]);
+            q[i].op = LANE_FINISH;
+            q[i].rec = rec[i];
+            q[i].rec.state = OFLASH_UNIT_PASS;
+            oflash__lane_submit(lane, &q[i]);
+        }
+        for (int i = 0; i < N; i++) {
+            if (i == 3) continue;
+            CHECK(oflash__lane_wait(lane, &q[i]) < 0);
+            CHECK_EQ_U(q[i].batch, N - 1);
+            state_of(st, l, rec[i].id);
+            CHECK_STR(st, "writing");
+        }
+        CHECK_OK(oflash__ledger_script(l, "DROP TRIGGER lane_boom"));
+    }
+    /* The commits, queued together: all pass. */
+    for (int i = 0; i < N; i++) {
+        if (i == 3) continue;
+        memset(&q[i], 0, sizeof q[i]);
+        q[i].op = LANE_FINISH;
+        q[i].rec = rec[i];
+        q[i].rec.state = OFLASH_UNIT_PASS;
+        oflash__lane_submit(lane, &q[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (i == 3) continue;
+        CHECK_OK(oflash__lane_wait(lane, &q[i]));
+        state_of(st, l, rec[i].id);
+        CHECK_STR(st, "pass");
+    }
+    /* Lookups are answered without waiting for queued durable steps. */
+    memset(&q[0], 0, sizeof q[0]);
+    q[0].op = LANE_STARTED;
+    q[0].rec = rec[1];
+    oflash__lane_submit(lane, &q[0]);
+    memset(&q[1], 0, sizeof q[1]);
+    q[1].op = LANE_FIND_SERIAL;
+    snprintf(q[1].rec.serial, sizeof q[1].rec.serial, "%s", rec[2].serial);
+    oflash__lane_submit(lane, &q[1]);
+    CHECK_OK(oflash__lane_wait(lane, &q[1]));
+    CHECK_EQ_U(q[1].out.id, (uint64_t)rec[2].id);
+    CHECK(!q[0].done); /* still queued: a lookup's waiter ran only the lookup */
+    CHECK_OK(oflash__lane_wait(lane, &q[0])); /* a pass record: started keeps it */
+out:
+    oflash__lane_close(lane);
     oflash_ledger_close(l);
     oflash_serial_pool_free(pool);
 }
@@ -969,7 +1160,9 @@ int main(int argc, char **argv)
     test_exhaustion();
     test_concurrency(false);
     test_concurrency(true);
-    test_kill9();
+    test_kill9(false);
+    test_kill9(true);
+    test_lanes();
     test_export();
     test_migrations();
     test_round_trips();

@@ -4,7 +4,9 @@
 # curl trusting only that CA (--cacert):
 #  - the page and /api/status over https://; the URL printed is https://;
 #    curl without the CA refuses the certificate; plain HTTP to the TLS
-#    port gets no HTTP answer; TLS 1.1 is refused;
+#    port gets no HTTP answer; TLS 1.1 is refused; 20 connections that
+#    never start the handshake do not stall the page and are closed after
+#    the idle timeout;
 #  - `oflash prod run` refuses every bad certificate/key input with its own
 #    message and exit code before any port is opened (the sim-feed folder
 #    stays empty, no ledger file is made): missing/unreadable files, a key
@@ -116,6 +118,23 @@ rc=0; out=$(curl --max-time 10 -s -i "http://${URL#https://}" 2>&1) || rc=$?
 rc=0; curl --max-time 10 -s -o /dev/null --cacert "$C/ca.pem" --tls-max 1.1 "$URL" || rc=$?
 [ "$rc" != 0 ] && pass "TLS 1.1 refused (curl exit $rc)" || fail "TLS 1.1 accepted"
 [ "$(code --cacert "$C/ca.pem" "$URL")" = 200 ] && pass "still serving" || fail "server died"
+stop
+
+# 20 connections that never start the TLS handshake: the page is still
+# served at once, and the server closes them after its idle timeout.
+serve --listen 127.0.0.1:0 --cert "$C/srv.pem" --key "$C/srv.key" --idle-timeout 4
+HP=${URL#https://}; HP=${HP%/}
+python3 "$HERE/../web/rawhttp.py" idle "${HP%:*}" "${HP#*:}" 20 15 >"$WORK/idle" &
+IPID=$!; PIDS+=("$IPID")
+for _ in $(seq 100); do grep -q "^open" "$WORK/idle" && break; sleep 0.05; done
+t0=$(date +%s%N); okn=0
+for _ in 1 2 3 4 5; do curl --max-time 10 -sf --cacert "$C/ca.pem" -o /dev/null "${URL}app.js" && okn=$((okn + 1)); done
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$okn" = 5 ] && [ "$ms" -lt 3000 ] && pass "20 idle connections before the handshake: 5 HTTPS requests served in $ms ms" ||
+    fail "with 20 idle connections: $okn of 5 in $ms ms"
+wait "$IPID" || true
+[ "$(tail -1 "$WORK/idle")" = 20 ] && pass "the 20 idle connections were closed by the server's idle timeout" ||
+    fail "idle connections closed: $(tail -1 "$WORK/idle") of 20"
 stop
 
 # ---- prod run: every bad input refused before a port is opened ------------
