@@ -76,8 +76,13 @@ typedef struct oflash_serial_scheme {
     const char *prefix;      /* text written before the number; NULL = none */
     bool crc32;              /* append CRC-32 (oflash_crc32) of prefix+number, LE */
     const char *list_path;   /* one serial per line, in order; NULL = counter */
+    /* Version 2: the pool's name in a ledger (letters, digits, '-', '_',
+     * '.'; NULL = "default").  A ledger keeps one scheme per name. */
+    const char *pool;
 } oflash_serial_scheme;
-#define OFLASH_SERIAL_SCHEME_VERSION 1
+#define OFLASH_SERIAL_SCHEME_VERSION 2
+#define OFLASH_SERIAL_POOL_NAME_MAX 64
+#define OFLASH_SERIAL_POOL_DEFAULT "default"
 #define OFLASH_SERIAL_SCHEME_INIT                                                                  \
     {                                                                                              \
         .version = OFLASH_SERIAL_SCHEME_VERSION, .format = OFLASH_SERIAL_ASCII_DEC, .len = 8,     \
@@ -97,6 +102,8 @@ uint64_t oflash_serial_pool_size(const oflash_serial_pool *pool);
  * at, and the list file's SHA-256): stations whose jobs give the same
  * identity share one pool in a ledger. */
 const char *oflash_serial_pool_identity(const oflash_serial_pool *pool);
+/* The pool's name in a ledger: the scheme's, else "default". */
+const char *oflash_serial_pool_name(const oflash_serial_pool *pool);
 /* Bytes of the field: strlen(prefix) + len + (crc32 ? 4 : 0). */
 size_t oflash_serial_field_size(const oflash_serial_pool *pool);
 uint32_t oflash_serial_field_addr(const oflash_serial_pool *pool);
@@ -164,7 +171,12 @@ void oflash_ledger_close(oflash_ledger *l);
 const char *oflash_ledger_backend(const oflash_ledger *l); /* "sqlite", "postgresql" */
 int oflash_ledger_schema_version(const oflash_ledger *l);
 
-/* Use the pool with this identity (created on first use with its size). */
+/* Use the pool named oflash_serial_pool_name(pool), created on first use
+ * with the pool's scheme (and list).  Refused (OFLASH_ECONFLICT, before any
+ * chip is touched) when the ledger keeps that name with another scheme --
+ * a pool never changes format, range or list -- or keeps this scheme
+ * under another name (its serials exist once); the message names the
+ * pool to give. */
 int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool);
 
 /* One round trip.  For uid (hex) on station/port:
@@ -200,6 +212,27 @@ typedef struct oflash_ledger_counts {
     char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* "" if none left */
 } oflash_ledger_counts;
 int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l);
+
+/* The serial pools a ledger keeps: each has a name (a job's scheme goes
+ * to pool "default" unless it names one) and the scheme it was started
+ * with, so the ledger alone spells its next serial. */
+typedef struct oflash_ledger_pool_info {
+    char name[OFLASH_SERIAL_POOL_NAME_MAX];
+    char scheme[320];           /* in words: format, digits, prefix, CRC, counter or list, address */
+    bool scheme_known;          /* false: a list pool an older oflash started, its lines not
+                                 * stored yet (the next job with that list stores them) */
+    bool in_use;                /* the pool oflash_ledger_use_pool chose on this handle */
+    uint64_t size;              /* serials in the pool */
+    uint64_t issued;            /* distinct serials bound to a chip */
+    uint64_t left;              /* UINT64_MAX: unbounded */
+    char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* as it will be written; "" if none left or unknown */
+} oflash_ledger_pool_info;
+/* fn for each pool, oldest first; fn returning non-zero stops the walk. */
+int oflash_ledger_pools(oflash_ledger *l, int (*fn)(void *ctx, const oflash_ledger_pool_info *pool),
+                        void *ctx);
+/* Use a pool with the scheme the ledger keeps for it (no job needed: `prod
+ * status`, `prod serve`): name NULL = the only pool, else "default". */
+int oflash_ledger_use_stored_pool(oflash_ledger *l, const char *name);
 
 typedef struct oflash_ledger_query {
     unsigned version;     /* OFLASH_LEDGER_QUERY_VERSION */

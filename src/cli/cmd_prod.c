@@ -57,6 +57,9 @@ static void usage(FILE *f)
         "  --serial-prefix TEXT text written before the number\n"
         "  --serial-crc32       append a CRC-32 of the field (4 bytes, little-endian)\n"
         "  --serial-list FILE   serials from FILE, one per line, in order, not a counter\n"
+        "  --serial-pool NAME   the pool's name in the ledger (default: default); a pool\n"
+        "                       keeps its scheme: a job with another scheme is refused\n"
+        "                       unless it names a new pool\n"
         "  --lock               lock the OTP block(s) holding the serial (irreversible)\n"
         "  --rdp 1              readout protection level 1 after programming and verify\n"
         "  --rdp 2 --rdp2-permanent\n"
@@ -79,8 +82,9 @@ static void usage(FILE *f)
         "  --format csv|json    default csv\n"
         "  --since TIME         units started at or after TIME: 2026-11-30, 2026-11-30T14:00\n"
         "                       (UTC; seconds and a trailing Z allowed) or @UNIXSECONDS\n\n"
-        "prod status:           counts per state and the next serial of the job's pool\n"
-        "  --db URL, --json, and the --serial-* options of prod run (the pool)\n\n"
+        "prod status:           counts per state, every serial pool of the ledger with its\n"
+        "                       scheme, serials left and next serial (no job file needed)\n"
+        "  --db URL, --json, --serial-pool NAME, and the --serial-* options of prod run\n\n"
         "prod serve:            the web page of a ledger and of every station writing to it\n"
         "  --db URL, --http [HOST:]PORT, --http-token TOKEN, --http-cert FILE,\n"
         "  --http-key FILE, --http-insecure (docs/web.md)\n\n"
@@ -98,6 +102,7 @@ enum {
     OPT_SERIAL_PREFIX,
     OPT_SERIAL_CRC32,
     OPT_SERIAL_LIST,
+    OPT_SERIAL_POOL,
     OPT_LOCK,
     OPT_RDP,
     OPT_RDP2,
@@ -118,7 +123,8 @@ enum {
         {"serial-step", required_argument, NULL, OPT_SERIAL_STEP},                                 \
         {"serial-prefix", required_argument, NULL, OPT_SERIAL_PREFIX},                             \
         {"serial-crc32", no_argument, NULL, OPT_SERIAL_CRC32},                                     \
-        {"serial-list", required_argument, NULL, OPT_SERIAL_LIST}
+        {"serial-list", required_argument, NULL, OPT_SERIAL_LIST},                                 \
+        {"serial-pool", required_argument, NULL, OPT_SERIAL_POOL}
 
 /* The job as the file gives it, then the flags over it. */
 typedef struct job_args {
@@ -132,7 +138,7 @@ typedef struct job_args {
     char default_db[4096];
     /* flags given (they override the file) */
     oflash_serial_scheme serial;
-    bool set_at, set_format, set_len, set_start, set_step, set_prefix, set_crc, set_list;
+    bool set_at, set_format, set_len, set_start, set_step, set_prefix, set_crc, set_list, set_pool;
     bool lock, rdp2, run, set_rdp, set_units;
     int rdp;
     uint64_t units;
@@ -190,6 +196,10 @@ static int serial_opt(job_args *ja, int c, const char *v)
         ja->serial.list_path = v;
         ja->set_list = true;
         return 1;
+    case OPT_SERIAL_POOL:
+        ja->serial.pool = v;
+        ja->set_pool = true;
+        return 1;
     case OPT_DB:
         ja->db = v;
         return 1;
@@ -220,6 +230,7 @@ static int build_job(job_args *ja)
     if (ja->set_prefix) j->serial.prefix = ja->serial.prefix;
     if (ja->set_crc) j->serial.crc32 = true;
     if (ja->set_list) j->serial.list_path = ja->serial.list_path;
+    if (ja->set_pool) j->serial.pool = ja->serial.pool;
     if (ja->lock) j->lock = true;
     if (ja->set_rdp) j->rdp = ja->rdp;
     if (ja->rdp2) j->allow_rdp2 = true;
@@ -871,6 +882,21 @@ static const struct option status_opts[] = {
     CLI_OPTS_COMMON, CLI_OPTS_JSON, OPTS_SERIAL, {"db", required_argument, NULL, OPT_DB},
     CLI_OPTS_END};
 
+typedef struct pool_list {
+    oflash_ledger_pool_info *p;
+    size_t n;
+} pool_list;
+
+static int pool_row(void *ctx, const oflash_ledger_pool_info *info)
+{
+    pool_list *pl = ctx;
+    oflash_ledger_pool_info *np = realloc(pl->p, (pl->n + 1) * sizeof *np);
+    if (!np) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    pl->p = np;
+    pl->p[pl->n++] = *info;
+    return 0;
+}
+
 static int prod_status(int argc, char **argv)
 {
     cli_args a;
@@ -878,6 +904,8 @@ static int prod_status(int argc, char **argv)
     oflash_ledger *l = NULL;
     oflash_serial_pool *pool = NULL;
     oflash_ledger_counts n;
+    pool_list pools = {NULL, 0};
+    const char *chosen = NULL;
     int c, k, ret = EXIT_FAIL;
 
     memset(&ja, 0, sizeof ja);
@@ -904,7 +932,8 @@ static int prod_status(int argc, char **argv)
         ret = cli_fail();
         goto out;
     }
-    /* The job's pool (a job file or serial flags), else the ledger's own. */
+    /* The job's pool (a job file or serial flags), else a pool the ledger
+     * keeps: --serial-pool NAME, its only one, or "default". */
     if (ja.path || ja.set_at || ja.set_list || ja.set_prefix || ja.set_format || ja.set_len ||
         ja.set_start || ja.set_step || ja.set_crc) {
         if (oflash_serial_pool_open(&pool, &ja.job.serial) < 0 ||
@@ -912,13 +941,21 @@ static int prod_status(int argc, char **argv)
             ret = cli_fail();
             goto out;
         }
+        chosen = oflash_serial_pool_name(pool);
+    } else if (oflash_ledger_use_stored_pool(l, ja.set_pool ? ja.serial.pool : NULL) == 0) {
+        chosen = ja.set_pool ? ja.serial.pool : "";
+    } else if (ja.set_pool) {
+        ret = cli_fail(); /* the pool named is not there */
+        goto out;
     }
-    if (oflash_ledger_counts_get(&n, l) < 0) {
+    if (oflash_ledger_counts_get(&n, l) < 0 || oflash_ledger_pools(l, pool_row, &pools) < 0) {
         ret = cli_fail();
         goto out;
     }
+    for (size_t i = 0; i < pools.n; i++)
+        if (pools.p[i].in_use) chosen = pools.p[i].name;
     if (cli_json) {
-        json_t *o = json_object();
+        json_t *o = json_object(), *arr = json_array();
         json_object_set_new(o, "db", cli_json_str(ja.job.db_url));
         json_object_set_new(o, "backend", cli_json_str(oflash_ledger_backend(l)));
         json_object_set_new(o, "schema_version", json_integer(oflash_ledger_schema_version(l)));
@@ -933,22 +970,49 @@ static int prod_status(int argc, char **argv)
                             n.left == UINT64_MAX ? json_null() : json_integer((json_int_t)n.left));
         json_object_set_new(o, "next_serial",
                             n.next_serial[0] ? cli_json_str(n.next_serial) : json_null());
+        json_object_set_new(o, "pool", chosen ? cli_json_str(chosen) : json_null());
+        for (size_t i = 0; i < pools.n; i++) {
+            const oflash_ledger_pool_info *q = &pools.p[i];
+            json_t *e = json_object();
+            json_object_set_new(e, "name", cli_json_str(q->name));
+            json_object_set_new(e, "scheme", cli_json_str(q->scheme));
+            json_object_set_new(e, "scheme_known", json_boolean(q->scheme_known));
+            json_object_set_new(e, "size", json_integer((json_int_t)(q->size > INT64_MAX ? INT64_MAX : q->size)));
+            json_object_set_new(e, "issued", json_integer((json_int_t)q->issued));
+            json_object_set_new(e, "left", q->left == UINT64_MAX ? json_null()
+                                                                  : json_integer((json_int_t)q->left));
+            json_object_set_new(e, "next_serial",
+                                q->next_serial[0] ? cli_json_str(q->next_serial) : json_null());
+            json_array_append_new(arr, e);
+        }
+        json_object_set_new(o, "pools", arr);
         cli_json_print(o);
     } else {
         printf("ledger %s (%s, schema %d)\n", ja.job.db_url, oflash_ledger_backend(l),
                oflash_ledger_schema_version(l));
         printf("  pass %" PRIu64 ", fail %" PRIu64 ", void %" PRIu64 ", reserved %" PRIu64
-               ", writing %" PRIu64 ", released %" PRIu64 "\n",
-               n.pass, n.fail, n.voided, n.reserved, n.writing, n.released);
-        printf("  serials issued %" PRIu64 ", ", n.issued);
-        if (n.left == UINT64_MAX)
-            printf("left: no limit");
-        else
-            printf("left %" PRIu64, n.left);
-        printf(", next %s\n", n.next_serial[0] ? n.next_serial : "(none left)");
+               ", writing %" PRIu64 ", released %" PRIu64 " (%s%s)\n",
+               n.pass, n.fail, n.voided, n.reserved, n.writing, n.released,
+               chosen ? "pool " : "every pool", chosen ? chosen : "");
+        if (!pools.n) printf("  no serial pool yet (no job has used this ledger)\n");
+        for (size_t i = 0; i < pools.n; i++) {
+            const oflash_ledger_pool_info *q = &pools.p[i];
+            printf("  pool %s: %s\n", q->name, q->scheme);
+            printf("    serials issued %" PRIu64 ", ", q->issued);
+            if (q->left == UINT64_MAX)
+                printf("left: no limit");
+            else if (q->size < (uint64_t)INT64_MAX)
+                printf("%" PRIu64 " of %" PRIu64 " left", q->left, q->size);
+            else
+                printf("left %" PRIu64, q->left);
+            printf(", next %s\n", q->next_serial[0] ? q->next_serial
+                                  : !q->scheme_known ? "(unknown: the list is not stored yet)"
+                                                    : "(none left)");
+        }
     }
     ret = EXIT_OK;
 out:
+    free(pools.p);
     oflash_serial_pool_free(pool);
     oflash_ledger_close(l);
     oflash_job_file_free(ja.file);

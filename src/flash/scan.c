@@ -6,7 +6,9 @@
  * Asked of the flash loader that is a loader download (1.8 KiB) and one
  * halt per CRC; through OpenOCD every halt costs a read of all ~50 core
  * and FPU registers over JTAG.  A rerun that changes nothing would pay
- * all of that to learn that nothing changed.  This routine is 120 bytes,
+ * all of that to learn that nothing changed.  oflash_flash_verify() (every
+ * front end's verify) asks the same scan for the image's part of each
+ * sector.  This routine is 120 bytes,
  * takes every range in one call and leaves one halt.  (GDB's qCRC packet
  * was measured too: OpenOCD answers it with a bitwise CRC on the core,
  * about 64 instructions per byte, 0.26 s of simulated time for 64 KiB at

@@ -50,7 +50,7 @@ struct oflash_job_file {
 
 enum key_id {
     K_IMAGE, K_DEVICE, K_PROBE, K_DB, K_STATION, K_UNITS, K_LOCK, K_RDP, K_RDP2, K_RUN,
-    K_AT, K_FORMAT, K_LEN, K_START, K_STEP, K_PREFIX, K_CRC32, K_LIST, K_COUNT
+    K_AT, K_FORMAT, K_LEN, K_START, K_STEP, K_PREFIX, K_CRC32, K_LIST, K_POOL, K_COUNT
 };
 
 static const struct key {
@@ -67,6 +67,7 @@ static const struct key {
     [K_LEN] = {"serial", "len", false},        [K_START] = {"serial", "start", false},
     [K_STEP] = {"serial", "step", false},      [K_PREFIX] = {"serial", "prefix", false},
     [K_CRC32] = {"serial", "crc32", false},    [K_LIST] = {"serial", "list", false},
+    [K_POOL] = {"serial", "pool", false},
 };
 
 typedef struct parse_ctx {
@@ -343,6 +344,12 @@ static int store(parse_ctx *c, enum key_id k, const char *v)
                  "the job file's folder)",
                  c->path, c->line, v, p);
         s->list_path = p;
+        return 1;
+    case K_POOL:
+        p = keep(c->st, strdup(v));
+        if (!p)
+            FAIL(c, OFLASH_ENOMEM, "out of memory");
+        s->pool = p;
         return 1;
     case K_COUNT:
         break;

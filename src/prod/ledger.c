@@ -23,6 +23,7 @@
  * else even if this code were wrong.
  */
 #include "prod/ledger_internal.h"
+#include "prod/prod_internal.h"
 
 #include <jansson.h>
 
@@ -91,6 +92,7 @@ static void ledger_free(oflash_ledger *l)
 {
     if (!l) return;
     if (l->db && l->be) l->be->disconnect(l);
+    oflash_serial_pool_free(l->own_pool);
     pthread_mutex_destroy(&l->lock);
     free(l->target);
     free(l->display);
@@ -164,10 +166,11 @@ uint64_t oflash__ledger_round_trips(const oflash_ledger *l)
 }
 
 /* Row callbacks used below. */
-static int row_first_text(void *ctx, int ncols, const char *const *vals)
+static int row_count_any(void *ctx, int ncols, const char *const *vals)
 {
-    char *out = ctx; /* 256 bytes */
-    snprintf(out, 256, "%s", ncols > 0 && vals[0] ? vals[0] : "");
+    (void)ncols;
+    (void)vals;
+    *(bool *)ctx = true;
     return 0;
 }
 
@@ -204,6 +207,87 @@ static int row_schema(void *ctx, int ncols, const char *const *vals)
     }
     s->rows++;
     return 0;
+}
+
+/* Schema 3 keeps each pool's scheme in columns of its own.  A pool an
+ * older oflash started has only its identity line
+ * (oflash_serial_pool_identity: "serial v1 at=0x1FFF7800 format=ascii-dec
+ * len=6 prefix="SN-" crc32=yes start=1 step=1", or "... list-sha256=HEX"):
+ * the scheme is read back from it.  A list's lines are not in it: they are
+ * stored when a job with that list uses the pool. */
+typedef struct id_row {
+    char id[24];
+    char identity[512];
+} id_row;
+
+typedef struct id_rows {
+    id_row *rows;
+    size_t n, cap;
+    bool oom;
+} id_rows;
+
+static int row_id_identity(void *ctx, int ncols, const char *const *vals)
+{
+    id_rows *r = ctx;
+    if (ncols < 2) return 0;
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 8;
+        id_row *nr = realloc(r->rows, nc * sizeof *nr);
+        if (!nr) {
+            r->oom = true;
+            return 0;
+        }
+        r->rows = nr;
+        r->cap = nc;
+    }
+    snprintf(r->rows[r->n].id, sizeof r->rows[r->n].id, "%s", vals[0] ? vals[0] : "");
+    snprintf(r->rows[r->n].identity, sizeof r->rows[r->n].identity, "%s",
+             vals[1] ? vals[1] : "");
+    r->n++;
+    return 0;
+}
+
+static int schemes_from_identities(oflash_ledger *l)
+{
+    id_rows r = {NULL, 0, 0, false};
+    int rc = l->be->query(l, false, "SELECT id, identity FROM pools WHERE scheme_format IS NULL",
+                          0, NULL, row_id_identity, &r);
+    if (rc == 0 && r.oom) rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < r.n; i++) {
+        const char *id = r.rows[i].identity;
+        unsigned at, len;
+        char fmt[16], crc[4], tail[128], *q;
+        int n = 0;
+        if (sscanf(id, "serial v1 at=0x%8x format=%15s len=%u prefix=\"%n", &at, fmt, &len, &n) !=
+                3 ||
+            !n || !(q = strchr(id + n, '"')))
+            continue; /* not ours to read: stays unknown, shown so */
+        char prefix[OFLASH_SERIAL_TEXT_MAX];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(q - (id + n)), id + n);
+        unsigned long long start = 0, step = 0;
+        bool list = false;
+        if (sscanf(q, "\" crc32=%3s start=%llu step=%llu", crc, &start, &step) == 3)
+            list = false;
+        else if (sscanf(q, "\" crc32=%3s list-sha256=%127s", crc, tail) == 2)
+            list = true;
+        else
+            continue;
+        char at_s[24], len_s[16], crc_s[4], start_s[24], step_s[24];
+        snprintf(at_s, sizeof at_s, "%u", at);
+        snprintf(len_s, sizeof len_s, "%u", len);
+        snprintf(crc_s, sizeof crc_s, "%d", strcmp(crc, "yes") == 0);
+        snprintf(start_s, sizeof start_s, "%llu", list ? 0ull : start);
+        snprintf(step_s, sizeof step_s, "%llu", list ? 1ull : step);
+        const char *p[8] = {r.rows[i].id, at_s, fmt, len_s, prefix, crc_s, start_s, step_s};
+        rc = l->be->query(l, false,
+                          "UPDATE pools SET scheme_at = CAST($2 AS BIGINT), scheme_format = $3, "
+                          "scheme_len = CAST($4 AS INTEGER), scheme_prefix = $5, "
+                          "scheme_crc32 = CAST($6 AS INTEGER), scheme_start = CAST($7 AS BIGINT), "
+                          "scheme_step = CAST($8 AS BIGINT) WHERE id = CAST($1 AS BIGINT)",
+                          8, p, NULL, NULL);
+    }
+    free(r.rows);
+    return rc;
 }
 
 /* Inside the migration transaction: check what the database holds and
@@ -246,6 +330,7 @@ static int migrate_locked(oflash_ledger *l)
     }
     for (int v = from + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
         rc = l->be->script(l, l->be->migration(v));
+        if (rc == 0 && v == 3) rc = schemes_from_identities(l);
         if (rc < 0)
             return oflash_error_prefix(
                 "while upgrading the ledger %s to schema version %d: ", l->display, v);
@@ -387,38 +472,241 @@ static int row_record(void *ctx, int ncols, const char *const *vals)
     return oflash__ledger_row_to_record(o->out, o->l, ncols, vals);
 }
 
+/* ---- pools: one scheme per name ---- */
+
+#define POOL_COLS                                                                                  \
+    "id, name, identity, size, scheme_at, scheme_format, scheme_len, scheme_prefix, "              \
+    "scheme_crc32, scheme_start, scheme_step, list_name, list_text"
+
+/* A pools row (POOL_COLS), copied. */
+typedef struct pool_row {
+    bool found;
+    int64_t id;
+    char name[OFLASH_SERIAL_POOL_NAME_MAX];
+    char identity[512];
+    uint64_t size;
+    bool has_scheme, has_list_text;
+    uint32_t at;
+    char format[16];
+    unsigned len;
+    char prefix[OFLASH_SERIAL_TEXT_MAX];
+    bool crc32;
+    uint64_t start, step;
+    char list_name[256];
+    char *list_text; /* malloc'ed */
+} pool_row;
+
+static void pool_row_clear(pool_row *r)
+{
+    free(r->list_text);
+    memset(r, 0, sizeof *r);
+}
+
+static int row_pool(void *ctx, int ncols, const char *const *v)
+{
+    pool_row *r = ctx;
+    if (ncols < 13 || r->found) return 0;
+    r->found = true;
+    r->id = to_i64(v[0]);
+    copy(r->name, sizeof r->name, v[1]);
+    copy(r->identity, sizeof r->identity, v[2]);
+    r->size = to_u64(v[3]);
+    r->has_scheme = v[5] != NULL;
+    r->at = (uint32_t)to_u64(v[4]);
+    copy(r->format, sizeof r->format, v[5]);
+    r->len = (unsigned)to_u64(v[6]);
+    copy(r->prefix, sizeof r->prefix, v[7]);
+    r->crc32 = to_i64(v[8]) != 0;
+    r->start = to_u64(v[9]);
+    r->step = to_u64(v[10]);
+    copy(r->list_name, sizeof r->list_name, v[11]);
+    r->has_list_text = v[12] != NULL;
+    if (v[12] && !(r->list_text = strdup(v[12]))) return OFLASH_ENOMEM;
+    return 0;
+}
+
+static bool row_is_list(const pool_row *r)
+{
+    return strstr(r->identity, " list-sha256=") != NULL;
+}
+
+/* The pool a row stores, opened again (its identity checked). */
+static int pool_from_row(oflash_serial_pool **out, const oflash_ledger *l, const pool_row *r)
+{
+    oflash_serial_scheme s = OFLASH_SERIAL_SCHEME_INIT;
+    oflash_serial_pool *p = NULL;
+    int rc;
+    *out = NULL;
+    if (!r->has_scheme)
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "the ledger %s does not know the scheme of serial pool '%s' (%s)",
+                                l->display, r->name, r->identity);
+    if (row_is_list(r) && !r->has_list_text)
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "the ledger %s does not hold the serial list of pool '%s' (an "
+                                "older oflash started it; a job with its list stores it)",
+                                l->display, r->name);
+    if (oflash_serial_format_parse(&s.format, r->format) < 0)
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "serial pool '%s' in the ledger %s has an unknown format '%s'",
+                                r->name, l->display, r->format);
+    s.at = r->at;
+    s.len = r->len;
+    s.prefix = r->prefix[0] ? r->prefix : NULL;
+    s.crc32 = r->crc32;
+    s.start = r->start;
+    s.step = r->step;
+    s.pool = r->name;
+    if (row_is_list(r))
+        rc = oflash__serial_pool_open_mem(&p, &s, r->list_text, strlen(r->list_text),
+                                          r->list_name[0] ? r->list_name : "list");
+    else
+        rc = oflash_serial_pool_open(&p, &s);
+    if (rc < 0)
+        return oflash_error_prefix("serial pool '%s' in the ledger %s: ", r->name, l->display);
+    if (strcmp(oflash_serial_pool_identity(p), r->identity) != 0) {
+        oflash_serial_pool_free(p);
+        return oflash_error_set(OFLASH_EFORMAT,
+                                "serial pool '%s' in the ledger %s: its stored scheme does not "
+                                "give its identity (%s)",
+                                r->name, l->display, r->identity);
+    }
+    *out = p;
+    return 0;
+}
+
+/* "its scheme in words", or the identity line when it cannot be opened. */
+static void stored_words(char *out, size_t size, const oflash_ledger *l, const pool_row *r)
+{
+    oflash_serial_pool *p = NULL;
+    if (pool_from_row(&p, l, r) == 0) {
+        oflash__serial_scheme_words(out, size, p);
+        oflash_serial_pool_free(p);
+    } else if (row_is_list(r) && r->has_scheme) {
+        snprintf(out, size, "%s, %u bytes%s%s%s%s, a list of %" PRIu64 " serials, at 0x%08" PRIX32,
+                 r->format, r->len, r->prefix[0] ? ", prefix \"" : "", r->prefix,
+                 r->prefix[0] ? "\"" : "", r->crc32 ? ", CRC-32" : "", r->size, r->at);
+    } else {
+        snprintf(out, size, "%.300s", r->identity);
+    }
+}
+
+static int select_pool(pool_row *out, oflash_ledger *l, const char *where, const char *value)
+{
+    char sql[256];
+    const char *p[1] = {value};
+    pool_row_clear(out);
+    snprintf(sql, sizeof sql, "SELECT " POOL_COLS " FROM pools WHERE %s = $1", where);
+    int rc = l->be->query(l, true, sql, 1, p, row_pool, out);
+    if (rc == OFLASH_ENOMEM) rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Store the pool's scheme (and list) in its row: a new row, or one an
+ * older oflash wrote without them. */
+static int store_scheme(oflash_ledger *l, int64_t id, const oflash_serial_pool *pool)
+{
+    oflash_serial_scheme s;
+    char id_s[24], at_s[24], len_s[16], crc_s[4], start_s[24], step_s[24];
+    size_t tlen = 0;
+    const char *text = oflash__serial_list_text(pool, &tlen);
+    oflash__serial_scheme_get(&s, pool);
+    snprintf(id_s, sizeof id_s, "%" PRId64, id);
+    snprintf(at_s, sizeof at_s, "%" PRIu32, s.at);
+    snprintf(len_s, sizeof len_s, "%u", s.len);
+    snprintf(crc_s, sizeof crc_s, "%d", s.crc32 ? 1 : 0);
+    snprintf(start_s, sizeof start_s, "%" PRIu64, s.list_path ? 0 : s.start);
+    snprintf(step_s, sizeof step_s, "%" PRIu64, s.list_path ? 1 : s.step);
+    const char *p[10] = {id_s,    at_s, oflash_serial_format_name(s.format), len_s,
+                         s.prefix ? s.prefix : "", crc_s, start_s, step_s,
+                         s.list_path ? s.list_path : NULL, text};
+    return l->be->query(l, true,
+                        "UPDATE pools SET scheme_at = CAST($2 AS BIGINT), scheme_format = $3, "
+                        "scheme_len = CAST($4 AS INTEGER), scheme_prefix = $5, "
+                        "scheme_crc32 = CAST($6 AS INTEGER), scheme_start = CAST($7 AS BIGINT), "
+                        "scheme_step = CAST($8 AS BIGINT), list_name = $9, list_text = $10 "
+                        "WHERE id = CAST($1 AS BIGINT)",
+                        10, p, NULL, NULL);
+}
+
+/* Under l->lock: pool becomes the ledger's pool in use. */
+static void pool_chosen(oflash_ledger *l, const pool_row *r, const oflash_serial_pool *pool)
+{
+    l->pool_id = r->id;
+    l->pool_size = oflash_serial_pool_size(pool);
+    l->pool = pool;
+}
+
 int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
 {
     const char *identity = oflash_serial_pool_identity(pool);
+    const char *name = oflash_serial_pool_name(pool);
     uint64_t size = oflash_serial_pool_size(pool);
     if (size > INT64_MAX) size = INT64_MAX; /* more serials than any line will use */
-    char size_s[24], now_s[24], id_s[256] = "", stored_s[256] = "";
+    char size_s[24], now_s[24], words[320], stored[320];
     snprintf(size_s, sizeof size_s, "%" PRIu64, size);
     snprintf(now_s, sizeof now_s, "%" PRId64, oflash__ledger_now_us());
-    const char *p[3] = {identity, size_s, now_s};
+    const char *p[4] = {identity, size_s, now_s, name};
+    pool_row r = {0}, other = {0};
+    bool fresh = false;
     pthread_mutex_lock(&l->lock);
+    /* A name or a scheme already in the ledger: nothing inserted. */
     int rc = l->be->query(l, true,
-                          "INSERT INTO pools (identity, size, next_seq, created_us) "
-                          "VALUES ($1, CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT)) "
-                          "ON CONFLICT (identity) DO NOTHING",
-                          3, p, NULL, NULL);
-    if (rc == 0)
-        rc = l->be->query(l, true, "SELECT id FROM pools WHERE identity = $1", 1, p, row_first_text,
-                          id_s);
-    if (rc == 0)
-        rc = l->be->query(l, true, "SELECT size FROM pools WHERE identity = $1", 1, p,
-                          row_first_text, stored_s);
-    if (rc == 0 && (!id_s[0] || strcmp(stored_s, size_s) != 0))
-        rc = oflash_error_set(OFLASH_ECONFLICT,
-                              "the ledger %s knows this serial pool with %s serials, the job "
-                              "gives %s; a pool's serials never change once issued (pool: %s)",
-                              l->display, stored_s[0] ? stored_s : "no", size_s, identity);
-    if (rc == 0) {
-        l->pool_id = to_i64(id_s);
-        l->pool_size = size;
-        l->pool = pool;
+                          "INSERT INTO pools (identity, size, next_seq, created_us, name) "
+                          "VALUES ($1, CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT), $4) "
+                          "ON CONFLICT DO NOTHING RETURNING id",
+                          4, p, row_count_any, &fresh);
+    if (rc == 0) rc = select_pool(&r, l, "name", name);
+    if (rc == 0 && (!r.found || strcmp(r.identity, identity) != 0)) {
+        /* The job's scheme against the pool of that name: a pool never
+         * changes its scheme (a serial could be issued twice in two
+         * spellings, or the count start again). */
+        oflash__serial_scheme_words(words, sizeof words, pool);
+        if (select_pool(&other, l, "identity", identity) < 0) other.found = false;
+        if (r.found) {
+            stored_words(stored, sizeof stored, l, &r);
+            if (other.found)
+                rc = oflash_error_set(
+                    OFLASH_ECONFLICT,
+                    "the ledger %s keeps serial pool '%s' with another scheme (%s); this job "
+                    "gives %s, which is pool '%s' there: give --serial-pool %s ([serial] pool = "
+                    "%s in the job file); no chip was touched",
+                    l->display, name, stored, words, other.name, other.name, other.name);
+            else
+                rc = oflash_error_set(
+                    OFLASH_ECONFLICT,
+                    "the ledger %s keeps serial pool '%s' with another scheme (%s); this job "
+                    "gives %s.  A pool never changes its serial scheme once started: give the "
+                    "job the pool's scheme, or start a new pool with --serial-pool NAME "
+                    "([serial] pool = NAME in the job file); no chip was touched",
+                    l->display, name, stored, words);
+        } else if (other.found) {
+            rc = oflash_error_set(OFLASH_ECONFLICT,
+                                  "the serial scheme of this job (%s) is pool '%s' in the ledger "
+                                  "%s: one scheme is one pool (its serials exist once): give "
+                                  "--serial-pool %s ([serial] pool = %s in the job file); no chip "
+                                  "was touched",
+                                  words, other.name, l->display, other.name, other.name);
+        } else {
+            rc = oflash_error_set(OFLASH_ECONFLICT,
+                                  "the ledger %s could not create serial pool '%s'", l->display,
+                                  name);
+        }
     }
+    if (rc == 0 && r.size != size)
+        rc = oflash_error_set(OFLASH_ECONFLICT,
+                              "the ledger %s knows serial pool '%s' with %" PRIu64
+                              " serials, the job gives %s; a pool's serials never change once "
+                              "issued (pool: %s)",
+                              l->display, name, r.size, size_s, identity);
+    /* A new row, or a pool an older oflash started: its scheme (and its
+     * list, which only a job has) stored now. */
+    if (rc == 0 && (fresh || !r.has_scheme || (row_is_list(&r) && !r.has_list_text)))
+        rc = store_scheme(l, r.id, pool);
+    if (rc == 0) pool_chosen(l, &r, pool);
     pthread_mutex_unlock(&l->lock);
+    pool_row_clear(&r);
+    pool_row_clear(&other);
     return rc;
 }
 
@@ -698,7 +986,7 @@ static int row_opt_i64(void *ctx, int ncols, const char *const *vals)
     return 0;
 }
 
-int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
+static int counts_locked(oflash_ledger_counts *out, oflash_ledger *l)
 {
     memset(out, 0, sizeof *out);
     char pool_s[24];
@@ -713,7 +1001,6 @@ int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
         l->pool_id ? "WHERE id = CAST($1 AS BIGINT)" : "WHERE CAST($1 AS BIGINT) = 0";
     char sql[512];
     uint64_t counter_left = 0, free_n = 0, unbounded = 0;
-    pthread_mutex_lock(&l->lock);
     snprintf(sql, sizeof sql, "SELECT state, count(*) FROM units %s GROUP BY state", where_u);
     int rc = l->be->query(l, true, sql, 1, p, row_counts, out);
     if (rc == 0) {
@@ -745,9 +1032,136 @@ int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
         if (rc == 0 && seq < 0)
             rc = l->be->query(l, true, "SELECT next_seq FROM pools WHERE id = CAST($1 AS BIGINT)",
                               1, p, row_opt_i64, &seq);
-        if (rc == 0 && seq >= 0) rc = oflash_serial_text(out->next_serial, l->pool, (uint64_t)seq);
+        if (rc == 0 && seq >= 0 && l->pool)
+            rc = oflash_serial_text(out->next_serial, l->pool, (uint64_t)seq);
+    }
+    return rc;
+}
+
+int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = counts_locked(out, l);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+/* Every row of pools, copied (the walk calls the ledger again). */
+typedef struct pool_rows {
+    pool_row *rows;
+    size_t n, cap;
+} pool_rows;
+
+static int row_pools(void *ctx, int ncols, const char *const *v)
+{
+    pool_rows *a = ctx;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 8;
+        pool_row *nr = realloc(a->rows, nc * sizeof *nr);
+        if (!nr) return OFLASH_ENOMEM;
+        a->rows = nr;
+        a->cap = nc;
+    }
+    memset(&a->rows[a->n], 0, sizeof a->rows[a->n]);
+    int rc = row_pool(&a->rows[a->n], ncols, v);
+    a->n++;
+    return rc;
+}
+
+static void pool_rows_free(pool_rows *a)
+{
+    for (size_t i = 0; i < a->n; i++) pool_row_clear(&a->rows[i]);
+    free(a->rows);
+}
+
+static int all_pools(pool_rows *a, oflash_ledger *l)
+{
+    memset(a, 0, sizeof *a);
+    int rc = l->be->query(l, true, "SELECT " POOL_COLS " FROM pools ORDER BY id", 0, NULL,
+                          row_pools, a);
+    if (rc == OFLASH_ENOMEM) rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    return rc;
+}
+
+int oflash_ledger_pools(oflash_ledger *l, int (*fn)(void *ctx, const oflash_ledger_pool_info *pool),
+                        void *ctx)
+{
+    pool_rows a;
+    oflash_ledger_pool_info info;
+    pthread_mutex_lock(&l->lock);
+    int rc = all_pools(&a, l);
+    /* The counts of each pool, through the pool in use for a moment. */
+    int64_t id0 = l->pool_id;
+    uint64_t size0 = l->pool_size;
+    const oflash_serial_pool *pool0 = l->pool;
+    for (size_t i = 0; rc == 0 && i < a.n; i++) {
+        const pool_row *r = &a.rows[i];
+        oflash_serial_pool *p = NULL;
+        oflash_ledger_counts c;
+        memset(&info, 0, sizeof info);
+        copy(info.name, sizeof info.name, r->name);
+        info.scheme_known = pool_from_row(&p, l, r) == 0;
+        stored_words(info.scheme, sizeof info.scheme, l, r);
+        info.size = r->size;
+        l->pool_id = r->id;
+        l->pool_size = r->size;
+        l->pool = p;
+        rc = counts_locked(&c, l);
+        l->pool_id = id0;
+        l->pool_size = size0;
+        l->pool = pool0;
+        oflash_serial_pool_free(p);
+        if (rc < 0) break;
+        info.issued = c.issued;
+        info.left = c.left;
+        memcpy(info.next_serial, c.next_serial, sizeof info.next_serial);
+        info.in_use = r->id == id0;
+        rc = fn(ctx, &info);
     }
     pthread_mutex_unlock(&l->lock);
+    pool_rows_free(&a);
+    return rc;
+}
+
+int oflash_ledger_use_stored_pool(oflash_ledger *l, const char *name)
+{
+    pool_rows a;
+    const pool_row *r = NULL;
+    oflash_serial_pool *p = NULL;
+    pthread_mutex_lock(&l->lock);
+    int rc = all_pools(&a, l);
+    for (size_t i = 0; rc == 0 && i < a.n; i++)
+        if (name ? strcmp(a.rows[i].name, name) == 0
+                 : (a.n == 1 || strcmp(a.rows[i].name, OFLASH_SERIAL_POOL_DEFAULT) == 0))
+            r = &a.rows[i];
+    if (rc == 0 && !r) {
+        char names[512] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < a.n && n + 70 < sizeof names; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s'%s'", i ? ", " : "",
+                                  a.rows[i].name);
+        if (a.n == 0)
+            rc = oflash_error_set(OFLASH_ENOTFOUND,
+                                  "the ledger %s has no serial pool yet (no job has used it)",
+                                  l->display);
+        else if (name)
+            rc = oflash_error_set(OFLASH_ENOTFOUND,
+                                  "the ledger %s has no serial pool '%s' (it has %s)", l->display,
+                                  name, names);
+        else
+            rc = oflash_error_set(OFLASH_ENOTFOUND,
+                                  "the ledger %s has several serial pools (%s) and none is "
+                                  "'default': name one",
+                                  l->display, names);
+    }
+    if (rc == 0) rc = pool_from_row(&p, l, r);
+    if (rc == 0) {
+        oflash_serial_pool_free(l->own_pool);
+        l->own_pool = p;
+        pool_chosen(l, r, p);
+    }
+    pthread_mutex_unlock(&l->lock);
+    pool_rows_free(&a);
     return rc;
 }
 

@@ -24,7 +24,7 @@
 #include <time.h>
 
 /* The schema version this code writes and reads (docs/ledger.md). */
-#define LEDGER_SCHEMA_VERSION 2
+#define LEDGER_SCHEMA_VERSION 3
 /* oflash_schema.app: tells our database from any other. */
 #define LEDGER_APP "oflash-ledger"
 
@@ -55,6 +55,8 @@ struct oflash_ledger {
     /* A connection for the live state only (oflash__ledger_open_live):
      * short waits everywhere, no flush to disk. */
     bool live;
+    /* oflash_ledger_use_stored_pool: the pool opened from the ledger. */
+    oflash_serial_pool *own_pool;
 };
 
 struct ledger_backend {

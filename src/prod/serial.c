@@ -50,6 +50,9 @@ struct oflash_serial_pool {
     size_t plen;
     bool crc32;
     char *list_name;     /* the list file as the user named it, or NULL */
+    char *list_text;     /* its bytes, as read (the ledger keeps them with the pool) */
+    size_t list_text_len;
+    char name[OFLASH_SERIAL_POOL_NAME_MAX]; /* the pool's name in a ledger */
     uint64_t *list;      /* values in file order */
     list_entry *by_value;/* the same, sorted by value (decode) */
     uint64_t size;
@@ -198,6 +201,13 @@ static int parse_list(oflash_serial_pool *p, const char *data, size_t size, cons
     const char *s = data, *end = data + size;
     int rc = 0;
 
+    free(p->list_text);
+    if (!(p->list_text = malloc(size + 1)))
+        return oflash_error_set(OFLASH_ENOMEM, "out of memory reading %s", name);
+    memcpy(p->list_text, data, size);
+    p->list_text[size] = 0;
+    p->list_text_len = size;
+
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         const char *e = nl ? nl : end;
@@ -325,9 +335,26 @@ static int load_list(oflash_serial_pool *p, const char *path, char sha[65])
 static int check_scheme(oflash_serial_pool *p, const oflash_serial_scheme *s)
 {
     size_t field;
-    if (!s || (s->version != OFLASH_SERIAL_SCHEME_VERSION))
+    if (!s || s->version < 1 || s->version > OFLASH_SERIAL_SCHEME_VERSION)
         return oflash_error_set(OFLASH_EINVAL, "serial scheme: unsupported structure version %u",
                                 s ? s->version : 0);
+    if (s->version >= 2 && s->pool) {
+        size_t n = strlen(s->pool);
+        if (n == 0 || n >= OFLASH_SERIAL_POOL_NAME_MAX)
+            return oflash_error_set(OFLASH_EINVAL,
+                                    "serial pool name '%s': 1 to %d characters", s->pool,
+                                    OFLASH_SERIAL_POOL_NAME_MAX - 1);
+        for (const char *c = s->pool; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+                return oflash_error_set(OFLASH_EINVAL,
+                                        "serial pool name '%s': only letters, digits, '-', '_' "
+                                        "and '.' (character %zu is not)",
+                                        s->pool, (size_t)(c - s->pool) + 1);
+        memcpy(p->name, s->pool, n + 1);
+    } else {
+        snprintf(p->name, sizeof p->name, "%s", OFLASH_SERIAL_POOL_DEFAULT);
+    }
     if ((unsigned)s->format >= NFORMATS)
         return oflash_error_set(OFLASH_EINVAL, "serial scheme: unknown format %d", (int)s->format);
     p->at = s->at;
@@ -484,6 +511,7 @@ void oflash_serial_pool_free(oflash_serial_pool *p)
         return;
     free(p->prefix);
     free(p->list_name);
+    free(p->list_text);
     free(p->list);
     free(p->by_value);
     free(p);
@@ -512,6 +540,57 @@ uint32_t oflash_serial_field_addr(const oflash_serial_pool *p)
 const char *oflash__serial_list_name(const oflash_serial_pool *p)
 {
     return p->list_name;
+}
+
+const char *oflash__serial_list_text(const oflash_serial_pool *p, size_t *len)
+{
+    if (len)
+        *len = p->list_text ? p->list_text_len : 0;
+    return p->list_text;
+}
+
+const char *oflash_serial_pool_name(const oflash_serial_pool *p)
+{
+    return p->name;
+}
+
+void oflash__serial_scheme_get(oflash_serial_scheme *out, const oflash_serial_pool *p)
+{
+    memset(out, 0, sizeof *out);
+    out->version = OFLASH_SERIAL_SCHEME_VERSION;
+    out->at = p->at;
+    out->format = p->format;
+    out->len = p->len;
+    out->start = p->start;
+    out->step = p->step;
+    out->prefix = p->prefix;
+    out->crc32 = p->crc32;
+    out->list_path = p->list_name;
+    out->pool = p->name;
+}
+
+void oflash__serial_scheme_words(char *out, size_t size, const oflash_serial_pool *p)
+{
+    char first[OFLASH_SERIAL_TEXT_MAX] = "";
+    size_t n;
+    if (!size)
+        return;
+    oflash_serial_text(first, p, 0);
+    n = (size_t)snprintf(out, size, "%s, %u %s", oflash_serial_format_name(p->format), p->len,
+                         p->digits ? "digits" : "bytes");
+    if (n < size && p->plen)
+        n += (size_t)snprintf(out + n, size - n, ", prefix \"%s\"", p->prefix);
+    if (n < size && p->crc32)
+        n += (size_t)snprintf(out + n, size - n, ", CRC-32");
+    if (n < size && p->list_name)
+        n += (size_t)snprintf(out + n, size - n, ", list %s (%" PRIu64 " serials, first %s)",
+                              p->list_name, p->size, first);
+    else if (n < size)
+        n += (size_t)snprintf(out + n, size - n, ", counter from %" PRIu64 " step %" PRIu64
+                                                 " (first %s)",
+                              p->start, p->step, first);
+    if (n < size)
+        snprintf(out + n, size - n, ", at 0x%08" PRIX32, p->at);
 }
 
 static int value_of(uint64_t *v, const oflash_serial_pool *p, uint64_t seq)

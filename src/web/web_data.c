@@ -148,6 +148,13 @@ static oflash_ledger *ledger_get(oflash_web *w, char *err, size_t errsz)
             return NULL;
         }
         w->pool_used = true;
+    } else if (!w->pool && !w->pool_used) {
+        /* prod serve: the pool the ledger keeps (its only one, or
+         * "default"), so the counters spell the next serial as it will be
+         * written; none yet or several: the counts of every pool (and a
+         * look again next time). */
+        if (oflash_ledger_use_stored_pool(w->ledger, NULL) == 0)
+            w->pool_used = true;
     }
     return w->ledger;
 }

@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "oflash/prod.h"
 #include "prod/ledger_internal.h"
+#include "prod/prod_internal.h"
 #include "prod/station_ledger.h"
 
 #include <inttypes.h>
@@ -998,15 +999,17 @@ static void test_migrations(void)
     CHECK_OK(oflash_ledger_open(&l, url));
     oflash_ledger_close(l);
     CHECK_OK(oflash__ledger_open_raw(&raw, url));
-    CHECK_OK(oflash__ledger_script(raw, "UPDATE oflash_schema SET version = 3"));
+    snprintf(sql, sizeof sql, "UPDATE oflash_schema SET version = %d", LEDGER_SCHEMA_VERSION + 1);
+    CHECK_OK(oflash__ledger_script(raw, sql));
     oflash_ledger_close(raw);
-    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EUNSUPPORTED, "schema version 3, newer");
+    snprintf(sql, sizeof sql, "schema version %d, newer", LEDGER_SCHEMA_VERSION + 1);
+    CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EUNSUPPORTED, sql);
     CHECK(l == NULL);
     CHECK_OK(oflash__ledger_open_raw(&raw, url));
     char ver[256] = "";
     CHECK_OK(
         raw->be->query(raw, false, "SELECT version FROM oflash_schema", 0, NULL, first_text, ver));
-    CHECK(strcmp(ver, "3") == 0);
+    CHECK_EQ_U(strtoul(ver, NULL, 10), LEDGER_SCHEMA_VERSION + 1);
     oflash_ledger_close(raw);
 
     /* A foreign database: refused, nothing created in it. */
@@ -1041,6 +1044,191 @@ static void test_migrations(void)
     CHECK_ERR(oflash_ledger_open(&l, "mysql://x/y"), OFLASH_EINVAL, "neither sqlite:PATH");
     CHECK_ERR(oflash_ledger_open(&l, "sqlite:"), OFLASH_EINVAL, "names no file");
     oflash_serial_pool_free(pool);
+}
+
+
+/* ---- serial pools: one scheme per name, kept in the ledger ---- */
+
+/* A list pool "ACME-" + 4 hex digits, from text in memory. */
+static oflash_serial_pool *list_pool(const char *name, const char *text)
+{
+    oflash_serial_scheme s = OFLASH_SERIAL_SCHEME_INIT;
+    s.at = 0x1FFF7800;
+    s.format = OFLASH_SERIAL_ASCII_HEX;
+    s.len = 4;
+    s.prefix = "ACME-";
+    s.pool = name;
+    oflash_serial_pool *p = NULL;
+    if (oflash__serial_pool_open_mem(&p, &s, text, strlen(text), "lot7.txt") < 0) {
+        fprintf(stderr, "list pool: %s\n", oflash_error_last());
+        exit(2);
+    }
+    return p;
+}
+
+static oflash_serial_pool *named_counter(const char *name, uint64_t start, unsigned len)
+{
+    oflash_serial_scheme s = OFLASH_SERIAL_SCHEME_INIT;
+    s.at = 0x1FFF7800;
+    s.format = OFLASH_SERIAL_ASCII_DEC;
+    s.len = len;
+    s.start = start;
+    s.prefix = "SN-";
+    s.pool = name;
+    oflash_serial_pool *p = NULL;
+    if (oflash_serial_pool_open(&p, &s) < 0) {
+        fprintf(stderr, "serial pool: %s\n", oflash_error_last());
+        exit(2);
+    }
+    return p;
+}
+
+typedef struct pools_seen {
+    oflash_ledger_pool_info p[8];
+    size_t n;
+} pools_seen;
+
+static int pool_seen(void *ctx, const oflash_ledger_pool_info *info)
+{
+    pools_seen *ps = ctx;
+    if (ps->n < 8) ps->p[ps->n++] = *info;
+    return 0;
+}
+
+static const oflash_ledger_pool_info *pool_named(const pools_seen *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->p[i].name, name) == 0) return &ps->p[i];
+    return NULL;
+}
+
+/* One unit of uid through reserve, started, finish(PASS). */
+static void one_unit(oflash_ledger *l, const char *uid, uint64_t want_seq)
+{
+    oflash_unit_record x, in = info("st", 0);
+    bool rebind;
+    CHECK_OK(oflash_ledger_reserve(&x, &rebind, l, uid, &in));
+    CHECK_EQ_U(x.seq, want_seq);
+    CHECK_OK(oflash_ledger_started(l, &x));
+    finish(l, &x, OFLASH_UNIT_PASS, NULL);
+}
+
+static void test_pools(void)
+{
+    static const char list7[] = "# lot 7\nACME-00A1\nACME-00B2\nACME-00C3\n";
+    oflash_serial_pool *a = named_counter(NULL, 1, 4), *a5 = named_counter(NULL, 1, 5);
+    oflash_serial_pool *a5named = named_counter("lot2", 1, 5), *again = named_counter("again", 1, 4);
+    oflash_serial_pool *lst = list_pool("lot7", list7);
+    oflash_ledger_counts c;
+    oflash_ledger *l, *l2;
+    pools_seen ps;
+    char url[600];
+
+    newdb(url, "pl");
+    CHECK_OK(oflash_ledger_open(&l, url));
+    /* No pool yet: nothing to use. */
+    CHECK_ERR(oflash_ledger_use_stored_pool(l, NULL), OFLASH_ENOTFOUND, "no serial pool yet");
+    CHECK_OK(oflash_ledger_use_pool(l, a)); /* "default", stored with its scheme */
+    one_unit(l, "A1", 0);
+    /* Another handle, no job: the scheme from the ledger spells the next. */
+    CHECK_OK(oflash_ledger_open(&l2, url));
+    CHECK_OK(oflash_ledger_use_stored_pool(l2, NULL));
+    CHECK_OK(oflash_ledger_counts_get(&c, l2));
+    CHECK(strcmp(c.next_serial, "SN-0002") == 0);
+    CHECK_EQ_U(c.left, 9998);
+    /* The same name with another scheme: refused, naming both; nothing
+     * created. */
+    CHECK_ERR(oflash_ledger_use_pool(l2, a5), OFLASH_ECONFLICT,
+              "keeps serial pool 'default' with another scheme (ascii-dec, 4 digits, prefix "
+              "\"SN-\", counter from 1 step 1 (first SN-0001), at 0x1FFF7800); this job gives "
+              "ascii-dec, 5 digits");
+    CHECK(strstr(oflash_error_last(), "--serial-pool NAME") != NULL);
+    /* ... unless the job names a new pool. */
+    CHECK_OK(oflash_ledger_use_pool(l2, a5named));
+    one_unit(l2, "B1", 0);
+    /* Now the 5-digit scheme under "default": refused, pointing at lot2. */
+    CHECK_ERR(oflash_ledger_use_pool(l, a5), OFLASH_ECONFLICT, "which is pool 'lot2' there: give --serial-pool lot2");
+    /* The default scheme under a second name: refused (its serials exist once). */
+    CHECK_ERR(oflash_ledger_use_pool(l, again), OFLASH_ECONFLICT, "is pool 'default' in the ledger");
+    /* A list pool: its lines are kept, so the ledger alone spells them. */
+    CHECK_OK(oflash_ledger_use_pool(l, lst));
+    one_unit(l, "C1", 0);
+    CHECK_OK(oflash_ledger_use_stored_pool(l2, "lot7"));
+    CHECK_OK(oflash_ledger_counts_get(&c, l2));
+    CHECK(strcmp(c.next_serial, "ACME-00B2") == 0);
+    CHECK_EQ_U(c.left, 2);
+    CHECK_ERR(oflash_ledger_use_stored_pool(l2, "nosuch"), OFLASH_ENOTFOUND,
+              "no serial pool 'nosuch' (it has 'default', 'lot2', 'lot7')");
+    memset(&ps, 0, sizeof ps);
+    CHECK_OK(oflash_ledger_pools(l2, pool_seen, &ps));
+    CHECK_EQ_U(ps.n, 3);
+    const oflash_ledger_pool_info *q = pool_named(&ps, "lot7");
+    CHECK(q && q->scheme_known && q->in_use && q->size == 3 && q->issued == 1 && q->left == 2 &&
+          strcmp(q->next_serial, "ACME-00B2") == 0 && strstr(q->scheme, "list lot7.txt (3 serials"));
+    q = pool_named(&ps, "lot2");
+    CHECK(q && !q->in_use && q->issued == 1 && strcmp(q->next_serial, "SN-00002") == 0);
+    oflash_ledger_close(l2);
+    oflash_ledger_close(l);
+
+    /* Migration from schema 2 (made by this code's own steps 1 and 2, as
+     * the previous oflash left it): two pools known by their identity
+     * only, one committed unit. */
+    oflash_serial_pool *lst_default = list_pool(NULL, list7);
+    oflash_ledger *raw;
+    char sql[2048];
+    newdb(url, "m2");
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, raw->be->migration(1)));
+    CHECK_OK(oflash__ledger_script(raw, raw->be->migration(2)));
+    snprintf(sql, sizeof sql,
+             "INSERT INTO oflash_schema VALUES ('oflash-ledger', 2);"
+             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64
+             ", 1, 1);"
+             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64
+             ", 0, 2);"
+             "INSERT INTO units (pool_id, seq, serial, uid, state, station, start_us, end_us)"
+             " VALUES (1, 0, 'SN-0001', 'C0FFEE', 'pass', 'old', 10, 20)",
+             oflash_serial_pool_identity(a), oflash_serial_pool_size(a),
+             oflash_serial_pool_identity(lst_default), oflash_serial_pool_size(lst_default));
+    CHECK_OK(oflash__ledger_script(raw, sql));
+    oflash_ledger_close(raw);
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_EQ_U(oflash_ledger_schema_version(l), 3);
+    memset(&ps, 0, sizeof ps);
+    CHECK_OK(oflash_ledger_pools(l, pool_seen, &ps));
+    CHECK_EQ_U(ps.n, 2);
+    /* The oldest pool is "default"; its scheme read back from its identity. */
+    q = pool_named(&ps, "default");
+    CHECK(q && q->scheme_known && q->issued == 1 && strcmp(q->next_serial, "SN-0002") == 0 &&
+          strstr(q->scheme, "ascii-dec, 4 digits, prefix \"SN-\""));
+    /* The list pool: its format known, its lines not (schema 2 never had them). */
+    q = pool_named(&ps, "pool-2");
+    CHECK(q && !q->scheme_known && q->next_serial[0] == 0 &&
+          strstr(q->scheme, "ascii-hex, 4 bytes, prefix \"ACME-\", a list of 3 serials"));
+    /* A job with that list under "default": refused, pointing at pool-2. */
+    CHECK_ERR(oflash_ledger_use_pool(l, lst_default), OFLASH_ECONFLICT,
+              "which is pool 'pool-2' there: give --serial-pool pool-2");
+    /* Named: accepted, and its lines stored. */
+    oflash_serial_pool *lst2 = list_pool("pool-2", list7);
+    CHECK_OK(oflash_ledger_use_pool(l, lst2));
+    oflash_ledger_close(l);
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_OK(oflash_ledger_use_stored_pool(l, "pool-2"));
+    CHECK_OK(oflash_ledger_counts_get(&c, l));
+    CHECK(strcmp(c.next_serial, "ACME-00A1") == 0);
+    /* The old unit is still there, found through the default pool. */
+    oflash_unit_record x;
+    CHECK_OK(oflash_ledger_use_pool(l, a));
+    CHECK_OK(oflash_ledger_find_serial(&x, l, "SN-0001"));
+    CHECK(strcmp(x.uid, "C0FFEE") == 0);
+    oflash_ledger_close(l);
+    oflash_serial_pool_free(lst2);
+    oflash_serial_pool_free(lst_default);
+    oflash_serial_pool_free(lst);
+    oflash_serial_pool_free(again);
+    oflash_serial_pool_free(a5named);
+    oflash_serial_pool_free(a5);
+    oflash_serial_pool_free(a);
 }
 
 /* SQLite: a file that is no database. */
@@ -1165,6 +1353,7 @@ int main(int argc, char **argv)
     test_lanes();
     test_export();
     test_migrations();
+    test_pools();
     test_round_trips();
     test_live();
     if (is_pg) {

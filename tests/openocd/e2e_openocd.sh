@@ -10,8 +10,9 @@
 #      ELF with code + OTP serial + lock byte (exact contents, a rerun writes
 #      nothing, with bounded probe traffic: one halt, a tenth of the first
 #      run's TCK cycles; a conflicting serial is refused with the chip
-#      unchanged, --plan), run of a RAM routine ending in BKPT, read, otp; the part
-#      found from DBGMCU_IDCODE without --device;
+#      unchanged, --plan), verify by the CRC unit (one halt, under half the
+#      TCK cycles of --verify loader), run of a RAM routine ending in BKPT,
+#      read, otp; the part found from DBGMCU_IDCODE without --device;
 #   4. the server stops cleanly on SIGTERM and the chip file holds the result.
 # Every process is started here on free loopback ports and stopped by PID.
 source "$(dirname "$0")/../flash/lib.sh"
@@ -204,6 +205,23 @@ echo "first run: $first_tck TCK, $first_rt round trips; rerun: $rerun_tck TCK, $
 check "rerun: one halt (one CRC scan, no loader calls)" test "$rerun_halts" -le 1
 check "rerun: TCK cycles under 10 % of the first run's" test $((rerun_tck * 10)) -lt "$first_tck"
 check "rerun: round trips under a quarter of the first run's" test $((rerun_rt * 4)) -lt "$first_rt"
+# oflash verify through OpenOCD: the CRC unit in one run (one halt, no
+# loader) against the loader's CRC (--verify loader: download + calls).
+m4=$(mark)
+run_oflash outl rc verify fw.elf --probe "gdb:127.0.0.1:$G" --verify loader --json
+m5=$(mark)
+run_oflash out rc verify fw.elf --probe "gdb:127.0.0.1:$G" --json
+m6=$(mark)
+vl_tck=$(($(fig "$m5" tck) - $(fig "$m4" tck)))
+vc_tck=$(($(fig "$m6" tck) - $(fig "$m5" tck)))
+vc_halts=$(($(fig "$m6" halts) - $(fig "$m5" halts)))
+echo "verify: loader CRC $vl_tck TCK; CRC unit $vc_tck TCK, $vc_halts halts"
+check "verify --verify loader through OpenOCD: ok by the loader" \
+    bash -c "grep -q '\"verify\": \"ok\".*\"method\": \"loader\"' <<<\"\$0\"" "$outl"
+check "verify through OpenOCD: ok by the CRC unit" \
+    bash -c "grep -q '\"verify\": \"ok\".*\"method\": \"crc_unit\"' <<<\"\$0\"" "$out"
+check "verify by the CRC unit: one halt" test "$vc_halts" -le 1
+check "verify by the CRC unit: under half the loader path's TCK cycles" test $((vc_tck * 2)) -lt "$vl_tck"
 dump before.dump
 run_oflash out rc program conflict.elf --probe "gdb:127.0.0.1:$G" --otp
 check "conflicting serial refused (exit 1)" test "$rc" = 1

@@ -6,6 +6,8 @@
 #  - a chip holding a serial of another UID is refused, chip byte-identical;
 #  - a serial field over image data is refused before any chip is touched;
 #  - a serial list running out stops the line with a clear message;
+#  - a pool keeps its scheme: another one is refused unless it names a new
+#    pool; `prod status --db` alone spells every pool's next serial;
 #  - a gang of 4 ports with one failing chip: the other 3 pass;
 #  - RDP 1 after verify: `oflash read` then fails; RDP 2 needs its second flag;
 #  - an unreachable database: refused before any chip is touched.
@@ -92,7 +94,12 @@ if [ "$BACKEND" = sqlite ]; then
     [ -s "$WORK/job/line.db" ] && "$OFLASH" prod status "$WORK/job/line.ini" --serial-prefix XY- | grep -q "pass 1" &&
         pass "no db in the job: sqlite:line.db beside line.ini; prod status reads it" || fail "default db: $(ls "$WORK/job")"
 fi
+# The job file's own prefix (AB-) on the ledger whose pool 'default' has
+# XY- now: refused, the plan too; a new pool name for it: the plan.
 run_oflash out rc prod run "$WORK/job/line.ini" --plan "${DBJ[@]}"
+[ "$rc" = 1 ] && grep -q "keeps serial pool 'default' with another scheme (ascii-dec, 4 digits, prefix \"XY-\"" <<<"$out" &&
+    pass "--plan of another scheme on the same pool: refused" || fail "--plan, other scheme: rc=$rc $out"
+run_oflash out rc prod run "$WORK/job/line.ini" --plan --serial-pool ab "${DBJ[@]}"
 [ "$rc" = 0 ] && grep -q "serial *ascii-dec, 4 bytes, first AB-0001" <<<"$out" && grep -q "OTP .*can never be erased" <<<"$out" &&
     pass "--plan prints the plan with the irreversible steps" || fail "--plan: rc=$rc $out"
 
@@ -112,6 +119,26 @@ dump "$WORK/c2.after"
 cmp -s "$WORK/c2.before" "$WORK/c2.after" && pass "refused chip byte-identical (flash, OTP, locks)" || fail "refused chip changed"
 EX3=$(export_json "$DB")
 [ "$(count "$EX3" '"state": *"pass"')" = 1 ] && pass "ledger: no pass for the refused chip" || fail "export: $EX3"
+
+# --- a pool keeps its scheme: another scheme needs a new pool name ------
+run_oflash out rc prod run "${JOB[@]}" --serial-len 6 --serial-prefix L2- --probe "sim:$WORK/c5" --db "$DB" --units 1
+[ "$rc" = 1 ] && grep -q "keeps serial pool 'default' with another scheme (ascii-dec, 8 digits" <<<"$out" &&
+    grep -q "this job gives ascii-dec, 6 digits, prefix \"L2-\"" <<<"$out" && grep -q -- "--serial-pool NAME" <<<"$out" &&
+    [ ! -e "$WORK/c5" ] && pass "another scheme on pool 'default': refused before any chip, naming both" ||
+    fail "scheme change: rc=$rc $out"
+new_chip c5
+run_oflash out rc prod run "${JOB[@]}" --serial-len 6 --serial-prefix L2- --serial-pool lot2 --probe "sim:$WORK/c5" --db "$DB" --units 1
+[ "$rc" = 0 ] && [ "$(otp_text c5 9)" = L2-000001 ] && pass "--serial-pool lot2: a new pool, L2-000001 in OTP" ||
+    fail "new pool: rc=$rc $out"
+# No job, no serial flags: the ledger's own schemes spell the next serials.
+ST=$("$OFLASH" prod status --db "$DB" --json)
+[ "$(sj "$ST" pool)" = default ] && [ "$(sj "$ST" next_serial)" = 00000002 ] && grep -q '"next_serial": *"L2-000002"' <<<"$ST" &&
+    grep -q '"name": *"lot2"' <<<"$ST" && pass "prod status --db alone: pool default next 00000002, pool lot2 next L2-000002" ||
+    fail "status without a job: $ST"
+ST=$("$OFLASH" prod status --db "$DB" --serial-pool lot2)
+grep -q "pool lot2: ascii-dec, 6 digits, prefix \"L2-\", counter from 1 step 1" <<<"$ST" &&
+    grep -q "serials issued 1, 999998 of 999999 left, next L2-000002" <<<"$ST" &&
+    pass "prod status --serial-pool lot2: scheme in words, 999998 of 999999 left, next L2-000002" || fail "status lot2: $ST"
 
 # --- serial field over image data: refused before any chip is touched ----
 printf 'ABCDEFGHIJKLMNOP' >"$WORK/otpdata.bin"
@@ -134,6 +161,10 @@ run_oflash out rc prod run "${JOB[@]}" --serial-format ascii-hex --serial-len 2 
     fail "list out: rc=$rc $out"
 got=$(for c in l1 l2 l3; do otp_text $c 5; echo; done | sort | tr '\n' ' ')
 [ "$got" = " SN-A1 SN-A2 " ] && pass "two chips got SN-A1 and SN-A2, the third stays blank" || fail "list chips: '$got'"
+ST=$("$OFLASH" prod status --db "$DBL")
+grep -q "pool default: ascii-hex, 2 digits, prefix \"SN-\", list .*list.txt (2 serials, first SN-A1)" <<<"$ST" &&
+    grep -q "serials issued 2, 0 of 2 left, next (none left)" <<<"$ST" &&
+    pass "prod status --db of the list: its scheme and '0 of 2 left' without the list file" || fail "list status: $ST"
 
 # --- gang of 4 with one failing chip ----------------------------------
 DBG=$(newdb gang)

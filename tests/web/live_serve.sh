@@ -10,7 +10,9 @@
 #    keeps programming units (publishing is never on a port's path), and a
 #    Ctrl-C then still ends it within seconds (the final put gives up);
 #  - a station stopped with Ctrl-C exits 130 and shows as "stopped";
-#  - --no-publish: a station that does not show at all.
+#  - --no-publish: a station that does not show at all;
+#  - the next serial on the page of prod serve (no job file) is the one
+#    `prod status --db` gives, spelled from the scheme the ledger keeps.
 source "$(dirname "$0")/../flash/lib.sh"
 BACKEND=${1:?sqlite or pg}
 build_fw fw
@@ -143,5 +145,13 @@ else
     fail "s2 after Ctrl-C: liveness $(live s2 liveness)"
 fi
 [ "$(live s1 liveness)" = lost ] && pass "s1 still shown lost" || fail "s1: $(live s1 liveness)"
+# The ledger keeps its pool's scheme: prod serve (no job) spells the next
+# serial as prod status --db does, as it will be written.
+pyget='import json, sys; d = json.load(sys.stdin); print((d.get("counts") or d).get("next_serial"))'
+page_next=$(curl -s --max-time 5 "${URL}api/status" | python3 -c "$pyget")
+status_next=$("$OFLASH" prod status --db "$DB" --json | python3 -c "$pyget")
+[[ $page_next =~ ^[0-9]{8}$ ]] && [ "$page_next" = "$status_next" ] &&
+    pass "prod serve and prod status --db (no job) give the next serial: $page_next" ||
+    fail "next serial: page '$page_next', status '$status_next'"
 grep -h "warning\|error" "$WORK"/s?.log | head -5 || true
 finish
