@@ -248,6 +248,13 @@ int oflash__lane_open(station_lane **out, const char *url, const oflash_serial_p
         oflash__lane_close(l);
         return rc;
     }
+    /* PostgreSQL compiles oflash_reserve() and loads the tables' catalog
+     * entries on a session's first call (tens of ms): done here, at the
+     * station's start, rather than in a port's first unit.  Pool 0 does not
+     * exist: the call changes nothing and returns no row. */
+    if (!strcmp(oflash_ledger_backend(l->ledger), "postgresql"))
+        (void)oflash__ledger_script(l->ledger,
+                                    "SELECT id FROM oflash_reserve(0, '', '', '', '', 0, 0)");
     if (flags & LANE_NO_WORKER) {
         *out = l;
         return 0;
