@@ -21,6 +21,11 @@
 # (`prod run --http`), for the page's cost; PROD_RUN_ARGS adds any other
 # `prod run` arguments.  UNITS (default 16 per port) sets the units per port;
 # PARTS (default 1234) the sections to run, e.g. PARTS=2 for the gang only.
+# A `prod run` that fails does not stop the bench: its result, its ports'
+# last errors and the failed or void units of its ledger (serial, UID, error
+# text) are printed, its folder (ledger, boards, journals; a PostgreSQL
+# ledger dumped as ledger.sql) is kept and named at the end, the other runs
+# go on, and the bench exits 1.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
@@ -41,7 +46,63 @@ cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
 source "$here/lib/json.sh"
-trap 'pg_cleanup >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+# Failed runs are listed in $tmp/failed-runs (a file: some runs are made
+# in a command substitution's subshell).
+cleanup() {
+    pg_cleanup >/dev/null 2>&1 || true
+    if [ -s "$tmp/failed-runs" ]; then
+        echo "bench/prod.sh: kept $tmp for the failed runs:" >&2
+        sed 's/^/  /' "$tmp/failed-runs" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+
+# run_failed DIR URL RC: the evidence of a failed `prod run` whose stdout
+# and stderr are DIR/out and DIR/err -- printed on stderr, and kept in DIR.
+run_failed() {
+    local d=$1 url=$2 rc=$3
+    echo "$d (exit $rc, ledger $url)" >>"$tmp/failed-runs"
+    {
+        echo "== prod run failed (exit $rc); its folder is kept: $d"
+        echo "-- its result ($d/out):"
+        python3 - "$d/out" <<'PY' || true
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit("  no JSON result (%s)" % e)
+err = s.get("error")
+if isinstance(err, dict):
+    err = err.get("message")
+if err:
+    print("  error: %s" % err)
+for i, p in enumerate(s.get("ports", [])):
+    if p["failed"] or p["last_error"]:
+        print("  port %d (%s): %s passed, %s failed, %s; last error: %s"
+              % (i + 1, p["probe"], p["passed"], p["failed"], p["state"], p["last_error"] or "none"))
+PY
+        echo "-- its error output (the last 40 lines of $d/err):"
+        tail -n 40 "$d/err"
+        echo "-- failed and void units in its ledger ($url):"
+        if "$oflash" prod export --db "$url" --format json >"$d/export.json" 2>"$d/export.err"; then
+            python3 - "$d/export.json" <<'PY' || true
+import json, sys
+bad = [r for r in json.load(open(sys.argv[1])) if r["state"] in ("fail", "void")]
+for r in bad:
+    print("  port %s serial %s UID %s %s: %s" % (r["port"], r["serial"], r["uid"], r["state"], r["error"]))
+print("  (%d failed or void unit%s; all records in %s)" % (len(bad), "" if len(bad) == 1 else "s", sys.argv[1]))
+PY
+        else
+            echo "  cannot export the ledger: $(cat "$d/export.err")"
+        fi
+        case $url in
+        postgresql://*) "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U oflash -d "${url##*/}" \
+                            -f "$d/ledger.sql" 2>/dev/null && echo "-- the ledger dumped to $d/ledger.sql" ;;
+        esac
+    } >&2
+}
 
 pg_start >/dev/null
 ARM_CC=${ARM_CC:-arm-none-eabi-gcc}
@@ -51,14 +112,16 @@ arm-none-eabi-objcopy -O ihex -R .otp -R .otp_lock "$tmp/fw.elf" "$tmp/fw.hex"
 
 # pub_run TAG sqlite|postgresql yes|no -> "units_per_hour elapsed_s db_ms"
 pub_run() {
-    local d=$tmp/pub-$1 extra=() out url
+    local d=$tmp/pub-$1 extra=() out url rc=0
     mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
     [ "$3" = no ] && extra=(--no-publish)
     if [ "$2" = sqlite ]; then url=sqlite:$d/l.db; else url=$(pg_newdb "pub_$1"); fi
-    out=$(XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+    XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
         --serial-at 0x1FFF7800 --db "$url" --units "$pub_units" --probe "sim-feed:$d/p1" \
         --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
-        "${extra[@]}" --json 2>"$d/err")
+        "${extra[@]}" --json >"$d/out" 2>"$d/err" || rc=$?
+    [ $rc -eq 0 ] || run_failed "$d" "$url" $rc
+    out=$(cat "$d/out")
     echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s) $(jget "$out" db_ms)"
 }
 # PUB_UNITS (default 128) units a run, PUB_RUNS (default 5) runs each way.
@@ -107,10 +170,17 @@ for db in sqlite postgresql; do
     for n in 1 2 4 8; do
         probes=()
         for k in $(seq $n); do mkdir -p "$tmp/$db$n/p$k"; probes+=(--probe "sim-feed:$tmp/$db$n/p$k"); done
-        if [ $db = sqlite ]; then url=sqlite:$tmp/$db$n.db; else url=$(pg_newdb gang$n); fi
-        out=$(XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        if [ $db = sqlite ]; then url=sqlite:$tmp/$db$n/ledger.db; else url=$(pg_newdb gang$n); fi
+        rc=0
+        XDG_STATE_HOME=$tmp/$db$n/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
             --serial-at 0x1FFF7800 --db "$url" --units $((n * units_per_port)) \
-            "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json)
+            "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json >"$tmp/$db$n/out" 2>"$tmp/$db$n/err" || rc=$?
+        out=$(cat "$tmp/$db$n/out")
+        if [ $rc -ne 0 ]; then
+            run_failed "$tmp/$db$n" "$url" $rc
+            printf '%-6s FAILED (exit %s, see above)\n' $n $rc
+            continue
+        fi
         uph=$(get units_per_hour)
         [ -n "$rate1" ] || rate1=$uph
         printf '%-6s %6s %12.0f %9.2f %12.3f %9.2f %10.2f %9.2f %7.1f\n' $n "$(get passed)" "$uph" \
@@ -152,17 +222,18 @@ if [[ $parts == *3* ]]; then
         mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
         [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
         [ "$2" = tls ] && extra=(--http 127.0.0.1:0 --http-cert "$tmp/web.pem" --http-key "$tmp/web.key")
-        XDG_STATE_HOME=$tmp/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
             --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
             --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
             "${extra[@]}" --json >"$d/out" 2>"$d/err" &
-        local pid=$!
+        local pid=$! rc=0
         if [ "$2" != no ]; then
             for _ in $(seq 200); do url=$(grep -Eo 'https?://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
             [ -n "$url" ] && { page_client "$url" & cp=$!; }
         fi
-        wait "$pid" || true
+        wait "$pid" || rc=$?
         [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
+        [ $rc -eq 0 ] || run_failed "$d" "sqlite:$d/l.db" $rc
         out=$(cat "$d/out")
         echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s)"
     }
@@ -190,3 +261,7 @@ if [[ $parts == *3* ]]; then
 fi
 
 [[ $parts != *4* ]] || publish_cost
+if [ -s "$tmp/failed-runs" ]; then
+    echo "bench/prod.sh: $(wc -l <"$tmp/failed-runs") prod run(s) failed (their results and failed units above)" >&2
+    exit 1
+fi

@@ -7,8 +7,13 @@
  * Unicorn facts this relies on (measured, docs/architecture.md):
  *  - UC_MODE_THUMB + uc_ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M4) before any
  *    other call (UC_MODE_MCLASS would give a Cortex-M33);
- *  - uc_emu_start(begin|1, until, timeout_us, 0): until without the Thumb
- *    bit; a timeout returns UC_ERR_OK, check UC_QUERY_TIMEOUT;
+ *  - uc_emu_start(begin|1, until, 0, count): until without the Thumb bit;
+ *    never with a timeout: Unicorn's timeout thread re-reads the
+ *    process-wide use_rt_clock on every poll, and every uc engine's first
+ *    use (machine_initialize -> init_get_clock) sets it to 0 and back to 1,
+ *    so a chip opened on one thread could stop a run on another as "timed
+ *    out" (a monotonic start compared with a gettimeofday now); the run
+ *    limits are hook_block's (target time, host backstop);
  *  - BKPT raises UC_HOOK_INTR intno 7 with PC on the BKPT: stop there;
  *  - flash is uc_mem_map_ptr'd UC_PROT_ALL then protected READ|EXEC, and a
  *    UC_HOOK_MEM_WRITE_PROT hook applies CPU writes through the flash
@@ -639,7 +644,6 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     uint32_t pc = 0;
     uint64_t until = 0xFFFFFFFFu; /* odd: never matches a Thumb PC */
     unsigned timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_RUN_TIMEOUT_MS;
-    size_t timed_out = 0;
     uc_err e = UC_ERR_OK;
 
     /* Budgets up to EXACT_BUDGET_MAX are counted exactly by Unicorn (a
@@ -663,22 +667,20 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->in_run = true;
     if (opts->have_break && (pc & ~1u) == until) {
         /* Resuming from the breakpoint address: step over it first. */
-        e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, host_backstop_ms(timeout_ms) * 1000, 1);
+        e = uc_emu_start(c->uc, pc | 1u, 0xFFFFFFFFu, 0, 1);
         uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
         if (exact && --exact == 0) budget_done = true;
     }
     if (e == UC_ERR_OK && c->stop == SIM_STOP_NONE && !budget_done) {
-        /* The time limits are enforced by hook_block; Unicorn's own timeout
-         * is only a backstop (2 s later) for code that never reaches a
-         * block boundary. */
-        e = uc_emu_start(c->uc, pc | 1u, until, (host_backstop_ms(timeout_ms) + 2000) * 1000,
-                         (size_t)exact);
+        /* The time limits are enforced by hook_block, at every translated
+         * block: every branch ends one, and a core that halts (WFI) ends
+         * uc_emu_start.  No Unicorn timeout (see the top of this file). */
+        e = uc_emu_start(c->uc, pc | 1u, until, 0, (size_t)exact);
         budget_done = exact != 0;
     }
     c->in_run = false;
     c->run_deadline_ns = 0;
     c->run_sim_deadline_ps = 0;
-    uc_query(c->uc, UC_QUERY_TIMEOUT, &timed_out);
     oflash__sim_journal_flush(&c->file); /* a failure is sticky: reported below */
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
@@ -700,10 +702,6 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     } else if (e != UC_ERR_OK) {
         stop->reason = OFLASH_STOP_FAULT;
         snprintf(stop->detail, sizeof stop->detail, "%s near 0x%08X", uc_words(e), pc);
-    } else if (timed_out) {
-        stop->reason = OFLASH_STOP_TIMEOUT;
-        snprintf(stop->detail, sizeof stop->detail, "host backstop of %llu ms",
-                 (unsigned long long)host_backstop_ms(timeout_ms));
     } else if (c->stop == SIM_STOP_BUDGET) {
         stop->reason = OFLASH_STOP_TIMEOUT;
         snprintf(stop->detail, sizeof stop->detail, "%s", c->stop_detail);

@@ -41,10 +41,11 @@ for cols in 60 120; do
 done
 [ "${bar120:-0}" -gt "${bar60:-0}" ] && pass "the bar adapts: $bar60 columns of bar at 60, $bar120 at 120" || fail "bar width $bar60 / $bar120"
 
-# Erase of one 128 KiB sector (typical 1 s), slowed down: the bar moves
+# Erase of one 128 KiB sector (typical 1 s), slowed down (the write of its
+# result into the chip file waits 600 ms): the bar moves
 # inside the sector by elapsed time (intermediate percentages).
 "$OFLASH" program "$WORK/a60.bin@0x08000000" --probe "sim:$CHIP" -q
-env ASAN_OPTIONS=detect_leaks=0 COLUMNS=100 script -qec "strace -f -qq -o /dev/null -e trace=clone3 -e inject=clone3:delay_enter=600000 '$OFLASH' erase --sector 5 --probe 'sim:$CHIP'" "$WORK/typescript" >/dev/null 2>&1 || true
+env ASAN_OPTIONS=detect_leaks=0 COLUMNS=100 script -qec "strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:delay_enter=600000 '$OFLASH' erase --sector 5 --probe 'sim:$CHIP'" "$WORK/typescript" >/dev/null 2>&1 || true
 steps=$(tr '\r' '\n' <"$WORK/typescript" | grep -oE "^erase +\[[# ]*\] +[0-9]+%" | grep -oE "[0-9]+%$" | sort -un | tr '\n' ' ')
 inner=$(tr '\r' '\n' <"$WORK/typescript" | grep -oE "^erase +\[[# ]*\] +[0-9]+%" | grep -oE "[0-9]+%$" | tr -d % | awk '$1 > 0 && $1 < 100' | wc -l)
 [ "$inner" -ge 2 ] && pass "erase moves within one sector by time (steps: $steps)" || fail "erase steps: $steps"

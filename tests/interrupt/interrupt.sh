@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A real SIGINT (timeout --preserve-status -s INT) in the middle of `oflash erase --all`,
 # `oflash program` and `oflash run` on a simulated chip.  The simulated chip
-# is fast, so strace slows the process down: every new thread (the sim runs
-# each flash operation in one) waits 300 ms, which puts the signal in the
-# middle of the operation.  Checks: exit 130, the message says what was done
+# is fast, so strace slows the process down: every write into the chip file
+# (the simulator stores each flash operation's result there when the
+# operation's run ends) waits 300 ms, which puts the signal in the middle of
+# the operation.  Checks: exit 130, the message says what was done
 # and what not, every sector is either untouched or complete (never half
 # erased / half programmed), OTP untouched, and a rerun completes the work.
 source "$(dirname "$0")/../flash/lib.sh"
@@ -11,17 +12,14 @@ command -v strace >/dev/null || { echo "FAIL: strace is missing (scripts/install
 # LeakSanitizer cannot run under ptrace: no leak check for the traced runs
 # (in a sanitizer build; every other run keeps it).
 NOLEAK="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-slow() { env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3 -e inject=clone3:delay_enter=300000 "$@"; }
-clones() { grep -c 'clone3(' "$WORK/trace" 2>/dev/null || true; }
 writes() { grep -c 'pwrite64(' "$WORK/trace" 2>/dev/null || true; }
 # sigint_after WHAT N CMD...: run CMD slowed down; SIGINT to it (by PID)
-# after its Nth new thread (WHAT = clones) or its Nth write into the chip
-# file (WHAT = writes: flash changed), i.e. at a known point of its work;
-# sets OUT and RC.
+# after its Nth write into the chip file (WHAT = writes: flash changed),
+# i.e. at a known point of its work; sets OUT and RC.
 sigint_after() {
     local what=$1 n=$2 sp op; shift 2
     : >"$WORK/trace"
-    env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3,pwrite64 -e inject=clone3:delay_enter=300000 "$@" \
+    env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=pwrite64 -e inject=pwrite64:delay_enter=300000 "$@" \
         >"$WORK/out" 2>&1 &
     sp=$!
     for _ in $(seq 1200); do [ "$($what)" -ge "$n" ] && break; sleep 0.05; done
@@ -57,8 +55,8 @@ print(out)
 PY
 }
 
-# ---- erase --all, SIGINT after 2 s
-sigint_after clones 4 "$OFLASH" erase --all "${T[@]}"; rc=$RC; out=$OUT
+# ---- erase --all, SIGINT after the 4th sector's erase is stored
+sigint_after writes 4 "$OFLASH" erase --all "${T[@]}"; rc=$RC; out=$OUT
 echo "$out" | tail -4
 [ "$rc" = 130 ] && pass "erase: SIGINT -> exit 130" || fail "erase: exit $rc: $out"
 grep -q "interrupted: [1-7] of 8 sectors erased; not erased:" <<<"$out" && pass "erase says what was erased and what not" || fail "erase message: $out"
@@ -107,7 +105,7 @@ source "$(dirname "$0")/../lib/ports.sh"
 "$OFLASH" erase --sector 0,1,2,3,4,5 "${T[@]}" -q
 for _ in 1 2 3 4 5 6 7 8; do GP=$((20000 + RANDOM % 40000)); port_free "$GP" && break; done
 : >"$WORK/trace"
-env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=clone3,pwrite64 -e inject=clone3:delay_enter=300000 \
+env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=pwrite64 -e inject=pwrite64:delay_enter=300000 \
     "$OFLASH" gdbserver "${T[@]}" --listen "127.0.0.1:$GP" >"$WORK/gs.out" 2>&1 &
 sp=$!; PIDS+=("$sp")
 wait_port "$GP" "$sp" || fail "gdbserver did not listen: $(cat "$WORK/gs.out")"
