@@ -11,8 +11,8 @@
 #     database round trips per unit (goal <= 3).
 #  3. the web page's cost: 4 ports with and without `--http` (plain HTTP,
 #     and HTTPS with a throwaway certificate) and a client doing what an
-#     open page does (docs/web.md), 3 runs each, alternated (goal < 1 % of
-#     the units per hour).
+#     open page does (docs/web.md), and with 20 idle connections open (slow
+#     clients), 3 runs each, alternated (goal < 1 % of the units per hour).
 #  4. the live-state publisher's cost (every `prod run` publishes; docs/web.md):
 #     4 ports with and without `--no-publish`, on SQLite and PostgreSQL,
 #     PUB_RUNS (5) runs of PUB_UNITS (128) units each, alternated, medians.
@@ -214,13 +214,22 @@ if [[ $parts == *3* ]]; then
         done
         kill "$sse" 2>/dev/null || true
     }
+    # Slow clients: 20 connections that never send a byte (what the page's
+    # test holds open to check that they do not stall the station).
+    idle_client() {
+        local hp=${1#http://}
+        hp=${hp%/}
+        local fds=() fd
+        for _ in $(seq 20); do exec {fd}<>"/dev/tcp/${hp%:*}/${hp#*:}" && fds+=("$fd"); done
+        sleep 300
+    }
     # HTTPS: a self-signed certificate for 127.0.0.1 (the client trusts it).
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$tmp/web.key" \
         -out "$tmp/web.pem" -days 2 -subj "/CN=bench" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
     web_run() { # web_run TAG no|yes|tls -> "units_per_hour elapsed_s"
         local d=$tmp/web-$1 extra=() out url cp=
         mkdir -p "$d/p1" "$d/p2" "$d/p3" "$d/p4"
-        [ "$2" = yes ] && extra=(--http 127.0.0.1:0)
+        [ "$2" = yes ] || [ "$2" = idle ] && extra=(--http 127.0.0.1:0)
         [ "$2" = tls ] && extra=(--http 127.0.0.1:0 --http-cert "$tmp/web.pem" --http-key "$tmp/web.key")
         XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
             --serial-at 0x1FFF7800 --db "sqlite:$d/l.db" --units 64 --probe "sim-feed:$d/p1" \
@@ -229,7 +238,11 @@ if [[ $parts == *3* ]]; then
         local pid=$! rc=0
         if [ "$2" != no ]; then
             for _ in $(seq 200); do url=$(grep -Eo 'https?://[^ ]*/' "$d/err" 2>/dev/null | head -1) && [ -n "$url" ] && break; sleep 0.02; done
-            [ -n "$url" ] && { page_client "$url" & cp=$!; }
+            if [ "$2" = idle ]; then
+                [ -n "$url" ] && { idle_client "$url" & cp=$!; }
+            else
+                [ -n "$url" ] && { page_client "$url" & cp=$!; }
+            fi
         fi
         wait "$pid" || rc=$?
         [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
@@ -237,11 +250,12 @@ if [[ $parts == *3* ]]; then
         out=$(cat "$d/out")
         echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s)"
     }
-    without=() with=() withtls=()
+    without=() with=() withtls=() withidle=()
     for i in 1 2 3; do
         without+=("$(web_run a$i no)")
         with+=("$(web_run b$i yes)")
         withtls+=("$(web_run c$i tls)")
+        withidle+=("$(web_run d$i idle)")
     done
     uph0=$(printf '%s\n' "${without[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
     uph1=$(printf '%s\n' "${with[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
@@ -249,15 +263,19 @@ if [[ $parts == *3* ]]; then
     host0=$(printf '%s\n' "${without[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
     host1=$(printf '%s\n' "${with[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
     host2=$(printf '%s\n' "${withtls[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
+    uph3=$(printf '%s\n' "${withidle[@]}" | awk '{print $1}' | sort -g | sed -n 2p)
+    host3=$(printf '%s\n' "${withidle[@]}" | awk '{print $2}' | sort -g | sed -n 2p)
     printf '%-22s %14s %10s\n' "" "units/hour" "host s"
     printf '%-22s %14.0f %10.2f\n' "without the page" "$uph0" "$host0"
     printf '%-22s %14.0f %10.2f\n' "page open and live" "$uph1" "$host1"
     printf '%-22s %14.0f %10.2f\n' "the same over HTTPS" "$uph2" "$host2"
+    printf '%-22s %14.0f %10.2f\n' "20 idle connections" "$uph3" "$host3"
     runs() { printf '%s ' "$@" | awk '{for (i = 1; i <= NF; i += 2) printf "%.0f ", $i}'; }
     echo "runs without: $(runs "${without[@]}")units/hour; with: $(runs "${with[@]}")units/hour;" \
         "HTTPS: $(runs "${withtls[@]}")units/hour"
     awk -v a="$uph0" -v b="$uph1" 'BEGIN {printf "the page costs %.2f %% of the units per hour (goal < 1 %%; a negative figure: no cost above the run-to-run spread)\n", 100 * (a - b) / a}'
     awk -v a="$uph0" -v b="$uph2" 'BEGIN {printf "over HTTPS: %.2f %%\n", 100 * (a - b) / a}'
+    awk -v a="$uph0" -v b="$uph3" 'BEGIN {printf "with 20 idle connections open: %.2f %%\n", 100 * (a - b) / a}'
 fi
 
 [[ $parts != *4* ]] || publish_cost

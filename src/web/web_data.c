@@ -199,6 +199,34 @@ static void counts_json(wbuf *b, const oflash_ledger_counts *c)
 /* /api/status                                                         */
 /* ------------------------------------------------------------------ */
 
+/* One serial pool of the ledger (oflash_ledger_pools), as `prod status
+ * --db URL --json` shows it. */
+struct pools_ctx {
+    wbuf *b;
+    size_t n;
+};
+
+static int pool_row(void *ctx, const oflash_ledger_pool_info *p)
+{
+    struct pools_ctx *pc = ctx;
+    bool f = true;
+    wbuf_puts(pc->b, pc->n++ ? ",{" : "{");
+    wjson_kstr(pc->b, &f, "name", p->name);
+    wjson_kstr(pc->b, &f, "scheme", p->scheme);
+    wjson_kbool(pc->b, &f, "scheme_known", p->scheme_known);
+    wjson_kbool(pc->b, &f, "in_use", p->in_use);
+    wjson_ku64(pc->b, &f, "size", p->size);
+    wjson_ku64(pc->b, &f, "issued", p->issued);
+    wjson_key(pc->b, &f, "left");
+    if (p->left == UINT64_MAX)
+        wbuf_puts(pc->b, "null");
+    else
+        wbuf_printf(pc->b, "%" PRIu64, p->left);
+    wjson_kstr(pc->b, &f, "next_serial", p->next_serial);
+    wbuf_puts(pc->b, "}");
+    return 0;
+}
+
 struct live_ctx {
     wbuf *b;
     int64_t now;
@@ -284,8 +312,26 @@ static void build_status(oflash_web *w, wbuf *b)
         counts_json(b, &counts);
     else {
         if (l)
-            ledger_failed(w, err, sizeof err);
+            ledger_failed(w, err, sizeof err), l = NULL;
         wbuf_puts(b, "null");
+    }
+    wjson_key(b, &f, "pools");
+    {
+        /* Every pool the ledger keeps (several jobs with their own schemes
+         * on one database): scheme in words, serials left, next serial. */
+        struct pools_ctx pc = {b, 0};
+        size_t mark = b->len;
+        wbuf_puts(b, "[");
+        if (l && oflash_ledger_pools(l, pool_row, &pc) < 0) {
+            b->len = mark;
+            ledger_failed(w, err, sizeof err), l = NULL;
+            wbuf_puts(b, "null");
+        } else if (!l) {
+            b->len = mark;
+            wbuf_puts(b, "null");
+        } else {
+            wbuf_puts(b, "]");
+        }
     }
     wjson_key(b, &f, "ledger");
     {

@@ -145,7 +145,9 @@ ok=1
 for _ in 1 2 3 4 5; do curl -sf -o /dev/null "${URL}app.js" || ok=0; done
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
-[ "$ok" = 1 ] && [ "$ms" -lt 2000 ] && pass "20 idle connections open: 5 requests served in $ms ms" ||
+# Served before the idle timeout (4 s) freed any of them: a server waiting
+# on an idle client would answer only after it (a bound on load, not speed).
+[ "$ok" = 1 ] && [ "$ms" -lt 4000 ] && pass "20 idle connections open: 5 requests served in $ms ms (< the 4 s idle timeout)" ||
     fail "with 20 idle connections: ok=$ok $ms ms"
 wait "$IPID" || true
 closed=$(tail -1 "$WORK/idle")

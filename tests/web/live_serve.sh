@@ -153,5 +153,30 @@ status_next=$("$OFLASH" prod status --db "$DB" --json | python3 -c "$pyget")
 [[ $page_next =~ ^[0-9]{8}$ ]] && [ "$page_next" = "$status_next" ] &&
     pass "prod serve and prod status --db (no job) give the next serial: $page_next" ||
     fail "next serial: page '$page_next', status '$status_next'"
+# A second pool (another scheme, its own name) on the same ledger: /api/status
+# lists every pool with its scheme in words, serials left and next serial,
+# exactly as prod status --db (no job) does; the default pool's next serial
+# is still the one the counters show.
+"$OFLASH" prod run "${JOB[@]}" --station p2 --probe "sim-feed:$WORK/p2" --journal-dir "$WORK/journal-p2" \
+    --serial-pool lot2 --serial-format ascii-hex --serial-len 6 --serial-prefix LOT2- --serial-start 2560 \
+    --units 2 --no-publish >"$WORK/p2.log" 2>&1 || fail "the lot2 job: $(tail -3 "$WORK/p2.log")"
+pools_of='import json, sys
+d = json.load(sys.stdin)
+print(json.dumps([[p["name"], p["scheme"], p["issued"], p["left"], p["next_serial"] or None]
+                  for p in d["pools"]], sort_keys=True))'
+page_pools=$(curl -s --max-time 5 "${URL}api/status" | python3 -c "$pools_of")
+status_pools=$("$OFLASH" prod status --db "$DB" --json | python3 -c "$pools_of")
+echo "pools on the page: $page_pools"
+[ -n "$page_pools" ] && [ "$page_pools" = "$status_pools" ] &&
+    pass "/api/status lists the ledger's pools as prod status --db does" ||
+    fail "pools: page '$page_pools', status '$status_pools'"
+python3 - "$page_pools" "$status_next" <<'PY' && pass "pools: default and lot2, lot2's scheme in words, 2 issued, next LOT2-000A02" || fail "pools content: $page_pools"
+import json, sys
+p = {r[0]: r for r in json.loads(sys.argv[1])}
+assert sorted(p) == ["default", "lot2"], p
+assert p["lot2"][2] == 2 and p["lot2"][4] == "LOT2-000A02", p["lot2"]
+assert "LOT2-" in p["lot2"][1] and "hex" in p["lot2"][1], p["lot2"][1]
+assert p["default"][4] == sys.argv[2], (p["default"], sys.argv[2])
+PY
 grep -h "warning\|error" "$WORK"/s?.log | head -5 || true
 finish

@@ -130,7 +130,8 @@ for _ in $(seq 100); do grep -q "^open" "$WORK/idle" && break; sleep 0.05; done
 t0=$(date +%s%N); okn=0
 for _ in 1 2 3 4 5; do curl --max-time 10 -sf --cacert "$C/ca.pem" -o /dev/null "${URL}app.js" && okn=$((okn + 1)); done
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$okn" = 5 ] && [ "$ms" -lt 3000 ] && pass "20 idle connections before the handshake: 5 HTTPS requests served in $ms ms" ||
+# Before the 4 s idle timeout freed any of them (a bound on waiting, not speed).
+[ "$okn" = 5 ] && [ "$ms" -lt 4000 ] && pass "20 idle connections before the handshake: 5 HTTPS requests served in $ms ms (< the 4 s idle timeout)" ||
     fail "with 20 idle connections: $okn of 5 in $ms ms"
 wait "$IPID" || true
 [ "$(tail -1 "$WORK/idle")" = 20 ] && pass "the 20 idle connections were closed by the server's idle timeout" ||

@@ -114,7 +114,10 @@ check(await page.evaluate(() => document.cookie) === '', 'the page\'s script can
 const conn = () => page.$eval('#conn', (e) => e.dataset.state).catch(() => '');
 await waitFor(async () => (await conn()) === 'live', 15000, 'the page to go live over HTTPS');
 check((await conn()) === 'live', 'the page is live (Server-Sent Events over TLS)');
+// The stream's 'open' marks the page live before its first status event is
+// drawn (the counters show '–' until then): wait for the first number.
 const passCount = () => page.$eval('#c-pass', (e) => Number(e.textContent)).catch(() => NaN);
+await waitFor(async () => Number.isFinite(await passCount()), 15000, 'the first counters');
 const first = await passCount();
 const seen = [new Set(), new Set()];
 const t0 = Date.now();

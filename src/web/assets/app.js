@@ -106,6 +106,25 @@ function renderStation(box, s) {
   ports.forEach((p, i) => renderTile(tiles.children[i], p));
 }
 
+// Every serial pool of the ledger (one per scheme a job used): scheme in
+// words, serials issued and left, the next serial as it will be written.
+function renderPools(pools) {
+  const list = pools || [];
+  $('pools').hidden = list.length === 0;
+  const rows = list.map((p) => {
+    const tr = document.createElement('tr');
+    tr.dataset.pool = p.name;
+    if (p.in_use) tr.className = 'in-use';
+    cell(tr, p.name, 'mono pool-name');
+    cell(tr, p.scheme_known ? p.scheme : `${p.scheme} (list not stored yet)`, 'pool-scheme');
+    cell(tr, p.issued, 'pool-issued');
+    cell(tr, p.left === null ? 'unlimited' : p.left, 'pool-left');
+    cell(tr, p.next_serial || (p.left === 0 ? 'none left' : '–'), 'mono pool-next');
+    return tr;
+  });
+  $('pools-body').replaceChildren(...rows);
+}
+
 function renderStatus(st) {
   const stations = st.stations || [];
   $('title').textContent = stations.length === 1 ? `station ${stations[0].station}` :
@@ -130,6 +149,7 @@ function renderStatus(st) {
   $('c-yield').textContent = c && c.yield !== null ? (c.yield * 100).toFixed(1) + ' %' : '–';
   $('c-left').textContent = c ? (c.left === null ? 'unlimited' : String(c.left)) : '–';
   $('c-next').textContent = c ? (c.next_serial || (c.left === 0 ? 'none left' : '–')) : '–';
+  renderPools(st.pools);
   const err = (st.ledger && st.ledger.error) || '';
   $('ledger-error').hidden = !err;
   $('ledger-error').textContent = err;
