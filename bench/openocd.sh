@@ -22,6 +22,7 @@ CFG=$ROOT/tests/openocd/oflash-sim-stm32f4.cfg
 command -v openocd >/dev/null || { echo "bench/openocd.sh: openocd missing (scripts/install-deps.sh)" >&2; exit 2; }
 source "$ROOT/tests/lib/ports.sh"
 source "$ROOT/tests/lib/openocd.sh"
+source "$ROOT/bench/lib/json.sh"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -159,13 +160,13 @@ row "B. oflash via OpenOCD gdb: program --otp" "$(delta "$n0" "$n1" sim_ns)" "$(
     "$(delta "$n0" "$n1" tck)" "$(delta "$n0" "$n1" bytes_in)" "$(otp_state b.sim)"
 row "B. same again (rerun)" "$(delta "$n1" "$n2" sim_ns)" "$(echo "$t2 - $t1" | bc)" \
     "$(delta "$n1" "$n2" tck)" "$(delta "$n1" "$n2" bytes_in)" "(unchanged)"
-v2=$(sed -nE 's/.*"sectors_erased": ([0-9]+).*"bytes_programmed": ([0-9]+).*/\1 erased, \2 B/p' b.v2.json)
+v2="$(jget "$(cat b.v2.json)" sectors_erased) erased, $(jget "$(cat b.v2.json)" bytes_programmed) B"
 row "B. then version 2 ($v2)" "$(delta "$n2" "$n3" sim_ns)" "$(echo "$t3 - $t2" | bc)" \
     "$(delta "$n2" "$n3" tck)" "$(delta "$n2" "$n3" bytes_in)" "(unchanged)"
 row "B. oflash verify --verify loader (before)" "$(delta "$n3" "$n4" sim_ns)" "$(echo "$t4 - $t3" | bc)" \
-    "$(delta "$n3" "$n4" tck)" "$(delta "$n3" "$n4" bytes_in)" "$(sed -nE 's/.*"verify": "([a-z]+)".*/verify \1/p' b.vl.json)"
+    "$(delta "$n3" "$n4" tck)" "$(delta "$n3" "$n4" bytes_in)" "verify $(jget "$(cat b.vl.json)" verify)"
 row "B. oflash verify (CRC unit, now)" "$(delta "$n4" "$n5" sim_ns)" "$(echo "$t5 - $t4" | bc)" \
-    "$(delta "$n4" "$n5" tck)" "$(delta "$n4" "$n5" bytes_in)" "$(sed -nE 's/.*"verify": "([a-z]+)".*/verify \1/p' b.vc.json)"
+    "$(delta "$n4" "$n5" tck)" "$(delta "$n4" "$n5" bytes_in)" "verify $(jget "$(cat b.vc.json)" verify)"
 B_SIM=$(delta "$n0" "$n1" sim_ns)
 B_TCK=$(delta "$n0" "$n1" tck)
 B_RSIM=$(delta "$n1" "$n2" sim_ns)
@@ -182,15 +183,15 @@ t2=$(now)
 t3=$(now)
 "$OFLASH" verify fw.elf --probe sim:c.sim --json >c.vc.json 2>c.vc.err
 t4=$(now)
-simC=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.first.json)
-simCr=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' c.rerun.json)
-row "C. oflash sim: program --otp" "$(echo "$simC * 1000000000" | bc | cut -d. -f1)" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
-row "C. same again (rerun)" "$(echo "$simCr * 1000000000" | bc | cut -d. -f1)" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
+simC=$(jget "$(cat c.first.json)" sim_time_s)
+simCr=$(jget "$(cat c.rerun.json)" sim_time_s)
+ns() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }'; }
+row "C. oflash sim: program --otp" "$(ns "$simC")" "$(echo "$t1 - $t0" | bc)" "-" "-" "$(otp_state c.sim)"
+row "C. same again (rerun)" "$(ns "$simCr")" "$(echo "$t2 - $t1" | bc)" "-" "-" "(unchanged)"
 for v in "vl|C. oflash sim: verify --verify loader|$t2|$t3" "vc|C. oflash sim: verify (CRC unit)|$t3|$t4"; do
     IFS='|' read -r f name ta tb <<<"$v"
-    s=$(sed -nE 's/.*"sim_time_s": ([0-9.]+).*/\1/p' "c.$f.json")
-    row "$name" "$(echo "$s * 1000000000" | bc | cut -d. -f1)" "$(echo "$tb - $ta" | bc)" "-" "-" \
-        "$(sed -nE 's/.*"verify": "([a-z]+)".*/verify \1/p' "c.$f.json")"
+    s=$(jget "$(cat "c.$f.json")" sim_time_s)
+    row "$name" "$(ns "$s")" "$(echo "$tb - $ta" | bc)" "-" "-" "verify $(jget "$(cat "c.$f.json")" verify)"
 done
 
 echo
@@ -207,10 +208,10 @@ printf '  TCK cycles %s vs %s (%s), OTP in the same pass: %s\n' "$B_TCK" "$A_TCK
 printf '  rerun / first through OpenOCD: simulated time %.2f %%, TCK cycles %.2f %% (target < 2 %%: %s)\n' \
     "$(echo "100 * $B_RSIM / $B_SIM" | bc -l)" "$(echo "100 * $B_RTCK / $B_TCK" | bc -l)" \
     "$([ $((B_RTCK * 50)) -lt "$B_TCK" ] && [ $((B_RSIM * 50)) -lt "$B_SIM" ] && echo met || echo NOT met)"
-rt() { sed -nE 's/.*"round_trips": ([0-9]+).*/\1/p' "$1"; }
+rt() { jget "$(cat "$1")" round_trips; }
 echo "  oflash verify through OpenOCD: loader CRC $(delta "$n3" "$n4" halts) halts, $(rt b.vl.json) GDB round trips," \
     "$(delta "$n3" "$n4" tck) TCK; CRC unit $(delta "$n4" "$n5" halts) halt(s), $(rt b.vc.json) GDB round trips," \
     "$(delta "$n4" "$n5" tck) TCK ($(echo "100 * $(delta "$n4" "$n5" tck) / $(delta "$n3" "$n4" tck)" | bc -l | cut -c1-5) % of the loader's)"
 echo "  the rerun through OpenOCD: $(delta "$n1" "$n2" halts) halt(s), $(delta "$n1" "$n2" ap_reads) AP reads," \
-    "$(delta "$n1" "$n2" ap_writes) AP writes, $(sed -nE 's/.*"round_trips": ([0-9]+).*/\1/p' b.rerun.json) GDB round trips" \
-    "(first run: $(delta "$n0" "$n1" halts) halts, $(sed -nE 's/.*"round_trips": ([0-9]+).*/\1/p' b.first.json) round trips)"
+    "$(delta "$n1" "$n2" ap_writes) AP writes, $(jget "$(cat b.rerun.json)" round_trips) GDB round trips" \
+    "(first run: $(delta "$n0" "$n1" halts) halts, $(jget "$(cat b.first.json)" round_trips) round trips)"

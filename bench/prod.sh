@@ -45,6 +45,7 @@ parts=${PARTS:-1234}
 cmake --build "$build" --target oflash_cli ledger_bench -j2 >/dev/null
 tmp=$(mktemp -d)
 source "$here/../tests/lib/pg.sh"
+source "$here/lib/json.sh"
 # Failed runs are listed in $tmp/failed-runs (a file: some runs are made
 # in a command substitution's subshell).
 cleanup() {
@@ -120,10 +121,8 @@ pub_run() {
         --probe "sim-feed:$d/p2" --probe "sim-feed:$d/p3" --probe "sim-feed:$d/p4" \
         "${extra[@]}" --json >"$d/out" 2>"$d/err" || rc=$?
     [ $rc -eq 0 ] || run_failed "$d" "$url" $rc
-    out=$(sed -E 's/, "ports": .*//' "$d/out")
-    echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out")" \
-        "$(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")" \
-        "$(sed -E 's/.*"db_ms": ([0-9.]+).*/\1/' <<<"$out")"
+    out=$(cat "$d/out")
+    echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s) $(jget "$out" db_ms)"
 }
 # PUB_UNITS (default 128) units a run, PUB_RUNS (default 5) runs each way.
 pub_units=${PUB_UNITS:-128}
@@ -160,8 +159,8 @@ if [[ $parts == *1* ]]; then
     done
 fi
 
-# get KEY: a top-level number of the summary (before the ports array)
-get() { sed -E 's/, "ports": .*//; s/.*"'"$1"'": ([0-9.]+).*/\1/' <<<"$out"; }
+# get KEY: a top-level number of the summary
+get() { jget "$out" "$1"; }
 for db in sqlite postgresql; do
     [[ $parts == *2* ]] || break
     echo "== gang scaling on one station ($db ledger, sim-feed ports, $units_per_port units per port)"
@@ -248,8 +247,8 @@ if [[ $parts == *3* ]]; then
         wait "$pid" || rc=$?
         [ -n "$cp" ] && { kill "$cp" 2>/dev/null; wait "$cp" 2>/dev/null || true; }
         [ $rc -eq 0 ] || run_failed "$d" "sqlite:$d/l.db" $rc
-        out=$(sed -E 's/, "ports": .*//' "$d/out")
-        echo "$(sed -E 's/.*"units_per_hour": ([0-9.]+).*/\1/' <<<"$out") $(sed -E 's/.*"elapsed_s": ([0-9.]+).*/\1/' <<<"$out")"
+        out=$(cat "$d/out")
+        echo "$(jget "$out" units_per_hour) $(jget "$out" elapsed_s)"
     }
     without=() with=() withtls=() withidle=()
     for i in 1 2 3; do

@@ -32,10 +32,7 @@ trap cleanup EXIT
 dev=STM32F401RE
 status=0
 
-jget() { # jget JSON KEY
-    local re="\"$2\": (\"[a-z]*\"|[0-9.]+|null)"
-    [[ $1 =~ $re ]] && { local v=${BASH_REMATCH[1]}; echo "${v//\"/}"; }
-}
+source bench/lib/json.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { # verdict NAME VALUE LIMIT

@@ -14,6 +14,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux zsh
   strace bsdutils
+  # the benches read --json output with jq (bench/lib/json.sh)
+  jq
   # the station's web page: HTTP server (dlopen'ed) and its tests (curl,
   # unshare/ip, Debian's Chromium driven by puppeteer-core from npm)
   libmicrohttpd-dev curl iproute2 util-linux chromium

@@ -10,8 +10,9 @@
  * override it, creates the station (every check before any port touches a
  * chip), prints the plan with the irreversible steps, and runs the ports
  * in a thread of their own while this thread draws one live line per port
- * (redrawn in place on a terminal, plain lines otherwise).  Ctrl-C asks
- * the ports to stop at their next safe point; the command then exits 130.
+ * and a summary line (redrawn in place on a terminal, plain lines
+ * otherwise).  Ctrl-C asks the ports to stop at their next safe point; the
+ * command then exits 130.
  */
 #include "cli.h"
 #include "cli/prod_web.h"
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,9 +279,13 @@ static void queue_log(void *ctx, int level, const char *msg)
     free(line);
 }
 
-static void drain_log(void)
+/* On a terminal the messages land where the last drawing was: clear it to
+ * the end of the screen first (a message wider than the terminal wraps
+ * over more than one row). */
+static void drain_log(bool tty)
 {
     pthread_mutex_lock(&log_lock);
+    if (tty && log_count) fprintf(stderr, "\033[J");
     for (size_t i = 0; i < log_count; i++) {
         fprintf(stderr, "oflash: %s\n", log_queue[i]);
         free(log_queue[i]);
@@ -307,56 +313,132 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-/* One port: number, probe (its end, the distinctive part), state,
- * progress, serial in progress, last serial, counts, last error. */
-static void port_line(char *buf, size_t len, size_t i, const oflash_port_status *p, int sw)
+/* The distinctive part of a probe: its scheme and the last element of its
+ * path, without options ("sim-feed:/x/line/p3?power-loss=1" -> "sim-feed:p3");
+ * the plan lists the ports in full, in the same order. */
+static void probe_short(char *buf, size_t len, const char *probe)
 {
-    char prog[16] = "";
-    size_t pl = strlen(p->probe);
-    const char *probe = pl > 20 ? p->probe + pl - 20 : p->probe;
+    size_t n = strcspn(probe, "?");
+    const char *colon = memchr(probe, ':', n);
+    const char *path = colon ? colon + 1 : probe, *end = probe + n, *base;
+    int scheme = colon ? (int)(colon - probe + 1) : 0;
+    while (end > path + 1 && end[-1] == '/')
+        end--;
+    for (base = end; base > path && base[-1] != '/'; base--) {
+    }
+    if (end - base > 24) base = end - 24;
+    snprintf(buf, len, "%.*s%.*s", scheme, probe, (int)(end - base), base);
+}
+
+/* The widths of the columns that vary: the longest serial and probe. */
+typedef struct line_widths {
+    int serial, probe;
+} line_widths;
+
+static line_widths widths_of(const oflash_station_status *s)
+{
+    line_widths lw = {1, 1};
+    char name[64];
+    for (size_t i = 0; i < s->nports; i++) {
+        int a = (int)strlen(s->ports[i].serial), b = (int)strlen(s->ports[i].last_serial);
+        probe_short(name, sizeof name, s->ports[i].probe);
+        if (a > lw.serial) lw.serial = a;
+        if (b > lw.serial) lw.serial = b;
+        if ((int)strlen(name) > lw.probe) lw.probe = (int)strlen(name);
+    }
+    return lw;
+}
+
+/* Append to a line only what fits whole in `width` columns (all ASCII). */
+static void add_field(char *buf, size_t len, unsigned width, bool always, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void add_field(char *buf, size_t len, unsigned width, bool always, const char *fmt, ...)
+{
+    char field[512];
+    size_t have = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(field, sizeof field, fmt, ap);
+    va_end(ap);
+    if (!always && have + strlen(field) > width) return;
+    snprintf(buf + have, len - have, "%s", field);
+}
+
+/* One port, most important first, so that a narrow terminal keeps what
+ * matters: number, state, progress, counts, last serial; then, where they
+ * fit, the serial in progress, the probe and the last error (cut at the
+ * width).  `width` is the usable width (the terminal's less one column). */
+static void port_line(char *buf, size_t len, size_t i, const oflash_port_status *p,
+                      const line_widths *lw, unsigned width)
+{
+    char prog[16] = "", name[64];
+    bool err = p->last_error[0] && p->state != OFLASH_PORT_PASS;
     if (p->state >= OFLASH_PORT_ERASING && p->state <= OFLASH_PORT_LOCKING)
         snprintf(prog, sizeof prog, "%3u%%", p->percent);
-    snprintf(buf, len,
-             "%2zu %-20s %-11s %4s %-*s last %-*s %4" PRIu64 " ok %3" PRIu64 " fail%s%s", i + 1,
-             probe, oflash_port_state_name(p->state), prog, sw, p->serial[0] ? p->serial : "-", sw,
-             p->last_serial[0] ? p->last_serial : "-", p->passed, p->failed,
-             p->last_error[0] && p->state != OFLASH_PORT_PASS ? "  " : "",
-             p->last_error[0] && p->state != OFLASH_PORT_PASS ? p->last_error : "");
+    buf[0] = '\0';
+    add_field(buf, len, width, true, "%2zu %-11s %4s %4" PRIu64 " ok %3" PRIu64 " fail  last %-*s",
+              i + 1, oflash_port_state_name(p->state), prog, p->passed, p->failed, lw->serial,
+              p->last_serial[0] ? p->last_serial : "-");
+    add_field(buf, len, width, false, "  now %-*s", lw->serial, p->serial[0] ? p->serial : "-");
+    probe_short(name, sizeof name, p->probe);
+    add_field(buf, len, width, false, "  %-*s", lw->probe, name);
+    /* The error, cut at the width where at least a few words fit (the
+     * whole text follows the run). */
+    if (err && strlen(buf) + 24 <= width) add_field(buf, len, width, true, "  %s", p->last_error);
+    if (strlen(buf) > width) buf[width] = '\0';
 }
 
-/* The width of the serial columns: the longest serial shown. */
-static int serial_width(const oflash_station_status *s)
+/* The station's line under the ports: units, yield, units per hour. */
+static void summary_line(char *buf, size_t len, const oflash_station_status *s, unsigned width)
 {
-    size_t w = 1;
-    for (size_t i = 0; i < s->nports; i++) {
-        size_t a = strlen(s->ports[i].serial), b = strlen(s->ports[i].last_serial);
-        if (a > w) w = a;
-        if (b > w) w = b;
-    }
-    return (int)w;
+    uint64_t units = s->passed + s->failed;
+    buf[0] = '\0';
+    add_field(buf, len, width, true,
+              "   %" PRIu64 " unit%s: %" PRIu64 " ok, %" PRIu64
+              " fail, yield %.1f %%, %.0f units/h",
+              units, units == 1 ? "" : "s", s->passed, s->failed,
+              units ? 100.0 * (double)s->passed / (double)units : 0.0, s->units_per_hour);
+    if (strncmp(s->ports[0].probe, "sim", 3) == 0)
+        add_field(buf, len, width, false, " (target time)");
+    add_field(buf, len, width, false, ", %.0f s", s->elapsed_s);
+    if (strlen(buf) > width) buf[width] = '\0';
 }
 
-static unsigned term_width(void)
+static void term_size(unsigned *cols, unsigned *rows)
 {
     struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
-    return 80;
+    *cols = 80;
+    *rows = 24;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0) {
+        if (ws.ws_col > 20) *cols = ws.ws_col;
+        if (ws.ws_row > 0) *rows = ws.ws_row;
+    }
 }
 
-/* In place on a terminal: move up over the last drawing and draw again. */
-static void draw_tty(const oflash_station_status *s, size_t *drawn)
+/* In place on a terminal: move up over the last drawing, print the
+ * library's warnings there (they scroll up out of the way) and draw again:
+ * one line per port, never as wide as the terminal (no wrap), and while
+ * the station runs its summary line.  The last drawing (`final`) leaves
+ * the summary out: the full summary follows it. */
+static void draw_tty(const oflash_station_status *s, size_t *drawn, bool final)
 {
     char line[1024];
-    unsigned w = term_width();
-    int sw = serial_width(s);
-    if (*drawn) fprintf(stderr, "\033[%zuA", *drawn);
-    drain_log();
+    unsigned w, rows;
+    line_widths lw = widths_of(s);
+    term_size(&w, &rows);
+    if (*drawn) fprintf(stderr, "\r\033[%zuA", *drawn);
+    drain_log(true);
     for (size_t i = 0; i < s->nports; i++) {
-        port_line(line, sizeof line, i, &s->ports[i], sw);
-        if (strlen(line) >= w) line[w - 1] = '\0';
+        port_line(line, sizeof line, i, &s->ports[i], &lw, w - 1);
         fprintf(stderr, "\033[2K%s\n", line);
     }
     *drawn = s->nports;
+    if (!final) {
+        summary_line(line, sizeof line, s, w - 1);
+        fprintf(stderr, "\033[2K%s\n", line);
+        (*drawn)++;
+    }
+    fprintf(stderr, "\033[J");
     fflush(stderr);
 }
 
@@ -368,7 +450,7 @@ typedef struct plain_seen {
 
 static void draw_plain(const oflash_station_status *s, plain_seen *seen)
 {
-    drain_log();
+    drain_log(false);
     for (size_t i = 0; i < s->nports; i++) {
         const oflash_port_status *p = &s->ports[i];
         if (p->passed != seen[i].passed)
@@ -501,6 +583,7 @@ static int prod_run(int argc, char **argv)
     runner r;
     pthread_t th;
     size_t drawn = 0;
+    unsigned cols, rows;
     bool tty, live, stopping = false;
     int c, k, ret = EXIT_FAIL;
 
@@ -624,7 +707,10 @@ static int prod_run(int argc, char **argv)
         ret = EXIT_INTERRUPTED;
         goto out;
     }
-    tty = isatty(STDERR_FILENO);
+    /* In place only where the drawing fits the terminal's height (moving
+     * up stops at its top row: a taller drawing would scroll copies). */
+    term_size(&cols, &rows);
+    tty = isatty(STDERR_FILENO) && rows > s->nports + 2;
     live = !cli_quiet && !cli_json;
     oflash_log_set_handler(queue_log, NULL);
     r.st = st;
@@ -642,12 +728,12 @@ static int prod_run(int argc, char **argv)
             cli_error("stopping: every port finishes or parks its unit at the next safe point");
         }
         if (!live) {
-            drain_log();
+            drain_log(false);
             continue;
         }
         oflash_station_status_get(s, st);
         if (tty)
-            draw_tty(s, &drawn);
+            draw_tty(s, &drawn, false);
         else
             draw_plain(s, seen);
     }
@@ -655,11 +741,11 @@ static int prod_run(int argc, char **argv)
     oflash_station_status_get(s, st);
     if (live) {
         if (tty)
-            draw_tty(s, &drawn);
+            draw_tty(s, &drawn, true);
         else
             draw_plain(s, seen);
     }
-    drain_log();
+    drain_log(false);
     oflash_log_set_handler(NULL, NULL);
     if (cli_json) {
         json_summary(s, r.rc, r.error);

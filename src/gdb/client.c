@@ -1360,6 +1360,25 @@ static int gdb_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
     }
     if (rc < 0) return rc;
     stop->pc = now[15];
+    /* The time ran out, but the core halted by Ctrl-C stands at the
+     * breakpoint or on a BKPT: the code got there, and only the server's
+     * stop notice came late (a server polls the target: OpenOCD every
+     * poll_period, 100 ms, slower on a loaded host or link).  That is the
+     * code's stop, not a timeout; a core still running the code (a loader
+     * stuck in its loop) stands elsewhere and stays a timeout. */
+    if (timed_out) {
+        uint8_t ins[2] = {0, 0};
+        bool at_break = false;
+        for (size_t i = 0; i < nb; i++)
+            at_break |= now[15] == brk[i];
+        if (at_break || (gdb_read_mem(p, ins, now[15] & ~1u, 2) == 0 && ins[1] == 0xBE)) {
+            oflash_log(OFLASH_LOG_DEBUG,
+                       "GDB server %s: the core stood at 0x%08X (%s) when %u ms were up: "
+                       "the stop notice came late",
+                       c->peer, now[15], at_break ? "breakpoint" : "BKPT", tmo);
+            timed_out = false;
+        }
+    }
     in_exc = !timed_out && (now[16] & 0x1FFu) >= 2 && (now[16] & 0x1FFu) <= 6 &&
              ((g && now[15] == g + GUARD_HANDLER) || vc);
     if ((in_exc || g) && (rc = gdb_read_regs(p, now, all_regs, 17)) < 0) return rc;

@@ -109,6 +109,21 @@ jrun "run timeout" 1 run --probe "sim:$CHIP" --load loop.bin@0x20000000 --pc 0x2
     jkeys "run timeout: error object with stopped and registers" error.code='"timeout"' error.stopped='"timeout"' error.registers.pc
 jrun "read stdout with json" 2 read 0x08000000 4 -o - "${T[@]}" --json &&
     jkeys "read -o - --json: usage error" error.code='"usage"'
+# Times are JSON numbers; one below 1e-4 s has an exponent (jansson's
+# shortest form, docs/json.md): the verify of 4 bytes takes a few us of
+# target time.  The readers in our scripts read it as a JSON parser does:
+# jget of tests/flash/lib.sh and bench/lib/json.sh (jq, the benches).
+jrun "verify of 4 bytes" 0 verify fw2.hex "${T[@]}" --json && {
+    want=$(python3 -c 'import json; print(repr(json.load(open("out.json"))["sim_time_s"]))')
+    raw=$(grep -oE '"sim_time_s": [^,}]*' out.json)
+    same() { python3 -c 'import sys; sys.exit(float(sys.argv[1]) != float(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+    python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < 1e-4)' "$want" && [[ $raw =~ [eE] ]] &&
+        pass "a time below 1e-4 s is written with an exponent ($raw)" || fail "tiny time: $raw ($want)"
+    got=$(jget "$J" sim_time_s)
+    same "$got" "$want" && pass "tests' jget reads it as JSON does ($got)" || fail "tests' jget: '$got', JSON says $want"
+    got=$(source "$OFLASH_SRC/bench/lib/json.sh" && jget "$J" sim_time_s)
+    same "$got" "$want" && pass "the benches' jget (jq) reads it as JSON does ($got)" || fail "bench jget: '$got', JSON says $want"
+}
 # the human messages still go to stderr
 jrun "stderr" 1 info nosuch.hex --json && grep -q "oflash: " err.txt && pass "message also on stderr" || fail "stderr: $(cat err.txt)"
 finish

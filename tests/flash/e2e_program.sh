@@ -55,7 +55,7 @@ for k in sectors_skipped round_trips wire_bytes elapsed_s sim_time_s; do
     [ "$(jget "$out" $k)" != MISSING ] || fail "JSON field $k missing"
 done
 if [ "$MODE" = sim ]; then
-    [[ $(jget "$out" sim_time_s) =~ ^[0-9.]+$ ]] || fail "sim_time_s is not a number on sim:"
+    [[ $(jget "$out" sim_time_s) =~ ^[0-9.]+([eE]-?[0-9]+)?$ ]] || fail "sim_time_s is not a number on sim:"
 else
     [ "$(jget "$out" sim_time_s)" = null ] || fail "sim_time_s should be null over gdb:"
 fi

@@ -25,9 +25,11 @@ finish() {
     echo "all passed"
 }
 
-# jget JSON KEY: the value of "KEY" (number, string without quotes, null)
+# jget JSON KEY: the value of "KEY" (number, string without quotes, null).
+# A number may have an exponent (docs/json.md: a time below 1e-4 s is
+# written 4.312e-6).
 jget() {
-    local re="\"$2\": (\"[a-z]*\"|[0-9.]+|null)"
+    local re="\"$2\": (\"[a-z]*\"|-?[0-9.]+([eE][-+]?[0-9]+)?|null)"
     if [[ $1 =~ $re ]]; then local v=${BASH_REMATCH[1]}; echo "${v//\"/}"; else echo "MISSING"; fi
 }
 

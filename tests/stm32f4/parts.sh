@@ -6,7 +6,10 @@
 # part: `devices show` gives the layout, the chip's ID registers match the
 # table (part detected with no --device), first and last sector and the
 # 1 MiB boundary programmed and verified with an OTP serial, the last sector
-# erased alone, and a RAM routine run on the core.
+# erased alone, and a RAM routine run on the core.  The core is the part's:
+# an M4-only (DSP) instruction is UNDEFINED on the Cortex-M3 of an F2 (a
+# usage fault) and runs on an F4; the one flash loader of the family is
+# built for the Cortex-M3 (ARMv7-M, without the M4's DSP extension).
 source "$(dirname "$0")/../flash/lib.sh"
 
 # part  KiB  sectors  last-sector-address  DEV_ID  RAM-KiB  core
@@ -24,6 +27,18 @@ for p in F401xB F401xE F405xG F407xE F410xB F411xE F412xG F413xG F423xH F415xG F
     "$OFLASH" devices show "STM32$p" >/dev/null 2>&1 || fail "devices show STM32$p"
 done
 pass "devices show: every F4 line of the table"
+
+# The F2/F4 loader: built for the Cortex-M3, so no M4-only instruction
+# can be in it (the assembler refuses one for that core).
+attrs=$("${ARM_OBJCOPY%objcopy}readelf" -A "$OFLASH_BUILD/loaders/stm32f4.flm")
+grep -qE 'Tag_CPU_arch: v7$' <<<"$attrs" && grep -q 'Tag_CPU_arch_profile: Microcontroller' <<<"$attrs" &&
+    pass "the F2/F4 flash loader is built for the Cortex-M3 (ARMv7-M, no DSP extension)" ||
+    fail "stm32f4.flm attributes: $attrs"
+printf '.syntax unified\n.thumb\nqadd r0, r0, r1\nbkpt #0\n' >"$WORK/qadd.s"
+! "$ARM_CC" -c -mcpu=cortex-m3 -mthumb "$WORK/qadd.s" -o "$WORK/qadd3.o" 2>/dev/null &&
+    pass "the assembler refuses qadd (DSP) for the Cortex-M3" || fail "qadd assembled for cortex-m3"
+"$ARM_CC" -c -mcpu=cortex-m4 -mthumb "$WORK/qadd.s" -o "$WORK/qadd.o"
+"$ARM_OBJCOPY" -O binary "$WORK/qadd.o" "$WORK/qadd.bin"
 
 for line in "${PARTS[@]}"; do
     read -r dev kb nsect last devid ramkb core <<<"$line"
@@ -73,5 +88,15 @@ for line in "${PARTS[@]}"; do
     printf '\x01\x30\x00\xbe' >"$WORK/inc.bin"   # adds r0, #1; bkpt
     o=$("$OFLASH" run "${T[@]}" --load "$WORK/inc.bin@0x20000000" --pc 0x20000001 --sp 0x20001000 --reg r0=41 2>&1) || true
     grep -qE "^r0 +0x0000002A" <<<"$o" && pass "$dev: a RAM routine runs on the core" || fail "$dev run: $o"
+    # qadd r0, r0, r1 (Cortex-M4 DSP); bkpt
+    rc=0; o=$("$OFLASH" run "${T[@]}" --load "$WORK/qadd.bin@0x20000000" --pc 0x20000001 --sp 0x20001000 \
+        --reg r0=41 --reg r1=1 2>&1) || rc=$?
+    if [ "$core" = Cortex-M3 ]; then
+        [ "$rc" = 1 ] && grep -q "usage fault: undefined instruction at 0x20000000" <<<"$o" &&
+            pass "$dev: an M4-only instruction (qadd) faults on its Cortex-M3 (usage fault)" || fail "$dev qadd: rc=$rc $o"
+    else
+        [ "$rc" = 0 ] && grep -qE "^r0 +0x0000002A" <<<"$o" &&
+            pass "$dev: qadd runs on its Cortex-M4" || fail "$dev qadd: rc=$rc $o"
+    fi
 done
 finish

@@ -164,8 +164,11 @@ pools_of='import json, sys
 d = json.load(sys.stdin)
 print(json.dumps([[p["name"], p["scheme"], p["issued"], p["left"], p["next_serial"] or None]
                   for p in d["pools"]], sort_keys=True))'
-page_pools=$(curl -s --max-time 5 "${URL}api/status" | python3 -c "$pools_of")
 status_pools=$("$OFLASH" prod status --db "$DB" --json | python3 -c "$pools_of")
+# prod serve answers from a status up to 1 s old (STATUS_MAX_MS): wait for it.
+t=$((SECONDS + 20))
+until page_pools=$(curl -s --max-time 5 "${URL}api/status" | python3 -c "$pools_of") &&
+    [ "$page_pools" = "$status_pools" ] || [ $SECONDS -ge $t ]; do sleep 0.3; done
 echo "pools on the page: $page_pools"
 [ -n "$page_pools" ] && [ "$page_pools" = "$status_pools" ] &&
     pass "/api/status lists the ledger's pools as prod status --db does" ||

@@ -18,6 +18,7 @@
 #include "stm32f4.h"
 #include "targets/common/stm32_optcr_rdp.h"
 
+#include "common/error_internal.h"
 #include "oflash/error.h"
 
 #include <string.h>
@@ -46,15 +47,20 @@ static int f4_check_protection(const oflash_device *dev, oflash_probe *probe,
             have = true;
             /* 1 MiB F42x/F43x/F469/F479 with OPTCR.DB1M (bit 30) set are two
              * banks of 512 KiB (sectors 0-7 and 12-19): another layout than
-             * the one described here (RM0090 §3.9.8, RM0386). */
+             * the one described here (RM0090 §3.4 Table 9, §3.9.10; RM0386),
+             * where an erase of sector 8-11 is silently not performed. */
             if (!f4_part_of(dev)->dual_bank && dev->flash_size_kb == 1024 &&
-                (dev->dev_id == 0x419 || dev->dev_id == 0x434) && (optcr & (1u << 30)))
-                return oflash_error_set(
+                (dev->dev_id == 0x419 || dev->dev_id == 0x434) && (optcr & F4_OPTCR_DB1M)) {
+                oflash_error_set(
                     OFLASH_EUNSUPPORTED,
-                    "this %s runs in dual-bank mode (FLASH_OPTCR 0x%08X: DB1M = 1): its sector "
-                    "layout differs from the single-bank one oflash knows; nothing was written "
-                    "(clear DB1M in the option bytes, or describe the part in a device file)",
-                    dev->name, optcr);
+                    "this %s is set to dual-bank mode by its option bytes (DB1M = 1): its "
+                    "flash is then divided differently from the normal single-bank layout "
+                    "oflash programs, so nothing was written. Set the chip back to single-bank "
+                    "mode (clear the DB1M option bit, e.g. with STM32CubeProgrammer) and "
+                    "program it again",
+                    dev->name);
+                return oflash__error_detail("FLASH_OPTCR 0x%08X: bit 30 (DB1M) set", optcr);
+            }
         }
         /* Dual bank: sectors 12..23 in OPTCR1.  One bank of 16 sectors
          * (F413/F423, RM0430): nWRP12..14 follow in OPTCR, nWRP14 covers

@@ -120,6 +120,70 @@ static bool dual(const sim_chip *c)
     return f4_part_of(c->dev)->dual_bank;
 }
 
+/* RM0090 §3.4, §3.9.10 (RM0386 alike for the F469/F479): a 1 MiB F42x/F43x
+ * /F469/F479 is one bank of sectors 0-11 while OPTCR.DB1M = 0 (factory);
+ * with DB1M = 1 its last 512 KiB are restructured like the first: bank 1 =
+ * sectors 0-7, bank 2 = sectors 12-19 (SNB 0x10-0x17, MER1; write
+ * protection in OPTCR1 nWRP0-7).  An erase of sector 8-11 is then "not
+ * performed" (RM0090's note on DB1M). */
+static bool db1m_capable(const sim_chip *c)
+{
+    return !dual(c) && c->dev->flash_size_kb == 1024 &&
+           (c->dev->dev_id == 0x419 || c->dev->dev_id == 0x434);
+}
+
+static bool db1m(const sim_chip *c)
+{
+    return db1m_capable(c) && (OPTCR(c) & F4_OPTCR_DB1M);
+}
+
+/* F413/F423: one bank of 16 sectors, nWRP12..14 in OPTCR (RM0430). */
+static bool f413_layout(const sim_chip *c)
+{
+    return !dual(c) && c->dev->banks[0].sector_count > 12;
+}
+
+static uint32_t optcr_writable(const sim_chip *c)
+{
+    return OPTCR_WRITABLE | (db1m_capable(c) ? F4_OPTCR_DB1M : 0) |
+           (f413_layout(c) ? F4_OPTCR_NWRP12_14 : 0);
+}
+
+/* OPTCR1 (nWRP of bank 2) exists on every F42x/F43x/F469/F479 of 1 or 2 MiB. */
+static bool has_optcr1(const sim_chip *c)
+{
+    return dual(c) || db1m_capable(c);
+}
+
+/* Sector k of the DB1M layout (0-7, 12-19): offset and size. */
+static bool db1m_sector(unsigned k, uint32_t *off, uint32_t *size)
+{
+    static const uint32_t kib[8] = {16, 16, 16, 16, 64, 128, 128, 128};
+    uint32_t o = k >= 12 ? 0x80000u : 0;
+    unsigned j = k < 8 ? k : k - 12;
+    if (k >= 8 && (k < 12 || k > 19)) return false;
+    for (unsigned i = 0; i < j; i++)
+        o += kib[i] * 1024u;
+    *off = o;
+    *size = kib[j] * 1024u;
+    return true;
+}
+
+static bool db1m_wrp(const sim_chip *c, unsigned k)
+{
+    return k < 12 ? !(OPTCR(c) & (1u << (OPTCR_NWRP_SHIFT + k)))
+                  : !(OPTCR1(c) & (1u << (OPTCR_NWRP_SHIFT + k - 12)));
+}
+
+/* The DB1M sector holding flash offset off. */
+static unsigned db1m_sector_at(uint32_t off)
+{
+    uint32_t o, sz;
+    for (unsigned k = 0; k < 20; k++)
+        if (db1m_sector(k, &o, &sz) && off >= o && off - o < sz) return k;
+    return 0;
+}
+
 #define MS(x) ((uint64_t)(x)*SIM_PS_PER_MS)
 
 /* Erase time of one sector, indexed [size class][PSIZE]. */
@@ -194,7 +258,7 @@ static uint32_t erase_range(sim_chip *c, uint32_t off, uint32_t len)
 static void start_erase(sim_chip *c)
 {
     const oflash_bank *bank = flash_bank(c);
-    bool dbl = dual(c);
+    bool two = db1m(c), dbl = dual(c) || two;
     bool ser = F(c)->cr & CR_SER, mer = F(c)->cr & CR_MER, mer1 = dbl && (F(c)->cr & CR_MER1);
     unsigned ps = psize(c);
     uint32_t err = 0;
@@ -207,6 +271,34 @@ static void start_erase(sim_chip *c)
     }
     if (rdp(c) != 0) {
         F(c)->sr |= SR_WRPERR;
+        return;
+    }
+    if (ser && two) {
+        /* DB1M: sectors 0-7 and 12-19 (SNB 0x10-0x17). */
+        unsigned snb = (F(c)->cr >> CR_SNB_SHIFT) & 0x1Fu, k = snb < 16 ? snb : snb - 4;
+        uint32_t off, size;
+        if (snb >= 8 && snb < 12) {
+            /* RM0090: "the erase operation on Bank 2 sector is not performed" */
+            start_busy(c, MS(1), true, true);
+            oflash_log(OFLASH_LOG_DEBUG, "sim: erase sector %u with DB1M = 1: not performed", snb);
+            return;
+        }
+        if (!db1m_sector(k, &off, &size)) {
+            F(c)->sr |= SR_PGSERR;
+            return;
+        }
+        if (db1m_wrp(c, k)) {
+            F(c)->sr |= SR_WRPERR;
+            return;
+        }
+        err = erase_range(c, off, size);
+        if (c->power_lost) return;
+        c->erase_ops++;
+        c->flash_ops++;
+        F(c)->sr |= err;
+        start_busy(c, erase_ps(size, ps), true, err == 0);
+        oflash_log(OFLASH_LOG_DEBUG, "sim: erase sector %u of the DB1M layout (%u KiB, x%u)%s", k,
+                   size / 1024, 8u << ps, err ? " (OPERR)" : "");
         return;
     }
     if (ser) {
@@ -244,7 +336,14 @@ static void start_erase(sim_chip *c)
         uint32_t lo = mer ? 0 : half, hi = (dbl && !mer1) ? half : c->nv.flash_size;
         for (size_t i = 0; i < bank->sector_count; i++) {
             uint32_t off = bank->sectors[i].addr - F4_FLASH_BASE;
-            if (off >= lo && off < hi && sector_wrp(c, (int)i)) {
+            if (off >= lo && off < hi && !two && sector_wrp(c, (int)i)) {
+                F(c)->sr |= SR_WRPERR;
+                return;
+            }
+        }
+        for (unsigned k = 0; two && k < 20; k++) {
+            uint32_t off, size;
+            if (db1m_sector(k, &off, &size) && off >= lo && off < hi && db1m_wrp(c, k)) {
                 F(c)->sr |= SR_WRPERR;
                 return;
             }
@@ -263,8 +362,8 @@ static void start_erase(sim_chip *c)
 
 static void start_option_program(sim_chip *c)
 {
-    uint32_t newopt = F(c)->optcr_reg & OPTCR_WRITABLE;
-    uint32_t newopt1 = dual(c) ? (F(c)->optcr1_reg & OPTCR1_WRITABLE) : OPTCR1(c);
+    uint32_t newopt = F(c)->optcr_reg & optcr_writable(c);
+    uint32_t newopt1 = has_optcr1(c) ? (F(c)->optcr1_reg & OPTCR1_WRITABLE) : OPTCR1(c);
     uint64_t ps = OPTION_PROGRAM_PS;
     bool regress = oflash_sim_rdp_level(OPTCR(c)) == 1 && oflash_sim_rdp_level(newopt) == 0;
 
@@ -357,7 +456,7 @@ static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned si
         uint32_t writable = CR_PG | CR_SER | CR_MER | (0x0Fu << CR_SNB_SHIFT) |
                             (3u << CR_PSIZE_SHIFT) | CR_STRT | CR_EOPIE | CR_ERRIE | CR_LOCK;
         uint32_t nv;
-        if (dual(c)) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
+        if (dual(c) || db1m_capable(c)) writable |= CR_MER1 | (0x10u << CR_SNB_SHIFT);
         if (F(c)->cr & CR_LOCK) break; /* locked: writes ignored */
         nv = ((F(c)->cr & ~mask) | v) & writable;
         F(c)->cr = nv & ~CR_STRT;
@@ -373,7 +472,7 @@ static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned si
         uint32_t nv;
         if (F(c)->optcr_reg & OPTCR_OPTLOCK) break;
         nv = (F(c)->optcr_reg & ~mask) | v;
-        F(c)->optcr_reg = (F(c)->optcr_reg & ~OPTCR_WRITABLE) | (nv & OPTCR_WRITABLE);
+        F(c)->optcr_reg = (F(c)->optcr_reg & ~optcr_writable(c)) | (nv & optcr_writable(c));
         if (nv & OPTCR_OPTSTRT) start_option_program(c);
         if (nv & OPTCR_OPTLOCK) {
             F(c)->optcr_reg |= OPTCR_OPTLOCK;
@@ -382,7 +481,7 @@ static void flash_reg_write(sim_chip *c, uint32_t off, uint32_t val, unsigned si
         break;
     }
     case FLASH_OPTCR1:
-        if (dual(c) && !(F(c)->optcr_reg & OPTCR_OPTLOCK))
+        if (has_optcr1(c) && !(F(c)->optcr_reg & OPTCR_OPTLOCK))
             F(c)->optcr1_reg = ((F(c)->optcr1_reg & ~mask) | v) & OPTCR1_WRITABLE;
         break;
     default:
@@ -436,7 +535,7 @@ static bool in_info(const sim_chip *c, uint32_t a)
 static bool in_opt(const sim_chip *c, uint32_t a)
 {
     return (a >= F4_OPT_BASE && a - F4_OPT_BASE < F4_OPT_SIZE) ||
-           (dual(c) && a >= F4_OPT2_BASE && a - F4_OPT2_BASE < F4_OPT_SIZE);
+           (has_optcr1(c) && a >= F4_OPT2_BASE && a - F4_OPT2_BASE < F4_OPT_SIZE);
 }
 
 /* ---- the model's hooks ---- */
@@ -539,6 +638,10 @@ static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
                  "OPTCR 0x%08X: RDP level %d (0x%02X), nWRP 0x%03X, %s watchdog, BOR_LEV %u", optcr,
                  *rdp, (optcr >> 8) & 0xFF, (optcr >> 16) & 0xFFF,
                  (optcr & OPTCR_WDG_SW) ? "software" : "hardware", (optcr >> 2) & 3);
+    if ((optcr & F4_OPTCR_DB1M) && !f4_part_of(dev)->dual_bank && dev->flash_size_kb == 1024 &&
+        n > 0 && (size_t)n < len)
+        n += snprintf(text + n, len - (size_t)n,
+                      ", DB1M = 1 (two banks of 512 KiB: sectors 0-7 and 12-19)");
     if (f4_part_of(dev)->dual_bank && n > 0 && (size_t)n < len)
         snprintf(text + n, len - (size_t)n, "; OPTCR1 0x%08X: nWRP bank 2 0x%03X", optcr1,
                  (optcr1 >> 16) & 0xFFF);
@@ -549,12 +652,13 @@ static void f4_describe_options(char *text, size_t len, int *rdp, bool *wrp, siz
 
 static bool flash_wrp(const sim_chip *c, uint32_t addr)
 {
+    if (db1m(c)) return db1m_wrp(c, db1m_sector_at(addr - F4_FLASH_BASE));
     return sector_wrp(c, oflash_bank_sector_at(flash_bank(c), addr));
 }
 
 static uint32_t reg_last(const sim_chip *c)
 {
-    return dual(c) ? FLASH_OPTCR1 : FLASH_OPTCR; /* OPTCR1: F42x/F43x only */
+    return has_optcr1(c) ? FLASH_OPTCR1 : FLASH_OPTCR; /* OPTCR1: F42x/F43x/F469/F479 only */
 }
 
 static const stm32f2x_sr_name f4_sr_names[] = {{SR_PGSERR, "PGSERR"}, {SR_PGPERR, "PGPERR"},

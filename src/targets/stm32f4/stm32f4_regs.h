@@ -81,6 +81,9 @@
 #define F4_OPTCR_RDP_SHIFT 8
 #define F4_OPTCR_NWRP_SHIFT 16        /* nWRPi at bit 16 + i, 0 = sector i protected */
 #define F4_OPTCR_SPRMOD (1u << 31)    /* 1: the nWRP bits select PCROP, 1 = protected */
+#define F4_OPTCR_DB1M (1u << 30)      /* 1 MiB F42x/F43x/F469/F479: two banks of 512 KiB
+                                       * (RM0090 §3.4 Table 9, §3.9.10) */
+#define F4_OPTCR_NWRP12_14 0x70000000u /* F413/F423: nWRP12..14 (sectors 12, 13, 14+15) */
 #define F4_OPTCR_RESET 0x0FFFAAEDu    /* factory value (RM0368 §3.8.6) */
 #define F4_OPTCR1_RESET 0x0FFF0000u   /* RM0090 §3.9.8 */
 #define F4_OPTCR_WRITABLE 0x0FFFFFECu /* BOR_LEV, USER, RDP, nWRP */
