@@ -113,19 +113,19 @@ uint64_t oflash__ledger_round_trips(const oflash_ledger *l);
  * and scheme (oflash_ledger_use_pool); the oldest pool is "default", any
  * other "pool-ID".  The schemes of existing pools are read back from
  * their identity lines in C (schemes_from_identities). */
-#define LEDGER_MIGRATION_3_SQL \
-    "ALTER TABLE pools ADD COLUMN name TEXT;" \
-    "ALTER TABLE pools ADD COLUMN scheme_at BIGINT;" \
-    "ALTER TABLE pools ADD COLUMN scheme_format TEXT;" \
-    "ALTER TABLE pools ADD COLUMN scheme_len INTEGER;" \
-    "ALTER TABLE pools ADD COLUMN scheme_prefix TEXT;" \
-    "ALTER TABLE pools ADD COLUMN scheme_crc32 INTEGER;" \
-    "ALTER TABLE pools ADD COLUMN scheme_start BIGINT;" \
-    "ALTER TABLE pools ADD COLUMN scheme_step BIGINT;" \
-    "ALTER TABLE pools ADD COLUMN list_name TEXT;" \
-    "ALTER TABLE pools ADD COLUMN list_text TEXT;" \
-    "UPDATE pools SET name = CASE WHEN id = (SELECT min(id) FROM pools)" \
-    " THEN 'default' ELSE 'pool-' || CAST(id AS TEXT) END;" \
+#define LEDGER_MIGRATION_3_SQL                                                                     \
+    "ALTER TABLE pools ADD COLUMN name TEXT;"                                                      \
+    "ALTER TABLE pools ADD COLUMN scheme_at BIGINT;"                                               \
+    "ALTER TABLE pools ADD COLUMN scheme_format TEXT;"                                             \
+    "ALTER TABLE pools ADD COLUMN scheme_len INTEGER;"                                             \
+    "ALTER TABLE pools ADD COLUMN scheme_prefix TEXT;"                                             \
+    "ALTER TABLE pools ADD COLUMN scheme_crc32 INTEGER;"                                           \
+    "ALTER TABLE pools ADD COLUMN scheme_start BIGINT;"                                            \
+    "ALTER TABLE pools ADD COLUMN scheme_step BIGINT;"                                             \
+    "ALTER TABLE pools ADD COLUMN list_name TEXT;"                                                 \
+    "ALTER TABLE pools ADD COLUMN list_text TEXT;"                                                 \
+    "UPDATE pools SET name = CASE WHEN id = (SELECT min(id) FROM pools)"                           \
+    " THEN 'default' ELSE 'pool-' || CAST(id AS TEXT) END;"                                        \
     "CREATE UNIQUE INDEX pools_name ON pools (name);"
 
 #endif
