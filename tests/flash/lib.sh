@@ -105,16 +105,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 # start_gdbserver CHIP DEVICE: oflash gdbserver for sim:CHIP; sets GPORT, GPID.
 # With --otp: the client programs OTP through the server (a server without
 # it makes the simulated chip refuse OTP programming for the session).
+# The server picks the port (--listen 127.0.0.1:0) and says which.
 start_gdbserver() {
-    for _ in 1 2 3 4 5 6 7 8; do
-        GPORT=$((20000 + RANDOM % 40000))
-        port_free "$GPORT" || continue
-        "$OFLASH" gdbserver --probe "sim:$1" --device "$2" --listen "127.0.0.1:$GPORT" --otp \
-            >"$WORK/gdbserver.log" 2>&1 &
-        GPID=$!
-        PIDS+=("$GPID")
-        wait_port "$GPORT" "$GPID" && return 0
-    done
+    "$OFLASH" gdbserver --probe "sim:$1" --device "$2" --listen 127.0.0.1:0 --otp \
+        >"$WORK/gdbserver.log" 2>&1 &
+    GPID=$!
+    PIDS+=("$GPID")
+    GPORT=$(listen_port "$WORK/gdbserver.log" "$GPID") && wait_port "$GPORT" "$GPID" && return 0
     echo "cannot start oflash gdbserver" >&2
     cat "$WORK/gdbserver.log" >&2 || true
     return 1

@@ -84,7 +84,8 @@ for _ in 1 2 3 4 5 6; do
         -serial none -device "loader,file=$WORK/q.bin,addr=0x08000000" >"$WORK/qemu.log" 2>&1 &
     QPID=$!
     PIDS+=("$QPID")
-    wait_port "$QPORT" "$QPID" && break
+    wait_listen "$QPORT" "$QPID" && break # else the picked port was taken meanwhile
+    stop_pid "$QPID"
     QPID=
 done
 if [ -z "$QPID" ]; then
