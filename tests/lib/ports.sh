@@ -36,7 +36,7 @@ _port_owner_in() {
         q=$p
         while [ -n "$q" ] && [ "$q" -gt 1 ]; do
             [ "$q" = "$2" ] && return 0
-            q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
+            q=$(sed -nE 's/^.*\) . ([0-9]+) .*/\1/p' "/proc/$q/stat" 2>/dev/null) # its parent
         done
     done
     return 1
