@@ -131,70 +131,6 @@ static void test_engine_init_during_run(void)
     oflash_probe_close(p);
 }
 
-/* ---- 2. ports opening fresh chips and running them ---- */
-
-#define PORTS 4
-#define UNITS 6
-
-typedef struct port_result {
-    int index;
-    int runs, done, errors;
-    char first_problem[300];
-} port_result;
-
-static void *port_thread(void *arg)
-{
-    port_result *r = arg;
-    for (int u = 0; u < UNITS; u++) {
-        char path[128], uid[25], spec[160];
-        oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
-        oflash_probe *p = NULL;
-        oflash_stop_info st;
-        uint32_t r0 = 1;
-        snprintf(path, sizeof path, "%s/p%d-u%d.sim", dir, r->index, u);
-        snprintf(uid, sizeof uid, "00c0ffee%08x%08x", (unsigned)r->index + 1, (unsigned)u + 1);
-        snprintf(spec, sizeof spec, "sim:%s", path);
-        o.device = "STM32F401RE";
-        o.sim_uid = uid;
-        memset(&st, 0, sizeof st);
-        r->runs++;
-        if (oflash_probe_open(&p, spec, &o) < 0 || run_spin(&st, &r0, p) < 0) {
-            r->errors++;
-            if (!r->first_problem[0])
-                snprintf(r->first_problem, sizeof r->first_problem, "unit %d: %s", u,
-                         oflash_error_last());
-        } else if (spin_done(&st, r0)) {
-            r->done++;
-        } else if (!r->first_problem[0]) {
-            snprintf(r->first_problem, sizeof r->first_problem,
-                     "unit %d: stopped (reason %d) at 0x%08X with %u loops left: %s", u,
-                     (int)st.reason, st.pc, r0, st.detail);
-        }
-        oflash_probe_close(p);
-        unlink(path);
-    }
-    return NULL;
-}
-
-static void test_ports_in_parallel(void)
-{
-    pthread_t th[PORTS];
-    port_result res[PORTS];
-    memset(res, 0, sizeof res);
-    for (int i = 0; i < PORTS; i++) {
-        res[i].index = i;
-        CHECK(pthread_create(&th[i], NULL, port_thread, &res[i]) == 0);
-    }
-    for (int i = 0; i < PORTS; i++) {
-        pthread_join(th[i], NULL);
-        if (res[i].first_problem[0]) fprintf(stderr, "port %d: %s\n", i, res[i].first_problem);
-        CHECK(res[i].errors == 0);
-        CHECK(res[i].runs == UNITS && res[i].done == UNITS);
-    }
-}
-
-/* ---- 3. the core on a spare-CPU thread (cpu=spare) ---- */
-
 /* Open the next board of the feed folder name (in dir) with cpu=mode. */
 static oflash_probe *feed_board(const char *name, const char *mode, const char *extra)
 {
@@ -225,6 +161,84 @@ static void feed_remove(const char *name)
     closedir(dp);
     rmdir(d);
 }
+
+/* ---- 2. ports opening fresh chips and running them ---- */
+
+#define PORTS 4
+#define UNITS 6
+
+typedef struct port_result {
+    int index;
+    bool spare;
+    int runs, done, errors;
+    char first_problem[300];
+} port_result;
+
+/* A port: UNITS fresh chips, one countdown each -- sim: chip files, or
+ * with spare the boards of a feed whose cores run on idle-priority
+ * threads (part 3). */
+static void *port_thread(void *arg)
+{
+    port_result *r = arg;
+    char name[32];
+    snprintf(name, sizeof name, "port%d", r->index);
+    for (int u = 0; u < UNITS; u++) {
+        char path[128], uid[25], spec[160];
+        oflash_probe_opts o = OFLASH_PROBE_OPTS_INIT;
+        oflash_probe *p = NULL;
+        oflash_stop_info st;
+        uint32_t r0 = 1;
+        int rc;
+        snprintf(path, sizeof path, "%s/p%d-u%d.sim", dir, r->index, u);
+        snprintf(uid, sizeof uid, "00c0ffee%08x%08x", (unsigned)r->index + 1, (unsigned)u + 1);
+        snprintf(spec, sizeof spec, "sim:%s", path);
+        o.device = "STM32F401RE";
+        o.sim_uid = uid;
+        memset(&st, 0, sizeof st);
+        r->runs++;
+        if (r->spare)
+            rc = (p = feed_board(name, "spare", "")) ? 0 : -1;
+        else
+            rc = oflash_probe_open(&p, spec, &o);
+        if (rc < 0 || run_spin(&st, &r0, p) < 0) {
+            r->errors++;
+            if (!r->first_problem[0])
+                snprintf(r->first_problem, sizeof r->first_problem, "unit %d: %s", u,
+                         oflash_error_last());
+        } else if (spin_done(&st, r0)) {
+            r->done++;
+            if (r->spare) oflash_sim_feed_result(p, true); /* the next open: a new board */
+        } else if (!r->first_problem[0]) {
+            snprintf(r->first_problem, sizeof r->first_problem,
+                     "unit %d: stopped (reason %d) at 0x%08X with %u loops left: %s", u,
+                     (int)st.reason, st.pc, r0, st.detail);
+        }
+        oflash_probe_close(p);
+        unlink(path);
+    }
+    if (r->spare) feed_remove(name);
+    return NULL;
+}
+
+static void test_ports_in_parallel(bool spare)
+{
+    pthread_t th[PORTS];
+    port_result res[PORTS];
+    memset(res, 0, sizeof res);
+    for (int i = 0; i < PORTS; i++) {
+        res[i].index = i;
+        res[i].spare = spare;
+        CHECK(pthread_create(&th[i], NULL, port_thread, &res[i]) == 0);
+    }
+    for (int i = 0; i < PORTS; i++) {
+        pthread_join(th[i], NULL);
+        if (res[i].first_problem[0]) fprintf(stderr, "port %d: %s\n", i, res[i].first_problem);
+        CHECK(res[i].errors == 0);
+        CHECK(res[i].runs == UNITS && res[i].done == UNITS);
+    }
+}
+
+/* ---- 3. the core on a spare-CPU thread (cpu=spare) ---- */
 
 /* Threads of this process whose policy is SCHED_IDLE, seen while a run is
  * going on (the watcher looks until told to stop). */
@@ -337,49 +351,6 @@ static void test_spare_cpu_error(void)
     feed_remove("pl-spare");
 }
 
-/* Ports of spare-CPU boards in parallel, a board per unit. */
-static void *spare_port(void *arg)
-{
-    port_result *r = arg;
-    char name[32];
-    snprintf(name, sizeof name, "port%d", r->index);
-    for (int u = 0; u < UNITS; u++) {
-        oflash_probe *p = feed_board(name, "spare", "");
-        oflash_stop_info st;
-        uint32_t r0 = 1;
-        memset(&st, 0, sizeof st);
-        r->runs++;
-        if (!p || run_spin(&st, &r0, p) < 0) {
-            r->errors++;
-            if (!r->first_problem[0])
-                snprintf(r->first_problem, sizeof r->first_problem, "unit %d: %s", u,
-                         oflash_error_last());
-        } else if (spin_done(&st, r0)) {
-            r->done++;
-            oflash_sim_feed_result(p, true);
-        }
-        oflash_probe_close(p);
-    }
-    feed_remove(name);
-    return NULL;
-}
-
-static void test_spare_cpu_ports(void)
-{
-    pthread_t th[PORTS];
-    port_result res[PORTS];
-    memset(res, 0, sizeof res);
-    for (int i = 0; i < PORTS; i++) {
-        res[i].index = i;
-        CHECK(pthread_create(&th[i], NULL, spare_port, &res[i]) == 0);
-    }
-    for (int i = 0; i < PORTS; i++) {
-        pthread_join(th[i], NULL);
-        if (res[i].first_problem[0]) fprintf(stderr, "port %d: %s\n", i, res[i].first_problem);
-        CHECK(res[i].errors == 0 && res[i].runs == UNITS && res[i].done == UNITS);
-    }
-}
-
 int main(void)
 {
     char path[128];
@@ -390,10 +361,10 @@ int main(void)
         return 1;
     }
     test_engine_init_during_run();
-    test_ports_in_parallel();
+    test_ports_in_parallel(false);
     test_spare_cpu_same_results();
     test_spare_cpu_error();
-    test_spare_cpu_ports();
+    test_ports_in_parallel(true);
     snprintf(path, sizeof path, "%s/init.sim", dir);
     unlink(path);
     rmdir(dir);
