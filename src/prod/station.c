@@ -508,12 +508,11 @@ static bool on_cancel(void *ctx)
 static void describe_conflict(char *buf, size_t len, const oflash_plan *plan, const char *serial)
 {
     const oflash_plan_conflict *c = &plan->conflicts[0];
-    const char *why = c->kind == OFLASH_CONFLICT_OTP_LOCKED ? "its OTP block is locked"
-                      : c->kind == OFLASH_CONFLICT_LOCK_BYTE
-                          ? "the lock byte is set and cannot be cleared"
-                      : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
-                          ? "an interrupted run left it partly programmed"
-                          : "it was programmed before to another value";
+    const char *why =
+        c->kind == OFLASH_CONFLICT_OTP_LOCKED    ? "its OTP block is locked"
+        : c->kind == OFLASH_CONFLICT_LOCK_BYTE   ? "the lock byte is set and cannot be cleared"
+        : c->kind == OFLASH_CONFLICT_OTP_PARTIAL ? "an interrupted run left it partly programmed"
+                                                 : "it was programmed before to another value";
     snprintf(buf, len,
              "chip refused, nothing written: OTP byte 0x%08X (block %u) holds 0x%02X where serial "
              "%s needs 0x%02X: %s (%zu conflicting byte%s)",
@@ -654,7 +653,8 @@ static unit_result run_unit(unit *u)
         set_error(p, OFLASH_PORT_FAIL, msg);
         return UNIT_FAIL;
     }
-    for (size_t i = 0; i < st->field_size; i++) field_blank = field_blank && field[i] == 0xFF;
+    for (size_t i = 0; i < st->field_size; i++)
+        field_blank = field_blank && field[i] == 0xFF;
 
     /* 3. Reserve. */
     memset(&info, 0, sizeof info);
@@ -1080,8 +1080,7 @@ static int check_job(const oflash_job *job)
         return oflash_error_set(OFLASH_EINVAL, "job: %zu images, at most %d", job->nimages,
                                 OFLASH_JOB_MAX_IMAGES);
     if (!job->device || !job->device[0])
-        return oflash_error_set(OFLASH_EINVAL,
-                                "job: no device given (device = NAME, or --device)");
+        return oflash_error_set(OFLASH_EINVAL, "job: no device given (device = NAME, or --device)");
     if (!job->nprobes)
         return oflash_error_set(OFLASH_EINVAL,
                                 "job: no port given (probe = SPEC, or --probe; one per port)");
@@ -1257,7 +1256,8 @@ static void describe_scheme(oflash_station *st)
     const oflash_serial_scheme *s = &st->job.serial;
     char first[OFLASH_SERIAL_TEXT_MAX] = "";
     oflash_serial_text(first, st->pool, 0);
-    snprintf(st->scheme, sizeof st->scheme, "%s, %u bytes%s%s, first %s, %zu-byte field at 0x%08X (%s)",
+    snprintf(st->scheme, sizeof st->scheme,
+             "%s, %u bytes%s%s, first %s, %zu-byte field at 0x%08X (%s)",
              oflash_serial_format_name(s->format), s->len, s->crc32 ? " + CRC-32" : "",
              s->list_path ? ", from a list" : "", first, st->field_size, st->field_addr,
              st->field_in_otp ? "OTP" : "flash");
@@ -1278,7 +1278,6 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (!(st = calloc(1, sizeof *st))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
     st->opts = opts ? *opts : (oflash_station_opts)OFLASH_STATION_OPTS_INIT;
-    (void)oflash_crc32(0, "", 0); /* its tables, before the port threads share them */
     if ((rc = copy_job(st, job)) < 0) goto fail;
 
     if (st->job.station) {
