@@ -70,7 +70,8 @@ static void usage(FILE *f)
         "  --station NAME       this station's name in the ledger (default: host name)\n"
         "  --units N            stop after N units passed (default: until stopped or the\n"
         "                       serials run out)\n"
-        "  --plan               check the job and print the plan; touch no chip\n"
+        "  --plan               check the job and print the plan; touch no chip, write\n"
+        "                       nothing to the ledger\n"
         "  --journal-dir DIR    recovery journals (default $XDG_STATE_HOME/oflash)\n"
         PROD_WEB_HELP
         "  --no-publish         do not put this station's live state into the ledger (by\n"
@@ -468,7 +469,7 @@ static void draw_plain(const oflash_station_status *s, plain_seen *seen)
 }
 
 static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job *j,
-                       const char *db)
+                       const char *db, bool plan_only)
 {
     fprintf(f, "production job%s%s:\n", s->station[0] ? " on station " : "", s->station);
     fprintf(f, "  device    %s\n", s->device);
@@ -478,6 +479,14 @@ static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job
     for (size_t i = 0; i < s->nports; i++) fprintf(f, " %s", s->ports[i].probe);
     fputc('\n', f);
     fprintf(f, "  ledger    %s\n", db);
+    if (s->pool_new)
+        fprintf(f,
+                "  pool      '%s' is not in the ledger yet: the first 'oflash prod run' creates "
+                "it, starting at %s\n",
+                s->pool, s->next_serial);
+    else if (plan_only)
+        fprintf(f, "  pool      '%s', next serial %s\n", s->pool,
+                s->next_serial[0] ? s->next_serial : "(none left)");
     if (j->units)
         fprintf(f, "  units     %" PRIu64 "\n", j->units);
     else
@@ -684,6 +693,7 @@ static int prod_run(int argc, char **argv)
         goto out;
     }
     so.journal_dir = journal_dir;
+    so.plan_only = plan_only; /* a plan writes nothing to the ledger */
     so.changed = prod_web_changed;
     so.ctx = &pw;
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
@@ -692,7 +702,8 @@ static int prod_run(int argc, char **argv)
     }
     if (!(s = calloc(1, sizeof *s))) goto out;
     oflash_station_status_get(s, st);
-    if (!cli_json && (!cli_quiet || plan_only)) print_plan(plan_only ? stdout : stderr, s, &ja.job, ja.job.db_url);
+    if (!cli_json && (!cli_quiet || plan_only))
+        print_plan(plan_only ? stdout : stderr, s, &ja.job, ja.job.db_url, plan_only);
     if (plan_only) {
         ret = EXIT_OK;
         goto out;
@@ -906,6 +917,8 @@ static int prod_status(int argc, char **argv)
     oflash_ledger_counts n;
     pool_list pools = {NULL, 0};
     const char *chosen = NULL;
+    char first[OFLASH_SERIAL_TEXT_MAX] = "";
+    bool exists = true;
     int c, k, ret = EXIT_FAIL;
 
     memset(&ja, 0, sizeof ja);
@@ -933,15 +946,17 @@ static int prod_status(int argc, char **argv)
         goto out;
     }
     /* The job's pool (a job file or serial flags), else a pool the ledger
-     * keeps: --serial-pool NAME, its only one, or "default". */
+     * keeps: --serial-pool NAME, its only one, or "default".  Looked up
+     * only: a status writes nothing (a new pool is the first run's). */
     if (ja.path || ja.set_at || ja.set_list || ja.set_prefix || ja.set_format || ja.set_len ||
         ja.set_start || ja.set_step || ja.set_crc) {
         if (oflash_serial_pool_open(&pool, &ja.job.serial) < 0 ||
-            oflash_ledger_use_pool(l, pool) < 0) {
+            oflash_ledger_check_pool(&exists, l, pool) < 0 ||
+            (!exists && oflash_serial_text(first, pool, 0) < 0)) {
             ret = cli_fail();
             goto out;
         }
-        chosen = oflash_serial_pool_name(pool);
+        if (exists) chosen = oflash_serial_pool_name(pool);
     } else if (oflash_ledger_use_stored_pool(l, ja.set_pool ? ja.serial.pool : NULL) == 0) {
         chosen = ja.set_pool ? ja.serial.pool : "";
     } else if (ja.set_pool) {
@@ -971,6 +986,13 @@ static int prod_status(int argc, char **argv)
         json_object_set_new(o, "next_serial",
                             n.next_serial[0] ? cli_json_str(n.next_serial) : json_null());
         json_object_set_new(o, "pool", chosen ? cli_json_str(chosen) : json_null());
+        if (!exists) {
+            /* The job's pool, not in the ledger yet. */
+            json_t *np = json_object();
+            json_object_set_new(np, "name", cli_json_str(oflash_serial_pool_name(pool)));
+            json_object_set_new(np, "first_serial", cli_json_str(first));
+            json_object_set_new(o, "new_pool", np);
+        }
         for (size_t i = 0; i < pools.n; i++) {
             const oflash_ledger_pool_info *q = &pools.p[i];
             json_t *e = json_object();
@@ -994,6 +1016,10 @@ static int prod_status(int argc, char **argv)
                ", writing %" PRIu64 ", released %" PRIu64 " (%s%s)\n",
                n.pass, n.fail, n.voided, n.reserved, n.writing, n.released,
                chosen ? "pool " : "every pool", chosen ? chosen : "");
+        if (!exists)
+            printf("  pool %s: not in the ledger yet; the first 'oflash prod run' creates it, "
+                   "starting at %s\n",
+                   oflash_serial_pool_name(pool), first);
         if (!pools.n) printf("  no serial pool yet (no job has used this ledger)\n");
         for (size_t i = 0; i < pools.n; i++) {
             const oflash_ledger_pool_info *q = &pools.p[i];

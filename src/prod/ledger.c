@@ -637,7 +637,10 @@ static void pool_chosen(oflash_ledger *l, const pool_row *r, const oflash_serial
     l->pool = pool;
 }
 
-int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
+/* use_pool (create) or check_pool (!create: reads only; *exists false and
+ * no pool chosen when the ledger has neither the name nor the scheme). */
+static int pool_lookup(oflash_ledger *l, const oflash_serial_pool *pool, bool create,
+                       bool *exists)
 {
     const char *identity = oflash_serial_pool_identity(pool);
     const char *name = oflash_serial_pool_name(pool);
@@ -649,14 +652,24 @@ int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
     const char *p[4] = {identity, size_s, now_s, name};
     pool_row r = {0}, other = {0};
     bool fresh = false;
+    int rc = 0;
+    if (exists) *exists = true;
     pthread_mutex_lock(&l->lock);
     /* A name or a scheme already in the ledger: nothing inserted. */
-    int rc = l->be->query(l, true,
+    if (create)
+        rc = l->be->query(l, true,
                           "INSERT INTO pools (identity, size, next_seq, created_us, name) "
                           "VALUES ($1, CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT), $4) "
                           "ON CONFLICT DO NOTHING RETURNING id",
                           4, p, row_count_any, &fresh);
     if (rc == 0) rc = select_pool(&r, l, "name", name);
+    if (rc == 0 && !create && !r.found) {
+        /* Not there yet: only the scheme under another name is refused. */
+        if ((rc = select_pool(&other, l, "identity", identity)) == 0 && !other.found) {
+            if (exists) *exists = false;
+            goto out;
+        }
+    }
     if (rc == 0 && (!r.found || strcmp(r.identity, identity) != 0)) {
         /* The job's scheme against the pool of that name: a pool never
          * changes its scheme (a serial could be issued twice in two
@@ -701,13 +714,24 @@ int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
                               l->display, name, r.size, size_s, identity);
     /* A new row, or a pool an older oflash started: its scheme (and its
      * list, which only a job has) stored now. */
-    if (rc == 0 && (fresh || !r.has_scheme || (row_is_list(&r) && !r.has_list_text)))
+    if (rc == 0 && create && (fresh || !r.has_scheme || (row_is_list(&r) && !r.has_list_text)))
         rc = store_scheme(l, r.id, pool);
     if (rc == 0) pool_chosen(l, &r, pool);
+out:
     pthread_mutex_unlock(&l->lock);
     pool_row_clear(&r);
     pool_row_clear(&other);
     return rc;
+}
+
+int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
+{
+    return pool_lookup(l, pool, true, NULL);
+}
+
+int oflash_ledger_check_pool(bool *exists, oflash_ledger *l, const oflash_serial_pool *pool)
+{
+    return pool_lookup(l, pool, false, exists);
 }
 
 static int need_pool(const oflash_ledger *l)

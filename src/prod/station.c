@@ -80,6 +80,7 @@
 #include "prod/station_ledger.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -129,6 +130,8 @@ struct oflash_station {
     char image_sha256[65];
     char image_name[128];
     char scheme[160];
+    bool pool_new;                              /* plan_only: the ledger has no such pool */
+    char next_serial[OFLASH_SERIAL_TEXT_MAX];   /* plan_only */
     char station[64];
     oflash_serial_pool *pool;
     uint32_t field_addr;
@@ -1277,7 +1280,10 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if ((rc = check_job(job)) < 0) return rc;
     if (!(st = calloc(1, sizeof *st))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
-    st->opts = opts ? *opts : (oflash_station_opts)OFLASH_STATION_OPTS_INIT;
+    st->opts = (oflash_station_opts)OFLASH_STATION_OPTS_INIT;
+    if (opts) /* a version 1 caller's structure ends before plan_only */
+        memcpy(&st->opts, opts,
+               opts->version >= 2 ? sizeof *opts : offsetof(oflash_station_opts, plan_only));
     if ((rc = copy_job(st, job)) < 0) goto fail;
 
     if (st->job.station) {
@@ -1303,9 +1309,26 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (st->job.rdp && (rc = check_rdp(st)) < 0) goto fail;
     describe_scheme(st);
 
-    /* Ports and the database: one connection per port. */
-    if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0 ||
-        (rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0) {
+    /* Ports and the database: one connection per port.  A plan looks the
+     * pool up and writes nothing. */
+    if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0) {
+        oflash_error_prefix("database: ");
+        goto fail;
+    }
+    if (st->opts.plan_only) {
+        bool exists = false;
+        oflash_ledger_counts n;
+        if ((rc = oflash_ledger_check_pool(&exists, st->ledger, st->pool)) < 0 ||
+            (exists && (rc = oflash_ledger_counts_get(&n, st->ledger)) < 0)) {
+            oflash_error_prefix("database: ");
+            goto fail;
+        }
+        st->pool_new = !exists;
+        if (exists)
+            copy_str(st->next_serial, sizeof st->next_serial, n.next_serial);
+        else if ((rc = oflash_serial_text(st->next_serial, st->pool, 0)) < 0)
+            goto fail;
+    } else if ((rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0) {
         oflash_error_prefix("database: ");
         goto fail;
     }
@@ -1320,6 +1343,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
                     : !strncmp(p->spec, "sim:", 4)    ? BOARD_ONE
                                                       : BOARD_POLL;
         copy_str(p->status.probe, sizeof p->status.probe, p->spec);
+        if (st->opts.plan_only) continue; /* no connection for a plan */
         /* SQLite: one lane (one writer) for the station, grouping the
          * ports' durable steps; PostgreSQL: a lane per port (the server
          * flushes concurrent commits together). */
@@ -1349,6 +1373,10 @@ int oflash_station_run(oflash_station *st)
     uint64_t passed, failed;
 
     if (!st) return oflash_error_set(OFLASH_EINVAL, "no station");
+    if (st->opts.plan_only)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "this station was created for a plan only (plan_only): it runs "
+                                "no unit");
     pthread_mutex_lock(&st->lock);
     if (st->running) {
         pthread_mutex_unlock(&st->lock);
@@ -1471,6 +1499,9 @@ void oflash_station_status_get(oflash_station_status *out, oflash_station *st)
     out->reconciled_released = st->reconciled_released;
     out->reconciled_inflight = st->reconciled_inflight;
     pthread_mutex_unlock(&st->lock);
+    if (st->pool) copy_str(out->pool, sizeof out->pool, oflash_serial_pool_name(st->pool));
+    out->pool_new = st->pool_new;
+    copy_str(out->next_serial, sizeof out->next_serial, st->next_serial);
 }
 
 void oflash_station_free(oflash_station *st)
