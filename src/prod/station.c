@@ -130,8 +130,8 @@ struct oflash_station {
     char image_sha256[65];
     char image_name[128];
     char scheme[160];
-    bool pool_new;                              /* plan_only: the ledger has no such pool */
-    char next_serial[OFLASH_SERIAL_TEXT_MAX];   /* plan_only */
+    bool pool_new;                            /* plan_only: the ledger has no such pool */
+    char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* plan_only */
     char station[64];
     oflash_serial_pool *pool;
     uint32_t field_addr;
