@@ -4,7 +4,10 @@
 #     on SQLite and on PostgreSQL, with 1 and 8 concurrent stations
 #     (build/ledger_bench, one connection per station);
 #  2. gang scaling: 1, 2, 4 and 8 sim-feed ports on one station (SQLite and
-#     PostgreSQL ledger), units per hour by simulated target time against N x the
+#     PostgreSQL ledger), the simulated cores on idle-priority threads
+#     (cpu=spare: chips that take none of the station's CPU, as on a line)
+#     and, for comparison, on the port threads (cpu=shared); GANG_RUNS (3)
+#     runs each, medians; units per hour by simulated target time against N x the
 #     single-port rate (goal >= 0.9), the station's time per unit outside
 #     the chip's own work -- its own overhead and the ledger's waits on the
 #     port's critical path, shown apart and added up (goal < 5 ms) -- and
@@ -161,41 +164,68 @@ fi
 
 # get KEY: a top-level number of the summary
 get() { jget "$out" "$1"; }
+# gang_run DB N CPU REP -> one line "passed units/hour overhead_ms db_ms trips host_s", or
+# "FAILED RC" (the evidence printed by run_failed).
+gang_run() {
+    local db=$1 n=$2 cpu=$3 d=$tmp/$1-$2-$3-$4 probes=() k url rc=0
+    for k in $(seq "$n"); do mkdir -p "$d/p$k"; probes+=(--probe "sim-feed:$d/p$k?cpu=$cpu"); done
+    if [ "$db" = sqlite ]; then url=sqlite:$d/ledger.db; else url=$(pg_newdb "g_$2_$3_$4"); fi
+    XDG_STATE_HOME=$d/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
+        --serial-at 0x1FFF7800 --db "$url" --units $((n * units_per_port)) \
+        "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json >"$d/out" 2>"$d/err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        run_failed "$d" "$url" $rc
+        echo "FAILED $rc"
+        return
+    fi
+    local out
+    out=$(cat "$d/out")
+    echo "$(jget "$out" passed) $(jget "$out" units_per_hour) $(jget "$out" overhead_ms)" \
+        "$(jget "$out" db_ms) $(jget "$out" db_round_trips) $(jget "$out" elapsed_s)"
+}
+# GANG_RUNS (default 3) runs of each case, the two CPU modes alternated;
+# each row shows the run with the median station time.
+gang_runs=${GANG_RUNS:-3}
 for db in sqlite postgresql; do
     [[ $parts == *2* ]] || break
-    echo "== gang scaling on one station ($db ledger, sim-feed ports, $units_per_port units per port)"
-    printf '%-6s %6s %12s %9s %12s %9s %10s %9s %7s\n' ports units "units/hour" "x single" \
-        "overhead ms" "ledger ms" "station ms" "db trips" "host s"
-    rate1=
+    echo "== gang scaling on one station ($db ledger, sim-feed ports, $units_per_port units per port, median of $gang_runs runs)"
+    printf '%-6s %-7s %6s %12s %9s %12s %9s %10s %9s %7s\n' ports cores units "units/hour" \
+        "x single" "overhead ms" "ledger ms" "station ms" "db trips" "host s"
+    declare -A rate1=()
     for n in 1 2 4 8; do
-        probes=()
-        for k in $(seq $n); do mkdir -p "$tmp/$db$n/p$k"; probes+=(--probe "sim-feed:$tmp/$db$n/p$k"); done
-        if [ $db = sqlite ]; then url=sqlite:$tmp/$db$n/ledger.db; else url=$(pg_newdb gang$n); fi
-        rc=0
-        XDG_STATE_HOME=$tmp/$db$n/state "$oflash" prod run --image "$tmp/fw.hex" --device STM32F401RE \
-            --serial-at 0x1FFF7800 --db "$url" --units $((n * units_per_port)) \
-            "${probes[@]}" "${http[@]}" ${PROD_RUN_ARGS:-} --json >"$tmp/$db$n/out" 2>"$tmp/$db$n/err" || rc=$?
-        out=$(cat "$tmp/$db$n/out")
-        if [ $rc -ne 0 ]; then
-            run_failed "$tmp/$db$n" "$url" $rc
-            printf '%-6s FAILED (exit %s, see above)\n' $n $rc
-            continue
-        fi
-        uph=$(get units_per_hour)
-        [ -n "$rate1" ] || rate1=$uph
-        printf '%-6s %6s %12.0f %9.2f %12.3f %9.2f %10.2f %9.2f %7.1f\n' $n "$(get passed)" "$uph" \
-            "$(awk -v u="$uph" -v r="$rate1" -v n=$n 'BEGIN {print u / (n * r)}')" \
-            "$(get overhead_ms)" "$(get db_ms)" \
-            "$(awk -v a="$(get overhead_ms)" -v b="$(get db_ms)" 'BEGIN {print a + b}')" \
-            "$(get db_round_trips)" "$(get elapsed_s)"
+        declare -A runs=()
+        for r in $(seq "$gang_runs"); do
+            for cpu in spare shared; do runs[$cpu]+="$(gang_run $db $n $cpu $r)"$'\n'; done
+        done
+        for cpu in spare shared; do
+            if grep -q FAILED <<<"${runs[$cpu]}"; then
+                printf '%-6s %-7s FAILED (see above)\n' $n $cpu
+                continue
+            fi
+            # the median run by station ms (overhead + ledger)
+            line=$(awk 'NF {print $3 + $4, $0}' <<<"${runs[$cpu]}" | sort -g |
+                sed -n "$(((gang_runs + 1) / 2))p" | cut -d' ' -f2-)
+            read -r passed uph over dbms trips hosts <<<"$line"
+            [ -n "${rate1[$cpu]:-}" ] || rate1[$cpu]=$uph
+            printf '%-6s %-7s %6s %12.0f %9.2f %12.3f %9.2f %10.2f %9.2f %7.1f\n' $n $cpu "$passed" \
+                "$uph" "$(awk -v u="$uph" -v r="${rate1[$cpu]}" -v n=$n 'BEGIN {print u / (n * r)}')" \
+                "$over" "$dbms" "$(awk -v a="$over" -v b="$dbms" 'BEGIN {print a + b}')" \
+                "$trips" "$hosts"
+        done
+        unset runs
     done
+    unset rate1
 done
 if [[ $parts == *2* ]]; then
     echo "units/hour: the sum of the ports' rates, a unit's time = its simulated target time + the"
     echo "station's host time outside the chip (ledger waits included); x single = units/hour"
-    echo "/ (ports x the 1-port rate), goal >= 0.9; overhead = the station's own host time per unit,"
-    echo "ledger ms = the ledger's time on the port's critical path (docs/production.md), station"
-    echo "ms = both: everything but the chip's own work (goal < 5 ms); db trips: goal <= 3."
+    echo "/ (ports x the 1-port rate of the same cores mode), goal >= 0.9; overhead = the station's"
+    echo "own host time per unit, ledger ms = the ledger's time on the port's critical path"
+    echo "(docs/production.md), station ms = both: everything but the chip's own work (goal < 5 ms);"
+    echo "db trips: goal <= 3.  cores: where the simulated cores run -- spare: each on a thread at"
+    echo "idle CPU priority (sim-feed:DIR?cpu=spare), the way chips on a line take none of the"
+    echo "station's CPU (the goal's case); shared: on the port threads, competing with the station"
+    echo "for the host's 2 cores (shown for comparison)."
 fi
 if [[ $parts == *3* ]]; then
     echo "== the web page's cost (4 sim-feed ports, SQLite; 3 runs each, alternated, medians)"

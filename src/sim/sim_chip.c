@@ -264,15 +264,19 @@ static uint32_t count_insns(const uint8_t *p, uint32_t size)
     return n ? n : 1;
 }
 
-static uint64_t host_now_ns(void)
+/* CPU time of the calling thread: the thread that runs the core (a run
+ * executes on one thread from start to end). */
+static uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Host wall time after which a run is stopped whatever its simulated time:
- * only against emulation that no longer advances time (see sim_internal.h). */
+/* Host CPU time after which a run is stopped whatever its simulated time:
+ * only against emulation that no longer advances time (see sim_internal.h).
+ * CPU time, not wall time: a loaded host or an idle-priority core thread
+ * (sim_core.c) may wait long for a CPU without being stuck. */
 static uint64_t host_backstop_ms(unsigned timeout_ms)
 {
     return (uint64_t)timeout_ms * 10u + 30000u;
@@ -299,7 +303,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *ud)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "time limit of %u ms (target time)",
                          c->run_timeout_ms);
     if (c->run_deadline_ns && (++c->run_blocks & 1023u) == 0 && c->stop == SIM_STOP_NONE &&
-        host_now_ns() >= c->run_deadline_ns)
+        thread_cpu_ns() >= c->run_deadline_ns)
         oflash__sim_stop(c, SIM_STOP_BUDGET, "host backstop of %llu ms",
                          (unsigned long long)host_backstop_ms(c->run_timeout_ms));
 }
@@ -622,6 +626,7 @@ fail:
 void oflash__sim_chip_close(sim_chip *c)
 {
     if (!c) return;
+    oflash__sim_core_stop(c);
     if (c->file.fd >= 0) {
         if (!c->power_lost) oflash__sim_fill_stats(c, &c->nv.last_run);
         int had_error = c->file.err; /* already reported by the operation that hit it */
@@ -660,7 +665,7 @@ int oflash__sim_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *
     c->run_blocks = 0;
     c->run_timeout_ms = timeout_ms;
     c->run_sim_deadline_ps = c->now_ps + (uint64_t)timeout_ms * 1000000000u;
-    c->run_deadline_ns = host_now_ns() + host_backstop_ms(timeout_ms) * 1000000u;
+    c->run_deadline_ns = thread_cpu_ns() + host_backstop_ms(timeout_ms) * 1000000u;
     flush_code_cache(c);
     uc_reg_read(c->uc, UC_ARM_REG_PC, &pc);
     if (opts->have_break) until = opts->break_addr & ~1u;

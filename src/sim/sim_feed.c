@@ -1,7 +1,7 @@
 /*
  * sim_feed.c - the "sim-feed" probe backend: a rehearsal production line.
  *
- * Spec: sim-feed:DIR[?device=PART&seed=N&power-loss=P&power-loss-ops=N&retries=N]
+ * Spec: sim-feed:DIR[?device=PART&seed=N&power-loss=P&power-loss-ops=N&retries=N&cpu=C]
  *
  * Every open places "the next board": a fresh simulated chip file in DIR
  * (chip-000001.sim, chip-000002.sim, ...) with its own unique ID and erased
@@ -27,6 +27,11 @@
  * power-loss fault (oflash_sim_faults.power_loss_after) at a random flash
  * operation in [0, power-loss-ops) (default 2000): the chip then loses power
  * in the middle of its unit, the way a board is knocked off its fixture.
+ *
+ * cpu=spare runs each board's core on a thread of its own at idle CPU
+ * priority (sim_core.c): the emulation then takes only CPU the station
+ * leaves over, as silicon takes none of the host's.  cpu=shared (the
+ * default) runs it on the port's thread like sim:.
  */
 #include "sim_internal.h"
 
@@ -51,10 +56,10 @@
 struct sim_feed {
     char dir[PATH_MAX];
     int lock_fd;
-    uint64_t next;          /* index of the next fresh board */
-    char current[64];       /* board on the fixture ("" none) */
-    unsigned placed;        /* how often the current board was placed */
-    bool passed;            /* the station reported the unit as passed */
+    uint64_t next;    /* index of the next fresh board */
+    char current[64]; /* board on the fixture ("" none) */
+    unsigned placed;  /* how often the current board was placed */
+    bool passed;      /* the station reported the unit as passed */
 };
 
 typedef struct feed_opts {
@@ -65,6 +70,7 @@ typedef struct feed_opts {
     double power_loss;
     uint64_t power_loss_ops;
     unsigned retries;
+    bool spare_cpu;
 } feed_opts;
 
 static uint64_t splitmix(uint64_t *s)
@@ -87,20 +93,17 @@ static int urandom64(uint64_t *out)
 {
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     ssize_t r;
-    if (fd < 0)
-        return oflash_error_set(OFLASH_EIO, "/dev/urandom: %s", strerror(errno));
+    if (fd < 0) return oflash_error_set(OFLASH_EIO, "/dev/urandom: %s", strerror(errno));
     r = read(fd, out, sizeof *out);
     close(fd);
-    if (r != (ssize_t)sizeof *out)
-        return oflash_error_set(OFLASH_EIO, "/dev/urandom: short read");
+    if (r != (ssize_t)sizeof *out) return oflash_error_set(OFLASH_EIO, "/dev/urandom: short read");
     return 0;
 }
 
 static bool parse_u64(uint64_t *out, const char *v)
 {
     char *end;
-    if (!*v || *v == '-')
-        return false;
+    if (!*v || *v == '-') return false;
     errno = 0;
     *out = strtoull(v, &end, 0);
     return !errno && !*end;
@@ -121,8 +124,7 @@ static int parse_spec(char *dir, size_t dirlen, feed_opts *o, const char *arg,
                                 "probe 'sim-feed:%s': expected sim-feed:DIR (a folder for the "
                                 "boards)",
                                 arg);
-    if (n >= dirlen)
-        return oflash_error_set(OFLASH_EINVAL, "sim-feed: folder name too long");
+    if (n >= dirlen) return oflash_error_set(OFLASH_EINVAL, "sim-feed: folder name too long");
     memcpy(dir, arg, n);
     dir[n] = '\0';
     while (q && *q) {
@@ -131,13 +133,12 @@ static int parse_spec(char *dir, size_t dirlen, feed_opts *o, const char *arg,
         char key[32], val[96];
         uint64_t u;
         q = amp;
-        if (klen == 0)
-            continue;
+        if (klen == 0) continue;
         eq = memchr(k, '=', klen);
         if (!eq || (size_t)(eq - k) >= sizeof key || klen - (size_t)(eq - k) - 1 >= sizeof val)
             return oflash_error_set(OFLASH_EINVAL,
                                     "probe 'sim-feed:%s': expected KEY=VALUE options after '?' "
-                                    "(device, seed, power-loss, power-loss-ops, retries)",
+                                    "(device, seed, power-loss, power-loss-ops, retries, cpu)",
                                     arg);
         snprintf(key, sizeof key, "%.*s", (int)(eq - k), k);
         snprintf(val, sizeof val, "%.*s", (int)(klen - (size_t)(eq - k) - 1), eq + 1);
@@ -160,10 +161,13 @@ static int parse_spec(char *dir, size_t dirlen, feed_opts *o, const char *arg,
             o->power_loss_ops = u;
         } else if (strcmp(key, "retries") == 0 && parse_u64(&u, val) && u < 1000) {
             o->retries = (unsigned)u;
+        } else if (strcmp(key, "cpu") == 0 && (!strcmp(val, "spare") || !strcmp(val, "shared"))) {
+            o->spare_cpu = strcmp(val, "spare") == 0;
         } else {
             return oflash_error_set(OFLASH_EINVAL,
                                     "probe 'sim-feed:%s': bad option '%s=%s' (device=PART, "
-                                    "seed=N, power-loss=0..1, power-loss-ops=N>0, retries=N)",
+                                    "seed=N, power-loss=0..1, power-loss-ops=N>0, retries=N, "
+                                    "cpu=spare|shared)",
                                     arg, key, val);
         }
     }
@@ -179,8 +183,7 @@ static void read_state(struct sim_feed *f)
     f->placed = 0;
     snprintf(path, sizeof path, "%s/%s", f->dir, FEED_STATE);
     fp = fopen(path, "re");
-    if (!fp)
-        return;
+    if (!fp) return;
     while (fgets(line, sizeof line, fp)) {
         uint64_t n;
         char name[64];
@@ -203,12 +206,10 @@ static int write_state(const struct sim_feed *f)
     snprintf(path, sizeof path, "%s/%s", f->dir, FEED_STATE);
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", f->dir, FEED_STATE);
     fp = fopen(tmp, "we");
-    if (!fp)
-        return oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
+    if (!fp) return oflash_error_set(OFLASH_EIO, "%s: %s", tmp, strerror(errno));
     fprintf(fp, "# oflash sim-feed: the next board and the one on the fixture\nnext %" PRIu64 "\n",
             f->next);
-    if (f->current[0])
-        fprintf(fp, "current %s %u\n", f->current, f->placed);
+    if (f->current[0]) fprintf(fp, "current %s %u\n", f->current, f->placed);
     ok = fflush(fp) == 0 && fsync(fileno(fp)) == 0;
     ok = (fclose(fp) == 0) && ok;
     if (!ok || rename(tmp, path) != 0)
@@ -245,8 +246,7 @@ static int new_board(struct sim_feed *f, const feed_opts *o, uint64_t dirhash)
             s = o->seed ^ dirhash ^ (f->next * 0xD1B54A32D192ED03ull);
         } else {
             rc = urandom64(&s);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         }
         a = splitmix(&s);
         b = splitmix(&s);
@@ -260,8 +260,7 @@ static int new_board(struct sim_feed *f, const feed_opts *o, uint64_t dirhash)
                                     "sim-feed:DIR?device=PART)",
                                     f->dir);
         rc = oflash_sim_create(path, o->device, hex);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         snprintf(f->current, sizeof f->current, "%s", name);
         f->placed = 0;
         return 0;
@@ -275,18 +274,15 @@ static int roll_power_loss(const struct sim_feed *f, const feed_opts *o, const c
     oflash_sim_info *info;
     uint64_t s;
     int rc;
-    if (o->power_loss <= 0.0)
-        return 0;
+    if (o->power_loss <= 0.0) return 0;
     if (o->have_seed) {
         s = o->seed ^ dirhash ^ fnv1a(f->current) ^ ((uint64_t)f->placed << 48);
     } else {
         rc = urandom64(&s);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     info = malloc(sizeof *info);
-    if (!info)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!info) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     rc = oflash_sim_info_read(info, path);
     if (!rc) {
         double r = (double)(splitmix(&s) >> 11) / 9007199254740992.0; /* [0, 1) */
@@ -294,8 +290,9 @@ static int roll_power_loss(const struct sim_feed *f, const feed_opts *o, const c
         info->faults.power_loss_after = splitmix(&s) % o->power_loss_ops;
         rc = oflash_sim_set_faults(path, &info->faults);
         if (info->faults.power_loss)
-            oflash_log(OFLASH_LOG_DEBUG, "sim-feed %s: %s will lose power after %" PRIu64
-                       " flash operations", f->dir, f->current, info->faults.power_loss_after);
+            oflash_log(OFLASH_LOG_DEBUG,
+                       "sim-feed %s: %s will lose power after %" PRIu64 " flash operations", f->dir,
+                       f->current, info->faults.power_loss_after);
     }
     free(info);
     return rc;
@@ -311,12 +308,10 @@ int oflash__sim_feed_open(sim_chip **out, const char *arg, const oflash_probe_op
 
     *out = NULL;
     f = calloc(1, sizeof *f);
-    if (!f)
-        return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    if (!f) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     f->lock_fd = -1;
     rc = parse_spec(f->dir, sizeof f->dir, &o, arg, opts);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     if (mkdir(f->dir, 0777) != 0 && errno != EEXIST) {
         rc = oflash_error_set(OFLASH_EIO, "sim-feed %s: cannot create the folder: %s", f->dir,
                               strerror(errno));
@@ -347,27 +342,27 @@ int oflash__sim_feed_open(sim_chip **out, const char *arg, const oflash_probe_op
     }
     if (!f->current[0]) {
         rc = new_board(f, &o, dirhash);
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
     }
     f->placed++;
     /* Noted before the chip is opened: a station killed from here on gets
      * the same board back. */
     rc = write_state(f);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     snprintf(path, sizeof path, "%s/%s", f->dir, f->current);
     rc = roll_power_loss(f, &o, path, dirhash);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     rc = oflash__sim_chip_open(out, path, opts);
-    if (rc)
+    if (rc) goto fail;
+    if (o.spare_cpu && (rc = oflash__sim_core_start(*out)) < 0) {
+        oflash__sim_chip_close(*out);
+        *out = NULL;
         goto fail;
+    }
     (*out)->feed = f;
     return 0;
 fail:
-    if (f->lock_fd >= 0)
-        close(f->lock_fd);
+    if (f->lock_fd >= 0) close(f->lock_fd);
     free(f);
     return rc;
 }
@@ -376,14 +371,12 @@ void oflash__sim_feed_close(sim_chip *c)
 {
     struct sim_feed *f = c->feed;
     oflash__sim_chip_close(c);
-    if (!f)
-        return;
+    if (!f) return;
     if (f->passed) {
         /* The board is taken off the fixture; the next open places a new one. */
         f->current[0] = '\0';
         f->placed = 0;
-        if (write_state(f))
-            oflash_log(OFLASH_LOG_WARN, "%s", oflash_error_last());
+        if (write_state(f)) oflash_log(OFLASH_LOG_WARN, "%s", oflash_error_last());
     }
     close(f->lock_fd);
     free(f);
@@ -396,6 +389,5 @@ const char *oflash__sim_feed_board(const sim_chip *c)
 
 void oflash__sim_feed_set_result(sim_chip *c, bool passed)
 {
-    if (c->feed)
-        c->feed->passed = passed;
+    if (c->feed) c->feed->passed = passed;
 }

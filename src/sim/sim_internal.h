@@ -7,6 +7,7 @@
  *   sim_periph.c  peripherals every modelled part shares (IWDG, CRC, DBGMCU,
  *                 SCB), dispatch to the family model, unknown accesses
  *   sim_probe.c   the "sim" probe backend (oflash_probe_sim_ops)
+ *   sim_core.c    the core on a thread of its own, at idle priority (cpu=spare)
  * The family's flash interface, option bytes, OTP / ID page, RCC and
  * timings: src/targets/<family>/sim.c.
  *
@@ -142,10 +143,12 @@ typedef struct sim_chip {
     /* A run's time limit is the target's: simulated time, as a debugger's
      * timeout runs on real silicon, so a slow or loaded host never makes a
      * loader call "time out".  The host deadline is only a backstop (10x
-     * the limit + 30 s) against an emulation that stops advancing time. */
+     * the limit + 30 s of CPU time of the thread running the core, so a
+     * starved or idle-priority core is not stopped) against an emulation
+     * that stops advancing time. */
     uint64_t run_sim_deadline_ps; /* simulated-time limit of this run, 0 = none */
-    uint64_t run_deadline_ns; /* host CLOCK_MONOTONIC backstop of this run, 0 = none */
-    uint32_t run_blocks;      /* blocks since the run started (deadline checked every 1024) */
+    uint64_t run_deadline_ns;     /* backstop: CPU time of the running thread, 0 = none */
+    uint32_t run_blocks;          /* blocks since the run started (deadline checked every 1024) */
     unsigned run_timeout_ms;
     bool in_run;
     bool wdg_reset_pending; /* watchdog or SYSRESETREQ: reset when the access completes */
@@ -153,10 +156,11 @@ typedef struct sim_chip {
     bool power_lost;
     bool link_dropped;
     uint64_t transactions;
-    bool rdp_blocked; /* flash mapped without access (read protection level 1) */
-    unsigned guard; /* OFLASH_SIM_GUARD_* of this session (not stored); models honour it:
-                     * OTP / lock-byte programs and option programming fail (WRPERR) */
+    bool rdp_blocked;      /* flash mapped without access (read protection level 1) */
+    unsigned guard;        /* OFLASH_SIM_GUARD_* of this session (not stored); models honour it:
+                            * OTP / lock-byte programs and option programming fail (WRPERR) */
     struct sim_feed *feed; /* sim-feed: the feed that placed this board (sim_feed.c), or NULL */
+    struct sim_core *core; /* the thread that runs the core (cpu=spare, sim_core.c), or NULL */
 } sim_chip;
 
 /* sim_state.c */
@@ -186,6 +190,14 @@ int oflash__sim_feed_open(sim_chip **out, const char *arg, const oflash_probe_op
 void oflash__sim_feed_close(sim_chip *c);
 void oflash__sim_feed_set_result(sim_chip *c, bool passed);
 const char *oflash__sim_feed_board(const sim_chip *c);
+
+/* sim_core.c: run the core on a thread of its own at idle CPU priority.
+ * start: from now on oflash__sim_core_run hands every run to that thread;
+ * stop (idempotent, called by oflash__sim_chip_close): joins it. */
+int oflash__sim_core_start(sim_chip *c);
+void oflash__sim_core_stop(sim_chip *c);
+/* oflash__sim_run, on the core's thread when one was started. */
+int oflash__sim_core_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_info *stop);
 
 /* sim_chip.c */
 int oflash__sim_chip_open(sim_chip **out, const char *path, const oflash_probe_opts *opts);

@@ -177,7 +177,7 @@ static int sim_run(oflash_probe *p, oflash_stop_info *stop, const oflash_run_opt
 {
     int rc = begin(p);
     if (rc < 0) return rc;
-    rc = oflash__sim_run(chip(p), opts, stop);
+    rc = oflash__sim_core_run(chip(p), opts, stop);
     if (rc == 0 && stop->reason == OFLASH_STOP_FAULT && chip(p)->fault_cfsr) {
         /* The simulated core stops on the faulting instruction itself,
          * before exception entry (as with vector catch): the registers are

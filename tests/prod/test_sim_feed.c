@@ -24,13 +24,11 @@ static void place(const char *spec, char board[64], uint8_t uid[12], int result)
     oflash_probe *p = NULL;
     board[0] = '\0';
     CHECK_OK(oflash_probe_open(&p, spec, NULL));
-    if (!p)
-        return;
+    if (!p) return;
     CHECK(strcmp(oflash_probe_backend(p), "sim-feed") == 0);
     snprintf(board, 64, "%s", oflash_sim_feed_board(p));
     uid_of(uid, p);
-    if (result >= 0)
-        CHECK_OK(oflash_sim_feed_result(p, result == 1));
+    if (result >= 0) CHECK_OK(oflash_sim_feed_result(p, result == 1));
     oflash_probe_close(p);
 }
 
@@ -96,9 +94,12 @@ static void test_boards(void)
     }
     /* Bad options. */
     snprintf(spec2, sizeof spec2, "sim-feed:%s/feed5?power-loss=2", dir);
-    CHECK_ERR(oflash_probe_open(&p, spec2, NULL), OFLASH_EINVAL, "expected a probability from 0 to 1");
+    CHECK_ERR(oflash_probe_open(&p, spec2, NULL), OFLASH_EINVAL,
+              "expected a probability from 0 to 1");
     snprintf(spec2, sizeof spec2, "sim-feed:%s/feed5?colour=red", dir);
     CHECK_ERR(oflash_probe_open(&p, spec2, NULL), OFLASH_EINVAL, "bad option 'colour=red'");
+    snprintf(spec2, sizeof spec2, "sim-feed:%s/feed5?cpu=fast", dir);
+    CHECK_ERR(oflash_probe_open(&p, spec2, NULL), OFLASH_EINVAL, "cpu=spare|shared");
     CHECK_ERR(oflash_probe_open(&p, "sim-feed:", NULL), OFLASH_EINVAL, "expected sim-feed:DIR");
     /* sim: stats work on a feed's board too. */
     CHECK_OK(oflash_probe_open(&p, spec, NULL));
@@ -140,7 +141,8 @@ static void test_power_loss(void)
     size_t erased = 0;
     unsigned sector = 1;
 
-    snprintf(spec, sizeof spec, "sim-feed:%s/pl?device=STM32F401RE&seed=3&power-loss=1&power-loss-ops=1", dir);
+    snprintf(spec, sizeof spec,
+             "sim-feed:%s/pl?device=STM32F401RE&seed=3&power-loss=1&power-loss-ops=1", dir);
     snprintf(spec0, sizeof spec0, "sim-feed:%s/pl?device=STM32F401RE&seed=3", dir);
     to.probe = spec;
     CHECK_OK(oflash_target_open(&t, &to));
@@ -167,8 +169,7 @@ static void test_power_loss(void)
     for (int i = 0; i < 40; i++) {
         oflash_probe *p = NULL;
         CHECK_OK(oflash_probe_open(&p, spec, NULL));
-        if (!p)
-            break;
+        if (!p) break;
         snprintf(path, sizeof path, "%s/pl2/%s", dir, oflash_sim_feed_board(p));
         CHECK_OK(oflash_sim_feed_result(p, true));
         oflash_probe_close(p);
@@ -185,15 +186,13 @@ static void test_power_loss(void)
 int main(void)
 {
     char cwd[256], rel[32] = "feedXXXXXX";
-    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(rel))
-        return 2;
+    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(rel)) return 2;
     snprintf(dir, sizeof dir, "%s/%s", cwd, rel);
     test_boards();
     test_retries();
     test_power_loss();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
     return test_summary();
 }

@@ -8,6 +8,9 @@
 #  - no serial twice, in the ledger or in any chip's OTP;
 #  - every chip's OTP serial matches its committed record, UID included;
 #  - every void serial has a reason.
+# Stations s2 and s4 run their boards' cores on idle-priority threads
+# (cpu=spare, src/sim/sim_core.c), so kill -9 also lands while a core
+# thread is running a loader.
 # STRESS_UNITS, STRESS_SECONDS, STRESS_POWER_LOSS (probability per board)
 # change the run.
 source "$(dirname "$0")/../flash/lib.sh"
@@ -40,8 +43,9 @@ crc32 = yes
 EOF
 
 start_station() { # start_station I: station sI with its 4 ports
-    local i=$1 probes=()
-    for k in 1 2 3 4; do mkdir -p "$WORK/s$i/p$k"; probes+=(--probe "sim-feed:$WORK/s$i/p$k?power-loss=${STRESS_POWER_LOSS:-0.2}"); done
+    local i=$1 probes=() cpu=shared
+    [ $((i % 2)) = 0 ] && cpu=spare
+    for k in 1 2 3 4; do mkdir -p "$WORK/s$i/p$k"; probes+=(--probe "sim-feed:$WORK/s$i/p$k?power-loss=${STRESS_POWER_LOSS:-0.2}&cpu=$cpu"); done
     # nice: the stations must not starve this loop on a busy machine
     nice -n 10 "$OFLASH" prod run "$WORK/job.ini" --station "s$i" "${probes[@]}" --journal-dir "$WORK/journal-s$i" \
         >>"$WORK/s$i.log" 2>&1 &
