@@ -178,6 +178,12 @@ int oflash_ledger_schema_version(const oflash_ledger *l);
  * under another name (its serials exist once); the message names the
  * pool to give. */
 int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool);
+/* The checks of oflash_ledger_use_pool, writing nothing (a plan, a status):
+ * *exists false when the ledger has no pool of that name and no pool of
+ * that scheme (the first oflash_ledger_use_pool creates it; counts then
+ * cover every pool); else the same refusals, and the pool is the one in
+ * use for reading (oflash_ledger_counts_get). */
+int oflash_ledger_check_pool(bool *exists, oflash_ledger *l, const oflash_serial_pool *pool);
 
 /* One round trip.  For uid (hex) on station/port:
  *  - a PASS record of uid: returned as it is (*rebind = true; the rerun
@@ -349,6 +355,12 @@ typedef struct oflash_station_status {
     /* At the start of the run (oflash_ledger_reconcile for this station): */
     uint64_t reconciled_released;     /* reservations of a stopped run given back */
     uint64_t reconciled_inflight;     /* started units of a stopped run, still bound */
+    /* The serial pool in the ledger, as oflash_station_create found it: */
+    char pool[64];                    /* its name */
+    bool pool_new;                    /* plan_only: not in the ledger yet (the first run
+                                       * creates it) */
+    char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* plan_only: the serial the next unit gets
+                                               * ("" when none is left) */
 } oflash_station_status;
 
 typedef struct oflash_station oflash_station;
@@ -359,8 +371,13 @@ typedef struct oflash_station_opts {
     void (*changed)(void *ctx, size_t port);
     void *ctx;
     const char *journal_dir;          /* recovery journal; NULL = default */
+    /* Version 2: check the job and look the serial pool up without writing
+     * to the ledger (a plan): no port connection is opened, the status
+     * gives pool, pool_new and next_serial, and oflash_station_run
+     * refuses. */
+    bool plan_only;
 } oflash_station_opts;
-#define OFLASH_STATION_OPTS_VERSION 1
+#define OFLASH_STATION_OPTS_VERSION 2
 #define OFLASH_STATION_OPTS_INIT                                                                   \
     {                                                                                              \
         .version = OFLASH_STATION_OPTS_VERSION                                                     \

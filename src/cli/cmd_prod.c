@@ -71,9 +71,9 @@ static void usage(FILE *f)
         "  --station NAME       this station's name in the ledger (default: host name)\n"
         "  --units N            stop after N units passed (default: until stopped or the\n"
         "                       serials run out)\n"
-        "  --plan               check the job and print the plan; touch no chip\n"
-        "  --journal-dir DIR    recovery journals (default $XDG_STATE_HOME/oflash)\n"
-        PROD_WEB_HELP
+        "  --plan               check the job and print the plan; touch no chip, write\n"
+        "                       nothing to the ledger\n"
+        "  --journal-dir DIR    recovery journals (default $XDG_STATE_HOME/oflash)\n" PROD_WEB_HELP
         "  --no-publish         do not put this station's live state into the ledger (by\n"
         "                       default a heartbeat a second, for 'oflash prod serve')\n"
         "  --json               one JSON object with the summary at the end\n"
@@ -125,7 +125,9 @@ enum {
         {"serial-prefix", required_argument, NULL, OPT_SERIAL_PREFIX},                             \
         {"serial-crc32", no_argument, NULL, OPT_SERIAL_CRC32},                                     \
         {"serial-list", required_argument, NULL, OPT_SERIAL_LIST},                                 \
-        {"serial-pool", required_argument, NULL, OPT_SERIAL_POOL}
+    {                                                                                              \
+        "serial-pool", required_argument, NULL, OPT_SERIAL_POOL                                    \
+    }
 
 /* The job as the file gives it, then the flags over it. */
 typedef struct job_args {
@@ -468,17 +470,26 @@ static void draw_plain(const oflash_station_status *s, plain_seen *seen)
     fflush(stderr);
 }
 
-static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job *j,
-                       const char *db)
+static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job *j, const char *db,
+                       bool plan_only)
 {
     fprintf(f, "production job%s%s:\n", s->station[0] ? " on station " : "", s->station);
     fprintf(f, "  device    %s\n", s->device);
     fprintf(f, "  image     %s (SHA-256 %.16s...)\n", s->image_name, s->image_sha256);
     fprintf(f, "  serial    %s\n", s->scheme);
     fprintf(f, "  ports     %zu:", s->nports);
-    for (size_t i = 0; i < s->nports; i++) fprintf(f, " %s", s->ports[i].probe);
+    for (size_t i = 0; i < s->nports; i++)
+        fprintf(f, " %s", s->ports[i].probe);
     fputc('\n', f);
     fprintf(f, "  ledger    %s\n", db);
+    if (s->pool_new)
+        fprintf(f,
+                "  pool      '%s' is not in the ledger yet: the first 'oflash prod run' creates "
+                "it, starting at %s\n",
+                s->pool, s->next_serial);
+    else if (plan_only)
+        fprintf(f, "  pool      '%s', next serial %s\n", s->pool,
+                s->next_serial[0] ? s->next_serial : "(none left)");
     if (j->units)
         fprintf(f, "  units     %" PRIu64 "\n", j->units);
     else
@@ -550,25 +561,24 @@ static void json_summary(const oflash_station_status *s, int rc, const char *err
     cli_json_print(o);
 }
 
-static const struct option run_opts[] = {
-    CLI_OPTS_COMMON,
-    CLI_OPTS_JSON,
-    CLI_OPTS_JOURNAL,
-    {"image", required_argument, NULL, OPT_IMAGE},
-    {"device", required_argument, NULL, CLI_OPT_DEVICE},
-    {"probe", required_argument, NULL, CLI_OPT_PROBE},
-    OPTS_SERIAL,
-    {"lock", no_argument, NULL, OPT_LOCK},
-    {"rdp", required_argument, NULL, OPT_RDP},
-    {"rdp2-permanent", no_argument, NULL, OPT_RDP2},
-    {"run", no_argument, NULL, OPT_RUN},
-    {"db", required_argument, NULL, OPT_DB},
-    {"station", required_argument, NULL, OPT_STATION},
-    {"units", required_argument, NULL, OPT_UNITS},
-    {"plan", no_argument, NULL, OPT_PLAN},
-    PROD_WEB_OPTS,
-    PROD_WEB_OPT_PUBLISH,
-    CLI_OPTS_END};
+static const struct option run_opts[] = {CLI_OPTS_COMMON,
+                                         CLI_OPTS_JSON,
+                                         CLI_OPTS_JOURNAL,
+                                         {"image", required_argument, NULL, OPT_IMAGE},
+                                         {"device", required_argument, NULL, CLI_OPT_DEVICE},
+                                         {"probe", required_argument, NULL, CLI_OPT_PROBE},
+                                         OPTS_SERIAL,
+                                         {"lock", no_argument, NULL, OPT_LOCK},
+                                         {"rdp", required_argument, NULL, OPT_RDP},
+                                         {"rdp2-permanent", no_argument, NULL, OPT_RDP2},
+                                         {"run", no_argument, NULL, OPT_RUN},
+                                         {"db", required_argument, NULL, OPT_DB},
+                                         {"station", required_argument, NULL, OPT_STATION},
+                                         {"units", required_argument, NULL, OPT_UNITS},
+                                         {"plan", no_argument, NULL, OPT_PLAN},
+                                         PROD_WEB_OPTS,
+                                         PROD_WEB_OPT_PUBLISH,
+                                         CLI_OPTS_END};
 
 static int prod_run(int argc, char **argv)
 {
@@ -664,8 +674,7 @@ static int prod_run(int argc, char **argv)
         }
     }
     if (a.npos > 1)
-        return cli_usage("prod", "prod run: one job file at most ('%s', '%s')", a.pos[0],
-                         a.pos[1]);
+        return cli_usage("prod", "prod run: one job file at most ('%s', '%s')", a.pos[0], a.pos[1]);
     if (a.npos) ja.path = a.pos[0];
     /* The page's address, token, certificate and key: checked before the
      * job is even read, so before any port is opened. */
@@ -685,6 +694,7 @@ static int prod_run(int argc, char **argv)
         goto out;
     }
     so.journal_dir = journal_dir;
+    so.plan_only = plan_only; /* a plan writes nothing to the ledger */
     so.changed = prod_web_changed;
     so.ctx = &pw;
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
@@ -693,7 +703,8 @@ static int prod_run(int argc, char **argv)
     }
     if (!(s = calloc(1, sizeof *s))) goto out;
     oflash_station_status_get(s, st);
-    if (!cli_json && (!cli_quiet || plan_only)) print_plan(plan_only ? stdout : stderr, s, &ja.job, ja.job.db_url);
+    if (!cli_json && (!cli_quiet || plan_only))
+        print_plan(plan_only ? stdout : stderr, s, &ja.job, ja.job.db_url, plan_only);
     if (plan_only) {
         ret = EXIT_OK;
         goto out;
@@ -761,9 +772,7 @@ static int prod_run(int argc, char **argv)
         if (r.rc < 0) cli_error("%s", r.error);
         print_summary(stdout, s);
     }
-    ret = r.rc == 0                     ? EXIT_OK
-          : r.rc == OFLASH_EINTERRUPTED ? EXIT_INTERRUPTED
-                                        : EXIT_FAIL;
+    ret = r.rc == 0 ? EXIT_OK : r.rc == OFLASH_EINTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
 out:
     prod_web_stop(&pw);
     oflash_station_free(st);
@@ -819,10 +828,10 @@ static int write_stdout(void *ctx, const void *data, size_t len)
 }
 
 static const struct option export_opts[] = {CLI_OPTS_COMMON,
-                                             {"db", required_argument, NULL, OPT_DB},
-                                             {"format", required_argument, NULL, OPT_FORMAT},
-                                             {"since", required_argument, NULL, OPT_SINCE},
-                                             CLI_OPTS_END};
+                                            {"db", required_argument, NULL, OPT_DB},
+                                            {"format", required_argument, NULL, OPT_FORMAT},
+                                            {"since", required_argument, NULL, OPT_SINCE},
+                                            CLI_OPTS_END};
 
 static int prod_export(int argc, char **argv)
 {
@@ -853,8 +862,7 @@ static int prod_export(int argc, char **argv)
             else if (!strcmp(a.arg, "json"))
                 fmt = OFLASH_EXPORT_JSON;
             else
-                return cli_usage("prod", "prod export: --format '%s': expected csv or json",
-                                 a.arg);
+                return cli_usage("prod", "prod export: --format '%s': expected csv or json", a.arg);
             break;
         case OPT_SINCE:
             if (!parse_time(a.arg, &q.since_us))
@@ -879,9 +887,11 @@ static int prod_export(int argc, char **argv)
 
 /* ---- status ---- */
 
-static const struct option status_opts[] = {
-    CLI_OPTS_COMMON, CLI_OPTS_JSON, OPTS_SERIAL, {"db", required_argument, NULL, OPT_DB},
-    CLI_OPTS_END};
+static const struct option status_opts[] = {CLI_OPTS_COMMON,
+                                            CLI_OPTS_JSON,
+                                            OPTS_SERIAL,
+                                            {"db", required_argument, NULL, OPT_DB},
+                                            CLI_OPTS_END};
 
 typedef struct pool_list {
     oflash_ledger_pool_info *p;
@@ -907,6 +917,8 @@ static int prod_status(int argc, char **argv)
     oflash_ledger_counts n;
     pool_list pools = {NULL, 0};
     const char *chosen = NULL;
+    char first[OFLASH_SERIAL_TEXT_MAX] = "";
+    bool exists = true;
     int c, k, ret = EXIT_FAIL;
 
     memset(&ja, 0, sizeof ja);
@@ -934,15 +946,17 @@ static int prod_status(int argc, char **argv)
         goto out;
     }
     /* The job's pool (a job file or serial flags), else a pool the ledger
-     * keeps: --serial-pool NAME, its only one, or "default". */
+     * keeps: --serial-pool NAME, its only one, or "default".  Looked up
+     * only: a status writes nothing (a new pool is the first run's). */
     if (ja.path || ja.set_at || ja.set_list || ja.set_prefix || ja.set_format || ja.set_len ||
         ja.set_start || ja.set_step || ja.set_crc) {
         if (oflash_serial_pool_open(&pool, &ja.job.serial) < 0 ||
-            oflash_ledger_use_pool(l, pool) < 0) {
+            oflash_ledger_check_pool(&exists, l, pool) < 0 ||
+            (!exists && oflash_serial_text(first, pool, 0) < 0)) {
             ret = cli_fail();
             goto out;
         }
-        chosen = oflash_serial_pool_name(pool);
+        if (exists) chosen = oflash_serial_pool_name(pool);
     } else if (oflash_ledger_use_stored_pool(l, ja.set_pool ? ja.serial.pool : NULL) == 0) {
         chosen = ja.set_pool ? ja.serial.pool : "";
     } else if (ja.set_pool) {
@@ -972,16 +986,24 @@ static int prod_status(int argc, char **argv)
         json_object_set_new(o, "next_serial",
                             n.next_serial[0] ? cli_json_str(n.next_serial) : json_null());
         json_object_set_new(o, "pool", chosen ? cli_json_str(chosen) : json_null());
+        if (!exists) {
+            /* The job's pool, not in the ledger yet. */
+            json_t *np = json_object();
+            json_object_set_new(np, "name", cli_json_str(oflash_serial_pool_name(pool)));
+            json_object_set_new(np, "first_serial", cli_json_str(first));
+            json_object_set_new(o, "new_pool", np);
+        }
         for (size_t i = 0; i < pools.n; i++) {
             const oflash_ledger_pool_info *q = &pools.p[i];
             json_t *e = json_object();
             json_object_set_new(e, "name", cli_json_str(q->name));
             json_object_set_new(e, "scheme", cli_json_str(q->scheme));
             json_object_set_new(e, "scheme_known", json_boolean(q->scheme_known));
-            json_object_set_new(e, "size", json_integer((json_int_t)(q->size > INT64_MAX ? INT64_MAX : q->size)));
+            json_object_set_new(
+                e, "size", json_integer((json_int_t)(q->size > INT64_MAX ? INT64_MAX : q->size)));
             json_object_set_new(e, "issued", json_integer((json_int_t)q->issued));
-            json_object_set_new(e, "left", q->left == UINT64_MAX ? json_null()
-                                                                  : json_integer((json_int_t)q->left));
+            json_object_set_new(
+                e, "left", q->left == UINT64_MAX ? json_null() : json_integer((json_int_t)q->left));
             json_object_set_new(e, "next_serial",
                                 q->next_serial[0] ? cli_json_str(q->next_serial) : json_null());
             json_array_append_new(arr, e);
@@ -995,6 +1017,10 @@ static int prod_status(int argc, char **argv)
                ", writing %" PRIu64 ", released %" PRIu64 " (%s%s)\n",
                n.pass, n.fail, n.voided, n.reserved, n.writing, n.released,
                chosen ? "pool " : "every pool", chosen ? chosen : "");
+        if (!exists)
+            printf("  pool %s: not in the ledger yet; the first 'oflash prod run' creates it, "
+                   "starting at %s\n",
+                   oflash_serial_pool_name(pool), first);
         if (!pools.n) printf("  no serial pool yet (no job has used this ledger)\n");
         for (size_t i = 0; i < pools.n; i++) {
             const oflash_ledger_pool_info *q = &pools.p[i];
@@ -1006,9 +1032,9 @@ static int prod_status(int argc, char **argv)
                 printf("%" PRIu64 " of %" PRIu64 " left", q->left, q->size);
             else
                 printf("left %" PRIu64, q->left);
-            printf(", next %s\n", q->next_serial[0] ? q->next_serial
+            printf(", next %s\n", q->next_serial[0]  ? q->next_serial
                                   : !q->scheme_known ? "(unknown: the list is not stored yet)"
-                                                    : "(none left)");
+                                                     : "(none left)");
         }
     }
     ret = EXIT_OK;
@@ -1034,5 +1060,6 @@ int cmd_prod(int argc, char **argv)
     if (!strcmp(argv[1], "export")) return prod_export(argc - 1, argv + 1);
     if (!strcmp(argv[1], "status")) return prod_status(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return prod_serve(argc - 1, argv + 1);
-    return cli_usage("prod", "unknown subcommand '%s' (expected run, export, status or serve)", argv[1]);
+    return cli_usage("prod", "unknown subcommand '%s' (expected run, export, status or serve)",
+                     argv[1]);
 }

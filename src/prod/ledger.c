@@ -241,8 +241,7 @@ static int row_id_identity(void *ctx, int ncols, const char *const *vals)
         r->cap = nc;
     }
     snprintf(r->rows[r->n].id, sizeof r->rows[r->n].id, "%s", vals[0] ? vals[0] : "");
-    snprintf(r->rows[r->n].identity, sizeof r->rows[r->n].identity, "%s",
-             vals[1] ? vals[1] : "");
+    snprintf(r->rows[r->n].identity, sizeof r->rows[r->n].identity, "%s", vals[1] ? vals[1] : "");
     r->n++;
     return 0;
 }
@@ -250,8 +249,8 @@ static int row_id_identity(void *ctx, int ncols, const char *const *vals)
 static int schemes_from_identities(oflash_ledger *l)
 {
     id_rows r = {NULL, 0, 0, false};
-    int rc = l->be->query(l, false, "SELECT id, identity FROM pools WHERE scheme_format IS NULL",
-                          0, NULL, row_id_identity, &r);
+    int rc = l->be->query(l, false, "SELECT id, identity FROM pools WHERE scheme_format IS NULL", 0,
+                          NULL, row_id_identity, &r);
     if (rc == 0 && r.oom) rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < r.n; i++) {
         const char *id = r.rows[i].identity;
@@ -617,9 +616,16 @@ static int store_scheme(oflash_ledger *l, int64_t id, const oflash_serial_pool *
     snprintf(crc_s, sizeof crc_s, "%d", s.crc32 ? 1 : 0);
     snprintf(start_s, sizeof start_s, "%" PRIu64, s.list_path ? 0 : s.start);
     snprintf(step_s, sizeof step_s, "%" PRIu64, s.list_path ? 1 : s.step);
-    const char *p[10] = {id_s,    at_s, oflash_serial_format_name(s.format), len_s,
-                         s.prefix ? s.prefix : "", crc_s, start_s, step_s,
-                         s.list_path ? s.list_path : NULL, text};
+    const char *p[10] = {id_s,
+                         at_s,
+                         oflash_serial_format_name(s.format),
+                         len_s,
+                         s.prefix ? s.prefix : "",
+                         crc_s,
+                         start_s,
+                         step_s,
+                         s.list_path ? s.list_path : NULL,
+                         text};
     return l->be->query(l, true,
                         "UPDATE pools SET scheme_at = CAST($2 AS BIGINT), scheme_format = $3, "
                         "scheme_len = CAST($4 AS INTEGER), scheme_prefix = $5, "
@@ -637,7 +643,9 @@ static void pool_chosen(oflash_ledger *l, const pool_row *r, const oflash_serial
     l->pool = pool;
 }
 
-int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
+/* use_pool (create) or check_pool (!create: reads only; *exists false and
+ * no pool chosen when the ledger has neither the name nor the scheme). */
+static int pool_lookup(oflash_ledger *l, const oflash_serial_pool *pool, bool create, bool *exists)
 {
     const char *identity = oflash_serial_pool_identity(pool);
     const char *name = oflash_serial_pool_name(pool);
@@ -649,14 +657,24 @@ int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
     const char *p[4] = {identity, size_s, now_s, name};
     pool_row r = {0}, other = {0};
     bool fresh = false;
+    int rc = 0;
+    if (exists) *exists = true;
     pthread_mutex_lock(&l->lock);
     /* A name or a scheme already in the ledger: nothing inserted. */
-    int rc = l->be->query(l, true,
+    if (create)
+        rc = l->be->query(l, true,
                           "INSERT INTO pools (identity, size, next_seq, created_us, name) "
                           "VALUES ($1, CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT), $4) "
                           "ON CONFLICT DO NOTHING RETURNING id",
                           4, p, row_count_any, &fresh);
     if (rc == 0) rc = select_pool(&r, l, "name", name);
+    if (rc == 0 && !create && !r.found) {
+        /* Not there yet: only the scheme under another name is refused. */
+        if ((rc = select_pool(&other, l, "identity", identity)) == 0 && !other.found) {
+            if (exists) *exists = false;
+            goto out;
+        }
+    }
     if (rc == 0 && (!r.found || strcmp(r.identity, identity) != 0)) {
         /* The job's scheme against the pool of that name: a pool never
          * changes its scheme (a serial could be issued twice in two
@@ -701,13 +719,24 @@ int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
                               l->display, name, r.size, size_s, identity);
     /* A new row, or a pool an older oflash started: its scheme (and its
      * list, which only a job has) stored now. */
-    if (rc == 0 && (fresh || !r.has_scheme || (row_is_list(&r) && !r.has_list_text)))
+    if (rc == 0 && create && (fresh || !r.has_scheme || (row_is_list(&r) && !r.has_list_text)))
         rc = store_scheme(l, r.id, pool);
     if (rc == 0) pool_chosen(l, &r, pool);
+out:
     pthread_mutex_unlock(&l->lock);
     pool_row_clear(&r);
     pool_row_clear(&other);
     return rc;
+}
+
+int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
+{
+    return pool_lookup(l, pool, true, NULL);
+}
+
+int oflash_ledger_check_pool(bool *exists, oflash_ledger *l, const oflash_serial_pool *pool)
+{
+    return pool_lookup(l, pool, false, exists);
 }
 
 static int need_pool(const oflash_ledger *l)
@@ -1070,15 +1099,16 @@ static int row_pools(void *ctx, int ncols, const char *const *v)
 
 static void pool_rows_free(pool_rows *a)
 {
-    for (size_t i = 0; i < a->n; i++) pool_row_clear(&a->rows[i]);
+    for (size_t i = 0; i < a->n; i++)
+        pool_row_clear(&a->rows[i]);
     free(a->rows);
 }
 
 static int all_pools(pool_rows *a, oflash_ledger *l)
 {
     memset(a, 0, sizeof *a);
-    int rc = l->be->query(l, true, "SELECT " POOL_COLS " FROM pools ORDER BY id", 0, NULL,
-                          row_pools, a);
+    int rc =
+        l->be->query(l, true, "SELECT " POOL_COLS " FROM pools ORDER BY id", 0, NULL, row_pools, a);
     if (rc == OFLASH_ENOMEM) rc = oflash_error_set(OFLASH_ENOMEM, "out of memory");
     return rc;
 }

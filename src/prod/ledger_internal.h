@@ -52,6 +52,9 @@ struct oflash_ledger {
     const oflash_serial_pool *pool;
     uint64_t round_trips;
     struct timespec busy_start; /* SQLite: when the current wait for the lock began */
+    /* SQLite: how long the last statement waited for the lock (ms), -1 if
+     * SQLite gave up without asking the busy handler to wait. */
+    long long busy_ms;
     /* A connection for the live state only (oflash__ledger_open_live):
      * short waits everywhere, no flush to disk. */
     bool live;

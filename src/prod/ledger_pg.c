@@ -77,13 +77,25 @@ static int pg_connect(oflash_ledger *l)
     /* A live-state connection never waits long: connect, every statement
      * and lock wait bounded, a dead peer noticed by TCP within seconds,
      * commits not flushed (PQreset keeps these). */
-    const char *const live_keys[] = {"connect_timeout", "application_name", "keepalives",
-                                     "keepalives_idle", "keepalives_interval", "keepalives_count",
-                                     "tcp_user_timeout", "options", "dbname", NULL};
-    const char *const live_vals[] = {"2", "oflash-live", "1", "2", "1", "2", "3000",
-                                     "-c statement_timeout=2000 -c lock_timeout=2000 "
-                                     "-c synchronous_commit=off",
-                                     l->target, NULL};
+    static const char *const live[][2] = {
+        {"connect_timeout", "2"},
+        {"application_name", "oflash-live"},
+        {"keepalives", "1"},
+        {"keepalives_idle", "2"},
+        {"keepalives_interval", "1"},
+        {"keepalives_count", "2"},
+        {"tcp_user_timeout", "3000"},
+        {"options", "-c statement_timeout=2000 -c lock_timeout=2000 -c synchronous_commit=off"},
+    };
+    enum { NLIVE = sizeof live / sizeof live[0] };
+    const char *live_keys[NLIVE + 2], *live_vals[NLIVE + 2];
+    for (size_t i = 0; i < NLIVE; i++) {
+        live_keys[i] = live[i][0];
+        live_vals[i] = live[i][1];
+    }
+    live_keys[NLIVE] = "dbname";
+    live_vals[NLIVE] = l->target;
+    live_keys[NLIVE + 1] = live_vals[NLIVE + 1] = NULL;
     PGconn *c = PQconnectdbParams(l->live ? live_keys : keys, l->live ? live_vals : vals, 1);
     if (!c)
         return oflash_error_set(OFLASH_ELINK, "cannot open the ledger database %s: %s", l->display,

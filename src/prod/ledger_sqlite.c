@@ -1,7 +1,8 @@
 /*
  * ledger_sqlite.c - the ledger in one SQLite file: WAL journal, full sync
  * (a committed unit survives a power loss of the host), a 30 s wait for
- * the write lock (stations on one host share the file), foreign keys on.
+ * the write lock (stations on one host share the file; 2 s on a live-state
+ * connection), foreign keys on.  A lock error states the wait it really had.
  *
  * Parameters are written $1, $2, ... in the common SQL; SQLite takes "$1"
  * as a named parameter, bound here by that name.  Allocation is one
@@ -32,6 +33,7 @@ static int busy_wait(void *arg, int tries)
     if (tries == 0) *start = now;
     long long ms =
         (long long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+    l->busy_ms = ms;
     if (ms >= (l->live ? LEDGER_LIVE_WAIT_MS : SQLITE_BUSY_MS)) return 0;
     /* The clock's low digits as jitter: waiters do not wake in step. */
     struct timespec d = {0, 500000 + (now.tv_nsec / 3) % 1000000};
@@ -52,11 +54,18 @@ static int sq_error(oflash_ledger *l, int rc, const char *what)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+        /* The wait this statement really had: the busy handler's, or none
+         * (SQLite gives up at once where waiting cannot help, e.g. another
+         * program wrote the file since this transaction began to read). */
+        if (l->busy_ms < 0)
+            return oflash_error_set(OFLASH_ETIMEOUT,
+                                    "the ledger file %s is in use by another program (%s); "
+                                    "SQLite gave up at once, without waiting (%s)",
+                                    l->target, msg, what);
         return oflash_error_set(OFLASH_ETIMEOUT,
-                                "the ledger file %s stayed locked by another program for %d s "
+                                "the ledger file %s stayed locked by another program for %.1f s "
                                 "(%s)",
-                                l->target, (l->live ? LEDGER_LIVE_WAIT_MS : SQLITE_BUSY_MS) / 1000,
-                                what);
+                                l->target, (double)l->busy_ms / 1000, what);
     case SQLITE_NOTADB:
         return oflash_error_set(OFLASH_EFORMAT,
                                 "%s is not an SQLite database, so not an oflash ledger; nothing "
@@ -81,6 +90,7 @@ static int sq_error(oflash_ledger *l, int rc, const char *what)
 static int sq_script(oflash_ledger *l, const char *sql)
 {
     char *err = NULL;
+    l->busy_ms = -1;
     int rc = sqlite3_exec(db_of(l), sql, NULL, NULL, &err);
     if (err) sqlite3_free(err);
     if (rc != SQLITE_OK) return sq_error(l, rc, "update");
@@ -90,6 +100,7 @@ static int sq_script(oflash_ledger *l, const char *sql)
 static int sq_connect(oflash_ledger *l)
 {
     sqlite3 *db = NULL;
+    l->busy_ms = -1;
     int rc = sqlite3_open_v2(l->target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     l->db = db;
     if (rc != SQLITE_OK) {
@@ -127,6 +138,7 @@ static int sq_query(oflash_ledger *l, bool idempotent, const char *sql, int npar
 {
     (void)idempotent;
     sqlite3_stmt *st = NULL;
+    l->busy_ms = -1;
     int rc = sqlite3_prepare_v2(db_of(l), sql, -1, &st, NULL);
     if (rc != SQLITE_OK) return sq_error(l, rc, "read or update");
     for (int i = 0; i < nparams; i++) {

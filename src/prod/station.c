@@ -80,6 +80,7 @@
 #include "prod/station_ledger.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -129,6 +130,8 @@ struct oflash_station {
     char image_sha256[65];
     char image_name[128];
     char scheme[160];
+    bool pool_new;                            /* plan_only: the ledger has no such pool */
+    char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* plan_only */
     char station[64];
     oflash_serial_pool *pool;
     uint32_t field_addr;
@@ -508,12 +511,11 @@ static bool on_cancel(void *ctx)
 static void describe_conflict(char *buf, size_t len, const oflash_plan *plan, const char *serial)
 {
     const oflash_plan_conflict *c = &plan->conflicts[0];
-    const char *why = c->kind == OFLASH_CONFLICT_OTP_LOCKED ? "its OTP block is locked"
-                      : c->kind == OFLASH_CONFLICT_LOCK_BYTE
-                          ? "the lock byte is set and cannot be cleared"
-                      : c->kind == OFLASH_CONFLICT_OTP_PARTIAL
-                          ? "an interrupted run left it partly programmed"
-                          : "it was programmed before to another value";
+    const char *why =
+        c->kind == OFLASH_CONFLICT_OTP_LOCKED    ? "its OTP block is locked"
+        : c->kind == OFLASH_CONFLICT_LOCK_BYTE   ? "the lock byte is set and cannot be cleared"
+        : c->kind == OFLASH_CONFLICT_OTP_PARTIAL ? "an interrupted run left it partly programmed"
+                                                 : "it was programmed before to another value";
     snprintf(buf, len,
              "chip refused, nothing written: OTP byte 0x%08X (block %u) holds 0x%02X where serial "
              "%s needs 0x%02X: %s (%zu conflicting byte%s)",
@@ -654,7 +656,8 @@ static unit_result run_unit(unit *u)
         set_error(p, OFLASH_PORT_FAIL, msg);
         return UNIT_FAIL;
     }
-    for (size_t i = 0; i < st->field_size; i++) field_blank = field_blank && field[i] == 0xFF;
+    for (size_t i = 0; i < st->field_size; i++)
+        field_blank = field_blank && field[i] == 0xFF;
 
     /* 3. Reserve. */
     memset(&info, 0, sizeof info);
@@ -1080,8 +1083,7 @@ static int check_job(const oflash_job *job)
         return oflash_error_set(OFLASH_EINVAL, "job: %zu images, at most %d", job->nimages,
                                 OFLASH_JOB_MAX_IMAGES);
     if (!job->device || !job->device[0])
-        return oflash_error_set(OFLASH_EINVAL,
-                                "job: no device given (device = NAME, or --device)");
+        return oflash_error_set(OFLASH_EINVAL, "job: no device given (device = NAME, or --device)");
     if (!job->nprobes)
         return oflash_error_set(OFLASH_EINVAL,
                                 "job: no port given (probe = SPEC, or --probe; one per port)");
@@ -1257,7 +1259,8 @@ static void describe_scheme(oflash_station *st)
     const oflash_serial_scheme *s = &st->job.serial;
     char first[OFLASH_SERIAL_TEXT_MAX] = "";
     oflash_serial_text(first, st->pool, 0);
-    snprintf(st->scheme, sizeof st->scheme, "%s, %u bytes%s%s, first %s, %zu-byte field at 0x%08X (%s)",
+    snprintf(st->scheme, sizeof st->scheme,
+             "%s, %u bytes%s%s, first %s, %zu-byte field at 0x%08X (%s)",
              oflash_serial_format_name(s->format), s->len, s->crc32 ? " + CRC-32" : "",
              s->list_path ? ", from a list" : "", first, st->field_size, st->field_addr,
              st->field_in_otp ? "OTP" : "flash");
@@ -1277,8 +1280,10 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if ((rc = check_job(job)) < 0) return rc;
     if (!(st = calloc(1, sizeof *st))) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
-    st->opts = opts ? *opts : (oflash_station_opts)OFLASH_STATION_OPTS_INIT;
-    (void)oflash_crc32(0, "", 0); /* its tables, before the port threads share them */
+    st->opts = (oflash_station_opts)OFLASH_STATION_OPTS_INIT;
+    if (opts) /* a version 1 caller's structure ends before plan_only */
+        memcpy(&st->opts, opts,
+               opts->version >= 2 ? sizeof *opts : offsetof(oflash_station_opts, plan_only));
     if ((rc = copy_job(st, job)) < 0) goto fail;
 
     if (st->job.station) {
@@ -1304,9 +1309,26 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (st->job.rdp && (rc = check_rdp(st)) < 0) goto fail;
     describe_scheme(st);
 
-    /* Ports and the database: one connection per port. */
-    if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0 ||
-        (rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0) {
+    /* Ports and the database: one connection per port.  A plan looks the
+     * pool up and writes nothing. */
+    if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0) {
+        oflash_error_prefix("database: ");
+        goto fail;
+    }
+    if (st->opts.plan_only) {
+        bool exists = false;
+        oflash_ledger_counts n;
+        if ((rc = oflash_ledger_check_pool(&exists, st->ledger, st->pool)) < 0 ||
+            (exists && (rc = oflash_ledger_counts_get(&n, st->ledger)) < 0)) {
+            oflash_error_prefix("database: ");
+            goto fail;
+        }
+        st->pool_new = !exists;
+        if (exists)
+            copy_str(st->next_serial, sizeof st->next_serial, n.next_serial);
+        else if ((rc = oflash_serial_text(st->next_serial, st->pool, 0)) < 0)
+            goto fail;
+    } else if ((rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0) {
         oflash_error_prefix("database: ");
         goto fail;
     }
@@ -1321,6 +1343,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
                     : !strncmp(p->spec, "sim:", 4)    ? BOARD_ONE
                                                       : BOARD_POLL;
         copy_str(p->status.probe, sizeof p->status.probe, p->spec);
+        if (st->opts.plan_only) continue; /* no connection for a plan */
         /* SQLite: one lane (one writer) for the station, grouping the
          * ports' durable steps; PostgreSQL: a lane per port (the server
          * flushes concurrent commits together). */
@@ -1350,6 +1373,10 @@ int oflash_station_run(oflash_station *st)
     uint64_t passed, failed;
 
     if (!st) return oflash_error_set(OFLASH_EINVAL, "no station");
+    if (st->opts.plan_only)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "this station was created for a plan only (plan_only): it runs "
+                                "no unit");
     pthread_mutex_lock(&st->lock);
     if (st->running) {
         pthread_mutex_unlock(&st->lock);
@@ -1472,6 +1499,9 @@ void oflash_station_status_get(oflash_station_status *out, oflash_station *st)
     out->reconciled_released = st->reconciled_released;
     out->reconciled_inflight = st->reconciled_inflight;
     pthread_mutex_unlock(&st->lock);
+    if (st->pool) copy_str(out->pool, sizeof out->pool, oflash_serial_pool_name(st->pool));
+    out->pool_new = st->pool_new;
+    copy_str(out->next_serial, sizeof out->next_serial, st->next_serial);
 }
 
 void oflash_station_free(oflash_station *st)

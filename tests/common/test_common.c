@@ -4,6 +4,9 @@
 #include "oflash/sys/family.h"
 #include "oflash/image.h"
 #include "oflash/probe.h"
+#include "common/crc32.h"
+
+#include <pthread.h>
 
 static void test_error(void)
 {
@@ -30,6 +33,90 @@ static void test_crc(void)
     for (int i = 0; i < 1000; i++)
         c = oflash_crc32(c, &big[i], 1);
     CHECK_EQ_U(oflash_crc32(0, big, 1000), c);
+}
+
+/* Bit by bit, straight from the polynomial: the reference for the tables. */
+static uint32_t crc_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+    }
+    return ~crc;
+}
+
+/* The constant tables (crc32_table.c), entry by entry: row 0 from the
+ * polynomial, row t from row t-1. */
+static void test_crc_tables(void)
+{
+    int bad = 0;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        bad += oflash__crc32_table[0][i] != c;
+        for (int t = 1; t < 8; t++) {
+            c = (c >> 8) ^ oflash__crc32_table[0][c & 0xFF];
+            bad += oflash__crc32_table[t][i] != c;
+        }
+    }
+    CHECK_EQ_U(bad, 0);
+    /* Every length 0..64 at every alignment 0..7 against the bitwise CRC
+     * (the 8-byte loop, the byte tail and their seams). */
+    uint8_t buf[80];
+    for (int i = 0; i < 80; i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
+    bad = 0;
+    for (size_t off = 0; off < 8; off++)
+        for (size_t n = 0; n <= 64; n++)
+            bad += oflash_crc32(0x1234u, buf + off, n) != crc_bitwise(0x1234u, buf + off, n);
+    CHECK_EQ_U(bad, 0);
+}
+
+/* Ports start at the same moment, and each one's first CRC may be the
+ * process's first: 8 threads released together make their first call at
+ * once (before any other test calls it).  With tables built on first use
+ * that was a data race (ThreadSanitizer reports it; a plain build rarely
+ * shows it); with constant tables there is nothing to race on.  Each result
+ * must still equal the bitwise CRC. */
+#define CRC_THREADS 8
+typedef struct crc_thread {
+    pthread_barrier_t *go;
+    const uint8_t *data;
+    size_t len;
+    uint32_t crc;
+} crc_thread;
+
+static void *crc_first_call(void *arg)
+{
+    crc_thread *t = arg;
+    pthread_barrier_wait(t->go);
+    t->crc = oflash_crc32(0, t->data, t->len);
+    return NULL;
+}
+
+static void test_crc_threads(void)
+{
+    static uint8_t data[4096];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i ^ (i >> 8));
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, CRC_THREADS);
+    pthread_t th[CRC_THREADS];
+    crc_thread t[CRC_THREADS];
+    int started = 0;
+    for (int i = 0; i < CRC_THREADS; i++) {
+        t[i] = (crc_thread){&go, data + i, sizeof data - (size_t)i * 64, 0};
+        if (pthread_create(&th[i], NULL, crc_first_call, &t[i]) == 0) started++;
+    }
+    CHECK_EQ_U(started, CRC_THREADS);
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_U(t[i].crc, crc_bitwise(0, t[i].data, t[i].len));
+    }
+    pthread_barrier_destroy(&go);
 }
 
 static void test_devices(void)
@@ -83,8 +170,10 @@ static void test_probe_spec(void)
 
 int main(void)
 {
+    test_crc_threads(); /* first: the process's first CRC calls */
     test_error();
     test_crc();
+    test_crc_tables();
     test_devices();
     test_probe_spec();
     return test_summary();

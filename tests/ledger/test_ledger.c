@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -1046,7 +1047,6 @@ static void test_migrations(void)
     oflash_serial_pool_free(pool);
 }
 
-
 /* ---- serial pools: one scheme per name, kept in the ledger ---- */
 
 /* A list pool "ACME-" + 4 hex digits, from text in memory. */
@@ -1117,7 +1117,8 @@ static void test_pools(void)
 {
     static const char list7[] = "# lot 7\nACME-00A1\nACME-00B2\nACME-00C3\n";
     oflash_serial_pool *a = named_counter(NULL, 1, 4), *a5 = named_counter(NULL, 1, 5);
-    oflash_serial_pool *a5named = named_counter("lot2", 1, 5), *again = named_counter("again", 1, 4);
+    oflash_serial_pool *a5named = named_counter("lot2", 1, 5),
+                       *again = named_counter("again", 1, 4);
     oflash_serial_pool *lst = list_pool("lot7", list7);
     oflash_ledger_counts c;
     oflash_ledger *l, *l2;
@@ -1147,9 +1148,11 @@ static void test_pools(void)
     CHECK_OK(oflash_ledger_use_pool(l2, a5named));
     one_unit(l2, "B1", 0);
     /* Now the 5-digit scheme under "default": refused, pointing at lot2. */
-    CHECK_ERR(oflash_ledger_use_pool(l, a5), OFLASH_ECONFLICT, "which is pool 'lot2' there: give --serial-pool lot2");
+    CHECK_ERR(oflash_ledger_use_pool(l, a5), OFLASH_ECONFLICT,
+              "which is pool 'lot2' there: give --serial-pool lot2");
     /* The default scheme under a second name: refused (its serials exist once). */
-    CHECK_ERR(oflash_ledger_use_pool(l, again), OFLASH_ECONFLICT, "is pool 'default' in the ledger");
+    CHECK_ERR(oflash_ledger_use_pool(l, again), OFLASH_ECONFLICT,
+              "is pool 'default' in the ledger");
     /* A list pool: its lines are kept, so the ledger alone spells them. */
     CHECK_OK(oflash_ledger_use_pool(l, lst));
     one_unit(l, "C1", 0);
@@ -1164,7 +1167,8 @@ static void test_pools(void)
     CHECK_EQ_U(ps.n, 3);
     const oflash_ledger_pool_info *q = pool_named(&ps, "lot7");
     CHECK(q && q->scheme_known && q->in_use && q->size == 3 && q->issued == 1 && q->left == 2 &&
-          strcmp(q->next_serial, "ACME-00B2") == 0 && strstr(q->scheme, "list lot7.txt (3 serials"));
+          strcmp(q->next_serial, "ACME-00B2") == 0 &&
+          strstr(q->scheme, "list lot7.txt (3 serials"));
     q = pool_named(&ps, "lot2");
     CHECK(q && !q->in_use && q->issued == 1 && strcmp(q->next_serial, "SN-00002") == 0);
     oflash_ledger_close(l2);
@@ -1180,16 +1184,15 @@ static void test_pools(void)
     CHECK_OK(oflash__ledger_open_raw(&raw, url));
     CHECK_OK(oflash__ledger_script(raw, raw->be->migration(1)));
     CHECK_OK(oflash__ledger_script(raw, raw->be->migration(2)));
-    snprintf(sql, sizeof sql,
-             "INSERT INTO oflash_schema VALUES ('oflash-ledger', 2);"
-             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64
-             ", 1, 1);"
-             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64
-             ", 0, 2);"
-             "INSERT INTO units (pool_id, seq, serial, uid, state, station, start_us, end_us)"
-             " VALUES (1, 0, 'SN-0001', 'C0FFEE', 'pass', 'old', 10, 20)",
-             oflash_serial_pool_identity(a), oflash_serial_pool_size(a),
-             oflash_serial_pool_identity(lst_default), oflash_serial_pool_size(lst_default));
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO oflash_schema VALUES ('oflash-ledger', 2);"
+        "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64 ", 1, 1);"
+        "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('%s', %" PRIu64 ", 0, 2);"
+        "INSERT INTO units (pool_id, seq, serial, uid, state, station, start_us, end_us)"
+        " VALUES (1, 0, 'SN-0001', 'C0FFEE', 'pass', 'old', 10, 20)",
+        oflash_serial_pool_identity(a), oflash_serial_pool_size(a),
+        oflash_serial_pool_identity(lst_default), oflash_serial_pool_size(lst_default));
     CHECK_OK(oflash__ledger_script(raw, sql));
     oflash_ledger_close(raw);
     CHECK_OK(oflash_ledger_open(&l, url));
@@ -1246,6 +1249,58 @@ static void test_sqlite_not_a_db(void)
     snprintf(url, sizeof url, "sqlite:%s/no-such-dir/l.db", base);
     CHECK_ERR(oflash_ledger_open(&l, url), OFLASH_EIO, "cannot open the ledger file");
     CHECK(strstr(oflash_error_last(), "no-such-dir/l.db") != NULL);
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* SQLite: a lock error states the wait it really had, not a fixed 30 s.
+ * (1) SQLite gives up at once: this connection began to read, another
+ * program wrote the file since, and now this one writes (waiting cannot
+ * help); (2) a live-state connection waits 2 s for a held write lock. */
+static void test_sqlite_busy(void)
+{
+    char url[600];
+    newdb(url, "busy");
+    oflash_ledger *a, *b, *lv;
+    CHECK_OK(oflash_ledger_open(&a, url));
+    CHECK_OK(oflash__ledger_open_raw(&b, url));
+    CHECK_OK(oflash__ledger_script(a, "BEGIN; SELECT * FROM oflash_schema"));
+    CHECK_OK(oflash__ledger_script(b, "CREATE TABLE busy_b (x)"));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_ERR(oflash__ledger_script(a, "CREATE TABLE busy_a (x)"), OFLASH_ETIMEOUT,
+              "without waiting");
+    long long took = ms_since(&t0);
+    CHECK(took < 1000);
+    CHECK(strstr(oflash_error_last(), "30 s") == NULL);
+    if (took >= 1000 || strstr(oflash_error_last(), "30 s"))
+        fprintf(stderr, "  after %lld ms: %s\n", took, oflash_error_last());
+    CHECK_OK(oflash__ledger_script(a, "ROLLBACK"));
+
+    CHECK_OK(oflash__ledger_open_live(&lv, url));
+    CHECK_OK(oflash__ledger_script(b, "BEGIN IMMEDIATE"));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_ERR(oflash_ledger_live_put(lv, "st", "{}"), OFLASH_ETIMEOUT,
+              "stayed locked by another program for ");
+    took = ms_since(&t0);
+    const char *m = strstr(oflash_error_last(), " for ");
+    double said = m ? strtod(m + 5, NULL) : -1;
+    /* The stated wait is the one measured here, to a tenth of a second
+     * (the live connection's limit, LEDGER_LIVE_WAIT_MS). */
+    CHECK(said >= LEDGER_LIVE_WAIT_MS / 1000.0 && said * 1000 <= took + 100);
+    CHECK(took >= LEDGER_LIVE_WAIT_MS && took < LEDGER_LIVE_WAIT_MS + 3000);
+    if (!(said * 1000 <= took + 100) || said < 0)
+        fprintf(stderr, "  after %lld ms: %s\n", took, oflash_error_last());
+    CHECK_OK(oflash__ledger_script(b, "ROLLBACK"));
+    CHECK_OK(oflash_ledger_live_put(lv, "st", "{}"));
+    oflash_ledger_close(lv);
+    oflash_ledger_close(b);
+    oflash_ledger_close(a);
 }
 
 /* PostgreSQL: the server restarts in the middle of a run; then it is down. */
@@ -1359,6 +1414,7 @@ int main(int argc, char **argv)
     if (is_pg) {
         test_pg_restart();
     } else {
+        test_sqlite_busy();
         snprintf(base, sizeof base, "%s", argv[1] + 7);
         test_sqlite_not_a_db();
     }

@@ -8,6 +8,8 @@
 #  - a serial list running out stops the line with a clear message;
 #  - a pool keeps its scheme: another one is refused unless it names a new
 #    pool; `prod status --db` alone spells every pool's next serial;
+#  - `prod run --plan` and `prod status` of a pool not in the ledger yet say
+#    so (and its first serial) and leave the database as it was (dumped);
 #  - a gang of 4 ports with one failing chip: the other 3 pass;
 #  - RDP 1 after verify: `oflash read` then fails; RDP 2 needs its second flag;
 #  - an unreachable database: refused before any chip is touched.
@@ -38,6 +40,15 @@ state() { "$OFLASH" sim show "$WORK/$1" --json | sed 's/"last_run".*//'; dump "$
 # sj JSON KEY: a value of compact JSON (oflash sim show --json)
 sj() { grep -o "\"$2\": *[^,}]*" <<<"$1" | head -1 | sed -E 's/^"[^"]*": *//; s/"//g'; }
 export_json() { "$OFLASH" prod export --db "$1" --format json; }
+# db_dump URL: the ledger's schema and every row, from the database's own
+# tools (a plan or a status must leave it as it was)
+db_dump() {
+    case "$1" in
+    sqlite:*) python3 -c 'import sqlite3, sys
+print("\n".join(sqlite3.connect(sys.argv[1]).iterdump()))' "${1#sqlite:}" ;;
+    *) "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U oflash "${1##*/}" | grep -v '^--\|^\\\(un\)\?restrict ' ;; # (\restrict: a random key per dump)
+    esac
+}
 count() { grep -o "$2" <<<"$1" | wc -l; }
 JOB=(--image "$WORK/fw.hex" --device $DEV --serial-at 0x1FFF7800 --station st1 --quiet)
 
@@ -106,6 +117,26 @@ run_oflash out rc prod run "$WORK/job/line.ini" --plan --serial-pool ab "${DBJ[@
 ST=$("$OFLASH" prod status --db "$DB" --serial-at 0x1FFF7800 --json)
 [ "$(sj "$ST" pass)" = 1 ] && [ "$(sj "$ST" next_serial)" = 00000002 ] &&
     pass "prod status --db: 1 pass, next serial 00000002" || fail "status: $ST"
+
+# --- a plan and a status write nothing: a new pool is the first run's ---
+D0=$(db_dump "$DB")
+grep -q "INSERT INTO \"\?pools\"\? \|^COPY public.pools " <<<"$D0" && pass "dump: the ledger's pools are in the dump" || fail "dump: $D0"
+NEW=(--serial-pool lot3 --serial-prefix P3-)
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$DB" --plan "${NEW[@]}"
+[ "$rc" = 0 ] && grep -q "pool *'lot3' is not in the ledger yet: the first 'oflash prod run' creates it, starting at P3-00000001" <<<"$out" &&
+    pass "--plan, new pool: 'not in the ledger yet', first serial P3-00000001" || fail "--plan new pool: rc=$rc $out"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$DB" --plan
+[ "$rc" = 0 ] && grep -q "pool *'default', next serial 00000002" <<<"$out" &&
+    pass "--plan, existing pool: its next serial 00000002" || fail "--plan pool: rc=$rc $out"
+run_oflash out rc prod status --db "$DB" --serial-at 0x1FFF7800 "${NEW[@]}"
+[ "$rc" = 0 ] && grep -q "pool lot3: not in the ledger yet; the first 'oflash prod run' creates it, starting at P3-00000001" <<<"$out" &&
+    ! grep -q "pool lot3: ascii" <<<"$out" && pass "prod status --serial-pool lot3 (new): not in the ledger yet" || fail "status new pool: rc=$rc $out"
+ST=$("$OFLASH" prod status --db "$DB" --serial-at 0x1FFF7800 "${NEW[@]}" --json)
+grep -q '"new_pool": *{"name": *"lot3", *"first_serial": *"P3-00000001"}' <<<"$ST" && ! grep -q '"name": *"lot3", *"scheme"' <<<"$ST" &&
+    pass "prod status --json: new_pool lot3, not among the pools" || fail "status json new pool: $ST"
+D1=$(db_dump "$DB")
+[ "$D0" = "$D1" ] && pass "plan + status of a new pool: the ledger is unchanged (schema and rows dumped before and after)" ||
+    fail "plan/status wrote to the ledger: $(diff <(echo "$D0") <(echo "$D1") | head -20)"
 
 # --- a chip holding a serial the ledger gives to another UID: refused -----
 new_chip c2
