@@ -7,6 +7,7 @@
  * QEMU is started on a free port and killed by its PID.
  */
 #include "harness.h"
+#include "lib/ports.h"
 #include "oflash/gdb.h"
 #include "oflash/probe.h"
 
@@ -35,7 +36,7 @@ static oflash_probe *start(void)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (int attempt = 0; attempt < 6; attempt++) {
-        int port = 20000 + rand() % 40000;
+        int port = test_pick_port();
         char gdbarg[64], spec[64];
         char *argv[] = {"qemu-system-arm", "-M",       "netduinoplus2", "-S",      "-gdb", gdbarg,
                         "-nographic",      "-monitor", "none",          "-serial", "none", NULL};
@@ -45,12 +46,14 @@ static oflash_probe *start(void)
         snprintf(gdbarg, sizeof gdbarg, "tcp:127.0.0.1:%d", port);
         snprintf(spec, sizeof spec, "gdb:127.0.0.1:%d", port);
         if (posix_spawnp(&qemu_pid, "qemu-system-arm", NULL, NULL, argv, environ) != 0) return NULL;
-        for (int i = 0; i < 100; i++) {
-            if (oflash_probe_open(&p, spec, &o) == 0) return p;
+        for (int i = 0; i < 200; i++) {
             if (waitpid(qemu_pid, NULL, WNOHANG) == qemu_pid) { /* port taken */
                 qemu_pid = 0;
                 break;
             }
+            /* Only our QEMU's listener: another test's server may hold the
+             * port (ours then exits), and must not be taken for it. */
+            if (test_pid_listens(qemu_pid, port) && oflash_probe_open(&p, spec, &o) == 0) return p;
             usleep(50000);
         }
         stop_qemu();

@@ -13,6 +13,7 @@
  *    overflow is caught by the canary; unknown functions.
  */
 #include "harness.h"
+#include "lib/ports.h"
 #include "oflash/loader.h"
 #include "oflash/image.h"
 #include "oflash/probe.h"
@@ -50,7 +51,7 @@ static int start_qemu(void)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (int attempt = 0; attempt < 8; attempt++) {
-        int port = 20000 + rand() % 40000;
+        int port = test_pick_port();
         if (port_open(port)) continue;
         char gdb[64];
         snprintf(gdb, sizeof gdb, "tcp:127.0.0.1:%d", port);
@@ -66,9 +67,10 @@ static int start_qemu(void)
             _exit(127);
         }
         qemu_pid = pid;
-        for (int i = 0; i < 100; i++) {
-            if (port_open(port)) return port;
-            if (waitpid(pid, NULL, WNOHANG) == pid) break;
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(pid, NULL, WNOHANG) == pid) break; /* port taken */
+            /* Only our QEMU's listener (not another test's server). */
+            if (test_pid_listens(pid, port)) return port;
             usleep(50000);
         }
         kill(pid, SIGKILL);
