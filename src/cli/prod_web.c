@@ -40,15 +40,26 @@ int prod_web_opt(prod_web *pw, int c, const char *arg)
     }
 }
 
+/* The file's value where no flag gave one. */
+static void from_file(const char **v, const char **at, const char *file_v, const char *file_at)
+{
+    if (*v || !file_v) return;
+    *v = file_v;
+    *at = file_at;
+}
+
 void prod_web_job(prod_web *pw, const oflash_job_file *file)
 {
     oflash_job_web j;
     oflash_job_file_web(&j, file);
-    if (!pw->listen && j.http) pw->listen = j.http, pw->listen_at = j.http_at;
-    if (!pw->token && j.http_token) pw->token = j.http_token, pw->token_at = j.http_token_at;
-    if (!pw->cert && j.http_cert) pw->cert = j.http_cert, pw->cert_at = j.http_cert_at;
-    if (!pw->key && j.http_key) pw->key = j.http_key, pw->key_at = j.http_key_at;
-    if (!pw->insecure && j.http_insecure) pw->insecure = true, pw->insecure_at = j.http_insecure_at;
+    from_file(&pw->listen, &pw->listen_at, j.http, j.http_at);
+    from_file(&pw->token, &pw->token_at, j.http_token, j.http_token_at);
+    from_file(&pw->cert, &pw->cert_at, j.http_cert, j.http_cert_at);
+    from_file(&pw->key, &pw->key_at, j.http_key, j.http_key_at);
+    if (!pw->insecure && j.http_insecure) {
+        pw->insecure = true;
+        pw->insecure_at = j.http_insecure_at;
+    }
 }
 
 /* How a message names a setting: the flag, or the job file's key and
@@ -93,9 +104,7 @@ int prod_web_check(prod_web *pw, const char *cmd)
     oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
     oflash_web_check_info info;
     int64_t now = (int64_t)time(NULL);
-    char day[40];
-
-    char n1[300], n2[300];
+    char day[40], n1[300], n2[300];
     const char *env = getenv("OFLASH_TEST_CERT_CHECK_S");
 
     if (env) {
