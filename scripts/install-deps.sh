@@ -14,6 +14,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   srecord binutils time python3 zip cppcheck groff-base tmux zsh
   strace bsdutils
+  # pgrep (tests); the port helpers read ss -p (iproute2) and /proc
+  procps
   # the benches read --json output with jq (bench/lib/json.sh)
   jq
   # the station's web page: HTTP server (dlopen'ed) and its tests (curl,

@@ -308,6 +308,25 @@ typedef struct oflash_job_file oflash_job_file;
 int oflash_job_load(oflash_job *job, oflash_job_file **out_storage, const char *path);
 void oflash_job_file_free(oflash_job_file *storage);
 
+/* The web page's settings of a job file: [job] http, http_token,
+ * http_cert, http_key, http_insecure -- the flags of `oflash prod run`
+ * (include/oflash/web.h, docs/web.md), which override them.  Each value
+ * was checked by oflash_job_load with the file and line of a bad one (an
+ * address that does not parse or resolve, a token's length or
+ * characters, a certificate or key file that is missing, not PEM, not a
+ * pair, expired or not valid yet, http_insecure with http_cert); how they
+ * combine with the flags (a non-loopback address needs a token and HTTPS)
+ * is checked once the flags are over them.  NULL / false where the file
+ * has none; the paths are resolved against the job file's folder.  *_at:
+ * "FILE:LINE" of the key (NULL when not given), for messages.  Strings
+ * live in the oflash_job_file (NULL: everything empty). */
+typedef struct oflash_job_web {
+    const char *http, *http_token, *http_cert, *http_key;
+    bool http_insecure;
+    const char *http_at, *http_token_at, *http_cert_at, *http_key_at, *http_insecure_at;
+} oflash_job_web;
+void oflash_job_file_web(oflash_job_web *out, const oflash_job_file *storage);
+
 typedef enum oflash_port_state {
     OFLASH_PORT_IDLE = 0,   /* waiting for the next board */
     OFLASH_PORT_CONNECTING,

@@ -5,7 +5,8 @@
  * one page (HTML, CSS and JS compiled into the library) and a JSON API
  * under /api/ that the page itself uses (docs/web.md):
  *
- *   /api/status        live state of the station(s) and the ledger's counts
+ *   /api/status        live state of the station(s), the ledger's counts and,
+ *                      with HTTPS, the certificate's expiry ("tls")
  *   /api/events        the same, pushed as Server-Sent Events on change
  *   /api/units         records; ?serial=TEXT ?uid=HEX (substring), ?limit=N
  *   /api/failures      failed and void units grouped by reason
@@ -72,8 +73,18 @@ typedef struct oflash_web_opts {
      * the ledger's data would cross the network in clear text) unless
      * this is set. */
     bool allow_plain_http;
+
+    /* Version 3: the certificate's watch.  A station runs for weeks, and
+     * the certificate served is the one read at start: with HTTPS the
+     * server checks every cert_check_s seconds (0 = 3600, hourly) how long
+     * it has left.  When that falls within 30 days, and again when it has
+     * expired, it logs a warning (oflash_log, OFLASH_LOG_WARN: the file,
+     * the date, what to do) and /api/status says so under "tls" (the page
+     * shows it).  The state at start is not logged (oflash_web_check's
+     * cert_not_after is there for the caller's own warning). */
+    unsigned cert_check_s;
 } oflash_web_opts;
-#define OFLASH_WEB_OPTS_VERSION 2
+#define OFLASH_WEB_OPTS_VERSION 3
 #define OFLASH_WEB_OPTS_INIT                                                                       \
     {                                                                                              \
         .version = OFLASH_WEB_OPTS_VERSION                                                         \
@@ -102,7 +113,8 @@ typedef struct oflash_web_check_info {
 int oflash_web_check(oflash_web_check_info *info, const oflash_web_opts *opts);
 
 /* Check the options (oflash_web_check), bind and start serving.  Accepts
- * version 1 options (no TLS fields: plain HTTP, as before). */
+ * version 1 options (no TLS fields: plain HTTP, as before) and version 2
+ * (no cert_check_s: hourly). */
 int oflash_web_start(oflash_web **out, const oflash_web_opts *opts);
 /* "http://127.0.0.1:8080/" or "https://...": the address actually bound. */
 const char *oflash_web_url(const oflash_web *w);

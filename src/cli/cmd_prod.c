@@ -741,13 +741,14 @@ static int prod_run(int argc, char **argv)
     if (a.npos > 1)
         return cli_usage("prod", "prod run: one job file at most ('%s', '%s')", a.pos[0], a.pos[1]);
     if (a.npos) ja.path = a.pos[0];
-    /* The page's address, token, certificate and key: checked before the
-     * job is even read, so before any port is opened. */
-    if ((k = prod_web_check(&pw, "prod run")) != EXIT_OK) {
+    if ((k = build_job(&ja)) != 0) {
         ret = k;
         goto out;
     }
-    if ((k = build_job(&ja)) != 0) {
+    /* The page's address, token, certificate and key (flags over the job
+     * file's keys): checked before any port is opened. */
+    prod_web_job(&pw, ja.file);
+    if ((k = prod_web_check(&pw, "prod run")) != EXIT_OK) {
         ret = k;
         goto out;
     }

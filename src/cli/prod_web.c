@@ -8,7 +8,9 @@
 
 #include "oflash/error.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,6 +40,28 @@ int prod_web_opt(prod_web *pw, int c, const char *arg)
     }
 }
 
+void prod_web_job(prod_web *pw, const oflash_job_file *file)
+{
+    oflash_job_web j;
+    oflash_job_file_web(&j, file);
+    if (!pw->listen && j.http) pw->listen = j.http, pw->listen_at = j.http_at;
+    if (!pw->token && j.http_token) pw->token = j.http_token, pw->token_at = j.http_token_at;
+    if (!pw->cert && j.http_cert) pw->cert = j.http_cert, pw->cert_at = j.http_cert_at;
+    if (!pw->key && j.http_key) pw->key = j.http_key, pw->key_at = j.http_key_at;
+    if (!pw->insecure && j.http_insecure) pw->insecure = true, pw->insecure_at = j.http_insecure_at;
+}
+
+/* How a message names a setting: the flag, or the job file's key and
+ * where it is ("http_cert (line.ini:7)"). */
+static const char *opt_name(char *buf, size_t sz, const char *flag, const char *at)
+{
+    if (!at) return flag;
+    snprintf(buf, sz, "%s (%s)", flag + 2, at);
+    for (char *p = buf; *p && *p != ' '; p++)
+        if (*p == '-') *p = '_';
+    return buf;
+}
+
 void prod_web_changed(void *ctx, size_t port)
 {
     prod_web *pw = ctx;
@@ -53,6 +77,7 @@ static void web_opts(oflash_web_opts *o, const prod_web *pw)
     o->tls_cert = pw->cert;
     o->tls_key = pw->key;
     o->allow_plain_http = pw->insecure;
+    o->cert_check_s = pw->cert_check_s;
 }
 
 static void fmt_day(char *out, size_t sz, int64_t t)
@@ -70,30 +95,49 @@ int prod_web_check(prod_web *pw, const char *cmd)
     int64_t now = (int64_t)time(NULL);
     char day[40];
 
+    char n1[300], n2[300];
+    const char *env = getenv("OFLASH_TEST_CERT_CHECK_S");
+
+    if (env) {
+        uint64_t v;
+        if (!cli_parse_u64(env, &v) || v < 1 || v > 86400)
+            return cli_usage("prod",
+                             "%s: OFLASH_TEST_CERT_CHECK_S '%s': expected seconds, 1 to "
+                             "86400 (tests only: the certificate's check interval)",
+                             cmd, env);
+        pw->cert_check_s = (unsigned)v;
+    }
     if (!pw->listen) {
-        const char *opt = pw->token  ? "--http-token"
-                          : pw->cert ? "--http-cert"
-                          : pw->key  ? "--http-key"
-                          : pw->insecure ? "--http-insecure"
-                                         : NULL;
+        const char *opt = pw->token  ? opt_name(n1, sizeof n1, "--http-token", pw->token_at)
+                          : pw->cert ? opt_name(n1, sizeof n1, "--http-cert", pw->cert_at)
+                          : pw->key  ? opt_name(n1, sizeof n1, "--http-key", pw->key_at)
+                          : pw->insecure
+                              ? opt_name(n1, sizeof n1, "--http-insecure", pw->insecure_at)
+                              : NULL;
         if (opt)
             return cli_usage("prod", "%s: %s without --http [HOST:]PORT", cmd, opt);
         return EXIT_OK;
     }
     if (pw->insecure && pw->cert)
-        return cli_usage("prod", "%s: --http-insecure and --http-cert together: with a certificate "
-                                 "the page is HTTPS; drop --http-insecure",
-                         cmd);
+        return cli_usage("prod",
+                         "%s: %s and %s together: with a certificate the page is HTTPS; "
+                         "drop %s",
+                         cmd, opt_name(n1, sizeof n1, "--http-insecure", pw->insecure_at),
+                         opt_name(n2, sizeof n2, "--http-cert", pw->cert_at),
+                         pw->insecure_at ? "http_insecure" : "--http-insecure");
     if (!pw->cert != !pw->key)
         return cli_usage("prod",
-                         pw->cert ? "%s: --http-cert without --http-key: HTTPS needs the "
-                                    "certificate's private key as well (docs/web.md)"
-                                  : "%s: --http-key without --http-cert: HTTPS needs the "
-                                    "certificate as well (docs/web.md)",
-                         cmd);
+                         pw->cert ? "%s: %s without --http-key: HTTPS needs the certificate's "
+                                    "private key as well (docs/web.md)"
+                                  : "%s: %s without --http-cert: HTTPS needs the certificate as "
+                                    "well (docs/web.md)",
+                         cmd,
+                         pw->cert ? opt_name(n1, sizeof n1, "--http-cert", pw->cert_at)
+                                  : opt_name(n1, sizeof n1, "--http-key", pw->key_at));
     web_opts(&o, pw);
     if (oflash_web_check(&info, &o) < 0)
-        return cli_fail_ctx("the web page");
+        return pw->listen_at ? cli_fail_ctx("the web page (http at %s)", pw->listen_at)
+                             : cli_fail_ctx("the web page");
     if (!info.loopback && !info.tls)
         fprintf(stderr,
                 "oflash: warning: --http-insecure: the web page is served as plain HTTP on %s: the "

@@ -51,6 +51,12 @@ typedef struct prod_web {
     const char *key;    /* --http-key */
     bool insecure;      /* --http-insecure */
     bool no_publish;    /* --no-publish */
+    /* "FILE:LINE" where the job file gave the value (prod_web_job), NULL
+     * for a flag: messages name the key there instead of the flag. */
+    const char *listen_at, *token_at, *cert_at, *key_at, *insecure_at;
+    /* OFLASH_TEST_CERT_CHECK_S (tests only): the certificate's check
+     * interval in seconds instead of hourly (oflash_web_opts.cert_check_s). */
+    unsigned cert_check_s;
     oflash_web *web;    /* set once serving (read by prod_web_changed from any thread) */
     oflash_web_publisher *pub; /* likewise */
     oflash_serial_pool *pool;
@@ -58,6 +64,10 @@ typedef struct prod_web {
 
 /* 1 if c was --http/--http-token (taken), else 0. */
 int prod_web_opt(prod_web *pw, int c, const char *arg);
+/* The job file's web keys ([job] http, http_token, http_cert, http_key,
+ * http_insecure) where no flag gave the value (flags override the file).
+ * Before prod_web_check. */
+void prod_web_job(prod_web *pw, const oflash_job_file *file);
 /* Check the page's options (the address, token, certificate and key, the
  * plain-HTTP policy) before anything else happens -- in prod run before
  * the station opens a port -- and print the warnings (certificate close

@@ -20,6 +20,8 @@
 #include "common/lazylib.h"
 #include "oflash/error.h"
 #include "oflash/prod.h"
+#include "oflash/web.h"
+#include "web/web_check.h"
 
 #include <ini.h>
 
@@ -46,11 +48,35 @@ OFLASH_LAZY_FN(inih, int, INIH_MISSING, ini_parse_stream,
 struct oflash_job_file {
     char **strs;
     size_t n, cap;
+    oflash_job_web web;
 };
 
 enum key_id {
-    K_IMAGE, K_DEVICE, K_PROBE, K_DB, K_STATION, K_UNITS, K_LOCK, K_RDP, K_RDP2, K_RUN,
-    K_AT, K_FORMAT, K_LEN, K_START, K_STEP, K_PREFIX, K_CRC32, K_LIST, K_POOL, K_COUNT
+    K_IMAGE,
+    K_DEVICE,
+    K_PROBE,
+    K_DB,
+    K_STATION,
+    K_UNITS,
+    K_LOCK,
+    K_RDP,
+    K_RDP2,
+    K_RUN,
+    K_HTTP,
+    K_HTTP_TOKEN,
+    K_HTTP_CERT,
+    K_HTTP_KEY,
+    K_HTTP_INSECURE,
+    K_AT,
+    K_FORMAT,
+    K_LEN,
+    K_START,
+    K_STEP,
+    K_PREFIX,
+    K_CRC32,
+    K_LIST,
+    K_POOL,
+    K_COUNT
 };
 
 static const struct key {
@@ -58,15 +84,29 @@ static const struct key {
     const char *name;
     bool repeatable;
 } keys[K_COUNT] = {
-    [K_IMAGE] = {"job", "image", true},        [K_DEVICE] = {"job", "device", false},
-    [K_PROBE] = {"job", "probe", true},        [K_DB] = {"job", "db", false},
-    [K_STATION] = {"job", "station", false},   [K_UNITS] = {"job", "units", false},
-    [K_LOCK] = {"job", "lock", false},         [K_RDP] = {"job", "rdp", false},
-    [K_RDP2] = {"job", "rdp2_permanent", false}, [K_RUN] = {"job", "run", false},
-    [K_AT] = {"serial", "at", false},          [K_FORMAT] = {"serial", "format", false},
-    [K_LEN] = {"serial", "len", false},        [K_START] = {"serial", "start", false},
-    [K_STEP] = {"serial", "step", false},      [K_PREFIX] = {"serial", "prefix", false},
-    [K_CRC32] = {"serial", "crc32", false},    [K_LIST] = {"serial", "list", false},
+    [K_IMAGE] = {"job", "image", true},
+    [K_DEVICE] = {"job", "device", false},
+    [K_PROBE] = {"job", "probe", true},
+    [K_DB] = {"job", "db", false},
+    [K_STATION] = {"job", "station", false},
+    [K_UNITS] = {"job", "units", false},
+    [K_LOCK] = {"job", "lock", false},
+    [K_RDP] = {"job", "rdp", false},
+    [K_RDP2] = {"job", "rdp2_permanent", false},
+    [K_RUN] = {"job", "run", false},
+    [K_HTTP] = {"job", "http", false},
+    [K_HTTP_TOKEN] = {"job", "http_token", false},
+    [K_HTTP_CERT] = {"job", "http_cert", false},
+    [K_HTTP_KEY] = {"job", "http_key", false},
+    [K_HTTP_INSECURE] = {"job", "http_insecure", false},
+    [K_AT] = {"serial", "at", false},
+    [K_FORMAT] = {"serial", "format", false},
+    [K_LEN] = {"serial", "len", false},
+    [K_START] = {"serial", "start", false},
+    [K_STEP] = {"serial", "step", false},
+    [K_PREFIX] = {"serial", "prefix", false},
+    [K_CRC32] = {"serial", "crc32", false},
+    [K_LIST] = {"serial", "list", false},
     [K_POOL] = {"serial", "pool", false},
 };
 
@@ -100,6 +140,14 @@ static char *keep(oflash_job_file *st, char *s)
     }
     st->strs[st->n++] = s;
     return s;
+}
+
+void oflash_job_file_web(oflash_job_web *out, const oflash_job_file *st)
+{
+    if (st)
+        *out = st->web;
+    else
+        memset(out, 0, sizeof *out);
 }
 
 void oflash_job_file_free(oflash_job_file *st)
@@ -351,6 +399,33 @@ static int store(parse_ctx *c, enum key_id k, const char *v)
             FAIL(c, OFLASH_ENOMEM, "out of memory");
         s->pool = p;
         return 1;
+    case K_HTTP:
+    case K_HTTP_TOKEN:
+        if ((k == K_HTTP ? oflash__web_check_listen(v) : oflash__web_check_token(v)) < 0) {
+            c->rc = oflash_error_prefix("%s:%u: ", c->path, c->line);
+            return 0;
+        }
+        p = keep(c->st, strdup(v));
+        if (!p) FAIL(c, OFLASH_ENOMEM, "out of memory");
+        *(k == K_HTTP ? &c->st->web.http : &c->st->web.http_token) = p;
+        return 1;
+    case K_HTTP_CERT:
+    case K_HTTP_KEY:
+        p = keep(c->st, resolve(c, v));
+        if (!p) FAIL(c, OFLASH_ENOMEM, "out of memory");
+        if (!is_file(p))
+            FAIL(c, OFLASH_ENOTFOUND,
+                 "%s:%u: %s: the web page's %s file '%s' not found (%s; paths in a job file are "
+                 "relative to the job file's folder)",
+                 c->path, c->line, keys[k].name, k == K_HTTP_CERT ? "certificate" : "key", v, p);
+        *(k == K_HTTP_CERT ? &c->st->web.http_cert : &c->st->web.http_key) = p;
+        return 1;
+    case K_HTTP_INSECURE:
+        if (!parse_bool(&b, v))
+            FAIL(c, OFLASH_EINVAL, "%s:%u: %s '%s': expected yes or no", c->path, c->line,
+                 keys[k].name, v);
+        c->st->web.http_insecure = b;
+        return 1;
     case K_COUNT:
         break;
     }
@@ -397,6 +472,43 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!c->seen[k])
         c->seen[k] = c->line;
     return store(c, (enum key_id)k, value);
+}
+
+/* The web keys together, once the file is read: "FILE:LINE" of each, the
+ * certificate and key as a pair (read and verified as the page will), and
+ * http_insecure against http_cert.  How they combine with the flags is
+ * the CLI's check (prod_web.c). */
+static int check_web(parse_ctx *c)
+{
+    static const enum key_id ks[] = {K_HTTP, K_HTTP_TOKEN, K_HTTP_CERT, K_HTTP_KEY,
+                                     K_HTTP_INSECURE};
+    oflash_job_web *w = &c->st->web;
+    const char **at[] = {&w->http_at, &w->http_token_at, &w->http_cert_at, &w->http_key_at,
+                         &w->http_insecure_at};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        char *a;
+        if (!c->seen[ks[i]]) continue;
+        if (asprintf(&a, "%s:%u", c->path, c->seen[ks[i]]) < 0 || !(*at[i] = keep(c->st, a)))
+            return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    }
+    if (w->http_insecure && w->http_cert)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "%s:%u: http_insecure = yes and http_cert (line %u) together: with "
+                                "a certificate the page is HTTPS; drop http_insecure",
+                                c->path, c->seen[K_HTTP_INSECURE], c->seen[K_HTTP_CERT]);
+    if (w->http_cert && w->http_key) {
+        oflash_web_opts o = OFLASH_WEB_OPTS_INIT;
+        o.listen = "127.0.0.1:0";
+        o.tls_cert = w->http_cert;
+        o.tls_key = w->http_key;
+        /* The message starts with the option at fault: its key's line. */
+        if (oflash_web_check(NULL, &o) < 0)
+            return oflash_error_prefix("%s:%u: ", c->path,
+                                       strncmp(oflash_error_last(), "--http-key", 10) == 0
+                                           ? c->seen[K_HTTP_KEY]
+                                           : c->seen[K_HTTP_CERT]);
+    }
+    return 0;
 }
 
 static int read_text(char **out, size_t *len, const char *path)
@@ -496,6 +608,7 @@ int oflash_job_load(oflash_job *job, oflash_job_file **out_storage, const char *
         rc = oflash_error_set(OFLASH_EINVAL,
                               "%s:%u: [serial] has no 'at' (the address of the serial field)",
                               path, c->serial_line);
+    if (!rc) rc = check_web(c);
     if (!rc && c->seen[K_AT]) {
         /* The scheme as the pool will use it: a list line that does not
          * fit, a start too large for len, ... named now. */

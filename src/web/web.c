@@ -29,6 +29,7 @@
 #include "oflash/web.h"
 
 #include "oflash/error.h"
+#include "web/web_check.h"
 #include "web/web_internal.h"
 
 #include <arpa/inet.h>
@@ -230,6 +231,20 @@ static int check_token_text(const char *t)
     return 0;
 }
 
+int oflash__web_check_token(const char *token)
+{
+    return check_token_text(token);
+}
+
+int oflash__web_check_listen(const char *spec)
+{
+    struct addrinfo *res = NULL;
+    char host[256];
+    int rc = resolve_listen(&res, host, sizeof host, spec);
+    if (rc == 0) freeaddrinfo(res);
+    return rc;
+}
+
 /* The raw request target, before libmicrohttpd decodes it: a path of this
  * server never needs a '%' (its names are plain ASCII), so any encoding in
  * the path -- %2e, %2f, %5c, %00 (which would cut the decoded path short)
@@ -262,17 +277,19 @@ static struct MHD_Daemon *start_daemon(unsigned flags, MHD_AccessHandlerCallback
     return d;
 }
 
-/* opts of version 1 or 2 as version 2 (a version 1 caller's struct ends
- * before the TLS fields). */
+/* opts of version 1 to 3 as version 3 (an older caller's struct ends
+ * before the fields of the later versions). */
 static int norm_opts(oflash_web_opts *o, const oflash_web_opts *in)
 {
     memset(o, 0, sizeof *o);
-    if (!in || (in->version != 1 && in->version != OFLASH_WEB_OPTS_VERSION))
+    if (!in || in->version < 1 || in->version > OFLASH_WEB_OPTS_VERSION)
         return oflash_error_set(OFLASH_EINVAL,
                                 "oflash_web_start: options version %u, expected 1 to %u",
                                 in ? in->version : 0, OFLASH_WEB_OPTS_VERSION);
     if (in->version == 1)
         memcpy(o, in, offsetof(oflash_web_opts, tls_cert));
+    else if (in->version == 2)
+        memcpy(o, in, offsetof(oflash_web_opts, cert_check_s));
     else
         *o = *in;
     o->version = OFLASH_WEB_OPTS_VERSION;
@@ -351,6 +368,59 @@ int oflash_web_check(oflash_web_check_info *info, const oflash_web_opts *opts)
     return 0;
 }
 
+void oflash__web_fmt_utc(char *out, size_t sz, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, sz, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(out, sz, "@%lld", (long long)t);
+}
+
+/* The certificate's state at Unix time now; a change from the last check
+ * is logged (unless quiet: the state at start) and pushed to the page. */
+static void cert_check(oflash_web *w, int64_t now, bool quiet)
+{
+    int64_t left = w->cert_not_after - now;
+    int state = left <= 0                                 ? OFLASH__CERT_EXPIRED
+                : left < OFLASH__CERT_WARN_DAYS * 86400LL ? OFLASH__CERT_EXPIRING
+                                                          : OFLASH__CERT_OK;
+    long long days = left > 0 ? (long long)(left / 86400) : 0;
+    char day[40];
+    atomic_store(&w->cert_days_left, days);
+    if (atomic_exchange(&w->cert_state, state) == state || quiet) return;
+    oflash_web_notify(w);
+    oflash__web_fmt_utc(day, sizeof day, w->cert_not_after);
+    if (state == OFLASH__CERT_EXPIRING) {
+        char in[32];
+        if (days < 1)
+            snprintf(in, sizeof in, "within a day");
+        else
+            snprintf(in, sizeof in, "in %lld day%s", days, days == 1 ? "" : "s");
+        oflash_log(OFLASH_LOG_WARN,
+                   "the web page's certificate %s expires on %s (%s): make a new one and restart "
+                   "oflash with it before then (docs/web.md)",
+                   w->cert_path, day, in);
+    } else if (state == OFLASH__CERT_EXPIRED)
+        oflash_log(OFLASH_LOG_WARN,
+                   "the web page's certificate %s expired on %s: browsers now refuse the page; "
+                   "make a new one and restart oflash with it (docs/web.md)",
+                   w->cert_path, day);
+}
+
+static void *cert_watch(void *arg)
+{
+    oflash_web *w = arg;
+    while (!atomic_load(&w->stopping)) {
+        /* Woken early only by the stop (or spuriously: a check is cheap
+         * and logs changes only). */
+        int64_t until = oflash__web_now_ms() + (int64_t)w->cert_check_s * 1000, rem;
+        while (!atomic_load(&w->stopping) && (rem = until - oflash__web_now_ms()) > 0)
+            oflash__web_wait(w, rem > 3600000 ? 3600000u : (unsigned)rem);
+        if (!atomic_load(&w->stopping)) cert_check(w, (int64_t)time(NULL), false);
+    }
+    return NULL;
+}
+
 int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
 {
     oflash_web *w;
@@ -379,7 +449,8 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
         return rc;
     }
     if ((o.token && !(w->token = strdup(o.token))) ||
-        (o.db_url && !(w->db_url = strdup(o.db_url)))) {
+        (o.db_url && !(w->db_url = strdup(o.db_url))) ||
+        (w->tls.cert && !(w->cert_path = strdup(o.tls_cert)))) {
         freeaddrinfo(res);
         oflash__web_free(w);
         return oflash_error_set(OFLASH_ENOMEM, "out of memory");
@@ -389,6 +460,12 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
     if (rc) {
         oflash__web_free(w);
         return rc;
+    }
+    /* The certificate's state, set before any request can read it. */
+    if (w->tls.cert) {
+        w->cert_not_after = info.cert_not_after;
+        w->cert_check_s = o.cert_check_s ? o.cert_check_s : 3600;
+        cert_check(w, (int64_t)time(NULL), true);
     }
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ERROR_LOG;
@@ -420,6 +497,14 @@ int oflash_web_start(oflash_web **out, const oflash_web_opts *opts)
         return oflash_error_set(OFLASH_EIO, "cannot start the web server on %s: %s", o.listen,
                                 *why ? why : "libmicrohttpd refused (see -v)");
     }
+    if (w->tls.cert) {
+        if (pthread_create(&w->cert_watch, NULL, cert_watch, w) != 0) {
+            oflash_web_stop(w);
+            return oflash_error_set(OFLASH_EIO,
+                                    "cannot start the web page's certificate watch (thread)");
+        }
+        w->cert_watching = true;
+    }
     *out = w;
     return 0;
 }
@@ -443,6 +528,7 @@ void oflash_web_stop(oflash_web *w)
     pthread_mutex_lock(&w->wait_lock);
     pthread_cond_broadcast(&w->wait_cond);
     pthread_mutex_unlock(&w->wait_lock);
+    if (w->cert_watching) pthread_join(w->cert_watch, NULL);
     if (w->daemon)
         MHD_stop_daemon(w->daemon); /* joins every connection thread, closes the socket */
     oflash__web_free(w);

@@ -45,6 +45,7 @@ void oflash__web_free(oflash_web *w)
         oflash_ledger_close(w->ledger);
     wbuf_free(&w->status);
     oflash__web_tls_free(&w->tls);
+    free(w->cert_path);
     free(w->token);
     free(w->db_url);
     pthread_mutex_destroy(&w->lock);
@@ -340,6 +341,25 @@ static void build_status(oflash_web *w, wbuf *b)
         wjson_kstr(b, &g, "backend", w->ledger ? oflash_ledger_backend(w->ledger) : "");
         wjson_kstr(b, &g, "error", w->db_url ? err : "");
         wbuf_puts(b, "}");
+    }
+    /* HTTPS: the certificate's end of validity as of the last check
+     * (oflash_web_opts.cert_check_s); null over plain HTTP. */
+    wjson_key(b, &f, "tls");
+    if (w->tls.cert) {
+        static const char *const states[] = {"ok", "expiring", "expired"};
+        int st = atomic_load(&w->cert_state);
+        char day[40];
+        bool g = true;
+        oflash__web_fmt_utc(day, sizeof day, w->cert_not_after);
+        wbuf_puts(b, "{");
+        wjson_kstr(b, &g, "cert_state", states[st >= 0 && st <= 2 ? st : 0]);
+        wjson_ki64(b, &g, "cert_not_after", w->cert_not_after);
+        wjson_kstr(b, &g, "cert_not_after_text", day);
+        wjson_ki64(b, &g, "cert_days_left", (int64_t)atomic_load(&w->cert_days_left));
+        wjson_ku64(b, &g, "cert_warn_days", OFLASH__CERT_WARN_DAYS);
+        wbuf_puts(b, "}");
+    } else {
+        wbuf_puts(b, "null");
     }
     wbuf_puts(b, "}");
 }

@@ -58,10 +58,24 @@ int oflash__web_tls_load(oflash__web_tls *out, oflash_web_check_info *info, cons
 void oflash__web_tls_free(oflash__web_tls *t);
 const char *oflash__web_gnutls_error(void);
 
+/* The served certificate's state (oflash_web_opts.cert_check_s). */
+enum { OFLASH__CERT_OK = 0, OFLASH__CERT_EXPIRING = 1, OFLASH__CERT_EXPIRED = 2 };
+#define OFLASH__CERT_WARN_DAYS 30
+
 struct oflash_web {
     struct MHD_Daemon *daemon;
     char url[96];
     oflash__web_tls tls; /* cert == NULL: plain HTTP */
+    /* With tls: the certificate's file (for the log), its end of validity,
+     * the state and whole days left at the last check, and the thread that
+     * checks every cert_check_s seconds. */
+    char *cert_path;
+    int64_t cert_not_after;
+    unsigned cert_check_s;
+    atomic_int cert_state;
+    atomic_llong cert_days_left;
+    pthread_t cert_watch;
+    bool cert_watching;
     char *token;   /* NULL: no token asked */
     char *db_url;  /* NULL: no ledger */
     oflash_station *station;
@@ -93,6 +107,8 @@ enum MHD_Result oflash__web_send_text(struct MHD_Connection *c, unsigned status,
 enum MHD_Result oflash__web_send_buf(struct MHD_Connection *c, unsigned status, const char *type,
                                      wbuf *b, const char *extra_name, const char *extra_value);
 int64_t oflash__web_now_ms(void);
+/* t (Unix time) as "2026-12-30 14:00 UTC". */
+void oflash__web_fmt_utc(char *out, size_t sz, int64_t t);
 /* The JSON of one station's snapshot (web_data.c). */
 void oflash__web_station_json(wbuf *b, const oflash_station_status *s);
 

@@ -23,19 +23,21 @@ grep -q '^:10000000000102030405060708090A0B0C0D0E0F78' out.hex && ! grep -qv '^:
     && pass "read -o - --format ihex: HEX on stdout" || fail "ihex stdout: $(cat out.hex)"
 [ ! -e ./- ] && pass "no file named '-' created" || fail "a file '-' was written"
 
-# The output is checked before the target: a listener counts connections.
-for _ in 1 2 3 4 5; do P=$((20000 + RANDOM % 40000)); port_free "$P" && break; done
-python3 - "$P" "$WORK/conns" <<'P' &
+# The output is checked before the target: a listener counts connections
+# (on a port it picks itself and writes down: no race for a port).
+python3 - "$WORK/conns" "$WORK/lport" <<'P' &
 import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5)
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[2] + ".tmp", "w").write("listening on 127.0.0.1:%d\n" % s.getsockname()[1])
+import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 n = 0
 while True:
     c, _ = s.accept(); n += 1
-    open(sys.argv[2], "w").write(str(n)); c.close()
+    open(sys.argv[1], "w").write(str(n)); c.close()
 P
 LP=$!; PIDS+=("$LP")
-wait_port "$P" "$LP" || fail "listener"
+P=$(listen_port "$WORK/lport" "$LP") && wait_port "$P" "$LP" || fail "listener"
 sleep 0.3
 before=$(cat "$WORK/conns" 2>/dev/null || echo 0)   # wait_port's own connection
 rc=0; out=$("$OFLASH" read 0x08000000 16 -o dump.xyz --probe "gdb:127.0.0.1:$P" 2>&1) || rc=$?

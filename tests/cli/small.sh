@@ -13,14 +13,19 @@ rc=0; "$OFLASH" help nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] && pass "oflash help nosuch: usage error" || fail "help nosuch rc=$rc"
 "$OFLASH" --help | grep -q -- "--version" && pass "--version is listed in the help" || fail "--version not listed"
 
-# --listen PORT: loopback only
+# --listen PORT: loopback only.  The port is picked, so another test may
+# take it before the server binds it: wait_listen sees whether THIS server
+# listens there (not another test's), else a fresh port is tried.
+GP=
 for _ in 1 2 3 4 5; do
-    P=$((20000 + RANDOM % 40000)); port_free "$P" && break
+    P=$(pick_port)
+    "$OFLASH" gdbserver "${T[@]}" --listen "$P" >"$WORK/gs.log" 2>&1 &
+    GP=$!
+    wait_listen "$P" "$GP" && break
+    stop_pid "$GP"; GP=
 done
-"$OFLASH" gdbserver "${T[@]}" --listen "$P" >"$WORK/gs.log" 2>&1 &
-GP=$!; PIDS+=("$GP")
-wait_port "$P" "$GP" && pass "gdbserver --listen $P listens" || fail "no listen: $(cat "$WORK/gs.log")"
-grep -q "listening on 127.0.0.1:$P" "$WORK/gs.log" && pass "--listen PORT means 127.0.0.1:PORT" || fail "listen: $(cat "$WORK/gs.log")"
+[ -n "$GP" ] && PIDS+=("$GP") && pass "gdbserver --listen $P listens" || fail "no listen: $(cat "$WORK/gs.log")"
+grep -q "listening on 127.0.0.1:$P " "$WORK/gs.log" && pass "--listen PORT means 127.0.0.1:PORT" || fail "listen: $(cat "$WORK/gs.log")"
 ss -ltn | grep -q "127.0.0.1:$P " && ! ss -ltn | grep -q "0.0.0.0:$P " && pass "bound to loopback only (ss)" || fail "bound: $(ss -ltn | grep ":$P ")"
 stop_pid "$GP"
 

@@ -26,8 +26,8 @@ build_l4 fw2 -DSERIAL='"SN-0000000009999"' -DVERSION=2
 build_l4 half -DSERIAL='"SN-000000012"' -DSERIAL_LEN=12
 # dump_l4 FILE: all 1 MB of flash and the 1 KB of OTP
 dump_l4() {
-    timeout 60 "$OFLASH" read 0x08000000 0x100000 -o "$1.flash.bin" "${T[@]}" --quiet &&
-        timeout 60 "$OFLASH" read 0x1FFF7000 0x400 -o "$1.otp.bin" "${T[@]}" --quiet &&
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 0x100000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout "$CMD_LIMIT" "$OFLASH" read 0x1FFF7000 0x400 -o "$1.otp.bin" "${T[@]}" --quiet &&
         cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 head -c $((0x100000 + 0x400)) /dev/zero | tr '\0' '\377' >"$WORK/blank.bin"
@@ -63,7 +63,7 @@ run_oflash out rc program "$WORK/fw.elf" "${T[@]}" --otp --json
     fail "first run: rc $rc: $out"
 run_oflash out rc verify "$WORK/fw.elf" "${T[@]}"
 [ "$rc" = 0 ] && pass "verify after program" || fail "verify: $out"
-timeout 30 "$OFLASH" read 0x1FFF7000 16 -o "$WORK/serial.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x1FFF7000 16 -o "$WORK/serial.bin" "${T[@]}" --quiet
 [ "$(cat "$WORK/serial.bin")" = "SN-0000000001234" ] && pass "serial in the OTP" ||
     fail "serial: $(od -c "$WORK/serial.bin")"
 dump_l4 "$WORK/after1"
@@ -92,7 +92,7 @@ check "conflict: whole chip unchanged" cmp -s "$WORK/after1" "$WORK/after2"
 printf '\x11\x22\x33\x44\x55' >"$WORK/patch.bin"
 run_oflash out rc program "$WORK/patch.bin@0x08020003" "${T[@]}"
 [ "$rc" = 0 ] || fail "partial double word in flash: rc $rc: $out"
-timeout 30 "$OFLASH" read 0x08020000 16 -o "$WORK/p.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08020000 16 -o "$WORK/p.bin" "${T[@]}" --quiet
 [ "$(od -An -tx1 "$WORK/p.bin" | tr -d ' \n')" = "ffffff1122334455ffffffffffffffff" ] &&
     pass "partial double word in flash padded with 0xFF" || fail "padding: $(od -An -tx1 "$WORK/p.bin")"
 run_oflash out rc verify "$WORK/patch.bin@0x08020003" "${T[@]}"
@@ -101,8 +101,8 @@ run_oflash out rc verify "$WORK/patch.bin@0x08020003" "${T[@]}"
 # 7. Power loss in the middle of a run, then a rerun ends with exact contents.
 CHIP2=$WORK/chip2.sim
 T2=(--probe "sim:$CHIP2" --device $DEV)
-timeout 30 "$OFLASH" sim create "$CHIP2" --device $DEV >/dev/null
-timeout 30 "$OFLASH" sim fault "$CHIP2" --power-loss-after 300 >/dev/null
+sim_create "$CHIP2" $DEV
+timeout "$CMD_LIMIT" "$OFLASH" sim fault "$CHIP2" --power-loss-after 300 >/dev/null
 run_oflash out rc program "$WORK/fw.elf" "${T2[@]}" --otp
 [ "$rc" = 1 ] && [[ $out == *"power lost"* ]] && pass "power loss stops the run" ||
     fail "power loss: rc $rc: $out"
@@ -141,7 +141,7 @@ run_oflash out rc program "$WORK/zeros.bin@0x08002000" "${T[@]}"
 
 # 9. The same through `oflash gdbserver` serving a fresh chip (gdb: probe).
 CHIP3=$WORK/chip3.sim
-timeout 30 "$OFLASH" sim create "$CHIP3" --device $DEV >/dev/null
+sim_create "$CHIP3" $DEV
 start_gdbserver "$CHIP3" $DEV
 TG=(--probe "gdb:127.0.0.1:$GPORT" --device $DEV)
 run_oflash out rc program "$WORK/fw.elf" "${TG[@]}" --otp --json

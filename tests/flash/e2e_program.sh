@@ -18,7 +18,7 @@ build_fw badlock -DLOCK0=0x5A
 
 if [ "$MODE" = gdb ]; then
     # Create the chip, then serve it.
-    timeout 30 "$OFLASH" sim create "$CHIP" --device $DEV >/dev/null
+    sim_create "$CHIP" $DEV
     start_gdbserver "$CHIP" $DEV
     P="gdb:127.0.0.1:$GPORT"
 else
@@ -134,14 +134,14 @@ run_oflash out rc verify "$WORK/fw.hex" "${T[@]}" --verify readback --json
 # 12. erase --sector / --all; read formats.
 run_oflash out rc erase --sector 1 "${T[@]}"
 [ "$rc" = 0 ] || fail "erase --sector 1: $out"
-timeout 30 "$OFLASH" read 0x08004000 0x4000 -o "$WORK/s1.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08004000 0x4000 -o "$WORK/s1.bin" "${T[@]}" --quiet
 head -c 16384 /dev/zero | tr '\0' '\377' >"$WORK/ff16k"
 check "erase --sector 1 blanks sector 1" cmp -s "$WORK/s1.bin" "$WORK/ff16k"
 run_oflash out rc erase --sector 99 "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"no flash sector 99"* ]] && pass "erase of a missing sector refused" ||
     fail "erase 99: $out"
-timeout 30 "$OFLASH" read 0x08000000 32 -o "$WORK/r.hex" "${T[@]}" --quiet
-timeout 30 "$OFLASH" read 0x08000000 32 -o "$WORK/r.srec" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 32 -o "$WORK/r.hex" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 32 -o "$WORK/r.srec" "${T[@]}" --quiet
 [ "$(head -c 1 "$WORK/r.hex")" = ":" ] && [ "$(head -c 1 "$WORK/r.srec")" = "S" ] &&
     pass "read writes HEX and S-record by extension" || fail "read formats"
 
@@ -156,11 +156,11 @@ run_oflash out rc verify "$WORK/fw.elf" "${T[@]}"
 run_oflash out rc otp lock 3 "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"lock OTP block 3"* ]] && [[ $out == *"--yes"* ]] &&
     pass "otp lock without --yes shows the plan only" || fail "otp lock plan: $out"
-timeout 30 "$OFLASH" read 0x1FFF7A03 1 -o "$WORK/l3.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x1FFF7A03 1 -o "$WORK/l3.bin" "${T[@]}" --quiet
 [ "$(od -An -tx1 "$WORK/l3.bin" | tr -d ' ')" = ff ] || fail "lock 3 written without --yes"
 run_oflash out rc otp lock 3 --yes "${T[@]}"
 [ "$rc" = 0 ] && [[ $out == *"locked 1 block"* ]] && pass "otp lock 3 --yes" || fail "lock: $out"
-timeout 30 "$OFLASH" read 0x1FFF7A00 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x1FFF7A00 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
 [ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffff00ffffffffffffffffffffffff" ] &&
     pass "only lock byte 3 was added" || fail "locks after lock 3: $(od -An -tx1 "$WORK/locks.bin")"
 
@@ -177,7 +177,7 @@ for v in 1 2 4; do
     run_oflash out rc program "$WORK/vr$v.bin@0x0800C000" "${T[@]}" --voltage-range $v --json
     [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--voltage-range $v" ||
         fail "--voltage-range $v: $out"
-    timeout 30 "$OFLASH" read 0x0800C000 2048 -o "$WORK/vrback.bin" "${T[@]}" --quiet
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x0800C000 2048 -o "$WORK/vrback.bin" "${T[@]}" --quiet
     check "--voltage-range $v wrote the bytes" cmp -s "$WORK/vr$v.bin" "$WORK/vrback.bin"
 done
 run_oflash out rc program "$WORK/vr1.bin@0x0800C000" "${T[@]}" --voltage-range 7

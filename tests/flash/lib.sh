@@ -42,20 +42,46 @@ build_fw() {
     "$ARM_OBJCOPY" -O srec "$WORK/$n.elf" "$WORK/$n.srec"
 }
 
+# CMD_LIMIT: the hang guard of one oflash command in these tests, in
+# seconds.  A command takes milliseconds to a few seconds on an idle
+# machine, 20-40x that on a loaded one (CI: 2 cores, ctest -j2, then ASan
+# 2-5x slower; here: other suites beside) -- and a command that writes a
+# file waits for the disk (sim create fsyncs a 1-3 MB chip file, which
+# waits behind every other writer's data).  The guard only turns a hang
+# into a message; the test's CTest TIMEOUT (~40x its idle time) bounds the
+# whole test.
+CMD_LIMIT=${OFLASH_TEST_CMD_LIMIT:-120}
+
 # run_oflash OUTVAR RCVAR ARGS...: run the CLI with a timeout, keep stdout+stderr
 run_oflash() {
     local __out=$1 __rc=$2; shift 2
     local o r=0
-    o=$(timeout 120 "$OFLASH" "$@" 2>&1) || r=$?
+    o=$(timeout "$CMD_LIMIT" "$OFLASH" "$@" 2>&1) || r=$?
     printf -v "$__out" '%s' "$o"
     printf -v "$__rc" '%s' "$r"
+}
+
+# sim_create PATH DEVICE [ARGS...]: `oflash sim create`; on failure a
+# FAIL line that says why (its exit code and output, or no answer within
+# CMD_LIMIT s).
+sim_create() {
+    local out rc=0 path=$1 dev=$2
+    shift 2
+    out=$(timeout "$CMD_LIMIT" "$OFLASH" sim create "$path" --device "$dev" "$@" 2>&1) || rc=$?
+    [ "$rc" = 0 ] && return 0
+    if [ "$rc" = 124 ]; then
+        fail "sim create $dev: no answer within $CMD_LIMIT s"
+    else
+        fail "sim create $dev: exit $rc: $out"
+    fi
+    return 1
 }
 
 # dump FILE: the whole flash + OTP + lock bytes of an F401xE to FILE,
 # through the target options in the array T (--probe, --device)
 dump() {
-    timeout 60 "$OFLASH" read 0x08000000 0x80000 -o "$1.flash.bin" "${T[@]}" --quiet &&
-        timeout 60 "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 0x80000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout "$CMD_LIMIT" "$OFLASH" read 0x1FFF7800 0x210 -o "$1.otp.bin" "${T[@]}" --quiet &&
         cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 
@@ -79,16 +105,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 # start_gdbserver CHIP DEVICE: oflash gdbserver for sim:CHIP; sets GPORT, GPID.
 # With --otp: the client programs OTP through the server (a server without
 # it makes the simulated chip refuse OTP programming for the session).
+# The server picks the port (--listen 127.0.0.1:0) and says which.
 start_gdbserver() {
-    for _ in 1 2 3 4 5 6 7 8; do
-        GPORT=$((20000 + RANDOM % 40000))
-        port_free "$GPORT" || continue
-        "$OFLASH" gdbserver --probe "sim:$1" --device "$2" --listen "127.0.0.1:$GPORT" --otp \
-            >"$WORK/gdbserver.log" 2>&1 &
-        GPID=$!
-        PIDS+=("$GPID")
-        wait_port "$GPORT" "$GPID" && return 0
-    done
+    "$OFLASH" gdbserver --probe "sim:$1" --device "$2" --listen 127.0.0.1:0 --otp \
+        >"$WORK/gdbserver.log" 2>&1 &
+    GPID=$!
+    PIDS+=("$GPID")
+    GPORT=$(listen_port "$WORK/gdbserver.log" "$GPID") && wait_port "$GPORT" "$GPID" && return 0
     echo "cannot start oflash gdbserver" >&2
     cat "$WORK/gdbserver.log" >&2 || true
     return 1
@@ -99,10 +122,10 @@ stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # SN-000001234 and, of the 16 lock bytes at LOCK, byte 0 is 0x00 (locked)
 # and the others 0xFF (through the target options in T).
 check_serial() {
-    timeout 30 "$OFLASH" read "$1" 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
+    timeout "$CMD_LIMIT" "$OFLASH" read "$1" 12 -o "$WORK/serial.bin" "${T[@]}" --quiet
     [ "$(cat "$WORK/serial.bin")" = "SN-000001234" ] && pass "serial in OTP block 0 ($1)" ||
         fail "serial: $(od -c "$WORK/serial.bin")"
-    timeout 30 "$OFLASH" read "$2" 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
+    timeout "$CMD_LIMIT" "$OFLASH" read "$2" 16 -o "$WORK/locks.bin" "${T[@]}" --quiet
     [ "$(od -An -tx1 "$WORK/locks.bin" | tr -d ' \n')" = "00ffffffffffffffffffffffffffffff" ] &&
         pass "lock byte 0 set, the others untouched" || fail "locks: $(od -An -tx1 "$WORK/locks.bin")"
 }

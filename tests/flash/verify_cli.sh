@@ -27,7 +27,7 @@ printf "$(printf '\\%03o' $((byte ^ 0x10)))" | dd of="$WORK/b2.bin" bs=1 seek=$o
 IMG2=("$WORK/a.bin@0x08000000" "$WORK/b2.bin@0x08010000")
 T=(--probe "sim:$CHIP" --device $DEV)
 
-timeout 30 "$OFLASH" sim create "$CHIP" --device $DEV >/dev/null
+sim_create "$CHIP" $DEV
 # Blank chip: every range erased, the first named.
 run_oflash out rc verify "${IMG[@]}" "${T[@]}"
 [ "$rc" = 1 ] && [[ $out == *"(sector 0, 0x08000000-0x08003FFF, erased on the chip)"* ]] &&
@@ -35,14 +35,14 @@ run_oflash out rc verify "${IMG[@]}" "${T[@]}"
     pass "blank chip: each range named as erased" || fail "blank chip: rc $rc: $out"
 
 # The chip gets all of all.bin: the hole holds bytes the image does not have.
-timeout 60 "$OFLASH" program "$WORK/all.bin@0x08000000" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" program "$WORK/all.bin@0x08000000" "${T[@]}" --quiet
 for m in crc:crc_unit loader:loader readback:readback; do
-    out=$(timeout 60 "$OFLASH" verify "${IMG[@]}" "${T[@]}" --verify "${m%%:*}" --json) || true
+    out=$(timeout "$CMD_LIMIT" "$OFLASH" verify "${IMG[@]}" "${T[@]}" --verify "${m%%:*}" --json) || true
     [ "$(jget "$out" verify)" = ok ] && [[ $out == *"\"method\": \"${m#*:}\""* ]] &&
         [ "$(jget "$out" ranges)" = 3 ] && pass "verify --verify ${m%%:*}: ok by ${m#*:}" ||
         fail "verify --verify ${m%%:*}: $out"
 done
-out=$(timeout 60 "$OFLASH" verify "${IMG[@]}" "${T[@]}")
+out=$(timeout "$CMD_LIMIT" "$OFLASH" verify "${IMG[@]}" "${T[@]}")
 [[ $out == "verify ok: 90112 bytes match in 3 ranges (CRC unit;"* ]] && pass "verify ok line" ||
     fail "verify ok line: $out"
 
@@ -57,7 +57,7 @@ done
 [ "${msgs[0]}" = "${msgs[1]}" ] && [ "${msgs[0]}" = "${msgs[2]}" ] &&
     pass "the same message by every method" || fail "messages differ: ${msgs[*]}"
 rc=0
-out=$(timeout 60 "$OFLASH" verify "${IMG2[@]}" "${T[@]}" --json) || rc=$?
+out=$(timeout "$CMD_LIMIT" "$OFLASH" verify "${IMG2[@]}" "${T[@]}" --json) || rc=$?
 [ "$rc" = 1 ] && [[ $out == *'"code": "verify_failed"'* ]] &&
     [ "$(jget "$out" first_difference)" = $((0x08012345)) ] &&
     [[ $out == *'"differences": [{"bank": "flash", "sector": 4, "start": 134283264, "end": 134348799, "erased": false}]'* ]] &&
@@ -66,7 +66,7 @@ out=$(timeout 60 "$OFLASH" verify "${IMG2[@]}" "${T[@]}" --json) || rc=$?
 # Commander: verifybin takes the same path.
 printf 'verifybin %s, 0x08010000\nverifybin %s, 0x08010000\nq\n' "$WORK/b.bin" "$WORK/b2.bin" \
     >"$WORK/cmds.jlink"
-out=$(timeout 60 "$OFLASH" commander "${T[@]}" -f "$WORK/cmds.jlink" 2>&1) || true
+out=$(timeout "$CMD_LIMIT" "$OFLASH" commander "${T[@]}" -f "$WORK/cmds.jlink" 2>&1) || true
 [[ $out == *"Verify successful: 65536 bytes at 08010000 match"* ]] &&
     [[ $out == *"verifybin: mismatch at offset 9029 of $WORK/b2.bin: $want"* ]] &&
     pass "commander verifybin: match, and the mismatch names sector 4" ||
@@ -84,7 +84,8 @@ for _ in 1 2 3 4 5 6; do
         -serial none -device "loader,file=$WORK/q.bin,addr=0x08000000" >"$WORK/qemu.log" 2>&1 &
     QPID=$!
     PIDS+=("$QPID")
-    wait_port "$QPORT" "$QPID" && break
+    wait_listen "$QPORT" "$QPID" && break # else the picked port was taken meanwhile
+    stop_pid "$QPID"
     QPID=
 done
 if [ -z "$QPID" ]; then
@@ -92,7 +93,7 @@ if [ -z "$QPID" ]; then
 else
     Q=(--probe "gdb:127.0.0.1:$QPORT" --device STM32F405RG --force-device)
     rc=0
-    out=$(timeout 120 "$OFLASH" verify "${IMG[@]}" "${Q[@]}" --json 2>"$WORK/q.err") || rc=$?
+    out=$(timeout "$CMD_LIMIT" "$OFLASH" verify "${IMG[@]}" "${Q[@]}" --json 2>"$WORK/q.err") || rc=$?
     [ "$rc" = 0 ] && [[ $out == *'"method": "loader"'* ]] &&
         grep -q "does not compute zlib's CRC-32; verifying by read-back" "$WORK/q.err" &&
         pass "QEMU (no CRC unit): verify ok through the fallback" ||

@@ -15,19 +15,21 @@ FAILS=0
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 
-# port_free PORT, wait_port PORT PID [TRIES]
+# port_free, wait_port, wait_listen, pick_port, listen_port
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
-# start_qemu: sets QPORT and QPID (QEMU halted, gdb stub on QPORT)
+# start_qemu: sets QPORT and QPID (QEMU halted, gdb stub on QPORT).  QEMU
+# needs its port on the command line: a picked port another test took in
+# the meantime makes QEMU exit (wait_listen fails) -> a fresh port.
 start_qemu() {
     for _ in 1 2 3 4 5 6 7 8; do
-        QPORT=$((20000 + RANDOM % 40000))
-        port_free "$QPORT" || continue
+        QPORT=$(pick_port) || continue
         qemu-system-arm -M netduinoplus2 -S -gdb "tcp:127.0.0.1:$QPORT" -nographic \
             -monitor none -serial none >"$WORK/qemu.log" 2>&1 &
         QPID=$!
         PIDS+=("$QPID")
-        wait_port "$QPORT" "$QPID" && return 0
+        wait_listen "$QPORT" "$QPID" && return 0
+        stop_pid "$QPID"
     done
     echo "cannot start QEMU" >&2
     return 1

@@ -103,12 +103,11 @@ r0=$(sed -nE 's/^r0   0x([0-9A-F]+).*/\1/p' <<<"$out")
 source "$(dirname "$0")/../lib/ports.sh"
 "$ARM_OBJCOPY" -R .otp -R .otp_lock "$WORK/big.elf" "$WORK/big-flash.elf" 2>/dev/null
 "$OFLASH" erase --sector 0,1,2,3,4,5 "${T[@]}" -q
-for _ in 1 2 3 4 5 6 7 8; do GP=$((20000 + RANDOM % 40000)); port_free "$GP" && break; done
 : >"$WORK/trace"
 env "$NOLEAK" strace -f -qq -o "$WORK/trace" -e trace=pwrite64 -e inject=pwrite64:delay_enter=300000 \
-    "$OFLASH" gdbserver "${T[@]}" --listen "127.0.0.1:$GP" >"$WORK/gs.out" 2>&1 &
+    "$OFLASH" gdbserver "${T[@]}" --listen 127.0.0.1:0 >"$WORK/gs.out" 2>&1 &
 sp=$!; PIDS+=("$sp")
-wait_port "$GP" "$sp" || fail "gdbserver did not listen: $(cat "$WORK/gs.out")"
+GP=$(listen_port "$WORK/gs.out" "$sp") || fail "gdbserver did not listen: $(cat "$WORK/gs.out")"
 timeout 120 gdb-multiarch -batch -nx -ex "target remote 127.0.0.1:$GP" -ex "load" "$WORK/big-flash.elf" \
     >"$WORK/gdb.out" 2>&1 &
 gp=$!

@@ -44,7 +44,7 @@ ocd_gdb() {
         timeout 300 openocd -f "$CFG" -c "remote_bitbang port $RB" \
             -c "gdb_port $G; $target configure -gdb-max-connections 2; telnet_port disabled; tcl_port disabled" >"$log" 2>&1 &
         OPID=$!
-        wait_port "$G" "$OPID" && break
+        wait_listen "$G" "$OPID" && break # else the picked port was taken meanwhile
         kill "$OPID" 2>/dev/null || true
         wait "$OPID" 2>/dev/null || true
         OPID=

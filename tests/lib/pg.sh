@@ -38,8 +38,12 @@ _pg_launch() {
         -c unix_socket_directories= -c fsync="${PG_FSYNC:-off}" -c max_connections=100 \
         -c log_min_messages=warning >>"$PG_DIR/server.log" 2>&1 &
     local launcher=$!
-    if ! wait_port "$PG_PORT" "$launcher" 400; then
-        echo "pg.sh: the PostgreSQL server did not start; its log:" >&2
+    # This server listening on the port (not another test's server that
+    # took the picked port meanwhile: ours then exits, "in use").
+    if ! wait_listen "$PG_PORT" "$launcher" 400; then
+        pg_stop
+        wait "$launcher" 2>/dev/null || true
+        echo "pg.sh: the PostgreSQL server did not start on port $PG_PORT; its log:" >&2
         tail -20 "$PG_DIR/server.log" >&2
         return 1
     fi
@@ -81,15 +85,16 @@ pg_start() {
         cat "$PG_DIR/initdb.log" >&2
         return 1
     fi
+    # The port is picked, so another test may take it before postgres
+    # binds it: then a fresh port (5 tries).
     local tries=0
     while :; do
-        PG_PORT=$((20000 + RANDOM % 40000))
-        port_free "$PG_PORT" && break
+        PG_PORT=$(pick_port) || { echo "pg.sh: no free port" >&2; return 1; }
+        export PG_PORT
+        _pg_launch && break
         tries=$((tries + 1))
-        [ $tries -lt 50 ] || { echo "pg.sh: no free port" >&2; return 1; }
+        [ $tries -lt 5 ] || return 1
     done
-    export PG_PORT
-    _pg_launch || return 1
     pg_psql postgres "CREATE DATABASE oflash" >/dev/null || return 1
     PG_URL="postgresql://oflash@127.0.0.1:$PG_PORT/oflash"
     export PG_URL

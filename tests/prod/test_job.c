@@ -104,6 +104,53 @@ static void test_full(void)
     CHECK(j2.serial.format == OFLASH_SERIAL_ASCII_DEC && j2.serial.len == 8 && j2.serial.start == 1);
 }
 
+/* The web page's keys: read, paths against the job file's folder, where
+ * each was given; a file without them gives nothing.  (Certificates made
+ * by openssl and the messages of bad values: tests/web/cert_watch.sh.) */
+static void test_web(void)
+{
+    oflash_job job = OFLASH_JOB_INIT;
+    oflash_job_file *st = NULL;
+    oflash_job_web w;
+    char want[700], at[700];
+    put("fw.hex", ":00000001FF\n");
+    put("crt.pem", "x");
+    put("crt.key", "x");
+    const char *path = put("job.ini", "[job]\n"
+                                      "image = fw.hex\n"
+                                      "http = 127.0.0.1:8443\n"
+                                      "http_token = station-7f3a9c21\n"
+                                      "http_insecure = no\n"
+                                      "http_cert = crt.pem\n");
+    CHECK_OK(oflash_job_load(&job, &st, path));
+    oflash_job_file_web(&w, st);
+    CHECK(w.http && strcmp(w.http, "127.0.0.1:8443") == 0);
+    CHECK(w.http_token && strcmp(w.http_token, "station-7f3a9c21") == 0);
+    snprintf(want, sizeof want, "%s/crt.pem", dir);
+    CHECK(w.http_cert && strcmp(w.http_cert, want) == 0);
+    CHECK(w.http_key == NULL && w.http_key_at == NULL && !w.http_insecure);
+    snprintf(at, sizeof at, "%s:3", path);
+    CHECK(w.http_at && strcmp(w.http_at, at) == 0);
+    snprintf(at, sizeof at, "%s:6", path);
+    CHECK(w.http_cert_at && strcmp(w.http_cert_at, at) == 0);
+    snprintf(at, sizeof at, "%s:5", path);
+    CHECK(w.http_insecure_at && strcmp(w.http_insecure_at, at) == 0);
+    oflash_job_file_free(st);
+    /* Not a PEM certificate: named with its line when the key is there too. */
+    path = put("job.ini", "[job]\nimage = fw.hex\nhttp_cert = crt.pem\nhttp_key = crt.key\n");
+    snprintf(at, sizeof at, "%s:3: --http-cert", path);
+    CHECK_ERR(oflash_job_load(&job, &st, path), OFLASH_EFORMAT, at);
+    /* Without web keys: all empty; NULL storage too. */
+    path = put("job.ini", "[job]\nimage = fw.hex\n");
+    CHECK_OK(oflash_job_load(&job, &st, path));
+    oflash_job_file_web(&w, st);
+    CHECK(!w.http && !w.http_token && !w.http_cert && !w.http_key && !w.http_insecure &&
+          !w.http_at);
+    oflash_job_file_free(st);
+    oflash_job_file_web(&w, NULL);
+    CHECK(!w.http && !w.http_cert_at);
+}
+
 static void test_errors(void)
 {
     oflash_job job = OFLASH_JOB_INIT;
@@ -117,8 +164,10 @@ static void test_errors(void)
         CHECK_ERR(load(&job, text), code, what);                                                   \
     } while (0)
 
-    EXPECT("[job]\nimage = fw.hex\ncolour = red\n", OFLASH_EINVAL, "3: unknown key 'colour' in [job]",
-           "(known: image, device, probe, db, station, units, lock, rdp, rdp2_permanent, run)");
+    EXPECT(
+        "[job]\nimage = fw.hex\ncolour = red\n", OFLASH_EINVAL, "3: unknown key 'colour' in [job]",
+        "(known: image, device, probe, db, station, units, lock, rdp, rdp2_permanent, run, http, "
+        "http_token, http_cert, http_key, http_insecure)");
     EXPECT("[job]\nimage = fw.hex\n[serial]\nat = 0x1FFF7800\nbase = 2\n", OFLASH_EINVAL,
            "5: unknown key 'base' in [serial]", "known: at, format, len");
     EXPECT("[serial]\nimage = fw.hex\n", OFLASH_EINVAL, "2: 'image' belongs in [job], not [serial]",
@@ -189,6 +238,7 @@ int main(void)
         snprintf(dir, sizeof dir, "%s", abs);
     }
     test_full();
+    test_web();
     test_errors();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -25,14 +25,14 @@ build_f7() {
 }
 # dump FILE: the whole 1 MiB flash + OTP + lock bytes of the F746xG
 dump() {
-    timeout 60 "$OFLASH" read 0x08000000 0x100000 -o "$1.flash.bin" "${T[@]}" --quiet &&
-        timeout 60 "$OFLASH" read 0x1FF0F000 0x410 -o "$1.otp.bin" "${T[@]}" --quiet &&
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 0x100000 -o "$1.flash.bin" "${T[@]}" --quiet &&
+        timeout "$CMD_LIMIT" "$OFLASH" read 0x1FF0F000 0x410 -o "$1.otp.bin" "${T[@]}" --quiet &&
         cat "$1.flash.bin" "$1.otp.bin" >"$1"
 }
 
 build_f7 fw
 build_f7 fw2 -DSERIAL='"SN-000009999"' -DVERSION=2
-timeout 30 "$OFLASH" sim create "$CHIP" --device $DEV >/dev/null || fail "sim create $DEV"
+sim_create "$CHIP" $DEV
 run_oflash out rc sim show "$CHIP"
 [ "$rc" = 0 ] && [[ $out == *"STM32F746xG"* ]] && pass "sim create --device $DEV (order code)" ||
     fail "sim show: $out"
@@ -92,13 +92,13 @@ run_oflash out rc otp "${T[@]}" --json
 [[ $out == *'"block": 2, "address": 535883904, "locked": false, "lock_byte": 255, "blank": false'* ]] &&
     pass "a block written in bytes 32..35 only is not blank" || fail "otp block 2: $out"
 [ "$MODE" = gdb ] && finish && exit 0
-timeout 30 "$OFLASH" read 0x1FF0F000 0x410 -o "$WORK/otp_before.bin" "${T[@]}" --quiet
+timeout "$CMD_LIMIT" "$OFLASH" read 0x1FF0F000 0x410 -o "$WORK/otp_before.bin" "${T[@]}" --quiet
 
 # 6. Power loss in the middle of a run (new code, same serial), then a rerun.
 build_f7 fw3 -DVERSION=3
 "$ARM_OBJCOPY" -O binary -j .isr_vector -j .text -j .bigdata "$WORK/fw3.elf" "$WORK/fw3.bin"
 for n in 1 40; do
-    timeout 30 "$OFLASH" sim fault "$CHIP" --power-loss-after $n >/dev/null ||
+    timeout "$CMD_LIMIT" "$OFLASH" sim fault "$CHIP" --power-loss-after $n >/dev/null ||
         fail "sim fault --power-loss-after $n"
     run_oflash out rc program "$WORK/fw3.elf" "${T[@]}" --otp
     [ "$rc" = 1 ] && [[ $out == *"power"* ]] && pass "power loss after $n flash operations" ||
@@ -106,10 +106,10 @@ for n in 1 40; do
     run_oflash out rc program "$WORK/fw3.elf" "${T[@]}" --otp --json
     [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "rerun after the power loss" ||
         fail "rerun after power loss $n: rc $rc: $out"
-    timeout 60 "$OFLASH" read 0x08000000 "$(stat -c %s "$WORK/fw3.bin")" -o "$WORK/back3.bin" \
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x08000000 "$(stat -c %s "$WORK/fw3.bin")" -o "$WORK/back3.bin" \
         "${T[@]}" --quiet
     check "exact code after power loss $n + rerun" cmp -s "$WORK/fw3.bin" "$WORK/back3.bin"
-    timeout 30 "$OFLASH" read 0x1FF0F000 0x410 -o "$WORK/otp3.bin" "${T[@]}" --quiet
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x1FF0F000 0x410 -o "$WORK/otp3.bin" "${T[@]}" --quiet
     check "OTP unchanged by power loss $n" cmp -s "$WORK/otp3.bin" "$WORK/otp_before.bin"
     # back to fw for the next round
     run_oflash out rc program "$WORK/fw.elf" "${T[@]}" --otp
@@ -122,14 +122,14 @@ for v in 1 2 4; do
     run_oflash out rc program "$WORK/vr$v.bin@0x08040000" "${T[@]}" --voltage-range $v --json
     [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "--voltage-range $v" ||
         fail "--voltage-range $v: $out"
-    timeout 30 "$OFLASH" read 0x08040000 3072 -o "$WORK/vrback.bin" "${T[@]}" --quiet
+    timeout "$CMD_LIMIT" "$OFLASH" read 0x08040000 3072 -o "$WORK/vrback.bin" "${T[@]}" --quiet
     check "--voltage-range $v wrote the bytes" cmp -s "$WORK/vr$v.bin" "$WORK/vrback.bin"
 done
 
 # 7. STM32F767ZI: single bank by default; the -DB entry refuses it before
 # writing, and after nDBANK = 0 the -DB entry programs bank 2.
 C2=$WORK/f767.sim
-timeout 30 "$OFLASH" sim create "$C2" --device STM32F767ZI >/dev/null || fail "sim create F767ZI"
+sim_create "$C2" STM32F767ZI
 head -c 4096 /dev/urandom >"$WORK/r4k.bin"
 run_oflash out rc program "$WORK/r4k.bin@0x081C0000" --probe "sim:$C2" --device STM32F767ZI --json
 [ "$rc" = 0 ] && [ "$(jget "$out" verify)" = ok ] && pass "F767ZI single bank: sector 11 (256 KiB)" ||
@@ -138,19 +138,18 @@ run_oflash out rc program "$WORK/r4k.bin@0x08100000" --probe "sim:$C2" --device 
 [ "$rc" = 1 ] && [[ $out == *"single bank mode"* ]] && [[ $out == *"nothing was written"* ]] &&
     [[ $out == *"use --device STM32F767xI"* ]] && [[ $out != *"use --device STM32F767xI-DB"* ]] &&
     pass "bank mode mismatch refused" || fail "mismatch: rc $rc: $out"
-timeout 30 "$OFLASH" read 0x08100000 4096 -o "$WORK/b2.bin" --probe "sim:$C2" \
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08100000 4096 -o "$WORK/b2.bin" --probe "sim:$C2" \
     --device STM32F767ZI --quiet
 head -c 4096 /dev/zero | tr '\0' '\377' >"$WORK/ff4k"
 check "nothing written on the mismatch" cmp -s "$WORK/b2.bin" "$WORK/ff4k"
 C3=$WORK/f767db.sim
-timeout 30 "$OFLASH" sim create "$C3" --device STM32F767ZI-DB >/dev/null ||
-    fail "sim create F767ZI-DB"
+sim_create "$C3" STM32F767ZI-DB
 run_oflash out rc program "$WORK/r4k.bin@0x08100000" --probe "sim:$C3" --device STM32F767ZI-DB --json
 [ "$rc" = 0 ] && [ "$(jget "$out" sectors_erased)" = 0 ] && [ "$(jget "$out" verify)" = ok ] &&
     pass "F767ZI-DB: bank 2 sector 12" || fail "F767ZI-DB: rc $rc: $out"
 run_oflash out rc erase --sector 12 --probe "sim:$C3" --device STM32F767ZI-DB
 [ "$rc" = 0 ] || fail "erase --sector 12 (dual bank): $out"
-timeout 30 "$OFLASH" read 0x08100000 4096 -o "$WORK/b2.bin" --probe "sim:$C3" \
+timeout "$CMD_LIMIT" "$OFLASH" read 0x08100000 4096 -o "$WORK/b2.bin" --probe "sim:$C3" \
     --device STM32F767ZI-DB --quiet
 check "erase --sector 12 blanks bank 2's first 16 KiB" cmp -s "$WORK/b2.bin" "$WORK/ff4k"
 finish

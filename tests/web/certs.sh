@@ -10,6 +10,9 @@
 #   DIR/other-host.pem        srv.key's certificate for station-9.lan only
 #   DIR/enc.key               srv.key under a password
 #   DIR/srv.der               srv.pem as DER
+# sign_until DIR NAME END: DIR/NAME, srv.key's certificate for 127.0.0.1,
+#   valid from an hour ago until END (anything `date -d` reads: "+8
+#   seconds", "+30 days 8 seconds"); after make_certs DIR.
 make_certs() {
     local d=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc)
     mkdir -p "$d/ca"
@@ -61,4 +64,15 @@ CNF
         openssl x509 -in srv.pem -outform der -out srv.der
         chmod 600 srv.key other.key enc.key
     ) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; return 1; }
+}
+
+sign_until() {
+    local d=$1 name=$2 end
+    end=$(date -u -d "$3" +%Y%m%d%H%M%SZ)
+    (
+        cd "$d"
+        openssl ca -batch -notext -config ca.cnf -cert ca.pem -keyfile ca.key -in srv.csr \
+            -out "$name" -extensions srv -startdate "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" \
+            -enddate "$end"
+    ) >>"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; return 1; }
 }

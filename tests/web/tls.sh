@@ -198,10 +198,11 @@ grep -q "warning: the web page's certificate $C/other-host.pem is made for stati
 
 # A station serving HTTPS while it works: /api/status shows it live.
 rm -rf "$WORK/ledger.db"* "$FEED"/*
-P=$(pick_port)
-"$OFLASH" "${RUN[@]}" --units 100000 --http "127.0.0.1:$P" --http-cert "$C/srv.pem" \
+"$OFLASH" "${RUN[@]}" --units 100000 --http 127.0.0.1:0 --http-cert "$C/srv.pem" \
     --http-key "$C/srv.key" --quiet >"$WORK/run.out" 2>"$WORK/run.err" &
 RPID=$!; PIDS+=("$RPID")
+# Port 0: the station picks a free port and prints its URL (no race).
+P=$(listen_port "$WORK/run.err" "$RPID" 'web page: https://127\.0\.0\.1:([0-9]+)') || P=0
 live=""
 for _ in $(seq 200); do
     st=$(curl --max-time 5 -sf --cacert "$C/ca.pem" "https://127.0.0.1:$P/api/status" || true)

@@ -14,6 +14,7 @@ source "$HERE/../web/certs.sh"
 web_npm_setup
 cp "$HERE/../web/tls_page_test.mjs" "$HERE/../web/lib.mjs" "$NPM/"
 make_certs "$WORK/certs"
+sign_until "$WORK/certs" soon20.pem "+20 days"
 # A HOME whose NSS database trusts the test CA, and one that trusts nothing.
 mkdir -p "$WORK/home-trusted/.pki/nssdb" "$WORK/home-untrusted"
 certutil -N -d "sql:$WORK/home-trusted/.pki/nssdb" --empty-password

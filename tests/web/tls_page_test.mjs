@@ -11,7 +11,9 @@
 // certificate issued by the test CA, the cookie is Secure + HttpOnly +
 // SameSite=Strict; the page goes live and its counters and tiles move
 // (Server-Sent Events over TLS); /api/status fetched by the page shows the
-// running station; the page says "disconnected" when the station stops.
+// running station; no certificate line (40 days left); the page says
+// "disconnected" when the station stops; the page of `prod serve` with a
+// certificate that has 20 days left says so in words under the counters.
 import fs from 'node:fs';
 import path from 'node:path';
 import { bad, check, finish, freePort, launch, ok, sleep, start, waitFor } from './lib.mjs';
@@ -97,11 +99,35 @@ const st = api.body.stations && api.body.stations[0];
 check(api.status === 200 && st && st.station === 'tls-line' && st.running === true && st.ports.length === 2,
   `/api/status fetched by the page over HTTPS: station ${st && st.station}, running ${st && st.running}`);
 
+check(await page.$eval('#cert-warning', (e) => e.hidden).catch(() => false),
+  'a certificate with 40 days left: no certificate line on the page');
+
 station.kill('SIGINT');
 const code = await station.done;
 check(code === 130, `the station stopped on Ctrl-C (exit ${code})`);
 await waitFor(async () => (await conn()) === 'disconnected', 10000, '"disconnected" after the station stopped');
 check((await conn()) === 'disconnected', 'the page says "disconnected" when the station stops');
+
+// A certificate with 20 days left (tls_page.sh: soon20.pem): the page of
+// `prod serve` says so under the counters, in words.
+{
+  const serve = start(['prod', 'serve', '--db', 'sqlite:ledger.db', '--http', '127.0.0.1:0',
+    '--http-cert', path.join(CERTS, 'soon20.pem'), '--http-key', path.join(CERTS, 'srv.key')]);
+  await waitFor(() => /web page: https:\/\/127\.0\.0\.1:\d+\//.test(serve.err) || serve.exitCode !== null,
+    20000, 'prod serve\'s page');
+  const url = (serve.err.match(/web page: (https:\/\/127\.0\.0\.1:\d+\/)/) || [])[1];
+  const p2 = await browser.newPage();
+  p2.on('pageerror', (e) => pageErrors.push(String(e)));
+  try { await p2.goto(url, { timeout: 15000 }); } catch (e) { bad(`goto ${url}: ${e.message}`); }
+  const warn = () => p2.$eval('#cert-warning', (e) => (e.hidden ? '' : e.textContent)).catch(() => '');
+  await waitFor(async () => (await warn()) !== '', 15000, 'the certificate line');
+  const text = await warn();
+  check(/^The page's HTTPS certificate expires on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 19 days\): make a new one and restart oflash with it before then\.$/.test(text),
+    `a certificate with 20 days left: the page says "${text}"`);
+  serve.kill('SIGINT');
+  await serve.done;
+  await p2.close();
+}
 check(pageErrors.length === 0, `no script error on the page (${pageErrors.join('; ')})`);
 await browser.close();
 finish();

@@ -153,11 +153,32 @@ function renderStatus(st) {
   const err = (st.ledger && st.ledger.error) || '';
   $('ledger-error').hidden = !err;
   $('ledger-error').textContent = err;
+  renderCert(st.tls);
 
   const totals = c ? `${c.pass}/${c.fail}/${c.void}/${c.released}/${c.writing}` : '';
   if (totals !== lastTotals) {
     lastTotals = totals;
     refreshHistory();
+  }
+}
+
+// The HTTPS certificate, as the server checks it (hourly): a warning within
+// its last 30 days, another once it has expired.
+function renderCert(tls) {
+  const el = $('cert-warning');
+  const state = tls ? tls.cert_state : 'ok';
+  el.hidden = state !== 'expiring' && state !== 'expired';
+  el.dataset.state = state;
+  if (state === 'expiring') {
+    const d = tls.cert_days_left;
+    el.textContent = `The page's HTTPS certificate expires on ${tls.cert_not_after_text} ` +
+      `(${d < 1 ? 'within a day' : `in ${d} day${d === 1 ? '' : 's'}`}): make a new one and ` +
+      'restart oflash with it before then.';
+  } else if (state === 'expired') {
+    el.textContent = `The page's HTTPS certificate expired on ${tls.cert_not_after_text}: ` +
+      'browsers now refuse the page; make a new one and restart oflash with it.';
+  } else {
+    el.textContent = '';
   }
 }
 
