@@ -445,29 +445,95 @@ static void draw_tty(const oflash_station_status *s, size_t *drawn, bool final)
     fflush(stderr);
 }
 
-/* Plain lines: one when a port's unit ends or its error changes. */
+/* Plain lines (stderr not a terminal): one whole line per finished unit
+ * ("port 2: pass SN-0007 (pass 3, fail 0)", "port 3: fail: REASON (pass 0,
+ * fail 2)") and one when a port's error changes while it waits.  The
+ * port's own thread prints its unit's line from the station's changed
+ * callback, so two units of a port that end within a few ms get a line
+ * each (a look every 50 ms saw them as one).  Each line is one write(2)
+ * under the lock of stderr: lines of several ports never mix. */
 typedef struct plain_seen {
     uint64_t passed, failed;
     char error[256];
 } plain_seen;
 
-static void draw_plain(const oflash_station_status *s, plain_seen *seen)
+typedef struct plain_out {
+    prod_web *pw;               /* the page and the publisher are told too */
+    oflash_station *st;         /* set before the run starts */
+    atomic_bool on;             /* plain lines wanted (not a terminal, not quiet) */
+    pthread_mutex_t lock;       /* snap and seen */
+    oflash_station_status snap; /* the last look */
+    plain_seen seen[OFLASH_STATION_MAX_PORTS];
+} plain_out;
+
+static void write_line(char *line, size_t size, int n)
+{
+    if (n <= 0) return;
+    if ((size_t)n >= size) { /* cut: still one whole line */
+        n = (int)size - 1;
+        line[n - 1] = '\n';
+    }
+    flockfile(stderr);
+    fflush(stderr);
+    for (const char *p = line; n > 0;) {
+        ssize_t w = write(STDERR_FILENO, p, (size_t)n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        p += w;
+        n -= (int)w;
+    }
+    funlockfile(stderr);
+}
+
+/* Under po->lock, po->snap fresh: port i's lines since the last look. */
+static void plain_port(plain_out *po, size_t i)
+{
+    const oflash_port_status *p = &po->snap.ports[i];
+    plain_seen *seen = &po->seen[i];
+    char line[700];
+    if (p->passed != seen->passed)
+        write_line(line, sizeof line,
+                   snprintf(line, sizeof line,
+                            "port %zu: pass %s (pass %" PRIu64 ", fail %" PRIu64 ")\n", i + 1,
+                            p->last_serial, p->passed, p->failed));
+    /* A failed unit once, when it is counted (its reason was set just
+     * before); another error when it changes (waiting for a board, stopped). */
+    if (p->failed != seen->failed || (p->state != OFLASH_PORT_FAIL && p->last_error[0] &&
+                                      strcmp(p->last_error, seen->error) != 0))
+        write_line(line, sizeof line,
+                   snprintf(line, sizeof line,
+                            "port %zu: %s: %s (pass %" PRIu64 ", fail %" PRIu64 ")\n", i + 1,
+                            oflash_port_state_name(p->state), p->last_error, p->passed, p->failed));
+    seen->passed = p->passed;
+    seen->failed = p->failed;
+    _Static_assert(sizeof seen->error == sizeof p->last_error, "error sizes");
+    memcpy(seen->error, p->last_error, sizeof seen->error);
+}
+
+/* The station's changed callback: from a port's thread after every state
+ * change of that port. */
+static void run_changed(void *ctx, size_t port)
+{
+    plain_out *po = ctx;
+    prod_web_changed(po->pw, port);
+    if (!atomic_load(&po->on)) return;
+    pthread_mutex_lock(&po->lock);
+    oflash_station_status_get(&po->snap, po->st);
+    if (port < po->snap.nports) plain_port(po, port);
+    pthread_mutex_unlock(&po->lock);
+}
+
+/* The main thread: the library's warnings; at the end, a last look at
+ * every port. */
+static void draw_plain(plain_out *po, bool final)
 {
     drain_log(false);
-    for (size_t i = 0; i < s->nports; i++) {
-        const oflash_port_status *p = &s->ports[i];
-        if (p->passed != seen[i].passed)
-            fprintf(stderr, "port %zu: pass %s (pass %" PRIu64 ", fail %" PRIu64 ")\n", i + 1,
-                    p->last_serial, p->passed, p->failed);
-        if (p->failed != seen[i].failed ||
-            (p->last_error[0] && strcmp(p->last_error, seen[i].error) != 0))
-            fprintf(stderr, "port %zu: %s: %s (pass %" PRIu64 ", fail %" PRIu64 ")\n", i + 1,
-                    oflash_port_state_name(p->state), p->last_error, p->passed, p->failed);
-        seen[i].passed = p->passed;
-        seen[i].failed = p->failed;
-        snprintf(seen[i].error, sizeof seen[i].error, "%s", p->last_error);
-    }
-    fflush(stderr);
+    if (!final) return;
+    pthread_mutex_lock(&po->lock);
+    oflash_station_status_get(&po->snap, po->st);
+    for (size_t i = 0; i < po->snap.nports; i++)
+        plain_port(po, i);
+    pthread_mutex_unlock(&po->lock);
 }
 
 static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job *j, const char *db,
@@ -590,7 +656,7 @@ static int prod_run(int argc, char **argv)
     prod_web pw;
     oflash_station *st = NULL;
     oflash_station_status *s = NULL;
-    plain_seen seen[OFLASH_STATION_MAX_PORTS];
+    plain_out *po = NULL;
     runner r;
     pthread_t th;
     size_t drawn = 0;
@@ -600,7 +666,6 @@ static int prod_run(int argc, char **argv)
 
     memset(&ja, 0, sizeof ja);
     memset(&pw, 0, sizeof pw);
-    memset(seen, 0, sizeof seen);
     memset(&r, 0, sizeof r);
     /* Ctrl-C is a request from the first moment, also while the job is
      * checked: a station started in the background by a script inherits
@@ -696,8 +761,11 @@ static int prod_run(int argc, char **argv)
     }
     so.journal_dir = journal_dir;
     so.plan_only = plan_only; /* a plan writes nothing to the ledger */
-    so.changed = prod_web_changed;
-    so.ctx = &pw;
+    if (!(po = calloc(1, sizeof *po))) goto out;
+    pthread_mutex_init(&po->lock, NULL);
+    po->pw = &pw;
+    so.changed = run_changed;
+    so.ctx = po;
     if (oflash_station_create(&st, &ja.job, &so) < 0) {
         ret = cli_fail();
         goto out;
@@ -725,6 +793,8 @@ static int prod_run(int argc, char **argv)
     term_size(&cols, &rows);
     tty = isatty(STDERR_FILENO) && rows > s->nports + 2;
     live = !cli_quiet && !cli_json;
+    po->st = st;
+    atomic_store(&po->on, live && !tty); /* before the ports' threads start */
     oflash_log_set_handler(queue_log, NULL);
     r.st = st;
     if (pthread_create(&th, NULL, run_thread, &r) != 0) {
@@ -744,11 +814,12 @@ static int prod_run(int argc, char **argv)
             drain_log(false);
             continue;
         }
-        oflash_station_status_get(s, st);
-        if (tty)
+        if (tty) {
+            oflash_station_status_get(s, st);
             draw_tty(s, &drawn, false);
-        else
-            draw_plain(s, seen);
+        } else {
+            draw_plain(po, false);
+        }
     }
     pthread_join(th, NULL);
     oflash_station_status_get(s, st);
@@ -756,7 +827,7 @@ static int prod_run(int argc, char **argv)
         if (tty)
             draw_tty(s, &drawn, true);
         else
-            draw_plain(s, seen);
+            draw_plain(po, true);
     }
     drain_log(false);
     oflash_log_set_handler(NULL, NULL);
@@ -779,6 +850,10 @@ out:
     oflash_station_free(st);
     oflash_job_file_free(ja.file);
     free(s);
+    if (po) {
+        pthread_mutex_destroy(&po->lock);
+        free(po);
+    }
     return ret;
 }
 

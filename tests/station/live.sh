@@ -14,7 +14,8 @@
 #    while the others pass;
 #  - at the end: the 4 port lines once, the live summary replaced by the
 #    summary with units, yield and units per hour (simulated target time);
-#  - through a pipe: plain lines, no escape sequences, the counts.
+#  - through a pipe (8 ports): plain lines, no escape sequences, every
+#    line whole, one line per finished unit, the counts.
 source "$(dirname "$0")/../flash/lib.sh"
 command -v tmux >/dev/null || { echo "FAIL: tmux is missing (scripts/install-deps.sh)"; exit 1; }
 command -v strace >/dev/null || { echo "FAIL: strace is missing"; exit 1; }
@@ -92,18 +93,44 @@ for cols in 60 120; do
     tm kill-server 2>/dev/null || true
 done
 
-# Through a pipe: plain lines (one per finished unit, per error), no
-# escape sequences, the same summary.
+# Through a pipe, 8 ports (port 3 losing power on every board): plain
+# lines, no escape sequences, the same summary; every line whole and of a
+# known kind, one line per finished unit (each port's pass and fail counts
+# go up by exactly 1 from line to line: two units of a port ending within
+# a few ms used to share one line), 24 passes with 24 different serials.
 d="$WORK/pipe"
-mkdir -p "$d/f1" "$d/f2" "$d/f3" "$d/f4"
-out=$(eval "$(line_job "$d")" 2>&1 | cat) || true
+P8=()
+for n in 1 2 3 4 5 6 7 8; do
+    mkdir -p "$d/f$n"
+    if [ $n = 3 ]; then P8+=(--probe "sim-feed:$d/f3?power-loss=1&power-loss-ops=6&retries=1"); else P8+=(--probe "sim-feed:$d/f$n"); fi
+done
+# strace stretches every sleep by 400 ms: the main thread, which looks at
+# the ports every 50 ms, now looks only after several units of each port
+# have ended (as on a loaded machine), and each unit still needs its line.
+out=$(ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=clock_nanosleep \
+    -e inject=clock_nanosleep:delay_exit=400000 "$OFLASH" prod run --image "$WORK/fw.hex" \
+    --device $DEV --serial-at 0x1FFF7800 --station pipe --db "sqlite:$d/line.db" --units 24 \
+    "${P8[@]}" 2>&1 | cat) || true
 ! grep -q $'\r\|\033' <<<"$out" && pass "pipe: no escape sequences" || fail "pipe: $out"
-# (a line when a port's counts changed since the last look, every 50 ms: two
-# quick units of one port can share a line; the counts add up)
-sum=$(grep -E '^port [124]: pass [0-9]{8} \(pass [0-9]+, fail 0\)$' <<<"$out" |
-    sed -E 's/^port ([0-9]+): .*\(pass ([0-9]+),.*/\1 \2/' | sort -k1,1n -k2,2n | awk '{m[$1] = $2} END {for (p in m) t += m[p]; print t + 0}')
-[ "$sum" = 8 ] && grep -qE '^port 3: [a-z]+: .*power lost.* \(pass 0, fail [1-9][0-9]*\)$' <<<"$out" &&
-    pass "pipe: plain lines of passed units (counts adding up to 8), port 3's failures in words" || fail "pipe lines ($sum): $out"
-grep -qE "^[0-9]+ units: 8 passed, [1-9][0-9]* failed, yield [0-9.]+ %; [1-9][0-9]* units per hour" <<<"$out" &&
+PASS_RE='^port [1-8]: pass [0-9]{8} \(pass [0-9]+, fail [0-9]+\)$'
+ERR_RE='^port [1-8]: [a-z]+: .+ \(pass [0-9]+, fail [0-9]+\)$'
+# the plan first, then: warnings of boards set aside, the result, the summary
+PLAN_RE='^(production job on station pipe:|  (device|image|serial|ports|ledger|units|OTP) +.+|irreversible, on every unit:)$'
+OTHER_RE='^(oflash: warning: sim-feed .+: board chip-[0-9]+\.sim failed [0-9]+ times?, set aside|oflash: [0-9]+ of [0-9]+ units failed|[0-9]+ units: [0-9]+ passed, [0-9]+ failed, yield [0-9.]+ %; [0-9]+ units per hour \(simulated target time\); [0-9.]+ s|per unit: station overhead [0-9.]+ ms host time, ledger [0-9.]+ ms in [0-9.]+ database round trips)$'
+odd=$(grep -vE "$PASS_RE|$ERR_RE|$PLAN_RE|$OTHER_RE" <<<"$out" || true)
+[ -z "$odd" ] && pass "pipe: every line whole and of a known kind (plan, unit pass/fail, port error, warning, result, summary)" ||
+    fail "pipe: lines of no known kind (mixed or cut): $odd"
+# per port: the counts of its pass lines 1, 2, 3...; of its failure lines too
+steps=$(grep -E "$PASS_RE|$ERR_RE" <<<"$out" | sed -E 's/^port ([0-9]+): ([a-z]+)[: ].*\(pass ([0-9]+), fail ([0-9]+)\)$/\1 \2 \3 \4/' |
+    awk '$2 == "pass" { if ($3 != p[$1] + 1) bad = bad " port " $1 ": pass " p[$1] " -> " $3; p[$1] = $3; n++ }
+         $2 != "pass" && $4 != f[$1] { if ($4 != f[$1] + 1) bad = bad " port " $1 ": fail " f[$1] " -> " $4; f[$1] = $4 }
+         END { print n + 0, (bad == "" ? "ok" : bad) }')
+nser=$(grep -E "$PASS_RE" <<<"$out" | awk '{print $4}' | sort -u | wc -l)
+[ "$steps" = "24 ok" ] && [ "$nser" = 24 ] &&
+    pass "pipe, 8 ports: one line per unit (24 pass lines, 24 serials, counts step by 1)" ||
+    fail "pipe, 8 ports: units and lines ($steps; $nser serials): $out"
+grep -qE '^port 3: [a-z]+: .*power lost.* \(pass 0, fail [1-9][0-9]*\)$' <<<"$out" &&
+    pass "pipe: port 3's failures in words" || fail "pipe: port 3: $out"
+grep -qE "^[0-9]+ units: 24 passed, [1-9][0-9]* failed, yield [0-9.]+ %; [1-9][0-9]* units per hour" <<<"$out" &&
     pass "pipe: the summary" || fail "pipe summary: $out"
 finish

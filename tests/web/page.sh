@@ -10,7 +10,7 @@ for t in node npm /usr/bin/chromium; do
 done
 source "$HERE/../web/npm.sh"
 web_npm_setup
-cp "$HERE/../web/page_test.mjs" "$NPM/"
+cp "$HERE/../web/page_test.mjs" "$HERE/../web/lib.mjs" "$NPM/"
 build_fw fw
 "$ARM_OBJCOPY" -O ihex -R .otp -R .otp_lock "$WORK/fw.elf" "$WORK/fw.hex"
 SHOT="${WEB_SCREENSHOT:-$OFLASH_BUILD/web-page.png}"

@@ -12,26 +12,13 @@
 // search finds a unit by its UID; the CSV the page downloads equals
 // `oflash prod export`; slow clients (20 idle connections, 2 event streams
 // never read) do not stall the station.  Takes the 1366x768 screenshot (SHOT).
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { bad, check, finish, freePort, launch, ok, sleep, start, waitFor } from './lib.mjs';
 
 const { OFLASH, WORK, FW, SHOT } = process.env;
-let fails = 0;
-const ok = (m) => console.log(`ok: ${m}`);
-const bad = (m) => { console.log(`FAIL: ${m}`); fails++; };
-const check = (cond, m) => (cond ? ok(m) : bad(m));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
 // oflash runs in WORK with relative names: no path of this machine shows
 // on the page (the screenshot goes into docs/).
@@ -44,32 +31,6 @@ const PROBES = FEEDS.flatMap((d, i) =>
 const JOB = ['--image', path.basename(FW), '--device', 'STM32F401RE', '--serial-at', '0x1FFF7800',
   '--serial-prefix', '<script>', '--station', 'line-1', '--db', DB, ...PROBES];
 
-// Every oflash started here is stopped when this script ends, whatever the
-// reason (a failed check must not leave a server behind).
-const children = new Set();
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
-
-// Start `oflash ARGS` in WORK, its output collected.
-function start(args) {
-  const p = spawn(OFLASH, args, { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(p);
-  p.out = '';
-  p.err = '';
-  p.stdout.on('data', (d) => { p.out += d; });
-  p.stderr.on('data', (d) => { p.err += d; });
-  p.done = new Promise((r) => p.on('exit', (code) => r(code)));
-  return p;
-}
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return true;
-    await sleep(50);
-  }
-  bad(`timed out waiting for ${what}`);
-  return false;
-}
 const oflash = (...args) => execFileSync(OFLASH, args, { cwd: WORK, encoding: 'utf8' });
 
 const port = await freePort();
@@ -149,14 +110,7 @@ console.log(`info: units per hour without: ${fmt(base, 'uph', 0)}; with slow cli
 const station = start(['prod', 'run', ...JOB, '--units', '300', '--http', `127.0.0.1:${port}`]);
 await waitFor(() => /web page:/.test(station.err) || station.exitCode !== null, 15000, 'the station\'s page');
 
-const browser = await puppeteer.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-    `--user-data-dir=${path.join(WORK, 'chromium-profile')}`],
-  defaultViewport: { width: 1366, height: 768 },
-});
+const browser = await launch(path.join(WORK, 'chromium-profile'));
 const page = await browser.newPage();
 let dialogs = 0;
 page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
@@ -281,8 +235,4 @@ check(pageErrors.length === 0, `no script error on the page (${pageErrors.join('
 serve.kill('SIGTERM');
 await serve.done;
 await browser.close();
-if (fails) {
-  console.log(`${fails} failed`);
-  process.exit(1);
-}
-console.log('all passed');
+finish();

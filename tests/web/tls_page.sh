@@ -12,7 +12,7 @@ done
 source "$HERE/../web/npm.sh"
 source "$HERE/../web/certs.sh"
 web_npm_setup
-cp "$HERE/../web/tls_page_test.mjs" "$NPM/"
+cp "$HERE/../web/tls_page_test.mjs" "$HERE/../web/lib.mjs" "$NPM/"
 make_certs "$WORK/certs"
 sign_until "$WORK/certs" soon20.pem "+20 days"
 # A HOME whose NSS database trusts the test CA, and one that trusts nothing.

@@ -14,59 +14,15 @@
 // running station; no certificate line (40 days left); the page says
 // "disconnected" when the station stops; the page of `prod serve` with a
 // certificate that has 20 days left says so in words under the counters.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { bad, check, finish, freePort, launch, ok, sleep, start, waitFor } from './lib.mjs';
 
-const { OFLASH, WORK, FW, CERTS, TRUSTED_HOME, UNTRUSTED_HOME } = process.env;
-let fails = 0;
-const ok = (m) => console.log(`ok: ${m}`);
-const bad = (m) => { console.log(`FAIL: ${m}`); fails++; };
-const check = (cond, m) => (cond ? ok(m) : bad(m));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-const children = new Set();
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
-function start(args) {
-  const p = spawn(OFLASH, args, { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(p);
-  p.out = '';
-  p.err = '';
-  p.stdout.on('data', (d) => { p.out += d; });
-  p.stderr.on('data', (d) => { p.err += d; });
-  p.done = new Promise((r) => p.on('exit', (code) => r(code)));
-  return p;
-}
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return true;
-    await sleep(50);
-  }
-  bad(`timed out waiting for ${what}`);
-  return false;
-}
-function launch(home) {
-  return puppeteer.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    env: { ...process.env, HOME: home },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      `--user-data-dir=${fs.mkdtempSync(path.join(WORK, 'profile-'))}`],
-    defaultViewport: { width: 1366, height: 768 },
-  });
-}
+const { WORK, FW, CERTS, TRUSTED_HOME, UNTRUSTED_HOME } = process.env;
+// A browser whose HOME holds the NSS database given (trusting the test CA
+// or not).
+const launchHome = (home) =>
+  launch(fs.mkdtempSync(path.join(WORK, 'profile-')), { ...process.env, HOME: home });
 
 const TOKEN = 'line1-9c4e7a2b';
 const port = await freePort();
@@ -82,7 +38,7 @@ check(station.err.includes(`web page: ${BASE}`), `the station prints its page as
 
 // A browser that does not trust the test CA: the page does not open.
 {
-  const b = await launch(UNTRUSTED_HOME);
+  const b = await launchHome(UNTRUSTED_HOME);
   const p = await b.newPage();
   let err = '';
   try { await p.goto(BASE, { timeout: 15000 }); } catch (e) { err = String(e.message); }
@@ -92,7 +48,7 @@ check(station.err.includes(`web page: ${BASE}`), `the station prints its page as
 }
 
 // The supervisor's browser: trusts the line's (test) CA.
-const browser = await launch(TRUSTED_HOME);
+const browser = await launchHome(TRUSTED_HOME);
 const page = await browser.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -174,8 +130,4 @@ check((await conn()) === 'disconnected', 'the page says "disconnected" when the 
 }
 check(pageErrors.length === 0, `no script error on the page (${pageErrors.join('; ')})`);
 await browser.close();
-if (fails) {
-  console.log(`${fails} failed`);
-  process.exit(1);
-}
-console.log('all passed');
+finish();
