@@ -11,7 +11,9 @@ a=$("$OFLASH" help program); b=$("$OFLASH" program --help)
 [ -n "$a" ] && [ "$a" = "$b" ] && pass "oflash help program = oflash program --help" || fail "help CMD"
 rc=0; "$OFLASH" help nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] && pass "oflash help nosuch: usage error" || fail "help nosuch rc=$rc"
-"$OFLASH" --help | grep -q -- "--version" && pass "--version is listed in the help" || fail "--version not listed"
+# Here-strings, not `cmd | grep -q` (pipefail: grep leaving at its match
+# can make cmd's next write fail with SIGPIPE, exit 141).
+grep -q -- "--version" <<<"$("$OFLASH" --help)" && pass "--version is listed in the help" || fail "--version not listed"
 
 # --listen PORT: loopback only.  The port is picked, so another test may
 # take it before the server binds it: wait_listen sees whether THIS server
@@ -26,13 +28,14 @@ for _ in 1 2 3 4 5; do
 done
 [ -n "$GP" ] && PIDS+=("$GP") && pass "gdbserver --listen $P listens" || fail "no listen: $(cat "$WORK/gs.log")"
 grep -q "listening on 127.0.0.1:$P " "$WORK/gs.log" && pass "--listen PORT means 127.0.0.1:PORT" || fail "listen: $(cat "$WORK/gs.log")"
-ss -ltn | grep -q "127.0.0.1:$P " && ! ss -ltn | grep -q "0.0.0.0:$P " && pass "bound to loopback only (ss)" || fail "bound: $(ss -ltn | grep ":$P ")"
+SS=$(ss -ltn)
+grep -q "127.0.0.1:$P " <<<"$SS" && ! grep -q "0.0.0.0:$P " <<<"$SS" && pass "bound to loopback only (ss)" || fail "bound: $(ss -ltn | grep ":$P ")"
 stop_pid "$GP"
 
 # otp lock 16 on a part with blocks 0..15: usage error, nothing written
 rc=0; out=$("$OFLASH" otp lock 16 --yes "${T[@]}" 2>&1) || rc=$?
 [ "$rc" = 2 ] && grep -q "otp lock 16: STM32F401xE has OTP blocks 0..15" <<<"$out" && pass "otp lock 16: exit 2, names the range" || fail "otp lock 16: $rc $out"
-! "$OFLASH" otp "${T[@]}" | grep -q locked && pass "nothing locked" || fail "locked"
+! grep -q locked <<<"$("$OFLASH" otp "${T[@]}")" && pass "nothing locked" || fail "locked"
 
 # full order code
 build_fw fw
