@@ -167,6 +167,35 @@ typedef struct oflash_unit_record {
  * Creates the schema, upgrades an older one, refuses a newer one or a
  * foreign database with a clear message. */
 int oflash_ledger_open(oflash_ledger **out, const char *url);
+/* The schema version this oflash writes (docs/ledger.md). */
+#define OFLASH_LEDGER_SCHEMA_VERSION 3
+
+typedef struct oflash_ledger_open_opts {
+    unsigned version; /* OFLASH_LEDGER_OPEN_OPTS_VERSION */
+    /* Read only (a plan, a status, a page): nothing is created, upgraded
+     * or changed, and the database is asked to refuse writes too.
+     *  - a missing SQLite file (or one without tables), an empty
+     *    PostgreSQL database: OFLASH_ENOTFOUND, "no ledger at PATH yet:
+     *    the first 'oflash prod run' creates it"; no file is created;
+     *  - an older schema opens as it is (oflash_ledger_schema_version()
+     *    below OFLASH_LEDGER_SCHEMA_VERSION); reading its pools or
+     *    counts is refused (OFLASH_EUNSUPPORTED, "the next 'oflash prod
+     *    run' upgrades it"); its records (export, units) are read from
+     *    schema 2 on;
+     *  - a newer or a foreign database is refused as by oflash_ledger_open;
+     *  - every writing call (use_pool, reserve, started, finish, reconcile,
+     *    live_put) is refused with OFLASH_EINVAL. */
+    bool read_only;
+} oflash_ledger_open_opts;
+#define OFLASH_LEDGER_OPEN_OPTS_VERSION 1
+#define OFLASH_LEDGER_OPEN_OPTS_INIT                                                               \
+    {                                                                                              \
+        .version = OFLASH_LEDGER_OPEN_OPTS_VERSION                                                 \
+    }
+/* oflash_ledger_open with options (opts NULL: as oflash_ledger_open). */
+int oflash_ledger_open_ext(oflash_ledger **out, const char *url,
+                           const oflash_ledger_open_opts *opts);
+bool oflash_ledger_read_only(const oflash_ledger *l);
 void oflash_ledger_close(oflash_ledger *l);
 const char *oflash_ledger_backend(const oflash_ledger *l); /* "sqlite", "postgresql" */
 int oflash_ledger_schema_version(const oflash_ledger *l);
@@ -379,7 +408,12 @@ typedef struct oflash_station_status {
     bool pool_new;                    /* plan_only: not in the ledger yet (the first run
                                        * creates it) */
     char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* plan_only: the serial the next unit gets
-                                               * ("" when none is left) */
+                                               * ("" when none is left or not known) */
+    bool ledger_new;                  /* plan_only: no ledger at the job's database yet
+                                       * (the first run creates it; pool_new too) */
+    int ledger_schema;                /* plan_only: the ledger's schema version; below
+                                       * OFLASH_LEDGER_SCHEMA_VERSION the first run
+                                       * upgrades it (next_serial then "") */
 } oflash_station_status;
 
 typedef struct oflash_station oflash_station;

@@ -548,7 +548,17 @@ static void print_plan(FILE *f, const oflash_station_status *s, const oflash_job
         fprintf(f, " %s", s->ports[i].probe);
     fputc('\n', f);
     fprintf(f, "  ledger    %s\n", db);
-    if (s->pool_new)
+    if (s->ledger_new)
+        fprintf(f,
+                "  pool      the ledger %s does not exist yet; the first 'oflash prod run' "
+                "creates it, with pool '%s' starting at %s\n",
+                db, s->pool, s->next_serial);
+    else if (plan_only && s->ledger_schema < OFLASH_LEDGER_SCHEMA_VERSION)
+        fprintf(f,
+                "  pool      '%s'; the ledger has schema version %d: the first 'oflash prod run' "
+                "upgrades it to version %d, the next serial is known then\n",
+                s->pool, s->ledger_schema, OFLASH_LEDGER_SCHEMA_VERSION);
+    else if (s->pool_new)
         fprintf(f,
                 "  pool      '%s' is not in the ledger yet: the first 'oflash prod run' creates "
                 "it, starting at %s\n",
@@ -951,7 +961,9 @@ static int prod_export(int argc, char **argv)
     }
     if (a.npos) return cli_usage("prod", "prod export: unexpected argument '%s'", a.pos[0]);
     if (!db) return cli_usage("prod", "prod export: --db URL is required");
-    if (oflash_ledger_open(&l, db) < 0) return cli_fail();
+    oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    lo.read_only = true; /* an export creates and upgrades nothing */
+    if (oflash_ledger_open_ext(&l, db, &lo) < 0) return cli_fail();
     ret = oflash_ledger_export(l, &q, fmt, write_stdout, NULL) < 0 ? cli_fail() : EXIT_OK;
     if (fflush(stdout) != 0 && ret == EXIT_OK) {
         cli_error("writing the export: %s", strerror(errno));
@@ -1017,7 +1029,20 @@ static int prod_status(int argc, char **argv)
         ret = k;
         goto out;
     }
-    if (oflash_ledger_open(&l, ja.job.db_url) < 0) {
+    /* Read only: a status creates no ledger and upgrades none. */
+    oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    lo.read_only = true;
+    if (oflash_ledger_open_ext(&l, ja.job.db_url, &lo) < 0) {
+        ret = cli_fail();
+        goto out;
+    }
+    if (oflash_ledger_schema_version(l) < OFLASH_LEDGER_SCHEMA_VERSION) {
+        oflash_error_set(OFLASH_EUNSUPPORTED,
+                         "the ledger %s has schema version %d, older than this oflash's %d: the "
+                         "next 'oflash prod run' upgrades it; a status does not change it and "
+                         "reads it after that upgrade",
+                         ja.job.db_url, oflash_ledger_schema_version(l),
+                         OFLASH_LEDGER_SCHEMA_VERSION);
         ret = cli_fail();
         goto out;
     }

@@ -289,7 +289,12 @@ int prod_serve(int argc, char **argv)
         return rc;
     /* The ledger must open now (a wrong URL is said at once, not on the
      * page); the server opens its own connection. */
-    if (oflash_ledger_open(&l, db) < 0)
+    oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    lo.read_only = true; /* the page only reads: it creates and upgrades nothing */
+    rc = oflash_ledger_open_ext(&l, db, &lo);
+    if (rc == OFLASH_ENOTFOUND && !cli_quiet)
+        fprintf(stderr, "oflash: note: %s; the page shows it from then on\n", oflash_error_last());
+    else if (rc < 0 && rc != OFLASH_ENOTFOUND)
         return cli_fail_ctx("ledger %s", db);
     oflash_ledger_close(l);
     cli_interrupt_install();

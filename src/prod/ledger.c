@@ -99,7 +99,7 @@ static void ledger_free(oflash_ledger *l)
     free(l);
 }
 
-static int open_raw(oflash_ledger **out, const char *url, bool live)
+static int open_raw(oflash_ledger **out, const char *url, bool live, bool read_only)
 {
     *out = NULL;
     if (!url || !*url)
@@ -132,6 +132,7 @@ static int open_raw(oflash_ledger **out, const char *url, bool live)
     pthread_mutexattr_destroy(&ma);
     l->be = be;
     l->live = live;
+    l->read_only = read_only;
     l->target = strdup(target);
     l->display = redact(url);
     if (!l->target || !l->display) {
@@ -149,7 +150,7 @@ static int open_raw(oflash_ledger **out, const char *url, bool live)
 
 int oflash__ledger_open_raw(oflash_ledger **out, const char *url)
 {
-    return open_raw(out, url, false);
+    return open_raw(out, url, false, false);
 }
 
 int oflash__ledger_script(oflash_ledger *l, const char *sql)
@@ -289,9 +290,9 @@ static int schemes_from_identities(oflash_ledger *l)
     return rc;
 }
 
-/* Inside the migration transaction: check what the database holds and
- * bring it to LEDGER_SCHEMA_VERSION. */
-static int migrate_locked(oflash_ledger *l)
+/* What the database holds: *from = its schema version, 0 for an empty
+ * database; a foreign, newer or broken one refused.  Reads only. */
+static int inspect(oflash_ledger *l, int *from_out)
 {
     table_list t = {{0}, false, 0};
     int rc = l->be->query(l, false, l->be->list_tables, 0, NULL, row_table, &t);
@@ -327,6 +328,17 @@ static int migrate_locked(oflash_ledger *l)
                                 "nothing was changed",
                                 l->display, t.names);
     }
+    *from_out = from;
+    return 0;
+}
+
+/* Inside the migration transaction: check what the database holds and
+ * bring it to LEDGER_SCHEMA_VERSION. */
+static int migrate_locked(oflash_ledger *l)
+{
+    int from = 0;
+    int rc = inspect(l, &from);
+    if (rc < 0) return rc;
     for (int v = from + 1; v <= LEDGER_SCHEMA_VERSION; v++) {
         rc = l->be->script(l, l->be->migration(v));
         if (rc == 0 && v == 3) rc = schemes_from_identities(l);
@@ -363,15 +375,36 @@ static int migrate(oflash_ledger *l)
     return 0;
 }
 
-static int open_ledger(oflash_ledger **out, const char *url, bool live)
+/* A read-only open: the schema is looked at, never created or upgraded. */
+static int inspect_read_only(oflash_ledger *l)
+{
+    int from = 0;
+    int rc = inspect(l, &from);
+    if (rc < 0) return rc;
+    if (from == 0) {
+        if (l->be == &oflash__ledger_sqlite)
+            return oflash_error_set(OFLASH_ENOTFOUND,
+                                    "no ledger at %s yet (the file holds no table): the first "
+                                    "'oflash prod run' creates it",
+                                    l->target);
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "no ledger in %s yet (the database is empty): the first "
+                                "'oflash prod run' creates it",
+                                l->display);
+    }
+    l->schema_version = from;
+    return 0;
+}
+
+static int open_ledger(oflash_ledger **out, const char *url, bool live, bool read_only)
 {
     oflash_ledger *l;
-    int rc = open_raw(&l, url, live);
+    int rc = open_raw(&l, url, live, read_only);
     if (rc < 0) {
         *out = NULL;
         return rc;
     }
-    rc = migrate(l);
+    rc = read_only ? inspect_read_only(l) : migrate(l);
     if (rc < 0) {
         ledger_free(l);
         *out = NULL;
@@ -383,12 +416,55 @@ static int open_ledger(oflash_ledger **out, const char *url, bool live)
 
 int oflash_ledger_open(oflash_ledger **out, const char *url)
 {
-    return open_ledger(out, url, false);
+    return open_ledger(out, url, false, false);
+}
+
+int oflash_ledger_open_ext(oflash_ledger **out, const char *url,
+                           const oflash_ledger_open_opts *opts)
+{
+    oflash_ledger_open_opts o = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    if (out) *out = NULL;
+    if (!out) return oflash_error_set(OFLASH_EINVAL, "oflash_ledger_open_ext: no output argument");
+    if (opts && (opts->version < 1 || opts->version > OFLASH_LEDGER_OPEN_OPTS_VERSION))
+        return oflash_error_set(OFLASH_EINVAL, "ledger open options: unknown structure version %u",
+                                opts->version);
+    if (opts) o = *opts;
+    return open_ledger(out, url, false, o.read_only);
+}
+
+bool oflash_ledger_read_only(const oflash_ledger *l)
+{
+    return l->read_only;
 }
 
 int oflash__ledger_open_live(oflash_ledger **out, const char *url)
 {
-    return open_ledger(out, url, true);
+    return open_ledger(out, url, true, false);
+}
+
+/* A read-only handle refuses every change (the database refuses it too:
+ * SQLite query_only, PostgreSQL read-only transactions). */
+static int need_writable(const oflash_ledger *l)
+{
+    if (l->read_only)
+        return oflash_error_set(OFLASH_EINVAL,
+                                "the ledger %s was opened read-only (a plan, a status): it "
+                                "changes nothing",
+                                l->display);
+    return 0;
+}
+
+/* A read-only handle on an older schema: its serial pools (min = 3) or
+ * its records (min = 2) are read only after the next run upgrades it. */
+static int need_schema(const oflash_ledger *l, int min)
+{
+    if (l->schema_version < min)
+        return oflash_error_set(OFLASH_EUNSUPPORTED,
+                                "the ledger %s has schema version %d, older than this oflash's "
+                                "%d: the next 'oflash prod run' upgrades it (a status or a plan "
+                                "does not change it, and reads it only after that upgrade)",
+                                l->display, l->schema_version, LEDGER_SCHEMA_VERSION);
+    return 0;
 }
 
 void oflash_ledger_close(oflash_ledger *l)
@@ -731,11 +807,13 @@ out:
 
 int oflash_ledger_use_pool(oflash_ledger *l, const oflash_serial_pool *pool)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     return pool_lookup(l, pool, true, NULL);
 }
 
 int oflash_ledger_check_pool(bool *exists, oflash_ledger *l, const oflash_serial_pool *pool)
 {
+    if (need_schema(l, 3) < 0) return oflash_error_last_code();
     return pool_lookup(l, pool, false, exists);
 }
 
@@ -763,6 +841,7 @@ static bool uid_ok(const char *uid)
 int oflash_ledger_reserve(oflash_unit_record *out, bool *rebind, oflash_ledger *l, const char *uid,
                           const oflash_unit_record *info)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     static const oflash_unit_record none;
     memset(out, 0, sizeof *out);
     if (rebind) *rebind = false;
@@ -838,6 +917,7 @@ static int row_count(void *ctx, int ncols, const char *const *vals)
 
 int oflash_ledger_started(oflash_ledger *l, const oflash_unit_record *rec)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     char id_s[24];
     snprintf(id_s, sizeof id_s, "%" PRId64, rec->id);
     const char *p[3] = {id_s, rec->uid, rec->serial};
@@ -856,6 +936,7 @@ int oflash_ledger_started(oflash_ledger *l, const oflash_unit_record *rec)
 
 int oflash_ledger_finish(oflash_ledger *l, const oflash_unit_record *rec)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     char id_s[24], end_s[24], dur_s[24], sec_s[24], bytes_s[24], otp_s[24], sim_s[24];
     snprintf(id_s, sizeof id_s, "%" PRId64, rec->id);
     snprintf(end_s, sizeof end_s, "%" PRId64, rec->end_us ? rec->end_us : oflash__ledger_now_us());
@@ -916,6 +997,7 @@ int oflash_ledger_finish(oflash_ledger *l, const oflash_unit_record *rec)
 int oflash_ledger_reconcile(uint64_t *released, uint64_t *inflight, oflash_ledger *l,
                             const char *station)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     char now_s[24], why[160];
     uint64_t rel = 0, fly = 0;
     if (!station || !*station)
@@ -959,6 +1041,7 @@ static int find_by(oflash_unit_record *out, oflash_ledger *l, const char *column
 
 int oflash_ledger_find_serial(oflash_unit_record *out, oflash_ledger *l, const char *serial)
 {
+    if (need_schema(l, 2) < 0) return oflash_error_last_code();
     pthread_mutex_lock(&l->lock);
     int rc = find_by(out, l, "serial", serial);
     pthread_mutex_unlock(&l->lock);
@@ -967,6 +1050,7 @@ int oflash_ledger_find_serial(oflash_unit_record *out, oflash_ledger *l, const c
 
 int oflash_ledger_find_uid(oflash_unit_record *out, oflash_ledger *l, const char *uid)
 {
+    if (need_schema(l, 2) < 0) return oflash_error_last_code();
     pthread_mutex_lock(&l->lock);
     int rc = find_by(out, l, "uid", uid);
     pthread_mutex_unlock(&l->lock);
@@ -1069,6 +1153,7 @@ static int counts_locked(oflash_ledger_counts *out, oflash_ledger *l)
 
 int oflash_ledger_counts_get(oflash_ledger_counts *out, oflash_ledger *l)
 {
+    if (need_schema(l, 3) < 0) return oflash_error_last_code();
     pthread_mutex_lock(&l->lock);
     int rc = counts_locked(out, l);
     pthread_mutex_unlock(&l->lock);
@@ -1116,6 +1201,7 @@ static int all_pools(pool_rows *a, oflash_ledger *l)
 int oflash_ledger_pools(oflash_ledger *l, int (*fn)(void *ctx, const oflash_ledger_pool_info *pool),
                         void *ctx)
 {
+    if (need_schema(l, 3) < 0) return oflash_error_last_code();
     pool_rows a;
     oflash_ledger_pool_info info;
     pthread_mutex_lock(&l->lock);
@@ -1155,6 +1241,7 @@ int oflash_ledger_pools(oflash_ledger *l, int (*fn)(void *ctx, const oflash_ledg
 
 int oflash_ledger_use_stored_pool(oflash_ledger *l, const char *name)
 {
+    if (need_schema(l, 3) < 0) return oflash_error_last_code();
     pool_rows a;
     const pool_row *r = NULL;
     oflash_serial_pool *p = NULL;
@@ -1217,6 +1304,7 @@ static int row_walk(void *ctx, int ncols, const char *const *vals)
 int oflash_ledger_units(oflash_ledger *l, const oflash_ledger_query *q,
                         int (*fn)(void *ctx, const oflash_unit_record *rec), void *ctx)
 {
+    if (need_schema(l, 2) < 0) return oflash_error_last_code();
     static const oflash_ledger_query all = OFLASH_LEDGER_QUERY_INIT;
     if (!q) q = &all;
     if (q->version != OFLASH_LEDGER_QUERY_VERSION)
@@ -1417,6 +1505,7 @@ static int json_write_cb(const char *buffer, size_t size, void *data)
 int oflash_ledger_export(oflash_ledger *l, const oflash_ledger_query *q, oflash_export_format fmt,
                          int (*write)(void *ctx, const void *data, size_t len), void *ctx)
 {
+    if (need_schema(l, 2) < 0) return oflash_error_last_code();
     export_ctx e = {fmt, write, ctx, NULL};
     int rc;
     if (fmt == OFLASH_EXPORT_CSV) {
@@ -1450,6 +1539,7 @@ int oflash_ledger_export(oflash_ledger *l, const oflash_ledger_query *q, oflash_
 
 int oflash_ledger_live_put(oflash_ledger *l, const char *station, const char *status_json)
 {
+    if (need_writable(l) < 0) return oflash_error_last_code();
     if (!station || !*station || !status_json)
         return oflash_error_set(OFLASH_EINVAL, "live state needs a station name and a status");
     char now_s[24];
@@ -1482,6 +1572,7 @@ int oflash_ledger_live_list(oflash_ledger *l,
                                       const char *status_json),
                             void *ctx)
 {
+    if (need_schema(l, 2) < 0) return oflash_error_last_code();
     live_walk w = {fn, ctx};
     pthread_mutex_lock(&l->lock);
     int rc = l->be->query(l, true,

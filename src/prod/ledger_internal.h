@@ -24,7 +24,7 @@
 #include <time.h>
 
 /* The schema version this code writes and reads (docs/ledger.md). */
-#define LEDGER_SCHEMA_VERSION 3
+#define LEDGER_SCHEMA_VERSION OFLASH_LEDGER_SCHEMA_VERSION
 /* oflash_schema.app: tells our database from any other. */
 #define LEDGER_APP "oflash-ledger"
 
@@ -58,6 +58,9 @@ struct oflash_ledger {
     /* A connection for the live state only (oflash__ledger_open_live):
      * short waits everywhere, no flush to disk. */
     bool live;
+    /* oflash_ledger_open_ext read_only: nothing created, upgraded or
+     * changed (need_writable); the database refuses writes too. */
+    bool read_only;
     /* oflash_ledger_use_stored_pool: the pool opened from the ledger. */
     oflash_serial_pool *own_pool;
 };

@@ -74,6 +74,12 @@ static int pg_connect(oflash_ledger *l)
      * connect_timeout and application_name. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {"5", "oflash", l->target, NULL};
+    /* Read only (a plan, a status): every transaction of the session is
+     * READ ONLY, so the server refuses any change. */
+    const char *const ro_keys[] = {"connect_timeout", "application_name", "options", "dbname",
+                                   NULL};
+    const char *const ro_vals[] = {"5", "oflash", "-c default_transaction_read_only=on", l->target,
+                                   NULL};
     /* A live-state connection never waits long: connect, every statement
      * and lock wait bounded, a dead peer noticed by TCP within seconds,
      * commits not flushed (PQreset keeps these). */
@@ -96,7 +102,13 @@ static int pg_connect(oflash_ledger *l)
     live_keys[NLIVE] = "dbname";
     live_vals[NLIVE] = l->target;
     live_keys[NLIVE + 1] = live_vals[NLIVE + 1] = NULL;
-    PGconn *c = PQconnectdbParams(l->live ? live_keys : keys, l->live ? live_vals : vals, 1);
+    PGconn *c = PQconnectdbParams(l->live        ? live_keys
+                                  : l->read_only ? ro_keys
+                                                 : keys,
+                                  l->live        ? live_vals
+                                  : l->read_only ? ro_vals
+                                                 : vals,
+                                  1);
     if (!c)
         return oflash_error_set(OFLASH_ELINK, "cannot open the ledger database %s: %s", l->display,
                                 oflash__pq_load_error());

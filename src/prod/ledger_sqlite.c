@@ -11,11 +11,13 @@
  */
 #include "prod/ledger_internal.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define SQLITE_BUSY_MS 30000
@@ -101,7 +103,15 @@ static int sq_connect(oflash_ledger *l)
 {
     sqlite3 *db = NULL;
     l->busy_ms = -1;
-    int rc = sqlite3_open_v2(l->target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* Read only: an existing file only (a plan or a status never creates
+     * one); query_only makes SQLite refuse any change. */
+    struct stat sb;
+    if (l->read_only && stat(l->target, &sb) < 0 && errno == ENOENT)
+        return oflash_error_set(OFLASH_ENOTFOUND,
+                                "no ledger at %s yet: the first 'oflash prod run' creates it",
+                                l->target);
+    int rc = sqlite3_open_v2(l->target, &db,
+                             SQLITE_OPEN_READWRITE | (l->read_only ? 0 : SQLITE_OPEN_CREATE), NULL);
     l->db = db;
     if (rc != SQLITE_OK) {
         if (!db)
@@ -116,10 +126,12 @@ static int sq_connect(oflash_ledger *l)
     /* journal_mode answers a row; sqlite3_exec ignores it.  A live-state
      * connection does not flush its commits (WAL + NORMAL: durable at the
      * next checkpoint; a heartbeat lost with the host's power is no loss). */
-    rc = sq_script(l, l->live ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                                "PRAGMA foreign_keys = ON"
-                              : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                                "PRAGMA foreign_keys = ON");
+    rc = l->read_only
+             ? sq_script(l, "PRAGMA query_only = ON; PRAGMA foreign_keys = ON")
+             : sq_script(l, l->live ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                                      "PRAGMA foreign_keys = ON"
+                                    : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                      "PRAGMA foreign_keys = ON");
     if (rc < 0) {
         sqlite3_close_v2(db);
         l->db = NULL;

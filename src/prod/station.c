@@ -132,6 +132,8 @@ struct oflash_station {
     char scheme[160];
     bool pool_new;                            /* plan_only: the ledger has no such pool */
     char next_serial[OFLASH_SERIAL_TEXT_MAX]; /* plan_only */
+    bool ledger_new;                          /* plan_only: no ledger yet */
+    int ledger_schema;                        /* plan_only: its schema version */
     char station[64];
     oflash_serial_pool *pool;
     uint32_t field_addr;
@@ -1309,13 +1311,31 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (st->job.rdp && (rc = check_rdp(st)) < 0) goto fail;
     describe_scheme(st);
 
-    /* Ports and the database: one connection per port.  A plan looks the
-     * pool up and writes nothing. */
-    if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0) {
+    /* Ports and the database: one connection per port.  A plan opens the
+     * ledger read-only, looks the pool up and writes nothing: a missing
+     * ledger stays missing, an older schema is not upgraded. */
+    if (st->opts.plan_only) {
+        oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+        lo.read_only = true;
+        rc = oflash_ledger_open_ext(&st->ledger, st->job.db_url, &lo);
+        if (rc == OFLASH_ENOTFOUND) {
+            st->ledger_new = st->pool_new = true;
+            st->ledger_schema = 0;
+            if ((rc = oflash_serial_text(st->next_serial, st->pool, 0)) < 0) goto fail;
+        }
+    } else {
+        rc = oflash_ledger_open(&st->ledger, st->job.db_url);
+    }
+    if (rc < 0) {
         oflash_error_prefix("database: ");
         goto fail;
     }
-    if (st->opts.plan_only) {
+    if (st->ledger_new) {
+        /* the plan of a first run: no ledger to look at */
+    } else if (st->opts.plan_only && (st->ledger_schema = oflash_ledger_schema_version(
+                                          st->ledger)) < OFLASH_LEDGER_SCHEMA_VERSION) {
+        st->next_serial[0] = '\0'; /* known once the first run upgraded the ledger */
+    } else if (st->opts.plan_only) {
         bool exists = false;
         oflash_ledger_counts n;
         if ((rc = oflash_ledger_check_pool(&exists, st->ledger, st->pool)) < 0 ||
@@ -1333,7 +1353,7 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
         goto fail;
     }
     st->nports = st->job.nprobes;
-    sqlite = !strcmp(oflash_ledger_backend(st->ledger), "sqlite");
+    sqlite = st->ledger && !strcmp(oflash_ledger_backend(st->ledger), "sqlite");
     for (size_t i = 0; i < st->nports; i++) {
         port *p = &st->ports[i];
         p->st = st;
@@ -1502,6 +1522,8 @@ void oflash_station_status_get(oflash_station_status *out, oflash_station *st)
     if (st->pool) copy_str(out->pool, sizeof out->pool, oflash_serial_pool_name(st->pool));
     out->pool_new = st->pool_new;
     copy_str(out->next_serial, sizeof out->next_serial, st->next_serial);
+    out->ledger_new = st->ledger_new;
+    out->ledger_schema = st->ledger_schema;
 }
 
 void oflash_station_free(oflash_station *st)

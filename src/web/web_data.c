@@ -134,7 +134,12 @@ static oflash_ledger *ledger_get(oflash_web *w, char *err, size_t errsz)
         return NULL;
     }
     if (!w->ledger) {
-        rc = oflash_ledger_open(&w->ledger, w->db_url);
+        /* prod serve (no pool of its own) only reads: a missing ledger
+         * is said on the page (and looked for again next time), an older
+         * schema is left for the next run to upgrade. */
+        oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+        lo.read_only = !w->pool;
+        rc = oflash_ledger_open_ext(&w->ledger, w->db_url, &lo);
         if (rc) {
             w->ledger = NULL;
             snprintf(err, errsz, "ledger: %s", oflash_error_last());

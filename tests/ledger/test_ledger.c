@@ -1389,6 +1389,82 @@ static void test_live(void)
     oflash_ledger_close(l);
 }
 
+/* ---- read-only open (plan, status, page): creates and upgrades nothing ---- */
+static void test_read_only(void)
+{
+    char url[600], sql[1024];
+    oflash_ledger *l = NULL, *raw = NULL;
+    oflash_ledger_open_opts ro = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    ro.read_only = true;
+    oflash_serial_pool *p = counter_pool(1, 4);
+    oflash_unit_record in = info("st", 0), rec;
+    bool exists = true, rebind = false;
+
+    /* Nothing there: OFLASH_ENOTFOUND, and still nothing there. */
+    newdb(url, "ro");
+    CHECK_ERR(oflash_ledger_open_ext(&l, url, &ro), OFLASH_ENOTFOUND,
+              ": the first 'oflash prod run' creates it");
+    CHECK(l == NULL);
+    if (!is_pg) CHECK(access(url + 7, F_OK) != 0);
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    char got[256] = "";
+    /* no table was made */
+    CHECK(raw->be->query(raw, false, "SELECT count(*) FROM oflash_schema", 0, NULL, first_text,
+                         got) < 0);
+    oflash_ledger_close(raw);
+    if (!is_pg) unlink(url + 7); /* the raw open made an empty file */
+    ro.version = 99;
+    CHECK_ERR(oflash_ledger_open_ext(&l, url, &ro), OFLASH_EINVAL, "unknown structure version 99");
+    ro.version = OFLASH_LEDGER_OPEN_OPTS_VERSION;
+
+    /* A ledger: read, never written -- by the API and by the database. */
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_OK(oflash_ledger_use_pool(l, p));
+    CHECK_OK(oflash_ledger_reserve(&rec, &rebind, l, "AA01", &in));
+    oflash_ledger_close(l);
+    CHECK_OK(oflash_ledger_open_ext(&l, url, &ro));
+    CHECK(oflash_ledger_read_only(l));
+    CHECK_OK(oflash_ledger_check_pool(&exists, l, p));
+    CHECK(exists);
+    CHECK_ERR(oflash_ledger_use_pool(l, p), OFLASH_EINVAL, "opened read-only");
+    CHECK_ERR(oflash_ledger_reserve(&rec, &rebind, l, "AA02", &in), OFLASH_EINVAL, "read-only");
+    CHECK_ERR(oflash_ledger_finish(l, &rec), OFLASH_EINVAL, "read-only");
+    CHECK_ERR(oflash_ledger_reconcile(NULL, NULL, l, "st"), OFLASH_EINVAL, "read-only");
+    CHECK_ERR(oflash_ledger_live_put(l, "st", "{}"), OFLASH_EINVAL, "read-only");
+    CHECK(l->be->query(l, false, "DELETE FROM units", 0, NULL, NULL, NULL) < 0);
+    oflash_ledger_close(l);
+    CHECK_OK(oflash_ledger_open(&l, url));
+    CHECK_OK(oflash_ledger_find_uid(&rec, l, "AA01")); /* the DELETE was refused */
+    oflash_ledger_close(l);
+
+    /* Schema 2: opened as it is, pools refused, records read, not upgraded. */
+    newdb(url, "ro2");
+    CHECK_OK(oflash__ledger_open_raw(&raw, url));
+    CHECK_OK(oflash__ledger_script(raw, raw->be->migration(1)));
+    CHECK_OK(oflash__ledger_script(raw, raw->be->migration(2)));
+    snprintf(sql, sizeof sql,
+             "INSERT INTO oflash_schema VALUES ('oflash-ledger', 2);"
+             "INSERT INTO pools (identity, size, next_seq, created_us) VALUES ('x', 9, 1, 1);"
+             "INSERT INTO units (pool_id, seq, serial, uid, state, station, start_us, end_us)"
+             " VALUES (1, 0, 'SN-0001', 'C0FFEE', 'pass', 'old', 10, 20)");
+    CHECK_OK(oflash__ledger_script(raw, sql));
+    CHECK_OK(oflash_ledger_open_ext(&l, url, &ro));
+    CHECK_EQ_U(oflash_ledger_schema_version(l), 2);
+    oflash_ledger_counts n;
+    CHECK_ERR(oflash_ledger_counts_get(&n, l), OFLASH_EUNSUPPORTED,
+              "schema version 2, older than this oflash's 3: the next 'oflash prod run' upgrades");
+    CHECK_ERR(oflash_ledger_check_pool(&exists, l, p), OFLASH_EUNSUPPORTED, "upgrades it");
+    CHECK_OK(oflash_ledger_find_uid(&rec, l, "C0FFEE"));
+    CHECK(strcmp(rec.serial, "SN-0001") == 0);
+    oflash_ledger_close(l);
+    got[0] = '\0';
+    CHECK_OK(
+        raw->be->query(raw, false, "SELECT version FROM oflash_schema", 0, NULL, first_text, got));
+    CHECK(strcmp(got, "2") == 0);
+    oflash_ledger_close(raw);
+    oflash_serial_pool_free(p);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1411,6 +1487,7 @@ int main(int argc, char **argv)
     test_pools();
     test_round_trips();
     test_live();
+    test_read_only();
     if (is_pg) {
         test_pg_restart();
     } else {

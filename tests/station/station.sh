@@ -10,6 +10,9 @@
 #    pool; `prod status --db` alone spells every pool's next serial;
 #  - `prod run --plan` and `prod status` of a pool not in the ledger yet say
 #    so (and its first serial) and leave the database as it was (dumped);
+#  - they open the ledger read-only: a missing SQLite file stays missing
+#    (also the default one beside a job file), an empty PostgreSQL database
+#    stays empty, a schema-2 ledger stays schema 2 (a real run upgrades it);
 #  - a gang of 4 ports with one failing chip: the other 3 pass;
 #  - RDP 1 after verify: `oflash read` then fails; RDP 2 needs its second flag;
 #  - an unreachable database: refused before any chip is touched.
@@ -137,6 +140,69 @@ grep -q '"new_pool": *{"name": *"lot3", *"first_serial": *"P3-00000001"}' <<<"$S
 D1=$(db_dump "$DB")
 [ "$D0" = "$D1" ] && pass "plan + status of a new pool: the ledger is unchanged (schema and rows dumped before and after)" ||
     fail "plan/status wrote to the ledger: $(diff <(echo "$D0") <(echo "$D1") | head -20)"
+
+# --- a plan, a status, an export open the ledger read-only --------------
+# No ledger yet (a typo, or before the first run): nothing is created.
+if [ "$BACKEND" = pg ]; then
+    MISS=$(newdb empty)
+    tables() { "$PG_BIN/psql" -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U oflash -d empty \
+        -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
+    absent() { [ "$(tables)" = 0 ]; }
+    MISS_RE="no ledger in .*/empty yet (the database is empty): the first 'oflash prod run' creates it"
+else
+    MISS="sqlite:$WORK/typo.db"
+    absent() { ! ls "$WORK"/typo.db* >/dev/null 2>&1; }
+    MISS_RE="no ledger at $WORK/typo.db yet: the first 'oflash prod run' creates it"
+fi
+run_oflash out rc prod status --db "$MISS"
+[ "$rc" = 1 ] && grep -q "$MISS_RE" <<<"$out" && absent &&
+    pass "prod status, no ledger yet: exit 1, '$(tail -1 <<<"$out")'; nothing created" || fail "status of a missing ledger: rc=$rc $out"
+run_oflash out rc prod status --db "$MISS" --serial-at 0x1FFF7800 --json
+[ "$rc" = 1 ] && grep -q "no ledger" <<<"$out" && absent && pass "prod status --json, no ledger yet: exit 1, nothing created" ||
+    fail "status --json of a missing ledger: rc=$rc $out"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/c1" --db "$MISS" --plan
+[ "$rc" = 0 ] && grep -q "the ledger $MISS does not exist yet; the first 'oflash prod run' creates it, with pool 'default' starting at 00000001" <<<"$out" &&
+    grep -q "OTP .*can never be erased" <<<"$out" && absent &&
+    pass "--plan, no ledger yet: the plan, 'does not exist yet', first serial 00000001; nothing created" || fail "--plan of a missing ledger: rc=$rc $out"
+run_oflash out rc prod export --db "$MISS"
+[ "$rc" = 1 ] && grep -q "no ledger" <<<"$out" && absent && pass "prod export, no ledger yet: exit 1, nothing created" ||
+    fail "export of a missing ledger: rc=$rc $out"
+if [ "$BACKEND" = sqlite ]; then
+    # The default ledger beside a job file, before its first run.
+    mkdir -p "$WORK/job0"
+    cp "$WORK/job/line.ini" "$WORK/job/app.hex" "$WORK/job0/"
+    run_oflash out rc prod run "$WORK/job0/line.ini" --plan
+    run_oflash out2 rc2 prod status "$WORK/job0/line.ini"
+    [ "$rc" = 0 ] && grep -q "the ledger sqlite:.*job0/line.db does not exist yet" <<<"$out" && grep -q "starting at AB-0001" <<<"$out" &&
+        [ "$rc2" = 1 ] && grep -q "no ledger at .*job0/line.db yet" <<<"$out2" && [ -z "$(ls "$WORK/job0" | grep '\.db')" ] &&
+        pass "a first --plan and status with the default ledger beside the job file: no line.db created" ||
+        fail "default ledger plan: rc=$rc $out / rc=$rc2 $out2 / $(ls "$WORK/job0")"
+fi
+
+# A schema-2 ledger (as an older oflash left it): a plan, a status and an
+# export leave it at schema 2; a real run upgrades it and goes on.
+printf '[job]\nimage = %s\ndevice = %s\nprobe = sim:%s\n[serial]\nat = 0x1FFF7800\n' "$WORK/fw.hex" $DEV "$WORK/v1" >"$WORK/v2.ini"
+DB2=$(newdb v2)
+"$OFLASH_BUILD/tests/station/ledger_v2" "$WORK/v2.ini" "$DB2" || fail "ledger_v2 could not make a schema-2 ledger"
+D0=$(db_dump "$DB2")
+grep -q "INSERT INTO \"\?oflash_schema\"\? VALUES('oflash-ledger',2)\|^oflash-ledger	2$" <<<"$D0" && pass "dump: a schema-2 ledger" || fail "v2 dump: $D0"
+run_oflash out rc prod status --db "$DB2"
+[ "$rc" = 1 ] && grep -q "has schema version 2, older than this oflash's 3: the next 'oflash prod run' upgrades it" <<<"$out" &&
+    pass "prod status of a schema-2 ledger: exit 1, 'the next oflash prod run upgrades it'" || fail "status v2: rc=$rc $out"
+new_chip v1
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/v1" --db "$DB2" --plan
+[ "$rc" = 0 ] && grep -q "the ledger has schema version 2: the first 'oflash prod run' upgrades it to version 3" <<<"$out" &&
+    pass "--plan on a schema-2 ledger: the plan, 'the first run upgrades it'" || fail "--plan v2: rc=$rc $out"
+EX=$(export_json "$DB2")
+grep -q '"uid": *"C0FFEE"' <<<"$EX" && pass "prod export reads the schema-2 records as they are" || fail "export v2: $EX"
+D1=$(db_dump "$DB2")
+[ "$D0" = "$D1" ] && pass "status + plan + export: the schema-2 ledger is unchanged (still schema 2, same rows)" ||
+    fail "read-only opens changed the schema-2 ledger: $(diff <(echo "$D0") <(echo "$D1") | head -20)"
+run_oflash out rc prod run "${JOB[@]}" --probe "sim:$WORK/v1" --db "$DB2" --units 1
+ST=$("$OFLASH" prod status --db "$DB2" --serial-at 0x1FFF7800 --json)
+[ "$rc" = 0 ] && [ "$(otp_text v1 8)" = 00000002 ] && [ "$(sj "$ST" schema_version)" = 3 ] && [ "$(sj "$ST" next_serial)" = 00000003 ] &&
+    pass "a real run upgrades the schema-2 ledger to 3 and goes on: 00000002 in OTP, next 00000003" ||
+    fail "run on v2: rc=$rc $out / $(otp_text v1 8) / $ST"
 
 # --- a chip holding a serial the ledger gives to another UID: refused -----
 new_chip c2

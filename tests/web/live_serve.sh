@@ -11,6 +11,8 @@
 #    Ctrl-C then still ends it within seconds (the final put gives up);
 #  - a station stopped with Ctrl-C exits 130 and shows as "stopped";
 #  - --no-publish: a station that does not show at all;
+#  - prod serve before the first run: a note and the page say there is no
+#    ledger yet, and none is created (a missing SQLite file, an empty PG DB);
 #  - the next serial on the page of prod serve (no job file) is the one
 #    `prod status --db` gives, spelled from the scheme the ledger keeps.
 source "$(dirname "$0")/../flash/lib.sh"
@@ -68,6 +70,28 @@ wait_live() {
     done
     return 1
 }
+
+# prod serve before the first run: it starts, says there is no ledger yet
+# (note and page) and creates none (read-only open).
+if [ "$BACKEND" = pg ]; then
+    NONE=$(pg_newdb none)
+    created() { [ "$("$PG_BIN/psql" -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U oflash -d none \
+        -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" != 0 ]; }
+else
+    NONE="sqlite:$WORK/none.db"
+    created() { ls "$WORK"/none.db* >/dev/null 2>&1; }
+fi
+"$OFLASH" prod serve --db "$NONE" --http 127.0.0.1:0 >"$WORK/serve0.out" 2>"$WORK/serve0.err" &
+SERVE0=$!
+for _ in $(seq 100); do grep -q "^web page: " "$WORK/serve0.err" && break; sleep 0.1; done
+URL0=$(sed -n 's/^web page: \(http[^ ]*\).*/\1/p' "$WORK/serve0.err")
+ERR0=$(curl -s --max-time 5 "${URL0}api/status" | python3 -c 'import json, sys; print(json.load(sys.stdin)["ledger"]["error"])' 2>&1)
+kill "$SERVE0"
+wait "$SERVE0" 2>/dev/null || true
+[ -n "$URL0" ] && grep -q "note: no ledger .* yet.*: the first 'oflash prod run' creates it; the page shows it from then on" "$WORK/serve0.err" &&
+    grep -q "no ledger .* yet" <<<"$ERR0" && ! created &&
+    pass "prod serve before the first run: a note, the page says 'no ledger yet', nothing created" ||
+    fail "serve of a missing ledger: url '$URL0' page '$ERR0' $(cat "$WORK/serve0.err") created: $(created && echo yes)"
 
 station s1
 station s2
