@@ -1268,6 +1268,35 @@ static void describe_scheme(oflash_station *st)
              st->field_in_otp ? "OTP" : "flash");
 }
 
+/* A plan's look at the ledger: opened read-only, the pool looked up,
+ * nothing written -- a missing ledger stays missing (ledger_new), an older
+ * schema is not upgraded (its next serial is known once the first run has
+ * upgraded it), a pool not there yet (pool_new) starts at the scheme's
+ * first serial. */
+static int plan_ledger(oflash_station *st)
+{
+    oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
+    oflash_ledger_counts n;
+    bool exists = false;
+    int rc;
+    lo.read_only = true;
+    rc = oflash_ledger_open_ext(&st->ledger, st->job.db_url, &lo);
+    if (rc == OFLASH_ENOTFOUND) {
+        st->ledger_new = st->pool_new = true;
+        return oflash_serial_text(st->next_serial, st->pool, 0);
+    }
+    if (rc < 0) return oflash_error_prefix("database: ");
+    st->ledger_schema = oflash_ledger_schema_version(st->ledger);
+    if (st->ledger_schema < OFLASH_LEDGER_SCHEMA_VERSION) return 0;
+    if (oflash_ledger_check_pool(&exists, st->ledger, st->pool) < 0)
+        return oflash_error_prefix("database: ");
+    st->pool_new = !exists;
+    if (!exists) return oflash_serial_text(st->next_serial, st->pool, 0);
+    if (oflash_ledger_counts_get(&n, st->ledger) < 0) return oflash_error_prefix("database: ");
+    copy_str(st->next_serial, sizeof st->next_serial, n.next_serial);
+    return 0;
+}
+
 int oflash_station_create(oflash_station **out, const oflash_job *job,
                           const oflash_station_opts *opts)
 {
@@ -1311,47 +1340,14 @@ int oflash_station_create(oflash_station **out, const oflash_job *job,
     if (st->job.rdp && (rc = check_rdp(st)) < 0) goto fail;
     describe_scheme(st);
 
-    /* Ports and the database: one connection per port.  A plan opens the
-     * ledger read-only, looks the pool up and writes nothing: a missing
-     * ledger stays missing, an older schema is not upgraded. */
-    if (st->opts.plan_only) {
-        oflash_ledger_open_opts lo = OFLASH_LEDGER_OPEN_OPTS_INIT;
-        lo.read_only = true;
-        rc = oflash_ledger_open_ext(&st->ledger, st->job.db_url, &lo);
-        if (rc == OFLASH_ENOTFOUND) {
-            st->ledger_new = st->pool_new = true;
-            st->ledger_schema = 0;
-            if ((rc = oflash_serial_text(st->next_serial, st->pool, 0)) < 0) goto fail;
-        }
-    } else {
-        rc = oflash_ledger_open(&st->ledger, st->job.db_url);
-    }
-    if (rc < 0) {
+    /* Ports and the database: one connection per port.  A plan only looks
+     * (plan_ledger). */
+    if (st->opts.plan_only)
+        rc = plan_ledger(st);
+    else if ((rc = oflash_ledger_open(&st->ledger, st->job.db_url)) < 0 ||
+             (rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0)
         oflash_error_prefix("database: ");
-        goto fail;
-    }
-    if (st->ledger_new) {
-        /* the plan of a first run: no ledger to look at */
-    } else if (st->opts.plan_only && (st->ledger_schema = oflash_ledger_schema_version(
-                                          st->ledger)) < OFLASH_LEDGER_SCHEMA_VERSION) {
-        st->next_serial[0] = '\0'; /* known once the first run upgraded the ledger */
-    } else if (st->opts.plan_only) {
-        bool exists = false;
-        oflash_ledger_counts n;
-        if ((rc = oflash_ledger_check_pool(&exists, st->ledger, st->pool)) < 0 ||
-            (exists && (rc = oflash_ledger_counts_get(&n, st->ledger)) < 0)) {
-            oflash_error_prefix("database: ");
-            goto fail;
-        }
-        st->pool_new = !exists;
-        if (exists)
-            copy_str(st->next_serial, sizeof st->next_serial, n.next_serial);
-        else if ((rc = oflash_serial_text(st->next_serial, st->pool, 0)) < 0)
-            goto fail;
-    } else if ((rc = oflash_ledger_use_pool(st->ledger, st->pool)) < 0) {
-        oflash_error_prefix("database: ");
-        goto fail;
-    }
+    if (rc < 0) goto fail;
     st->nports = st->job.nprobes;
     sqlite = st->ledger && !strcmp(oflash_ledger_backend(st->ledger), "sqlite");
     for (size_t i = 0; i < st->nports; i++) {
