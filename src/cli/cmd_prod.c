@@ -116,18 +116,19 @@ enum {
     OPT_SINCE,
 };
 
+/* One option a line. */
+/* clang-format off */
 #define OPTS_SERIAL                                                                                \
     {"serial-at", required_argument, NULL, OPT_SERIAL_AT},                                         \
-        {"serial-format", required_argument, NULL, OPT_SERIAL_FORMAT},                             \
-        {"serial-len", required_argument, NULL, OPT_SERIAL_LEN},                                   \
-        {"serial-start", required_argument, NULL, OPT_SERIAL_START},                               \
-        {"serial-step", required_argument, NULL, OPT_SERIAL_STEP},                                 \
-        {"serial-prefix", required_argument, NULL, OPT_SERIAL_PREFIX},                             \
-        {"serial-crc32", no_argument, NULL, OPT_SERIAL_CRC32},                                     \
-        {"serial-list", required_argument, NULL, OPT_SERIAL_LIST},                                 \
-    {                                                                                              \
-        "serial-pool", required_argument, NULL, OPT_SERIAL_POOL                                    \
-    }
+    {"serial-format", required_argument, NULL, OPT_SERIAL_FORMAT},                                 \
+    {"serial-len", required_argument, NULL, OPT_SERIAL_LEN},                                       \
+    {"serial-start", required_argument, NULL, OPT_SERIAL_START},                                   \
+    {"serial-step", required_argument, NULL, OPT_SERIAL_STEP},                                     \
+    {"serial-prefix", required_argument, NULL, OPT_SERIAL_PREFIX},                                 \
+    {"serial-crc32", no_argument, NULL, OPT_SERIAL_CRC32},                                         \
+    {"serial-list", required_argument, NULL, OPT_SERIAL_LIST},                                     \
+    {"serial-pool", required_argument, NULL, OPT_SERIAL_POOL}
+/* clang-format on */
 
 /* The job as the file gives it, then the flags over it. */
 typedef struct job_args {
@@ -637,24 +638,27 @@ static void json_summary(const oflash_station_status *s, int rc, const char *err
     cli_json_print(o);
 }
 
-static const struct option run_opts[] = {CLI_OPTS_COMMON,
-                                         CLI_OPTS_JSON,
-                                         CLI_OPTS_JOURNAL,
-                                         {"image", required_argument, NULL, OPT_IMAGE},
-                                         {"device", required_argument, NULL, CLI_OPT_DEVICE},
-                                         {"probe", required_argument, NULL, CLI_OPT_PROBE},
-                                         OPTS_SERIAL,
-                                         {"lock", no_argument, NULL, OPT_LOCK},
-                                         {"rdp", required_argument, NULL, OPT_RDP},
-                                         {"rdp2-permanent", no_argument, NULL, OPT_RDP2},
-                                         {"run", no_argument, NULL, OPT_RUN},
-                                         {"db", required_argument, NULL, OPT_DB},
-                                         {"station", required_argument, NULL, OPT_STATION},
-                                         {"units", required_argument, NULL, OPT_UNITS},
-                                         {"plan", no_argument, NULL, OPT_PLAN},
-                                         PROD_WEB_OPTS,
-                                         PROD_WEB_OPT_PUBLISH,
-                                         CLI_OPTS_END};
+/* clang-format off */
+static const struct option run_opts[] = {
+    CLI_OPTS_COMMON,
+    CLI_OPTS_JSON,
+    CLI_OPTS_JOURNAL,
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"device", required_argument, NULL, CLI_OPT_DEVICE},
+    {"probe", required_argument, NULL, CLI_OPT_PROBE},
+    OPTS_SERIAL,
+    {"lock", no_argument, NULL, OPT_LOCK},
+    {"rdp", required_argument, NULL, OPT_RDP},
+    {"rdp2-permanent", no_argument, NULL, OPT_RDP2},
+    {"run", no_argument, NULL, OPT_RUN},
+    {"db", required_argument, NULL, OPT_DB},
+    {"station", required_argument, NULL, OPT_STATION},
+    {"units", required_argument, NULL, OPT_UNITS},
+    {"plan", no_argument, NULL, OPT_PLAN},
+    PROD_WEB_OPTS,
+    PROD_WEB_OPT_PUBLISH,
+    CLI_OPTS_END};
+/* clang-format on */
 
 static int prod_run(int argc, char **argv)
 {
@@ -913,11 +917,14 @@ static int write_stdout(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-static const struct option export_opts[] = {CLI_OPTS_COMMON,
-                                            {"db", required_argument, NULL, OPT_DB},
-                                            {"format", required_argument, NULL, OPT_FORMAT},
-                                            {"since", required_argument, NULL, OPT_SINCE},
-                                            CLI_OPTS_END};
+/* clang-format off */
+static const struct option export_opts[] = {
+    CLI_OPTS_COMMON,
+    {"db", required_argument, NULL, OPT_DB},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"since", required_argument, NULL, OPT_SINCE},
+    CLI_OPTS_END};
+/* clang-format on */
 
 static int prod_export(int argc, char **argv)
 {
@@ -975,11 +982,14 @@ static int prod_export(int argc, char **argv)
 
 /* ---- status ---- */
 
-static const struct option status_opts[] = {CLI_OPTS_COMMON,
-                                            CLI_OPTS_JSON,
-                                            OPTS_SERIAL,
-                                            {"db", required_argument, NULL, OPT_DB},
-                                            CLI_OPTS_END};
+/* clang-format off */
+static const struct option status_opts[] = {
+    CLI_OPTS_COMMON,
+    CLI_OPTS_JSON,
+    OPTS_SERIAL,
+    {"db", required_argument, NULL, OPT_DB},
+    CLI_OPTS_END};
+/* clang-format on */
 
 typedef struct pool_list {
     oflash_ledger_pool_info *p;
