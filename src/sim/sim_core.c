@@ -44,7 +44,7 @@ struct sim_core {
     pthread_cond_t cond;
     /* under lock: */
     bool has_job, job_done, quit;
-    sim_chip *c;
+    sim_chip *c; /* the board this core belongs to */
     const oflash_run_opts *opts;
     oflash_stop_info *stop;
     int rc;
@@ -82,9 +82,11 @@ static void *core_main(void *arg)
         int rc = oflash__sim_run(k->c, k->opts, k->stop);
         pthread_mutex_lock(&k->lock);
         k->rc = rc;
-        k->err_code = oflash_error_last_code();
-        snprintf(k->err_msg, sizeof k->err_msg, "%s", oflash_error_last());
-        snprintf(k->err_detail, sizeof k->err_detail, "%s", oflash_error_detail());
+        if (rc < 0) {
+            k->err_code = oflash_error_last_code();
+            snprintf(k->err_msg, sizeof k->err_msg, "%s", oflash_error_last());
+            snprintf(k->err_detail, sizeof k->err_detail, "%s", oflash_error_detail());
+        }
         k->has_job = false;
         k->job_done = true;
         pthread_cond_broadcast(&k->cond);
@@ -100,6 +102,7 @@ int oflash__sim_core_start(sim_chip *c)
     if (c->core) return 0;
     k = calloc(1, sizeof *k);
     if (!k) return oflash_error_set(OFLASH_ENOMEM, "out of memory");
+    k->c = c;
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->cond, NULL);
     e = pthread_create(&k->thread, NULL, core_main, k);
@@ -135,7 +138,6 @@ int oflash__sim_core_run(sim_chip *c, const oflash_run_opts *opts, oflash_stop_i
     int rc;
     if (!k) return oflash__sim_run(c, opts, stop);
     pthread_mutex_lock(&k->lock);
-    k->c = c;
     k->opts = opts;
     k->stop = stop;
     k->job_done = false;
